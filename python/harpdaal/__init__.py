@@ -1,0 +1,18 @@
+"""harpdaal: Harp-DAAL for Python.
+
+Native C++ kernels (K-means, MF-SGD, LDA) behind zero-copy pybind11 bindings, Harp's collective
+communication and model rotation over MPI (mpi4py, imported lazily), and scikit-learn-style
+estimators. ``import harpdaal`` never needs MPI.
+"""
+from ._config import active_isa, available_isas, detected_isa, set_isa, show_config
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "__version__",
+    "active_isa",
+    "available_isas",
+    "detected_isa",
+    "set_isa",
+    "show_config",
+]
