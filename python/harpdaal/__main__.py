@@ -1,38 +1,30 @@
-"""Command line: ``harpdaal info``, ``harpdaal demo`` (and ``python -m harpdaal ...``)."""
+"""harpdaal command line: ``harpdaal <command> ...`` (also ``python -m harpdaal ...``)."""
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
-
-def _cmd_info(_args) -> int:
-    from . import show_config
-
-    show_config()
-    return 0
-
-
-def _cmd_demo(args) -> int:
-    from .demo import run_demo
-
-    return run_demo(ranks=args.ranks)
+from .cli import COMMANDS
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="harpdaal", description=__doc__)
-    sub = p.add_subparsers(dest="command", required=True)
-    sub.add_parser("info", help="print versions, ISA levels, MKL/TBB/MPI").set_defaults(
-        func=_cmd_info)
-    d = sub.add_parser("demo", help="exercise the collectives and a dispatched kernel")
-    d.add_argument("--ranks", type=int, default=1,
-                   help="number of MPI ranks (>1 launches itself under mpiexec)")
-    d.set_defaults(func=_cmd_demo)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"harpdaal.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"harpdaal.cli.{name}":
+                raise
+            continue  # a command whose module is not part of this build
+        module.add_parser(sub)
     return p
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    return int(args.func(args) or 0)
 
 
 if __name__ == "__main__":

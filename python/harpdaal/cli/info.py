@@ -1,0 +1,13 @@
+"""``harpdaal info``: versions, ISA levels, MKL/TBB/MPI."""
+
+
+def add_parser(sub):
+    p = sub.add_parser("info", help="print versions, ISA levels, MKL/TBB/MPI")
+    p.set_defaults(func=run)
+
+
+def run(_args) -> int:
+    from .. import show_config
+
+    show_config()
+    return 0

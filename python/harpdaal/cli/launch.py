@@ -1,0 +1,32 @@
+"""Re-launch the current command under mpiexec for ``--ranks N``."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+
+def find_mpiexec() -> str:
+    """mpiexec next to this interpreter (the mpich wheel puts it in the venv's bin/), else PATH."""
+    here = os.path.join(os.path.dirname(sys.executable), "mpiexec")
+    if os.access(here, os.X_OK):
+        return here
+    found = shutil.which("mpiexec")
+    if found is None:
+        raise RuntimeError("--ranks > 1 needs mpiexec: pip install 'harpdaal[mpi]' (MPICH wheel)")
+    return found
+
+
+def under_mpi() -> bool:
+    """True inside a process started by mpiexec (MPICH/Hydra, Open MPI, Slurm PMI)."""
+    keys = ("PMI_RANK", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "HYDRA_CONTROL_FD")
+    return any(k in os.environ for k in keys)
+
+
+def relaunch(ranks: int, module_argv: list[str]) -> int:
+    """Run ``python -m harpdaal <module_argv>`` on ``ranks`` MPI ranks and return its exit code."""
+    if ranks < 1:
+        raise ValueError(f"--ranks must be >= 1, got {ranks}")
+    cmd = [find_mpiexec(), "-n", str(ranks), sys.executable, "-m", "harpdaal", *module_argv]
+    return subprocess.call(cmd)
