@@ -51,7 +51,15 @@ def _mpi_library() -> str | None:
         from mpi4py import MPI  # noqa: PLC0415  (lazy: MPI is optional)
     except Exception:  # pragma: no cover - depends on the environment
         return None
-    return " ".join(MPI.Get_library_version().split())
+    major, minor = MPI.Get_version()
+    first = MPI.Get_library_version().strip().splitlines()[0]
+    return f"{' '.join(first.split())} (MPI {major}.{minor}, mpi4py {_mpi4py_version()})"
+
+
+def _mpi4py_version() -> str:
+    import mpi4py  # noqa: PLC0415
+
+    return mpi4py.__version__
 
 
 def config() -> dict:

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The whole test suite from a clean clone: makes a fresh venv, installs harpdaal the way a user
+# does (isolated `pip install .[mpi,test]`, MPICH from its PyPI wheel), then runs
+#   1. pytest (single process: kernels, estimators, comm on Local and COMM_SELF, CLI, bench smoke),
+#   2. the MPI tests under `mpiexec -n 2` and `-n 4` (more ranks than cores, as root),
+#   3. the C++ tests (every ISA level) warning-free at -Wall -Wextra -Werror,
+#   4. the C++ tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# Environment: HARPDAAL_DATA=<folder of the shared data sets> enables the real-data tests.
+#              HARPDAAL_TEST_VENV=<path> (default .venv-test) where the venv goes.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${HARPDAAL_TEST_VENV:-$ROOT/.venv-test}"
+PY="${PYTHON:-python3}"
+cd "$ROOT"
+step() { printf '\n=== %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"; }
+
+step "venv and isolated install"
+"$PY" -m venv --clear "$VENV"
+"$VENV/bin/python" -m pip install -q --upgrade pip
+t0=$(date +%s)
+"$VENV/bin/python" -m pip install -q ".[mpi,test]"
+echo "pip install .[mpi,test]: $(( $(date +%s) - t0 )) s"
+# The C++ test builds link the same static MKL / oneTBB as the wheel: put the build deps here too.
+"$VENV/bin/python" -m pip install -q -r requirements-dev.txt
+"$VENV/bin/python" -c "import harpdaal; harpdaal.show_config()"
+MPIEXEC="$VENV/bin/mpiexec"
+
+# Run the tests against the installed package, never the source tree.
+export PYTHONDONTWRITEBYTECODE=1
+step "pytest (single process)"
+"$VENV/bin/python" -m pytest -q -p no:cacheprovider tests
+
+for n in 2 4; do
+  step "pytest -m mpi under mpiexec -n $n"
+  timeout 900 "$MPIEXEC" -n "$n" "$VENV/bin/python" -m pytest -q -m mpi -p no:cacheprovider tests
+done
+
+step "C++ tests (-Wall -Wextra -Werror, every ISA)"
+BUILD="$ROOT/build/cpp-tests"
+cmake -S "$ROOT" -B "$BUILD" -G Ninja -DHARPDAAL_BUILD_PYTHON=OFF -DHARPDAAL_BUILD_TESTS=ON \
+  -DHARPDAAL_BUILD_BENCH=ON -DHARPDAAL_WERROR=ON -DPython_EXECUTABLE="$VENV/bin/python" \
+  -DCMAKE_MAKE_PROGRAM="$VENV/bin/ninja" > "$BUILD.log" 2>&1 || { cat "$BUILD.log"; exit 1; }
+"$VENV/bin/ninja" -C "$BUILD"
+"$VENV/bin/ctest" --test-dir "$BUILD" --output-on-failure
+
+step "C++ tests under ASan + UBSan"
+BUILD="$ROOT/build/cpp-asan"
+cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHARPDAAL_BUILD_PYTHON=OFF \
+  -DHARPDAAL_BUILD_TESTS=ON -DHARPDAAL_SANITIZE=ON -DPython_EXECUTABLE="$VENV/bin/python" \
+  -DCMAKE_MAKE_PROGRAM="$VENV/bin/ninja" > "$BUILD.log" 2>&1 || { cat "$BUILD.log"; exit 1; }
+"$VENV/bin/ninja" -C "$BUILD"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  "$VENV/bin/ctest" --test-dir "$BUILD" --output-on-failure
+
+step "all test stages passed"
