@@ -52,4 +52,22 @@ cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHARPDA
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   "$VENV/bin/ctest" --test-dir "$BUILD" --output-on-failure
 
+step "pytest against an ASan + UBSan build of _core (no slow/data tests)"
+BUILD="$ROOT/build/py-asan"
+cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHARPDAAL_SANITIZE=ON \
+  -DPython_EXECUTABLE="$VENV/bin/python" -Dpybind11_DIR="$("$VENV/bin/python" -m pybind11 --cmakedir)" \
+  -DCMAKE_MAKE_PROGRAM="$VENV/bin/ninja" > "$BUILD.log" 2>&1 || { cat "$BUILD.log"; exit 1; }
+"$VENV/bin/ninja" -C "$BUILD"
+STAGE="$BUILD/stage"
+rm -rf "$STAGE" && mkdir -p "$STAGE" && cp -r "$ROOT/python/harpdaal" "$STAGE/"
+cp "$BUILD"/_core*.so "$STAGE/harpdaal/"
+SANITIZER_PRELOAD="$(g++ -print-file-name=libasan.so) $(g++ -print-file-name=libubsan.so)"
+# Leak checking is off: CPython itself keeps allocations alive until exit.
+san_env=(env PYTHONPATH="$STAGE" LD_PRELOAD="$SANITIZER_PRELOAD"
+         ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
+         UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1)
+"${san_env[@]}" "$VENV/bin/python" -c "import harpdaal._core as c, sys; \
+  sys.exit(0 if c.__file__.startswith('$STAGE') else 'sanitized _core not picked up: ' + c.__file__)"
+"${san_env[@]}" "$VENV/bin/python" -m pytest -q -p no:cacheprovider -m "not slow and not data" tests
+
 step "all test stages passed"
