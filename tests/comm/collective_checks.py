@@ -210,6 +210,21 @@ class CollectiveChecks:
         assert t.ids() == sorted({src, 99})
         assert_close(t[99], contribution(src, (3, 2), np.int64, 109))
 
+    def test_results_survive_later_collectives(self, comm):
+        # large enough for the recycled-buffer pool: a result still referenced must never be
+        # handed out again as the next collective's buffer
+        shape = (200, 100)
+        t1 = self._table(comm, [0, 1], dtype=np.float64, shape=shape, salt=20)
+        comm.allreduce(t1)
+        keep = t1[1]
+        del t1
+        want = expected_reduce(comm.size, shape, np.float64, "sum", 21)
+        for salt in (30, 40, 50):
+            t2 = self._table(comm, [0, 1], dtype=np.float64, shape=shape, salt=salt)
+            comm.allreduce(t2)
+            comm.rotate(t2)
+            assert_close(keep, want)
+
     def test_empty_table(self, comm):
         t = Table("sum")
         comm.allreduce(t)

@@ -312,7 +312,7 @@ class Communicator:
         buf, _ = _packing.pack([a for _, a in table._items()])
         counts = [int(_packing.offsets_of(lay)[-1]) for lay in layouts]
         displs = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64).tolist()
-        recv = np.empty(int(sum(counts)), dtype=np.uint8)
+        recv = _packing.empty_bytes(int(sum(counts)))
         self._allgatherv_buf(buf, recv, counts, displs)
         table._set(self._fold(table.combiner, self._gathered_sources(layouts, recv, displs)))
         return table
@@ -338,7 +338,7 @@ class Communicator:
             return table
         counts = [int(_packing.offsets_of(lay)[-1]) for lay in layouts]
         displs = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64).tolist()
-        recv = np.empty(int(sum(counts)) if self.rank == root else 0, dtype=np.uint8)
+        recv = _packing.empty_bytes(int(sum(counts)) if self.rank == root else 0)
         self._gatherv_buf(buf, recv, counts, displs, root)
         if self.rank == root:
             table._set(self._fold(table.combiner, self._gathered_sources(layouts, recv, displs)))
@@ -358,7 +358,7 @@ class Communicator:
         if self.rank == root:
             buf, _ = _packing.pack([a for _, a in table._items()], offsets)
         else:
-            buf = np.empty(int(offsets[-1]), dtype=np.uint8)
+            buf = _packing.empty_bytes(int(offsets[-1]))
         self._bcast_buf(buf, root)
         if self.rank != root:
             table._set({pid: v for (pid, _, _), v in
@@ -397,7 +397,7 @@ class Communicator:
         send_buf, _ = _packing.pack([send_items[i][1] for i in order])
         rcounts = [int(_packing.offsets_of(lay)[-1]) for lay in recv_layouts_by_source]
         rdispls = np.concatenate([[0], np.cumsum(rcounts)[:-1]]).astype(np.int64).tolist()
-        recv = np.empty(int(sum(rcounts)), dtype=np.uint8)
+        recv = _packing.empty_bytes(int(sum(rcounts)))
         self._alltoallv_buf(send_buf, scounts.tolist(), sdispls.tolist(), recv, rcounts, rdispls)
         return list(self._gathered_sources(recv_layouts_by_source, recv, rdispls))
 
@@ -533,7 +533,7 @@ class Communicator:
         buf, _ = _packing.pack([a for _, a in table._items()])
         src_layout = plans[source]
         offsets = _packing.offsets_of(src_layout)
-        recv = np.empty(int(offsets[-1]), dtype=np.uint8)
+        recv = _packing.empty_bytes(int(offsets[-1]))
         self._sendrecv_buf(buf, dest, recv, source)
         table._set({pid: v for (pid, _, _), v in
                     zip(src_layout, _packing.views(recv, src_layout, offsets))})
