@@ -289,3 +289,74 @@ def test_ranks_relaunches_under_mpiexec_and_merges(tmp_path):
         raw = next(t for t in r["tools"] if t["tool"] == "mpi4py")
         assert raw["status"] == "ok" and raw["quality"] == 0.0
     assert not (out / "plots").exists()
+
+
+class _FakeLocalComm:
+    """Stands in for harpdaal.comm's LocalCommunicator (size 1) until the comm branch lands."""
+
+    rank, size = 0, 1
+
+    def __init__(self):
+        self.calls = []
+
+    def allreduce_array(self, a, op="sum"):
+        self.calls.append(("allreduce", op, a.dtype.str, a.shape))
+        return a
+
+    def irotate_array(self, send, recv, shift=1):
+        self.calls.append(("rotate", shift))
+        recv[...] = send
+
+        class Handle:
+            def wait(self):
+                return None
+
+        return Handle()
+
+    def barrier(self):
+        pass
+
+    def allgather_object(self, obj):
+        return [obj]
+
+
+@pytest.mark.parametrize("op", ["allreduce", "rotate"])
+def test_comm_case_harpdaal_path_against_the_comm_api(op, monkeypatch):
+    import types
+
+    from harpdaal.bench.cases import comm as comm_case
+
+    fake = _FakeLocalComm()
+    module = types.ModuleType("harpdaal.comm")
+    module.current_communicator = lambda: fake
+    monkeypatch.setitem(sys.modules, "harpdaal.comm", module)
+    case = next(c for c in comm_case.cases("smoke", None) if c["params"]["op"] == op)
+    assert case["params"]["n"] * 4 == 1 << 20
+    res = comm_case.run(case, "harpdaal", 1, 3)
+    checked = runner.check_result(res, 3)
+    assert checked["quality"] == 0.0 and checked["throughput_unit"] == "GB/s"
+    assert checked["breakdown"]["compute"] == 0.0
+    assert checked["breakdown"]["comm"] + checked["breakdown"]["glue"] == pytest.approx(
+        checked["median_s"])
+    expected = ("allreduce", "sum", "<f4", (1 << 18,)) if op == "allreduce" else ("rotate", 1)
+    # warm-up + 3 repeats x ops_per_repeat operations, each through the documented method
+    assert fake.calls == [expected] * (1 + 3 * case["params"]["ops_per_repeat"])
+
+
+def test_comm_case_reports_harpdaal_absent_without_comm(monkeypatch):
+    from harpdaal.bench.cases import comm as comm_case
+
+    monkeypatch.setitem(sys.modules, "harpdaal.comm", None)  # import fails as if not built
+    case = comm_case.cases("smoke", None)[0]
+    rec = runner.run_tool(comm_case, case, "harpdaal", 1, 3)
+    assert rec["status"] == "absent" and "harpdaal.comm" in rec["reason"]
+    with pytest.raises(ValueError, match="size"):
+        comm_case.cases("huge", None)
+
+
+def test_progress_falls_back_to_plain_lines(monkeypatch, capsys, fake_modules):
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    runner.run_benchmarks(size="smoke", threads=[1], repeat=3, modules=["hd_fake_case"],
+                          only=["fake-a-*"], limits=False, progress=True)
+    err = capsys.readouterr().err
+    assert "[1/5] fake-a-smoke harpdaal t=1 r=1" in err and "[5/5]" in err
