@@ -360,3 +360,41 @@ def test_progress_falls_back_to_plain_lines(monkeypatch, capsys, fake_modules):
                           only=["fake-a-*"], limits=False, progress=True)
     err = capsys.readouterr().err
     assert "[1/5] fake-a-smoke harpdaal t=1 r=1" in err and "[5/5]" in err
+
+
+HALF_BROKEN = textwrap.dedent('''
+    """Fails on rank 1 while rank 0 waits in a barrier: the job must abort, not hang."""
+    TOOLS = ["harpdaal"]
+
+    def cases(size, data_dir):
+        return [{"name": "half-broken", "params": {}}]
+
+    def run(case, tool, threads, repeat):
+        from mpi4py import MPI
+        comm = MPI.COMM_WORLD
+        if comm.Get_size() > 1 and comm.Get_rank() == 1:
+            raise RuntimeError("rank one broke")
+        comm.Barrier()
+        return {"seconds_per_iter": [0.1] * repeat, "throughput": 1.0, "throughput_unit": "x/s",
+                "quality": 0.0, "quality_name": "q"}
+''')
+
+
+@pytest.mark.skipif(shutil.which("mpiexec") is None and not (pathlib.Path(sys.executable).parent
+                                                             / "mpiexec").exists(),
+                    reason="no mpiexec (pip install 'harpdaal[mpi]')")
+def test_failure_on_one_rank_aborts_and_is_reported(tmp_path):
+    (tmp_path / "hd_half_broken.py").write_text(HALF_BROKEN)
+    out = tmp_path / "broken"
+    env = {**__import__("os").environ, "PYTHONPATH": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-m", "harpdaal.bench", "--size", "smoke", "--threads", "1",
+                           "--ranks", "2", "--module", "hd_half_broken", "--only", "half-*",
+                           "--out", str(out), "--no-progress", "--no-plots"],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    doc = json.loads((out / "results.json").read_text())
+    schema.validate(doc)
+    assert doc["results"] == []
+    [err] = doc["errors"]
+    assert err["where"] == "--ranks 2"
+    assert "rank 1 of 2: half-broken harpdaal threads=1: RuntimeError: rank one broke" in err["message"]

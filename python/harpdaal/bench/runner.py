@@ -237,11 +237,13 @@ def progress_bar(total: int, enabled: bool):
 def run_benchmarks(*, size: str, threads: list[int], repeat: int, only: list[str] | None = None,
                    data_dir: str | None = None, modules: list[str] | None = None,
                    limits: bool = True, progress: bool = True, world=None,
-                   command: list[str] | None = None) -> dict:
+                   command: list[str] | None = None, failure_note: str | None = None) -> dict:
     """Run every selected case and return the results document (see schema.json).
 
     Under MPI every rank must call this with the same arguments (cases run collectively);
-    the returned document is complete on rank 0.
+    the returned document is complete on rank 0. A run that fails on one rank of a multi-rank
+    job may leave the other ranks inside a collective, so the job is aborted (never a hang),
+    after writing the reason to ``failure_note`` (a path) when given.
     """
     if size not in SIZES:
         raise ValueError(f"size must be one of {SIZES}, got {size!r}")
@@ -278,7 +280,11 @@ def run_benchmarks(*, size: str, threads: list[int], repeat: int, only: list[str
                     if distributed and tool not in multi:
                         rec = _empty(tool, "skipped", "single-process peer: measured in the ranks=1 run")
                     else:
-                        rec = _agree(world, run_tool(module, case, tool, nt, repeat))
+                        rec = run_tool(module, case, tool, nt, repeat)
+                        if distributed and rec["status"] == "failed":
+                            _abort(world, f"{case['name']} {tool} threads={nt}: {rec['reason']}",
+                                   failure_note)
+                        rec = _agree(world, rec)
                     tools.append(rec)
                     bar.update(1)
                 results.append({"case": case["name"], "module": name, "params": _jsonable(case["params"]),
@@ -307,6 +313,20 @@ def run_benchmarks(*, size: str, threads: list[int], repeat: int, only: list[str
         "errors": errors,
         "results": results,
     }
+
+
+def _abort(world, message: str, failure_note: str | None) -> None:
+    text = f"harpdaal bench: rank {world.rank} of {world.size}: {message}"
+    print(text, file=sys.stderr, flush=True)
+    if failure_note:
+        try:
+            with open(f"{failure_note}.rank{world.rank}.error", "w", encoding="utf-8") as f:
+                f.write(text)
+        except OSError:
+            pass
+    from mpi4py import MPI  # the bench's own job control; imported only under mpiexec
+
+    MPI.COMM_WORLD.Abort(3)
 
 
 def _agree(world, rec: dict) -> dict:

@@ -75,12 +75,12 @@ def _child_argv(args, ranks: int, partial: str) -> list[str]:
     return _bench_argv(args, str(ranks)) + ["--partial-out", partial]
 
 
-def _run_here(args, world=None, limits=True) -> dict:
+def _run_here(args, world=None, limits=True, failure_note=None) -> dict:
     from ..bench.runner import run_benchmarks
 
     return run_benchmarks(size=args.size, threads=args.threads, repeat=args.repeat, only=args.only,
                           data_dir=args.data_dir, modules=args.module, limits=limits,
-                          progress=not args.no_progress, world=world,
+                          progress=not args.no_progress, world=world, failure_note=failure_note,
                           command=["harpdaal", *_bench_argv(args, ",".join(map(str, args.ranks)))])
 
 
@@ -91,7 +91,8 @@ def run(args) -> int:
 
     if under_mpi():  # one rank of a job: run collectively, rank 0 writes
         world = current_world()
-        doc = _run_here(args, world=world, limits=args.partial_out is None)
+        doc = _run_here(args, world=world, limits=args.partial_out is None,
+                        failure_note=args.partial_out)
         if world.rank != 0:
             return 0
         if args.partial_out:
@@ -112,6 +113,8 @@ def run(args) -> int:
                 rc, why = None, str(exc)
             else:
                 why = f"mpiexec -n {ranks} exited with {rc}"
+                notes = sorted(pathlib.Path(tmp).glob(f"ranks{ranks}.json.rank*.error"))
+                why += "".join(f"; {p.read_text(encoding='utf-8')}" for p in notes)
             if rc == 0 and os.path.exists(partial):
                 with open(partial, encoding="utf-8") as f:
                     docs.append(json.load(f))
