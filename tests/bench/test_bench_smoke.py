@@ -398,3 +398,32 @@ def test_failure_on_one_rank_aborts_and_is_reported(tmp_path):
     [err] = doc["errors"]
     assert err["where"] == "--ranks 2"
     assert "rank 1 of 2: half-broken harpdaal threads=1: RuntimeError: rank one broke" in err["message"]
+
+
+CPP_JSON = {"schema": "harpdaal-cpp-bench/1", "quick": True, "repeat": 2, "machine": {}, "errors": [],
+            "results": [{"bench": "sgemm_mkl", "n": 256, "threads": 1, "seconds": 1e-4, "gflops": 150.0},
+                        {"bench": "sgemm_mkl", "n": 512, "threads": 1, "seconds": 1e-3, "gflops": 170.0},
+                        {"bench": "memory_read", "isa": "avx512", "threads": 2, "gbps": 29.0}]}
+
+
+@pytest.mark.parametrize("broken", [False, True])
+def test_cpp_bench_results_are_kept_as_limits(tmp_path, fake_modules, broken):
+    fake_bin = tmp_path / "fake_cpp_bench"
+    payload = "not json" if broken else json.dumps(CPP_JSON)
+    fake_bin.write_text(f"#!{sys.executable}\nimport sys\nassert '--quick' in sys.argv\n"
+                        f"print({payload!r})\n")
+    fake_bin.chmod(0o755)
+    out = tmp_path / "cpp"
+    rc = cli.main(["--size", "smoke", "--threads", "1", "--module", "hd_fake_case", "--only", "fake-a-*",
+                   "--cpp-bench", str(fake_bin), "--out", str(out), "--no-progress", "--no-plots"])
+    doc = json.loads((out / "results.json").read_text())
+    schema.validate(doc)
+    if broken:
+        assert "cpp" not in doc["limits"] and "--cpp-bench" in doc["errors"][0]["where"]
+        return
+    assert doc["limits"]["cpp"] == CPP_JSON
+    assert doc["command"][-2:] == ["--cpp-bench", str(fake_bin)]
+    line = report.limits_line(doc)
+    assert "MKL sgemm 170 GFLOP/s (1t)" in line and "memory read 29 GB/s (2t)" in line
+    assert line in (out / "results.md").read_text()
+    assert rc == 1  # the fake module's broken tools

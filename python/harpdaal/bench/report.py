@@ -34,6 +34,26 @@ def _short_mpi(mpi: str | None) -> str:
     return match.group(1) if match else mpi[:40]
 
 
+def limits_line(doc: dict) -> str | None:
+    """Best figures of the machine-limit measurements, one line (None when there are none)."""
+    parts = []
+    for x in doc["limits"]["numpy_sgemm"]:
+        parts.append(f"numpy sgemm {x['gflops']:.0f} GFLOP/s ({x['threads']}t, n={x['n']})")
+    cpp = doc["limits"].get("cpp")
+    if cpp:
+        best: dict[tuple, float] = {}
+        for r in cpp["results"]:
+            key, value = None, None
+            if r["bench"] == "sgemm_mkl":
+                key, value = ("MKL sgemm", "GFLOP/s", r.get("threads")), r.get("gflops")
+            elif r["bench"] in ("memory_read", "memory_write_nt"):
+                key, value = (r["bench"].replace("_nt", "").replace("_", " "), "GB/s", r.get("threads")), r.get("gbps")
+            if key and value is not None:
+                best[key] = max(best.get(key, 0.0), value)
+        parts += [f"{name} {v:.0f} {unit} ({t}t)" for (name, unit, t), v in best.items()]
+    return "Machine limits: " + "; ".join(parts) if parts else None
+
+
 def _breakdown_cell(t: dict) -> str:
     b = t["breakdown"]
     if not b:
@@ -49,10 +69,8 @@ def markdown(doc: dict) -> str:
     lines = ["# harpdaal bench", "", f"Machine: {machine_line(doc)}", "",
              f"Size `{doc['settings']['size']}`, repeats {doc['settings']['repeat']}, "
              f"command: `{' '.join(doc['command'])}`", ""]
-    if doc["limits"]["numpy_sgemm"]:
-        cells = ", ".join(f"{x['threads']} thread(s) {x['gflops']:.1f} GFLOP/s (n={x['n']})"
-                          for x in doc["limits"]["numpy_sgemm"])
-        lines += [f"numpy sgemm: {cells}", ""]
+    if limits_line(doc):
+        lines += [limits_line(doc), ""]
     lines += ["| case | threads | ranks | tool | status | median s/iter | min s/iter | throughput "
               "| quality | harpdaal speed-up | compute / comm / glue |",
               "|---|---:|---:|---|---|---:|---:|---:|---:|---:|---|"]
@@ -83,8 +101,10 @@ def _cell(text: str | None) -> str:
 def readme_block(doc: dict) -> str:
     """Compact block for the README's performance section: one row per case and config."""
     lines = [f"Measured with `{' '.join(['harpdaal', 'bench'] + _bench_args(doc))}` on "
-             f"{machine_line(doc)}.", "",
-             "| case | threads × ranks | harpdaal s/iter | quality | peers: s/iter (harpdaal speed-up) "
+             f"{machine_line(doc)}.", ""]
+    if limits_line(doc):
+        lines += [limits_line(doc) + ".", ""]
+    lines += ["| case | threads × ranks | harpdaal s/iter | quality | peers: s/iter (harpdaal speed-up) "
              "| harpdaal compute / comm / glue |",
              "|---|---|---:|---|---|---|"]
     for r in doc["results"]:

@@ -5,6 +5,7 @@ import argparse
 import json
 import os
 import pathlib
+import subprocess
 import sys
 import tempfile
 import time
@@ -43,6 +44,9 @@ def configure(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
                    help="output folder (default ./results/bench-<UTC time>)")
     p.add_argument("--module", action="append", default=None, metavar="MODULE",
                    help="also run this importable case module (same interface as harpdaal.bench.cases.*)")
+    p.add_argument("--cpp-bench", default=None, metavar="BINARY",
+                   help="also run this harpdaal_cpp_bench binary (machine limits) and keep its JSON "
+                        "under limits.cpp (built with -DHARPDAAL_BUILD_BENCH=ON)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--partial-out", default=None, help=argparse.SUPPRESS)  # internal: --ranks child
@@ -64,6 +68,7 @@ def _bench_argv(args, ranks: str) -> list[str]:
         argv += ["--only", pattern]
     for module in args.module or []:
         argv += ["--module", module]
+
     if args.data_dir:
         argv += ["--data-dir", args.data_dir]
     if args.no_progress:
@@ -81,7 +86,9 @@ def _run_here(args, world=None, limits=True, failure_note=None) -> dict:
     return run_benchmarks(size=args.size, threads=args.threads, repeat=args.repeat, only=args.only,
                           data_dir=args.data_dir, modules=args.module, limits=limits,
                           progress=not args.no_progress, world=world, failure_note=failure_note,
-                          command=["harpdaal", *_bench_argv(args, ",".join(map(str, args.ranks)))])
+                          command=["harpdaal", *_bench_argv(
+                              args, str(world.size) if world else ",".join(map(str, args.ranks))),
+                                   *(["--cpp-bench", args.cpp_bench] if args.cpp_bench else [])])
 
 
 def run(args) -> int:
@@ -137,7 +144,25 @@ def _failed_ranks_doc(args, ranks: int, why: str) -> dict:
             "errors": [{"where": f"--ranks {ranks}", "message": why}], "results": []}
 
 
+def _cpp_limits(doc: dict, args) -> None:
+    """Run the C++ microbenchmarks once (never under mpiexec) and keep their JSON."""
+    cmd = [args.cpp_bench, "--threads", ",".join(map(str, args.threads))]
+    if args.size == "smoke":
+        cmd.append("--quick")
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)
+        cpp = json.loads(proc.stdout)
+        if proc.returncode != 0 or not isinstance(cpp, dict) or "results" not in cpp:
+            raise ValueError(f"exit status {proc.returncode}; errors: {cpp.get('errors')}")
+    except (OSError, subprocess.SubprocessError, ValueError) as exc:
+        doc["errors"].append({"where": f"--cpp-bench {args.cpp_bench}", "message": f"{type(exc).__name__}: {exc}"})
+        return
+    doc["limits"]["cpp"] = cpp
+
+
 def _finish(doc: dict, args, write_outputs) -> int:
+    if args.cpp_bench:
+        _cpp_limits(doc, args)
     out = args.out or os.path.join("results", time.strftime("bench-%Y%m%dT%H%M%SZ", time.gmtime()))
     paths = write_outputs(doc, out, make_plots=not args.no_plots)
     print(f"results: {paths['json']}\nreport:  {paths['markdown']}\nplots:   {len(paths['plots'])} "
