@@ -4,6 +4,7 @@ markdown and the plots. Outputs go to tmp_path only."""
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
 import pathlib
 import shutil
@@ -18,6 +19,8 @@ from harpdaal.bench import report, runner, schema
 from harpdaal.cli import bench as cli
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
+# matplotlib is in the bench extra; without it the harness must say the plots were skipped.
+HAVE_MPL = importlib.util.find_spec("matplotlib") is not None
 
 FAKE = textwrap.dedent('''
     """A fake case module: deterministic "timings", one tool per way a run can go."""
@@ -71,7 +74,18 @@ def _png(path: pathlib.Path) -> bool:
     return path.stat().st_size > 1000 and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_every_present_case_runs_at_smoke_size(tmp_path):
+def _check_plots(out: pathlib.Path, cases, stdout: str) -> None:
+    if not HAVE_MPL:
+        assert "plots skipped" in stdout and not (out / "plots").exists()
+        return
+    names = sorted(p.name for p in (out / "plots").iterdir())
+    expected = sorted(f"{report._slug(c)}_{kind}.png" for c in set(cases)
+                      for kind in ("quality_vs_time", "scaling"))
+    assert names == expected
+    assert all(_png(out / "plots" / n) for n in names)
+
+
+def test_every_present_case_runs_at_smoke_size(tmp_path, capsys):
     """The CI smoke: all registered cases, all their tools, in < 2 minutes, schema-valid."""
     out = tmp_path / "smoke"
     t0 = time.perf_counter()
@@ -99,8 +113,7 @@ def test_every_present_case_runs_at_smoke_size(tmp_path):
     md = (out / "results.md").read_text()
     for r in doc["results"]:
         assert r["case"] in md
-        assert _png(out / "plots" / f"{report._slug(r['case'])}_quality_vs_time.png")
-        assert _png(out / "plots" / f"{report._slug(r['case'])}_scaling.png")
+    _check_plots(out, [r["case"] for r in doc["results"]], capsys.readouterr().out)
     comm_runs = [t for r in doc["results"] if r["module"] == "comm" for t in r["tools"]]
     raw = [t for t in comm_runs if t["tool"] == "mpi4py"]
     assert raw and all(t["status"] == "ok" and t["quality"] == 0.0 for t in raw)
@@ -108,7 +121,7 @@ def test_every_present_case_runs_at_smoke_size(tmp_path):
     assert doc["limits"]["numpy_sgemm"][0]["gflops"] > 0
 
 
-def test_fake_module_statuses_ratios_and_outputs(tmp_path, fake_modules):
+def test_fake_module_statuses_ratios_and_outputs(tmp_path, fake_modules, capsys):
     out = tmp_path / "fake"
     rc = cli.main(["--size", "smoke", "--threads", "1,2", "--repeat", "3", "--only", "fake-*",
                    "--out", str(out), "--no-progress", *sum((["--module", m] for m in fake_modules), [])])
@@ -141,10 +154,7 @@ def test_fake_module_statuses_ratios_and_outputs(tmp_path, fake_modules):
     md = (out / "results.md").read_text()
     assert "absent: ghost is not installed" in md and "failed: RuntimeError: kernel exploded" in md
     assert "2.50×" in md and "75% / 15% / 10%" in md
-    plots = sorted(p.name for p in (out / "plots").iterdir())
-    assert plots == ["fake-a-smoke_quality_vs_time.png", "fake-a-smoke_scaling.png",
-                     "fake-b-smoke_quality_vs_time.png", "fake-b-smoke_scaling.png"]
-    assert all(_png(out / "plots" / p) for p in plots)
+    _check_plots(out, ["fake-a-smoke", "fake-b-smoke"], capsys.readouterr().out)
 
     script = REPO / "benchmarks" / "make_readme_table.py"
     block = subprocess.run([sys.executable, str(script), str(out / "results.json")], check=True,
@@ -427,3 +437,13 @@ def test_cpp_bench_results_are_kept_as_limits(tmp_path, fake_modules, broken):
     assert "MKL sgemm 170 GFLOP/s (1t)" in line and "memory read 29 GB/s (2t)" in line
     assert line in (out / "results.md").read_text()
     assert rc == 1  # the fake module's broken tools
+
+
+def test_without_matplotlib_plots_are_skipped_with_a_message(tmp_path, fake_modules, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    out = tmp_path / "nompl"
+    cli.main(["--size", "smoke", "--threads", "1", "--module", "hd_fake_case", "--out", str(out),
+              "--no-progress"])
+    assert "plots skipped" in capsys.readouterr().out
+    assert not (out / "plots").exists()
+    schema.validate(json.loads((out / "results.json").read_text()))
