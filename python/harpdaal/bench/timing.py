@@ -68,6 +68,11 @@ class Recorder:
             if self._stack:
                 self._stack[-1][2] += elapsed
 
+    @property
+    def marked(self) -> bool:
+        """True once any section was timed: without marks, everything would read as glue."""
+        return self.seconds["compute"] > 0 or self.seconds["comm"] > 0
+
     def totals(self) -> dict:
         """Seconds per category over everything recorded; glue is the unmarked remainder."""
         out = dict(self.seconds)
