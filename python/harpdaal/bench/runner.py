@@ -266,6 +266,16 @@ def run_benchmarks(*, size: str, threads: list[int], repeat: int, only: list[str
             continue
         plan += [(name, module, c) for c in listed if selected(c["name"], name, only)]
 
+    # Machine limits first, on an idle process (before any peer has started thread pools).
+    sgemm = []
+    if limits and world.rank == 0:
+        for nt in threads:
+            try:
+                sgemm.append(machine.numpy_sgemm_gflops(SGEMM_N[size], nt))
+            except Exception as exc:
+                errors.append({"where": f"numpy sgemm threads={nt}", "message": _describe(exc)})
+    world.barrier()
+
     distributed = world.size > 1
     total = sum(len(m.TOOLS) for _, m, _ in plan) * len(threads)
     bar = progress_bar(total, enabled=progress and world.rank == 0)
@@ -293,14 +303,6 @@ def run_benchmarks(*, size: str, threads: list[int], repeat: int, only: list[str
     finally:
         bar.close()
 
-    sgemm = []
-    if limits and world.rank == 0:
-        for nt in threads:
-            try:
-                sgemm.append(machine.numpy_sgemm_gflops(SGEMM_N[size], nt))
-            except Exception as exc:
-                errors.append({"where": f"numpy sgemm threads={nt}", "message": _describe(exc)})
-    world.barrier()
     return {
         "schema": SCHEMA_ID,
         "created": machine.utc_now(),
