@@ -172,6 +172,17 @@ def plots(doc: dict, out_dir: pathlib.Path) -> list[pathlib.Path]:
                 ax.errorbar([t["median_s"]], [t["quality"]], xerr=[[t["median_s"] - t["min_s"]], [0.0]],
                             fmt=mk, color=colours[t["tool"]], capsize=3,
                             label=f"{t['tool']} {r['threads']}t×{r['ranks']}r")
+        qualities = [t["quality"] for r in runs for t in r["tools"]
+                     if t["status"] == "ok" and t["quality"] is not None]
+        if qualities:
+            # Equal up to float rounding (e.g. the same inertia summed in another order): show a
+            # flat line rather than magnifying the last digits.
+            lo, hi = min(qualities), max(qualities)
+            scale = max(abs(lo), abs(hi))
+            if hi - lo <= 1e-7 * scale:
+                pad = 1e-4 * scale if scale > 1e-9 else 1.0
+                ax.set_ylim(lo - pad, hi + pad)
+        ax.ticklabel_format(axis="y", useOffset=False)  # quality values, not offsets from one
         ax.set_xlabel("seconds per iteration (median; bar to min)")
         ax.set_ylabel(quality_name or "quality")
         ax.set_title(case)
@@ -187,10 +198,13 @@ def plots(doc: dict, out_dir: pathlib.Path) -> list[pathlib.Path]:
         plt.close(fig)
         written.append(path)
 
+        ran = [tool for tool in tools if any(t["tool"] == tool and t["status"] == "ok"
+                                             for r in runs for t in r["tools"])]
+        missing = [tool for tool in tools if tool not in ran]
         fig, ax = plt.subplots(figsize=(6.4, 4.0))
-        width = 0.8 / max(1, len(tools))
+        width = 0.8 / max(1, len(ran))
         labels = [f"{nt}t × {nr}r" for nt, nr in configs]
-        for i, tool in enumerate(tools):
+        for i, tool in enumerate(ran):
             heights = []
             for cfg in configs:
                 r = next(r for r in runs if (r["threads"], r["ranks"]) == cfg)
@@ -201,10 +215,14 @@ def plots(doc: dict, out_dir: pathlib.Path) -> list[pathlib.Path]:
         finite = [t["median_s"] for r in runs for t in r["tools"] if t["status"] == "ok"]
         if finite and max(finite) > 50 * min(finite):
             ax.set_yscale("log")
-        ax.set_xticks([j + width * (len(tools) - 1) / 2 for j in range(len(configs))], labels)
+        ax.set_xticks([j + width * (len(ran) - 1) / 2 for j in range(len(configs))], labels)
         ax.set_ylabel("seconds per iteration (median)")
         ax.set_title(f"{case}: threads and ranks")
-        ax.legend(fontsize="small")
+        if ran:
+            ax.legend(fontsize="small")
+        if missing:
+            ax.text(0.01, -0.16, "did not run: " + ", ".join(missing), transform=ax.transAxes,
+                    fontsize="small", va="top")
         fig.tight_layout()
         path = out_dir / f"{_slug(case)}_scaling.png"
         fig.savefig(path, dpi=110)
