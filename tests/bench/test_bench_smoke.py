@@ -165,6 +165,18 @@ def test_fake_module_statuses_ratios_and_outputs(tmp_path, fake_modules, capsys)
     assert len(rows) == 4 and "fastpeer 0.1 (2.50×)" in rows[2] and "ghost absent" in rows[2]
 
 
+def test_tools_selects_and_reports_the_rest_as_skipped(fake_modules):
+    doc = runner.run_benchmarks(size="smoke", threads=[1], repeat=3, only=["fake-a-*"], tools=["harp*", "fast*"],
+                                modules=["hd_fake_case"], limits=False, progress=False)
+    schema.validate(doc)
+    status = {t["tool"]: (t["status"], t["reason"]) for t in doc["results"][0]["tools"]}
+    assert status["harpdaal"][0] == "ok" and status["fastpeer"][0] == "ok"
+    for tool in ("ghost", "broken", "liar"):
+        assert status[tool] == ("skipped", "not selected (--tools)")
+    assert doc["settings"]["tools"] == ["harp*", "fast*"]
+    assert doc["results"][0]["harpdaal_speedup"]["fastpeer"] == pytest.approx(2.5)
+
+
 def test_only_selects_by_case_or_module_glob(fake_modules):
     doc = runner.run_benchmarks(size="small", threads=[1], repeat=3, only=["fake-b-*"],
                                 modules=["hd_fake_case"], limits=False, progress=False)
@@ -218,7 +230,7 @@ def _minimal_doc():
     return {"schema": schema.SCHEMA_ID, "created": "2026-01-01T00:00:00+00:00",
             "git": {"sha": None, "dirty": None}, "command": ["harpdaal", "bench"],
             "settings": {"size": "smoke", "threads": [1], "ranks": [1], "repeat": 3, "only": None,
-                         "data_dir": None},
+                         "tools": None, "data_dir": None},
             "machine": {"cpu_model": "cpu", "cpu_count": 2, "cpus_usable": 2, "isa_detected": "avx2",
                         "isa_active": "avx2", "mkl": None, "tbb": None, "mpi": None, "numpy_blas": [],
                         "env": {}, "packages": {}, "python": "3", "platform": "linux"},

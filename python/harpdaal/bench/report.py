@@ -135,6 +135,8 @@ def _bench_args(doc: dict) -> list[str]:
             "--ranks", ",".join(map(str, s["ranks"])), "--repeat", str(s["repeat"])]
     for pattern in s["only"] or []:
         args += ["--only", pattern]
+    for pattern in s.get("tools") or []:
+        args += ["--tools", pattern]
     return args
 
 

@@ -237,7 +237,8 @@ def progress_bar(total: int, enabled: bool):
 def run_benchmarks(*, size: str, threads: list[int], repeat: int, only: list[str] | None = None,
                    data_dir: str | None = None, modules: list[str] | None = None,
                    limits: bool = True, progress: bool = True, world=None,
-                   command: list[str] | None = None, failure_note: str | None = None) -> dict:
+                   command: list[str] | None = None, failure_note: str | None = None,
+                   tools: list[str] | None = None) -> dict:
     """Run every selected case and return the results document (see schema.json).
 
     Under MPI every rank must call this with the same arguments (cases run collectively);
@@ -252,6 +253,7 @@ def run_benchmarks(*, size: str, threads: list[int], repeat: int, only: list[str
     if not isinstance(repeat, int) or repeat < 3:
         raise ValueError(f"repeat must be an int >= 3 (median and min of >= 3), got {repeat!r}")
     world = world or current_world()
+    tool_patterns = list(tools) if tools else None
     found, errors = discover(modules)
 
     plan = []  # (module name, module, case)
@@ -287,7 +289,9 @@ def run_benchmarks(*, size: str, threads: list[int], repeat: int, only: list[str
                 multi = getattr(module, "DISTRIBUTED_TOOLS", ["harpdaal"])
                 for tool in module.TOOLS:
                     bar.set_description(f"{case['name']} {tool} t={nt} r={world.size}")
-                    if distributed and tool not in multi:
+                    if tool_patterns and not any(fnmatch.fnmatchcase(tool, p) for p in tool_patterns):
+                        rec = _empty(tool, "skipped", "not selected (--tools)")
+                    elif distributed and tool not in multi:
                         rec = _empty(tool, "skipped", "single-process peer: measured in the ranks=1 run")
                     else:
                         rec = run_tool(module, case, tool, nt, repeat)
@@ -309,7 +313,8 @@ def run_benchmarks(*, size: str, threads: list[int], repeat: int, only: list[str
         "git": machine.git_sha(),
         "command": list(command if command is not None else sys.argv),
         "settings": {"size": size, "threads": list(threads), "ranks": [world.size], "repeat": repeat,
-                     "only": list(only) if only else None, "data_dir": data_dir},
+                     "only": list(only) if only else None, "tools": tool_patterns,
+                     "data_dir": data_dir},
         "machine": machine.machine_info(),
         "limits": {"numpy_sgemm": sgemm},
         "errors": errors,

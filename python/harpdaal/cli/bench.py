@@ -37,6 +37,9 @@ def configure(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
                    help="MPI rank counts, e.g. 1,2: each count > 1 relaunches under mpiexec")
     p.add_argument("--only", action="append", default=None, metavar="GLOB",
                    help="run only cases (or case modules) whose name matches GLOB; repeatable")
+    p.add_argument("--tools", action="append", default=None, metavar="GLOB",
+                   help="run only tools matching GLOB (harpdaal, sklearn, ...); the others are "
+                        "reported as skipped; repeatable")
     p.add_argument("--repeat", type=_repeat, default=3, help="timed repeats per run (>= 3)")
     p.add_argument("--data-dir", default=os.environ.get("HARPDAAL_DATA"),
                    help="real data sets folder (default $HARPDAAL_DATA)")
@@ -66,6 +69,8 @@ def _bench_argv(args, ranks: str) -> list[str]:
             "--ranks", ranks, "--repeat", str(args.repeat)]
     for pattern in args.only or []:
         argv += ["--only", pattern]
+    for pattern in args.tools or []:
+        argv += ["--tools", pattern]
     for module in args.module or []:
         argv += ["--module", module]
 
@@ -84,6 +89,7 @@ def _run_here(args, world=None, limits=True, failure_note=None) -> dict:
     from ..bench.runner import run_benchmarks
 
     return run_benchmarks(size=args.size, threads=args.threads, repeat=args.repeat, only=args.only,
+                          tools=args.tools,
                           data_dir=args.data_dir, modules=args.module, limits=limits,
                           progress=not args.no_progress, world=world, failure_note=failure_note,
                           command=["harpdaal", *_bench_argv(
@@ -139,7 +145,8 @@ def _failed_ranks_doc(args, ranks: int, why: str) -> dict:
     return {"schema": SCHEMA_ID, "created": machine.utc_now(), "git": machine.git_sha(),
             "command": ["harpdaal", *_bench_argv(args, str(ranks))], "machine": machine.machine_info(),
             "settings": {"size": args.size, "threads": args.threads, "ranks": [ranks],
-                         "repeat": args.repeat, "only": args.only, "data_dir": args.data_dir},
+                         "repeat": args.repeat, "only": args.only, "tools": args.tools,
+                         "data_dir": args.data_dir},
             "limits": {"numpy_sgemm": []},
             "errors": [{"where": f"--ranks {ranks}", "message": why}], "results": []}
 
