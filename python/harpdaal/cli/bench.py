@@ -172,8 +172,13 @@ def _finish(doc: dict, args, write_outputs) -> int:
         _cpp_limits(doc, args)
     out = args.out or os.path.join("results", time.strftime("bench-%Y%m%dT%H%M%SZ", time.gmtime()))
     paths = write_outputs(doc, out, make_plots=not args.no_plots)
-    print(f"results: {paths['json']}\nreport:  {paths['markdown']}\nplots:   {len(paths['plots'])} "
-          f"PNG in {pathlib.Path(out) / 'plots'}" + (f" ({paths['plots_error']})" if "plots_error" in paths else ""))
+    if args.no_plots:
+        plots = "skipped (--no-plots)"
+    elif "plots_error" in paths:
+        plots = paths["plots_error"]
+    else:
+        plots = f"{len(paths['plots'])} PNG in {pathlib.Path(out) / 'plots'}"
+    print(f"results: {paths['json']}\nreport:  {paths['markdown']}\nplots:   {plots}")
     failed = [t for r in doc["results"] for t in r["tools"] if t["status"] == "failed"]
     return 1 if failed or doc["errors"] else 0
 
