@@ -9,7 +9,8 @@ void row_sq_norms_rows(const T* x, int64_t begin, int64_t end, int64_t d, T* out
   for (int64_t i = begin; i < end; ++i) {
     const T* row = x + i * d;
     T acc = 0;
-#pragma GCC ivdep
+// Vectorized reduction (reassociation allowed for this loop only, via -fopenmp-simd).
+#pragma omp simd reduction(+ : acc)
     for (int64_t j = 0; j < d; ++j) acc += row[j] * row[j];
     out[i] = acc;
   }
