@@ -8,12 +8,14 @@ import threading
 
 from .base import Communicator, RotateHandle
 from .local import LocalCommunicator
+from .rotator import ModelRotator
 from .table import Partition, Table
 
 __all__ = [
     "Communicator",
     "LocalCommunicator",
     "MPICommunicator",
+    "ModelRotator",
     "Partition",
     "RotateHandle",
     "Table",
