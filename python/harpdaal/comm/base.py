@@ -11,7 +11,10 @@ behave identically.
 """
 from __future__ import annotations
 
+import collections
 import numbers
+import time
+from typing import NamedTuple
 
 import numpy as np
 
@@ -60,6 +63,13 @@ def _check_table(t, name: str = "table") -> Table:
     if not isinstance(t, Table):
         raise TypeError(f"{name}: expected a harpdaal.comm.Table, got {type(t).__name__}")
     return t
+
+
+class Event(NamedTuple):
+    """A control message between workers: who sent it and what (a small picklable object)."""
+
+    source: int
+    payload: object
 
 
 class RotateHandle:
@@ -111,6 +121,8 @@ class Communicator:
     def _alltoallv_buf(self, send, scounts, sdispls, recv, rcounts, rdispls): raise NotImplementedError
     def _sendrecv_buf(self, send, dest, recv, source): raise NotImplementedError
     def _irotate(self, send, dest, recv, source) -> RotateHandle: raise NotImplementedError
+    def _send_event_to(self, payload, dest): raise NotImplementedError
+    def _poll_event(self): raise NotImplementedError  # -> Event | None (remote events)
 
     # ---- agreement -----------------------------------------------------------------------
     def _agree(self, what: str, same=None, extra=None, error=None) -> list:
@@ -157,6 +169,57 @@ class Communicator:
                 raise ValueError(f"{what} differs across ranks: rank 0 has {values[0]!r}, "
                                  f"rank {r} has {v!r}")
         return value
+
+    # ---- events (Harp's control messages; point to point, never collective) ---------------
+    # Payloads are small picklable objects (flags, counters, ids), not array data.
+    @property
+    def _event_queue(self):
+        q = self.__dict__.get("_events_to_self")
+        if q is None:
+            q = self.__dict__["_events_to_self"] = collections.deque()
+        return q
+
+    def send_event(self, payload, dest: int) -> None:
+        """Send ``payload`` to worker ``dest`` (may be this rank); returns at once."""
+        if isinstance(dest, (bool, np.bool_)) or not isinstance(dest, numbers.Integral):
+            raise TypeError(f"dest: expected an int, got {type(dest).__name__}")
+        if not 0 <= int(dest) < self.size:
+            raise ValueError(f"dest: {dest} is not a rank of this communicator (size {self.size})")
+        if int(dest) == self.rank:
+            self._event_queue.append(Event(self.rank, payload))
+        else:
+            self._send_event_to(payload, int(dest))
+
+    def broadcast_event(self, payload) -> None:
+        """Send ``payload`` to every other worker; returns at once."""
+        for r in range(self.size):
+            if r != self.rank:
+                self._send_event_to(payload, r)
+
+    def get_event(self):
+        """The next event for this rank (an ``Event(source, payload)``), or None if none has
+        arrived. Never blocks. Events from one sender arrive in the order they were sent."""
+        if self._event_queue:
+            return self._event_queue.popleft()
+        return self._poll_event() if self.size > 1 else None
+
+    def wait_event(self, timeout: float | None = None):
+        """Block until an event arrives and return it; TimeoutError after ``timeout`` s."""
+        if timeout is not None and (not isinstance(timeout, numbers.Real) or timeout < 0):
+            raise ValueError(f"timeout: expected seconds >= 0 or None, got {timeout!r}")
+        deadline = None if timeout is None else time.monotonic() + timeout
+        pause = 1e-5
+        while True:
+            ev = self.get_event()
+            if ev is not None:
+                return ev
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError(f"wait_event: no event within {timeout} s on rank {self.rank}")
+            if self.size == 1 and deadline is None:
+                raise TimeoutError("wait_event: a single rank with no pending event would "
+                                   "wait forever")
+            time.sleep(pause)
+            pause = min(pause * 2, 1e-3)
 
     # ---- array fast paths (zero-copy) ------------------------------------------------------
     def allreduce_array(self, a: np.ndarray, op: str = "sum") -> np.ndarray:
