@@ -144,3 +144,22 @@ class RotatorChecks:
                 waits[mode] = comm.allgather_object(sorted(got)[1])
         worst_thread = max(waits["thread"])
         assert worst_thread < 0.005 or worst_thread < 0.5 * min(waits["none"]), waits
+
+    def test_unclosed_rotator_is_collected_and_its_thread_stops(self, comm):
+        import gc
+        import threading
+        import weakref
+
+        def progress_threads():
+            return sum(t.name == "harpdaal-mpi-progress" for t in threading.enumerate())
+
+        before = progress_threads()
+        rot = ModelRotator(local_model(comm.rank), comm=comm)
+        ref = weakref.ref(rot)
+        del rot
+        gc.collect()
+        assert ref() is None
+        deadline = time.monotonic() + 5
+        while progress_threads() > before and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert progress_threads() == before

@@ -26,6 +26,7 @@ rank (derived from an agreed seed), so each slice still visits every rank once p
 """
 from __future__ import annotations
 
+import atexit
 import numbers
 import threading
 import time
@@ -37,6 +38,33 @@ from .base import Communicator, _capture
 from .table import Partition, Table
 
 _TAG_BASE = 0x4900
+_live_stops: set = set()   # stop events of running progress threads
+
+
+@atexit.register
+def _stop_progress_threads():
+    # Python's atexit handlers run before mpi4py finalizes MPI: no thread may be inside an MPI
+    # call then.
+    for stop in list(_live_stops):
+        stop.set()
+    deadline = time.monotonic() + 1.0
+    for t in threading.enumerate():
+        if t.name == "harpdaal-mpi-progress":
+            t.join(max(0.0, deadline - time.monotonic()))
+
+
+def _progress_loop(pcomm, any_source, pending, stop, poll):
+    # MPICH moves large messages only inside MPI calls: poke its progress engine (Iprobe on the
+    # rotator's private communicator never matches or consumes a message) while transfers are
+    # pending; sleep otherwise. The main thread computes with the GIL released meanwhile.
+    probe_tag = _TAG_BASE - 1
+    while not stop.is_set():
+        if not pending.wait(0.05):
+            continue
+        if stop.is_set():
+            break
+        pcomm.Iprobe(source=any_source, tag=probe_tag)
+        time.sleep(poll)
 
 
 class ModelRotator:
@@ -142,21 +170,21 @@ class ModelRotator:
                 raise ValueError("progress='thread' needs MPI initialised with THREAD_MULTIPLE")
             self._pending = threading.Event()
             self._stop = threading.Event()
-            self._poll = float(poll_interval)
-            self._progress_thread = threading.Thread(target=self._progress_loop,
-                                                     name="harpdaal-mpi-progress", daemon=True)
+            # the thread holds no reference to the rotator, so an unclosed rotator can still be
+            # collected (its __del__ stops the thread); at exit, threads stop before MPI ends
+            self._progress_thread = threading.Thread(
+                target=_progress_loop,
+                args=(self._pcomm, MPI.ANY_SOURCE, self._pending, self._stop, float(poll_interval)),
+                name="harpdaal-mpi-progress", daemon=True)
             self._progress_thread.start()
+            _live_stops.add(self._stop)
 
-    def _progress_loop(self):
-        # MPICH moves large messages only inside MPI calls: poke its progress engine (Iprobe on
-        # the private communicator never matches or consumes a message) while transfers are
-        # pending; sleep otherwise. The main thread computes with the GIL released meanwhile.
-        any_source, probe_tag = self._mpi.ANY_SOURCE, _TAG_BASE - 1
-        while not self._stop.is_set():
-            if not self._pending.wait(0.05):
-                continue
-            self._pcomm.Iprobe(source=any_source, tag=probe_tag)
-            time.sleep(self._poll)
+    def __del__(self):
+        stop = getattr(self, "_stop", None)
+        if stop is not None:
+            stop.set()
+            self._pending.set()
+            _live_stops.discard(stop)
 
     # ---- the schedule -----------------------------------------------------------------------
     def _targets(self, round_index: int) -> list[int]:
@@ -303,6 +331,7 @@ class ModelRotator:
             self._pending.set()
             self._progress_thread.join()
             self._progress_thread = None
+            _live_stops.discard(self._stop)
         if self._pcomm is not None:
             self._pcomm.Free()
             self._pcomm = None

@@ -70,7 +70,7 @@ class RotationTimer:
 
     def __init__(self, comm: Communicator | None = None, budget: float = 0.05,
                  target_fraction: float = 1.0, min_budget: float = 1e-4,
-                 max_change: float = 4.0):
+                 max_change: float = 4.0, smoothing: float = 0.5):
         if comm is None:
             from . import current_communicator
 
@@ -88,11 +88,15 @@ class RotationTimer:
                              f"{target_fraction!r}{hint}")
         if not isinstance(max_change, numbers.Real) or not max_change > 1:
             raise ValueError(f"max_change: expected a factor > 1, got {max_change!r}")
+        if not isinstance(smoothing, numbers.Real) or not 0 < smoothing <= 1:
+            raise ValueError(f"smoothing: expected a weight in (0, 1], got {smoothing!r}")
         self.comm = comm
         self.budget = float(budget)
         self.target_fraction = float(target_fraction)
         self.min_budget = float(min_budget)
         self.max_change = float(max_change)
+        self.smoothing = float(smoothing)
+        self._rates: dict[int, float] = {}   # smoothed rate per rank
         self._start = None
         self._deadline = math.inf
         self._reset_stats()
@@ -134,13 +138,20 @@ class RotationTimer:
 
     def adapt(self) -> float:
         """Collective: allgather every rank's work and compute time since the last adapt and
-        set the next budget (returned). The change per call is limited to ``max_change``x."""
+        set the next budget (returned). Rates are averaged over calls with weight ``smoothing`` on
+        the newest; the budget changes by at most ``max_change``x per call."""
         stats = self.comm.allgather_object((self._done, self._busy, self._total, self._steps))
         rates, work = [], []
-        for done, busy, total, steps in stats:
+        for rank, (done, busy, total, steps) in enumerate(stats):
             if steps == 0:
                 continue
-            rates.append(done / busy if busy > 0 else 0.0)
+            measured = done / busy if busy > 0 else 0.0
+            # an exponential average: one noisy step (a preempted rank) must not swing the budget
+            old_rate = self._rates.get(rank)
+            rate = measured if old_rate is None else (
+                self.smoothing * measured + (1 - self.smoothing) * old_rate)
+            self._rates[rank] = rate
+            rates.append(rate)
             work.append(total / steps)
         b = solve_budget(rates, work, self.target_fraction)
         old = self.budget
