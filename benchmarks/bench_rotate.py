@@ -107,6 +107,7 @@ def main(argv=None) -> int:
         out = {"benchmark": "W-COMM rotate overlap", "model_bytes": n_local * 4 * size,
                "ranks": size, "kernel": args.kernel, "repeats": args.repeats, "poll_interval_s": args.poll_interval,
                "cpu": cpu_model(), "cores": os.cpu_count(), "git_sha": git_sha(),
+               "loadavg_1min": os.getloadavg()[0],
                "mpi": " ".join(MPI.Get_library_version().split())[:80], "results": res}
         if args.json:
             with open(args.json, "w") as f:
