@@ -12,6 +12,7 @@ behave identically.
 from __future__ import annotations
 
 import collections
+import hashlib
 import numbers
 import time
 from typing import NamedTuple
@@ -142,6 +143,19 @@ class Communicator:
                 raise ValueError(f"{what}: ranks disagree: rank 0 has {first!r}, rank {r} has {s!r}")
         return [e for _, _, e in rows]
 
+    def _agree_same(self, what: str, same, error=None) -> None:
+        """``_agree`` without extras, in one tiny buffer Allreduce: (error flag, h, -h) with MAX
+        equals (0, h, -h) only if no rank failed and every rank's ``same`` hashes alike. Any
+        doubt falls back to ``_agree`` (all ranks see the same reduced vector, so all of them
+        take the same branch) which raises the detailed error."""
+        digest = hashlib.blake2b(repr(same).encode(), digest_size=7).digest()
+        code = int.from_bytes(digest, "little")
+        v = np.array([error is not None, code, -code], dtype=np.int64)
+        self._allreduce_buf(v, "max")
+        if v[0] == 0 and v[1] == -v[2]:
+            return
+        self._agree(what, same=same, error=error)
+
     def _check_root(self, root) -> int:
         if isinstance(root, (bool, np.bool_)) or not isinstance(root, numbers.Integral):
             raise TypeError(f"root: expected an int, got {type(root).__name__}")
@@ -222,34 +236,44 @@ class Communicator:
             pause = min(pause * 2, 1e-3)
 
     # ---- array fast paths (zero-copy) ------------------------------------------------------
-    def allreduce_array(self, a: np.ndarray, op: str = "sum") -> np.ndarray:
-        """Element-wise reduction across ranks, in place; returns ``a``."""
-        meta, err = _capture(lambda: (check_array(a, "a", writable=True).shape, a.dtype.str,
-                                      check_op(op, a)))
-        self._agree("allreduce_array", same=meta, error=err)
+    def _agreed(self, what, check, local):
+        """Run the local validation; with ``check`` agree across ranks (raising everywhere),
+        without it raise locally only (for hot loops whose layout was agreed once)."""
+        meta, err = _capture(local)
+        if check:
+            self._agree_same(what, same=meta, error=err)
+        elif err is not None:
+            raise (TypeError if err[0] == "TypeError" else ValueError)(f"{what}: {err[1]}")
+
+    def allreduce_array(self, a: np.ndarray, op: str = "sum", *, check: bool = True) -> np.ndarray:
+        """Element-wise reduction across ranks, in place; returns ``a``.
+
+        ``check=False`` skips the cross-rank agreement (one tiny allreduce) in loops that
+        agreed on the layout once; a mismatch is then undefined behaviour, as in raw MPI."""
+        self._agreed("allreduce_array", check, lambda: (
+            check_array(a, "a", writable=True).shape, a.dtype.str, check_op(op, a)))
         self._allreduce_buf(a, op)
         return a
 
-    def reduce_array(self, a: np.ndarray, op: str = "sum", root: int = 0) -> np.ndarray:
+    def reduce_array(self, a: np.ndarray, op: str = "sum", root: int = 0, *,
+                     check: bool = True) -> np.ndarray:
         """Element-wise reduction into ``a`` on ``root`` (other ranks' ``a`` unchanged)."""
-        meta, err = _capture(lambda: (check_array(a, "a", writable=True).shape, a.dtype.str,
-                                      check_op(op, a), self._check_root(root)))
-        self._agree("reduce_array", same=meta, error=err)
+        self._agreed("reduce_array", check, lambda: (
+            check_array(a, "a", writable=True).shape, a.dtype.str, check_op(op, a),
+            self._check_root(root)))
         self._reduce_buf(a, op, root)
         return a
 
-    def broadcast_array(self, a: np.ndarray, root: int = 0) -> np.ndarray:
+    def broadcast_array(self, a: np.ndarray, root: int = 0, *, check: bool = True) -> np.ndarray:
         """Copy root's ``a`` into every rank's ``a`` (same shape and dtype everywhere)."""
-        meta, err = _capture(lambda: (check_array(a, "a", writable=True).shape, a.dtype.str,
-                                      self._check_root(root)))
-        self._agree("broadcast_array", same=meta, error=err)
+        self._agreed("broadcast_array", check, lambda: (
+            check_array(a, "a", writable=True).shape, a.dtype.str, self._check_root(root)))
         self._bcast_buf(a, root)
         return a
 
-    def allgather_array(self, a: np.ndarray) -> np.ndarray:
+    def allgather_array(self, a: np.ndarray, *, check: bool = True) -> np.ndarray:
         """Stack every rank's ``a`` (same shape and dtype): shape (size, *a.shape)."""
-        meta, err = _capture(lambda: (check_array(a, "a").shape, a.dtype.str))
-        self._agree("allgather_array", same=meta, error=err)
+        self._agreed("allgather_array", check, lambda: (check_array(a, "a").shape, a.dtype.str))
         out = np.empty((self.size, *a.shape), dtype=a.dtype)
         self._allgather_buf(a, out)
         return out
