@@ -185,7 +185,8 @@ void pack_centers(const T* centers, int64_t k, int64_t d, T* packed) {
 }
 
 // MR rows (stride d) against tiles [t0, t1): folds into the lane state st_best/st_idx (MR*W).
-template <class T, int MR>
+// NV = 1 serves a last tile holding at most W real centers (half the FMAs of a full tile).
+template <class T, int MR, int NV>
 inline void micro_tile(const T* xr, int64_t d, const T* packed, int64_t t0, int64_t t1,
                        T* st_best, T* st_idx) {
   using S = Simd<T>;
@@ -203,27 +204,29 @@ inline void micro_tile(const T* xr, int64_t d, const T* packed, int64_t t0, int6
   const V step = S::set1(T(NR));
   for (int64_t t = t0; t < t1; ++t) {
     const T* tile = packed + t * stride;
-    V acc0[MR], acc1[MR];
-    const V h0 = S::load(tile), h1 = S::load(tile + W);
+    V acc0[MR], acc1[NV == 2 ? MR : 1];
+    const V h0 = S::load(tile);
+    const V h1 = NV == 2 ? S::load(tile + W) : h0;
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
       acc0[r] = h0;
-      acc1[r] = h1;
+      if constexpr (NV == 2) acc1[r] = h1;
     }
     const T* b = tile + NR;
     for (int64_t f = 0; f < d; ++f, b += NR) {
-      const V b0 = S::load(b), b1 = S::load(b + W);
+      const V b0 = S::load(b);
+      const V b1 = NV == 2 ? S::load(b + W) : b0;
 #pragma GCC unroll 8
       for (int r = 0; r < MR; ++r) {
         const V a = S::set1(xr[r * d + f]);
         acc0[r] = S::fma(a, b0, acc0[r]);
-        acc1[r] = S::fma(a, b1, acc1[r]);
+        if constexpr (NV == 2) acc1[r] = S::fma(a, b1, acc1[r]);
       }
     }
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
       S::update(best[r], idx[r], acc0[r], cand0);
-      S::update(best[r], idx[r], acc1[r], cand1);
+      if constexpr (NV == 2) S::update(best[r], idx[r], acc1[r], cand1);
     }
     cand0 = S::add(cand0, step);
     cand1 = S::add(cand1, step);
@@ -266,10 +269,18 @@ void fused_block(const T* x, int64_t rows, int64_t d, const T* packed, int64_t k
   }
   // The tail block computes MR rows; its state rows beyond `rest` land in the padding below.
   alignas(64) T pad_best[MR * W], pad_idx[MR * W];
+  const bool half_last = k - (n_tiles - 1) * nr <= W;
+  auto run = [&](const T* xr, int64_t t0, int64_t t1, T* sb, T* si) {
+    if (half_last && t1 == n_tiles) {
+      if (t1 - 1 > t0) micro_tile<T, MR, 2>(xr, d, packed, t0, t1 - 1, sb, si);
+      micro_tile<T, MR, 1>(xr, d, packed, t1 - 1, t1, sb, si);
+    } else {
+      micro_tile<T, MR, 2>(xr, d, packed, t0, t1, sb, si);
+    }
+  };
   for (int64_t t0 = 0; t0 < n_tiles; t0 += chunk) {
     const int64_t t1 = t0 + chunk < n_tiles ? t0 + chunk : n_tiles;
-    for (int64_t i = 0; i < full; i += MR)
-      micro_tile<T, MR>(x + i * d, d, packed, t0, t1, st_best + i * W, st_idx + i * W);
+    for (int64_t i = 0; i < full; i += MR) run(x + i * d, t0, t1, st_best + i * W, st_idx + i * W);
     if (rest) {
       std::memcpy(pad_best, st_best + full * W, size_t(rest * W) * sizeof(T));
       std::memcpy(pad_idx, st_idx + full * W, size_t(rest * W) * sizeof(T));
@@ -277,7 +288,7 @@ void fused_block(const T* x, int64_t rows, int64_t d, const T* packed, int64_t k
         pad_best[l] = -std::numeric_limits<T>::infinity();
         pad_idx[l] = 0;
       }
-      micro_tile<T, MR>(tail, d, packed, t0, t1, pad_best, pad_idx);
+      run(tail, t0, t1, pad_best, pad_idx);
       std::memcpy(st_best + full * W, pad_best, size_t(rest * W) * sizeof(T));
       std::memcpy(st_idx + full * W, pad_idx, size_t(rest * W) * sizeof(T));
     }
@@ -337,6 +348,24 @@ void argmin_rows(const T* g, int64_t rows, int64_t k, int32_t* labels, T* minval
 // dist_i = ||x_i||^2 + 2 * half_gap[i] * sign; `best_is_half` says whether gap holds
 // x.c - |c|^2/2 (fused) or |c|^2 - 2x.c (gemm).
 template <class T>
+T sq_norm(const T* row, int64_t d) {
+  using S = Simd<T>;
+  constexpr int W = S::W;
+  const int64_t dv = d / W * W;
+  typename S::V acc = S::set1(T(0));
+  for (int64_t f = 0; f < dv; f += W) {
+    const typename S::V v = S::load(row + f);
+    acc = S::fma(v, v, acc);
+  }
+  alignas(64) T lanes[W];
+  S::store(lanes, acc);
+  T nrm = 0;
+  for (int l = 0; l < W; ++l) nrm += lanes[l];
+  for (int64_t f = dv; f < d; ++f) nrm += row[f] * row[f];
+  return nrm;
+}
+
+template <class T>
 void accumulate_rows(const T* x, int64_t rows, int64_t d, const T* w, const int32_t* labels,
                      const T* gap, bool gap_is_half, double* sums, double* weights,
                      double* inertia) {
@@ -345,12 +374,9 @@ void accumulate_rows(const T* x, int64_t rows, int64_t d, const T* w, const int3
     const T* row = x + i * d;
     const double wi = w ? double(w[i]) : 1.0;
     double* s = sums + int64_t(labels[i]) * d;
-    T nrm = 0;
+    const T nrm = sq_norm(row, d);
 #pragma GCC ivdep
-    for (int64_t f = 0; f < d; ++f) {
-      nrm += row[f] * row[f];
-      s[f] += wi * double(row[f]);
-    }
+    for (int64_t f = 0; f < d; ++f) s[f] += wi * double(row[f]);
     weights[labels[i]] += wi;
     double dist = gap_is_half ? double(nrm) - 2.0 * double(gap[i]) : double(nrm) + double(gap[i]);
     acc_inertia += wi * (dist > 0 ? dist : 0.0);
