@@ -229,7 +229,9 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             if self.verbose and comm.rank == 0:
                 print("Initialization complete")
             labels, inertia, centers, n_iter = self._lloyd(comm, data, centers, tol, timer)
-            if best is None or inertia < best[1]:
+            # as scikit-learn: a smaller inertia wins unless it is the same partition
+            if best is None or (inertia < best[1] and
+                                not _same_clustering(comm, labels, best[0], self.n_clusters)):
                 best = (labels, inertia, centers, n_iter)
         labels, inertia, centers, n_iter = best
         if X_mean is not None:
@@ -503,6 +505,16 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         labels = np.empty(X.shape[0], dtype=np.int32)
         data.assign(c, labels)
         return -float(data.assigned_sq_dist(c, labels).astype(np.float64) @ data.w)
+
+
+def _same_clustering(comm, a, b, k):
+    """True when labels a and b are the same partition up to renaming (over all ranks)."""
+    pairs = np.unique(a.astype(np.int64) * k + b)
+    if comm.size > 1:
+        pairs = np.unique(np.concatenate([np.asarray(p, dtype=np.int64)
+                                          for p in comm.allgather_object(pairs.tolist())]))
+    pa, pb = pairs // k, pairs % k
+    return len(np.unique(pa)) == len(pa) and len(np.unique(pb)) == len(pb)
 
 
 class _ModelSync:

@@ -189,37 +189,41 @@ void lloyd_partial(const T* x, int64_t n, int64_t d, const T* sample_weight, con
   method = resolve<T>(method, d, k);
   AssignerStorage<T> storage;
   const Assigner<T> assigner = make_assigner(ops, method, x, d, centers, k, storage);
-  struct Partial {
-    std::vector<double> sums, weights;
-    double inertia = 0;
-    std::vector<T> scratch;
-  };
-  oneapi::tbb::enumerable_thread_specific<Partial> partials([&] {
-    Partial p;
-    p.sums.assign(size_t(k * d), 0.0);
-    p.weights.assign(size_t(k), 0.0);
-    p.scratch.assign(size_t(assigner.scratch_size()), T(0));
-    return p;
-  });
+  // One partial per fixed chunk of rows (not per thread), reduced in chunk order: the result
+  // is bitwise identical from run to run for a given n_threads.
   const int64_t rb = assigner.block_rows;
   const int64_t n_blocks = (n + rb - 1) / rb;
-  parallel_for(n_threads, n_blocks, 1, [&](int64_t b0, int64_t b1) {
-    Partial& p = partials.local();
-    for (int64_t blk = b0; blk < b1; ++blk) {
-      const int64_t b = blk * rb, e = std::min(n, b + rb);
-      const T* gap = assigner.run(b, e, labels, p.scratch.data());
-      ops.accumulate(x + b * d, e - b, d, sample_weight ? sample_weight + b : nullptr,
-                     labels + b, gap, method == Method::fused, p.sums.data(), p.weights.data(),
-                     &p.inertia);
+  const int64_t n_chunks = std::max<int64_t>(1, std::min<int64_t>(n_blocks, 4 * resolve_threads(n_threads)));
+  const int64_t per_chunk = (n_blocks + n_chunks - 1) / n_chunks;
+  std::vector<std::vector<double>> part_sums(size_t(n_chunks)), part_weights(size_t(n_chunks));
+  std::vector<double> part_inertia(size_t(n_chunks), 0.0);
+  oneapi::tbb::enumerable_thread_specific<std::vector<T>> scratch(
+      [&] { return std::vector<T>(size_t(assigner.scratch_size())); });
+  parallel_for(n_threads, n_chunks, 1, [&](int64_t c0, int64_t c1) {
+    std::vector<T>& s = scratch.local();
+    for (int64_t c = c0; c < c1; ++c) {
+      std::vector<double>& ps = part_sums[size_t(c)];
+      std::vector<double>& pw = part_weights[size_t(c)];
+      ps.assign(size_t(k * d), 0.0);
+      pw.assign(size_t(k), 0.0);
+      const int64_t blk_end = std::min(n_blocks, (c + 1) * per_chunk);
+      for (int64_t blk = c * per_chunk; blk < blk_end; ++blk) {
+        const int64_t b = blk * rb, e = std::min(n, b + rb);
+        const T* gap = assigner.run(b, e, labels, s.data());
+        ops.accumulate(x + b * d, e - b, d, sample_weight ? sample_weight + b : nullptr,
+                       labels + b, gap, method == Method::fused, ps.data(), pw.data(),
+                       &part_inertia[size_t(c)]);
+      }
     }
   });
   std::fill(sums, sums + k * d, 0.0);
   std::fill(weights, weights + k, 0.0);
   double total = 0;
-  for (const Partial& p : partials) {
-    for (int64_t i = 0; i < k * d; ++i) sums[i] += p.sums[size_t(i)];
-    for (int64_t j = 0; j < k; ++j) weights[j] += p.weights[size_t(j)];
-    total += p.inertia;
+  for (int64_t c = 0; c < n_chunks; ++c) {
+    if (part_sums[size_t(c)].empty()) continue;
+    for (int64_t i = 0; i < k * d; ++i) sums[i] += part_sums[size_t(c)][size_t(i)];
+    for (int64_t j = 0; j < k; ++j) weights[j] += part_weights[size_t(c)][size_t(j)];
+    total += part_inertia[size_t(c)];
   }
   *inertia = total;
 }
