@@ -195,8 +195,9 @@ void lloyd_partial(const T* x, int64_t n, int64_t d, const T* sample_weight, con
   const int64_t n_blocks = (n + rb - 1) / rb;
   const int64_t n_chunks = std::max<int64_t>(1, std::min<int64_t>(n_blocks, 4 * resolve_threads(n_threads)));
   const int64_t per_chunk = (n_blocks + n_chunks - 1) / n_chunks;
-  std::vector<std::vector<double>> part_sums(size_t(n_chunks)), part_weights(size_t(n_chunks));
-  std::vector<double> part_inertia(size_t(n_chunks), 0.0);
+  std::vector<std::vector<double>> part_sums(static_cast<size_t>(n_chunks));
+  std::vector<std::vector<double>> part_weights(static_cast<size_t>(n_chunks));
+  std::vector<double> part_inertia(static_cast<size_t>(n_chunks), 0.0);
   oneapi::tbb::enumerable_thread_specific<std::vector<T>> scratch(
       [&] { return std::vector<T>(size_t(assigner.scratch_size())); });
   parallel_for(n_threads, n_chunks, 1, [&](int64_t c0, int64_t c1) {
