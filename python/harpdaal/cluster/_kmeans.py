@@ -179,19 +179,35 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     def fit(self, X, y=None, sample_weight=None):
         """Compute the clustering of X (this rank's rows under MPI)."""
         comm = current_communicator()
-        X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
-                          order="C", copy=False,
-                          accept_large_sparse=False, ensure_min_samples=1)
+        # Validate locally, then agree: a bad input on any rank raises on every rank (no hang).
+        try:
+            X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
+                              order="C", copy=False, accept_large_sparse=False,
+                              ensure_min_samples=1 if comm.size == 1 else 0)
+            n_init = self._check_params(X.shape[1])
+            n_threads = _threads(self.n_jobs)
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+            if np.any(sample_weight < 0):
+                raise ValueError("sample_weight must be non-negative")
+            error = None
+        except (TypeError, ValueError) as exc:
+            error = exc
+        if comm.size > 1:
+            msgs = comm.allgather_object(None if error is None else f"{type(error).__name__}: {error}")
+            if error is not None:
+                raise error
+            bad = [(r, m) for r, m in enumerate(msgs) if m is not None]
+            if bad:
+                raise ValueError(f"invalid input on rank {bad[0][0]}: {bad[0][1]}")
+        elif error is not None:
+            raise error
         comm.check_same(int(X.shape[1]), what="n_features")
         comm.check_same(str(X.dtype), what="dtype")
-        n_init = self._check_params(X.shape[1])
-        n_threads = _threads(self.n_jobs)
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
-        if np.any(sample_weight < 0):
-            raise ValueError("sample_weight must be non-negative")
         counts = np.array([X.shape[0]], dtype=np.int64)
         comm.allreduce_array(counts, op="sum")
         n_total = int(counts[0])
+        if n_total == 0:
+            raise ValueError("Found array with 0 sample(s) on every rank; a minimum of 1 is required.")
         if n_total < self.n_clusters:
             raise ValueError(f"n_samples={n_total} should be >= n_clusters={self.n_clusters}.")
         k, d = self.n_clusters, X.shape[1]
