@@ -59,7 +59,7 @@ class _SingleProcess:
             global_table.add(_Partition(pid, np.array(local_table[pid], copy=True)))
 
     def pull(self, global_table, local_table):
-        for pid in global_table.ids():
+        for pid in local_table.ids():
             local_table.replace(pid, global_table[pid])
 
     def rotate(self, table, mapping=None):

@@ -254,8 +254,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             centers = centers + X_mean
             if not self.copy_x:
                 X += X_mean
-        n_distinct = np.zeros(k, dtype=np.int64)
-        n_distinct[np.unique(labels)] = 1
+        n_distinct = (np.bincount(labels, minlength=k) > 0).astype(np.int64)
         comm.allreduce_array(n_distinct, op="max")
         if int(n_distinct.sum()) < k:
             warnings.warn(f"Number of distinct clusters ({int(n_distinct.sum())}) found smaller "
@@ -571,9 +570,9 @@ class _ModelSync:
             result = local
         else:  # push_pull
             glob = Table(combiner="sum")
-            comm.push(local, glob)
-            result = Table(combiner="sum")
-            comm.pull(glob, result)
+            comm.push(local, glob)  # partition p summed on its owner (p % size)
+            comm.pull(glob, local)  # every local partition replaced by the global one
+            result = local
         parts = [np.asarray(result[pid]).ravel() for pid in range(comm.size)]
         return np.concatenate(parts + [np.asarray(result[comm.size]).ravel()])
 

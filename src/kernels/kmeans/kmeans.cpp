@@ -193,7 +193,7 @@ void lloyd_partial(const T* x, int64_t n, int64_t d, const T* sample_weight, con
   // is bitwise identical from run to run for a given n_threads.
   const int64_t rb = assigner.block_rows;
   const int64_t n_blocks = (n + rb - 1) / rb;
-  const int64_t n_chunks = std::max<int64_t>(1, std::min<int64_t>(n_blocks, 4 * resolve_threads(n_threads)));
+  const int64_t n_chunks = std::max<int64_t>(1, std::min<int64_t>(n_blocks, 16 * resolve_threads(n_threads)));
   const int64_t per_chunk = (n_blocks + n_chunks - 1) / n_chunks;
   std::vector<std::vector<double>> part_sums(static_cast<size_t>(n_chunks));
   std::vector<std::vector<double>> part_weights(static_cast<size_t>(n_chunks));
