@@ -97,10 +97,23 @@ class _Table:
         return len(self._parts)
 
 
+def _mpi_world_size() -> int:
+    import os
+
+    for key in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_SIZE"):
+        if os.environ.get(key, "").isdigit():
+            return int(os.environ[key])
+    return 1
+
+
 def current_communicator():
     try:
         from ..comm import current_communicator as _current  # noqa: PLC0415
     except ImportError:
+        if _mpi_world_size() > 1:
+            # fitting each rank's rows alone would be silently wrong
+            raise RuntimeError("running under mpiexec with several ranks, but harpdaal.comm is "
+                               "not available in this build: cannot fit across ranks") from None
         return _SingleProcess()
     return _current()
 
