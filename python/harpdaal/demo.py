@@ -61,7 +61,22 @@ def demo_algorithms(comm) -> None:
         _say(comm, f"  {name:<10s} {summary} ({time.perf_counter() - t0:.2f} s)")
 
 
-_ALGORITHM_DEMOS: list = []
+def _demo_kmeans(comm) -> str:
+    from .cluster import KMeans
+
+    k, d = 8, 16
+    true_centers = np.random.default_rng(0).uniform(-10, 10, size=(k, d))
+    rng = np.random.default_rng(100 + comm.rank)  # each rank holds its own rows
+    labels = rng.integers(0, k, size=20_000)
+    X = (true_centers[labels] + rng.standard_normal((len(labels), d))).astype(np.float32)
+    km = KMeans(n_clusters=k, random_state=0, n_init=1).fit(X)
+    err = max(np.min(np.linalg.norm(km.cluster_centers_ - c, axis=1)) for c in true_centers)
+    _check(err < 0.2, f"K-means: a true center is {err:.3f} from every fitted center")
+    return (f"{comm.size * len(X)} points, k={k}: {km.n_iter_} iterations, every true center "
+            f"recovered within {err:.3f}")
+
+
+_ALGORITHM_DEMOS: list = [("K-means", _demo_kmeans)]
 
 
 def run_demo(ranks: int = 1) -> int:

@@ -100,7 +100,7 @@ def run(args) -> int:
 
     import harpdaal
     from ..cluster import KMeans
-    from ..cluster._comm import current_communicator
+    from ..comm import current_communicator
 
     try:
         comm = current_communicator()

@@ -26,7 +26,7 @@ except ImportError:  # scikit-learn < 1.6
         return est._validate_data(*args, **kwargs)
 
 from .. import _core
-from ._comm import current_communicator, table_types
+from ..comm import Partition, Table, current_communicator
 
 COLLECTIVES = ("allreduce", "bcast_reduce", "regroup_allgather", "push_pull", "rotate")
 _K = _core.kmeans
@@ -410,7 +410,6 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     def _rotate_step(self, comm, data, centers, labels, sums, weights, timer):
         """Harp's rotation: center blocks travel the ring; each rank keeps the best center seen
         per row (ties to the lower index, as in one process); then the sums are computed."""
-        Partition, Table = table_types()
         k = centers.shape[0]
         bounds = np.linspace(0, k, comm.size + 1).astype(int)
         table = Table(combiner="sum")
@@ -558,7 +557,6 @@ class _ModelSync:
                 buf[k * (d + 1):].copy())
 
     def _tables(self, packed, scal):
-        Partition, Table = table_types()
         comm, b = self.comm, self.blocks
         local = Table(combiner="sum")
         for pid in range(comm.size):

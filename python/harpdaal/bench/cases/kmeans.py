@@ -96,7 +96,7 @@ def inertia(X, centers):
 
 
 def _world():
-    from harpdaal.cluster._comm import current_communicator
+    from harpdaal.comm import current_communicator
 
     return current_communicator()
 
