@@ -53,7 +53,7 @@ void sample_block(const py::handle& doc_ptr_o, const py::handle& words_o, const 
   lk::Priors pr = priors(alpha, beta, n_words_total);
   const int64_t n_docs = doc_ptr.shape(0) - 1;
   const int64_t n_tok = words.shape(0);
-  if (mh_steps < 1) throw py::value_error("mh_steps must be >= 1");
+  if (mh_steps < 0) throw py::value_error("mh_steps must be >= 0 (0: sparse sampler)");
   if (word_begin < 0 || word_begin + word_topic.shape(0) > n_words_total)
     throw py::value_error("word_topic: rows [word_begin, word_begin + len) must lie in [0, n_words_total)");
   check_corpus(in_ptr(doc_ptr), n_docs, n_tok, in_ptr(topics), K);
@@ -82,7 +82,7 @@ void fold_in(const py::handle& doc_ptr_o, const py::handle& words_o, const py::h
   const int64_t n_docs = doc_ptr.shape(0) - 1;
   auto doc_topic = checked_array<float>(doc_topic_o, "doc_topic", {n_docs, K}, true);
   lk::Priors pr = priors(alpha, beta, V);
-  if (mh_steps < 1) throw py::value_error("mh_steps must be >= 1");
+  if (mh_steps < 0) throw py::value_error("mh_steps must be >= 0 (0: sparse sampler)");
   if (n_sweeps < 1 || burn_in < 0 || burn_in >= n_sweeps)
     throw py::value_error("need n_sweeps >= 1 and 0 <= burn_in < n_sweeps");
   const int64_t n_tok = words.shape(0);

@@ -175,8 +175,14 @@ class LatentDirichletAllocation:
     evaluate_every : int, default 10
         Iterations between log-likelihood evaluations (recorded in ``loglik_history_``); 0 or
         negative evaluates only at the end.
+    sampler : {"sparse", "mh"}, default "sparse"
+        "sparse": the document bucket is summed exactly over the document's non-zero topics
+        (O(K_d) per token) and the smoothing bucket alpha (n_wk + beta) / (n_k + V beta) is
+        drawn from per-word alias tables refreshed every sweep. "mh": LightLDA's cycle of
+        word and document proposals with Metropolis-Hastings (O(1) per token, slower mixing).
+        See docs/lda.md for the measurements behind the default.
     mh_steps : int, default 4
-        Metropolis-Hastings (word proposal, doc proposal) pairs per token and sweep.
+        For sampler="mh": (word proposal, doc proposal) pairs per token and sweep.
     transform_max_iter : int, default 30
         Fold-in sweeps for ``transform`` (the first third are burn-in).
 
@@ -192,7 +198,7 @@ class LatentDirichletAllocation:
 
     def __init__(self, n_components=10, *, doc_topic_prior=None, topic_word_prior=None,
                  max_iter=100, random_state=None, n_jobs=None, verbose=0, evaluate_every=10,
-                 mh_steps=4, transform_max_iter=30):
+                 sampler="sparse", mh_steps=4, transform_max_iter=30):
         self.n_components = n_components
         self.doc_topic_prior = doc_topic_prior
         self.topic_word_prior = topic_word_prior
@@ -201,6 +207,7 @@ class LatentDirichletAllocation:
         self.n_jobs = n_jobs
         self.verbose = verbose
         self.evaluate_every = evaluate_every
+        self.sampler = sampler
         self.mh_steps = mh_steps
         self.transform_max_iter = transform_max_iter
 
@@ -208,7 +215,8 @@ class LatentDirichletAllocation:
     def get_params(self, deep=True):
         return {k: getattr(self, k) for k in (
             "n_components", "doc_topic_prior", "topic_word_prior", "max_iter", "random_state",
-            "n_jobs", "verbose", "evaluate_every", "mh_steps", "transform_max_iter")}
+            "n_jobs", "verbose", "evaluate_every", "sampler", "mh_steps",
+            "transform_max_iter")}
 
     def set_params(self, **params):
         valid = self.get_params()
@@ -242,7 +250,12 @@ class LatentDirichletAllocation:
                 raise TypeError(f"{name} must be an int, got {type(v).__name__}")
             if v < 1:
                 raise ValueError(f"{name} must be >= 1, got {v}")
+        if self.sampler not in ("sparse", "mh"):
+            raise ValueError(f"sampler must be 'sparse' or 'mh', got {self.sampler!r}")
         return int(K), float(alpha), float(beta)
+
+    def _kernel_steps(self) -> int:
+        return 0 if self.sampler == "sparse" else int(self.mh_steps)
 
     def _check_fitted(self):
         if not hasattr(self, "word_topic_"):
@@ -265,7 +278,7 @@ class LatentDirichletAllocation:
         seed = _seed_from(self.random_state)
         if comm.size > 1:
             comm.check_same(seed, what="random_state")
-        result = fit_rotation(comm, corpus, K, alpha, beta, self.max_iter, seed, self.mh_steps,
+        result = fit_rotation(comm, corpus, K, alpha, beta, self.max_iter, seed, self._kernel_steps(),
                               n_threads, self.evaluate_every, self.verbose)
         self.word_topic_ = result.word_topic
         self.topic_totals_ = result.topic_totals
@@ -304,7 +317,7 @@ class LatentDirichletAllocation:
         topics = rng.integers(0, K, corpus.n_tokens, dtype=np.int32)
         doc_topic = np.zeros((corpus.n_docs, K), np.float32)
         _K.fold_in(corpus.doc_ptr, corpus.words, topics, 0, self.word_topic_, self.topic_totals_,
-                   self._alpha, self._beta, seed, sweeps, burn, self.mh_steps, doc_topic,
+                   self._alpha, self._beta, seed, sweeps, burn, self._kernel_steps(), doc_topic,
                    _threads(self.n_jobs))
         kept = sweeps - burn
         return (doc_topic / kept).astype(np.float64)

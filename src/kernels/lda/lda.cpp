@@ -244,6 +244,96 @@ inline void sample_tokens(const int32_t* words, int32_t* topics, int64_t p0, int
   }
 }
 
+
+// Per-thread state of the document being sampled by the sparse sampler: dense counts, the list
+// of its non-zero topics (with positions, for O(1) removal) and 1 / (n_k + V beta).
+template <class T>
+struct DocState {
+  std::vector<int32_t> nd, nz, pos;
+  std::vector<T> cum, inv;
+  int32_t n_nz = 0;
+  explicit DocState(int32_t K) : nd(K, 0), nz(K), pos(K), cum(K), inv(K) {}
+  void load(const int32_t* topics, int64_t p0, int64_t p1) {
+    for (int64_t i = p0; i < p1; ++i) {
+      int32_t k = topics[i];
+      if (nd[k]++ == 0) {
+        pos[k] = n_nz;
+        nz[n_nz++] = k;
+      }
+    }
+  }
+  void clear() {
+    for (int32_t j = 0; j < n_nz; ++j) nd[nz[j]] = 0;
+    n_nz = 0;
+  }
+  void set_inv(const int64_t* nk, int32_t K, T vbeta) {
+    for (int32_t k = 0; k < K; ++k) inv[k] = T(1) / (static_cast<T>(nk[k]) + vbeta);
+  }
+};
+
+// Sparse sampler: p(k) ~ n_dk (n_wk + b) / (n_k + V b)  +  a (n_wk + b) / (n_k + V b).
+// The first (document) bucket is summed exactly over the document's non-zero topics (O(K_d));
+// the second (smoothing) bucket is drawn from the word's alias tables built at the start of the
+// call, i.e. from counts at most one sweep old (exact in fold-in, where the model is fixed).
+template <class T, bool update_model>
+inline void sample_tokens_sparse(const int32_t* words, int32_t* topics, int64_t p0, int64_t lo,
+                                 int64_t hi, uint64_t dkey, DocState<T>& ds, int32_t* wt,
+                                 int64_t word_begin, int64_t* nk, int32_t K, T alpha, T beta,
+                                 T vbeta, const WordProposals<T>& prop) {
+  int32_t* nd = ds.nd.data();
+  int32_t* nz = ds.nz.data();
+  int32_t* pos = ds.pos.data();
+  T* cum = ds.cum.data();
+  T* inv = ds.inv.data();
+  for (int64_t i = lo; i < hi; ++i) {
+    TokenRng rng = token_rng(dkey, i - p0);
+    const int32_t s = topics[i];
+    const int64_t row = words[i] - word_begin;
+    int32_t* nw = wt + row * K;
+    if (--nd[s] == 0) {
+      int32_t p = pos[s], last = nz[--ds.n_nz];
+      nz[p] = last;
+      pos[last] = p;
+    }
+    if (update_model) {
+      --nw[s];
+      --nk[s];
+      inv[s] = T(1) / (static_cast<T>(nk[s]) + vbeta);
+    }
+    const int32_t n_nz = ds.n_nz;
+    T z = 0;
+    for (int32_t j = 0; j < n_nz; ++j) {
+      const int32_t k = nz[j];
+      z += static_cast<T>(nd[k]) * (static_cast<T>(nw[k]) + beta) * inv[k];
+      cum[j] = z;
+    }
+    const T smooth = alpha * (prop.word_mass[row] + prop.dense_mass);
+    const uint64_t r = rng.next();
+    const T u = static_cast<T>(r >> 40) * static_cast<T>(1.0 / 16777216.0) * (z + smooth);
+    int32_t t;
+    if (u < z) {
+      int32_t j = 0;
+      while (j < n_nz - 1 && cum[j] <= u) ++j;
+      t = nz[j];
+    } else {
+      const uint64_t r2 = rng.next();
+      const T u1 = static_cast<T>(r2 >> 40) * static_cast<T>(1.0 / 16777216.0);
+      const T u2 = static_cast<T>(r2 & 0xFFFFFF) * static_cast<T>(1.0 / 16777216.0);
+      t = prop.propose(row, u1, u2, K);
+    }
+    topics[i] = t;
+    if (nd[t]++ == 0) {
+      pos[t] = ds.n_nz;
+      nz[ds.n_nz++] = t;
+    }
+    if (update_model) {
+      ++nw[t];
+      ++nk[t];
+      inv[t] = T(1) / (static_cast<T>(nk[t]) + vbeta);
+    }
+  }
+}
+
 }  // namespace
 
 template <class T>
@@ -275,14 +365,15 @@ void sample_block(const int64_t* doc_ptr, const int32_t* words, int32_t* topics,
     word_bounds = balanced_bounds(cum.data(), n_rows, nt);
   }
 
-  std::vector<int32_t> nd_scratch(static_cast<size_t>(nt) * K, 0);
+  std::vector<DocState<T>> states(nt, DocState<T>(K));
   std::vector<int64_t> nk_local(static_cast<size_t>(nt) * K);
   std::vector<int64_t> round_start(K);
 
   auto work = [&](int t, int round) {
-    int32_t* nd = nd_scratch.data() + static_cast<size_t>(t) * K;
+    DocState<T>& ds = states[t];
     int64_t* nk = nk_local.data() + static_cast<size_t>(t) * K;
     std::copy(round_start.begin(), round_start.end(), nk);
+    if (mh_steps == 0) ds.set_inv(nk, K, vbeta);
     int sub = (t + round) % nt;
     int32_t wlo = static_cast<int32_t>(word_begin + word_bounds[sub]);
     int32_t whi = static_cast<int32_t>(word_begin + word_bounds[sub + 1]);
@@ -294,10 +385,21 @@ void sample_block(const int64_t* doc_ptr, const int32_t* words, int32_t* topics,
       int64_t lo = std::lower_bound(wb, we, wlo) - words;
       int64_t hi = std::lower_bound(words + lo, we, whi) - words;
       if (lo >= hi) continue;
-      for (int64_t i = p0; i < p1; ++i) ++nd[topics[i]];
-      sample_tokens<T, true>(words, topics, p0, p1, lo, hi, doc_key(seed, iteration, first_doc_id + d),
-                             nd, word_topic, word_begin, nk, K, alpha, beta, vbeta, prop, mh_steps);
-      for (int64_t i = p0; i < p1; ++i) nd[topics[i]] = 0;
+      const uint64_t dkey = doc_key(seed, iteration, first_doc_id + d);
+      ds.load(topics, p0, p1);
+      if (mh_steps == 0)
+        sample_tokens_sparse<T, true>(words, topics, p0, lo, hi, dkey, ds, word_topic, word_begin,
+                                      nk, K, alpha, beta, vbeta, prop);
+      else
+        sample_tokens<T, true>(words, topics, p0, p1, lo, hi, dkey, ds.nd.data(), word_topic,
+                               word_begin, nk, K, alpha, beta, vbeta, prop, mh_steps);
+      // the MH sampler updates only nd: rebuild the non-zero list from it before clearing
+      if (mh_steps != 0) {
+        for (int64_t i = p0; i < p1; ++i) ds.nd[topics[i]] = 0;
+        ds.n_nz = 0;
+      } else {
+        ds.clear();
+      }
     }
   };
 
@@ -336,25 +438,30 @@ void fold_in(const int64_t* doc_ptr, const int32_t* words, int32_t* topics, int6
   int32_t* wt = const_cast<int32_t*>(word_topic);
   int64_t* nk = const_cast<int64_t*>(topic_totals);
   const int nt = resolve_threads(n_threads);
-  std::vector<std::vector<int32_t>> scratch(nt);
   oneapi::tbb::task_arena arena(nt);
   arena.execute([&] {
     oneapi::tbb::parallel_for(
         oneapi::tbb::blocked_range<int64_t>(0, n_docs, 16),
         [&](const oneapi::tbb::blocked_range<int64_t>& r) {
-          std::vector<int32_t> nd(K, 0);
+          DocState<T> ds(K);
+          ds.set_inv(topic_totals, K, vbeta);
           for (int64_t d = r.begin(); d < r.end(); ++d) {
             const int64_t p0 = doc_ptr[d], p1 = doc_ptr[d + 1];
             if (p0 == p1) continue;
-            for (int64_t i = p0; i < p1; ++i) ++nd[topics[i]];
+            ds.load(topics, p0, p1);
             for (int sweep = 0; sweep < n_sweeps; ++sweep) {
-              sample_tokens<T, false>(words, topics, p0, p1, p0, p1,
-                                      doc_key(seed, sweep, first_doc_id + d), nd.data(), wt, 0, nk,
-                                      K, alpha, beta, vbeta, prop, mh_steps);
+              const uint64_t dkey = doc_key(seed, sweep, first_doc_id + d);
+              if (mh_steps == 0)
+                sample_tokens_sparse<T, false>(words, topics, p0, p0, p1, dkey, ds, wt, 0, nk, K,
+                                               alpha, beta, vbeta, prop);
+              else
+                sample_tokens<T, false>(words, topics, p0, p1, p0, p1, dkey, ds.nd.data(), wt, 0,
+                                        nk, K, alpha, beta, vbeta, prop, mh_steps);
               if (doc_topic && sweep >= burn_in)
                 for (int64_t i = p0; i < p1; ++i) doc_topic[d * K + topics[i]] += T(1);
             }
-            for (int64_t i = p0; i < p1; ++i) nd[topics[i]] = 0;
+            for (int64_t i = p0; i < p1; ++i) ds.nd[topics[i]] = 0;
+            ds.n_nz = 0;
           }
         });
   });

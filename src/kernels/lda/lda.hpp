@@ -24,7 +24,9 @@ struct Priors {
 // hence no two threads ever write the same word-topic row; topic totals are thread-local during
 // a round and summed after it. Random numbers are keyed by (seed, iteration, first_doc_id + d,
 // token index), so results depend only on the seed and the thread count.
-// mh_steps: number of (word proposal, doc proposal) pairs per token.
+// mh_steps >= 1: the Metropolis-Hastings sampler with that many (word proposal, doc proposal)
+// pairs per token; mh_steps == 0: the sparse sampler (exact document bucket over the document's
+// non-zero topics + the smoothing bucket from the word's alias table, built once per call).
 template <class T>
 void sample_block(const int64_t* doc_ptr, const int32_t* words, int32_t* topics, int64_t n_docs,
                   int64_t first_doc_id, int32_t* word_topic, int64_t word_begin, int64_t word_end,
