@@ -52,17 +52,17 @@ Model counts_of(const Corpus& c, int32_t V, int32_t K) {
 
 template <class T>
 void run_sweeps(Corpus& c, Model& m, int32_t V, int32_t K, int threads, int iters, uint64_t seed,
-                bool check_each) {
+                bool check_each, int mh_steps = 2) {
   lda::Priors pr{0.1, 0.01, V};
   const int64_t n_docs = static_cast<int64_t>(c.doc_ptr.size()) - 1;
   for (int it = 0; it < iters; ++it) {
     // two word slices per sweep, as a rotating caller would pass them
     int64_t half = V / 2;
     lda::sample_block<T>(c.doc_ptr.data(), c.words.data(), c.topics.data(), n_docs, 0,
-                         m.word_topic.data(), 0, half, m.totals.data(), K, pr, seed, it, 2, threads);
+                         m.word_topic.data(), 0, half, m.totals.data(), K, pr, seed, it, mh_steps, threads);
     lda::sample_block<T>(c.doc_ptr.data(), c.words.data(), c.topics.data(), n_docs, 0,
                          m.word_topic.data() + half * K, half, V, m.totals.data(), K, pr, seed, it,
-                         2, threads);
+                         mh_steps, threads);
     if (check_each) {
       Model fresh = counts_of(c, V, K);
       HD_CHECK(fresh.word_topic == m.word_topic);
@@ -90,11 +90,12 @@ double loglik_per_token(const Corpus& c, const Model& m, int32_t V, int32_t K) {
 }  // namespace
 
 HD_TEST(lda_counts_stay_consistent_every_sweep) {
-  for (int threads : {1, 2, 3}) {
-    Corpus c = make_corpus(300, 200, 10, 7);
-    Model m = counts_of(c, 200, 10);
-    run_sweeps<float>(c, m, 200, 10, threads, 5, 11, true);
-  }
+  for (int mh_steps : {0, 1, 3})
+    for (int threads : {1, 2, 3}) {
+      Corpus c = make_corpus(300, 200, 10, 7);
+      Model m = counts_of(c, 200, 10);
+      run_sweeps<float>(c, m, 200, 10, threads, 5, 11, true, mh_steps);
+    }
   Corpus c = make_corpus(100, 60, 6, 3);
   Model m = counts_of(c, 60, 6);
   run_sweeps<double>(c, m, 60, 6, 2, 3, 5, true);
@@ -120,6 +121,10 @@ HD_TEST(lda_loglik_improves_and_topics_separate) {
   Model m = counts_of(c, V, K);
   double before = loglik_per_token(c, m, V, K);
   run_sweeps<float>(c, m, V, K, 2, 100, 3, false);
+  Corpus cs = make_corpus(400, V, K, 21);
+  Model ms = counts_of(cs, V, K);
+  run_sweeps<float>(cs, ms, V, K, 2, 30, 3, false, 0);
+  HD_CHECK(loglik_per_token(cs, ms, V, K) > before + 0.5);
   double after = loglik_per_token(c, m, V, K);
   HD_CHECK(after > before + 0.5);
   // each true topic's words should concentrate in one learned topic

@@ -93,6 +93,7 @@ def test_bad_input(X, msg):
     ({"doc_topic_prior": 0.0}, "doc_topic_prior"),
     ({"topic_word_prior": -1.0}, "topic_word_prior"),
     ({"max_iter": 0}, "max_iter"),
+    ({"sampler": "exact"}, "sampler"),
 ])
 def test_bad_parameters(params, msg):
     with pytest.raises(ValueError, match=msg):

@@ -37,17 +37,18 @@ def ref_loglik(c, topics, wt, nk, K, a, b):
     return ll
 
 
-def sweep(c, topics, wt, nk, K, it, threads, slices=2, seed=5):
+def sweep(c, topics, wt, nk, K, it, threads, slices=2, seed=5, steps=2):
     bounds = np.linspace(0, c.n_words, slices + 1).astype(int)
     for s in range(slices):
         lo, hi = bounds[s], bounds[s + 1]
         K_.sample_block(c.doc_ptr, c.words, topics, 0, wt[lo:hi], int(lo), nk, 0.2, 0.05,
-                        c.n_words, seed, it, 2, threads)
+                        c.n_words, seed, it, steps, threads)
 
 
+@pytest.mark.parametrize("steps", [0, 2], ids=["sparse", "mh2"])
 @pytest.mark.parametrize("isa", harpdaal.available_isas())
 @pytest.mark.parametrize("threads", [1, 2, 3])
-def test_counts_invariant_after_every_sweep(isa, threads):
+def test_counts_invariant_after_every_sweep(isa, threads, steps):
     K = 8
     c, topics = corpus(K=K)
     wt, nk = counts(c, topics, K)
@@ -55,7 +56,7 @@ def test_counts_invariant_after_every_sweep(isa, threads):
     harpdaal.set_isa(isa)
     try:
         for it in range(6):
-            sweep(c, topics, wt, nk, K, it, threads)
+            sweep(c, topics, wt, nk, K, it, threads, steps=steps)
             wt_ref, nk_ref = counts(c, topics, K)
             np.testing.assert_array_equal(wt, wt_ref)
             np.testing.assert_array_equal(nk, nk_ref)
@@ -66,15 +67,16 @@ def test_counts_invariant_after_every_sweep(isa, threads):
         harpdaal.set_isa(before)
 
 
+@pytest.mark.parametrize("steps", [0, 2], ids=["sparse", "mh2"])
 @pytest.mark.parametrize("threads", [1, 2])
-def test_deterministic_per_seed_and_threads(threads):
+def test_deterministic_per_seed_and_threads(threads, steps):
     K = 8
     runs = []
     for seed in (5, 5, 6):
         c, topics = corpus(K=K)
         wt, nk = counts(c, topics, K)
         for it in range(3):
-            sweep(c, topics, wt, nk, K, it, threads, seed=seed)
+            sweep(c, topics, wt, nk, K, it, threads, seed=seed, steps=steps)
         runs.append(topics)
     np.testing.assert_array_equal(runs[0], runs[1])
     assert not np.array_equal(runs[0], runs[2])
@@ -91,7 +93,8 @@ def test_loglik_matches_reference_formula():
     assert ours == pytest.approx(ref_loglik(c, topics, wt, nk, K, 0.2, 0.05), rel=1e-10)
 
 
-def test_fold_in_reads_model_only_and_counts_add_up():
+@pytest.mark.parametrize("steps", [0, 2], ids=["sparse", "mh2"])
+def test_fold_in_reads_model_only_and_counts_add_up(steps):
     K = 8
     c, topics = corpus(K=K)
     wt, nk = counts(c, topics, K)
@@ -100,7 +103,7 @@ def test_fold_in_reads_model_only_and_counts_add_up():
     wt0, nk0 = wt.copy(), nk.copy()
     t, tz = corpus(n_docs=40, K=K, seed=3)
     out = np.zeros((t.n_docs, K), np.float32)
-    K_.fold_in(t.doc_ptr, t.words, tz, 0, wt, nk, 0.2, 0.05, 1, 6, 2, 2, out, 2)
+    K_.fold_in(t.doc_ptr, t.words, tz, 0, wt, nk, 0.2, 0.05, 1, 6, 2, steps, out, 2)
     np.testing.assert_array_equal(wt, wt0)
     np.testing.assert_array_equal(nk, nk0)
     np.testing.assert_allclose(out.sum(1), 4 * t.doc_lengths())
