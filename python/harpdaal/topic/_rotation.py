@@ -141,7 +141,8 @@ def fit_rotation(comm, corpus, K, alpha, beta, max_iter, seed, mh_steps, n_threa
                 compute += time.perf_counter() - t0
                 if R > 1:
                     t0 = time.perf_counter()
-                    handles.append(comm.irotate_array(buf, spare[j], shift=1))
+                    handles.append(comm.irotate_array(buf, spare[j], shift=1,
+                                                      check=(it == 0 and step == 0)))
                     comm_time += time.perf_counter() - t0
             if R > 1:
                 t0 = time.perf_counter()
