@@ -4,13 +4,16 @@
 #include <cmath>
 #include <numeric>
 #include <stdexcept>
+#include <type_traits>
 #include <vector>
 
 #include <oneapi/tbb/parallel_for.h>
 #include <oneapi/tbb/partitioner.h>
 #include <oneapi/tbb/task_arena.h>
 
+#include "kernels/common/isa.hpp"
 #include "kernels/common/parallel.hpp"
+#include "kernels/lda/doc_bucket.hpp"
 
 namespace harpdaal::kernels::lda {
 
@@ -251,8 +254,14 @@ template <class T>
 struct DocState {
   std::vector<int32_t> nd, nz, pos;
   std::vector<T> cum, inv;
+  std::vector<T> block_sums;
+  DocBucketFn bucket = nullptr;  // the ISA's document bucket (float only)
   int32_t n_nz = 0;
-  explicit DocState(int32_t K) : nd(K, 0), nz(K), pos(K), cum(K), inv(K) {}
+  explicit DocState(int32_t K)
+      : nd(K, 0), nz(K), pos(K), cum(K), inv(K), block_sums(K / kBucketBlock + 1) {
+    if constexpr (std::is_same_v<T, float>)
+      bucket = dispatch<DocBucketFn>(&generic::doc_bucket, &avx2::doc_bucket, &avx512::doc_bucket);
+  }
   void load(const int32_t* topics, int64_t p0, int64_t p1) {
     for (int64_t i = p0; i < p1; ++i) {
       int32_t k = topics[i];
@@ -302,10 +311,14 @@ inline void sample_tokens_sparse(const int32_t* words, int32_t* topics, int64_t 
     }
     const int32_t n_nz = ds.n_nz;
     T z = 0;
-    for (int32_t j = 0; j < n_nz; ++j) {
-      const int32_t k = nz[j];
-      z += static_cast<T>(nd[k]) * (static_cast<T>(nw[k]) + beta) * inv[k];
-      cum[j] = z;
+    if constexpr (std::is_same_v<T, float>) {
+      z = ds.bucket(nz, n_nz, nd, nw, inv, beta, cum, ds.block_sums.data());
+    } else {
+      for (int32_t j = 0; j < n_nz; ++j) {
+        const int32_t k = nz[j];
+        z += static_cast<T>(nd[k]) * (static_cast<T>(nw[k]) + beta) * inv[k];
+        cum[j] = z;
+      }
     }
     const T smooth = alpha * (prop.word_mass[row] + prop.dense_mass);
     const uint64_t r = rng.next();
@@ -313,7 +326,11 @@ inline void sample_tokens_sparse(const int32_t* words, int32_t* topics, int64_t 
     int32_t t;
     if (u < z) {
       int32_t j = 0;
-      while (j < n_nz - 1 && cum[j] <= u) ++j;
+      if constexpr (std::is_same_v<T, float>) {
+        j = find_in_bucket(cum, ds.block_sums.data(), n_nz, u);
+      } else {
+        while (j < n_nz - 1 && cum[j] <= u) ++j;
+      }
       t = nz[j];
     } else {
       const uint64_t r2 = rng.next();
