@@ -76,7 +76,25 @@ def _demo_kmeans(comm) -> str:
             f"recovered within {err:.3f}")
 
 
-_ALGORITHM_DEMOS: list = [("K-means", _demo_kmeans)]
+def _demo_lda(comm) -> str:
+    from .datasets.synthetic_lda import make_lda_corpus
+    from .topic import LatentDirichletAllocation
+
+    X, true_topics = make_lda_corpus(n_docs=1000, n_words=500, n_topics=10, seed=0)
+    X = X[comm.rank::comm.size]  # documents split across ranks
+    lda = LatentDirichletAllocation(n_components=true_topics.shape[0], max_iter=60,
+                                    random_state=0).fit(X)
+    learned = lda.components_ / lda.components_.sum(axis=1, keepdims=True)
+    cos = (learned / np.linalg.norm(learned, axis=1, keepdims=True)) @ (
+        true_topics / np.linalg.norm(true_topics, axis=1, keepdims=True)).T
+    match = float(cos.max(axis=0).mean())
+    _check(match > 0.8, f"LDA: mean best-match cosine to the true topics is {match:.3f}")
+    n_tokens = sum(comm.allgather_object(int(X.sum())))
+    return (f"{n_tokens} tokens, K={true_topics.shape[0]}: true topics found "
+            f"(mean best-match cosine {match:.3f})")
+
+
+_ALGORITHM_DEMOS: list = [("K-means", _demo_kmeans), ("LDA", _demo_lda)]
 
 
 def run_demo(ranks: int = 1) -> int:
