@@ -1,0 +1,58 @@
+"""
+K-means kernels
+"""
+from __future__ import annotations
+import typing
+__all__: list[str] = ['assign_csr_f32', 'assign_csr_f64', 'assign_f32', 'assign_f64', 'assigned_sq_dist_f32', 'assigned_sq_dist_f64', 'choose_method', 'distances_f32', 'distances_f64', 'lloyd_partial_csr_f32', 'lloyd_partial_csr_f64', 'lloyd_partial_f32', 'lloyd_partial_f64']
+def assign_csr_f32(data: typing.Any, indices: typing.Any, indptr: typing.Any, centers: typing.Any, labels: typing.Any, sq_dist: typing.Any = None, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
+    """
+    assign for CSR input.
+    """
+def assign_csr_f64(data: typing.Any, indices: typing.Any, indptr: typing.Any, centers: typing.Any, labels: typing.Any, sq_dist: typing.Any = None, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
+    """
+    assign for CSR input.
+    """
+def assign_f32(X: typing.Any, centers: typing.Any, labels: typing.Any, sq_dist: typing.Any = None, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, method: str = 'auto') -> None:
+    """
+    labels[i] = nearest center; sq_dist[i] (optional) = its squared distance.
+    """
+def assign_f64(X: typing.Any, centers: typing.Any, labels: typing.Any, sq_dist: typing.Any = None, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, method: str = 'auto') -> None:
+    """
+    labels[i] = nearest center; sq_dist[i] (optional) = its squared distance.
+    """
+def assigned_sq_dist_f32(X: typing.Any, centers: typing.Any, labels: typing.Any, out: typing.Any, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
+    """
+    out[i] = ||X[i] - centers[labels[i]]||^2, computed directly.
+    """
+def assigned_sq_dist_f64(X: typing.Any, centers: typing.Any, labels: typing.Any, out: typing.Any, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
+    """
+    out[i] = ||X[i] - centers[labels[i]]||^2, computed directly.
+    """
+def choose_method(d: typing.SupportsInt | typing.SupportsIndex, k: typing.SupportsInt | typing.SupportsIndex, is_double: bool) -> str:
+    """
+    The method 'auto' picks for this shape on the active ISA.
+    """
+def distances_f32(X: typing.Any, centers: typing.Any, out: typing.Any, squared: bool = False, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
+    """
+    out[i, j] = ||X[i] - centers[j]|| (squared if asked).
+    """
+def distances_f64(X: typing.Any, centers: typing.Any, out: typing.Any, squared: bool = False, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
+    """
+    out[i, j] = ||X[i] - centers[j]|| (squared if asked).
+    """
+def lloyd_partial_csr_f32(data: typing.Any, indices: typing.Any, indptr: typing.Any, sample_weight: typing.Any, centers: typing.Any, labels: typing.Any, sums: typing.Any, weights: typing.Any, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> float:
+    """
+    lloyd_partial for CSR input (indices int32, indptr int64).
+    """
+def lloyd_partial_csr_f64(data: typing.Any, indices: typing.Any, indptr: typing.Any, sample_weight: typing.Any, centers: typing.Any, labels: typing.Any, sums: typing.Any, weights: typing.Any, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> float:
+    """
+    lloyd_partial for CSR input (indices int32, indptr int64).
+    """
+def lloyd_partial_f32(X: typing.Any, sample_weight: typing.Any, centers: typing.Any, labels: typing.Any, sums: typing.Any, weights: typing.Any, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, method: str = 'auto') -> float:
+    """
+    One Lloyd step: writes labels, per-cluster weighted sums (float64) and weights; returns the inertia.
+    """
+def lloyd_partial_f64(X: typing.Any, sample_weight: typing.Any, centers: typing.Any, labels: typing.Any, sums: typing.Any, weights: typing.Any, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, method: str = 'auto') -> float:
+    """
+    One Lloyd step: writes labels, per-cluster weighted sums (float64) and weights; returns the inertia.
+    """
