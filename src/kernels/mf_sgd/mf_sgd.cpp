@@ -1,0 +1,131 @@
+#include "kernels/mf_sgd/mf_sgd.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+#include <vector>
+
+#include <oneapi/tbb/parallel_for.h>
+#include <oneapi/tbb/task_arena.h>
+
+#include "kernels/common/isa.hpp"
+#include "kernels/common/parallel.hpp"
+
+namespace harpdaal::kernels::mf_sgd {
+
+#define HARPDAAL_DECLARE_MF(NS)                                                                 \
+  namespace NS {                                                                                \
+  template <class T>                                                                            \
+  void train_block(const int32_t*, const int32_t*, const T*, int64_t, int64_t, Factors<T>,      \
+                   Factors<T>, int64_t, int64_t, const Params<T>&);                             \
+  template <class T>                                                                            \
+  void predict_range(const int32_t*, const int32_t*, int64_t, int64_t, const T*, const T*,      \
+                     const T*, const T*, int64_t, int64_t, T, T*);                              \
+  template <class T>                                                                            \
+  double sse_range(const int32_t*, const int32_t*, const T*, int64_t, int64_t, const T*,        \
+                   const T*, const T*, const T*, int64_t, int64_t, T);                          \
+  }
+HARPDAAL_DECLARE_MF(generic)
+HARPDAAL_DECLARE_MF(avx2)
+HARPDAAL_DECLARE_MF(avx512)
+#undef HARPDAAL_DECLARE_MF
+
+namespace {
+template <class T>
+using BlockFn = void (*)(const int32_t*, const int32_t*, const T*, int64_t, int64_t, Factors<T>,
+                         Factors<T>, int64_t, int64_t, const Params<T>&);
+template <class T>
+BlockFn<T> block_fn() {
+  return dispatch<BlockFn<T>>(&generic::train_block<T>, &avx2::train_block<T>,
+                              &avx512::train_block<T>);
+}
+constexpr int64_t kChunk = 8192;  // fixed reduction chunks: results independent of threads
+}  // namespace
+
+template <class T>
+void train_block(const int32_t* users, const int32_t* items, const T* ratings, int64_t begin,
+                 int64_t end, Factors<T> P, Factors<T> Q, int64_t ld, int64_t k,
+                 const Params<T>& params) {
+  block_fn<T>()(users, items, ratings, begin, end, P, Q, ld, k, params);
+}
+
+template <class T>
+void train_grid(const int32_t* users, const int32_t* items, const T* ratings,
+                const int64_t* block_ptr, int64_t grid, const int32_t* col_order, Factors<T> P,
+                Factors<T> Q, int64_t ld, int64_t k, const Params<T>& params, int n_threads) {
+  if (grid <= 0) return;
+  if (params.adaptive && (P.acc == nullptr || Q.acc == nullptr))
+    throw std::invalid_argument("train_grid: adaptive learning rate needs accumulators");
+  auto fn = block_fn<T>();
+  auto run_block = [&](int64_t round, int64_t i) {
+    int64_t j = col_order[(i + round) % grid];
+    int64_t b = i * grid + j;
+    fn(users, items, ratings, block_ptr[b], block_ptr[b + 1], P, Q, ld, k, params);
+  };
+  int nt = resolve_threads(n_threads);
+  if (nt == 1 || grid == 1) {
+    for (int64_t t = 0; t < grid; ++t)
+      for (int64_t i = 0; i < grid; ++i) run_block(t, i);
+    return;
+  }
+  oneapi::tbb::task_arena arena(nt);
+  arena.execute([&] {
+    for (int64_t t = 0; t < grid; ++t) {
+      // grain 1, simple partitioner: each block is one task; blocks of a round are independent.
+      oneapi::tbb::parallel_for(
+          oneapi::tbb::blocked_range<int64_t>(0, grid, 1),
+          [&](const oneapi::tbb::blocked_range<int64_t>& r) {
+            for (int64_t i = r.begin(); i < r.end(); ++i) run_block(t, i);
+          },
+          oneapi::tbb::simple_partitioner());
+    }
+  });
+}
+
+template <class T>
+void predict(const int32_t* users, const int32_t* items, int64_t n, const T* P, const T* Q,
+             const T* user_bias, const T* item_bias, int64_t ld, int64_t k, T global_mean, T* out,
+             int n_threads) {
+  using Fn = void (*)(const int32_t*, const int32_t*, int64_t, int64_t, const T*, const T*,
+                      const T*, const T*, int64_t, int64_t, T, T*);
+  Fn fn = dispatch<Fn>(&generic::predict_range<T>, &avx2::predict_range<T>,
+                       &avx512::predict_range<T>);
+  parallel_for(n_threads, n, kChunk, [&](int64_t b, int64_t e) {
+    fn(users, items, b, e, P, Q, user_bias, item_bias, ld, k, global_mean, out);
+  });
+}
+
+template <class T>
+double sum_squared_error(const int32_t* users, const int32_t* items, const T* ratings, int64_t n,
+                         const T* P, const T* Q, const T* user_bias, const T* item_bias,
+                         int64_t ld, int64_t k, T global_mean, int n_threads) {
+  using Fn = double (*)(const int32_t*, const int32_t*, const T*, int64_t, int64_t, const T*,
+                        const T*, const T*, const T*, int64_t, int64_t, T);
+  Fn fn = dispatch<Fn>(&generic::sse_range<T>, &avx2::sse_range<T>, &avx512::sse_range<T>);
+  int64_t n_chunks = (n + kChunk - 1) / kChunk;
+  std::vector<double> partial(static_cast<size_t>(std::max<int64_t>(n_chunks, 1)), 0.0);
+  parallel_for(n_threads, n_chunks, 1, [&](int64_t b, int64_t e) {
+    for (int64_t c = b; c < e; ++c)
+      partial[c] = fn(users, items, ratings, c * kChunk, std::min(n, (c + 1) * kChunk), P, Q,
+                      user_bias, item_bias, ld, k, global_mean);
+  });
+  double total = 0;
+  for (double v : partial) total += v;
+  return total;
+}
+
+#define HARPDAAL_MF_INST(T)                                                                     \
+  template void train_block<T>(const int32_t*, const int32_t*, const T*, int64_t, int64_t,      \
+                               Factors<T>, Factors<T>, int64_t, int64_t, const Params<T>&);      \
+  template void train_grid<T>(const int32_t*, const int32_t*, const T*, const int64_t*, int64_t, \
+                              const int32_t*, Factors<T>, Factors<T>, int64_t, int64_t,          \
+                              const Params<T>&, int);                                            \
+  template void predict<T>(const int32_t*, const int32_t*, int64_t, const T*, const T*,         \
+                           const T*, const T*, int64_t, int64_t, T, T*, int);                    \
+  template double sum_squared_error<T>(const int32_t*, const int32_t*, const T*, int64_t,       \
+                                       const T*, const T*, const T*, const T*, int64_t, int64_t, \
+                                       T, int);
+HARPDAAL_MF_INST(float)
+HARPDAAL_MF_INST(double)
+#undef HARPDAAL_MF_INST
+
+}  // namespace harpdaal::kernels::mf_sgd

@@ -1,0 +1,205 @@
+// Per-ISA body of the SGD update and the dot product. HARPDAAL_ISA_NS names a namespace unique to
+// the including file (generic / avx2 / avx512) so the copies never merge at link time.
+#include <cmath>
+#include <cstdint>
+#include <type_traits>
+
+#if defined(__AVX2__) || defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+#include "kernels/mf_sgd/mf_sgd.hpp"
+
+namespace harpdaal::kernels::mf_sgd::HARPDAAL_ISA_NS {
+
+namespace {
+
+#if defined(__AVX512F__)
+// Horizontal sum without _mm512_reduce_add_ps, whose GCC 12 expansion trips
+// -Wmaybe-uninitialized (false positive on _mm256_undefined_pd).
+inline float hsum512(__m512 v) {
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, v);
+  float s = 0.f;
+  for (int l = 0; l < 16; ++l) s += lanes[l];
+  return s;
+}
+inline float dot_f(const float* p, const float* q, int64_t ld) {
+  __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+  int64_t d = 0;
+  for (; d + 32 <= ld; d += 32) {
+    a0 = _mm512_fmadd_ps(_mm512_loadu_ps(p + d), _mm512_loadu_ps(q + d), a0);
+    a1 = _mm512_fmadd_ps(_mm512_loadu_ps(p + d + 16), _mm512_loadu_ps(q + d + 16), a1);
+  }
+  for (; d < ld; d += 16) a0 = _mm512_fmadd_ps(_mm512_loadu_ps(p + d), _mm512_loadu_ps(q + d), a0);
+  return hsum512(_mm512_add_ps(a0, a1));
+}
+inline void update_f(float* p, float* q, int64_t ld, float e, float ep, float eq, float lp,
+                     float lq, float& sp_out, float& sq_out) {
+  const __m512 ve = _mm512_set1_ps(e), vep = _mm512_set1_ps(ep), veq = _mm512_set1_ps(eq);
+  const __m512 vlp = _mm512_set1_ps(lp), vlq = _mm512_set1_ps(lq);
+  __m512 sp = _mm512_setzero_ps(), sq = _mm512_setzero_ps();
+  for (int64_t d = 0; d < ld; d += 16) {
+    __m512 vp = _mm512_loadu_ps(p + d), vq = _mm512_loadu_ps(q + d);
+    __m512 gp = _mm512_fnmadd_ps(ve, vq, _mm512_mul_ps(vlp, vp));
+    __m512 gq = _mm512_fnmadd_ps(ve, vp, _mm512_mul_ps(vlq, vq));
+    sp = _mm512_fmadd_ps(gp, gp, sp);
+    sq = _mm512_fmadd_ps(gq, gq, sq);
+    _mm512_storeu_ps(p + d, _mm512_fnmadd_ps(vep, gp, vp));
+    _mm512_storeu_ps(q + d, _mm512_fnmadd_ps(veq, gq, vq));
+  }
+  sp_out = hsum512(sp);
+  sq_out = hsum512(sq);
+}
+#elif defined(__AVX2__)
+inline float hsum256(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+  return _mm_cvtss_f32(s);
+}
+inline float dot_f(const float* p, const float* q, int64_t ld) {
+  __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+  for (int64_t d = 0; d < ld; d += 16) {
+    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(p + d), _mm256_loadu_ps(q + d), a0);
+    a1 = _mm256_fmadd_ps(_mm256_loadu_ps(p + d + 8), _mm256_loadu_ps(q + d + 8), a1);
+  }
+  return hsum256(_mm256_add_ps(a0, a1));
+}
+inline void update_f(float* p, float* q, int64_t ld, float e, float ep, float eq, float lp,
+                     float lq, float& sp_out, float& sq_out) {
+  const __m256 ve = _mm256_set1_ps(e), vep = _mm256_set1_ps(ep), veq = _mm256_set1_ps(eq);
+  const __m256 vlp = _mm256_set1_ps(lp), vlq = _mm256_set1_ps(lq);
+  __m256 sp = _mm256_setzero_ps(), sq = _mm256_setzero_ps();
+  for (int64_t d = 0; d < ld; d += 8) {
+    __m256 vp = _mm256_loadu_ps(p + d), vq = _mm256_loadu_ps(q + d);
+    __m256 gp = _mm256_fnmadd_ps(ve, vq, _mm256_mul_ps(vlp, vp));
+    __m256 gq = _mm256_fnmadd_ps(ve, vp, _mm256_mul_ps(vlq, vq));
+    sp = _mm256_fmadd_ps(gp, gp, sp);
+    sq = _mm256_fmadd_ps(gq, gq, sq);
+    _mm256_storeu_ps(p + d, _mm256_fnmadd_ps(vep, gp, vp));
+    _mm256_storeu_ps(q + d, _mm256_fnmadd_ps(veq, gq, vq));
+  }
+  sp_out = hsum256(sp);
+  sq_out = hsum256(sq);
+}
+#endif
+
+template <class T>
+inline T dot(const T* p, const T* q, int64_t ld, int64_t k) {
+#if defined(__AVX2__) || defined(__AVX512F__)
+  if constexpr (std::is_same_v<T, float>) {
+    if (ld % 16 == 0) return dot_f(p, q, ld);
+  }
+#endif
+  (void)ld;
+  T acc = 0;
+  for (int64_t d = 0; d < k; ++d) acc += p[d] * q[d];
+  return acc;
+}
+
+template <class T>
+inline void update(T* p, T* q, int64_t ld, int64_t k, T e, T ep, T eq, T lp, T lq, T& sp, T& sq) {
+#if defined(__AVX2__) || defined(__AVX512F__)
+  if constexpr (std::is_same_v<T, float>) {
+    if (ld % 16 == 0) {
+      update_f(p, q, ld, e, ep, eq, lp, lq, sp, sq);
+      return;
+    }
+  }
+#endif
+  (void)ld;
+  T a = 0, b = 0;
+  for (int64_t d = 0; d < k; ++d) {
+    T gp = lp * p[d] - e * q[d];
+    T gq = lq * q[d] - e * p[d];
+    a += gp * gp;
+    b += gq * gq;
+    p[d] -= ep * gp;
+    q[d] -= eq * gq;
+  }
+  sp = a;
+  sq = b;
+}
+
+}  // namespace
+
+template <class T>
+void train_block(const int32_t* users, const int32_t* items, const T* ratings, int64_t begin,
+                 int64_t end, Factors<T> P, Factors<T> Q, int64_t ld, int64_t k,
+                 const Params<T>& prm) {
+  const T eta = prm.learning_rate, lp = prm.reg_user, lq = prm.reg_item, lb = prm.reg_bias;
+  const T mu = prm.global_mean, inv_k = T(1) / T(k > 0 ? k : 1);
+  const bool bias = P.bias != nullptr && Q.bias != nullptr;
+  for (int64_t e = begin; e < end; ++e) {
+    const int64_t u = users[e], i = items[e];
+    T* p = P.rows + u * ld;
+    T* q = Q.rows + i * ld;
+#if defined(__AVX2__) || defined(__AVX512F__)
+    if (e + 2 < end) {
+      _mm_prefetch(reinterpret_cast<const char*>(Q.rows + int64_t(items[e + 2]) * ld), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(P.rows + int64_t(users[e + 2]) * ld), _MM_HINT_T0);
+    }
+#endif
+    T pred = mu + dot(p, q, ld, k);
+    if (bias) pred += P.bias[u] + Q.bias[i];
+    const T err = ratings[e] - pred;
+    T ep = eta, eq = eta;
+    if (prm.adaptive) {
+      ep = eta / std::sqrt(P.acc[u]);
+      eq = eta / std::sqrt(Q.acc[i]);
+    }
+    T sp, sq;
+    update(p, q, ld, k, err, ep, eq, lp, lq, sp, sq);
+    if (bias) {
+      P.bias[u] -= ep * (lb * P.bias[u] - err);
+      Q.bias[i] -= eq * (lb * Q.bias[i] - err);
+    }
+    if (prm.adaptive) {
+      P.acc[u] += sp * inv_k;
+      Q.acc[i] += sq * inv_k;
+    }
+  }
+}
+
+template <class T>
+void predict_range(const int32_t* users, const int32_t* items, int64_t begin, int64_t end,
+                   const T* P, const T* Q, const T* ub, const T* ib, int64_t ld, int64_t k, T mu,
+                   T* out) {
+  for (int64_t e = begin; e < end; ++e) {
+    const int64_t u = users[e], i = items[e];
+    T v = mu + dot(P + u * ld, Q + i * ld, ld, k);
+    if (ub) v += ub[u];
+    if (ib) v += ib[i];
+    out[e] = v;
+  }
+}
+
+template <class T>
+double sse_range(const int32_t* users, const int32_t* items, const T* ratings, int64_t begin,
+                 int64_t end, const T* P, const T* Q, const T* ub, const T* ib, int64_t ld,
+                 int64_t k, T mu) {
+  double acc = 0;
+  for (int64_t e = begin; e < end; ++e) {
+    const int64_t u = users[e], i = items[e];
+    T v = mu + dot(P + u * ld, Q + i * ld, ld, k);
+    if (ub) v += ub[u];
+    if (ib) v += ib[i];
+    double d = double(ratings[e]) - double(v);
+    acc += d * d;
+  }
+  return acc;
+}
+
+#define HARPDAAL_MF_INST(T)                                                                    \
+  template void train_block<T>(const int32_t*, const int32_t*, const T*, int64_t, int64_t,     \
+                               Factors<T>, Factors<T>, int64_t, int64_t, const Params<T>&);     \
+  template void predict_range<T>(const int32_t*, const int32_t*, int64_t, int64_t, const T*,   \
+                                 const T*, const T*, const T*, int64_t, int64_t, T, T*);        \
+  template double sse_range<T>(const int32_t*, const int32_t*, const T*, int64_t, int64_t,     \
+                               const T*, const T*, const T*, const T*, int64_t, int64_t, T);
+HARPDAAL_MF_INST(float)
+HARPDAAL_MF_INST(double)
+#undef HARPDAAL_MF_INST
+
+}  // namespace harpdaal::kernels::mf_sgd::HARPDAAL_ISA_NS
