@@ -200,6 +200,46 @@ void ccd_epoch(const py::handle& row_ptr_obj, const py::handle& col_idx_obj,
                         reg_item, inner_iters, n_threads);
 }
 
+int64_t sgd_bucket(const py::handle& users_obj, const py::handle& items_obj,
+                   const py::handle& ratings_obj, int64_t n_users, int64_t n_items, int64_t grid,
+                   const py::handle& out_users_obj, const py::handle& out_items_obj,
+                   const py::handle& out_ratings_obj, const py::handle& block_ptr_obj,
+                   int n_threads) {
+  auto users = checked_array<int32_t>(users_obj, "users", {any_dim});
+  const int64_t n = users.shape(0);
+  auto items = checked_array<int32_t>(items_obj, "items", {n});
+  auto ratings = checked_array<float>(ratings_obj, "ratings", {n});
+  if (grid < 1 || grid > 4096) throw py::value_error("grid must lie in [1, 4096]");
+  if (n_users < 1 || n_items < 1) throw py::value_error("n_users and n_items must be >= 1");
+  auto ou = checked_array<int32_t>(out_users_obj, "out_users", {n}, true);
+  auto oi = checked_array<int32_t>(out_items_obj, "out_items", {n}, true);
+  auto orr = checked_array<float>(out_ratings_obj, "out_ratings", {n}, true);
+  auto bp = checked_array<int64_t>(block_ptr_obj, "block_ptr", {grid * grid + 1}, true);
+  check_ids(users.data(), n, n_users, "users");
+  check_ids(items.data(), n, n_items, "items");
+  int32_t *oup = ou.mutable_data(), *oip = oi.mutable_data();
+  float* orp = orr.mutable_data();
+  int64_t* bpp = bp.mutable_data();
+  py::gil_scoped_release nogil;
+  return sgd::bucket<float>(users.data(), items.data(), ratings.data(), n, n_users, n_items, grid,
+                            oup, oip, orp, bpp, n_threads);
+}
+
+void group_by_row(const py::handle& rows_obj, const py::handle& cols_obj, int64_t n_rows,
+                  const py::handle& row_ptr_obj, const py::handle& out_cols_obj) {
+  auto rows = checked_array<int32_t>(rows_obj, "rows", {any_dim});
+  const int64_t n = rows.shape(0);
+  auto cols = checked_array<int32_t>(cols_obj, "cols", {n});
+  if (n_rows < 0) throw py::value_error("n_rows must be >= 0");
+  auto rp = checked_array<int64_t>(row_ptr_obj, "row_ptr", {n_rows + 1}, true);
+  auto oc = checked_array<int32_t>(out_cols_obj, "out_cols", {n}, true);
+  check_ids(rows.data(), n, n_rows, "rows");
+  int64_t* rpp = rp.mutable_data();
+  int32_t* ocp = oc.mutable_data();
+  py::gil_scoped_release nogil;
+  sgd::group_by_row(rows.data(), cols.data(), n, n_rows, rpp, ocp);
+}
+
 void register_mf(py::module_& m) {
   auto k = m.def_submodule("mf", "matrix factorisation kernels (MF-SGD, CCD++), float32");
   k.def("sgd_train_grid", &sgd_train_grid, py::arg("users"), py::arg("items"),
@@ -218,6 +258,14 @@ void register_mf(py::module_& m) {
         py::arg("user_factors"), py::arg("item_factors"), py::arg("user_bias"),
         py::arg("item_bias"), py::arg("n_factors"), py::arg("global_mean"),
         py::arg("n_threads") = 0, "Sum of squared prediction errors (float64).");
+  k.def("bucket", &sgd_bucket, py::arg("users"), py::arg("items"), py::arg("ratings"),
+        py::arg("n_users"), py::arg("n_items"), py::arg("grid"), py::arg("out_users"),
+        py::arg("out_items"), py::arg("out_ratings"), py::arg("block_ptr"),
+        py::arg("n_threads") = 0,
+        "Order ratings by grid block, user, item for sgd_train_grid; returns the number of "
+        "repeated (user, item) pairs.");
+  k.def("group_by_row", &group_by_row, py::arg("rows"), py::arg("cols"), py::arg("n_rows"),
+        py::arg("row_ptr"), py::arg("out_cols"), "CSR grouping of (row, col) pairs.");
   k.def("ccd_epoch", &ccd_epoch, py::arg("row_ptr"), py::arg("col_idx"), py::arg("col_ptr"),
         py::arg("row_idx"), py::arg("csc_to_csr"), py::arg("residual"), py::arg("user_factors"),
         py::arg("item_factors"), py::arg("n_factors"), py::arg("reg_user"),

@@ -58,7 +58,7 @@ def test_sgd_grid_matches_numpy(isa, adaptive, threads):
     m, n = P.shape[0], Q.shape[0]
     grid = 3
     rng = np.random.default_rng(1)
-    bu_, bi_, br_, ptr = bucket(u, i, r, m, n, grid, rng)
+    bu_, bi_, br_, ptr = bucket(u, i, r, m, n, grid)
     Gp, Gq = np.ones(m, np.float32), np.ones(n, np.float32)
     ub, ib = np.zeros(m, np.float32), np.zeros(n, np.float32)
     ref = [P[:, :k].astype(np.float64), Q[:, :k].astype(np.float64), np.ones(m), np.ones(n),
@@ -135,7 +135,7 @@ def test_ccd_matches_numpy(isa):
 
 def test_kernel_rejects_bad_arguments():
     u, i, r, P, Q, k = tiny_problem()
-    bu_, bi_, br_, ptr = bucket(u, i, r, P.shape[0], Q.shape[0], 2, np.random.default_rng(0))
+    bu_, bi_, br_, ptr = bucket(u, i, r, P.shape[0], Q.shape[0], 2)
     order = np.array([1, 0], np.int32)
     acc_u, acc_i = np.ones(P.shape[0], np.float32), np.ones(Q.shape[0], np.float32)
     call = lambda **kw: _core.mf.sgd_train_grid(  # noqa: E731

@@ -191,18 +191,21 @@ class MatrixFactorization:
         ratings) reported per epoch (and used for early stopping instead of a held-out part)."""
         p = self._validated()
         users, items, ratings, _ = R.as_triplets(X, y)
-        users, items, ratings = R.resolve_duplicates(users, items, ratings, self.duplicates)
         comm = _communicator()
         if comm is not None:
             if self.solver != "sgd":
                 raise NotImplementedError("distributed fits support solver='sgd' only")
+            users, items, ratings = R.resolve_duplicates(users, items, ratings, self.duplicates)
             from ._rotation import fit_distributed
             return fit_distributed(self, p, comm, users, items, ratings, eval_set)
+        t0 = time.perf_counter()
         rng = np.random.default_rng(self.random_state)
-        self.user_ids_ = np.unique(users)
-        self.item_ids_ = np.unique(items)
-        u = np.searchsorted(self.user_ids_, users)
-        i = np.searchsorted(self.item_ids_, items)
+        if self.early_stopping or self.solver == "ccd":
+            # the held-out part must not split a repeated pair; CCD++ needs unique pairs
+            users, items, ratings = R.resolve_duplicates(users, items, ratings, self.duplicates)
+        self.user_ids_, u = R.map_ids(users)
+        self.item_ids_, i = R.map_ids(items)
+        del users, items
         val = None
         if eval_set is not None:
             val = self._eval_arrays(eval_set)
@@ -212,18 +215,17 @@ class MatrixFactorization:
             if n_val >= ratings.size:
                 raise ValueError("early_stopping: too few ratings to hold out a validation set")
             vi, ti = perm[:n_val], perm[n_val:]
-            val = (u[vi].astype(np.int32), i[vi].astype(np.int32), ratings[vi].astype(np.float32))
+            val = (u[vi], i[vi], ratings[vi].astype(np.float32))
             u, i, ratings = u[ti], i[ti], ratings[ti]
         self._setup_model(p, ratings, rng)
-        t0 = time.perf_counter()
         if self.solver == "sgd":
             self._fit_sgd(p, u, i, ratings, val, rng)
         else:
             self._fit_ccd(p, u, i, ratings, val)
+            self._finish(u, i)
         self.fit_time_ = time.perf_counter() - t0
         compute = float(sum(h["seconds"] for h in self.history_))
         self.timings_ = {"compute": compute, "comm": 0.0, "glue": self.fit_time_ - compute}
-        self._finish(u, i)
         return self
 
     def _setup_model(self, p, ratings, rng):
@@ -234,9 +236,10 @@ class MatrixFactorization:
         nu, ni = self.user_ids_.size, self.item_ids_.size
         self._P = R.aligned_empty((nu, ld))
         self._Q = R.aligned_empty((ni, ld))
-        self._P[:, :k] = rng.normal(0.0, p["init_std"], size=(nu, k))
+        std = np.float32(p["init_std"])
+        self._P[:, :k] = rng.standard_normal((nu, k), dtype=np.float32) * std
         if self.solver == "sgd":
-            self._Q[:, :k] = rng.normal(0.0, p["init_std"], size=(ni, k))
+            self._Q[:, :k] = rng.standard_normal((ni, k), dtype=np.float32) * std
         # CCD++ starts from Q = 0 and updates items first (Yu et al.)
         use_bias = bool(self.use_bias) and self.solver == "sgd"
         self._bu = np.zeros(nu, np.float32) if use_bias else None
@@ -333,20 +336,56 @@ class MatrixFactorization:
 
     def _fit_sgd(self, p, u, i, ratings, val, rng):
         grid = p["grid"]
-        rs = (ratings - self.global_mean_) / self._scale
-        bu_, bi_, br_, ptr = R.bucket(u, i, rs, self.user_ids_.size, self.item_ids_.size, grid, rng)
+        nu, ni = self.user_ids_.size, self.item_ids_.size
+        rs = ((ratings - self.global_mean_) / self._scale).astype(np.float32)
+        data = R.Bucketed(u, i, rs, nu, ni, grid, rng, p["threads"])
+        if data.n_duplicates:
+            if self.duplicates == "error":
+                wu, wi = data.first_duplicate()
+                ou = self.user_ids_[np.flatnonzero(data.user_perm == wu)[0]]
+                oi = self.item_ids_[np.flatnonzero(data.item_perm == wi)[0]]
+                raise ValueError(
+                    f"duplicate rating for (user {ou}, item {oi}) ({data.n_duplicates} "
+                    "duplicate pair(s)); pass duplicates='mean' or 'last'")
+            u, i, ratings = R.resolve_duplicates(u, i, ratings, self.duplicates)
+            self._setup_model(p, ratings, rng)
+            rs = ((ratings - self.global_mean_) / self._scale).astype(np.float32)
+            data = R.Bucketed(u, i, rs, nu, ni, grid, rng, p["threads"])
+        del u, i, ratings, rs
         adaptive = self.learning_rate_schedule == "adaptive"
-        uacc = np.ones(self.user_ids_.size, np.float32) if adaptive else None
-        iacc = np.ones(self.item_ids_.size, np.float32) if adaptive else None
+        uacc = np.ones(nu, np.float32) if adaptive else None
+        iacc = np.ones(ni, np.float32) if adaptive else None
         self.grid_ = grid
+        if val is not None:  # validation ids in the kernel's relabelled space
+            vu, vi, vr = val
+            val = (np.where(vu >= 0, data.user_perm[np.maximum(vu, 0)], -1).astype(np.int32),
+                   np.where(vi >= 0, data.item_perm[np.maximum(vi, 0)], -1).astype(np.int32), vr)
 
         def epoch_fn(_epoch):
             order = rng.permutation(grid).astype(np.int32)
-            _core.mf.sgd_train_grid(bu_, bi_, br_, ptr, order, self._P, self._Q, uacc, iacc,
-                                    self._bu, self._bi, p["k"], p["lr"], p["reg_user"],
-                                    p["reg_item"], p["reg_bias"], 0.0, adaptive, p["threads"])
+            _core.mf.sgd_train_grid(data.users, data.items, data.ratings, data.block_ptr, order,
+                                    self._P, self._Q, uacc, iacc, self._bu, self._bi, p["k"],
+                                    p["lr"], p["reg_user"], p["reg_item"], p["reg_bias"], 0.0,
+                                    adaptive, p["threads"])
 
-        self._train_loop(p, epoch_fn, (bu_, bi_, br_), val)
+        self._train_loop(p, epoch_fn, (data.users, data.items, data.ratings), val)
+        # back from the kernel's relabelled rows to the internal (sorted-id) order
+        self._P = self._unpermute_rows(self._P, data.user_perm)
+        self._Q = self._unpermute_rows(self._Q, data.item_perm)
+        if self._bu is not None:
+            self._bu = self._bu[data.user_perm]
+            self._bi = self._bi[data.item_perm]
+        inv_u = np.empty(nu, np.int32)
+        inv_u[data.user_perm] = np.arange(nu, dtype=np.int32)
+        inv_i = np.empty(ni, np.int32)
+        inv_i[data.item_perm] = np.arange(ni, dtype=np.int32)
+        self._finish(inv_u[data.users], inv_i[data.items])
+
+    @staticmethod
+    def _unpermute_rows(work, perm):
+        out = R.aligned_empty(work.shape)
+        np.take(work, perm, axis=0, out=out)
+        return out
 
     def _fit_ccd(self, p, u, i, ratings, val):
         import scipy.sparse as sp
@@ -376,7 +415,7 @@ class MatrixFactorization:
         self._train_loop(p, epoch_fn, train, val)
 
     def _finish(self, u, i):
-        """Back to rating units; keep what predict/recommend need."""
+        """Back to rating units; keep the items each user rated (for recommend)."""
         root = np.float32(np.sqrt(self._scale))
         self._P *= root
         self._Q *= root
@@ -384,10 +423,11 @@ class MatrixFactorization:
             self._bu *= np.float32(self._scale)
             self._bi *= np.float32(self._scale)
         self._scale = 1.0
-        order = np.lexsort((i, u))
-        self._seen_ptr = np.zeros(self.user_ids_.size + 1, np.int64)
-        np.cumsum(np.bincount(u, minlength=self.user_ids_.size), out=self._seen_ptr[1:])
-        self._seen_items = np.ascontiguousarray(i[order], dtype=np.int32)
+        self._seen_ptr = np.empty(self.user_ids_.size + 1, np.int64)
+        self._seen_items = np.empty(u.size, np.int32)
+        _core.mf.group_by_row(np.ascontiguousarray(u, dtype=np.int32),
+                              np.ascontiguousarray(i, dtype=np.int32), self.user_ids_.size,
+                              self._seen_ptr, self._seen_items)
 
     # -- inference ------------------------------------------------------------------------------
     @property

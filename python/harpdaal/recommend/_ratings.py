@@ -111,24 +111,64 @@ def resolve_duplicates(users, items, ratings, policy):
     return users[first], items[first], sums / counts
 
 
-def bucket(users, items, ratings, n_users, n_items, grid, rng):
-    """Sort ratings into grid x grid blocks of randomly permuted rows/columns (load balance),
-    (user, item)-ordered inside each block. Returns int32 users, int32 items, float32 ratings,
-    int64 block_ptr."""
-    row_of = rng.permutation(n_users).astype(np.int64) * grid // max(n_users, 1)
-    col_of = rng.permutation(n_items).astype(np.int64) * grid // max(n_items, 1)
-    block = row_of[users] * grid + col_of[items]
-    if grid * grid * n_users * n_items < 2**62:
-        key = (block * n_users + users) * n_items + items
-        order = np.argsort(key, kind="stable")
-    else:  # pragma: no cover - astronomically large id spaces
-        order = np.lexsort((items, users, block))
-    counts = np.bincount(block, minlength=grid * grid)
-    block_ptr = np.zeros(grid * grid + 1, dtype=np.int64)
-    np.cumsum(counts, out=block_ptr[1:])
-    return (np.ascontiguousarray(users[order], dtype=np.int32),
-            np.ascontiguousarray(items[order], dtype=np.int32),
-            np.ascontiguousarray(ratings[order], dtype=np.float32), block_ptr)
+def map_ids(ids):
+    """(sorted unique ids, int32 index of each id into them). O(n) through a presence table when
+    the ids are dense enough, else a sort."""
+    if ids.size == 0:
+        return ids.copy(), np.zeros(0, np.int32)
+    top = int(ids.max())
+    if top < 4 * ids.size + (1 << 20):
+        present = np.zeros(top + 1, np.bool_)
+        present[ids] = True
+        unique = np.flatnonzero(present)
+        index = np.cumsum(present, dtype=np.int64).astype(np.int32) - 1
+        return unique.astype(ids.dtype, copy=False), index[ids]
+    unique, inverse = np.unique(ids, return_inverse=True)
+    return unique, inverse.astype(np.int32)
+
+
+class Bucketed:
+    """Ratings ordered for the SGD kernel over relabelled ids: work id of internal user x is
+    user_perm[x] (random, so blocks balance; a block's rows are contiguous, so threads never
+    share cache lines of factors, accumulators or biases)."""
+
+    def __init__(self, users, items, ratings, n_users, n_items, grid, rng, n_threads):
+        from .. import _core
+
+        self.grid = grid
+        self.user_perm = rng.permutation(n_users).astype(np.int32)
+        self.item_perm = rng.permutation(n_items).astype(np.int32)
+        wu = self.user_perm[users]
+        wi = self.item_perm[items]
+        r32 = np.ascontiguousarray(ratings, dtype=np.float32)
+        n = r32.size
+        self.users = np.empty(n, np.int32)
+        self.items = np.empty(n, np.int32)
+        self.ratings = np.empty(n, np.float32)
+        self.block_ptr = np.empty(grid * grid + 1, np.int64)
+        self.n_duplicates = _core.mf.bucket(wu, wi, r32, n_users, n_items, grid, self.users,
+                                            self.items, self.ratings, self.block_ptr, n_threads)
+
+    def first_duplicate(self):
+        """(work user, work item) of a repeated pair."""
+        same = (self.users[1:] == self.users[:-1]) & (self.items[1:] == self.items[:-1])
+        j = int(np.flatnonzero(same)[0])
+        return int(self.users[j]), int(self.items[j])
+
+
+def bucket(users, items, ratings, n_users, n_items, grid, n_threads=0):
+    """Kernel-ready (users, items, ratings, block_ptr) in the caller's ids (no relabelling),
+    block of user u = u * grid // n_users. For tests and the distributed path."""
+    from .. import _core
+
+    n = ratings.size
+    out = (np.empty(n, np.int32), np.empty(n, np.int32), np.empty(n, np.float32),
+           np.empty(grid * grid + 1, np.int64))
+    _core.mf.bucket(np.ascontiguousarray(users, dtype=np.int32),
+                    np.ascontiguousarray(items, dtype=np.int32),
+                    np.ascontiguousarray(ratings, dtype=np.float32), max(n_users, 1),
+                    max(n_items, 1), grid, *out, n_threads)
+    return out
 
 
 def check_int(value, name, low, high=None):

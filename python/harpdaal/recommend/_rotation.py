@@ -110,7 +110,7 @@ def fit_distributed(est, p, comm, users, items, ratings, eval_set):
     for s in range(n_slices):
         sel = np.flatnonzero(sl == s)
         per_slice.append(R.bucket(lu[sel], pos_in_slice[i[sel]], rs[sel], my_users.size, cap,
-                                  grid, rng))
+                                  grid, p["threads"]))
     est.grid_ = grid
     val = _local_eval(est, eval_set)
     est.history_ = []

@@ -113,7 +113,78 @@ double sum_squared_error(const int32_t* users, const int32_t* items, const T* ra
   return total;
 }
 
+template <class T>
+int64_t bucket(const int32_t* users, const int32_t* items, const T* ratings, int64_t n,
+               int64_t n_users, int64_t n_items, int64_t grid, int32_t* out_users,
+               int32_t* out_items, T* out_ratings, int64_t* block_ptr, int n_threads) {
+  const int64_t nb = grid * grid;
+  std::fill(block_ptr, block_ptr + nb + 1, int64_t{0});
+  if (n == 0) return 0;
+  // pass 1: stable counting sort by user into a scratch order
+  std::vector<int64_t> user_ptr(static_cast<size_t>(n_users) + 1, 0);
+  for (int64_t e = 0; e < n; ++e) ++user_ptr[users[e] + 1];
+  for (int64_t u = 0; u < n_users; ++u) user_ptr[u + 1] += user_ptr[u];
+  std::vector<int64_t> by_user(static_cast<size_t>(n));
+  {
+    std::vector<int64_t> next(user_ptr.begin(), user_ptr.end() - 1);
+    for (int64_t e = 0; e < n; ++e) by_user[next[users[e]]++] = e;
+  }
+  // pass 2: stable counting sort by block, writing the outputs
+  auto block_of = [&](int64_t e) {
+    return (int64_t(users[e]) * grid / n_users) * grid + int64_t(items[e]) * grid / n_items;
+  };
+  for (int64_t e = 0; e < n; ++e) ++block_ptr[block_of(e) + 1];
+  for (int64_t b = 0; b < nb; ++b) block_ptr[b + 1] += block_ptr[b];
+  {
+    std::vector<int64_t> next(block_ptr, block_ptr + nb);
+    for (int64_t x = 0; x < n; ++x) {
+      const int64_t e = by_user[x];
+      const int64_t dst = next[block_of(e)]++;
+      out_users[dst] = users[e];
+      out_items[dst] = items[e];
+      out_ratings[dst] = ratings[e];
+    }
+  }
+  // pass 3: sort each user's run inside each block by item; count repeated pairs
+  std::vector<int64_t> dups(static_cast<size_t>(nb), 0);
+  parallel_for(n_threads, nb, 1, [&](int64_t b0, int64_t b1) {
+    std::vector<std::pair<int32_t, T>> run;
+    for (int64_t b = b0; b < b1; ++b) {
+      int64_t s = block_ptr[b];
+      const int64_t end = block_ptr[b + 1];
+      while (s < end) {
+        int64_t t = s + 1;
+        while (t < end && out_users[t] == out_users[s]) ++t;
+        run.clear();
+        for (int64_t x = s; x < t; ++x) run.emplace_back(out_items[x], out_ratings[x]);
+        std::stable_sort(run.begin(), run.end(),
+                         [](const auto& a, const auto& c) { return a.first < c.first; });
+        for (int64_t x = s; x < t; ++x) {
+          out_items[x] = run[x - s].first;
+          out_ratings[x] = run[x - s].second;
+          if (x > s && out_items[x] == out_items[x - 1]) ++dups[b];
+        }
+        s = t;
+      }
+    }
+  });
+  int64_t total = 0;
+  for (int64_t d : dups) total += d;
+  return total;
+}
+
+void group_by_row(const int32_t* rows, const int32_t* cols, int64_t n, int64_t n_rows,
+                  int64_t* row_ptr, int32_t* out_cols) {
+  std::fill(row_ptr, row_ptr + n_rows + 1, int64_t{0});
+  for (int64_t e = 0; e < n; ++e) ++row_ptr[rows[e] + 1];
+  for (int64_t r = 0; r < n_rows; ++r) row_ptr[r + 1] += row_ptr[r];
+  std::vector<int64_t> next(row_ptr, row_ptr + n_rows);
+  for (int64_t e = 0; e < n; ++e) out_cols[next[rows[e]]++] = cols[e];
+}
+
 #define HARPDAAL_MF_INST(T)                                                                     \
+  template int64_t bucket<T>(const int32_t*, const int32_t*, const T*, int64_t, int64_t,        \
+                             int64_t, int64_t, int32_t*, int32_t*, T*, int64_t*, int);           \
   template void train_block<T>(const int32_t*, const int32_t*, const T*, int64_t, int64_t,      \
                                Factors<T>, Factors<T>, int64_t, int64_t, const Params<T>&);      \
   template void train_grid<T>(const int32_t*, const int32_t*, const T*, const int64_t*, int64_t, \

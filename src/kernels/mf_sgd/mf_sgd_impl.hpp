@@ -8,6 +8,13 @@
 #include <immintrin.h>
 #endif
 
+// GCC 12's AVX-512 extract intrinsics start from _mm256_undefined_*(), which -Wmaybe-uninitialized
+// reports once inlined (GCC bug 105593); the value is fully overwritten.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
 #include "kernels/mf_sgd/mf_sgd.hpp"
 
 namespace harpdaal::kernels::mf_sgd::HARPDAAL_ISA_NS {
@@ -15,14 +22,14 @@ namespace harpdaal::kernels::mf_sgd::HARPDAAL_ISA_NS {
 namespace {
 
 #if defined(__AVX512F__)
-// Horizontal sum without _mm512_reduce_add_ps, whose GCC 12 expansion trips
-// -Wmaybe-uninitialized (false positive on _mm256_undefined_pd).
+inline float hsum256(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+  return _mm_cvtss_f32(s);
+}
 inline float hsum512(__m512 v) {
-  alignas(64) float lanes[16];
-  _mm512_store_ps(lanes, v);
-  float s = 0.f;
-  for (int l = 0; l < 16; ++l) s += lanes[l];
-  return s;
+  return hsum256(_mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1)));
 }
 inline float dot_f(const float* p, const float* q, int64_t ld) {
   __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
@@ -203,3 +210,7 @@ HARPDAAL_MF_INST(double)
 #undef HARPDAAL_MF_INST
 
 }  // namespace harpdaal::kernels::mf_sgd::HARPDAAL_ISA_NS
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif

@@ -1,0 +1,1 @@
+"""Benchmark case modules: one per workload, discovered by harpdaal.bench (see docs/bench.md)."""
