@@ -204,12 +204,13 @@ int64_t sgd_bucket(const py::handle& users_obj, const py::handle& items_obj,
                    const py::handle& ratings_obj, int64_t n_users, int64_t n_items, int64_t grid,
                    const py::handle& out_users_obj, const py::handle& out_items_obj,
                    const py::handle& out_ratings_obj, const py::handle& block_ptr_obj,
-                   int n_threads) {
+                   int ways, int n_threads) {
   auto users = checked_array<int32_t>(users_obj, "users", {any_dim});
   const int64_t n = users.shape(0);
   auto items = checked_array<int32_t>(items_obj, "items", {n});
   auto ratings = checked_array<float>(ratings_obj, "ratings", {n});
   if (grid < 1 || grid > 4096) throw py::value_error("grid must lie in [1, 4096]");
+  if (ways < 1 || ways > 64) throw py::value_error("ways must lie in [1, 64]");
   if (n_users < 1 || n_items < 1) throw py::value_error("n_users and n_items must be >= 1");
   auto ou = checked_array<int32_t>(out_users_obj, "out_users", {n}, true);
   auto oi = checked_array<int32_t>(out_items_obj, "out_items", {n}, true);
@@ -222,7 +223,7 @@ int64_t sgd_bucket(const py::handle& users_obj, const py::handle& items_obj,
   int64_t* bpp = bp.mutable_data();
   py::gil_scoped_release nogil;
   return sgd::bucket<float>(users.data(), items.data(), ratings.data(), n, n_users, n_items, grid,
-                            oup, oip, orp, bpp, n_threads);
+                            oup, oip, orp, bpp, ways, n_threads);
 }
 
 void group_by_row(const py::handle& rows_obj, const py::handle& cols_obj, int64_t n_rows,
@@ -260,7 +261,7 @@ void register_mf(py::module_& m) {
         py::arg("n_threads") = 0, "Sum of squared prediction errors (float64).");
   k.def("bucket", &sgd_bucket, py::arg("users"), py::arg("items"), py::arg("ratings"),
         py::arg("n_users"), py::arg("n_items"), py::arg("grid"), py::arg("out_users"),
-        py::arg("out_items"), py::arg("out_ratings"), py::arg("block_ptr"),
+        py::arg("out_items"), py::arg("out_ratings"), py::arg("block_ptr"), py::arg("ways") = 1,
         py::arg("n_threads") = 0,
         "Order ratings by grid block, user, item for sgd_train_grid; returns the number of "
         "repeated (user, item) pairs.");

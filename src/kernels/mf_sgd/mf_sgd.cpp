@@ -116,7 +116,8 @@ double sum_squared_error(const int32_t* users, const int32_t* items, const T* ra
 template <class T>
 int64_t bucket(const int32_t* users, const int32_t* items, const T* ratings, int64_t n,
                int64_t n_users, int64_t n_items, int64_t grid, int32_t* out_users,
-               int32_t* out_items, T* out_ratings, int64_t* block_ptr, int n_threads) {
+               int32_t* out_items, T* out_ratings, int64_t* block_ptr, int ways,
+               int n_threads) {
   const int64_t nb = grid * grid;
   std::fill(block_ptr, block_ptr + nb + 1, int64_t{0});
   if (n == 0) return 0;
@@ -145,14 +146,22 @@ int64_t bucket(const int32_t* users, const int32_t* items, const T* ratings, int
       out_ratings[dst] = ratings[e];
     }
   }
-  // pass 3: sort each user's run inside each block by item; count repeated pairs
+  // pass 3: sort each user's run inside each block by item; count repeated pairs; then
+  // interleave the runs of `ways` consecutive users (u1 r1, u2 r1, u1 r2, ...), so that the
+  // next update rarely depends on the one before (the CPU overlaps independent chains).
   std::vector<int64_t> dups(static_cast<size_t>(nb), 0);
+  const int64_t w = std::max<int64_t>(1, ways);
   parallel_for(n_threads, nb, 1, [&](int64_t b0, int64_t b1) {
     std::vector<std::pair<int32_t, T>> run;
+    std::vector<int64_t> starts;
+    std::vector<int32_t> tu, ti;
+    std::vector<T> tr;
     for (int64_t b = b0; b < b1; ++b) {
       int64_t s = block_ptr[b];
       const int64_t end = block_ptr[b + 1];
+      starts.clear();
       while (s < end) {
+        starts.push_back(s);
         int64_t t = s + 1;
         while (t < end && out_users[t] == out_users[s]) ++t;
         run.clear();
@@ -166,6 +175,32 @@ int64_t bucket(const int32_t* users, const int32_t* items, const T* ratings, int
         }
         s = t;
       }
+      if (w == 1 || starts.size() < 2) continue;
+      starts.push_back(end);
+      const int64_t len = end - block_ptr[b];
+      tu.resize(len);
+      ti.resize(len);
+      tr.resize(len);
+      int64_t o = 0;
+      const int64_t n_runs = int64_t(starts.size()) - 1;
+      for (int64_t g = 0; g < n_runs; g += w) {
+        const int64_t ge = std::min(n_runs, g + w);
+        int64_t longest = 0;
+        for (int64_t q = g; q < ge; ++q) longest = std::max(longest, starts[q + 1] - starts[q]);
+        for (int64_t step = 0; step < longest; ++step)
+          for (int64_t q = g; q < ge; ++q) {
+            const int64_t x = starts[q] + step;
+            if (x < starts[q + 1]) {
+              tu[o] = out_users[x];
+              ti[o] = out_items[x];
+              tr[o] = out_ratings[x];
+              ++o;
+            }
+          }
+      }
+      std::copy(tu.begin(), tu.end(), out_users + block_ptr[b]);
+      std::copy(ti.begin(), ti.end(), out_items + block_ptr[b]);
+      std::copy(tr.begin(), tr.end(), out_ratings + block_ptr[b]);
     }
   });
   int64_t total = 0;
@@ -184,7 +219,7 @@ void group_by_row(const int32_t* rows, const int32_t* cols, int64_t n, int64_t n
 
 #define HARPDAAL_MF_INST(T)                                                                     \
   template int64_t bucket<T>(const int32_t*, const int32_t*, const T*, int64_t, int64_t,        \
-                             int64_t, int64_t, int32_t*, int32_t*, T*, int64_t*, int);           \
+                             int64_t, int64_t, int32_t*, int32_t*, T*, int64_t*, int, int);           \
   template void train_block<T>(const int32_t*, const int32_t*, const T*, int64_t, int64_t,      \
                                Factors<T>, Factors<T>, int64_t, int64_t, const Params<T>&);      \
   template void train_grid<T>(const int32_t*, const int32_t*, const T*, const int64_t*, int64_t, \

@@ -70,12 +70,14 @@ double sum_squared_error(const int32_t* users, const int32_t* items, const T* ra
 // Arrange ratings for train_grid: row block of user u is u * grid / n_users, column block of item
 // i is i * grid / n_items (callers relabel ids at random first so blocks balance and each
 // block's rows are contiguous). Output is ordered by block, then user, then item (two stable
-// counting sorts and a sort of each user's run). block_ptr gets grid*grid + 1 offsets. Returns
-// the number of ratings whose (user, item) pair repeats the previous one (0: no duplicates).
+// counting sorts and a sort of each user's run), then the runs of `ways` consecutive users are
+// interleaved (ways = 1: plain (user, item) order) so consecutive updates touch different rows
+// and the CPU can overlap them. block_ptr gets grid*grid + 1 offsets. Returns the number of
+// ratings whose (user, item) pair repeats (0: no duplicates).
 template <class T>
 int64_t bucket(const int32_t* users, const int32_t* items, const T* ratings, int64_t n,
                int64_t n_users, int64_t n_items, int64_t grid, int32_t* out_users,
-               int32_t* out_items, T* out_ratings, int64_t* block_ptr, int n_threads);
+               int32_t* out_items, T* out_ratings, int64_t* block_ptr, int ways, int n_threads);
 
 // CSR of (row, col) pairs: row_ptr (n_rows + 1) and cols grouped by row in input order.
 void group_by_row(const int32_t* rows, const int32_t* cols, int64_t n, int64_t n_rows,

@@ -129,12 +129,133 @@ inline void update(T* p, T* q, int64_t ld, int64_t k, T e, T ep, T eq, T lp, T l
   sq = b;
 }
 
+#if defined(__AVX2__) || defined(__AVX512F__)
+// Vector traits, so one register-resident kernel serves both widths.
+#if defined(__AVX512F__)
+struct Vec {
+  using reg = __m512;
+  static constexpr int width = 16;
+  static reg load(const float* x) { return _mm512_loadu_ps(x); }
+  static void store(float* x, reg v) { _mm512_storeu_ps(x, v); }
+  static reg set1(float v) { return _mm512_set1_ps(v); }
+  static reg zero() { return _mm512_setzero_ps(); }
+  static reg mul(reg a, reg b) { return _mm512_mul_ps(a, b); }
+  static reg fmadd(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
+  static reg fnmadd(reg a, reg b, reg c) { return _mm512_fnmadd_ps(a, b, c); }
+  static float sum(reg v) { return hsum512(v); }
+};
+#else
+struct Vec {
+  using reg = __m256;
+  static constexpr int width = 8;
+  static reg load(const float* x) { return _mm256_loadu_ps(x); }
+  static void store(float* x, reg v) { _mm256_storeu_ps(x, v); }
+  static reg set1(float v) { return _mm256_set1_ps(v); }
+  static reg zero() { return _mm256_setzero_ps(); }
+  static reg mul(reg a, reg b) { return _mm256_mul_ps(a, b); }
+  static reg fmadd(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
+  static reg fnmadd(reg a, reg b, reg c) { return _mm256_fnmadd_ps(a, b, c); }
+  static float sum(reg v) { return hsum256(v); }
+};
+#endif
+
+// The whole update with both rows held in NV registers each (ld == NV * Vec::width): p and q
+// are loaded once, the dot product, gradients and squared-gradient sums reuse them.
+template <int NV>
+void train_block_fixed(const int32_t* users, const int32_t* items, const float* ratings,
+                       int64_t begin, int64_t end, Factors<float> P, Factors<float> Q,
+                       int64_t k, const Params<float>& prm) {
+  constexpr int64_t ld = int64_t(NV) * Vec::width;
+  const float eta = prm.learning_rate, lb = prm.reg_bias, mu = prm.global_mean;
+  const float inv_k = 1.f / float(k);
+  const bool bias = P.bias != nullptr && Q.bias != nullptr;
+  const bool adaptive = prm.adaptive;
+  const typename Vec::reg vlp = Vec::set1(prm.reg_user), vlq = Vec::set1(prm.reg_item);
+  for (int64_t e = begin; e < end; ++e) {
+    const int64_t u = users[e], i = items[e];
+    float* p = P.rows + u * ld;
+    float* q = Q.rows + i * ld;
+    if (e + 4 < end) {
+      _mm_prefetch(reinterpret_cast<const char*>(Q.rows + int64_t(items[e + 4]) * ld), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(P.rows + int64_t(users[e + 4]) * ld), _MM_HINT_T0);
+    }
+    typename Vec::reg vp[NV], vq[NV];
+    for (int v = 0; v < NV; ++v) {
+      vp[v] = Vec::load(p + v * Vec::width);
+      vq[v] = Vec::load(q + v * Vec::width);
+    }
+    typename Vec::reg acc = Vec::mul(vp[0], vq[0]);
+    for (int v = 1; v < NV; ++v) acc = Vec::fmadd(vp[v], vq[v], acc);
+    float pred = mu + Vec::sum(acc);
+    if (bias) pred += P.bias[u] + Q.bias[i];
+    const float err = ratings[e] - pred;
+    float ep = eta, eq = eta;
+    if (adaptive) {
+      ep = eta / std::sqrt(P.acc[u]);
+      eq = eta / std::sqrt(Q.acc[i]);
+    }
+    const typename Vec::reg ve = Vec::set1(err), vep = Vec::set1(ep), veq = Vec::set1(eq);
+    typename Vec::reg sp = Vec::zero(), sq = Vec::zero();
+    for (int v = 0; v < NV; ++v) {
+      typename Vec::reg gp = Vec::fnmadd(ve, vq[v], Vec::mul(vlp, vp[v]));
+      typename Vec::reg gq = Vec::fnmadd(ve, vp[v], Vec::mul(vlq, vq[v]));
+      sp = Vec::fmadd(gp, gp, sp);
+      sq = Vec::fmadd(gq, gq, sq);
+      Vec::store(p + v * Vec::width, Vec::fnmadd(vep, gp, vp[v]));
+      Vec::store(q + v * Vec::width, Vec::fnmadd(veq, gq, vq[v]));
+    }
+    if (bias) {
+      P.bias[u] -= ep * (lb * P.bias[u] - err);
+      Q.bias[i] -= eq * (lb * Q.bias[i] - err);
+    }
+    if (adaptive) {
+      P.acc[u] += Vec::sum(sp) * inv_k;
+      Q.acc[i] += Vec::sum(sq) * inv_k;
+    }
+  }
+}
+
+// Register-resident kernel for ld up to 128 floats, or nullptr.
+using FixedFn = void (*)(const int32_t*, const int32_t*, const float*, int64_t, int64_t,
+                         Factors<float>, Factors<float>, int64_t, const Params<float>&);
+inline FixedFn fixed_kernel(int64_t ld) {
+  if (ld % Vec::width != 0) return nullptr;
+  switch (ld / Vec::width) {
+    case 1: return &train_block_fixed<1>;
+    case 2: return &train_block_fixed<2>;
+    case 3: return &train_block_fixed<3>;
+    case 4: return &train_block_fixed<4>;
+    case 5: return &train_block_fixed<5>;
+    case 6: return &train_block_fixed<6>;
+    case 7: return &train_block_fixed<7>;
+    case 8: return &train_block_fixed<8>;
+#if !defined(__AVX512F__)
+    case 10: return &train_block_fixed<10>;
+    case 12: return &train_block_fixed<12>;
+    case 14: return &train_block_fixed<14>;
+    case 16: return &train_block_fixed<16>;
+#endif
+    default: return nullptr;
+  }
+}
+#endif
+
 }  // namespace
 
 template <class T>
 void train_block(const int32_t* users, const int32_t* items, const T* ratings, int64_t begin,
                  int64_t end, Factors<T> P, Factors<T> Q, int64_t ld, int64_t k,
                  const Params<T>& prm) {
+#if defined(__AVX2__) || defined(__AVX512F__)
+  if constexpr (std::is_same_v<T, float>) {
+    if (k > 0) {
+      if (FixedFn fn = fixed_kernel(ld)) {
+        fn(users, items, ratings, begin, end, P, Q, k, prm);
+        return;
+      }
+    }
+  }
+#endif
   const T eta = prm.learning_rate, lp = prm.reg_user, lq = prm.reg_item, lb = prm.reg_bias;
   const T mu = prm.global_mean, inv_k = T(1) / T(k > 0 ? k : 1);
   const bool bias = P.bias != nullptr && Q.bias != nullptr;
