@@ -25,7 +25,7 @@ def add_parser(sub):
     p.add_argument("--solver", choices=("sgd", "ccd"), default="sgd")
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--learning-rate", type=float, default=0.1)
-    p.add_argument("--reg", type=float, default=None, help="L2 for users and items")
+    p.add_argument("--reg", type=float, default=None, help="L2 for users and items (0.05)")
     p.add_argument("--reg-user", type=float, default=None)
     p.add_argument("--reg-item", type=float, default=None)
     p.add_argument("--no-bias", action="store_true", help="no user/item biases")
@@ -115,11 +115,12 @@ def run(args) -> int:
         eval_set = tuple(a[tmine] for a in test)
     else:
         eval_set = test
+    regs = {name: getattr(args, name) for name in ("reg", "reg_user", "reg_item")
+            if getattr(args, name) is not None}
     est = MatrixFactorization(
         n_factors=args.factors, solver=args.solver, n_epochs=args.epochs,
-        learning_rate=args.learning_rate, reg=args.reg, reg_user=args.reg_user,
-        reg_item=args.reg_item, use_bias=not args.no_bias, duplicates=args.duplicates,
-        n_jobs=args.threads, random_state=args.seed, verbose=int(args.verbose))
+        learning_rate=args.learning_rate, use_bias=not args.no_bias, duplicates=args.duplicates,
+        n_jobs=args.threads, random_state=args.seed, verbose=int(args.verbose), **regs)
     est.fit(train, eval_set=eval_set if args.verbose else None)
     test_rmse = est.rmse(test)
     n_train = int(train[2].size)

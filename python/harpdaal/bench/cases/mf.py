@@ -160,8 +160,11 @@ def _run_libmf(train, test, p, threads, repeat):
         P, Q = model.p_factors(), model.q_factors()
         u, i = test[0], test[1]
         ok = (u < P.shape[0]) & (i < Q.shape[0])
-        pred = np.full(u.size, float(model.model.b), np.float64)
+        # rows of ids without training ratings come back NaN from this LIBMF: those pairs
+        # (and ids beyond its tables) get the training mean
+        pred = np.full(u.size, float(np.mean(train[2])), np.float64)
         pred[ok] = np.einsum("ij,ij->i", P[u[ok]].astype(np.float64), Q[i[ok]])
+        pred[~np.isfinite(pred)] = float(np.mean(train[2]))
         rmse = _rmse(pred, test[2])
     return {"seconds_per_iter": secs, "throughput": train[2].size / statistics.median(secs),
             "quality": rmse}
