@@ -5,6 +5,7 @@ communication and model rotation over MPI (mpi4py, imported lazily), and scikit-
 estimators. ``import harpdaal`` never needs MPI.
 """
 from ._config import active_isa, available_isas, detected_isa, set_isa, show_config
+from ._context import config_context, get_config, set_config
 
 __version__ = "0.1.0"
 
@@ -12,7 +13,10 @@ __all__ = [
     "__version__",
     "active_isa",
     "available_isas",
+    "config_context",
     "detected_isa",
+    "get_config",
+    "set_config",
     "set_isa",
     "show_config",
 ]
