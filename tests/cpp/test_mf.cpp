@@ -1,5 +1,7 @@
 // MF-SGD and CCD++ kernels against straightforward scalar references.
+#include <algorithm>
 #include <cmath>
+#include <tuple>
 #include <random>
 #include <vector>
 
@@ -216,4 +218,45 @@ HD_TEST(mf_ccd_reduces_objective_and_is_thread_independent) {
     outs.push_back(P);
   }
   HD_CHECK(outs[0] == outs[1]);
+}
+
+// bucket: a permutation of the input, blocks in row-major order, (user, item) order inside a
+// block for ways = 1, duplicates counted; both the one-pass (few users) and the two-pass (very
+// many users) counting sorts.
+HD_TEST(mf_sgd_bucket_orders_blocks_and_counts_duplicates) {
+  for (int32_t m : {50, 3000000}) {
+    for (int ways : {1, 4}) {
+      const int64_t grid = 3;
+      const int32_t n_items = 40;
+      Problem pr = make_problem(m, n_items, 900, 11);
+      pr.u.push_back(pr.u[0]);  // one duplicate pair
+      pr.i.push_back(pr.i[0]);
+      pr.r.push_back(7.f);
+      const int64_t n = int64_t(pr.r.size());
+      std::vector<int32_t> ou(n), oi(n);
+      std::vector<float> orr(n);
+      std::vector<int64_t> ptr(grid * grid + 1);
+      int64_t dups = sgd::bucket<float>(pr.u.data(), pr.i.data(), pr.r.data(), n, m, n_items,
+                                        grid, ou.data(), oi.data(), orr.data(), ptr.data(), ways,
+                                        2);
+      HD_CHECK(dups >= 1);
+      HD_CHECK(ptr[0] == 0 && ptr[grid * grid] == n);
+      std::vector<std::tuple<int32_t, int32_t, float>> in, out;
+      for (int64_t e = 0; e < n; ++e) {
+        in.emplace_back(pr.u[e], pr.i[e], pr.r[e]);
+        out.emplace_back(ou[e], oi[e], orr[e]);
+      }
+      std::sort(in.begin(), in.end());
+      auto sorted_out = out;
+      std::sort(sorted_out.begin(), sorted_out.end());
+      HD_CHECK(in == sorted_out);
+      for (int64_t b = 0; b < grid * grid; ++b)
+        for (int64_t e = ptr[b]; e < ptr[b + 1]; ++e) {
+          HD_CHECK(int64_t(ou[e]) * grid / m == b / grid);
+          HD_CHECK(int64_t(oi[e]) * grid / n_items == b % grid);
+          if (ways == 1 && e > ptr[b])
+            HD_CHECK(std::make_pair(ou[e - 1], oi[e - 1]) <= std::make_pair(ou[e], oi[e]));
+        }
+    }
+  }
 }

@@ -121,22 +121,47 @@ int64_t bucket(const int32_t* users, const int32_t* items, const T* ratings, int
   const int64_t nb = grid * grid;
   std::fill(block_ptr, block_ptr + nb + 1, int64_t{0});
   if (n == 0) return 0;
-  // pass 1: stable counting sort by user into a scratch order
-  std::vector<int64_t> user_ptr(static_cast<size_t>(n_users) + 1, 0);
-  for (int64_t e = 0; e < n; ++e) ++user_ptr[users[e] + 1];
-  for (int64_t u = 0; u < n_users; ++u) user_ptr[u + 1] += user_ptr[u];
-  std::vector<int64_t> by_user(static_cast<size_t>(n));
-  {
-    std::vector<int64_t> next(user_ptr.begin(), user_ptr.end() - 1);
-    for (int64_t e = 0; e < n; ++e) by_user[next[users[e]]++] = e;
-  }
-  // pass 2: stable counting sort by block, writing the outputs
-  auto block_of = [&](int64_t e) {
-    return (int64_t(users[e]) * grid / n_users) * grid + int64_t(items[e]) * grid / n_items;
-  };
-  for (int64_t e = 0; e < n; ++e) ++block_ptr[block_of(e) + 1];
-  for (int64_t b = 0; b < nb; ++b) block_ptr[b + 1] += block_ptr[b];
-  {
+  auto row_of = [&](int64_t u) { return u * grid / n_users; };
+  auto col_of = [&](int64_t i) { return i * grid / n_items; };
+  if (n_users * grid <= 4 * n + (int64_t{1} << 22)) {
+    // one counting sort on the key (row block, column block, user): users of a row block are
+    // contiguous, so key = first[rb] * grid + cb * count[rb] + (u - first[rb]) is dense.
+    std::vector<int64_t> first(static_cast<size_t>(grid) + 1, n_users), count(grid, 0);
+    for (int64_t u = n_users - 1; u >= 0; --u) first[row_of(u)] = u;
+    for (int64_t rb = 0; rb < grid; ++rb) {
+      if (first[rb] > first[rb + 1]) first[rb] = first[rb + 1];  // an empty row block
+      count[rb] = first[rb + 1] - first[rb];
+    }
+    auto key_of = [&](int64_t e) {
+      const int64_t u = users[e], rb = row_of(u);
+      return first[rb] * grid + col_of(items[e]) * count[rb] + (u - first[rb]);
+    };
+    std::vector<int64_t> next(static_cast<size_t>(n_users * grid) + 1, 0);
+    for (int64_t e = 0; e < n; ++e) {
+      ++next[key_of(e) + 1];
+      ++block_ptr[row_of(users[e]) * grid + col_of(items[e]) + 1];
+    }
+    for (size_t x = 1; x < next.size(); ++x) next[x] += next[x - 1];
+    for (int64_t b = 0; b < nb; ++b) block_ptr[b + 1] += block_ptr[b];
+    for (int64_t e = 0; e < n; ++e) {
+      const int64_t dst = next[key_of(e)]++;
+      out_users[dst] = users[e];
+      out_items[dst] = items[e];
+      out_ratings[dst] = ratings[e];
+    }
+  } else {
+    // very many users: counting sort by user, then a stable counting sort by block
+    std::vector<int64_t> user_ptr(static_cast<size_t>(n_users) + 1, 0);
+    for (int64_t e = 0; e < n; ++e) ++user_ptr[users[e] + 1];
+    for (int64_t u = 0; u < n_users; ++u) user_ptr[u + 1] += user_ptr[u];
+    std::vector<int64_t> by_user(static_cast<size_t>(n));
+    {
+      std::vector<int64_t> next(user_ptr.begin(), user_ptr.end() - 1);
+      for (int64_t e = 0; e < n; ++e) by_user[next[users[e]]++] = e;
+    }
+    auto block_of = [&](int64_t e) { return row_of(users[e]) * grid + col_of(items[e]); };
+    for (int64_t e = 0; e < n; ++e) ++block_ptr[block_of(e) + 1];
+    for (int64_t b = 0; b < nb; ++b) block_ptr[b + 1] += block_ptr[b];
     std::vector<int64_t> next(block_ptr, block_ptr + nb);
     for (int64_t x = 0; x < n; ++x) {
       const int64_t e = by_user[x];
