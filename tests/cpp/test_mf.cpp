@@ -224,7 +224,7 @@ HD_TEST(mf_ccd_reduces_objective_and_is_thread_independent) {
 // block for ways = 1, duplicates counted; both the one-pass (few users) and the two-pass (very
 // many users) counting sorts.
 HD_TEST(mf_sgd_bucket_orders_blocks_and_counts_duplicates) {
-  for (int32_t m : {50, 3000000}) {
+  for (int32_t m : {2, 50, 3000000}) {
     for (int ways : {1, 4}) {
       const int64_t grid = 3;
       const int32_t n_items = 40;

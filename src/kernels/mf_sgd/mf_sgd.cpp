@@ -128,10 +128,9 @@ int64_t bucket(const int32_t* users, const int32_t* items, const T* ratings, int
     // contiguous, so key = first[rb] * grid + cb * count[rb] + (u - first[rb]) is dense.
     std::vector<int64_t> first(static_cast<size_t>(grid) + 1, n_users), count(grid, 0);
     for (int64_t u = n_users - 1; u >= 0; --u) first[row_of(u)] = u;
-    for (int64_t rb = 0; rb < grid; ++rb) {
-      if (first[rb] > first[rb + 1]) first[rb] = first[rb + 1];  // an empty row block
-      count[rb] = first[rb + 1] - first[rb];
-    }
+    for (int64_t rb = grid - 1; rb >= 0; --rb)  // an empty row block starts where the next does
+      first[rb] = std::min(first[rb], first[rb + 1]);
+    for (int64_t rb = 0; rb < grid; ++rb) count[rb] = first[rb + 1] - first[rb];
     auto key_of = [&](int64_t e) {
       const int64_t u = users[e], rb = row_of(u);
       return first[rb] * grid + col_of(items[e]) * count[rb] + (u - first[rb]);
