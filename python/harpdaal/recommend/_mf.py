@@ -86,6 +86,11 @@ class MatrixFactorization:
     grid : int or None
         Blocks per side of the SGD grid (default max(8, 4 * threads)). Results are
         deterministic for a given random_state and grid, whatever the thread count.
+    schedule : {'rounds', 'dynamic'}, default 'rounds'
+        SGD block schedule. 'rounds': grid rounds of independent blocks with a barrier after
+        each; reproducible for a given random_state and grid. 'dynamic': LIBMF's free-block
+        scheduling (no barriers; tolerates preempted threads on a busy machine) whose update
+        order, hence result, varies from run to run with more than one thread.
     ccd_inner_iters : int, default 1
         Inner alternations per rank-one subproblem for CCD++.
     random_state : int or None
@@ -102,7 +107,8 @@ class MatrixFactorization:
                  reg_item=None, reg_bias=0.02, use_bias=True, n_epochs=20,
                  learning_rate_schedule="adaptive", init_std=0.01, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=3, tol=1e-4, duplicates="error",
-                 grid=None, ccd_inner_iters=1, random_state=None, n_jobs=None, verbose=0):
+                 grid=None, schedule="rounds", ccd_inner_iters=1, random_state=None, n_jobs=None,
+                 verbose=0):
         self.n_factors = n_factors
         self.solver = solver
         self.learning_rate = learning_rate
@@ -120,6 +126,7 @@ class MatrixFactorization:
         self.tol = tol
         self.duplicates = duplicates
         self.grid = grid
+        self.schedule = schedule
         self.ccd_inner_iters = ccd_inner_iters
         self.random_state = random_state
         self.n_jobs = n_jobs
@@ -180,6 +187,9 @@ class MatrixFactorization:
         p["grid"] = (max(8, 4 * _threads(self.n_jobs)) if self.grid is None
                      else R.check_int(self.grid, "grid", 1, 4096))
         p["inner"] = R.check_int(self.ccd_inner_iters, "ccd_inner_iters", 1)
+        if self.schedule not in ("rounds", "dynamic"):
+            raise ValueError(f"schedule must be 'rounds' or 'dynamic', got {self.schedule!r}")
+        p["dynamic"] = self.schedule == "dynamic"
         if self.duplicates not in R.DUPLICATE_POLICIES:
             raise ValueError(f"duplicates must be one of {R.DUPLICATE_POLICIES}, "
                              f"got {self.duplicates!r}")
@@ -370,7 +380,7 @@ class MatrixFactorization:
             _core.mf.sgd_train_grid(data.users, data.items, data.ratings, data.block_ptr, order,
                                     self._P, self._Q, uacc, iacc, self._bu, self._bi, p["k"],
                                     p["lr"], p["reg_user"], p["reg_item"], p["reg_bias"], 0.0,
-                                    adaptive, p["threads"])
+                                    adaptive, p["dynamic"], p["threads"])
 
         self._train_loop(p, epoch_fn, (data.users, data.items, data.ratings), val)
         # back from the kernel's relabelled rows to the internal (sorted-id) order

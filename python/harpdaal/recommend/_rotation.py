@@ -134,7 +134,7 @@ def fit_distributed(est, p, comm, users, items, ratings, eval_set):
         _core.mf.sgd_train_grid(su, si, sr, ptr, order, P, Q, uacc if adaptive else None,
                                 acc if adaptive else None, ubias, bias if use_bias else None,
                                 k, p["lr"], p["reg_user"], p["reg_item"], p["reg_bias"], 0.0,
-                                adaptive, p["threads"])
+                                adaptive, p["dynamic"], p["threads"])
         c1 = time.perf_counter()
         if handle is not None:
             handle.wait()  # the previous slice has reached the next rank

@@ -1,7 +1,10 @@
 #include "kernels/mf_sgd/mf_sgd.hpp"
 
 #include <algorithm>
+#include <condition_variable>
+#include <mutex>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 #include <oneapi/tbb/parallel_for.h>
@@ -65,6 +68,45 @@ void train_grid(const int32_t* users, const int32_t* items, const T* ratings,
   if (nt == 1 || grid == 1) {
     for (int64_t t = 0; t < grid; ++t)
       for (int64_t i = 0; i < grid; ++i) run_block(t, i);
+    return;
+  }
+  if (params.dynamic) {
+    std::mutex mtx;
+    std::condition_variable freed;
+    std::vector<char> row_busy(grid, 0), col_busy(grid, 0), taken(grid * grid, 0);
+    int64_t left = grid * grid;
+    auto worker = [&] {
+      std::unique_lock<std::mutex> lock(mtx);
+      while (left > 0) {
+        int64_t pick_t = -1, pick_i = -1;
+        for (int64_t t = 0; t < grid && pick_t < 0; ++t)
+          for (int64_t i = 0; i < grid; ++i) {
+            const int64_t j = col_order[(i + t) % grid];
+            if (!taken[i * grid + j] && !row_busy[i] && !col_busy[j]) {
+              pick_t = t;
+              pick_i = i;
+              break;
+            }
+          }
+        if (pick_t < 0) {
+          freed.wait(lock);
+          continue;
+        }
+        const int64_t j = col_order[(pick_i + pick_t) % grid];
+        taken[pick_i * grid + j] = 1;
+        row_busy[pick_i] = col_busy[j] = 1;
+        --left;
+        lock.unlock();
+        run_block(pick_t, pick_i);
+        lock.lock();
+        row_busy[pick_i] = col_busy[j] = 0;
+        freed.notify_all();
+      }
+    };
+    std::vector<std::thread> pool;
+    for (int w = 1; w < nt; ++w) pool.emplace_back(worker);
+    worker();
+    for (auto& th : pool) th.join();
     return;
   }
   oneapi::tbb::task_arena arena(nt);
