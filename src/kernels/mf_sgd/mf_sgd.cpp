@@ -1,0 +1,305 @@
+#include "kernels/mf_sgd/mf_sgd.hpp"
+
+#include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include <oneapi/tbb/parallel_for.h>
+#include <oneapi/tbb/task_arena.h>
+
+#include "kernels/common/isa.hpp"
+#include "kernels/common/parallel.hpp"
+
+namespace harpdaal::kernels::mf_sgd {
+
+#define HARPDAAL_DECLARE_MF(NS)                                                                 \
+  namespace NS {                                                                                \
+  template <class T>                                                                            \
+  void train_block(const int32_t*, const int32_t*, const T*, int64_t, int64_t, Factors<T>,      \
+                   Factors<T>, int64_t, int64_t, const Params<T>&);                             \
+  template <class T>                                                                            \
+  void predict_range(const int32_t*, const int32_t*, int64_t, int64_t, const T*, const T*,      \
+                     const T*, const T*, int64_t, int64_t, T, T*);                              \
+  template <class T>                                                                            \
+  double sse_range(const int32_t*, const int32_t*, const T*, int64_t, int64_t, const T*,        \
+                   const T*, const T*, const T*, int64_t, int64_t, T);                          \
+  }
+HARPDAAL_DECLARE_MF(generic)
+HARPDAAL_DECLARE_MF(avx2)
+HARPDAAL_DECLARE_MF(avx512)
+#undef HARPDAAL_DECLARE_MF
+
+namespace {
+template <class T>
+using BlockFn = void (*)(const int32_t*, const int32_t*, const T*, int64_t, int64_t, Factors<T>,
+                         Factors<T>, int64_t, int64_t, const Params<T>&);
+template <class T>
+BlockFn<T> block_fn() {
+  return dispatch<BlockFn<T>>(&generic::train_block<T>, &avx2::train_block<T>,
+                              &avx512::train_block<T>);
+}
+constexpr int64_t kChunk = 8192;  // fixed reduction chunks: results independent of threads
+}  // namespace
+
+template <class T>
+void train_block(const int32_t* users, const int32_t* items, const T* ratings, int64_t begin,
+                 int64_t end, Factors<T> P, Factors<T> Q, int64_t ld, int64_t k,
+                 const Params<T>& params) {
+  block_fn<T>()(users, items, ratings, begin, end, P, Q, ld, k, params);
+}
+
+template <class T>
+void train_grid(const int32_t* users, const int32_t* items, const T* ratings,
+                const int64_t* block_ptr, int64_t grid, const int32_t* col_order, Factors<T> P,
+                Factors<T> Q, int64_t ld, int64_t k, const Params<T>& params, int n_threads) {
+  if (grid <= 0) return;
+  if (params.adaptive && (P.acc == nullptr || Q.acc == nullptr))
+    throw std::invalid_argument("train_grid: adaptive learning rate needs accumulators");
+  auto fn = block_fn<T>();
+  auto run_block = [&](int64_t round, int64_t i) {
+    int64_t j = col_order[(i + round) % grid];
+    int64_t b = i * grid + j;
+    fn(users, items, ratings, block_ptr[b], block_ptr[b + 1], P, Q, ld, k, params);
+  };
+  int nt = resolve_threads(n_threads);
+  if (nt == 1 || grid == 1) {
+    for (int64_t t = 0; t < grid; ++t)
+      for (int64_t i = 0; i < grid; ++i) run_block(t, i);
+    return;
+  }
+  if (params.dynamic) {
+    std::mutex mtx;
+    std::condition_variable freed;
+    std::vector<char> row_busy(grid, 0), col_busy(grid, 0), taken(grid * grid, 0);
+    int64_t left = grid * grid;
+    auto worker = [&] {
+      std::unique_lock<std::mutex> lock(mtx);
+      while (left > 0) {
+        int64_t pick_t = -1, pick_i = -1;
+        for (int64_t t = 0; t < grid && pick_t < 0; ++t)
+          for (int64_t i = 0; i < grid; ++i) {
+            const int64_t j = col_order[(i + t) % grid];
+            if (!taken[i * grid + j] && !row_busy[i] && !col_busy[j]) {
+              pick_t = t;
+              pick_i = i;
+              break;
+            }
+          }
+        if (pick_t < 0) {
+          freed.wait(lock);
+          continue;
+        }
+        const int64_t j = col_order[(pick_i + pick_t) % grid];
+        taken[pick_i * grid + j] = 1;
+        row_busy[pick_i] = col_busy[j] = 1;
+        --left;
+        lock.unlock();
+        run_block(pick_t, pick_i);
+        lock.lock();
+        row_busy[pick_i] = col_busy[j] = 0;
+        freed.notify_all();
+      }
+    };
+    std::vector<std::thread> pool;
+    for (int w = 1; w < nt; ++w) pool.emplace_back(worker);
+    worker();
+    for (auto& th : pool) th.join();
+    return;
+  }
+  oneapi::tbb::task_arena arena(nt);
+  arena.execute([&] {
+    for (int64_t t = 0; t < grid; ++t) {
+      // grain 1, simple partitioner: each block is one task; blocks of a round are independent.
+      oneapi::tbb::parallel_for(
+          oneapi::tbb::blocked_range<int64_t>(0, grid, 1),
+          [&](const oneapi::tbb::blocked_range<int64_t>& r) {
+            for (int64_t i = r.begin(); i < r.end(); ++i) run_block(t, i);
+          },
+          oneapi::tbb::simple_partitioner());
+    }
+  });
+}
+
+template <class T>
+void predict(const int32_t* users, const int32_t* items, int64_t n, const T* P, const T* Q,
+             const T* user_bias, const T* item_bias, int64_t ld, int64_t k, T global_mean, T* out,
+             int n_threads) {
+  using Fn = void (*)(const int32_t*, const int32_t*, int64_t, int64_t, const T*, const T*,
+                      const T*, const T*, int64_t, int64_t, T, T*);
+  Fn fn = dispatch<Fn>(&generic::predict_range<T>, &avx2::predict_range<T>,
+                       &avx512::predict_range<T>);
+  parallel_for(n_threads, n, kChunk, [&](int64_t b, int64_t e) {
+    fn(users, items, b, e, P, Q, user_bias, item_bias, ld, k, global_mean, out);
+  });
+}
+
+template <class T>
+double sum_squared_error(const int32_t* users, const int32_t* items, const T* ratings, int64_t n,
+                         const T* P, const T* Q, const T* user_bias, const T* item_bias,
+                         int64_t ld, int64_t k, T global_mean, int n_threads) {
+  using Fn = double (*)(const int32_t*, const int32_t*, const T*, int64_t, int64_t, const T*,
+                        const T*, const T*, const T*, int64_t, int64_t, T);
+  Fn fn = dispatch<Fn>(&generic::sse_range<T>, &avx2::sse_range<T>, &avx512::sse_range<T>);
+  int64_t n_chunks = (n + kChunk - 1) / kChunk;
+  std::vector<double> partial(static_cast<size_t>(std::max<int64_t>(n_chunks, 1)), 0.0);
+  parallel_for(n_threads, n_chunks, 1, [&](int64_t b, int64_t e) {
+    for (int64_t c = b; c < e; ++c)
+      partial[c] = fn(users, items, ratings, c * kChunk, std::min(n, (c + 1) * kChunk), P, Q,
+                      user_bias, item_bias, ld, k, global_mean);
+  });
+  double total = 0;
+  for (double v : partial) total += v;
+  return total;
+}
+
+template <class T>
+int64_t bucket(const int32_t* users, const int32_t* items, const T* ratings, int64_t n,
+               int64_t n_users, int64_t n_items, int64_t grid, int32_t* out_users,
+               int32_t* out_items, T* out_ratings, int64_t* block_ptr, int ways,
+               int n_threads) {
+  const int64_t nb = grid * grid;
+  std::fill(block_ptr, block_ptr + nb + 1, int64_t{0});
+  if (n == 0) return 0;
+  auto row_of = [&](int64_t u) { return u * grid / n_users; };
+  auto col_of = [&](int64_t i) { return i * grid / n_items; };
+  // pass 1: stable counting sort by block into scratch (grid^2 write streams: cache friendly)
+  for (int64_t e = 0; e < n; ++e) ++block_ptr[row_of(users[e]) * grid + col_of(items[e]) + 1];
+  for (int64_t b = 0; b < nb; ++b) block_ptr[b + 1] += block_ptr[b];
+  std::vector<int32_t> tu(static_cast<size_t>(n)), ti(static_cast<size_t>(n));
+  std::vector<T> tr(static_cast<size_t>(n));
+  {
+    std::vector<int64_t> next(block_ptr, block_ptr + nb);
+    for (int64_t e = 0; e < n; ++e) {
+      const int64_t dst = next[row_of(users[e]) * grid + col_of(items[e])]++;
+      tu[dst] = users[e];
+      ti[dst] = items[e];
+      tr[dst] = ratings[e];
+    }
+  }
+  // pass 2, per block in parallel: counting sort by item, then a stable one by user, so a block
+  // ends up in (user, item) order. Users of row block rb are the contiguous range
+  // [ufirst[rb], ufirst[rb + 1]) (items likewise), so both histograms are small and block-local.
+  auto firsts = [](int64_t count, int64_t g, auto part_of) {
+    std::vector<int64_t> first(static_cast<size_t>(g) + 1, count);
+    for (int64_t x = count - 1; x >= 0; --x) first[part_of(x)] = x;
+    for (int64_t p = g - 1; p >= 0; --p) first[p] = std::min(first[p], first[p + 1]);
+    return first;  // an empty part starts where the next one does
+  };
+  const std::vector<int64_t> ufirst = firsts(n_users, grid, row_of);
+  const std::vector<int64_t> ifirst = firsts(n_items, grid, col_of);
+  std::vector<int64_t> dups(static_cast<size_t>(nb), 0);
+  parallel_for(n_threads, nb, 1, [&](int64_t b0, int64_t b1) {
+    std::vector<int64_t> hist;
+    std::vector<int32_t> su, si;
+    std::vector<T> sr;
+    for (int64_t b = b0; b < b1; ++b) {
+      const int64_t beg = block_ptr[b], len = block_ptr[b + 1] - beg;
+      if (len == 0) continue;
+      const int64_t ulo = ufirst[b / grid], uw = ufirst[b / grid + 1] - ulo;
+      const int64_t ilo = ifirst[b % grid], iw = ifirst[b % grid + 1] - ilo;
+      su.resize(len);
+      si.resize(len);
+      sr.resize(len);
+      hist.assign(static_cast<size_t>(iw) + 1, 0);
+      for (int64_t x = beg; x < beg + len; ++x) ++hist[ti[x] - ilo + 1];
+      for (int64_t a = 0; a < iw; ++a) hist[a + 1] += hist[a];
+      for (int64_t x = beg; x < beg + len; ++x) {
+        const int64_t d = hist[ti[x] - ilo]++;
+        su[d] = tu[x];
+        si[d] = ti[x];
+        sr[d] = tr[x];
+      }
+      hist.assign(static_cast<size_t>(uw) + 1, 0);
+      for (int64_t x = 0; x < len; ++x) ++hist[su[x] - ulo + 1];
+      hist[0] = beg;
+      for (int64_t a = 0; a < uw; ++a) hist[a + 1] += hist[a];
+      for (int64_t x = 0; x < len; ++x) {
+        const int64_t d = hist[su[x] - ulo]++;
+        out_users[d] = su[x];
+        out_items[d] = si[x];
+        out_ratings[d] = sr[x];
+      }
+      for (int64_t x = beg + 1; x < beg + len; ++x)
+        if (out_users[x] == out_users[x - 1] && out_items[x] == out_items[x - 1]) ++dups[b];
+    }
+  });
+  // pass 3: interleave the runs of `ways` consecutive users (u1 r1, u2 r1, u1 r2, ...), so
+  // that the next update rarely depends on the one before (the CPU overlaps independent chains).
+  const int64_t w = std::max<int64_t>(1, ways);
+  if (w > 1) parallel_for(n_threads, nb, 1, [&](int64_t b0, int64_t b1) {
+    std::vector<int64_t> starts;
+    std::vector<int32_t> tu, ti;
+    std::vector<T> tr;
+    for (int64_t b = b0; b < b1; ++b) {
+      int64_t s = block_ptr[b];
+      const int64_t end = block_ptr[b + 1];
+      starts.clear();
+      while (s < end) {
+        starts.push_back(s);
+        int64_t t = s + 1;
+        while (t < end && out_users[t] == out_users[s]) ++t;
+        s = t;
+      }
+      if (starts.size() < 2) continue;
+      starts.push_back(end);
+      const int64_t len = end - block_ptr[b];
+      tu.resize(len);
+      ti.resize(len);
+      tr.resize(len);
+      int64_t o = 0;
+      const int64_t n_runs = int64_t(starts.size()) - 1;
+      for (int64_t g = 0; g < n_runs; g += w) {
+        const int64_t ge = std::min(n_runs, g + w);
+        int64_t longest = 0;
+        for (int64_t q = g; q < ge; ++q) longest = std::max(longest, starts[q + 1] - starts[q]);
+        for (int64_t step = 0; step < longest; ++step)
+          for (int64_t q = g; q < ge; ++q) {
+            const int64_t x = starts[q] + step;
+            if (x < starts[q + 1]) {
+              tu[o] = out_users[x];
+              ti[o] = out_items[x];
+              tr[o] = out_ratings[x];
+              ++o;
+            }
+          }
+      }
+      std::copy(tu.begin(), tu.end(), out_users + block_ptr[b]);
+      std::copy(ti.begin(), ti.end(), out_items + block_ptr[b]);
+      std::copy(tr.begin(), tr.end(), out_ratings + block_ptr[b]);
+    }
+  });
+  int64_t total = 0;
+  for (int64_t d : dups) total += d;
+  return total;
+}
+
+void group_by_row(const int32_t* rows, const int32_t* cols, int64_t n, int64_t n_rows,
+                  int64_t* row_ptr, int32_t* out_cols) {
+  std::fill(row_ptr, row_ptr + n_rows + 1, int64_t{0});
+  for (int64_t e = 0; e < n; ++e) ++row_ptr[rows[e] + 1];
+  for (int64_t r = 0; r < n_rows; ++r) row_ptr[r + 1] += row_ptr[r];
+  std::vector<int64_t> next(row_ptr, row_ptr + n_rows);
+  for (int64_t e = 0; e < n; ++e) out_cols[next[rows[e]]++] = cols[e];
+}
+
+#define HARPDAAL_MF_INST(T)                                                                     \
+  template int64_t bucket<T>(const int32_t*, const int32_t*, const T*, int64_t, int64_t,        \
+                             int64_t, int64_t, int32_t*, int32_t*, T*, int64_t*, int, int);           \
+  template void train_block<T>(const int32_t*, const int32_t*, const T*, int64_t, int64_t,      \
+                               Factors<T>, Factors<T>, int64_t, int64_t, const Params<T>&);      \
+  template void train_grid<T>(const int32_t*, const int32_t*, const T*, const int64_t*, int64_t, \
+                              const int32_t*, Factors<T>, Factors<T>, int64_t, int64_t,          \
+                              const Params<T>&, int);                                            \
+  template void predict<T>(const int32_t*, const int32_t*, int64_t, const T*, const T*,         \
+                           const T*, const T*, int64_t, int64_t, T, T*, int);                    \
+  template double sum_squared_error<T>(const int32_t*, const int32_t*, const T*, int64_t,       \
+                                       const T*, const T*, const T*, const T*, int64_t, int64_t, \
+                                       T, int);
+HARPDAAL_MF_INST(float)
+HARPDAAL_MF_INST(double)
+#undef HARPDAAL_MF_INST
+
+}  // namespace harpdaal::kernels::mf_sgd
