@@ -94,7 +94,32 @@ def _demo_lda(comm) -> str:
             f"(mean best-match cosine {match:.3f})")
 
 
-_ALGORITHM_DEMOS: list = [("K-means", _demo_kmeans), ("LDA", _demo_lda)]
+def _demo_mf(comm) -> str:
+    from .recommend import MatrixFactorization
+
+    # rank-4 truth, 600 users x 200 items; each rank keeps its own users (ratings split by user)
+    rng = np.random.default_rng(0)
+    users_f, items_f = rng.standard_normal((600, 4)), rng.standard_normal((200, 4))
+    u = rng.integers(0, 600, 40_000)
+    i = rng.integers(0, 200, 40_000)
+    r = np.einsum("ij,ij->i", users_f[u], items_f[i]) + 0.1 * rng.standard_normal(len(u))
+    _, first = np.unique(u * 200 + i, return_index=True)  # one rating per (user, item)
+    u, i, r = u[first], i[first], r[first].astype(np.float32)
+    test = np.random.default_rng(1).random(len(u)) < 0.1
+    mine = (u % comm.size) == comm.rank
+    train = ~test & mine
+    mf = MatrixFactorization(n_factors=8, n_epochs=30, random_state=0)
+    mf.fit((u[train], i[train], r[train]))
+    pred = mf.predict(u[test & mine], i[test & mine])
+    sse = comm.allgather_object((float(np.sum((pred - r[test & mine]) ** 2)),
+                                 int(np.sum(test & mine))))
+    rmse = float(np.sqrt(sum(s for s, _ in sse) / sum(n for _, n in sse)))
+    baseline = float(np.std(r))
+    _check(rmse < 0.5 * baseline, f"MF: test RMSE {rmse:.3f} vs rating std {baseline:.3f}")
+    return f"{len(u)} ratings, k=8: test RMSE {rmse:.3f} (rating std {baseline:.3f})"
+
+
+_ALGORITHM_DEMOS: list = [("K-means", _demo_kmeans), ("MF-SGD", _demo_mf), ("LDA", _demo_lda)]
 
 
 def run_demo(ranks: int = 1) -> int:

@@ -6,8 +6,9 @@ from . import common
 from . import testing
 from . import comm
 from . import kmeans
+from . import mf
 from . import lda
-__all__: list[str] = ['active_isa', 'build_info', 'comm', 'common', 'detected_isa', 'kmeans', 'lda', 'set_isa', 'testing']
+__all__: list[str] = ['active_isa', 'build_info', 'comm', 'common', 'detected_isa', 'kmeans', 'lda', 'mf', 'set_isa', 'testing']
 def active_isa() -> str:
     """
     ISA level the kernels currently dispatch to.

@@ -1,0 +1,30 @@
+"""
+matrix factorisation kernels (MF-SGD, CCD++), float32
+"""
+from __future__ import annotations
+import typing
+__all__: list[str] = ['bucket', 'ccd_epoch', 'group_by_row', 'sgd_predict', 'sgd_train_grid', 'sum_squared_error']
+def bucket(users: typing.Any, items: typing.Any, ratings: typing.Any, n_users: typing.SupportsInt | typing.SupportsIndex, n_items: typing.SupportsInt | typing.SupportsIndex, grid: typing.SupportsInt | typing.SupportsIndex, out_users: typing.Any, out_items: typing.Any, out_ratings: typing.Any, block_ptr: typing.Any, ways: typing.SupportsInt | typing.SupportsIndex = 1, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> int:
+    """
+    Order ratings by grid block, user, item for sgd_train_grid; returns the number of repeated (user, item) pairs.
+    """
+def ccd_epoch(row_ptr: typing.Any, col_idx: typing.Any, col_ptr: typing.Any, row_idx: typing.Any, csc_to_csr: typing.Any, residual: typing.Any, user_factors: typing.Any, item_factors: typing.Any, n_factors: typing.SupportsInt | typing.SupportsIndex, reg_user: typing.SupportsFloat | typing.SupportsIndex, reg_item: typing.SupportsFloat | typing.SupportsIndex, inner_iters: typing.SupportsInt | typing.SupportsIndex = 1, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
+    """
+    One CCD++ sweep over all factors (in place on residual and factors).
+    """
+def group_by_row(rows: typing.Any, cols: typing.Any, n_rows: typing.SupportsInt | typing.SupportsIndex, row_ptr: typing.Any, out_cols: typing.Any) -> None:
+    """
+    CSR grouping of (row, col) pairs.
+    """
+def sgd_predict(users: typing.Any, items: typing.Any, user_factors: typing.Any, item_factors: typing.Any, user_bias: typing.Any, item_bias: typing.Any, n_factors: typing.SupportsInt | typing.SupportsIndex, global_mean: typing.SupportsFloat | typing.SupportsIndex, out: typing.Any, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
+    """
+    out[e] = mu + b_u + b_i + p_u . q_i
+    """
+def sgd_train_grid(users: typing.Any, items: typing.Any, ratings: typing.Any, block_ptr: typing.Any, col_order: typing.Any, user_factors: typing.Any, item_factors: typing.Any, user_acc: typing.Any, item_acc: typing.Any, user_bias: typing.Any, item_bias: typing.Any, n_factors: typing.SupportsInt | typing.SupportsIndex, learning_rate: typing.SupportsFloat | typing.SupportsIndex, reg_user: typing.SupportsFloat | typing.SupportsIndex, reg_item: typing.SupportsFloat | typing.SupportsIndex, reg_bias: typing.SupportsFloat | typing.SupportsIndex, global_mean: typing.SupportsFloat | typing.SupportsIndex, adaptive: bool = True, dynamic: bool = False, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
+    """
+    One SGD epoch over ratings bucketed into a grid x grid block array (in place).
+    """
+def sum_squared_error(users: typing.Any, items: typing.Any, ratings: typing.Any, user_factors: typing.Any, item_factors: typing.Any, user_bias: typing.Any, item_bias: typing.Any, n_factors: typing.SupportsInt | typing.SupportsIndex, global_mean: typing.SupportsFloat | typing.SupportsIndex, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> float:
+    """
+    Sum of squared prediction errors (float64).
+    """
