@@ -23,7 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv  # the command line as given, for relaunching under mpiexec (--ranks)
     return int(args.func(args) or 0)
 
 

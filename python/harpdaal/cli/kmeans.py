@@ -73,28 +73,12 @@ def load(path: str, fmt: str = "auto"):
     return X
 
 
-def _argv(args) -> list[str]:
-    out = ["kmeans", "--data", args.data, "--format", args.format, "--n-clusters", str(args.n_clusters),
-           "--init", args.init, "--n-init", str(args.n_init), "--max-iter", str(args.max_iter),
-           "--tol", str(args.tol), "--collective", args.collective, "--dtype", args.dtype,
-           "--out", args.out]
-    for opt, val in (("--random-state", args.random_state), ("--n-jobs", args.n_jobs),
-                     ("--scale", args.scale), ("--report", args.report)):
-        if val is not None:
-            out += [opt, str(val)]
-    if args.verbose:
-        out.append("--verbose")
-    return out
-
-
 def run(args) -> int:
-    from .launch import relaunch, under_mpi
+    from .launch import ranks_mismatch, relaunch_if_needed
 
-    if args.ranks < 1:
-        print("harpdaal kmeans: --ranks must be >= 1", file=sys.stderr)
-        return 2
-    if args.ranks > 1 and not under_mpi():
-        return relaunch(args.ranks, _argv(args))
+    rc = relaunch_if_needed(args)
+    if rc is not None:
+        return rc
 
     import numpy as np
 
@@ -107,10 +91,9 @@ def run(args) -> int:
     except RuntimeError as exc:
         print(f"harpdaal kmeans: {exc}", file=sys.stderr)
         return 2
-    if under_mpi() and comm.size == 1 and args.ranks > 1:
-        print("harpdaal kmeans: started under mpiexec but the MPI communicator is unavailable "
-              "(install harpdaal[mpi])", file=sys.stderr)
-        return 2
+    rc = ranks_mismatch(args, comm)
+    if rc is not None:
+        return rc
     try:
         X = load(args.data, args.format)
     except ValueError as exc:

@@ -30,3 +30,26 @@ def relaunch(ranks: int, module_argv: list[str]) -> int:
         raise ValueError(f"--ranks must be >= 1, got {ranks}")
     cmd = [find_mpiexec(), "-n", str(ranks), sys.executable, "-m", "harpdaal", *module_argv]
     return subprocess.call(cmd)
+
+
+def relaunch_if_needed(args) -> int | None:
+    """``--ranks N`` for a command: outside mpiexec with N > 1, run this same command line
+    (``args.argv``, recorded by ``harpdaal.__main__``) on N ranks and return its exit code;
+    return None when this process should do the work itself (N == 1, or already a rank)."""
+    if args.ranks < 1:
+        print(f"harpdaal {args.command}: --ranks must be >= 1, got {args.ranks}", file=sys.stderr)
+        return 2
+    if args.ranks > 1 and not under_mpi():
+        return relaunch(args.ranks, args.argv)
+    return None
+
+
+def ranks_mismatch(args, comm) -> int | None:
+    """Exit code 2 (with a message) when a relaunched command's communicator does not have the
+    ``--ranks`` it was started for (e.g. mpi4py missing, so every rank would fit alone)."""
+    if args.ranks > 1 and comm.size != args.ranks:
+        print(f"harpdaal {args.command}: --ranks {args.ranks} but the communicator has "
+              f"{comm.size} rank(s) (is mpi4py installed? pip install 'harpdaal[mpi]')",
+              file=sys.stderr)
+        return 2
+    return None

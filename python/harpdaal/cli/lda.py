@@ -38,29 +38,12 @@ def add_parser(sub):
     p.set_defaults(func=run)
 
 
-def _argv(args) -> list[str]:
-    out = ["lda", "--data", args.data, "--n-topics", str(args.n_topics), "--alpha", str(args.alpha),
-           "--beta", str(args.beta), "--max-iter", str(args.max_iter), "--sampler", args.sampler,
-           "--mh-steps", str(args.mh_steps), "--random-state", str(args.random_state),
-           "--evaluate-every", str(args.evaluate_every), "--top-words", str(args.top_words),
-           "--out", args.out]
-    for opt, val in (("--vocab", args.vocab), ("--test", args.test), ("--n-jobs", args.n_jobs),
-                     ("--report", args.report)):
-        if val is not None:
-            out += [opt, str(val)]
-    if args.verbose:
-        out.append("--verbose")
-    return out
-
-
 def run(args) -> int:
-    from .launch import relaunch, under_mpi
+    from .launch import ranks_mismatch, relaunch_if_needed
 
-    if args.ranks < 1:
-        print("harpdaal lda: --ranks must be >= 1", file=sys.stderr)
-        return 2
-    if args.ranks > 1 and not under_mpi():
-        return relaunch(args.ranks, _argv(args))
+    rc = relaunch_if_needed(args)
+    if rc is not None:
+        return rc
 
     import numpy as np
 
@@ -69,10 +52,9 @@ def run(args) -> int:
     from ..topic import LatentDirichletAllocation
 
     comm = current_communicator()
-    if under_mpi() and comm.size == 1 and args.ranks > 1:
-        print("harpdaal lda: started under mpiexec but the MPI communicator is unavailable "
-              "(install harpdaal[mpi])", file=sys.stderr)
-        return 2
+    rc = ranks_mismatch(args, comm)
+    if rc is not None:
+        return rc
     for opt, path in (("--data", args.data), ("--vocab", args.vocab), ("--test", args.test)):
         if path is not None and not os.path.isfile(path):
             print(f"harpdaal lda: {opt}: no such file: {path}", file=sys.stderr)

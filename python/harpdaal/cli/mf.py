@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import sys
 import time
 
 import numpy as np
@@ -58,21 +57,6 @@ def read_ratings(path):
     return data[:, 0].astype(np.int64), data[:, 1].astype(np.int64), data[:, 2]
 
 
-def _strip_ranks(argv):
-    out, skip = [], False
-    for a in argv:
-        if skip:
-            skip = False
-            continue
-        if a == "--ranks":
-            skip = True
-            continue
-        if a.startswith("--ranks="):
-            continue
-        out.append(a)
-    return out
-
-
 def _communicator():
     try:
         from ..comm import current_communicator
@@ -82,13 +66,11 @@ def _communicator():
 
 
 def run(args) -> int:
-    from .launch import relaunch, under_mpi
+    from .launch import relaunch_if_needed
 
-    if args.ranks > 1 and not under_mpi():
-        argv = _strip_ranks(sys.argv[1:])
-        if "mf" not in argv:
-            argv = ["mf", *argv]
-        return relaunch(args.ranks, argv)
+    rc = relaunch_if_needed(args)
+    if rc is not None:
+        return rc
 
     from ..recommend import MatrixFactorization
 
