@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import _core
 from . import _packing
-from .table import Table, check_partition_id, combine_into
+from .table import Table, combine_into
 
 OPS = ("sum", "min", "max")
 _NATIVE = {np.dtype(t) for t in (np.float32, np.float64, np.int32, np.int64)}
