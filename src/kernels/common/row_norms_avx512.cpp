@@ -3,12 +3,19 @@
 // portable build). Two accumulators, a masked tail, one in-register reduction per row.
 #include <immintrin.h>
 
+// GCC 12's AVX-512 headers build shuffles on _mm*_undefined_*(), which -Wmaybe-uninitialized
+// flags where they inline here (a false positive: GCC PR 105593). Silenced for this file only.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
 #include <cstdint>
 
 namespace harpdaal::kernels::common::avx512 {
 
 template <class T>
 void row_sq_norms_rows(const T* x, int64_t begin, int64_t end, int64_t d, T* out);
+
 
 template <>
 void row_sq_norms_rows<float>(const float* x, int64_t begin, int64_t end, int64_t d, float* out) {
