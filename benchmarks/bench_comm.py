@@ -98,6 +98,7 @@ def main(argv=None) -> int:
                "ranks": world.Get_size(), "repeats": args.repeats,
                "mpi": " ".join(MPI.Get_library_version().split())[:80],
                "cpu": cpu_model(), "isa": harpdaal.active_isa(), "git_sha": git_sha(),
+               "loadavg_1min": os.getloadavg()[0],
                "results": res}
         for name, r in res.items():
             extra = f"  ({r['ratio_to_raw']:.3f} of raw)" if "ratio_to_raw" in r else ""

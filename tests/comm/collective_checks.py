@@ -45,6 +45,20 @@ class CollectiveChecks:
         assert out is a and a.__array_interface__["data"][0] == addr  # in place
         assert_close(a, expected_reduce(comm.size, (5, 3), dtype, op, salt=1))
 
+    def test_array_paths_without_agreement(self, comm):
+        a = contribution(comm.rank, (9,), np.float32, salt=8).copy()
+        comm.allreduce_array(a, op="max", check=False)
+        assert_close(a, expected_reduce(comm.size, (9,), np.float32, "max", salt=8))
+        b = np.full(2, float(comm.rank))
+        comm.broadcast_array(b, root=0, check=False)
+        assert_close(b, np.zeros(2))
+        assert comm.allgather_array(np.array([comm.rank]), check=False).ravel().tolist() == \
+            list(range(comm.size))
+        with pytest.raises(ValueError, match="read-only"):   # local checks still run
+            ro = np.zeros(2)
+            ro.flags.writeable = False
+            comm.allreduce_array(ro, check=False)
+
     def test_reduce_array(self, comm):
         root = comm.size - 1
         a = contribution(comm.rank, (7,), np.float64, salt=2).copy()

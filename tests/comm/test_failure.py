@@ -103,3 +103,46 @@ def test_clean_job_exits_zero(tmp_path):
     """)
     assert proc.returncode == 0, proc.stderr
     assert "ok-rank-0" in proc.stdout and "ok-rank-1" in proc.stdout
+
+
+def test_exception_during_rotation_aborts_job(tmp_path):
+    proc, elapsed = run_job(tmp_path, """
+        import numpy as np
+        from harpdaal.comm import MPICommunicator, ModelRotator
+        comm = MPICommunicator()
+        rot = ModelRotator(np.ones((1000, 64), np.float32), comm=comm, slices_per_rank=2)
+        for step in range(3):
+            for k in range(2):
+                block = rot.get(k)
+                if comm.rank == 2 and step == 1:
+                    raise FloatingPointError("diverged on rank two")
+                block += 1
+                rot.rotate(k)
+        rot.close()
+        print("finished")
+    """, ranks=4)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out
+    assert "diverged on rank two" in out and "MPI rank 2 of 4" in out, out
+    assert "finished" not in proc.stdout
+    assert elapsed < 30, f"abort took {elapsed:.1f} s"
+
+
+def test_killed_rank_during_rotation_ends_job(tmp_path):
+    proc, elapsed = run_job(tmp_path, """
+        import os, signal
+        import numpy as np
+        from harpdaal.comm import MPICommunicator, ModelRotator
+        comm = MPICommunicator()
+        rot = ModelRotator(np.ones((100000, 16), np.float32), comm=comm, slices_per_rank=2)
+        for step in range(50):
+            for k in range(2):
+                rot.get(k)
+                if comm.rank == 0 and step == 2 and k == 1:
+                    os.kill(os.getpid(), signal.SIGKILL)
+                rot.rotate(k)
+        print("survived")
+    """)
+    assert proc.returncode != 0
+    assert "survived" not in proc.stdout
+    assert elapsed < 30, f"the job took {elapsed:.1f} s to end after a rank was killed"

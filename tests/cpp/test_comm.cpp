@@ -36,7 +36,8 @@ HD_TEST(comm_pack_unpack_roundtrip) {
     std::vector<char> buf(static_cast<size_t>(total), 'x');
     hc::pack(in.data(), sizes.data(), n, offsets.data(), buf.data(), threads);
     for (int64_t i = 0; i < n; ++i) {
-      HD_CHECK(sizes[i] == 0 || std::memcmp(buf.data() + offsets[i], parts[i].data(), sizes[i]) == 0);
+      if (sizes[i] > 0)  // memcmp on an empty vector's null data() is undefined
+        HD_CHECK(std::memcmp(buf.data() + offsets[i], parts[i].data(), sizes[i]) == 0);
       for (int64_t b = offsets[i] + sizes[i]; b < offsets[i + 1]; ++b) HD_CHECK(buf[b] == 0);
     }
     std::vector<std::vector<char>> back(sizes.size());

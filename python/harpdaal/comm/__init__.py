@@ -6,16 +6,21 @@ from __future__ import annotations
 
 import threading
 
-from .base import Communicator, RotateHandle
+from .base import Communicator, Event, RotateHandle
 from .local import LocalCommunicator
+from .rotator import ModelRotator
+from .timer import RotationTimer
 from .table import Partition, Table
 
 __all__ = [
     "Communicator",
+    "Event",
     "LocalCommunicator",
     "MPICommunicator",
+    "ModelRotator",
     "Partition",
     "RotateHandle",
+    "RotationTimer",
     "Table",
     "current_communicator",
 ]

@@ -11,7 +11,11 @@ behave identically.
 """
 from __future__ import annotations
 
+import collections
+import hashlib
 import numbers
+import time
+from typing import NamedTuple
 
 import numpy as np
 
@@ -60,6 +64,13 @@ def _check_table(t, name: str = "table") -> Table:
     if not isinstance(t, Table):
         raise TypeError(f"{name}: expected a harpdaal.comm.Table, got {type(t).__name__}")
     return t
+
+
+class Event(NamedTuple):
+    """A control message between workers: who sent it and what (a small picklable object)."""
+
+    source: int
+    payload: object
 
 
 class RotateHandle:
@@ -111,6 +122,8 @@ class Communicator:
     def _alltoallv_buf(self, send, scounts, sdispls, recv, rcounts, rdispls): raise NotImplementedError
     def _sendrecv_buf(self, send, dest, recv, source): raise NotImplementedError
     def _irotate(self, send, dest, recv, source) -> RotateHandle: raise NotImplementedError
+    def _send_event_to(self, payload, dest): raise NotImplementedError
+    def _poll_event(self): raise NotImplementedError  # -> Event | None (remote events)
 
     # ---- agreement -----------------------------------------------------------------------
     def _agree(self, what: str, same=None, extra=None, error=None) -> list:
@@ -129,6 +142,19 @@ class Communicator:
             if s != first:
                 raise ValueError(f"{what}: ranks disagree: rank 0 has {first!r}, rank {r} has {s!r}")
         return [e for _, _, e in rows]
+
+    def _agree_same(self, what: str, same, error=None) -> None:
+        """``_agree`` without extras, in one tiny buffer Allreduce: (error flag, h, -h) with MAX
+        equals (0, h, -h) only if no rank failed and every rank's ``same`` hashes alike. Any
+        doubt falls back to ``_agree`` (all ranks see the same reduced vector, so all of them
+        take the same branch) which raises the detailed error."""
+        digest = hashlib.blake2b(repr(same).encode(), digest_size=7).digest()
+        code = int.from_bytes(digest, "little")
+        v = np.array([error is not None, code, -code], dtype=np.int64)
+        self._allreduce_buf(v, "max")
+        if v[0] == 0 and v[1] == -v[2]:
+            return
+        self._agree(what, same=same, error=error)
 
     def _check_root(self, root) -> int:
         if isinstance(root, (bool, np.bool_)) or not isinstance(root, numbers.Integral):
@@ -158,35 +184,96 @@ class Communicator:
                                  f"rank {r} has {v!r}")
         return value
 
+    # ---- events (Harp's control messages; point to point, never collective) ---------------
+    # Payloads are small picklable objects (flags, counters, ids), not array data.
+    @property
+    def _event_queue(self):
+        q = self.__dict__.get("_events_to_self")
+        if q is None:
+            q = self.__dict__["_events_to_self"] = collections.deque()
+        return q
+
+    def send_event(self, payload, dest: int) -> None:
+        """Send ``payload`` to worker ``dest`` (may be this rank); returns at once."""
+        if isinstance(dest, (bool, np.bool_)) or not isinstance(dest, numbers.Integral):
+            raise TypeError(f"dest: expected an int, got {type(dest).__name__}")
+        if not 0 <= int(dest) < self.size:
+            raise ValueError(f"dest: {dest} is not a rank of this communicator (size {self.size})")
+        if int(dest) == self.rank:
+            self._event_queue.append(Event(self.rank, payload))
+        else:
+            self._send_event_to(payload, int(dest))
+
+    def broadcast_event(self, payload) -> None:
+        """Send ``payload`` to every other worker; returns at once."""
+        for r in range(self.size):
+            if r != self.rank:
+                self._send_event_to(payload, r)
+
+    def get_event(self):
+        """The next event for this rank (an ``Event(source, payload)``), or None if none has
+        arrived. Never blocks. Events from one sender arrive in the order they were sent."""
+        if self._event_queue:
+            return self._event_queue.popleft()
+        return self._poll_event() if self.size > 1 else None
+
+    def wait_event(self, timeout: float | None = None):
+        """Block until an event arrives and return it; TimeoutError after ``timeout`` s."""
+        if timeout is not None and (not isinstance(timeout, numbers.Real) or timeout < 0):
+            raise ValueError(f"timeout: expected seconds >= 0 or None, got {timeout!r}")
+        deadline = None if timeout is None else time.monotonic() + timeout
+        pause = 1e-5
+        while True:
+            ev = self.get_event()
+            if ev is not None:
+                return ev
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError(f"wait_event: no event within {timeout} s on rank {self.rank}")
+            if self.size == 1 and deadline is None:
+                raise TimeoutError("wait_event: a single rank with no pending event would "
+                                   "wait forever")
+            time.sleep(pause)
+            pause = min(pause * 2, 1e-3)
+
     # ---- array fast paths (zero-copy) ------------------------------------------------------
-    def allreduce_array(self, a: np.ndarray, op: str = "sum") -> np.ndarray:
-        """Element-wise reduction across ranks, in place; returns ``a``."""
-        meta, err = _capture(lambda: (check_array(a, "a", writable=True).shape, a.dtype.str,
-                                      check_op(op, a)))
-        self._agree("allreduce_array", same=meta, error=err)
+    def _agreed(self, what, check, local):
+        """Run the local validation; with ``check`` agree across ranks (raising everywhere),
+        without it raise locally only (for hot loops whose layout was agreed once)."""
+        meta, err = _capture(local)
+        if check:
+            self._agree_same(what, same=meta, error=err)
+        elif err is not None:
+            raise (TypeError if err[0] == "TypeError" else ValueError)(f"{what}: {err[1]}")
+
+    def allreduce_array(self, a: np.ndarray, op: str = "sum", *, check: bool = True) -> np.ndarray:
+        """Element-wise reduction across ranks, in place; returns ``a``.
+
+        ``check=False`` skips the cross-rank agreement (one tiny allreduce) in loops that
+        agreed on the layout once; a mismatch is then undefined behaviour, as in raw MPI."""
+        self._agreed("allreduce_array", check, lambda: (
+            check_array(a, "a", writable=True).shape, a.dtype.str, check_op(op, a)))
         self._allreduce_buf(a, op)
         return a
 
-    def reduce_array(self, a: np.ndarray, op: str = "sum", root: int = 0) -> np.ndarray:
+    def reduce_array(self, a: np.ndarray, op: str = "sum", root: int = 0, *,
+                     check: bool = True) -> np.ndarray:
         """Element-wise reduction into ``a`` on ``root`` (other ranks' ``a`` unchanged)."""
-        meta, err = _capture(lambda: (check_array(a, "a", writable=True).shape, a.dtype.str,
-                                      check_op(op, a), self._check_root(root)))
-        self._agree("reduce_array", same=meta, error=err)
+        self._agreed("reduce_array", check, lambda: (
+            check_array(a, "a", writable=True).shape, a.dtype.str, check_op(op, a),
+            self._check_root(root)))
         self._reduce_buf(a, op, root)
         return a
 
-    def broadcast_array(self, a: np.ndarray, root: int = 0) -> np.ndarray:
+    def broadcast_array(self, a: np.ndarray, root: int = 0, *, check: bool = True) -> np.ndarray:
         """Copy root's ``a`` into every rank's ``a`` (same shape and dtype everywhere)."""
-        meta, err = _capture(lambda: (check_array(a, "a", writable=True).shape, a.dtype.str,
-                                      self._check_root(root)))
-        self._agree("broadcast_array", same=meta, error=err)
+        self._agreed("broadcast_array", check, lambda: (
+            check_array(a, "a", writable=True).shape, a.dtype.str, self._check_root(root)))
         self._bcast_buf(a, root)
         return a
 
-    def allgather_array(self, a: np.ndarray) -> np.ndarray:
+    def allgather_array(self, a: np.ndarray, *, check: bool = True) -> np.ndarray:
         """Stack every rank's ``a`` (same shape and dtype): shape (size, *a.shape)."""
-        meta, err = _capture(lambda: (check_array(a, "a").shape, a.dtype.str))
-        self._agree("allgather_array", same=meta, error=err)
+        self._agreed("allgather_array", check, lambda: (check_array(a, "a").shape, a.dtype.str))
         out = np.empty((self.size, *a.shape), dtype=a.dtype)
         self._allgather_buf(a, out)
         return out

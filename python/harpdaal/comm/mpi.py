@@ -20,9 +20,10 @@ import threading
 import time
 import traceback
 
-from .base import Communicator, RotateHandle
+from .base import Communicator, Event, RotateHandle
 
 _ROTATE_TAG = 0x4841  # "HA": harpdaal point-to-point traffic
+_EVENT_TAG = 0x4845
 _hooks_installed = False
 _hooks_lock = threading.Lock()
 
@@ -104,6 +105,7 @@ class MPICommunicator(Communicator):
         self.rank = comm.Get_rank()
         self.size = comm.Get_size()
         self._ops = {"sum": MPI.SUM, "min": MPI.MIN, "max": MPI.MAX}
+        self._event_sends = []
         install_failure_handling()
 
     @property
@@ -157,3 +159,18 @@ class MPICommunicator(Communicator):
         rreq = self._comm.Irecv(recv, source=source, tag=_ROTATE_TAG)
         sreq = self._comm.Isend(send, dest=dest, tag=_ROTATE_TAG)
         return RotateHandle([rreq, sreq])
+
+    def _send_event_to(self, payload, dest):
+        # non-blocking (events must never deadlock two workers sending to each other);
+        # finished sends are dropped on the next event call
+        self._event_sends = [r for r in self._event_sends if not r.Test()]
+        self._event_sends.append(self._comm.isend(payload, dest=dest, tag=_EVENT_TAG))
+
+    def _poll_event(self):
+        if self._event_sends:
+            self._event_sends = [r for r in self._event_sends if not r.Test()]
+        status = self._MPI.Status()
+        if not self._comm.iprobe(source=self._MPI.ANY_SOURCE, tag=_EVENT_TAG, status=status):
+            return None
+        source = status.Get_source()
+        return Event(source, self._comm.recv(source=source, tag=_EVENT_TAG))
