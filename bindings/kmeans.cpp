@@ -1,0 +1,215 @@
+// Bindings of the K-means kernels (harpdaal._core.kmeans). Checks only: every array goes
+// through checked_array (exact dtype, C-contiguous, no copy); outputs come from Python.
+#include <stdexcept>
+
+#include "arrays.hpp"
+#include "kernels/kmeans/kmeans.hpp"
+
+namespace py = pybind11;
+using namespace harpdaal::bindings;
+namespace km = harpdaal::kernels::kmeans;
+
+namespace {
+
+km::Method parse_method(const std::string& name) {
+  if (name == "auto") return km::Method::automatic;
+  if (name == "fused") return km::Method::fused;
+  if (name == "gemm") return km::Method::gemm;
+  throw py::value_error("method: expected 'auto', 'fused' or 'gemm', got '" + name + "'");
+}
+
+template <class T>
+const T* optional_weights(const py::handle& obj, int64_t n) {
+  if (obj.is_none()) return nullptr;
+  return in_ptr(checked_array<T>(obj, "sample_weight", {n}));
+}
+
+// Kernel std::invalid_argument -> ValueError (runs after the GIL is re-acquired).
+template <class Fn>
+void run_kernel(Fn&& fn) {
+  try {
+    py::gil_scoped_release nogil;
+    fn();
+  } catch (const std::invalid_argument& e) {
+    throw py::value_error(e.what());
+  }
+}
+
+template <class T>
+double lloyd_partial(const py::handle& x_obj, const py::handle& w_obj, const py::handle& c_obj,
+                     const py::handle& labels_obj, const py::handle& sums_obj,
+                     const py::handle& weights_obj, int n_threads, const std::string& method) {
+  auto x = checked_array<T>(x_obj, "X", {any_dim, any_dim});
+  const int64_t n = x.shape(0), d = x.shape(1);
+  auto c = checked_array<T>(c_obj, "centers", {any_dim, d});
+  const int64_t k = c.shape(0);
+  auto labels = checked_array<int32_t>(labels_obj, "labels", {n}, true);
+  auto sums = checked_array<double>(sums_obj, "sums", {k, d}, true);
+  auto weights = checked_array<double>(weights_obj, "weights", {k}, true);
+  const T* w = optional_weights<T>(w_obj, n);
+  const km::Method m = parse_method(method);
+  const T* xp = in_ptr(x);
+  const T* cp = in_ptr(c);
+  int32_t* lp = out_ptr(labels);
+  double* sp = out_ptr(sums);
+  double* wp = out_ptr(weights);
+  double inertia = 0;
+  run_kernel([&] { km::lloyd_partial<T>(xp, n, d, w, cp, k, lp, sp, wp, &inertia, n_threads, m); });
+  return inertia;
+}
+
+template <class T>
+void assign(const py::handle& x_obj, const py::handle& c_obj, const py::handle& labels_obj,
+            const py::handle& dist_obj, int n_threads, const std::string& method) {
+  auto x = checked_array<T>(x_obj, "X", {any_dim, any_dim});
+  const int64_t n = x.shape(0), d = x.shape(1);
+  auto c = checked_array<T>(c_obj, "centers", {any_dim, d});
+  const int64_t k = c.shape(0);
+  auto labels = checked_array<int32_t>(labels_obj, "labels", {n}, true);
+  T* dp = nullptr;
+  if (!dist_obj.is_none()) {
+    auto dist = checked_array<T>(dist_obj, "sq_dist", {n}, true);
+    dp = out_ptr(dist);
+  }
+  const km::Method m = parse_method(method);
+  const T* xp = in_ptr(x);
+  const T* cp = in_ptr(c);
+  int32_t* lp = out_ptr(labels);
+  run_kernel([&] { km::assign<T>(xp, n, d, cp, k, lp, dp, n_threads, m); });
+}
+
+template <class T>
+void distances(const py::handle& x_obj, const py::handle& c_obj, const py::handle& out_obj,
+               bool squared, int n_threads) {
+  auto x = checked_array<T>(x_obj, "X", {any_dim, any_dim});
+  const int64_t n = x.shape(0), d = x.shape(1);
+  auto c = checked_array<T>(c_obj, "centers", {any_dim, d});
+  const int64_t k = c.shape(0);
+  auto out = checked_array<T>(out_obj, "out", {n, k}, true);
+  const T* xp = in_ptr(x);
+  const T* cp = in_ptr(c);
+  T* op = out_ptr(out);
+  run_kernel([&] { km::distances<T>(xp, n, d, cp, k, op, squared, n_threads); });
+}
+
+template <class T>
+void assigned_sq_dist(const py::handle& x_obj, const py::handle& c_obj,
+                      const py::handle& labels_obj, const py::handle& out_obj, int n_threads) {
+  auto x = checked_array<T>(x_obj, "X", {any_dim, any_dim});
+  const int64_t n = x.shape(0), d = x.shape(1);
+  auto c = checked_array<T>(c_obj, "centers", {any_dim, d});
+  const int64_t k = c.shape(0);
+  auto labels = checked_array<int32_t>(labels_obj, "labels", {n});
+  auto out = checked_array<T>(out_obj, "out", {n}, true);
+  const T* xp = in_ptr(x);
+  const T* cp = in_ptr(c);
+  const int32_t* lp = in_ptr(labels);
+  T* op = out_ptr(out);
+  run_kernel([&] { km::assigned_sq_dist<T>(xp, n, d, cp, k, lp, op, n_threads); });
+}
+
+struct Csr {
+  int64_t n, d, nnz;
+};
+
+template <class T>
+Csr check_csr(const py::handle& data, const py::handle& indices, const py::handle& indptr,
+              int64_t d) {
+  auto ip = checked_array<int64_t>(indptr, "indptr", {any_dim});
+  if (ip.shape(0) < 1) throw py::value_error("indptr: must hold n_samples + 1 entries");
+  const int64_t n = ip.shape(0) - 1;
+  const int64_t nnz = ip.data()[n];
+  checked_array<T>(data, "data", {nnz});
+  checked_array<int32_t>(indices, "indices", {nnz});
+  return {n, d, nnz};
+}
+
+template <class T>
+double lloyd_partial_csr(const py::handle& data, const py::handle& indices,
+                         const py::handle& indptr, const py::handle& w_obj,
+                         const py::handle& c_obj, const py::handle& labels_obj,
+                         const py::handle& sums_obj, const py::handle& weights_obj,
+                         int n_threads) {
+  auto c = checked_array<T>(c_obj, "centers", {any_dim, any_dim});
+  const int64_t k = c.shape(0), d = c.shape(1);
+  const Csr s = check_csr<T>(data, indices, indptr, d);
+  auto labels = checked_array<int32_t>(labels_obj, "labels", {s.n}, true);
+  auto sums = checked_array<double>(sums_obj, "sums", {k, d}, true);
+  auto weights = checked_array<double>(weights_obj, "weights", {k}, true);
+  const T* w = optional_weights<T>(w_obj, s.n);
+  const T* dp = in_ptr(checked_array<T>(data, "data", {s.nnz}));
+  const int32_t* ixp = in_ptr(checked_array<int32_t>(indices, "indices", {s.nnz}));
+  const int64_t* ipp = in_ptr(checked_array<int64_t>(indptr, "indptr", {s.n + 1}));
+  const T* cp = in_ptr(c);
+  int32_t* lp = out_ptr(labels);
+  double* sp = out_ptr(sums);
+  double* wp = out_ptr(weights);
+  double inertia = 0;
+  run_kernel([&] {
+    km::lloyd_partial_csr<T>(dp, ixp, ipp, s.n, d, w, cp, k, lp, sp, wp, &inertia, n_threads);
+  });
+  return inertia;
+}
+
+template <class T>
+void assign_csr(const py::handle& data, const py::handle& indices, const py::handle& indptr,
+                const py::handle& c_obj, const py::handle& labels_obj, const py::handle& dist_obj,
+                int n_threads) {
+  auto c = checked_array<T>(c_obj, "centers", {any_dim, any_dim});
+  const int64_t k = c.shape(0), d = c.shape(1);
+  const Csr s = check_csr<T>(data, indices, indptr, d);
+  auto labels = checked_array<int32_t>(labels_obj, "labels", {s.n}, true);
+  T* distp = nullptr;
+  if (!dist_obj.is_none()) {
+    auto dist = checked_array<T>(dist_obj, "sq_dist", {s.n}, true);
+    distp = out_ptr(dist);
+  }
+  const T* dp = in_ptr(checked_array<T>(data, "data", {s.nnz}));
+  const int32_t* ixp = in_ptr(checked_array<int32_t>(indices, "indices", {s.nnz}));
+  const int64_t* ipp = in_ptr(checked_array<int64_t>(indptr, "indptr", {s.n + 1}));
+  const T* cp = in_ptr(c);
+  int32_t* lp = out_ptr(labels);
+  run_kernel([&] { km::assign_csr<T>(dp, ixp, ipp, s.n, d, cp, k, lp, distp, n_threads); });
+}
+
+template <class T>
+void define(py::module_& k, const char* suffix) {
+  auto name = [&](const char* base) { return std::string(base) + suffix; };
+  k.def(name("lloyd_partial").c_str(), &lloyd_partial<T>, py::arg("X"), py::arg("sample_weight"),
+        py::arg("centers"), py::arg("labels"), py::arg("sums"), py::arg("weights"),
+        py::arg("n_threads") = 0, py::arg("method") = "auto",
+        "One Lloyd step: writes labels, per-cluster weighted sums (float64) and weights; "
+        "returns the inertia.");
+  k.def(name("assign").c_str(), &assign<T>, py::arg("X"), py::arg("centers"), py::arg("labels"),
+        py::arg("sq_dist") = py::none(), py::arg("n_threads") = 0, py::arg("method") = "auto",
+        "labels[i] = nearest center; sq_dist[i] (optional) = its squared distance.");
+  k.def(name("distances").c_str(), &distances<T>, py::arg("X"), py::arg("centers"),
+        py::arg("out"), py::arg("squared") = false, py::arg("n_threads") = 0,
+        "out[i, j] = ||X[i] - centers[j]|| (squared if asked).");
+  k.def(name("assigned_sq_dist").c_str(), &assigned_sq_dist<T>, py::arg("X"),
+        py::arg("centers"), py::arg("labels"), py::arg("out"), py::arg("n_threads") = 0,
+        "out[i] = ||X[i] - centers[labels[i]]||^2, computed directly.");
+  k.def(name("lloyd_partial_csr").c_str(), &lloyd_partial_csr<T>, py::arg("data"),
+        py::arg("indices"), py::arg("indptr"), py::arg("sample_weight"), py::arg("centers"),
+        py::arg("labels"), py::arg("sums"), py::arg("weights"), py::arg("n_threads") = 0,
+        "lloyd_partial for CSR input (indices int32, indptr int64).");
+  k.def(name("assign_csr").c_str(), &assign_csr<T>, py::arg("data"), py::arg("indices"),
+        py::arg("indptr"), py::arg("centers"), py::arg("labels"), py::arg("sq_dist") = py::none(),
+        py::arg("n_threads") = 0, "assign for CSR input.");
+}
+
+void register_kmeans(py::module_& m) {
+  auto k = m.def_submodule("kmeans", "K-means kernels");
+  define<float>(k, "_f32");
+  define<double>(k, "_f64");
+  k.def("choose_method",
+        [](int64_t d, int64_t kk, bool is_double) {
+          return km::choose_method(d, kk, is_double) == km::Method::fused ? "fused" : "gemm";
+        },
+        py::arg("d"), py::arg("k"), py::arg("is_double"),
+        "The method 'auto' picks for this shape on the active ISA.");
+}
+
+Register reg(30, &register_kmeans);
+
+}  // namespace

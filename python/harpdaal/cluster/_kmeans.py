@@ -1,0 +1,594 @@
+"""harpdaal.cluster.KMeans: Lloyd's algorithm on the fused native kernel, scikit-learn contract,
+and Harp's five synchronisation schemes when run under MPI (each rank fits its own rows).
+
+The loop mirrors scikit-learn's ``_kmeans_single_lloyd``: one native step per iteration
+(labels, weighted per-cluster sums, inertia), a model synchronisation across ranks, empty
+clusters relocated to the farthest points, convergence when labels stop changing or the squared
+center shift falls to ``tol * mean(feature variances)``, and a final E-step.
+"""
+from __future__ import annotations
+
+import numbers
+import time
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+
+try:
+    from sklearn.utils.validation import validate_data
+except ImportError:  # scikit-learn < 1.6
+    def validate_data(est, *args, **kwargs):
+        return est._validate_data(*args, **kwargs)
+
+from .. import _core
+from ._comm import current_communicator, table_types
+
+COLLECTIVES = ("allreduce", "bcast_reduce", "regroup_allgather", "push_pull", "rotate")
+_K = _core.kmeans
+
+
+def _suffix(dtype):
+    return "_f32" if dtype == np.float32 else "_f64"
+
+
+def _threads(n_jobs):
+    if n_jobs is None or n_jobs == -1:
+        return 0
+    if not isinstance(n_jobs, numbers.Integral) or isinstance(n_jobs, bool) or n_jobs < -1 or n_jobs == 0:
+        raise ValueError(f"n_jobs must be None, -1 or a positive int, got {n_jobs!r}")
+    return int(n_jobs)
+
+
+class _Data:
+    """The local rows in the form the kernels take (dense C-contiguous or CSR parts)."""
+
+    def __init__(self, X, sample_weight, n_threads, method):
+        self.sparse = sp.issparse(X)
+        self.dtype = X.dtype
+        self.n, self.d = X.shape
+        self.n_threads = n_threads
+        self.method = method
+        self.sfx = _suffix(X.dtype)
+        self.w = np.ascontiguousarray(sample_weight, dtype=X.dtype)
+        if self.sparse:
+            X = sp.csr_matrix(X)
+            X.sort_indices()
+            self.csr = (np.ascontiguousarray(X.data, dtype=X.dtype),
+                        np.ascontiguousarray(X.indices, dtype=np.int32),
+                        np.ascontiguousarray(X.indptr, dtype=np.int64))
+        self.X = X
+
+    def lloyd(self, centers, labels, sums, weights):
+        if self.sparse:
+            return getattr(_K, "lloyd_partial_csr" + self.sfx)(
+                *self.csr, self.w, centers, labels, sums, weights, self.n_threads)
+        return getattr(_K, "lloyd_partial" + self.sfx)(
+            self.X, self.w, centers, labels, sums, weights, self.n_threads, self.method)
+
+    def assign(self, centers, labels, sq_dist=None, method=None):
+        if self.sparse:
+            getattr(_K, "assign_csr" + self.sfx)(*self.csr, centers, labels, sq_dist, self.n_threads)
+        else:
+            getattr(_K, "assign" + self.sfx)(self.X, centers, labels, sq_dist, self.n_threads,
+                                             method or self.method)
+
+    def assigned_sq_dist(self, centers, labels):
+        if self.sparse:
+            diff = self.X - sp.csr_matrix(centers[labels])
+            return np.asarray(diff.multiply(diff).sum(axis=1), dtype=self.dtype).ravel()
+        out = np.empty(self.n, dtype=self.dtype)
+        getattr(_K, "assigned_sq_dist" + self.sfx)(self.X, centers, labels, out, self.n_threads)
+        return out
+
+    def sq_dists(self, centers):
+        """(n, m) squared distances to a few centers (k-means++ candidates)."""
+        centers = np.ascontiguousarray(centers, dtype=self.dtype)
+        if self.sparse:
+            xn = np.asarray(self.X.multiply(self.X).sum(axis=1)).ravel()
+            cn = (centers.astype(np.float64) ** 2).sum(axis=1)
+            dots = np.asarray(self.X @ centers.T.astype(np.float64))
+            return np.maximum(xn[:, None] - 2 * dots + cn[None, :], 0)
+        out = np.empty((self.n, centers.shape[0]), dtype=self.dtype)
+        getattr(_K, "distances" + self.sfx)(self.X, centers, out, True, self.n_threads)
+        return out
+
+    def rows(self, idx):
+        r = self.X[idx]
+        return r.toarray() if self.sparse else np.asarray(r)
+
+
+class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
+    """K-means clustering (Lloyd), scikit-learn compatible, optionally distributed over MPI.
+
+    Parameters follow :class:`sklearn.cluster.KMeans`; in addition ``n_jobs`` (threads per
+    process; None = all cores), ``collective`` (how ranks synchronise the model under MPI, one of
+    Harp's five: 'allreduce', 'bcast_reduce', 'regroup_allgather', 'push_pull', 'rotate') and
+    ``method`` ('auto', 'fused', 'gemm': how the dense distances are computed).
+
+    Under ``mpiexec`` each rank passes its own rows to ``fit``; the communicator comes from
+    ``harpdaal.comm.current_communicator()`` (``harpdaal.config_context(comm=...)``). The fitted
+    centers equal those of one process fitting the concatenated rows; ``labels_`` holds the
+    labels of the local rows, ``inertia_`` the global inertia.
+    """
+
+    def __init__(self, n_clusters=8, *, init="k-means++", n_init="auto", max_iter=300,
+                 tol=1e-4, verbose=0, random_state=None, copy_x=True, n_jobs=None,
+                 collective="allreduce", method="auto"):
+        self.n_clusters = n_clusters
+        self.init = init
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.verbose = verbose
+        self.random_state = random_state
+        self.copy_x = copy_x
+        self.n_jobs = n_jobs
+        self.collective = collective
+        self.method = method
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        if tags.transformer_tags is not None:
+            tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    # ---- parameter checks ---------------------------------------------------------------------
+    def _check_params(self, n_features):
+        if not isinstance(self.n_clusters, numbers.Integral) or isinstance(self.n_clusters, bool) \
+                or self.n_clusters < 1:
+            raise ValueError(f"n_clusters must be an int >= 1, got {self.n_clusters!r}")
+        if not isinstance(self.max_iter, numbers.Integral) or isinstance(self.max_iter, bool) \
+                or self.max_iter < 1:
+            raise ValueError(f"max_iter must be an int >= 1, got {self.max_iter!r}")
+        if not isinstance(self.tol, numbers.Real) or isinstance(self.tol, bool) or not self.tol >= 0:
+            raise ValueError(f"tol must be a float >= 0, got {self.tol!r}")
+        if self.collective not in COLLECTIVES:
+            raise ValueError(f"collective must be one of {COLLECTIVES}, got {self.collective!r}")
+        if self.method not in ("auto", "fused", "gemm"):
+            raise ValueError(f"method must be 'auto', 'fused' or 'gemm', got {self.method!r}")
+        init = self.init
+        if isinstance(init, str):
+            if init not in ("k-means++", "random"):
+                raise ValueError(f"init must be 'k-means++', 'random', an array or a callable, got {init!r}")
+        elif not callable(init):
+            arr = np.asarray(init)
+            if arr.shape != (self.n_clusters, n_features):
+                raise ValueError(f"init: the array has shape {arr.shape}, expected "
+                                 f"(n_clusters, n_features) = ({self.n_clusters}, {n_features})")
+        if self.n_init == "auto":
+            n_init = 10 if isinstance(init, str) and init == "random" else 1
+        elif isinstance(self.n_init, numbers.Integral) and not isinstance(self.n_init, bool) \
+                and self.n_init >= 1:
+            n_init = int(self.n_init)
+        else:
+            raise ValueError(f"n_init must be 'auto' or an int >= 1, got {self.n_init!r}")
+        if not isinstance(init, str) and not callable(init) and n_init != 1:
+            warnings.warn(f"Explicit initial center position passed: performing only one init "
+                          f"in {type(self).__name__} instead of n_init={n_init}.", RuntimeWarning,
+                          stacklevel=3)
+            n_init = 1
+        return n_init
+
+    # ---- fit ----------------------------------------------------------------------------------
+    def fit(self, X, y=None, sample_weight=None):
+        """Compute the clustering of X (this rank's rows under MPI)."""
+        comm = current_communicator()
+        # Validate locally, then agree: a bad input on any rank raises on every rank (no hang).
+        try:
+            X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
+                              order="C", copy=False, accept_large_sparse=False,
+                              ensure_min_samples=1 if comm.size == 1 else 0)
+            n_init = self._check_params(X.shape[1])
+            n_threads = _threads(self.n_jobs)
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+            if np.any(sample_weight < 0):
+                raise ValueError("sample_weight must be non-negative")
+            error = None
+        except (TypeError, ValueError) as exc:
+            error = exc
+        if comm.size > 1:
+            msgs = comm.allgather_object(None if error is None else f"{type(error).__name__}: {error}")
+            if error is not None:
+                raise error
+            bad = [(r, m) for r, m in enumerate(msgs) if m is not None]
+            if bad:
+                raise ValueError(f"invalid input on rank {bad[0][0]}: {bad[0][1]}")
+        elif error is not None:
+            raise error
+        comm.check_same(int(X.shape[1]), what="n_features")
+        comm.check_same(str(X.dtype), what="dtype")
+        counts = np.array([X.shape[0]], dtype=np.int64)
+        comm.allreduce_array(counts, op="sum")
+        n_total = int(counts[0])
+        if n_total == 0:
+            raise ValueError("Found array with 0 sample(s) on every rank; a minimum of 1 is required.")
+        if n_total < self.n_clusters:
+            raise ValueError(f"n_samples={n_total} should be >= n_clusters={self.n_clusters}.")
+        k, d = self.n_clusters, X.shape[1]
+        timer = _Timer()
+
+        # Center dense data (as scikit-learn does) so ||x||^2 - 2x.c + ||c||^2 keeps precision.
+        X_mean = None
+        if not sp.issparse(X):
+            col = X.sum(axis=0, dtype=np.float64)
+            comm.allreduce_array(col, op="sum")
+            X_mean = (col / n_total).astype(X.dtype)
+            if self.copy_x:
+                X = X - X_mean
+            else:
+                X -= X_mean
+        tol = self._tolerance(comm, X, n_total)
+        data = _Data(X, sample_weight, n_threads, self.method)
+        if self.method == "auto" and not data.sparse:
+            data.method = _K.choose_method(d, k, X.dtype == np.float64)
+        random_state = check_random_state(self.random_state)
+        if comm.size > 1:
+            random_state = np.random.RandomState()
+            random_state.set_state(comm.bcast_object(
+                check_random_state(self.random_state).get_state(), root=0))
+        init = self.init
+        if not isinstance(init, str) and not callable(init):
+            init = np.asarray(init, dtype=X.dtype)
+            if not np.all(np.isfinite(init)):
+                raise ValueError("init: the array contains NaN or infinity")
+            init = init - X_mean if X_mean is not None else init.copy()
+
+        best = None
+        for _ in range(n_init):
+            centers = self._init_centers(comm, data, init, random_state, n_total, X_mean)
+            if self.verbose and comm.rank == 0:
+                print("Initialization complete")
+            labels, inertia, centers, n_iter = self._lloyd(comm, data, centers, tol, timer)
+            # as scikit-learn: a smaller inertia wins unless it is the same partition
+            if best is None or (inertia < best[1] and
+                                not _same_clustering(comm, labels, best[0], self.n_clusters)):
+                best = (labels, inertia, centers, n_iter)
+        labels, inertia, centers, n_iter = best
+        if X_mean is not None:
+            centers = centers + X_mean
+            if not self.copy_x:
+                X += X_mean
+        n_distinct = (np.bincount(labels, minlength=k) > 0).astype(np.int64)
+        comm.allreduce_array(n_distinct, op="max")
+        if int(n_distinct.sum()) < k:
+            warnings.warn(f"Number of distinct clusters ({int(n_distinct.sum())}) found smaller "
+                          f"than n_clusters ({k}). Possibly due to duplicate points in X.",
+                          ConvergenceWarning, stacklevel=2)
+        self.cluster_centers_ = centers.astype(X.dtype, copy=False)
+        self._n_features_out = k
+        self.labels_ = labels.astype(np.int32, copy=False)
+        self.inertia_ = float(inertia)
+        self.n_iter_ = int(n_iter)
+        self.timings_ = timer.as_dict()
+        return self
+
+    def _tolerance(self, comm, X, n_total):
+        if self.tol == 0:
+            return 0.0
+        if sp.issparse(X):
+            s1 = np.asarray(X.sum(axis=0), dtype=np.float64).ravel()
+            s2 = np.asarray(X.multiply(X).sum(axis=0), dtype=np.float64).ravel()
+        else:
+            s1 = X.sum(axis=0, dtype=np.float64)
+            s2 = np.einsum("ij,ij->j", X, X, dtype=np.float64)
+        buf = np.concatenate([s1, s2])
+        comm.allreduce_array(buf, op="sum")
+        d = X.shape[1]
+        mean = buf[:d] / n_total
+        var = np.maximum(buf[d:] / n_total - mean * mean, 0)
+        return float(np.mean(var) * self.tol)
+
+    # ---- initialisation (global over ranks) ---------------------------------------------------
+    def _offsets(self, comm, n_local):
+        sizes = np.asarray(comm.allgather_object(int(n_local)), dtype=np.int64)
+        return np.concatenate([[0], np.cumsum(sizes)])
+
+    def _gather_rows(self, comm, data, global_idx, offsets, dtype):
+        """Rows with global indices `global_idx` (any rank's) on every rank, in that order."""
+        out = np.zeros((len(global_idx), data.d), dtype=np.float64)
+        lo, hi = offsets[comm.rank], offsets[comm.rank + 1]
+        mine = [(j, g - lo) for j, g in enumerate(global_idx) if lo <= g < hi]
+        if mine:
+            js, ls = zip(*mine)
+            out[list(js)] = data.rows(np.asarray(ls))
+        comm.allreduce_array(out, op="sum")
+        return out.astype(dtype)
+
+    def _init_centers(self, comm, data, init, random_state, n_total, X_mean):
+        k, dtype = self.n_clusters, data.dtype
+        offsets = self._offsets(comm, data.n)
+        if isinstance(init, str) and init == "random":
+            w = data.w.astype(np.float64)
+            w_all = comm.allgatherv_rows(w) if comm.size > 1 else w
+            seeds = random_state.choice(n_total, size=k, replace=False, p=w_all / w_all.sum())
+            return self._gather_rows(comm, data, seeds, offsets, dtype)
+        if isinstance(init, str):
+            return self._kmeans_plusplus(comm, data, random_state, offsets)
+        if callable(init):
+            if comm.size > 1:
+                raise ValueError("init: a callable init is not supported under MPI")
+            X = data.X if X_mean is None else data.X + X_mean
+            centers = np.asarray(init(X, k, random_state=random_state), dtype=dtype)
+            if centers.shape != (k, data.d):
+                raise ValueError(f"init: the callable returned shape {centers.shape}, expected {(k, data.d)}")
+            return centers - X_mean if X_mean is not None else centers
+        return np.ascontiguousarray(init, dtype=dtype)
+
+    def _kmeans_plusplus(self, comm, data, random_state, offsets):
+        """Greedy k-means++ exactly as scikit-learn's _kmeans_plusplus, over all ranks' rows."""
+        k, dtype = self.n_clusters, data.dtype
+        n_trials = 2 + int(np.log(k))
+        w = data.w.astype(np.float64)
+        w_all = comm.allgatherv_rows(w) if comm.size > 1 else w
+        centers = np.empty((k, data.d), dtype=dtype)
+        first = random_state.choice(offsets[-1], p=w_all / w_all.sum())
+        centers[0] = self._gather_rows(comm, data, [first], offsets, dtype)[0]
+        closest = data.sq_dists(centers[:1])[:, 0].astype(np.float64)
+        pot = np.array([closest @ w])
+        comm.allreduce_array(pot, op="sum")
+        current_pot = pot[0]
+        for c in range(1, k):
+            rand_vals = random_state.uniform(size=n_trials) * current_pot
+            local_cum = np.cumsum(w * closest)
+            # global cumulative sum: this rank's prefix is the total of the ranks before it
+            totals = np.asarray(comm.allgather_object(float(local_cum[-1]) if len(local_cum) else 0.0))
+            start = np.concatenate([[0.0], np.cumsum(totals)])[comm.rank]
+            cand = np.zeros(n_trials, dtype=np.int64)
+            for t, v in enumerate(rand_vals):
+                owner = int(np.searchsorted(np.cumsum(totals), v, side="left"))
+                owner = min(owner, comm.size - 1)
+                if owner == comm.rank:
+                    i = int(np.searchsorted(local_cum + start, v))
+                    cand[t] = offsets[comm.rank] + min(i, data.n - 1)
+            comm.allreduce_array(cand, op="sum")
+            cand = np.minimum(cand, offsets[-1] - 1)
+            cand_rows = self._gather_rows(comm, data, cand, offsets, dtype)
+            dist = np.minimum(closest[:, None], data.sq_dists(cand_rows).astype(np.float64))
+            pots = w @ dist
+            comm.allreduce_array(pots, op="sum")
+            b = int(np.argmin(pots))
+            current_pot = pots[b]
+            closest = dist[:, b].copy()
+            centers[c] = cand_rows[b]
+        return centers
+
+    # ---- Lloyd --------------------------------------------------------------------------------
+    def _lloyd(self, comm, data, centers, tol, timer):
+        k, d = self.n_clusters, data.d
+        centers = np.ascontiguousarray(centers, dtype=data.dtype)
+        labels = np.full(data.n, -1, dtype=np.int32)
+        labels_old = labels.copy()
+        sums = np.empty((k, d), dtype=np.float64)
+        weights = np.empty(k, dtype=np.float64)
+        strict = False
+        sync = _ModelSync(comm, self.collective, k, d)
+        i = 0
+        for i in range(self.max_iter):
+            t0 = time.perf_counter()
+            if self.collective == "rotate" and comm.size > 1:
+                inertia = self._rotate_step(comm, data, centers, labels, sums, weights, timer)
+            else:
+                inertia = data.lloyd(centers, labels, sums, weights)
+            t1 = time.perf_counter()
+            changed = float(np.any(labels != labels_old))
+            scal = np.array([inertia, changed])
+            sums, weights, scal = sync(sums, weights, scal)
+            t2 = time.perf_counter()
+            if np.any(weights == 0):
+                self._relocate(comm, data, centers, labels, sums, weights)
+            nz = weights > 0
+            new = np.zeros((k, d), dtype=np.float64)
+            new[nz] = sums[nz] / weights[nz, None]
+            new = new.astype(data.dtype)
+            shift = float(((new.astype(np.float64) - centers) ** 2).sum())
+            centers = new
+            timer.add(t1 - t0, t2 - t1, time.perf_counter() - t2)
+            if self.verbose and comm.rank == 0:
+                print(f"Iteration {i}, inertia {scal[0]}.")
+            if scal[1] == 0:
+                strict = True
+                if self.verbose and comm.rank == 0:
+                    print(f"Converged at iteration {i}: strict convergence.")
+                break
+            if shift <= tol:
+                if self.verbose and comm.rank == 0:
+                    print(f"Converged at iteration {i}: center shift {shift} within tolerance {tol}.")
+                break
+            labels_old[:] = labels
+        if not strict:
+            data.assign(centers, labels)
+        inertia = np.array([float(data.assigned_sq_dist(centers, labels).astype(np.float64) @ data.w)])
+        comm.allreduce_array(inertia, op="sum")
+        return labels, inertia[0], centers, i + 1
+
+    def _rotate_step(self, comm, data, centers, labels, sums, weights, timer):
+        """Harp's rotation: center blocks travel the ring; each rank keeps the best center seen
+        per row (ties to the lower index, as in one process); then the sums are computed."""
+        Partition, Table = table_types()
+        k = centers.shape[0]
+        bounds = np.linspace(0, k, comm.size + 1).astype(int)
+        table = Table(combiner="sum")
+        r = comm.rank
+        block = np.ascontiguousarray(centers[bounds[r]:bounds[r + 1]])
+        table.add(Partition(r, block))
+        best = np.full(data.n, np.inf, dtype=data.dtype)
+        dist = np.empty(data.n, dtype=data.dtype)
+        lab = np.empty(data.n, dtype=np.int32)
+        for _ in range(comm.size):
+            (pid,) = table.ids()
+            blk = table[pid]
+            if blk.shape[0] > 0:
+                data.assign(np.ascontiguousarray(blk, dtype=data.dtype), lab, dist)
+                g = lab + bounds[pid]
+                better = (dist < best) | ((dist == best) & (g < labels))
+                best[better] = dist[better]
+                labels[better] = g[better]
+            comm.rotate(table)
+        # the M-step partials for the final labels
+        sums[:] = 0
+        weights[:] = 0
+        if data.sparse:
+            coo = data.X.tocoo()
+            np.add.at(sums, (labels[coo.row], coo.col), coo.data * data.w[coo.row])
+        else:
+            np.add.at(sums, labels, data.X.astype(np.float64) * data.w[:, None])
+        np.add.at(weights, labels, data.w)
+        return float(best.astype(np.float64) @ data.w)
+
+    def _relocate(self, comm, data, centers, labels, sums, weights):
+        """Empty clusters take the points farthest from their centers (scikit-learn's rule),
+        chosen over all ranks; sums/weights are updated identically on every rank."""
+        empty = np.flatnonzero(weights == 0)
+        n_empty = len(empty)
+        dist = data.assigned_sq_dist(centers, labels).astype(np.float64)
+        offsets = self._offsets(comm, data.n)
+        top = np.argsort(-dist, kind="stable")[:n_empty]
+        cands = [(float(dist[i]), int(offsets[comm.rank] + i)) for i in top]
+        allc = [c for part in comm.allgather_object(cands) for c in part]
+        if not allc or max(c[0] for c in allc) == 0:
+            return
+        allc.sort(key=lambda c: (-c[0], c[1]))
+        chosen = [g for _, g in allc[:n_empty]]
+        # rows, weights and old labels of the chosen points, from their owners
+        buf = np.zeros((len(chosen), data.d + 2), dtype=np.float64)
+        lo, hi = offsets[comm.rank], offsets[comm.rank + 1]
+        for j, g in enumerate(chosen):
+            if lo <= g < hi:
+                buf[j, :data.d] = data.rows(np.asarray([g - lo]))[0]
+                buf[j, data.d] = data.w[g - lo]
+                buf[j, data.d + 1] = labels[g - lo]
+        comm.allreduce_array(buf, op="sum")
+        for j, new_id in enumerate(empty[:len(chosen)]):
+            x, w, old = buf[j, :data.d], buf[j, data.d], int(buf[j, data.d + 1])
+            sums[old] -= x * w
+            weights[old] -= w
+            sums[new_id] = x * w
+            weights[new_id] = w
+
+    # ---- predict / transform ------------------------------------------------------------------
+    def _check_test_data(self, X):
+        X = validate_data(self, X, accept_sparse="csr", reset=False,
+                          dtype=[np.float64, np.float32], order="C", accept_large_sparse=False)
+        return X
+
+    def _centers_for(self, X):
+        return np.ascontiguousarray(self.cluster_centers_, dtype=X.dtype)
+
+    def predict(self, X):
+        """Index of the closest center for each row of X."""
+        check_is_fitted(self)
+        X = self._check_test_data(X)
+        labels = np.empty(X.shape[0], dtype=np.int32)
+        data = _Data(X, np.ones(X.shape[0], X.dtype), _threads(self.n_jobs), self.method)
+        data.assign(self._centers_for(X), labels)
+        return labels
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        return self.fit(X, sample_weight=sample_weight).labels_
+
+    def transform(self, X):
+        """Euclidean distances from each row of X to every center, shape (n, n_clusters)."""
+        check_is_fitted(self)
+        X = self._check_test_data(X)
+        return self._transform(X)
+
+    def _transform(self, X):
+        c = self._centers_for(X)
+        if sp.issparse(X):
+            data = _Data(X, np.ones(X.shape[0], X.dtype), _threads(self.n_jobs), self.method)
+            return np.sqrt(data.sq_dists(c)).astype(X.dtype)
+        out = np.empty((X.shape[0], c.shape[0]), dtype=X.dtype)
+        getattr(_K, "distances" + _suffix(X.dtype))(X, c, out, False, _threads(self.n_jobs))
+        return out
+
+    def fit_transform(self, X, y=None, sample_weight=None):
+        return self.fit(X, sample_weight=sample_weight)._transform(self._check_test_data(X))
+
+    def score(self, X, y=None, sample_weight=None):
+        """Opposite of the (weighted) inertia of X against the fitted centers."""
+        check_is_fitted(self)
+        X = self._check_test_data(X)
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+        data = _Data(X, sample_weight, _threads(self.n_jobs), self.method)
+        c = self._centers_for(X)
+        labels = np.empty(X.shape[0], dtype=np.int32)
+        data.assign(c, labels)
+        return -float(data.assigned_sq_dist(c, labels).astype(np.float64) @ data.w)
+
+
+def _same_clustering(comm, a, b, k):
+    """True when labels a and b are the same partition up to renaming (over all ranks)."""
+    pairs = np.unique(a.astype(np.int64) * k + b)
+    if comm.size > 1:
+        pairs = np.unique(np.concatenate([np.asarray(p, dtype=np.int64)
+                                          for p in comm.allgather_object(pairs.tolist())]))
+    pa, pb = pairs // k, pairs % k
+    return len(np.unique(pa)) == len(pa) and len(np.unique(pb)) == len(pb)
+
+
+class _ModelSync:
+    """Global sums/weights/scalars on every rank, by one of Harp's schemes."""
+
+    def __init__(self, comm, collective, k, d):
+        self.comm, self.collective, self.k, self.d = comm, collective, k, d
+        self.blocks = np.linspace(0, k, max(comm.size, 1) + 1).astype(int)
+
+    def __call__(self, sums, weights, scal):
+        comm, k, d = self.comm, self.k, self.d
+        if comm.size == 1:
+            return sums, weights, scal
+        packed = np.concatenate([sums, weights[:, None]], axis=1)  # (k, d + 1)
+        if self.collective in ("allreduce", "rotate"):
+            buf = np.concatenate([packed.ravel(), scal])
+            comm.allreduce_array(buf, op="sum")
+        elif self.collective == "bcast_reduce":
+            buf = np.concatenate([packed.ravel(), scal])
+            comm.reduce_array(buf, op="sum", root=0)
+            comm.broadcast_array(buf, root=0)
+        else:
+            buf = self._tables(packed, scal)
+        model = buf[: k * (d + 1)].reshape(k, d + 1)
+        return (np.ascontiguousarray(model[:, :d]), np.ascontiguousarray(model[:, d]),
+                buf[k * (d + 1):].copy())
+
+    def _tables(self, packed, scal):
+        Partition, Table = table_types()
+        comm, b = self.comm, self.blocks
+        local = Table(combiner="sum")
+        for pid in range(comm.size):
+            local.add(Partition(pid, np.ascontiguousarray(packed[b[pid]:b[pid + 1]])))
+        local.add(Partition(comm.size, np.ascontiguousarray(scal)))
+        if self.collective == "regroup_allgather":
+            comm.regroup(local)   # partition p combined (summed) on rank p % size
+            comm.allgather(local)  # every rank gets every combined partition
+            result = local
+        else:  # push_pull
+            glob = Table(combiner="sum")
+            comm.push(local, glob)  # partition p summed on its owner (p % size)
+            comm.pull(glob, local)  # every local partition replaced by the global one
+            result = local
+        parts = [np.asarray(result[pid]).ravel() for pid in range(comm.size)]
+        return np.concatenate(parts + [np.asarray(result[comm.size]).ravel()])
+
+
+class _Timer:
+    """Per-iteration split: compute (native step), comm (model sync), glue (the rest)."""
+
+    def __init__(self):
+        self.compute, self.comm, self.glue, self.iters = 0.0, 0.0, 0.0, 0
+
+    def add(self, compute, comm, glue):
+        self.compute += compute
+        self.comm += comm
+        self.glue += glue
+        self.iters += 1
+
+    def as_dict(self):
+        return {"compute": self.compute, "comm": self.comm, "glue": self.glue,
+                "iterations": self.iters}

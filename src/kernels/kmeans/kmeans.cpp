@@ -1,0 +1,442 @@
+#include "kernels/kmeans/kmeans.hpp"
+
+#include <mkl.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <vector>
+
+#include <oneapi/tbb/enumerable_thread_specific.h>
+
+#include "kernels/common/isa.hpp"
+#include "kernels/common/parallel.hpp"
+
+namespace harpdaal::kernels::kmeans {
+
+#define HARPDAAL_KMEANS_DECLARE(NS)                                                           \
+  namespace NS {                                                                              \
+  template <class T>                                                                          \
+  int64_t tile_width();                                                                       \
+  template <class T>                                                                          \
+  void pack_centers(const T*, int64_t, int64_t, T*);                                          \
+  template <class T>                                                                          \
+  int64_t fused_scratch_size(int64_t, int64_t);                                               \
+  template <class T>                                                                          \
+  void fused_block(const T*, int64_t, int64_t, const T*, int64_t, int32_t*, T*, T*);          \
+  template <class T>                                                                          \
+  void argmin_rows(const T*, int64_t, int64_t, int32_t*, T*);                                 \
+  template <class T>                                                                          \
+  void accumulate_rows(const T*, int64_t, int64_t, const T*, const int32_t*, const T*, bool,  \
+                       double*, double*, double*);                                            \
+  template <class T>                                                                          \
+  void assigned_sq_dist_rows(const T*, int64_t, int64_t, int64_t, const T*, const int32_t*,   \
+                             T*);                                                             \
+  }
+HARPDAAL_KMEANS_DECLARE(generic)
+HARPDAAL_KMEANS_DECLARE(avx2)
+HARPDAAL_KMEANS_DECLARE(avx512)
+#undef HARPDAAL_KMEANS_DECLARE
+
+namespace {
+
+// The active ISA's bodies, chosen once per kernel call.
+template <class T>
+struct Ops {
+  int64_t (*tile_width)();
+  void (*pack)(const T*, int64_t, int64_t, T*);
+  int64_t (*scratch)(int64_t, int64_t);
+  void (*fused)(const T*, int64_t, int64_t, const T*, int64_t, int32_t*, T*, T*);
+  void (*argmin)(const T*, int64_t, int64_t, int32_t*, T*);
+  void (*accumulate)(const T*, int64_t, int64_t, const T*, const int32_t*, const T*, bool,
+                     double*, double*, double*);
+  void (*assigned)(const T*, int64_t, int64_t, int64_t, const T*, const int32_t*, T*);
+};
+
+#define HARPDAAL_KMEANS_OPS(NS)                                                       \
+  Ops<T> {                                                                            \
+    &NS::tile_width<T>, &NS::pack_centers<T>, &NS::fused_scratch_size<T>,             \
+        &NS::fused_block<T>, &NS::argmin_rows<T>, &NS::accumulate_rows<T>,            \
+        &NS::assigned_sq_dist_rows<T>                                                 \
+  }
+
+template <class T>
+Ops<T> active_ops() {
+  switch (active_isa()) {
+    case Isa::avx512: return HARPDAAL_KMEANS_OPS(avx512);
+    case Isa::avx2: return HARPDAAL_KMEANS_OPS(avx2);
+    default: return HARPDAAL_KMEANS_OPS(generic);
+  }
+}
+#undef HARPDAAL_KMEANS_OPS
+
+constexpr int64_t kFusedRows = 64;               // rows per parallel block (fused)
+constexpr int64_t kGemmScratchElems = 1 << 15;   // rows x k values per gemm block (~128 KB f32)
+
+int64_t gemm_rows(int64_t k) {
+  return std::clamp<int64_t>(kGemmScratchElems / std::max<int64_t>(k, 1), 8, 512);
+}
+
+// MKL is linked sequential and statically; the int sizes are lp64.
+void gemm_nt(int64_t m, int64_t n, int64_t kk, float alpha, const float* a, const float* b,
+             float beta, float* c) {
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(m), int(n), int(kk), alpha, a,
+              int(kk), b, int(kk), beta, c, int(n));
+}
+void gemm_nt(int64_t m, int64_t n, int64_t kk, double alpha, const double* a, const double* b,
+             double beta, double* c) {
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(m), int(n), int(kk), alpha, a,
+              int(kk), b, int(kk), beta, c, int(n));
+}
+
+template <class T>
+std::vector<T> center_sq_norms(const T* centers, int64_t k, int64_t d) {
+  std::vector<T> cn(size_t(k), T(0));
+  for (int64_t j = 0; j < k; ++j) {
+    T acc = 0;
+    for (int64_t f = 0; f < d; ++f) acc += centers[j * d + f] * centers[j * d + f];
+    cn[size_t(j)] = acc;
+  }
+  return cn;
+}
+
+void check_sizes(int64_t n, int64_t d, int64_t k) {
+  if (n < 0 || d < 1 || k < 1) throw std::invalid_argument("kmeans: need n >= 0, d >= 1, k >= 1");
+  if (k > (int64_t(1) << 24) || d > (int64_t(1) << 30) || n > (int64_t(1) << 31) - 1)
+    throw std::invalid_argument("kmeans: sizes out of range (k <= 2^24, n < 2^31)");
+}
+
+// Labels and the per-row "gap" of one row block, by the chosen method. gap_is_half: see
+// accumulate_rows. Shared by lloyd_partial and assign.
+template <class T>
+struct Assigner {
+  const Ops<T>& ops;
+  Method method;
+  const T* x;
+  int64_t d;
+  const T* centers;
+  int64_t k;
+  const T* packed;     // fused
+  const T* cn;         // gemm
+  int64_t block_rows;  // rows per parallel block
+
+  int64_t scratch_size() const {
+    return method == Method::fused ? ops.scratch(block_rows, d) + block_rows
+                                   : block_rows * k + block_rows;
+  }
+  // Rows [b, e) (e - b <= block_rows). Returns gap in scratch[0 .. e-b).
+  const T* run(int64_t b, int64_t e, int32_t* labels, T* scratch) const {
+    const int64_t rows = e - b;
+    T* gap = scratch;
+    T* work = scratch + block_rows;
+    if (method == Method::fused) {
+      ops.fused(x + b * d, rows, d, packed, k, labels + b, gap, work);
+    } else {
+      for (int64_t i = 0; i < rows; ++i) std::copy(cn, cn + k, work + i * k);
+      gemm_nt(rows, k, d, T(-2), x + b * d, centers, T(1), work);
+      ops.argmin(work, rows, k, labels + b, gap);
+    }
+    return gap;
+  }
+};
+
+template <class T>
+Method resolve(Method m, int64_t d, int64_t k) {
+  if (m == Method::automatic) return choose_method(d, k, std::is_same_v<T, double>);
+  if (m != Method::fused && m != Method::gemm) throw std::invalid_argument("kmeans: bad method");
+  return m;
+}
+
+template <class T>
+struct AssignerStorage {
+  std::vector<T> packed, cn;
+};
+
+template <class T>
+Assigner<T> make_assigner(const Ops<T>& ops, Method method, const T* x, int64_t d,
+                          const T* centers, int64_t k, AssignerStorage<T>& st) {
+  Assigner<T> a{ops, method, x, d, centers, k, nullptr, nullptr, 0};
+  if (method == Method::fused) {
+    const int64_t nr = ops.tile_width();
+    st.packed.assign(size_t(((k + nr - 1) / nr) * nr * (d + 1)), T(0));
+    ops.pack(centers, k, d, st.packed.data());
+    a.packed = st.packed.data();
+    a.block_rows = kFusedRows;
+  } else {
+    st.cn = center_sq_norms(centers, k, d);
+    a.cn = st.cn.data();
+    a.block_rows = gemm_rows(k);
+  }
+  return a;
+}
+
+}  // namespace
+
+Method choose_method(int64_t d, int64_t k, bool is_double) {
+  (void)d;
+  (void)is_double;
+  if (active_isa() == Isa::generic) return Method::gemm;
+  return k >= 16 ? Method::fused : Method::gemm;
+}
+
+template <class T>
+void lloyd_partial(const T* x, int64_t n, int64_t d, const T* sample_weight, const T* centers,
+                   int64_t k, int32_t* labels, double* sums, double* weights, double* inertia,
+                   int n_threads, Method method) {
+  check_sizes(n, d, k);
+  const Ops<T> ops = active_ops<T>();
+  method = resolve<T>(method, d, k);
+  AssignerStorage<T> storage;
+  const Assigner<T> assigner = make_assigner(ops, method, x, d, centers, k, storage);
+  // One partial per fixed chunk of rows (not per thread), reduced in chunk order: the result
+  // is bitwise identical from run to run for a given n_threads.
+  const int64_t rb = assigner.block_rows;
+  const int64_t n_blocks = (n + rb - 1) / rb;
+  const int64_t n_chunks = std::max<int64_t>(1, std::min<int64_t>(n_blocks, 16 * resolve_threads(n_threads)));
+  const int64_t per_chunk = (n_blocks + n_chunks - 1) / n_chunks;
+  std::vector<std::vector<double>> part_sums(static_cast<size_t>(n_chunks));
+  std::vector<std::vector<double>> part_weights(static_cast<size_t>(n_chunks));
+  std::vector<double> part_inertia(static_cast<size_t>(n_chunks), 0.0);
+  oneapi::tbb::enumerable_thread_specific<std::vector<T>> scratch(
+      [&] { return std::vector<T>(size_t(assigner.scratch_size())); });
+  parallel_for(n_threads, n_chunks, 1, [&](int64_t c0, int64_t c1) {
+    std::vector<T>& s = scratch.local();
+    for (int64_t c = c0; c < c1; ++c) {
+      std::vector<double>& ps = part_sums[size_t(c)];
+      std::vector<double>& pw = part_weights[size_t(c)];
+      ps.assign(size_t(k * d), 0.0);
+      pw.assign(size_t(k), 0.0);
+      const int64_t blk_end = std::min(n_blocks, (c + 1) * per_chunk);
+      for (int64_t blk = c * per_chunk; blk < blk_end; ++blk) {
+        const int64_t b = blk * rb, e = std::min(n, b + rb);
+        const T* gap = assigner.run(b, e, labels, s.data());
+        ops.accumulate(x + b * d, e - b, d, sample_weight ? sample_weight + b : nullptr,
+                       labels + b, gap, method == Method::fused, ps.data(), pw.data(),
+                       &part_inertia[size_t(c)]);
+      }
+    }
+  });
+  std::fill(sums, sums + k * d, 0.0);
+  std::fill(weights, weights + k, 0.0);
+  double total = 0;
+  for (int64_t c = 0; c < n_chunks; ++c) {
+    if (part_sums[size_t(c)].empty()) continue;
+    for (int64_t i = 0; i < k * d; ++i) sums[i] += part_sums[size_t(c)][size_t(i)];
+    for (int64_t j = 0; j < k; ++j) weights[j] += part_weights[size_t(c)][size_t(j)];
+    total += part_inertia[size_t(c)];
+  }
+  *inertia = total;
+}
+
+template <class T>
+void assign(const T* x, int64_t n, int64_t d, const T* centers, int64_t k, int32_t* labels,
+            T* sq_dist, int n_threads, Method method) {
+  check_sizes(n, d, k);
+  const Ops<T> ops = active_ops<T>();
+  method = resolve<T>(method, d, k);
+  AssignerStorage<T> storage;
+  const Assigner<T> assigner = make_assigner(ops, method, x, d, centers, k, storage);
+  oneapi::tbb::enumerable_thread_specific<std::vector<T>> scratch(
+      [&] { return std::vector<T>(size_t(assigner.scratch_size())); });
+  const int64_t rb = assigner.block_rows;
+  const int64_t n_blocks = (n + rb - 1) / rb;
+  parallel_for(n_threads, n_blocks, 1, [&](int64_t b0, int64_t b1) {
+    std::vector<T>& s = scratch.local();
+    for (int64_t blk = b0; blk < b1; ++blk) {
+      const int64_t b = blk * rb, e = std::min(n, b + rb);
+      const T* gap = assigner.run(b, e, labels, s.data());
+      if (!sq_dist) continue;
+      for (int64_t i = b; i < e; ++i) {
+        const T* row = x + i * d;
+        T nrm = 0;
+        for (int64_t f = 0; f < d; ++f) nrm += row[f] * row[f];
+        T dist = method == Method::fused ? nrm - T(2) * gap[i - b] : nrm + gap[i - b];
+        sq_dist[i] = dist > 0 ? dist : T(0);
+      }
+    }
+  });
+}
+
+template <class T>
+void distances(const T* x, int64_t n, int64_t d, const T* centers, int64_t k, T* out,
+               bool squared, int n_threads) {
+  check_sizes(n, d, k);
+  const std::vector<T> cn = center_sq_norms(centers, k, d);
+  const int64_t rb = gemm_rows(k);
+  const int64_t n_blocks = (n + rb - 1) / rb;
+  parallel_for(n_threads, n_blocks, 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t blk = b0; blk < b1; ++blk) {
+      const int64_t b = blk * rb, e = std::min(n, b + rb);
+      T* o = out + b * k;
+      for (int64_t i = b; i < e; ++i) std::copy(cn.begin(), cn.end(), o + (i - b) * k);
+      gemm_nt(e - b, k, d, T(-2), x + b * d, centers, T(1), o);
+      for (int64_t i = b; i < e; ++i) {
+        const T* row = x + i * d;
+        T nrm = 0;
+        for (int64_t f = 0; f < d; ++f) nrm += row[f] * row[f];
+        T* orow = o + (i - b) * k;
+        for (int64_t j = 0; j < k; ++j) {
+          T v = orow[j] + nrm;
+          v = v > 0 ? v : T(0);
+          orow[j] = squared ? v : std::sqrt(v);
+        }
+      }
+    }
+  });
+}
+
+template <class T>
+void assigned_sq_dist(const T* x, int64_t n, int64_t d, const T* centers, int64_t k,
+                      const int32_t* labels, T* out, int n_threads) {
+  check_sizes(n, d, k);
+  for (int64_t i = 0; i < n; ++i)
+    if (labels[i] < 0 || labels[i] >= k) throw std::invalid_argument("kmeans: label out of range");
+  const Ops<T> ops = active_ops<T>();
+  const int64_t grain = std::max<int64_t>(1, 16384 / d);
+  parallel_for(n_threads, n, grain,
+               [&](int64_t b, int64_t e) { ops.assigned(x, b, e, d, centers, labels, out); });
+}
+
+// ---- CSR ---------------------------------------------------------------------------------------
+namespace {
+
+template <class T>
+void check_csr(const int32_t* indices, const int64_t* indptr, int64_t n, int64_t d) {
+  if (indptr[0] != 0) throw std::invalid_argument("kmeans: indptr[0] must be 0");
+  for (int64_t i = 0; i < n; ++i)
+    if (indptr[i + 1] < indptr[i]) throw std::invalid_argument("kmeans: indptr must not decrease");
+  for (int64_t z = 0; z < indptr[n]; ++z)
+    if (indices[z] < 0 || indices[z] >= d)
+      throw std::invalid_argument("kmeans: CSR column index out of range");
+}
+
+// dots[j] = x_i . c_j for one sparse row against centers transposed (d x k).
+template <class T>
+void csr_row_dots(const T* data, const int32_t* indices, int64_t z0, int64_t z1, const T* ct,
+                  int64_t k, T* dots) {
+  std::fill(dots, dots + k, T(0));
+  for (int64_t z = z0; z < z1; ++z) {
+    const T v = data[z];
+    const T* c = ct + int64_t(indices[z]) * k;
+#pragma GCC ivdep
+    for (int64_t j = 0; j < k; ++j) dots[j] += v * c[j];
+  }
+}
+
+// argmin_j cn_j - 2 dots_j (first on ties); returns that value.
+template <class T>
+T csr_best(const T* dots, const T* cn, int64_t k, int32_t* label) {
+  T best = std::numeric_limits<T>::infinity();
+  int32_t bi = 0;
+  for (int64_t j = 0; j < k; ++j) {
+    T v = cn[j] - T(2) * dots[j];
+    if (v < best) {
+      best = v;
+      bi = int32_t(j);
+    }
+  }
+  *label = bi;
+  return best;
+}
+
+template <class T>
+std::vector<T> transpose(const T* centers, int64_t k, int64_t d) {
+  std::vector<T> ct(size_t(k * d));
+  for (int64_t j = 0; j < k; ++j)
+    for (int64_t f = 0; f < d; ++f) ct[size_t(f * k + j)] = centers[j * d + f];
+  return ct;
+}
+
+}  // namespace
+
+template <class T>
+void lloyd_partial_csr(const T* data, const int32_t* indices, const int64_t* indptr, int64_t n,
+                       int64_t d, const T* sample_weight, const T* centers, int64_t k,
+                       int32_t* labels, double* sums, double* weights, double* inertia,
+                       int n_threads) {
+  check_sizes(n, d, k);
+  check_csr<T>(indices, indptr, n, d);
+  const std::vector<T> ct = transpose(centers, k, d), cn = center_sq_norms(centers, k, d);
+  struct Partial {
+    std::vector<double> sums, weights;
+    double inertia = 0;
+    std::vector<T> dots;
+  };
+  oneapi::tbb::enumerable_thread_specific<Partial> partials([&] {
+    Partial p;
+    p.sums.assign(size_t(k * d), 0.0);
+    p.weights.assign(size_t(k), 0.0);
+    p.dots.assign(size_t(k), T(0));
+    return p;
+  });
+  parallel_for(n_threads, n, 64, [&](int64_t b, int64_t e) {
+    Partial& p = partials.local();
+    for (int64_t i = b; i < e; ++i) {
+      csr_row_dots(data, indices, indptr[i], indptr[i + 1], ct.data(), k, p.dots.data());
+      const T gap = csr_best(p.dots.data(), cn.data(), k, labels + i);
+      const double w = sample_weight ? double(sample_weight[i]) : 1.0;
+      double* s = p.sums.data() + int64_t(labels[i]) * d;
+      T nrm = 0;
+      for (int64_t z = indptr[i]; z < indptr[i + 1]; ++z) {
+        nrm += data[z] * data[z];
+        s[indices[z]] += w * double(data[z]);
+      }
+      p.weights[size_t(labels[i])] += w;
+      const double dist = double(nrm) + double(gap);
+      p.inertia += w * (dist > 0 ? dist : 0.0);
+    }
+  });
+  std::fill(sums, sums + k * d, 0.0);
+  std::fill(weights, weights + k, 0.0);
+  double total = 0;
+  for (const Partial& p : partials) {
+    for (int64_t i = 0; i < k * d; ++i) sums[i] += p.sums[size_t(i)];
+    for (int64_t j = 0; j < k; ++j) weights[j] += p.weights[size_t(j)];
+    total += p.inertia;
+  }
+  *inertia = total;
+}
+
+template <class T>
+void assign_csr(const T* data, const int32_t* indices, const int64_t* indptr, int64_t n,
+                int64_t d, const T* centers, int64_t k, int32_t* labels, T* sq_dist,
+                int n_threads) {
+  check_sizes(n, d, k);
+  check_csr<T>(indices, indptr, n, d);
+  const std::vector<T> ct = transpose(centers, k, d), cn = center_sq_norms(centers, k, d);
+  oneapi::tbb::enumerable_thread_specific<std::vector<T>> dots(
+      [&] { return std::vector<T>(size_t(k)); });
+  parallel_for(n_threads, n, 64, [&](int64_t b, int64_t e) {
+    std::vector<T>& dt = dots.local();
+    for (int64_t i = b; i < e; ++i) {
+      csr_row_dots(data, indices, indptr[i], indptr[i + 1], ct.data(), k, dt.data());
+      const T gap = csr_best(dt.data(), cn.data(), k, labels + i);
+      if (sq_dist) {
+        T nrm = 0;
+        for (int64_t z = indptr[i]; z < indptr[i + 1]; ++z) nrm += data[z] * data[z];
+        const T dist = nrm + gap;
+        sq_dist[i] = dist > 0 ? dist : T(0);
+      }
+    }
+  });
+}
+
+#define HARPDAAL_KMEANS_API(T)                                                                 \
+  template void lloyd_partial<T>(const T*, int64_t, int64_t, const T*, const T*, int64_t,      \
+                                 int32_t*, double*, double*, double*, int, Method);            \
+  template void assign<T>(const T*, int64_t, int64_t, const T*, int64_t, int32_t*, T*, int,    \
+                          Method);                                                             \
+  template void distances<T>(const T*, int64_t, int64_t, const T*, int64_t, T*, bool, int);    \
+  template void assigned_sq_dist<T>(const T*, int64_t, int64_t, const T*, int64_t,             \
+                                    const int32_t*, T*, int);                                  \
+  template void lloyd_partial_csr<T>(const T*, const int32_t*, const int64_t*, int64_t,        \
+                                     int64_t, const T*, const T*, int64_t, int32_t*, double*,  \
+                                     double*, double*, int);                                   \
+  template void assign_csr<T>(const T*, const int32_t*, const int64_t*, int64_t, int64_t,      \
+                              const T*, int64_t, int32_t*, T*, int);
+HARPDAAL_KMEANS_API(float)
+HARPDAAL_KMEANS_API(double)
+#undef HARPDAAL_KMEANS_API
+
+}  // namespace harpdaal::kernels::kmeans

@@ -1,0 +1,61 @@
+// K-means kernels: one Lloyd step for a block of rows (cut where communication happens: the
+// caller reduces `sums`/`weights`/`inertia` across ranks), assignment (predict) and distances
+// (transform). Dense row-major float32/float64 and CSR inputs. No allocation visible to the
+// caller: every output is caller-owned; internal scratch (packed centers, per-thread partial
+// sums) is allocated once per call.
+#pragma once
+#include <cstdint>
+
+namespace harpdaal::kernels::kmeans {
+
+// How x.c is computed for dense input.
+//   automatic: the documented rule (choose_method) for this shape and CPU.
+//   fused:     our register-blocked distance + argmax micro-kernel (tiles never leave registers,
+//              no n x k matrix, not even per block).
+//   gemm:      MKL ?gemm on a row block x all centers into a cache-sized scratch, then argmin.
+enum class Method : int { automatic = 0, fused = 1, gemm = 2 };
+
+// The rule used by Method::automatic (see docs/kmeans.md): fused for k >= 16 on AVX-512/AVX2,
+// gemm otherwise (small k wastes the fused kernel's 2-vector center tile; generic ISA has no
+// hand-tuned tile).
+Method choose_method(int64_t d, int64_t k, bool is_double);
+
+// One Lloyd step over rows [0, n) of x (n x d, row-major) against centers (k x d):
+//   labels[i]          = argmin_j ||x_i - c_j||^2 (first index on ties)
+//   sums[j*d + f]      = sum over i with labels[i]==j of w_i * x_i[f]     (overwritten)
+//   weights[j]         = sum over i with labels[i]==j of w_i              (overwritten)
+//   *inertia           = sum_i w_i * max(||x_i||^2 - 2 x_i.c + ||c||^2, 0) at the chosen c
+// sample_weight may be null (all ones). sums/weights/inertia accumulate in float64.
+template <class T>
+void lloyd_partial(const T* x, int64_t n, int64_t d, const T* sample_weight, const T* centers,
+                   int64_t k, int32_t* labels, double* sums, double* weights, double* inertia,
+                   int n_threads, Method method = Method::automatic);
+
+// labels[i] = argmin_j ||x_i - c_j||^2; sq_dist[i] (may be null) = that distance (>= 0).
+template <class T>
+void assign(const T* x, int64_t n, int64_t d, const T* centers, int64_t k, int32_t* labels,
+            T* sq_dist, int n_threads, Method method = Method::automatic);
+
+// out[i*k + j] = ||x_i - c_j|| (squared when `squared`), via norms + MKL gemm, clamped at 0.
+template <class T>
+void distances(const T* x, int64_t n, int64_t d, const T* centers, int64_t k, T* out,
+               bool squared, int n_threads);
+
+// out[i] = ||x_i - c_{labels[i]}||^2 computed directly (no cancellation): the exact inertia
+// terms and the "farthest points" used to relocate empty clusters.
+template <class T>
+void assigned_sq_dist(const T* x, int64_t n, int64_t d, const T* centers, int64_t k,
+                      const int32_t* labels, T* out, int n_threads);
+
+// CSR versions (indptr has n+1 entries; column indices < d). Same outputs as above.
+template <class T>
+void lloyd_partial_csr(const T* data, const int32_t* indices, const int64_t* indptr, int64_t n,
+                       int64_t d, const T* sample_weight, const T* centers, int64_t k,
+                       int32_t* labels, double* sums, double* weights, double* inertia,
+                       int n_threads);
+template <class T>
+void assign_csr(const T* data, const int32_t* indices, const int64_t* indptr, int64_t n,
+                int64_t d, const T* centers, int64_t k, int32_t* labels, T* sq_dist,
+                int n_threads);
+
+}  // namespace harpdaal::kernels::kmeans

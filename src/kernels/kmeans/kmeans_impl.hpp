@@ -1,0 +1,419 @@
+// Per-ISA bodies of the K-means kernels, compiled once per level (kmeans_{generic,avx2,avx512}.cpp
+// define HARPDAAL_ISA_NS first; the wide flags of the file pick the SIMD wrapper below).
+//
+// The fused micro-kernel: a tile of MR rows x NR = 2 vectors of centers. For every tile the
+// accumulators start at -||c||^2/2 and receive x.c by FMAs over all d features, so they end
+// at x.c - ||c||^2/2, whose argmax over c is argmin ||x - c||^2. The accumulators never leave
+// registers: each tile folds into a per-row running (max, index) pair held lane-wise, so the
+// n x k distance matrix is never written anywhere. Centers are packed tile by tile
+// ([-||c||^2/2 for NR centers][d rows of NR values]) so a tile streams from L1; centers are
+// processed in chunks sized for L1 while the row block's lane state waits in a small buffer.
+#include <cstdint>
+#include <cstring>
+#include <limits>
+
+#if defined(__AVX512F__) || defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
+namespace harpdaal::kernels::kmeans::HARPDAAL_ISA_NS {
+
+template <class T>
+struct Simd;
+
+#if defined(__AVX512F__)
+template <>
+struct Simd<float> {
+  using V = __m512;
+  static constexpr int W = 16;
+  static V load(const float* p) { return _mm512_loadu_ps(p); }
+  static void store(float* p, V v) { _mm512_storeu_ps(p, v); }
+  static V set1(float a) { return _mm512_set1_ps(a); }
+  static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  static V add(V a, V b) { return _mm512_add_ps(a, b); }
+  // idx = val > best ? cand : idx; best = max(best, val)  (strict: earlier centers win ties)
+  static void update(V& best, V& idx, V val, V cand) {
+    __mmask16 m = _mm512_cmp_ps_mask(val, best, _CMP_GT_OQ);
+    best = _mm512_mask_mov_ps(best, m, val);
+    idx = _mm512_mask_mov_ps(idx, m, cand);
+  }
+  static V iota(float base) {
+    return _mm512_add_ps(_mm512_set1_ps(base), _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+                                                               11, 12, 13, 14, 15));
+  }
+};
+template <>
+struct Simd<double> {
+  using V = __m512d;
+  static constexpr int W = 8;
+  static V load(const double* p) { return _mm512_loadu_pd(p); }
+  static void store(double* p, V v) { _mm512_storeu_pd(p, v); }
+  static V set1(double a) { return _mm512_set1_pd(a); }
+  static V fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
+  static V add(V a, V b) { return _mm512_add_pd(a, b); }
+  static void update(V& best, V& idx, V val, V cand) {
+    __mmask8 m = _mm512_cmp_pd_mask(val, best, _CMP_GT_OQ);
+    best = _mm512_mask_mov_pd(best, m, val);
+    idx = _mm512_mask_mov_pd(idx, m, cand);
+  }
+  static V iota(double base) {
+    return _mm512_add_pd(_mm512_set1_pd(base), _mm512_setr_pd(0, 1, 2, 3, 4, 5, 6, 7));
+  }
+};
+constexpr int kRowsPerTile = 6;  // 6 rows x 2 zmm = 12 accumulators + 12 state + 5 temps
+#elif defined(__AVX2__)
+template <>
+struct Simd<float> {
+  using V = __m256;
+  static constexpr int W = 8;
+  static V load(const float* p) { return _mm256_loadu_ps(p); }
+  static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
+  static V set1(float a) { return _mm256_set1_ps(a); }
+  static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  static V add(V a, V b) { return _mm256_add_ps(a, b); }
+  static void update(V& best, V& idx, V val, V cand) {
+    V m = _mm256_cmp_ps(val, best, _CMP_GT_OQ);
+    best = _mm256_blendv_ps(best, val, m);
+    idx = _mm256_blendv_ps(idx, cand, m);
+  }
+  static V iota(float base) {
+    return _mm256_add_ps(_mm256_set1_ps(base), _mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7));
+  }
+};
+template <>
+struct Simd<double> {
+  using V = __m256d;
+  static constexpr int W = 4;
+  static V load(const double* p) { return _mm256_loadu_pd(p); }
+  static void store(double* p, V v) { _mm256_storeu_pd(p, v); }
+  static V set1(double a) { return _mm256_set1_pd(a); }
+  static V fma(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
+  static V add(V a, V b) { return _mm256_add_pd(a, b); }
+  static void update(V& best, V& idx, V val, V cand) {
+    V m = _mm256_cmp_pd(val, best, _CMP_GT_OQ);
+    best = _mm256_blendv_pd(best, val, m);
+    idx = _mm256_blendv_pd(idx, cand, m);
+  }
+  static V iota(double base) {
+    return _mm256_add_pd(_mm256_set1_pd(base), _mm256_setr_pd(0, 1, 2, 3));
+  }
+};
+constexpr int kRowsPerTile = 4;  // 16 ymm registers: 8 accumulators, state spills to L1
+#else
+template <class T>
+struct SimdGeneric {
+  static constexpr int W = 4;
+  struct V {
+    T v[W];
+  };
+  static V load(const T* p) {
+    V r;
+    for (int l = 0; l < W; ++l) r.v[l] = p[l];
+    return r;
+  }
+  static void store(T* p, V a) {
+    for (int l = 0; l < W; ++l) p[l] = a.v[l];
+  }
+  static V set1(T a) {
+    V r;
+    for (int l = 0; l < W; ++l) r.v[l] = a;
+    return r;
+  }
+  static V fma(V a, V b, V c) {
+    V r;
+    for (int l = 0; l < W; ++l) r.v[l] = a.v[l] * b.v[l] + c.v[l];
+    return r;
+  }
+  static V add(V a, V b) {
+    V r;
+    for (int l = 0; l < W; ++l) r.v[l] = a.v[l] + b.v[l];
+    return r;
+  }
+  static void update(V& best, V& idx, V val, V cand) {
+    for (int l = 0; l < W; ++l)
+      if (val.v[l] > best.v[l]) {
+        best.v[l] = val.v[l];
+        idx.v[l] = cand.v[l];
+      }
+  }
+  static V iota(T base) {
+    V r;
+    for (int l = 0; l < W; ++l) r.v[l] = base + T(l);
+    return r;
+  }
+};
+template <>
+struct Simd<float> : SimdGeneric<float> {};
+template <>
+struct Simd<double> : SimdGeneric<double> {};
+constexpr int kRowsPerTile = 4;
+#endif
+
+constexpr int kVecsPerTile = 2;
+constexpr int64_t kL1Budget = 24 * 1024;  // bytes of packed centers per chunk
+
+template <class T>
+int64_t tile_width() {
+  return int64_t{kVecsPerTile} * Simd<T>::W;
+}
+template <class T>
+int64_t rows_per_tile() {
+  return kRowsPerTile;
+}
+
+// packed: n_tiles * (d + 1) * NR values; padding centers get -inf so they never win.
+template <class T>
+void pack_centers(const T* centers, int64_t k, int64_t d, T* packed) {
+  const int64_t nr = tile_width<T>();
+  const int64_t n_tiles = (k + nr - 1) / nr;
+  for (int64_t t = 0; t < n_tiles; ++t) {
+    T* tile = packed + t * (d + 1) * nr;
+    for (int64_t c = 0; c < nr; ++c) {
+      int64_t j = t * nr + c;
+      if (j < k) {
+        const T* row = centers + j * d;
+        T norm = 0;
+        for (int64_t f = 0; f < d; ++f) norm += row[f] * row[f];
+        tile[c] = T(-0.5) * norm;
+        for (int64_t f = 0; f < d; ++f) tile[(f + 1) * nr + c] = row[f];
+      } else {
+        tile[c] = -std::numeric_limits<T>::infinity();
+        for (int64_t f = 0; f < d; ++f) tile[(f + 1) * nr + c] = 0;
+      }
+    }
+  }
+}
+
+// MR rows (stride d) against tiles [t0, t1): folds into the lane state st_best/st_idx (MR*W).
+// NV = 1 serves a last tile holding at most W real centers (half the FMAs of a full tile).
+template <class T, int MR, int NV>
+inline void micro_tile(const T* xr, int64_t d, const T* packed, int64_t t0, int64_t t1,
+                       T* st_best, T* st_idx) {
+  using S = Simd<T>;
+  using V = typename S::V;
+  constexpr int W = S::W;
+  constexpr int NR = kVecsPerTile * W;
+  const int64_t stride = (d + 1) * NR;
+  V best[MR], idx[MR];
+  for (int r = 0; r < MR; ++r) {
+    best[r] = S::load(st_best + r * W);
+    idx[r] = S::load(st_idx + r * W);
+  }
+  V cand0 = S::iota(T(t0 * NR));
+  V cand1 = S::iota(T(t0 * NR + W));
+  const V step = S::set1(T(NR));
+  for (int64_t t = t0; t < t1; ++t) {
+    const T* tile = packed + t * stride;
+    V acc0[MR], acc1[NV == 2 ? MR : 1];
+    const V h0 = S::load(tile);
+    const V h1 = NV == 2 ? S::load(tile + W) : h0;
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) {
+      acc0[r] = h0;
+      if constexpr (NV == 2) acc1[r] = h1;
+    }
+    const T* b = tile + NR;
+    for (int64_t f = 0; f < d; ++f, b += NR) {
+      const V b0 = S::load(b);
+      const V b1 = NV == 2 ? S::load(b + W) : b0;
+#pragma GCC unroll 8
+      for (int r = 0; r < MR; ++r) {
+        const V a = S::set1(xr[r * d + f]);
+        acc0[r] = S::fma(a, b0, acc0[r]);
+        if constexpr (NV == 2) acc1[r] = S::fma(a, b1, acc1[r]);
+      }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) {
+      S::update(best[r], idx[r], acc0[r], cand0);
+      if constexpr (NV == 2) S::update(best[r], idx[r], acc1[r], cand1);
+    }
+    cand0 = S::add(cand0, step);
+    cand1 = S::add(cand1, step);
+  }
+  for (int r = 0; r < MR; ++r) {
+    S::store(st_best + r * W, best[r]);
+    S::store(st_idx + r * W, idx[r]);
+  }
+}
+
+// Scratch the caller provides to fused_block: rows*W*2 (lane state) + MR*d (tail rows) values.
+template <class T>
+int64_t fused_scratch_size(int64_t rows, int64_t d) {
+  return rows * Simd<T>::W * 2 + int64_t{kRowsPerTile} * d;
+}
+
+// Rows [0, rows) of x: labels and best[i] = max_c (x.c - ||c||^2/2).
+template <class T>
+void fused_block(const T* x, int64_t rows, int64_t d, const T* packed, int64_t k,
+                 int32_t* labels, T* best, T* scratch) {
+  using S = Simd<T>;
+  constexpr int W = S::W;
+  constexpr int MR = kRowsPerTile;
+  const int64_t nr = tile_width<T>();
+  const int64_t n_tiles = (k + nr - 1) / nr;
+  const int64_t tile_bytes = (d + 1) * nr * int64_t(sizeof(T));
+  const int64_t chunk = tile_bytes >= kL1Budget ? 1 : kL1Budget / tile_bytes;
+  T* st_best = scratch;
+  T* st_idx = scratch + rows * W;
+  T* tail = scratch + 2 * rows * W;
+  for (int64_t i = 0; i < rows * W; ++i) {
+    st_best[i] = -std::numeric_limits<T>::infinity();
+    st_idx[i] = 0;
+  }
+  const int64_t full = rows / MR * MR;
+  const int64_t rest = rows - full;
+  if (rest) {
+    std::memcpy(tail, x + full * d, size_t(rest * d) * sizeof(T));
+    std::memset(tail + rest * d, 0, size_t((MR - rest) * d) * sizeof(T));
+  }
+  // The tail block computes MR rows; its state rows beyond `rest` land in the padding below.
+  alignas(64) T pad_best[MR * W], pad_idx[MR * W];
+  const bool half_last = k - (n_tiles - 1) * nr <= W;
+  auto run = [&](const T* xr, int64_t t0, int64_t t1, T* sb, T* si) {
+    if (half_last && t1 == n_tiles) {
+      if (t1 - 1 > t0) micro_tile<T, MR, 2>(xr, d, packed, t0, t1 - 1, sb, si);
+      micro_tile<T, MR, 1>(xr, d, packed, t1 - 1, t1, sb, si);
+    } else {
+      micro_tile<T, MR, 2>(xr, d, packed, t0, t1, sb, si);
+    }
+  };
+  for (int64_t t0 = 0; t0 < n_tiles; t0 += chunk) {
+    const int64_t t1 = t0 + chunk < n_tiles ? t0 + chunk : n_tiles;
+    for (int64_t i = 0; i < full; i += MR) run(x + i * d, t0, t1, st_best + i * W, st_idx + i * W);
+    if (rest) {
+      std::memcpy(pad_best, st_best + full * W, size_t(rest * W) * sizeof(T));
+      std::memcpy(pad_idx, st_idx + full * W, size_t(rest * W) * sizeof(T));
+      for (int64_t l = rest * W; l < MR * W; ++l) {
+        pad_best[l] = -std::numeric_limits<T>::infinity();
+        pad_idx[l] = 0;
+      }
+      run(tail, t0, t1, pad_best, pad_idx);
+      std::memcpy(st_best + full * W, pad_best, size_t(rest * W) * sizeof(T));
+      std::memcpy(st_idx + full * W, pad_idx, size_t(rest * W) * sizeof(T));
+    }
+  }
+  for (int64_t i = 0; i < rows; ++i) {
+    const T* b = st_best + i * W;
+    const T* id = st_idx + i * W;
+    T bv = b[0], bi = id[0];
+    for (int l = 1; l < W; ++l)
+      if (b[l] > bv || (b[l] == bv && id[l] < bi)) {
+        bv = b[l];
+        bi = id[l];
+      }
+    labels[i] = int32_t(bi);
+    best[i] = bv;
+  }
+}
+
+// gemm path: g holds rows x k values cn_j - 2 x.c_j; labels and minval[i] = min_j.
+template <class T>
+void argmin_rows(const T* g, int64_t rows, int64_t k, int32_t* labels, T* minval) {
+  using S = Simd<T>;
+  using V = typename S::V;
+  constexpr int W = S::W;
+  const int64_t kv = k / W * W;
+  alignas(64) T lb[W], li[W];
+  for (int64_t i = 0; i < rows; ++i) {
+    const T* row = g + i * k;
+    // maximise the negated value so the same strict update keeps the first index
+    V best = S::set1(-std::numeric_limits<T>::infinity()), idx = S::set1(0);
+    V cand = S::iota(T(0));
+    const V step = S::set1(T(W)), neg = S::set1(T(-1));
+    for (int64_t j = 0; j < kv; j += W) {
+      V v = S::fma(S::load(row + j), neg, S::set1(T(0)));
+      S::update(best, idx, v, cand);
+      cand = S::add(cand, step);
+    }
+    S::store(lb, best);
+    S::store(li, idx);
+    T bv = lb[0], bi = li[0];
+    for (int l = 1; l < W; ++l)
+      if (lb[l] > bv || (lb[l] == bv && li[l] < bi)) {
+        bv = lb[l];
+        bi = li[l];
+      }
+    for (int64_t j = kv; j < k; ++j)
+      if (-row[j] > bv) {
+        bv = -row[j];
+        bi = T(j);
+      }
+    labels[i] = int32_t(bi);
+    minval[i] = -bv;
+  }
+}
+
+// Per-thread M-step partials: sums[l] += w x_i, weights[l] += w, inertia += w * dist_i where
+// dist_i = ||x_i||^2 + 2 * half_gap[i] * sign; `best_is_half` says whether gap holds
+// x.c - |c|^2/2 (fused) or |c|^2 - 2x.c (gemm).
+template <class T>
+T sq_norm(const T* row, int64_t d) {
+  using S = Simd<T>;
+  constexpr int W = S::W;
+  const int64_t dv = d / W * W;
+  typename S::V acc = S::set1(T(0));
+  for (int64_t f = 0; f < dv; f += W) {
+    const typename S::V v = S::load(row + f);
+    acc = S::fma(v, v, acc);
+  }
+  alignas(64) T lanes[W];
+  S::store(lanes, acc);
+  T nrm = 0;
+  for (int l = 0; l < W; ++l) nrm += lanes[l];
+  for (int64_t f = dv; f < d; ++f) nrm += row[f] * row[f];
+  return nrm;
+}
+
+template <class T>
+void accumulate_rows(const T* x, int64_t rows, int64_t d, const T* w, const int32_t* labels,
+                     const T* gap, bool gap_is_half, double* sums, double* weights,
+                     double* inertia) {
+  double acc_inertia = 0;
+  for (int64_t i = 0; i < rows; ++i) {
+    const T* row = x + i * d;
+    const double wi = w ? double(w[i]) : 1.0;
+    double* s = sums + int64_t(labels[i]) * d;
+    const T nrm = sq_norm(row, d);
+#pragma GCC ivdep
+    for (int64_t f = 0; f < d; ++f) s[f] += wi * double(row[f]);
+    weights[labels[i]] += wi;
+    double dist = gap_is_half ? double(nrm) - 2.0 * double(gap[i]) : double(nrm) + double(gap[i]);
+    acc_inertia += wi * (dist > 0 ? dist : 0.0);
+  }
+  *inertia += acc_inertia;
+}
+
+template <class T>
+void assigned_sq_dist_rows(const T* x, int64_t begin, int64_t end, int64_t d, const T* centers,
+                           const int32_t* labels, T* out) {
+  for (int64_t i = begin; i < end; ++i) {
+    const T* row = x + i * d;
+    const T* c = centers + int64_t(labels[i]) * d;
+    T acc = 0;
+#pragma GCC ivdep
+    for (int64_t f = 0; f < d; ++f) {
+      T diff = row[f] - c[f];
+      acc += diff * diff;
+    }
+    out[i] = acc;
+  }
+}
+
+#define HARPDAAL_KMEANS_INSTANTIATE(T)                                                        \
+  template int64_t tile_width<T>();                                                           \
+  template int64_t rows_per_tile<T>();                                                        \
+  template void pack_centers<T>(const T*, int64_t, int64_t, T*);                              \
+  template int64_t fused_scratch_size<T>(int64_t, int64_t);                                   \
+  template void fused_block<T>(const T*, int64_t, int64_t, const T*, int64_t, int32_t*, T*,   \
+                               T*);                                                           \
+  template void argmin_rows<T>(const T*, int64_t, int64_t, int32_t*, T*);                     \
+  template void accumulate_rows<T>(const T*, int64_t, int64_t, const T*, const int32_t*,      \
+                                   const T*, bool, double*, double*, double*);                \
+  template void assigned_sq_dist_rows<T>(const T*, int64_t, int64_t, int64_t, const T*,       \
+                                         const int32_t*, T*);
+HARPDAAL_KMEANS_INSTANTIATE(float)
+HARPDAAL_KMEANS_INSTANTIATE(double)
+#undef HARPDAAL_KMEANS_INSTANTIATE
+
+}  // namespace harpdaal::kernels::kmeans::HARPDAAL_ISA_NS

@@ -1,0 +1,179 @@
+// K-means kernels against a naive reference (double accumulation), for every method; the binary
+// runs once per ISA level, so every per-ISA micro-kernel is covered.
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "harness.hpp"
+#include "kernels/kmeans/kmeans.hpp"
+
+namespace km = harpdaal::kernels::kmeans;
+
+namespace {
+
+template <class T>
+std::vector<T> random_matrix(int64_t rows, int64_t cols, unsigned seed) {
+  std::mt19937 gen(seed);
+  std::normal_distribution<double> nd(0.0, 1.0);
+  std::vector<T> m(static_cast<size_t>(rows * cols));
+  for (auto& v : m) v = T(nd(gen));
+  return m;
+}
+
+struct Ref {
+  std::vector<int32_t> labels;
+  std::vector<double> sums, weights, dist;
+  double inertia = 0;
+};
+
+template <class T>
+Ref reference(const std::vector<T>& x, int64_t n, int64_t d, const std::vector<T>& c, int64_t k,
+              const std::vector<T>* w) {
+  Ref r;
+  r.labels.resize(size_t(n));
+  r.dist.resize(size_t(n));
+  r.sums.assign(size_t(k * d), 0.0);
+  r.weights.assign(size_t(k), 0.0);
+  for (int64_t i = 0; i < n; ++i) {
+    double best = 1e300;
+    int32_t bi = 0;
+    for (int64_t j = 0; j < k; ++j) {
+      double s = 0;
+      for (int64_t f = 0; f < d; ++f) {
+        double diff = double(x[size_t(i * d + f)]) - double(c[size_t(j * d + f)]);
+        s += diff * diff;
+      }
+      if (s < best) {
+        best = s;
+        bi = int32_t(j);
+      }
+    }
+    double wi = w ? double((*w)[size_t(i)]) : 1.0;
+    r.labels[size_t(i)] = bi;
+    r.dist[size_t(i)] = best;
+    r.inertia += wi * best;
+    r.weights[size_t(bi)] += wi;
+    for (int64_t f = 0; f < d; ++f) r.sums[size_t(bi * d + f)] += wi * double(x[size_t(i * d + f)]);
+  }
+  return r;
+}
+
+template <class T>
+void check_lloyd(int64_t n, int64_t d, int64_t k, km::Method method, bool weighted, int threads,
+                 double tol) {
+  auto x = random_matrix<T>(n, d, unsigned(n * 7 + d));
+  auto c = random_matrix<T>(k, d, unsigned(k * 13 + d));
+  std::vector<T> w(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) w[size_t(i)] = T(0.5 + double(i % 5));
+  Ref ref = reference(x, n, d, c, k, weighted ? &w : nullptr);
+  std::vector<int32_t> labels(size_t(n), -1);
+  std::vector<double> sums(size_t(k * d), -1.0), weights(size_t(k), -1.0);
+  double inertia = -1;
+  km::lloyd_partial<T>(x.data(), n, d, weighted ? w.data() : nullptr, c.data(), k, labels.data(),
+                       sums.data(), weights.data(), &inertia, threads, method);
+  HD_CHECK(labels == ref.labels);
+  for (int64_t i = 0; i < k * d; ++i) HD_CHECK_NEAR(sums[size_t(i)], ref.sums[size_t(i)], tol);
+  for (int64_t j = 0; j < k; ++j) HD_CHECK_NEAR(weights[size_t(j)], ref.weights[size_t(j)], 1e-12);
+  HD_CHECK_NEAR(inertia, ref.inertia, tol * 10);
+
+  std::vector<int32_t> pl(size_t(n), -1);
+  std::vector<T> pd(size_t(n), T(-1));
+  km::assign<T>(x.data(), n, d, c.data(), k, pl.data(), pd.data(), threads, method);
+  HD_CHECK(pl == ref.labels);
+  for (int64_t i = 0; i < n; ++i) HD_CHECK_NEAR(pd[size_t(i)], ref.dist[size_t(i)], tol * 100);
+
+  std::vector<T> exact(static_cast<size_t>(n));
+  km::assigned_sq_dist<T>(x.data(), n, d, c.data(), k, ref.labels.data(), exact.data(), threads);
+  for (int64_t i = 0; i < n; ++i) HD_CHECK_NEAR(exact[size_t(i)], ref.dist[size_t(i)], tol);
+}
+
+}  // namespace
+
+HD_TEST(kmeans_lloyd_fused_f64_matches_reference) {
+  // shapes that exercise tail rows, tail centers, several center chunks and one-center tiles
+  for (int64_t k : {1, 3, 17, 40, 301})
+    for (int64_t d : {1, 5, 16, 67})
+      check_lloyd<double>(131, d, k, km::Method::fused, k % 2 == 1, 2, 1e-10);
+}
+
+HD_TEST(kmeans_lloyd_gemm_f64_matches_reference) {
+  for (int64_t k : {1, 7, 100})
+    for (int64_t d : {2, 33}) check_lloyd<double>(97, d, k, km::Method::gemm, true, 2, 1e-10);
+}
+
+HD_TEST(kmeans_lloyd_f32_matches_reference) {
+  for (auto m : {km::Method::fused, km::Method::gemm, km::Method::automatic})
+    for (int64_t k : {5, 64}) check_lloyd<float>(203, 12, k, m, true, 1, 1e-4);
+}
+
+HD_TEST(kmeans_distances_match_reference) {
+  const int64_t n = 50, d = 9, k = 7;
+  auto x = random_matrix<double>(n, d, 3);
+  auto c = random_matrix<double>(k, d, 4);
+  std::vector<double> out(static_cast<size_t>(n * k));
+  km::distances<double>(x.data(), n, d, c.data(), k, out.data(), /*squared=*/true, 2);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < k; ++j) {
+      double s = 0;
+      for (int64_t f = 0; f < d; ++f) {
+        double diff = x[size_t(i * d + f)] - c[size_t(j * d + f)];
+        s += diff * diff;
+      }
+      HD_CHECK_NEAR(out[size_t(i * k + j)], s, 1e-10);
+    }
+}
+
+HD_TEST(kmeans_csr_matches_dense) {
+  const int64_t n = 60, d = 11, k = 6;
+  auto x = random_matrix<double>(n, d, 5);
+  for (size_t i = 0; i < x.size(); ++i)
+    if (i % 3 != 0) x[i] = 0;  // sparse-ish
+  auto c = random_matrix<double>(k, d, 6);
+  std::vector<double> data;
+  std::vector<int32_t> indices;
+  std::vector<int64_t> indptr{0};
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t f = 0; f < d; ++f)
+      if (x[size_t(i * d + f)] != 0) {
+        data.push_back(x[size_t(i * d + f)]);
+        indices.push_back(int32_t(f));
+      }
+    indptr.push_back(int64_t(data.size()));
+  }
+  Ref ref = reference<double>(x, n, d, c, k, nullptr);
+  std::vector<int32_t> labels(static_cast<size_t>(n));
+  std::vector<double> sums(static_cast<size_t>(k * d)), weights(static_cast<size_t>(k)), sq(static_cast<size_t>(n));
+  double inertia = 0;
+  km::lloyd_partial_csr<double>(data.data(), indices.data(), indptr.data(), n, d, nullptr,
+                                c.data(), k, labels.data(), sums.data(), weights.data(), &inertia,
+                                2);
+  HD_CHECK(labels == ref.labels);
+  for (int64_t i = 0; i < k * d; ++i) HD_CHECK_NEAR(sums[size_t(i)], ref.sums[size_t(i)], 1e-12);
+  HD_CHECK_NEAR(inertia, ref.inertia, 1e-10);
+  km::assign_csr<double>(data.data(), indices.data(), indptr.data(), n, d, c.data(), k,
+                         labels.data(), sq.data(), 1);
+  HD_CHECK(labels == ref.labels);
+  indices[0] = int32_t(d);
+  HD_CHECK_THROWS(km::assign_csr<double>(data.data(), indices.data(), indptr.data(), n, d,
+                                         c.data(), k, labels.data(), sq.data(), 1),
+                  std::invalid_argument);
+}
+
+HD_TEST(kmeans_ties_pick_the_first_center) {
+  const int64_t n = 10, d = 4, k = 40;
+  std::vector<double> x(size_t(n * d), 1.0), c(size_t(k * d), 5.0);
+  for (int64_t j : {7, 23, 39})
+    for (int64_t f = 0; f < d; ++f) c[size_t(j * d + f)] = 1.0;  // three identical best centers
+  for (auto m : {km::Method::fused, km::Method::gemm}) {
+    std::vector<int32_t> labels(size_t(n), -1);
+    km::assign<double>(x.data(), n, d, c.data(), k, labels.data(), nullptr, 1, m);
+    for (auto l : labels) HD_CHECK(l == 7);
+  }
+}
+
+HD_TEST(kmeans_bad_sizes_throw) {
+  std::vector<double> x(4), c(4);
+  std::vector<int32_t> labels(2);
+  HD_CHECK_THROWS(km::assign<double>(x.data(), 2, 2, c.data(), 0, labels.data(), nullptr, 1),
+                  std::invalid_argument);
+}

@@ -1,0 +1,86 @@
+"""Native K-means kernels against a NumPy reference, on every ISA level and both dtypes."""
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import harpdaal
+from harpdaal import _core
+
+K = _core.kmeans
+
+
+def reference(X, C, w):
+    d2 = ((X[:, None, :].astype(np.float64) - C[None].astype(np.float64)) ** 2).sum(-1)
+    labels = d2.argmin(1)
+    k, d = C.shape
+    sums = np.zeros((k, d))
+    np.add.at(sums, labels, X.astype(np.float64) * w[:, None])
+    weights = np.bincount(labels, weights=w, minlength=k)
+    return labels, sums, weights, float(d2[np.arange(len(X)), labels] @ w), d2
+
+
+@pytest.fixture(params=harpdaal.available_isas())
+def isa(request):
+    before = harpdaal.active_isa()
+    harpdaal.set_isa(request.param)
+    yield request.param
+    harpdaal.set_isa(before)
+
+
+@pytest.mark.parametrize("dtype,rtol", [(np.float64, 1e-12), (np.float32, 2e-5)])
+@pytest.mark.parametrize("method", ["fused", "gemm", "auto"])
+@pytest.mark.parametrize("n,d,k", [(257, 7, 3), (300, 16, 41), (64, 33, 100)])
+def test_lloyd_partial_matches_numpy(isa, dtype, rtol, method, n, d, k):
+    rng = np.random.default_rng(n + d + k)
+    X = rng.standard_normal((n, d)).astype(dtype)
+    C = rng.standard_normal((k, d)).astype(dtype)
+    w = rng.uniform(0.5, 2.0, n).astype(dtype)
+    labels = np.full(n, -1, np.int32)
+    sums = np.full((k, d), np.nan)
+    weights = np.full(k, np.nan)
+    sfx = "_f32" if dtype == np.float32 else "_f64"
+    inertia = getattr(K, "lloyd_partial" + sfx)(X, w, C, labels, sums, weights, 2, method)
+    rl, rs, rw, ri, _ = reference(X, C, w.astype(np.float64))
+    assert np.array_equal(labels, rl)
+    np.testing.assert_allclose(sums, rs, rtol=rtol, atol=rtol * 10)
+    np.testing.assert_allclose(weights, rw, rtol=1e-12)
+    assert inertia == pytest.approx(ri, rel=rtol * 10)
+    pl = np.empty(n, np.int32)
+    dist = np.empty(n, dtype)
+    getattr(K, "assign" + sfx)(X, C, pl, dist, 1, method)
+    assert np.array_equal(pl, rl)
+    out = np.empty((n, k), dtype)
+    getattr(K, "distances" + sfx)(X, C, out, True, 2)
+    np.testing.assert_allclose(out, reference(X, C, w.astype(np.float64))[4], rtol=1e-3 if dtype == np.float32 else 1e-9, atol=1e-3)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_csr_kernel_matches_dense(dtype):
+    rng = np.random.default_rng(1)
+    X = sp.random(120, 20, density=0.3, format="csr", random_state=2, dtype=dtype)
+    C = rng.standard_normal((5, 20)).astype(dtype)
+    labels = np.empty(120, np.int32)
+    sums, weights = np.empty((5, 20)), np.empty(5)
+    sfx = "_f32" if dtype == np.float32 else "_f64"
+    getattr(K, "lloyd_partial_csr" + sfx)(X.data, X.indices.astype(np.int32), X.indptr.astype(np.int64), None, C, labels, sums, weights, 2)
+    rl, rs, rw, _, _ = reference(X.toarray(), C, np.ones(120))
+    assert np.array_equal(labels, rl)
+    np.testing.assert_allclose(sums, rs, rtol=1e-5)
+
+
+def test_kernel_rejects_wrong_dtype_and_shape():
+    X = np.zeros((10, 3))
+    C = np.zeros((2, 3))
+    with pytest.raises(TypeError, match="X"):
+        K.assign_f32(X, C.astype(np.float32), np.empty(10, np.int32))
+    with pytest.raises(ValueError, match="centers"):
+        K.assign_f64(X, np.zeros((2, 4)), np.empty(10, np.int32))
+    with pytest.raises(ValueError, match="method"):
+        K.assign_f64(X, C, np.empty(10, np.int32), None, 1, "bogus")
+    with pytest.raises(ValueError, match="not C-contiguous"):
+        K.assign_f64(np.asfortranarray(np.ones((10, 3))), C, np.empty(10, np.int32))
+
+
+def test_kernel_reads_input_without_copy():
+    X = np.random.default_rng(0).standard_normal((50, 4))
+    assert _core.testing.input_address_f64(X) == X.__array_interface__["data"][0]
