@@ -1,0 +1,279 @@
+// Bindings of the matrix-factorisation kernels (MF-SGD, CCD++): argument checks, index bounds
+// (an out-of-range id would be an out-of-bounds write, so it is checked here, once per call, with
+// the GIL released), and GIL release around the kernels. float32 only: the factor tables of the
+// estimator are float32.
+#include <algorithm>
+#include <string>
+
+#include "arrays.hpp"
+#include "kernels/mf_ccd/mf_ccd.hpp"
+#include "kernels/mf_sgd/mf_sgd.hpp"
+
+namespace py = pybind11;
+using namespace harpdaal::bindings;
+namespace sgd = harpdaal::kernels::mf_sgd;
+namespace ccd = harpdaal::kernels::mf_ccd;
+
+namespace {
+
+using F32 = py::array_t<float, py::array::c_style>;
+using I32 = py::array_t<int32_t, py::array::c_style>;
+using I64 = py::array_t<int64_t, py::array::c_style>;
+
+// Largest index in ids (or -1 when empty) and whether any is negative.
+void check_ids(const int32_t* ids, int64_t n, int64_t limit, const char* name) {
+  int32_t lo = 0, hi = -1;
+  {
+    py::gil_scoped_release nogil;
+    if (n > 0) {
+      auto mm = std::minmax_element(ids, ids + n);
+      lo = *mm.first;
+      hi = *mm.second;
+    }
+  }
+  if (n > 0 && (lo < 0 || hi >= limit))
+    throw py::value_error(std::string(name) + ": ids must lie in [0, " + std::to_string(limit) +
+                          "), got range [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                          "]");
+}
+
+void check_factors(const F32& f, int64_t k, const char* name) {
+  if (f.shape(1) % 16 != 0)
+    throw py::value_error(std::string(name) +
+                          ": row stride must be a multiple of 16 floats (64 bytes), got " +
+                          std::to_string(f.shape(1)));
+  if (k < 1 || k > f.shape(1))
+    throw py::value_error("n_factors must lie in [1, " + std::to_string(f.shape(1)) + "], got " +
+                          std::to_string(k));
+}
+
+float* optional_vec(const py::object& obj, const char* name, int64_t n, bool writable) {
+  if (obj.is_none()) return nullptr;
+  auto a = checked_array<float>(obj, name, {n}, writable);
+  return a.mutable_data();
+}
+
+struct Tables {
+  F32 P, Q;
+  float *ub = nullptr, *ib = nullptr;
+};
+
+Tables factor_tables(const py::handle& P_obj, const py::handle& Q_obj, const py::object& ub,
+                     const py::object& ib, int64_t k, bool writable) {
+  Tables t{checked_array<float>(P_obj, "user_factors", {any_dim, any_dim}, writable),
+           checked_array<float>(Q_obj, "item_factors", {any_dim, any_dim}, writable)};
+  check_factors(t.P, k, "user_factors");
+  check_factors(t.Q, k, "item_factors");
+  if (t.P.shape(1) != t.Q.shape(1))
+    throw py::value_error("user_factors and item_factors must have the same row stride");
+  if (ub.is_none() != ib.is_none())
+    throw py::value_error("user_bias and item_bias must both be given or both be None");
+  t.ub = optional_vec(ub, "user_bias", t.P.shape(0), writable);
+  t.ib = optional_vec(ib, "item_bias", t.Q.shape(0), writable);
+  return t;
+}
+
+void sgd_train_grid(const py::handle& users_obj, const py::handle& items_obj,
+                    const py::handle& ratings_obj, const py::handle& block_ptr_obj,
+                    const py::handle& col_order_obj, const py::handle& P_obj,
+                    const py::handle& Q_obj, const py::object& user_acc,
+                    const py::object& item_acc, const py::object& user_bias,
+                    const py::object& item_bias, int64_t n_factors, float learning_rate,
+                    float reg_user, float reg_item, float reg_bias, float global_mean,
+                    bool adaptive, int n_threads) {
+  auto users = checked_array<int32_t>(users_obj, "users", {any_dim});
+  const int64_t n = users.shape(0);
+  auto items = checked_array<int32_t>(items_obj, "items", {n});
+  auto ratings = checked_array<float>(ratings_obj, "ratings", {n});
+  auto col_order = checked_array<int32_t>(col_order_obj, "col_order", {any_dim});
+  const int64_t grid = col_order.shape(0);
+  auto block_ptr = checked_array<int64_t>(block_ptr_obj, "block_ptr", {grid * grid + 1});
+  Tables t = factor_tables(P_obj, Q_obj, user_bias, item_bias, n_factors, true);
+  if (!(learning_rate > 0.f)) throw py::value_error("learning_rate must be > 0");
+  if (!(reg_user >= 0.f && reg_item >= 0.f && reg_bias >= 0.f))
+    throw py::value_error("regularisation must be >= 0");
+  float* uacc = optional_vec(user_acc, "user_acc", t.P.shape(0), true);
+  float* iacc = optional_vec(item_acc, "item_acc", t.Q.shape(0), true);
+  if (adaptive && (!uacc || !iacc))
+    throw py::value_error("adaptive learning rate needs user_acc and item_acc");
+  {
+    const int64_t* bp = block_ptr.data();
+    if (bp[0] != 0 || bp[grid * grid] != n)
+      throw py::value_error("block_ptr must start at 0 and end at len(ratings)");
+    for (int64_t b = 0; b < grid * grid; ++b)
+      if (bp[b + 1] < bp[b]) throw py::value_error("block_ptr must be non-decreasing");
+    std::vector<char> seen(static_cast<size_t>(grid), 0);
+    for (int64_t j = 0; j < grid; ++j) {
+      int32_t c = col_order.data()[j];
+      if (c < 0 || c >= grid || seen[c]) throw py::value_error("col_order must be a permutation");
+      seen[c] = 1;
+    }
+  }
+  check_ids(users.data(), n, t.P.shape(0), "users");
+  check_ids(items.data(), n, t.Q.shape(0), "items");
+  sgd::Params<float> prm;
+  prm.learning_rate = learning_rate;
+  prm.reg_user = reg_user;
+  prm.reg_item = reg_item;
+  prm.reg_bias = reg_bias;
+  prm.global_mean = global_mean;
+  prm.adaptive = adaptive;
+  const int64_t ld = t.P.shape(1);
+  py::gil_scoped_release nogil;
+  sgd::train_grid<float>(users.data(), items.data(), ratings.data(), block_ptr.data(), grid,
+                         col_order.data(), {t.P.mutable_data(), uacc, t.ub},
+                         {t.Q.mutable_data(), iacc, t.ib}, ld, n_factors, prm, n_threads);
+}
+
+void sgd_predict(const py::handle& users_obj, const py::handle& items_obj,
+                 const py::handle& P_obj, const py::handle& Q_obj, const py::object& user_bias,
+                 const py::object& item_bias, int64_t n_factors, float global_mean,
+                 const py::handle& out_obj, int n_threads) {
+  auto users = checked_array<int32_t>(users_obj, "users", {any_dim});
+  const int64_t n = users.shape(0);
+  auto items = checked_array<int32_t>(items_obj, "items", {n});
+  auto out = checked_array<float>(out_obj, "out", {n}, true);
+  Tables t = factor_tables(P_obj, Q_obj, user_bias, item_bias, n_factors, false);
+  check_ids(users.data(), n, t.P.shape(0), "users");
+  check_ids(items.data(), n, t.Q.shape(0), "items");
+  float* op = out.mutable_data();
+  py::gil_scoped_release nogil;
+  sgd::predict<float>(users.data(), items.data(), n, t.P.data(), t.Q.data(), t.ub, t.ib,
+                      t.P.shape(1), n_factors, global_mean, op, n_threads);
+}
+
+double sgd_sse(const py::handle& users_obj, const py::handle& items_obj,
+               const py::handle& ratings_obj, const py::handle& P_obj, const py::handle& Q_obj,
+               const py::object& user_bias, const py::object& item_bias, int64_t n_factors,
+               float global_mean, int n_threads) {
+  auto users = checked_array<int32_t>(users_obj, "users", {any_dim});
+  const int64_t n = users.shape(0);
+  auto items = checked_array<int32_t>(items_obj, "items", {n});
+  auto ratings = checked_array<float>(ratings_obj, "ratings", {n});
+  Tables t = factor_tables(P_obj, Q_obj, user_bias, item_bias, n_factors, false);
+  check_ids(users.data(), n, t.P.shape(0), "users");
+  check_ids(items.data(), n, t.Q.shape(0), "items");
+  py::gil_scoped_release nogil;
+  return sgd::sum_squared_error<float>(users.data(), items.data(), ratings.data(), n, t.P.data(),
+                                       t.Q.data(), t.ub, t.ib, t.P.shape(1), n_factors,
+                                       global_mean, n_threads);
+}
+
+void ccd_epoch(const py::handle& row_ptr_obj, const py::handle& col_idx_obj,
+               const py::handle& col_ptr_obj, const py::handle& row_idx_obj,
+               const py::handle& csc_to_csr_obj, const py::handle& residual_obj,
+               const py::handle& P_obj, const py::handle& Q_obj, int64_t n_factors,
+               float reg_user, float reg_item, int inner_iters, int n_threads) {
+  auto P = checked_array<float>(P_obj, "user_factors", {any_dim, any_dim}, true);
+  auto Q = checked_array<float>(Q_obj, "item_factors", {any_dim, P.shape(1)}, true);
+  check_factors(P, n_factors, "user_factors");
+  const int64_t m = P.shape(0), n_items = Q.shape(0);
+  auto row_ptr = checked_array<int64_t>(row_ptr_obj, "row_ptr", {m + 1});
+  auto col_ptr = checked_array<int64_t>(col_ptr_obj, "col_ptr", {n_items + 1});
+  auto col_idx = checked_array<int32_t>(col_idx_obj, "col_idx", {any_dim});
+  const int64_t nnz = col_idx.shape(0);
+  auto row_idx = checked_array<int32_t>(row_idx_obj, "row_idx", {nnz});
+  auto perm = checked_array<int64_t>(csc_to_csr_obj, "csc_to_csr", {nnz});
+  auto res = checked_array<float>(residual_obj, "residual", {nnz}, true);
+  if (inner_iters < 1) throw py::value_error("inner_iters must be >= 1");
+  if (!(reg_user >= 0.f && reg_item >= 0.f)) throw py::value_error("regularisation must be >= 0");
+  auto check_ptr = [nnz](const I64& ptr, int64_t len, const char* name) {
+    const int64_t* p = ptr.data();
+    if (p[0] != 0 || p[len] != nnz)
+      throw py::value_error(std::string(name) + " must start at 0 and end at nnz");
+    for (int64_t a = 0; a < len; ++a)
+      if (p[a + 1] < p[a]) throw py::value_error(std::string(name) + " must be non-decreasing");
+  };
+  check_ptr(row_ptr, m, "row_ptr");
+  check_ptr(col_ptr, n_items, "col_ptr");
+  check_ids(col_idx.data(), nnz, n_items, "col_idx");
+  check_ids(row_idx.data(), nnz, m, "row_idx");
+  {
+    const int64_t* p = perm.data();
+    for (int64_t x = 0; x < nnz; ++x)
+      if (p[x] < 0 || p[x] >= nnz) throw py::value_error("csc_to_csr out of range");
+  }
+  float *Pp = P.mutable_data(), *Qp = Q.mutable_data(), *rp = res.mutable_data();
+  py::gil_scoped_release nogil;
+  ccd::ccd_epoch<float>(m, n_items, row_ptr.data(), col_idx.data(), col_ptr.data(),
+                        row_idx.data(), perm.data(), rp, Pp, Qp, P.shape(1), n_factors, reg_user,
+                        reg_item, inner_iters, n_threads);
+}
+
+int64_t sgd_bucket(const py::handle& users_obj, const py::handle& items_obj,
+                   const py::handle& ratings_obj, int64_t n_users, int64_t n_items, int64_t grid,
+                   const py::handle& out_users_obj, const py::handle& out_items_obj,
+                   const py::handle& out_ratings_obj, const py::handle& block_ptr_obj,
+                   int ways, int n_threads) {
+  auto users = checked_array<int32_t>(users_obj, "users", {any_dim});
+  const int64_t n = users.shape(0);
+  auto items = checked_array<int32_t>(items_obj, "items", {n});
+  auto ratings = checked_array<float>(ratings_obj, "ratings", {n});
+  if (grid < 1 || grid > 4096) throw py::value_error("grid must lie in [1, 4096]");
+  if (ways < 1 || ways > 64) throw py::value_error("ways must lie in [1, 64]");
+  if (n_users < 1 || n_items < 1) throw py::value_error("n_users and n_items must be >= 1");
+  auto ou = checked_array<int32_t>(out_users_obj, "out_users", {n}, true);
+  auto oi = checked_array<int32_t>(out_items_obj, "out_items", {n}, true);
+  auto orr = checked_array<float>(out_ratings_obj, "out_ratings", {n}, true);
+  auto bp = checked_array<int64_t>(block_ptr_obj, "block_ptr", {grid * grid + 1}, true);
+  check_ids(users.data(), n, n_users, "users");
+  check_ids(items.data(), n, n_items, "items");
+  int32_t *oup = ou.mutable_data(), *oip = oi.mutable_data();
+  float* orp = orr.mutable_data();
+  int64_t* bpp = bp.mutable_data();
+  py::gil_scoped_release nogil;
+  return sgd::bucket<float>(users.data(), items.data(), ratings.data(), n, n_users, n_items, grid,
+                            oup, oip, orp, bpp, ways, n_threads);
+}
+
+void group_by_row(const py::handle& rows_obj, const py::handle& cols_obj, int64_t n_rows,
+                  const py::handle& row_ptr_obj, const py::handle& out_cols_obj) {
+  auto rows = checked_array<int32_t>(rows_obj, "rows", {any_dim});
+  const int64_t n = rows.shape(0);
+  auto cols = checked_array<int32_t>(cols_obj, "cols", {n});
+  if (n_rows < 0) throw py::value_error("n_rows must be >= 0");
+  auto rp = checked_array<int64_t>(row_ptr_obj, "row_ptr", {n_rows + 1}, true);
+  auto oc = checked_array<int32_t>(out_cols_obj, "out_cols", {n}, true);
+  check_ids(rows.data(), n, n_rows, "rows");
+  int64_t* rpp = rp.mutable_data();
+  int32_t* ocp = oc.mutable_data();
+  py::gil_scoped_release nogil;
+  sgd::group_by_row(rows.data(), cols.data(), n, n_rows, rpp, ocp);
+}
+
+void register_mf(py::module_& m) {
+  auto k = m.def_submodule("mf", "matrix factorisation kernels (MF-SGD, CCD++), float32");
+  k.def("sgd_train_grid", &sgd_train_grid, py::arg("users"), py::arg("items"),
+        py::arg("ratings"), py::arg("block_ptr"), py::arg("col_order"), py::arg("user_factors"),
+        py::arg("item_factors"), py::arg("user_acc"), py::arg("item_acc"),
+        py::arg("user_bias"), py::arg("item_bias"), py::arg("n_factors"),
+        py::arg("learning_rate"), py::arg("reg_user"), py::arg("reg_item"),
+        py::arg("reg_bias"), py::arg("global_mean"), py::arg("adaptive") = true,
+        py::arg("n_threads") = 0,
+        "One SGD epoch over ratings bucketed into a grid x grid block array (in place).");
+  k.def("sgd_predict", &sgd_predict, py::arg("users"), py::arg("items"),
+        py::arg("user_factors"), py::arg("item_factors"), py::arg("user_bias"),
+        py::arg("item_bias"), py::arg("n_factors"), py::arg("global_mean"), py::arg("out"),
+        py::arg("n_threads") = 0, "out[e] = mu + b_u + b_i + p_u . q_i");
+  k.def("sum_squared_error", &sgd_sse, py::arg("users"), py::arg("items"), py::arg("ratings"),
+        py::arg("user_factors"), py::arg("item_factors"), py::arg("user_bias"),
+        py::arg("item_bias"), py::arg("n_factors"), py::arg("global_mean"),
+        py::arg("n_threads") = 0, "Sum of squared prediction errors (float64).");
+  k.def("bucket", &sgd_bucket, py::arg("users"), py::arg("items"), py::arg("ratings"),
+        py::arg("n_users"), py::arg("n_items"), py::arg("grid"), py::arg("out_users"),
+        py::arg("out_items"), py::arg("out_ratings"), py::arg("block_ptr"), py::arg("ways") = 1,
+        py::arg("n_threads") = 0,
+        "Order ratings by grid block, user, item for sgd_train_grid; returns the number of "
+        "repeated (user, item) pairs.");
+  k.def("group_by_row", &group_by_row, py::arg("rows"), py::arg("cols"), py::arg("n_rows"),
+        py::arg("row_ptr"), py::arg("out_cols"), "CSR grouping of (row, col) pairs.");
+  k.def("ccd_epoch", &ccd_epoch, py::arg("row_ptr"), py::arg("col_idx"), py::arg("col_ptr"),
+        py::arg("row_idx"), py::arg("csc_to_csr"), py::arg("residual"), py::arg("user_factors"),
+        py::arg("item_factors"), py::arg("n_factors"), py::arg("reg_user"),
+        py::arg("reg_item"), py::arg("inner_iters") = 1, py::arg("n_threads") = 0,
+        "One CCD++ sweep over all factors (in place on residual and factors).");
+}
+
+Register reg(40, &register_mf);
+
+}  // namespace

@@ -1,0 +1,147 @@
+"""``harpdaal mf``: fit a MatrixFactorization from a ratings file, write the model and a report.
+
+Files: text ``user item rating`` (whitespace, any extra columns ignored) or CSV with a header
+(MovieLens ``userId,movieId,rating,timestamp``); ``.gz`` is read transparently. Without --test,
+a seeded 90/10 split (numpy default_rng(split_seed).permutation) gives the test set.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import sys
+import time
+
+import numpy as np
+
+
+def add_parser(sub):
+    p = sub.add_parser("mf", help="matrix factorisation (MF-SGD / CCD++) of a ratings file",
+                       description=__doc__)
+    p.add_argument("--data", required=True, help="ratings file (text 'user item rating' or CSV)")
+    p.add_argument("--test", help="test ratings file (default: hold out --test-fraction)")
+    p.add_argument("--test-fraction", type=float, default=0.1)
+    p.add_argument("--split-seed", type=int, default=7)
+    p.add_argument("--factors", type=int, default=40, help="rank k (default 40)")
+    p.add_argument("--solver", choices=("sgd", "ccd"), default="sgd")
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--learning-rate", type=float, default=0.1)
+    p.add_argument("--reg", type=float, default=None, help="L2 for users and items (0.05)")
+    p.add_argument("--reg-user", type=float, default=None)
+    p.add_argument("--reg-item", type=float, default=None)
+    p.add_argument("--no-bias", action="store_true", help="no user/item biases")
+    p.add_argument("--duplicates", choices=("error", "mean", "last"), default="error")
+    p.add_argument("--threads", type=int, default=None, help="threads per rank (default all)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--model", default="mf_model.npz", help="where to write the model")
+    p.add_argument("--report", default="mf_report.json", help="where to write the JSON report")
+    p.add_argument("--ranks", type=int, default=1, help="MPI ranks (relaunches under mpiexec)")
+    p.add_argument("--verbose", "-v", action="store_true", help="RMSE per epoch")
+    p.set_defaults(func=run)
+
+
+def read_ratings(path):
+    """(users, items, ratings) from a text or CSV file."""
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rt") as fh:
+        first = fh.readline()
+    if not first:
+        raise ValueError(f"{path}: empty file")
+    delim = "," if "," in first else None
+    try:
+        [float(x) for x in first.replace(",", " ").split()[:3]]
+        skip = 0
+    except ValueError:
+        skip = 1  # a header
+    data = np.loadtxt(path, delimiter=delim, skiprows=skip, usecols=(0, 1, 2), ndmin=2)
+    if data.shape[0] == 0:
+        raise ValueError(f"{path}: no ratings")
+    return data[:, 0].astype(np.int64), data[:, 1].astype(np.int64), data[:, 2]
+
+
+def _strip_ranks(argv):
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+            continue
+        if a == "--ranks":
+            skip = True
+            continue
+        if a.startswith("--ranks="):
+            continue
+        out.append(a)
+    return out
+
+
+def _communicator():
+    try:
+        from ..comm import current_communicator
+    except ImportError:
+        return None
+    return current_communicator()
+
+
+def run(args) -> int:
+    from .launch import relaunch, under_mpi
+
+    if args.ranks > 1 and not under_mpi():
+        argv = _strip_ranks(sys.argv[1:])
+        if "mf" not in argv:
+            argv = ["mf", *argv]
+        return relaunch(args.ranks, argv)
+
+    from ..recommend import MatrixFactorization
+
+    comm = _communicator()
+    rank, size = (comm.rank, comm.size) if comm is not None else (0, 1)
+    t0 = time.perf_counter()
+    users, items, ratings = read_ratings(args.data)
+    if args.test:
+        test = read_ratings(args.test)
+        train = (users, items, ratings)
+    else:
+        if not 0.0 < args.test_fraction < 1.0:
+            raise SystemExit("--test-fraction must be in (0, 1)")
+        perm = np.random.default_rng(args.split_seed).permutation(ratings.size)
+        cut = int(round((1.0 - args.test_fraction) * ratings.size))
+        tr, te = perm[:cut], perm[cut:]
+        train = (users[tr], items[tr], ratings[tr])
+        test = (users[te], items[te], ratings[te])
+    load_s = time.perf_counter() - t0
+    if size > 1:  # model rotation: each rank keeps the ratings of its users
+        mine = (train[0] % size) == rank
+        train = tuple(a[mine] for a in train)
+        tmine = (test[0] % size) == rank
+        eval_set = tuple(a[tmine] for a in test)
+    else:
+        eval_set = test
+    regs = {name: getattr(args, name) for name in ("reg", "reg_user", "reg_item")
+            if getattr(args, name) is not None}
+    est = MatrixFactorization(
+        n_factors=args.factors, solver=args.solver, n_epochs=args.epochs,
+        learning_rate=args.learning_rate, use_bias=not args.no_bias, duplicates=args.duplicates,
+        n_jobs=args.threads, random_state=args.seed, verbose=int(args.verbose), **regs)
+    est.fit(train, eval_set=eval_set if args.verbose else None)
+    test_rmse = est.rmse(test)
+    n_train = int(train[2].size)
+    if comm is not None and size > 1:
+        counts = np.array([n_train], np.int64)
+        comm.allreduce_array(counts)
+        n_train = int(counts[0])
+    if rank == 0:
+        est.save(args.model)
+        report = {
+            "data": str(args.data), "ranks": size, "threads": args.threads,
+            "solver": args.solver, "n_factors": args.factors, "epochs": est.n_epochs_,
+            "n_users": int(est.user_ids_.size), "n_items": int(est.item_ids_.size),
+            "n_train": n_train, "n_test": int(test[2].size), "test_rmse": test_rmse,
+            "fit_seconds": est.fit_time_, "load_seconds": load_s,
+            "updates_per_second": n_train * est.n_epochs_ / max(est.fit_time_, 1e-12),
+            "timings": est.timings_, "history": est.history_, "model": str(args.model),
+        }
+        with open(args.report, "w") as fh:
+            json.dump(report, fh, indent=2)
+        print(f"test RMSE {test_rmse:.4f}  ({est.n_epochs_} epochs, {est.fit_time_:.2f} s, "
+              f"{report['updates_per_second'] / 1e6:.1f}M updates/s)  model -> {args.model}  "
+              f"report -> {args.report}")
+    return 0

@@ -1,0 +1,4 @@
+"""Recommenders: matrix factorisation by SGD (Harp-DAAL MF-SGD) or CCD++ (Harp MF-CCD)."""
+from ._mf import MatrixFactorization
+
+__all__ = ["MatrixFactorization"]

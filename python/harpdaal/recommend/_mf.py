@@ -1,0 +1,570 @@
+"""MatrixFactorization: Harp-DAAL's MF-SGD and Harp's MF-CCD (CCD++) behind a scikit-learn-style
+estimator. The Python loop runs one compiled epoch at a time (harpdaal._core.mf) and handles ids,
+scaling, validation, early stopping and (under MPI) Harp's model rotation of item factors."""
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+from .. import _core
+from . import _ratings as R
+
+_SOLVERS = ("sgd", "ccd")
+_SCHEDULES = ("adaptive", "constant")
+_FORMAT = "harpdaal.MatrixFactorization/1"
+
+
+def _resolve_jobs(n_jobs):
+    if n_jobs is None or n_jobs == -1:
+        return 0  # all cores (the kernels' TBB default)
+    return R.check_int(n_jobs, "n_jobs", 1)
+
+
+def _threads(n_jobs):
+    nt = _resolve_jobs(n_jobs)
+    return nt if nt > 0 else (os.cpu_count() or 1)
+
+
+def _communicator():
+    """harpdaal.comm's current communicator, or None when the comm layer is absent/size 1."""
+    try:
+        from ..comm import current_communicator
+    except ImportError:
+        return None
+    comm = current_communicator()
+    return comm if comm.size > 1 else None
+
+
+class MatrixFactorization:
+    """Low-rank matrix factorisation of explicit ratings, r_ui ~ mu + b_u + b_i + p_u . q_i.
+
+    Parameters
+    ----------
+    n_factors : int, default 40
+        Rank k of the factorisation.
+    solver : {'sgd', 'ccd'}, default 'sgd'
+        'sgd': blocked parallel SGD (LIBMF's FPSGD / Harp-DAAL MF-SGD) with the per-row
+        adaptive learning rate of LIBMF. 'ccd': CCD++ rank-one coordinate descent (no biases).
+    learning_rate : float, default 0.1
+        SGD step (the initial step of the adaptive schedule). Ratings are standardised internally
+        (centred by the global mean, divided by their standard deviation), so the same value
+        suits 1-5 stars and Jester's -10..10.
+    reg : float, default 0.05
+        L2 regularisation per rating for both user and item factors (unless reg_user /
+        reg_item are given).
+    reg_user, reg_item : float or None
+        Separate L2 for user and item factors (default: reg).
+    reg_bias : float, default 0.02
+        L2 on the biases.
+    use_bias : bool, default True
+        Learn user and item biases (SGD only; CCD++ learns factors around the global mean).
+    n_epochs : int, default 20
+        Passes over the ratings (upper bound when early stopping).
+    learning_rate_schedule : {'adaptive', 'constant'}, default 'adaptive'
+        'adaptive': LIBMF's per-row rate eta / sqrt(G), G accumulating mean squared gradients.
+    init_std : float, default 0.01
+        Standard deviation of the initial factors (in standardised units).
+
+    The defaults (learning_rate 0.1, reg 0.05, init_std 0.01, 20 epochs) were chosen on
+    ml-latest-small, jester5k (k=40) and the synthetic W-MF ratings (k=32) together; see
+    docs/mf.md.
+    early_stopping : bool, default False
+        Hold out validation_fraction of the ratings; stop when the validation RMSE has not
+        improved by tol for n_iter_no_change epochs and keep the best epoch's model.
+    validation_fraction, n_iter_no_change, tol : see early_stopping.
+    duplicates : {'error', 'mean', 'last'}, default 'error'
+        What to do with repeated (user, item) pairs.
+    grid : int or None
+        Blocks per side of the SGD grid (default max(8, 4 * threads)). Results are
+        deterministic for a given random_state and grid, whatever the thread count.
+    ccd_inner_iters : int, default 1
+        Inner alternations per rank-one subproblem for CCD++.
+    random_state : int or None
+    n_jobs : int or None
+        Threads (None or -1: all cores).
+    verbose : int
+        > 0 prints train (and validation) RMSE per epoch.
+
+    Ids: any non-negative integers; they are mapped internally. predict() on an id never seen in
+    fit uses what is known: the global mean plus the known side's bias (its factors count as 0).
+    """
+
+    def __init__(self, n_factors=40, solver="sgd", learning_rate=0.1, reg=0.05, reg_user=None,
+                 reg_item=None, reg_bias=0.02, use_bias=True, n_epochs=20,
+                 learning_rate_schedule="adaptive", init_std=0.01, early_stopping=False,
+                 validation_fraction=0.1, n_iter_no_change=3, tol=1e-4, duplicates="error",
+                 grid=None, ccd_inner_iters=1, random_state=None, n_jobs=None, verbose=0):
+        self.n_factors = n_factors
+        self.solver = solver
+        self.learning_rate = learning_rate
+        self.reg = reg
+        self.reg_user = reg_user
+        self.reg_item = reg_item
+        self.reg_bias = reg_bias
+        self.use_bias = use_bias
+        self.n_epochs = n_epochs
+        self.learning_rate_schedule = learning_rate_schedule
+        self.init_std = init_std
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.duplicates = duplicates
+        self.grid = grid
+        self.ccd_inner_iters = ccd_inner_iters
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+
+    # -- scikit-learn parameter protocol (no runtime dependency on scikit-learn) --------------
+    @classmethod
+    def _param_names(cls):
+        sig = inspect.signature(cls.__init__)
+        return [p for p in sig.parameters if p != "self"]
+
+    def get_params(self, deep=True):
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params):
+        valid = self._param_names()
+        for key, value in params.items():
+            if key not in valid:
+                raise ValueError(f"invalid parameter {key!r} for MatrixFactorization")
+            setattr(self, key, value)
+        return self
+
+    def __repr__(self):
+        default = {k: v.default for k, v in inspect.signature(type(self).__init__).parameters.items()}
+        changed = [f"{k}={v!r}" for k, v in self.get_params().items() if default.get(k) is not v
+                   and default.get(k) != v]
+        return f"MatrixFactorization({', '.join(changed)})"
+
+    # -- validation -----------------------------------------------------------------------------
+    def _validated(self):
+        p = {}
+        p["k"] = R.check_int(self.n_factors, "n_factors", 1, 4096)
+        if self.solver not in _SOLVERS:
+            raise ValueError(f"solver must be one of {_SOLVERS}, got {self.solver!r}")
+        if self.learning_rate_schedule not in _SCHEDULES:
+            raise ValueError(f"learning_rate_schedule must be one of {_SCHEDULES}, "
+                             f"got {self.learning_rate_schedule!r}")
+        p["lr"] = R.check_float(self.learning_rate, "learning_rate", 0.0, strict=True)
+        reg = R.check_float(self.reg, "reg")
+        p["reg_user"] = reg if self.reg_user is None else R.check_float(self.reg_user, "reg_user")
+        p["reg_item"] = reg if self.reg_item is None else R.check_float(self.reg_item, "reg_item")
+        p["reg_bias"] = R.check_float(self.reg_bias, "reg_bias")
+        p["epochs"] = R.check_int(self.n_epochs, "n_epochs", 1)
+        p["init_std"] = R.check_float(self.init_std, "init_std", 0.0, strict=True)
+        if not isinstance(self.early_stopping, (bool, np.bool_)):
+            raise TypeError("early_stopping must be a bool")
+        if not isinstance(self.use_bias, (bool, np.bool_)):
+            raise TypeError("use_bias must be a bool")
+        vf = R.check_float(self.validation_fraction, "validation_fraction", 0.0, strict=True)
+        if vf >= 1.0:
+            raise ValueError(f"validation_fraction must be in (0, 1), got {vf}")
+        p["vf"] = vf
+        p["patience"] = R.check_int(self.n_iter_no_change, "n_iter_no_change", 1)
+        p["tol"] = R.check_float(self.tol, "tol")
+        p["threads"] = _resolve_jobs(self.n_jobs)
+        p["grid"] = (max(8, 4 * _threads(self.n_jobs)) if self.grid is None
+                     else R.check_int(self.grid, "grid", 1, 4096))
+        p["inner"] = R.check_int(self.ccd_inner_iters, "ccd_inner_iters", 1)
+        if self.duplicates not in R.DUPLICATE_POLICIES:
+            raise ValueError(f"duplicates must be one of {R.DUPLICATE_POLICIES}, "
+                             f"got {self.duplicates!r}")
+        rs = self.random_state
+        if rs is not None and (isinstance(rs, bool) or not isinstance(rs, (int, np.integer))):
+            raise TypeError("random_state must be None or an int")
+        return p
+
+    # -- fit ------------------------------------------------------------------------------------
+    def fit(self, X, y=None, eval_set=None):
+        """Fit on ratings: scipy.sparse (rows = users, columns = items), a (users, items,
+        ratings) tuple, or an (n, 2) id array with ratings y. eval_set: optional (users, items,
+        ratings) reported per epoch (and used for early stopping instead of a held-out part)."""
+        p = self._validated()
+        users, items, ratings, _ = R.as_triplets(X, y)
+        comm = _communicator()
+        if comm is not None:
+            if self.solver != "sgd":
+                raise NotImplementedError("distributed fits support solver='sgd' only")
+            users, items, ratings = R.resolve_duplicates(users, items, ratings, self.duplicates)
+            from ._rotation import fit_distributed
+            return fit_distributed(self, p, comm, users, items, ratings, eval_set)
+        t0 = time.perf_counter()
+        rng = np.random.default_rng(self.random_state)
+        if self.early_stopping or self.solver == "ccd":
+            # the held-out part must not split a repeated pair; CCD++ needs unique pairs
+            users, items, ratings = R.resolve_duplicates(users, items, ratings, self.duplicates)
+        self.user_ids_, u = R.map_ids(users)
+        self.item_ids_, i = R.map_ids(items)
+        del users, items
+        val = None
+        if eval_set is not None:
+            val = self._eval_arrays(eval_set)
+        elif self.early_stopping:
+            perm = rng.permutation(ratings.size)
+            n_val = max(1, int(round(p["vf"] * ratings.size)))
+            if n_val >= ratings.size:
+                raise ValueError("early_stopping: too few ratings to hold out a validation set")
+            vi, ti = perm[:n_val], perm[n_val:]
+            val = (u[vi], i[vi], ratings[vi].astype(np.float32))
+            u, i, ratings = u[ti], i[ti], ratings[ti]
+        self._setup_model(p, ratings, rng)
+        if self.solver == "sgd":
+            self._fit_sgd(p, u, i, ratings, val, rng)
+        else:
+            self._fit_ccd(p, u, i, ratings, val)
+            self._finish(u, i)
+        self.fit_time_ = time.perf_counter() - t0
+        compute = float(sum(h["seconds"] for h in self.history_))
+        self.timings_ = {"compute": compute, "comm": 0.0, "glue": self.fit_time_ - compute}
+        return self
+
+    def _setup_model(self, p, ratings, rng):
+        k, ld = p["k"], R.padded_width(p["k"])
+        self.n_factors_ = k
+        self.global_mean_ = float(ratings.mean())
+        self._scale = float(max(ratings.std(), 1e-4))
+        nu, ni = self.user_ids_.size, self.item_ids_.size
+        self._P = R.aligned_empty((nu, ld))
+        self._Q = R.aligned_empty((ni, ld))
+        std = np.float32(p["init_std"])
+        self._P[:, :k] = rng.standard_normal((nu, k), dtype=np.float32) * std
+        if self.solver == "sgd":
+            self._Q[:, :k] = rng.standard_normal((ni, k), dtype=np.float32) * std
+        # CCD++ starts from Q = 0 and updates items first (Yu et al.)
+        use_bias = bool(self.use_bias) and self.solver == "sgd"
+        self._bu = np.zeros(nu, np.float32) if use_bias else None
+        self._bi = np.zeros(ni, np.float32) if use_bias else None
+        self.history_ = []
+
+    def _eval_arrays(self, eval_set):
+        if not (isinstance(eval_set, tuple) and len(eval_set) == 3):
+            raise TypeError("eval_set must be a (users, items, ratings) tuple")
+        eu, ei, er, _ = R.as_triplets(eval_set)
+        return self._map_known(eu, ei) + (er.astype(np.float32),)
+
+    def _map_known(self, users, items):
+        """Internal ids, with -1 for ids unseen in fit."""
+        def look(ids, known):
+            pos = np.searchsorted(known, ids)
+            pos = np.minimum(pos, max(known.size - 1, 0))
+            ok = known.size > 0
+            found = (known[pos] == ids) if ok else np.zeros(ids.shape, bool)
+            return np.where(found, pos, -1).astype(np.int32)
+        return look(users, self.user_ids_), look(items, self.item_ids_)
+
+    def _scaled_rmse(self, u, i, r_scaled, nt):
+        if u.size == 0:
+            return float("nan")
+        sse = _core.mf.sum_squared_error(u, i, r_scaled, self._P, self._Q, self._bu, self._bi,
+                                         self.n_factors_, 0.0, nt)
+        return float(np.sqrt(sse / u.size)) * self._scale
+
+    def _val_scaled(self, val):
+        if val is None:
+            return None
+        u, i, r = val
+        known = (u >= 0) & (i >= 0)
+        # cold-start pairs are predicted by the fallback rule; score them separately
+        return (np.ascontiguousarray(u[known]), np.ascontiguousarray(i[known]),
+                ((r[known] - self.global_mean_) / self._scale).astype(np.float32), val)
+
+    def _epoch_report(self, epoch, p, train, val_s, seconds, val_rmse):
+        rec = {"epoch": epoch, "seconds": seconds}
+        if self.verbose:
+            rec["train_rmse"] = self._scaled_rmse(*train, p["threads"])
+        if val_rmse is not None:
+            rec["val_rmse"] = val_rmse
+        self.history_.append(rec)
+        if self.verbose:
+            msg = f"epoch {epoch:3d}  train RMSE {rec['train_rmse']:.4f}"
+            if val_rmse is not None:
+                msg += f"  validation RMSE {val_rmse:.4f}"
+            print(msg + f"  ({seconds:.3f} s)", file=sys.stderr, flush=True)
+
+    def _val_rmse(self, val_s, p):
+        if val_s is None:
+            return None
+        u, i, rs, full = val_s
+        if u.size == full[0].size:
+            return self._scaled_rmse(u, i, rs, p["threads"])
+        # some validation pairs are cold-start: predict them all in original units
+        pred = self._predict_internal(full[0], full[1], scaled=True)
+        return float(np.sqrt(np.mean((pred.astype(np.float64) - full[2]) ** 2)))
+
+    def _train_loop(self, p, epoch_fn, train, val):
+        val_s = self._val_scaled(val)
+        best, best_state, stale = np.inf, None, 0
+        for epoch in range(1, p["epochs"] + 1):
+            t0 = time.perf_counter()
+            epoch_fn(epoch)
+            seconds = time.perf_counter() - t0
+            vr = self._val_rmse(val_s, p)
+            self._epoch_report(epoch, p, train, val_s, seconds, vr)
+            self.n_epochs_ = epoch
+            if vr is not None:
+                if vr < best - p["tol"]:
+                    best, stale = vr, 0
+                    if self.early_stopping:
+                        best_state = self._state_copy(epoch)
+                else:
+                    stale += 1
+                    if self.early_stopping and stale >= p["patience"]:
+                        break
+        if best_state is not None and best_state["epoch"] != self.n_epochs_:
+            self._P, self._Q, self._bu, self._bi = (best_state[x] for x in ("P", "Q", "bu", "bi"))
+            self.best_epoch_ = best_state["epoch"]
+        else:
+            self.best_epoch_ = self.n_epochs_
+
+    def _state_copy(self, epoch):
+        cp = (lambda a: None if a is None else a.copy())
+        P = R.aligned_empty(self._P.shape)
+        P[...] = self._P
+        Q = R.aligned_empty(self._Q.shape)
+        Q[...] = self._Q
+        return {"epoch": epoch, "P": P, "Q": Q, "bu": cp(self._bu), "bi": cp(self._bi)}
+
+    def _fit_sgd(self, p, u, i, ratings, val, rng):
+        grid = p["grid"]
+        nu, ni = self.user_ids_.size, self.item_ids_.size
+        rs = ((ratings - self.global_mean_) / self._scale).astype(np.float32)
+        data = R.Bucketed(u, i, rs, nu, ni, grid, rng, p["threads"])
+        if data.n_duplicates:
+            if self.duplicates == "error":
+                wu, wi = data.first_duplicate()
+                ou = self.user_ids_[np.flatnonzero(data.user_perm == wu)[0]]
+                oi = self.item_ids_[np.flatnonzero(data.item_perm == wi)[0]]
+                raise ValueError(
+                    f"duplicate rating for (user {ou}, item {oi}) ({data.n_duplicates} "
+                    "duplicate pair(s)); pass duplicates='mean' or 'last'")
+            u, i, ratings = R.resolve_duplicates(u, i, ratings, self.duplicates)
+            self._setup_model(p, ratings, rng)
+            rs = ((ratings - self.global_mean_) / self._scale).astype(np.float32)
+            data = R.Bucketed(u, i, rs, nu, ni, grid, rng, p["threads"])
+        del u, i, ratings, rs
+        adaptive = self.learning_rate_schedule == "adaptive"
+        uacc = np.ones(nu, np.float32) if adaptive else None
+        iacc = np.ones(ni, np.float32) if adaptive else None
+        self.grid_ = grid
+        if val is not None:  # validation ids in the kernel's relabelled space
+            vu, vi, vr = val
+            val = (np.where(vu >= 0, data.user_perm[np.maximum(vu, 0)], -1).astype(np.int32),
+                   np.where(vi >= 0, data.item_perm[np.maximum(vi, 0)], -1).astype(np.int32), vr)
+
+        def epoch_fn(_epoch):
+            order = rng.permutation(grid).astype(np.int32)
+            _core.mf.sgd_train_grid(data.users, data.items, data.ratings, data.block_ptr, order,
+                                    self._P, self._Q, uacc, iacc, self._bu, self._bi, p["k"],
+                                    p["lr"], p["reg_user"], p["reg_item"], p["reg_bias"], 0.0,
+                                    adaptive, p["threads"])
+
+        self._train_loop(p, epoch_fn, (data.users, data.items, data.ratings), val)
+        # back from the kernel's relabelled rows to the internal (sorted-id) order
+        self._P = self._unpermute_rows(self._P, data.user_perm)
+        self._Q = self._unpermute_rows(self._Q, data.item_perm)
+        if self._bu is not None:
+            self._bu = self._bu[data.user_perm]
+            self._bi = self._bi[data.item_perm]
+        inv_u = np.empty(nu, np.int32)
+        inv_u[data.user_perm] = np.arange(nu, dtype=np.int32)
+        inv_i = np.empty(ni, np.int32)
+        inv_i[data.item_perm] = np.arange(ni, dtype=np.int32)
+        self._finish(inv_u[data.users], inv_i[data.items])
+
+    @staticmethod
+    def _unpermute_rows(work, perm):
+        out = R.aligned_empty(work.shape)
+        np.take(work, perm, axis=0, out=out)
+        return out
+
+    def _fit_ccd(self, p, u, i, ratings, val):
+        import scipy.sparse as sp
+
+        nu, ni = self.user_ids_.size, self.item_ids_.size
+        rs = ((ratings - self.global_mean_) / self._scale).astype(np.float32)
+        csr = sp.csr_matrix((np.arange(rs.size, dtype=np.float64) + 1, (u, i)), shape=(nu, ni))
+        csr.sort_indices()
+        src = csr.data.astype(np.int64) - 1  # original position of each CSR entry
+        row_ptr = csr.indptr.astype(np.int64)
+        col_idx = csr.indices.astype(np.int32)
+        csc = sp.csc_matrix((np.arange(src.size, dtype=np.float64) + 1, (u[src], i[src])),
+                            shape=(nu, ni))
+        csc.sort_indices()
+        csc_to_csr = csc.data.astype(np.int64) - 1
+        col_ptr = csc.indptr.astype(np.int64)
+        row_idx = csc.indices.astype(np.int32)
+        residual = np.ascontiguousarray(rs[src])
+        train = (np.repeat(np.arange(nu, dtype=np.int32), np.diff(row_ptr)), col_idx,
+                 rs[src].copy())
+
+        def epoch_fn(_epoch):
+            _core.mf.ccd_epoch(row_ptr, col_idx, col_ptr, row_idx, csc_to_csr, residual, self._P,
+                               self._Q, p["k"], p["reg_user"], p["reg_item"], p["inner"],
+                               p["threads"])
+
+        self._train_loop(p, epoch_fn, train, val)
+
+    def _finish(self, u, i):
+        """Back to rating units; keep the items each user rated (for recommend)."""
+        root = np.float32(np.sqrt(self._scale))
+        self._P *= root
+        self._Q *= root
+        if self._bu is not None:
+            self._bu *= np.float32(self._scale)
+            self._bi *= np.float32(self._scale)
+        self._scale = 1.0
+        self._seen_ptr = np.empty(self.user_ids_.size + 1, np.int64)
+        self._seen_items = np.empty(u.size, np.int32)
+        _core.mf.group_by_row(np.ascontiguousarray(u, dtype=np.int32),
+                              np.ascontiguousarray(i, dtype=np.int32), self.user_ids_.size,
+                              self._seen_ptr, self._seen_items)
+
+    # -- inference ------------------------------------------------------------------------------
+    @property
+    def user_factors_(self):
+        self._check_fitted()
+        return np.ascontiguousarray(self._P[:, : self.n_factors_])
+
+    @property
+    def item_factors_(self):
+        self._check_fitted()
+        return np.ascontiguousarray(self._Q[:, : self.n_factors_])
+
+    @property
+    def user_bias_(self):
+        self._check_fitted()
+        return None if self._bu is None else self._bu.copy()
+
+    @property
+    def item_bias_(self):
+        self._check_fitted()
+        return None if self._bi is None else self._bi.copy()
+
+    def _check_fitted(self):
+        if not hasattr(self, "_P"):
+            raise RuntimeError("this MatrixFactorization is not fitted yet: call fit first")
+
+    def _predict_internal(self, u, i, scaled=False):
+        """Predictions for internal ids (-1 = unknown) in rating units (or standardised units
+        during training when scaled=True)."""
+        n = u.size
+        out = np.empty(n, np.float32)
+        known = (u >= 0) & (i >= 0)
+        nt = _resolve_jobs(self.n_jobs)
+        if known.all():
+            _core.mf.sgd_predict(u, i, self._P, self._Q, self._bu, self._bi, self.n_factors_,
+                                 0.0 if scaled else self.global_mean_, out, nt)
+        else:
+            ku, ki = np.ascontiguousarray(u[known]), np.ascontiguousarray(i[known])
+            tmp = np.empty(ku.size, np.float32)
+            _core.mf.sgd_predict(ku, ki, self._P, self._Q, self._bu, self._bi, self.n_factors_,
+                                 0.0 if scaled else self.global_mean_, tmp, nt)
+            out[known] = tmp
+            fb = np.zeros(n, np.float64)
+            if self._bu is not None:
+                fb += np.where(u >= 0, self._bu[np.maximum(u, 0)], 0.0)
+                fb += np.where(i >= 0, self._bi[np.maximum(i, 0)], 0.0)
+            out[~known] = fb[~known] if scaled else fb[~known] + self.global_mean_
+        if scaled:
+            out = out * np.float32(self._scale) + np.float32(self.global_mean_)
+        return out
+
+    def predict(self, users, items=None):
+        """Predicted ratings for (users[e], items[e]); also accepts an (n, 2) id array. Ids
+        unseen in fit get the global mean plus the known side's bias."""
+        self._check_fitted()
+        if items is None:
+            X = np.asarray(users)
+            if X.ndim != 2 or X.shape[1] != 2:
+                raise ValueError("predict(X): expected an (n, 2) array of (user, item) ids")
+            users, items = X[:, 0], X[:, 1]
+        users = R._as_id_array(np.atleast_1d(users), "users")
+        items = R._as_id_array(np.atleast_1d(items), "items")
+        if users.shape != items.shape:
+            raise ValueError("users and items must have the same length")
+        u, i = self._map_known(users, items)
+        return self._predict_internal(u, i)
+
+    def score(self, X, y=None):
+        """Negative RMSE on (users, items, ratings) (higher is better, as scikit-learn expects)."""
+        users, items, ratings, _ = R.as_triplets(X, y)
+        pred = self.predict(users, items).astype(np.float64)
+        return -float(np.sqrt(np.mean((pred - ratings) ** 2)))
+
+    def rmse(self, X, y=None):
+        return -self.score(X, y)
+
+    def recommend(self, user, n=10, exclude_seen=True):
+        """The n best items for `user` (an original id): (item_ids, scores), best first."""
+        self._check_fitted()
+        n = R.check_int(n, "n", 1)
+        uid = R._as_id_array(np.atleast_1d(user), "user")
+        if uid.size != 1:
+            raise ValueError("recommend: pass one user id")
+        (u,), _ = self._map_known(uid, uid)
+        k = self.n_factors_
+        if u < 0:
+            scores = np.full(self.item_ids_.size, self.global_mean_, np.float64)
+            if self._bi is not None:
+                scores += self._bi
+        else:
+            scores = self._Q[:, :k].astype(np.float64) @ self._P[u, :k] + self.global_mean_
+            if self._bi is not None:
+                scores += self._bi + self._bu[u]
+        if exclude_seen and u >= 0:
+            scores[self._seen_items[self._seen_ptr[u] : self._seen_ptr[u + 1]]] = -np.inf
+        n_valid = int(np.isfinite(scores).sum())
+        n = min(n, n_valid)
+        top = np.argpartition(-scores, n - 1)[:n] if n > 0 else np.zeros(0, np.int64)
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return self.item_ids_[top], scores[top]
+
+    # -- persistence (npz + JSON, no pickle) ----------------------------------------------------
+    def save(self, path):
+        """Write the fitted model to `path` (a .npz holding arrays and a JSON header)."""
+        self._check_fitted()
+        meta = {"format": _FORMAT, "params": self.get_params(), "n_factors_": self.n_factors_,
+                "global_mean_": self.global_mean_, "n_epochs_": getattr(self, "n_epochs_", 0),
+                "history_": getattr(self, "history_", [])}
+        arrays = {"user_ids": self.user_ids_, "item_ids": self.item_ids_,
+                  "user_factors": self.user_factors_, "item_factors": self.item_factors_,
+                  "seen_ptr": self._seen_ptr, "seen_items": self._seen_items}
+        if self._bu is not None:
+            arrays["user_bias"], arrays["item_bias"] = self._bu, self._bi
+        meta_bytes = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+        with open(path, "wb") as fh:
+            np.savez(fh, meta=meta_bytes, **arrays)
+
+    @classmethod
+    def load(cls, path):
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(z["meta"].tobytes().decode())
+            if meta.get("format") != _FORMAT:
+                raise ValueError(f"{path}: not a harpdaal MatrixFactorization file")
+            est = cls(**meta["params"])
+            k = int(meta["n_factors_"])
+            est.n_factors_ = k
+            est.global_mean_ = float(meta["global_mean_"])
+            est.n_epochs_ = int(meta["n_epochs_"])
+            est.history_ = meta["history_"]
+            est._scale = 1.0
+            est.user_ids_ = z["user_ids"]
+            est.item_ids_ = z["item_ids"]
+            ld = R.padded_width(k)
+            est._P = R.aligned_empty((est.user_ids_.size, ld))
+            est._P[:, :k] = z["user_factors"]
+            est._Q = R.aligned_empty((est.item_ids_.size, ld))
+            est._Q[:, :k] = z["item_factors"]
+            est._bu = z["user_bias"].astype(np.float32) if "user_bias" in z else None
+            est._bi = z["item_bias"].astype(np.float32) if "item_bias" in z else None
+            est._seen_ptr = z["seen_ptr"]
+            est._seen_items = z["seen_items"]
+        return est

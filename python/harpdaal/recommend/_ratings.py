@@ -1,0 +1,197 @@
+"""Rating input handling for MatrixFactorization: validation, id mapping, duplicates, bucketing."""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+DUPLICATE_POLICIES = ("error", "mean", "last")
+
+
+def aligned_empty(shape, dtype=np.float32, align=64, fill=0.0):
+    """A C-contiguous array whose data starts on an `align`-byte boundary."""
+    dtype = np.dtype(dtype)
+    n = int(np.prod(shape)) * dtype.itemsize
+    buf = np.empty(n + align, dtype=np.uint8)
+    off = (-buf.ctypes.data) % align
+    out = buf[off : off + n].view(dtype).reshape(shape)
+    out.fill(fill)
+    return out
+
+
+def padded_width(k: int) -> int:
+    """Row stride for k factors: a multiple of 16 floats (one 64-byte cache line / zmm)."""
+    return max(16, -(-int(k) // 16) * 16)
+
+
+def _as_id_array(a, name):
+    a = np.asarray(a)
+    if a.ndim != 1:
+        raise ValueError(f"{name}: expected a 1-d array of ids, got shape {a.shape}")
+    if a.size and not np.issubdtype(a.dtype, np.integer):
+        if np.issubdtype(a.dtype, np.floating) and np.all(np.isfinite(a)) and np.all(a == np.round(a)):
+            a = a.astype(np.int64)
+        else:
+            raise TypeError(f"{name}: ids must be integers, got dtype {a.dtype}")
+    a = a.astype(np.int64, copy=False)
+    if a.size and a.min() < 0:
+        raise ValueError(f"{name}: ids must be >= 0, got {int(a.min())}")
+    return a
+
+
+def as_triplets(X, y=None):
+    """(users, items, ratings) from scipy.sparse ratings, a (users, items, ratings) tuple, or an
+    (n, 2) id array with y. Returns int64, int64, float64 arrays and a shape hint (or None)."""
+    import scipy.sparse as sp
+
+    shape = None
+    if sp.issparse(X):
+        if y is not None:
+            raise ValueError("y must be None when X is a sparse rating matrix")
+        coo = sp.coo_matrix(X)  # keeps duplicate entries (the policy decides)
+        users, items, ratings = coo.row, coo.col, coo.data
+        shape = coo.shape
+    elif isinstance(X, tuple) and len(X) == 3:
+        if y is not None:
+            raise ValueError("y must be None when X is a (users, items, ratings) tuple")
+        users, items, ratings = X
+    elif y is not None:
+        X = np.asarray(X)
+        if X.ndim != 2 or X.shape[1] != 2:
+            raise ValueError(f"X: expected an (n, 2) array of (user, item) ids, got shape {X.shape}")
+        users, items, ratings = X[:, 0], X[:, 1], y
+    else:
+        raise TypeError(
+            "X: expected a scipy.sparse rating matrix, a (users, items, ratings) tuple, "
+            "or an (n, 2) id array with ratings y")
+    users = _as_id_array(users, "users")
+    items = _as_id_array(items, "items")
+    ratings = np.asarray(ratings)
+    if ratings.ndim != 1:
+        raise ValueError(f"ratings: expected a 1-d array, got shape {ratings.shape}")
+    if ratings.size and not (np.issubdtype(ratings.dtype, np.number) and not np.iscomplexobj(ratings)):
+        raise TypeError(f"ratings: expected real numbers, got dtype {ratings.dtype}")
+    ratings = ratings.astype(np.float64, copy=False)
+    if not (users.shape == items.shape == ratings.shape):
+        raise ValueError(f"users, items and ratings must have the same length, got "
+                         f"{users.shape[0]}, {items.shape[0]}, {ratings.shape[0]}")
+    if ratings.size == 0:
+        raise ValueError("no ratings: the rating matrix is empty")
+    if not np.all(np.isfinite(ratings)):
+        bad = int(np.count_nonzero(~np.isfinite(ratings)))
+        raise ValueError(f"ratings: {bad} value(s) are NaN or infinite")
+    return users, items, ratings, shape
+
+
+def resolve_duplicates(users, items, ratings, policy):
+    """Apply the duplicate (user, item) policy: 'error' raises, 'mean' averages, 'last' keeps
+    the last occurrence in input order."""
+    if policy not in DUPLICATE_POLICIES:
+        raise ValueError(f"duplicates must be one of {DUPLICATE_POLICIES}, got {policy!r}")
+    key = users * (int(items.max()) + 1) + items
+    order = np.argsort(key, kind="stable")
+    ks = key[order]
+    dup = ks[1:] == ks[:-1]
+    if not dup.any():
+        return users, items, ratings
+    if policy == "error":
+        j = int(np.flatnonzero(dup)[0])
+        e = order[j + 1]
+        raise ValueError(
+            f"duplicate rating for (user {int(users[e])}, item {int(items[e])}) "
+            f"({int(dup.sum())} duplicate pair(s)); pass duplicates='mean' or 'last'")
+    starts = np.flatnonzero(np.r_[True, ~dup])
+    if policy == "last":
+        ends = np.r_[starts[1:], ks.size] - 1
+        keep = order[ends]
+        return users[keep], items[keep], ratings[keep]
+    sums = np.add.reduceat(ratings[order], starts)
+    counts = np.diff(np.r_[starts, ks.size])
+    first = order[starts]
+    return users[first], items[first], sums / counts
+
+
+def map_ids(ids):
+    """(sorted unique ids, int32 index of each id into them). O(n) through a presence table when
+    the ids are dense enough, else a sort."""
+    if ids.size == 0:
+        return ids.copy(), np.zeros(0, np.int32)
+    top = int(ids.max())
+    if top < 4 * ids.size + (1 << 20):
+        present = np.zeros(top + 1, np.bool_)
+        present[ids] = True
+        unique = np.flatnonzero(present)
+        index = np.cumsum(present, dtype=np.int64).astype(np.int32) - 1
+        return unique.astype(ids.dtype, copy=False), index[ids]
+    unique, inverse = np.unique(ids, return_inverse=True)
+    return unique, inverse.astype(np.int32)
+
+
+# Runs of this many users are interleaved inside each block (see mf_sgd.hpp's bucket): measured
+# faster than plain (user, item) order, as consecutive updates no longer wait on each other.
+INTERLEAVE = 4
+
+
+class Bucketed:
+    """Ratings ordered for the SGD kernel over relabelled ids: work id of internal user x is
+    user_perm[x] (random, so blocks balance; a block's rows are contiguous, so threads never
+    share cache lines of factors, accumulators or biases)."""
+
+    def __init__(self, users, items, ratings, n_users, n_items, grid, rng, n_threads,
+                 ways=INTERLEAVE):
+        from .. import _core
+
+        self.grid = grid
+        self.user_perm = rng.permutation(n_users).astype(np.int32)
+        self.item_perm = rng.permutation(n_items).astype(np.int32)
+        wu = self.user_perm[users]
+        wi = self.item_perm[items]
+        r32 = np.ascontiguousarray(ratings, dtype=np.float32)
+        n = r32.size
+        self.users = np.empty(n, np.int32)
+        self.items = np.empty(n, np.int32)
+        self.ratings = np.empty(n, np.float32)
+        self.block_ptr = np.empty(grid * grid + 1, np.int64)
+        self.n_items = n_items
+        self.n_duplicates = _core.mf.bucket(wu, wi, r32, n_users, n_items, grid, self.users,
+                                            self.items, self.ratings, self.block_ptr, ways,
+                                            n_threads)
+
+    def first_duplicate(self):
+        """(work user, work item) of a repeated pair."""
+        key = np.sort(self.users.astype(np.int64) * self.n_items + self.items)
+        k = int(key[np.flatnonzero(key[1:] == key[:-1])[0]])
+        return k // self.n_items, k % self.n_items
+
+
+def bucket(users, items, ratings, n_users, n_items, grid, n_threads=0, ways=INTERLEAVE):
+    """Kernel-ready (users, items, ratings, block_ptr) in the caller's ids (no relabelling),
+    block of user u = u * grid // n_users. For tests and the distributed path."""
+    from .. import _core
+
+    n = ratings.size
+    out = (np.empty(n, np.int32), np.empty(n, np.int32), np.empty(n, np.float32),
+           np.empty(grid * grid + 1, np.int64))
+    _core.mf.bucket(np.ascontiguousarray(users, dtype=np.int32),
+                    np.ascontiguousarray(items, dtype=np.int32),
+                    np.ascontiguousarray(ratings, dtype=np.float32), max(n_users, 1),
+                    max(n_items, 1), grid, *out, ways, n_threads)
+    return out
+
+
+def check_int(value, name, low, high=None):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < low or (high is not None and value > high):
+        rng = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise ValueError(f"{name} must be {rng}, got {value}")
+    return int(value)
+
+
+def check_float(value, name, low=0.0, strict=False):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    v = float(value)
+    if not np.isfinite(v) or (v <= low if strict else v < low):
+        raise ValueError(f"{name} must be {'>' if strict else '>='} {low} and finite, got {value}")
+    return v

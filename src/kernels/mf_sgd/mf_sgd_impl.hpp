@@ -1,0 +1,337 @@
+// Per-ISA body of the SGD update and the dot product. HARPDAAL_ISA_NS names a namespace unique to
+// the including file (generic / avx2 / avx512) so the copies never merge at link time.
+#include <cmath>
+#include <cstdint>
+#include <type_traits>
+
+#if defined(__AVX2__) || defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+// GCC 12's AVX-512 extract intrinsics start from _mm256_undefined_*(), which -Wmaybe-uninitialized
+// reports once inlined (GCC bug 105593); the value is fully overwritten.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+#include "kernels/mf_sgd/mf_sgd.hpp"
+
+namespace harpdaal::kernels::mf_sgd::HARPDAAL_ISA_NS {
+
+namespace {
+
+#if defined(__AVX512F__)
+inline float hsum256(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+  return _mm_cvtss_f32(s);
+}
+inline float hsum512(__m512 v) {
+  return hsum256(_mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1)));
+}
+inline float dot_f(const float* p, const float* q, int64_t ld) {
+  __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+  int64_t d = 0;
+  for (; d + 32 <= ld; d += 32) {
+    a0 = _mm512_fmadd_ps(_mm512_loadu_ps(p + d), _mm512_loadu_ps(q + d), a0);
+    a1 = _mm512_fmadd_ps(_mm512_loadu_ps(p + d + 16), _mm512_loadu_ps(q + d + 16), a1);
+  }
+  for (; d < ld; d += 16) a0 = _mm512_fmadd_ps(_mm512_loadu_ps(p + d), _mm512_loadu_ps(q + d), a0);
+  return hsum512(_mm512_add_ps(a0, a1));
+}
+inline void update_f(float* p, float* q, int64_t ld, float e, float ep, float eq, float lp,
+                     float lq, float& sp_out, float& sq_out) {
+  const __m512 ve = _mm512_set1_ps(e), vep = _mm512_set1_ps(ep), veq = _mm512_set1_ps(eq);
+  const __m512 vlp = _mm512_set1_ps(lp), vlq = _mm512_set1_ps(lq);
+  __m512 sp = _mm512_setzero_ps(), sq = _mm512_setzero_ps();
+  for (int64_t d = 0; d < ld; d += 16) {
+    __m512 vp = _mm512_loadu_ps(p + d), vq = _mm512_loadu_ps(q + d);
+    __m512 gp = _mm512_fnmadd_ps(ve, vq, _mm512_mul_ps(vlp, vp));
+    __m512 gq = _mm512_fnmadd_ps(ve, vp, _mm512_mul_ps(vlq, vq));
+    sp = _mm512_fmadd_ps(gp, gp, sp);
+    sq = _mm512_fmadd_ps(gq, gq, sq);
+    _mm512_storeu_ps(p + d, _mm512_fnmadd_ps(vep, gp, vp));
+    _mm512_storeu_ps(q + d, _mm512_fnmadd_ps(veq, gq, vq));
+  }
+  sp_out = hsum512(sp);
+  sq_out = hsum512(sq);
+}
+#elif defined(__AVX2__)
+inline float hsum256(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+  return _mm_cvtss_f32(s);
+}
+inline float dot_f(const float* p, const float* q, int64_t ld) {
+  __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+  for (int64_t d = 0; d < ld; d += 16) {
+    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(p + d), _mm256_loadu_ps(q + d), a0);
+    a1 = _mm256_fmadd_ps(_mm256_loadu_ps(p + d + 8), _mm256_loadu_ps(q + d + 8), a1);
+  }
+  return hsum256(_mm256_add_ps(a0, a1));
+}
+inline void update_f(float* p, float* q, int64_t ld, float e, float ep, float eq, float lp,
+                     float lq, float& sp_out, float& sq_out) {
+  const __m256 ve = _mm256_set1_ps(e), vep = _mm256_set1_ps(ep), veq = _mm256_set1_ps(eq);
+  const __m256 vlp = _mm256_set1_ps(lp), vlq = _mm256_set1_ps(lq);
+  __m256 sp = _mm256_setzero_ps(), sq = _mm256_setzero_ps();
+  for (int64_t d = 0; d < ld; d += 8) {
+    __m256 vp = _mm256_loadu_ps(p + d), vq = _mm256_loadu_ps(q + d);
+    __m256 gp = _mm256_fnmadd_ps(ve, vq, _mm256_mul_ps(vlp, vp));
+    __m256 gq = _mm256_fnmadd_ps(ve, vp, _mm256_mul_ps(vlq, vq));
+    sp = _mm256_fmadd_ps(gp, gp, sp);
+    sq = _mm256_fmadd_ps(gq, gq, sq);
+    _mm256_storeu_ps(p + d, _mm256_fnmadd_ps(vep, gp, vp));
+    _mm256_storeu_ps(q + d, _mm256_fnmadd_ps(veq, gq, vq));
+  }
+  sp_out = hsum256(sp);
+  sq_out = hsum256(sq);
+}
+#endif
+
+template <class T>
+inline T dot(const T* p, const T* q, int64_t ld, int64_t k) {
+#if defined(__AVX2__) || defined(__AVX512F__)
+  if constexpr (std::is_same_v<T, float>) {
+    if (ld % 16 == 0) return dot_f(p, q, ld);
+  }
+#endif
+  (void)ld;
+  T acc = 0;
+  for (int64_t d = 0; d < k; ++d) acc += p[d] * q[d];
+  return acc;
+}
+
+template <class T>
+inline void update(T* p, T* q, int64_t ld, int64_t k, T e, T ep, T eq, T lp, T lq, T& sp, T& sq) {
+#if defined(__AVX2__) || defined(__AVX512F__)
+  if constexpr (std::is_same_v<T, float>) {
+    if (ld % 16 == 0) {
+      update_f(p, q, ld, e, ep, eq, lp, lq, sp, sq);
+      return;
+    }
+  }
+#endif
+  (void)ld;
+  T a = 0, b = 0;
+  for (int64_t d = 0; d < k; ++d) {
+    T gp = lp * p[d] - e * q[d];
+    T gq = lq * q[d] - e * p[d];
+    a += gp * gp;
+    b += gq * gq;
+    p[d] -= ep * gp;
+    q[d] -= eq * gq;
+  }
+  sp = a;
+  sq = b;
+}
+
+#if defined(__AVX2__) || defined(__AVX512F__)
+// Vector traits, so one register-resident kernel serves both widths.
+#if defined(__AVX512F__)
+struct Vec {
+  using reg = __m512;
+  static constexpr int width = 16;
+  static reg load(const float* x) { return _mm512_loadu_ps(x); }
+  static void store(float* x, reg v) { _mm512_storeu_ps(x, v); }
+  static reg set1(float v) { return _mm512_set1_ps(v); }
+  static reg zero() { return _mm512_setzero_ps(); }
+  static reg mul(reg a, reg b) { return _mm512_mul_ps(a, b); }
+  static reg fmadd(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
+  static reg fnmadd(reg a, reg b, reg c) { return _mm512_fnmadd_ps(a, b, c); }
+  static float sum(reg v) { return hsum512(v); }
+};
+#else
+struct Vec {
+  using reg = __m256;
+  static constexpr int width = 8;
+  static reg load(const float* x) { return _mm256_loadu_ps(x); }
+  static void store(float* x, reg v) { _mm256_storeu_ps(x, v); }
+  static reg set1(float v) { return _mm256_set1_ps(v); }
+  static reg zero() { return _mm256_setzero_ps(); }
+  static reg mul(reg a, reg b) { return _mm256_mul_ps(a, b); }
+  static reg fmadd(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
+  static reg fnmadd(reg a, reg b, reg c) { return _mm256_fnmadd_ps(a, b, c); }
+  static float sum(reg v) { return hsum256(v); }
+};
+#endif
+
+// The whole update with both rows held in NV registers each (ld == NV * Vec::width): p and q
+// are loaded once, the dot product, gradients and squared-gradient sums reuse them.
+template <int NV>
+void train_block_fixed(const int32_t* users, const int32_t* items, const float* ratings,
+                       int64_t begin, int64_t end, Factors<float> P, Factors<float> Q,
+                       int64_t k, const Params<float>& prm) {
+  constexpr int64_t ld = int64_t(NV) * Vec::width;
+  const float eta = prm.learning_rate, lb = prm.reg_bias, mu = prm.global_mean;
+  const float inv_k = 1.f / float(k);
+  const bool bias = P.bias != nullptr && Q.bias != nullptr;
+  const bool adaptive = prm.adaptive;
+  const typename Vec::reg vlp = Vec::set1(prm.reg_user), vlq = Vec::set1(prm.reg_item);
+  for (int64_t e = begin; e < end; ++e) {
+    const int64_t u = users[e], i = items[e];
+    float* p = P.rows + u * ld;
+    float* q = Q.rows + i * ld;
+    if (e + 4 < end) {
+      _mm_prefetch(reinterpret_cast<const char*>(Q.rows + int64_t(items[e + 4]) * ld), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(P.rows + int64_t(users[e + 4]) * ld), _MM_HINT_T0);
+    }
+    typename Vec::reg vp[NV], vq[NV];
+    for (int v = 0; v < NV; ++v) {
+      vp[v] = Vec::load(p + v * Vec::width);
+      vq[v] = Vec::load(q + v * Vec::width);
+    }
+    typename Vec::reg acc = Vec::mul(vp[0], vq[0]);
+    for (int v = 1; v < NV; ++v) acc = Vec::fmadd(vp[v], vq[v], acc);
+    float pred = mu + Vec::sum(acc);
+    if (bias) pred += P.bias[u] + Q.bias[i];
+    const float err = ratings[e] - pred;
+    float ep = eta, eq = eta;
+    if (adaptive) {
+      ep = eta / std::sqrt(P.acc[u]);
+      eq = eta / std::sqrt(Q.acc[i]);
+    }
+    const typename Vec::reg ve = Vec::set1(err), vep = Vec::set1(ep), veq = Vec::set1(eq);
+    typename Vec::reg sp = Vec::zero(), sq = Vec::zero();
+    for (int v = 0; v < NV; ++v) {
+      typename Vec::reg gp = Vec::fnmadd(ve, vq[v], Vec::mul(vlp, vp[v]));
+      typename Vec::reg gq = Vec::fnmadd(ve, vp[v], Vec::mul(vlq, vq[v]));
+      sp = Vec::fmadd(gp, gp, sp);
+      sq = Vec::fmadd(gq, gq, sq);
+      Vec::store(p + v * Vec::width, Vec::fnmadd(vep, gp, vp[v]));
+      Vec::store(q + v * Vec::width, Vec::fnmadd(veq, gq, vq[v]));
+    }
+    if (bias) {
+      P.bias[u] -= ep * (lb * P.bias[u] - err);
+      Q.bias[i] -= eq * (lb * Q.bias[i] - err);
+    }
+    if (adaptive) {
+      P.acc[u] += Vec::sum(sp) * inv_k;
+      Q.acc[i] += Vec::sum(sq) * inv_k;
+    }
+  }
+}
+
+// Register-resident kernel for ld up to 128 floats, or nullptr.
+using FixedFn = void (*)(const int32_t*, const int32_t*, const float*, int64_t, int64_t,
+                         Factors<float>, Factors<float>, int64_t, const Params<float>&);
+inline FixedFn fixed_kernel(int64_t ld) {
+  if (ld % Vec::width != 0) return nullptr;
+  switch (ld / Vec::width) {
+    case 1: return &train_block_fixed<1>;
+    case 2: return &train_block_fixed<2>;
+    case 3: return &train_block_fixed<3>;
+    case 4: return &train_block_fixed<4>;
+    case 5: return &train_block_fixed<5>;
+    case 6: return &train_block_fixed<6>;
+    case 7: return &train_block_fixed<7>;
+    case 8: return &train_block_fixed<8>;
+#if !defined(__AVX512F__)
+    case 10: return &train_block_fixed<10>;
+    case 12: return &train_block_fixed<12>;
+    case 14: return &train_block_fixed<14>;
+    case 16: return &train_block_fixed<16>;
+#endif
+    default: return nullptr;
+  }
+}
+#endif
+
+}  // namespace
+
+template <class T>
+void train_block(const int32_t* users, const int32_t* items, const T* ratings, int64_t begin,
+                 int64_t end, Factors<T> P, Factors<T> Q, int64_t ld, int64_t k,
+                 const Params<T>& prm) {
+#if defined(__AVX2__) || defined(__AVX512F__)
+  if constexpr (std::is_same_v<T, float>) {
+    if (k > 0) {
+      if (FixedFn fn = fixed_kernel(ld)) {
+        fn(users, items, ratings, begin, end, P, Q, k, prm);
+        return;
+      }
+    }
+  }
+#endif
+  const T eta = prm.learning_rate, lp = prm.reg_user, lq = prm.reg_item, lb = prm.reg_bias;
+  const T mu = prm.global_mean, inv_k = T(1) / T(k > 0 ? k : 1);
+  const bool bias = P.bias != nullptr && Q.bias != nullptr;
+  for (int64_t e = begin; e < end; ++e) {
+    const int64_t u = users[e], i = items[e];
+    T* p = P.rows + u * ld;
+    T* q = Q.rows + i * ld;
+#if defined(__AVX2__) || defined(__AVX512F__)
+    if (e + 2 < end) {
+      _mm_prefetch(reinterpret_cast<const char*>(Q.rows + int64_t(items[e + 2]) * ld), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(P.rows + int64_t(users[e + 2]) * ld), _MM_HINT_T0);
+    }
+#endif
+    T pred = mu + dot(p, q, ld, k);
+    if (bias) pred += P.bias[u] + Q.bias[i];
+    const T err = ratings[e] - pred;
+    T ep = eta, eq = eta;
+    if (prm.adaptive) {
+      ep = eta / std::sqrt(P.acc[u]);
+      eq = eta / std::sqrt(Q.acc[i]);
+    }
+    T sp, sq;
+    update(p, q, ld, k, err, ep, eq, lp, lq, sp, sq);
+    if (bias) {
+      P.bias[u] -= ep * (lb * P.bias[u] - err);
+      Q.bias[i] -= eq * (lb * Q.bias[i] - err);
+    }
+    if (prm.adaptive) {
+      P.acc[u] += sp * inv_k;
+      Q.acc[i] += sq * inv_k;
+    }
+  }
+}
+
+template <class T>
+void predict_range(const int32_t* users, const int32_t* items, int64_t begin, int64_t end,
+                   const T* P, const T* Q, const T* ub, const T* ib, int64_t ld, int64_t k, T mu,
+                   T* out) {
+  for (int64_t e = begin; e < end; ++e) {
+    const int64_t u = users[e], i = items[e];
+    T v = mu + dot(P + u * ld, Q + i * ld, ld, k);
+    if (ub) v += ub[u];
+    if (ib) v += ib[i];
+    out[e] = v;
+  }
+}
+
+template <class T>
+double sse_range(const int32_t* users, const int32_t* items, const T* ratings, int64_t begin,
+                 int64_t end, const T* P, const T* Q, const T* ub, const T* ib, int64_t ld,
+                 int64_t k, T mu) {
+  double acc = 0;
+  for (int64_t e = begin; e < end; ++e) {
+    const int64_t u = users[e], i = items[e];
+    T v = mu + dot(P + u * ld, Q + i * ld, ld, k);
+    if (ub) v += ub[u];
+    if (ib) v += ib[i];
+    double d = double(ratings[e]) - double(v);
+    acc += d * d;
+  }
+  return acc;
+}
+
+#define HARPDAAL_MF_INST(T)                                                                    \
+  template void train_block<T>(const int32_t*, const int32_t*, const T*, int64_t, int64_t,     \
+                               Factors<T>, Factors<T>, int64_t, int64_t, const Params<T>&);     \
+  template void predict_range<T>(const int32_t*, const int32_t*, int64_t, int64_t, const T*,   \
+                                 const T*, const T*, const T*, int64_t, int64_t, T, T*);        \
+  template double sse_range<T>(const int32_t*, const int32_t*, const T*, int64_t, int64_t,     \
+                               const T*, const T*, const T*, const T*, int64_t, int64_t, T);
+HARPDAAL_MF_INST(float)
+HARPDAAL_MF_INST(double)
+#undef HARPDAAL_MF_INST
+
+}  // namespace harpdaal::kernels::mf_sgd::HARPDAAL_ISA_NS
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif

@@ -1,0 +1,166 @@
+"""harpdaal._core.mf against plain NumPy references with the same update order, at every ISA."""
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import harpdaal
+from harpdaal import _core
+from harpdaal.recommend._ratings import aligned_empty, bucket
+
+
+@pytest.fixture(params=harpdaal.available_isas())
+def isa(request):
+    before = harpdaal.active_isa()
+    harpdaal.set_isa(request.param)
+    yield request.param
+    harpdaal.set_isa(before)
+
+
+def tiny_problem(seed=0, m=23, n=17, nnz=300, k=5):
+    rng = np.random.default_rng(seed)
+    key = rng.choice(m * n, size=nnz, replace=False)
+    u, i = key // n, key % n
+    r = rng.normal(0.0, 1.0, nnz)
+    ld = 16
+    P = aligned_empty((m, ld))
+    Q = aligned_empty((n, ld))
+    P[:, :k] = rng.normal(0, 0.3, (m, k))
+    Q[:, :k] = rng.normal(0, 0.3, (n, k))
+    return u, i, r, P, Q, k
+
+
+def numpy_sgd_epoch(u, i, r, ptr, order, P, Q, Gp, Gq, bu, bi, k, eta, lp, lq, lb, mu, adaptive):
+    """The documented update, rating by rating, in the kernel's block order (float64)."""
+    grid = order.size
+    for t in range(grid):
+        for rb in range(grid):
+            b = rb * grid + order[(rb + t) % grid]
+            for e in range(ptr[b], ptr[b + 1]):
+                p, q = P[u[e], :k], Q[i[e], :k]
+                err = r[e] - (mu + bu[u[e]] + bi[i[e]] + p @ q)
+                ep = eta / np.sqrt(Gp[u[e]]) if adaptive else eta
+                eq = eta / np.sqrt(Gq[i[e]]) if adaptive else eta
+                gp = lp * p - err * q
+                gq = lq * q - err * p
+                P[u[e], :k] = p - ep * gp
+                Q[i[e], :k] = q - eq * gq
+                bu[u[e]] -= ep * (lb * bu[u[e]] - err)
+                bi[i[e]] -= eq * (lb * bi[i[e]] - err)
+                if adaptive:
+                    Gp[u[e]] += gp @ gp / k
+                    Gq[i[e]] += gq @ gq / k
+
+
+@pytest.mark.parametrize("adaptive", [True, False])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_sgd_grid_matches_numpy(isa, adaptive, threads):
+    u, i, r, P, Q, k = tiny_problem()
+    m, n = P.shape[0], Q.shape[0]
+    grid = 3
+    rng = np.random.default_rng(1)
+    bu_, bi_, br_, ptr = bucket(u, i, r, m, n, grid)
+    Gp, Gq = np.ones(m, np.float32), np.ones(n, np.float32)
+    ub, ib = np.zeros(m, np.float32), np.zeros(n, np.float32)
+    ref = [P[:, :k].astype(np.float64), Q[:, :k].astype(np.float64), np.ones(m), np.ones(n),
+           np.zeros(m), np.zeros(n)]
+    eta = 0.05 if adaptive else 0.02
+    P_addr = P.ctypes.data
+    for epoch in range(3):
+        order = rng.permutation(grid).astype(np.int32)
+        _core.mf.sgd_train_grid(bu_, bi_, br_, ptr, order, P, Q, Gp, Gq, ub, ib, k, eta, 0.02,
+                                0.03, 0.01, 0.25, adaptive, threads)
+        numpy_sgd_epoch(bu_, bi_, br_.astype(np.float64), ptr, order, *ref, k, eta, 0.02, 0.03,
+                        0.01, 0.25, adaptive)
+    assert P.ctypes.data == P_addr  # updated in place, zero-copy
+    np.testing.assert_allclose(P[:, :k], ref[0], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(Q[:, :k], ref[1], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(ub, ref[4], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(ib, ref[5], rtol=1e-4, atol=1e-5)
+    if adaptive:
+        np.testing.assert_allclose(Gp, ref[2], rtol=1e-4)
+    assert not P[:, k:].any() and not Q[:, k:].any()  # padding stays zero
+
+
+def test_sse_and_predict_match_numpy(isa):
+    u, i, r, P, Q, k = tiny_problem(seed=3)
+    u32, i32, r32 = u.astype(np.int32), i.astype(np.int32), r.astype(np.float32)
+    ub = np.linspace(-1, 1, P.shape[0]).astype(np.float32)
+    ib = np.linspace(0, 1, Q.shape[0]).astype(np.float32)
+    ref = 0.5 + ub[u] + ib[i] + np.einsum("ij,ij->i", P[u, :k].astype(np.float64), Q[i, :k])
+    out = np.empty(u.size, np.float32)
+    _core.mf.sgd_predict(u32, i32, P, Q, ub, ib, k, 0.5, out, 2)
+    np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-5)
+    sse = _core.mf.sum_squared_error(u32, i32, r32, P, Q, ub, ib, k, 0.5, 2)
+    assert sse == pytest.approx(np.sum((r32 - ref) ** 2), rel=1e-5)
+
+
+def numpy_ccd_epoch(Rm, P, Q, k, lu, li):
+    """CCD++ in NumPy/scipy on the residual matrix Rm (returns the new residual)."""
+    rows, cols = Rm.nonzero()
+    n_u = np.diff(Rm.indptr)
+    n_i = np.bincount(cols, minlength=Q.shape[0])
+    res = Rm.copy()
+    for t in range(k):
+        res.data += P[rows, t] * Q[cols, t]
+        A = sp.csr_matrix((res.data, (rows, cols)), shape=Rm.shape)
+        pat = sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=Rm.shape)
+        den_q = li * n_i + pat.T @ (P[:, t] ** 2)
+        Q[:, t] = np.where(den_q > 0, (A.T @ P[:, t]) / np.where(den_q > 0, den_q, 1), 0)
+        den_p = lu * n_u + pat @ (Q[:, t] ** 2)
+        P[:, t] = np.where(den_p > 0, (A @ Q[:, t]) / np.where(den_p > 0, den_p, 1), 0)
+        res.data -= P[rows, t] * Q[cols, t]
+    return res
+
+
+def test_ccd_matches_numpy(isa):
+    u, i, r, P, Q, k = tiny_problem(seed=5)
+    m, n = P.shape[0], Q.shape[0]
+    Rm = sp.csr_matrix((r, (u, i)), shape=(m, n))
+    Rm.sort_indices()
+    csc = sp.csc_matrix((np.arange(Rm.nnz) + 1.0, Rm.nonzero()), shape=(m, n))
+    csc.sort_indices()
+    Q[:] = 0
+    P64, Q64 = P[:, :k].astype(np.float64), np.zeros((n, k))
+    residual = Rm.data.astype(np.float32)
+    args = (Rm.indptr.astype(np.int64), Rm.indices.astype(np.int32), csc.indptr.astype(np.int64),
+            csc.indices.astype(np.int32), csc.data.astype(np.int64) - 1)
+    res_ref = Rm
+    for _ in range(2):
+        _core.mf.ccd_epoch(*args, residual, P, Q, k, 0.05, 0.1, 1, 2)
+        res_ref = numpy_ccd_epoch(res_ref, P64, Q64, k, 0.05, 0.1)
+    np.testing.assert_allclose(P[:, :k], P64, rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(Q[:, :k], Q64, rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(residual, res_ref.data, rtol=1e-3, atol=1e-4)
+
+
+def test_kernel_rejects_bad_arguments():
+    u, i, r, P, Q, k = tiny_problem()
+    bu_, bi_, br_, ptr = bucket(u, i, r, P.shape[0], Q.shape[0], 2)
+    order = np.array([1, 0], np.int32)
+    acc_u, acc_i = np.ones(P.shape[0], np.float32), np.ones(Q.shape[0], np.float32)
+    call = lambda **kw: _core.mf.sgd_train_grid(  # noqa: E731
+        **{**dict(users=bu_, items=bi_, ratings=br_, block_ptr=ptr, col_order=order,
+                  user_factors=P, item_factors=Q, user_acc=acc_u, item_acc=acc_i,
+                  user_bias=None, item_bias=None, n_factors=k, learning_rate=0.1, reg_user=0.1,
+                  reg_item=0.1, reg_bias=0.0, global_mean=0.0), **kw})
+    call()  # the good call works
+    bad_items = bi_.copy()
+    bad_items[0] = Q.shape[0]
+    with pytest.raises(ValueError, match="items: ids must lie"):
+        call(items=bad_items)
+    with pytest.raises(TypeError, match="ratings: expected dtype float32"):
+        call(ratings=br_.astype(np.float64))
+    with pytest.raises(ValueError, match="multiple of 16"):
+        call(user_factors=np.zeros((P.shape[0], 8), np.float32), item_factors=np.zeros((Q.shape[0], 8), np.float32))
+    with pytest.raises(ValueError, match="permutation"):
+        call(col_order=np.array([0, 0], np.int32))
+    with pytest.raises(ValueError, match="block_ptr"):
+        call(block_ptr=ptr[::-1].copy())
+    with pytest.raises(ValueError, match="n_factors"):
+        call(n_factors=17)
+    with pytest.raises(ValueError, match="user_acc"):
+        call(user_acc=None)
+    with pytest.raises(ValueError, match="read-only"):
+        ro = P.copy()
+        ro.flags.writeable = False
+        call(user_factors=ro)
