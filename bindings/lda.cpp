@@ -1,0 +1,168 @@
+// Bindings of the LDA collapsed Gibbs kernels (harpdaal._core.lda). Checks only; no algorithm.
+#include <string>
+
+#include "arrays.hpp"
+#include "kernels/common/parallel.hpp"
+#include "kernels/lda/lda.hpp"
+
+namespace py = pybind11;
+using namespace harpdaal::bindings;
+namespace lk = harpdaal::kernels::lda;
+
+namespace {
+
+// doc_ptr must be non-decreasing offsets into the token arrays; topics must lie in [0, K).
+// These are O(D + N) scans, cheap next to a sweep, and keep a bad call from reading out of bounds.
+void check_corpus(const int64_t* doc_ptr, int64_t n_docs, int64_t n_tokens, const int32_t* topics,
+                  int32_t n_topics) {
+  if (n_docs < 0) throw py::value_error("doc_ptr: must have at least one entry");
+  if (n_docs >= 0 && (doc_ptr[0] < 0 || doc_ptr[n_docs] > n_tokens))
+    throw py::value_error("doc_ptr: offsets must lie in [0, len(words)]");
+  for (int64_t d = 0; d < n_docs; ++d)
+    if (doc_ptr[d + 1] < doc_ptr[d]) throw py::value_error("doc_ptr: offsets must be non-decreasing");
+  if (n_topics < 1) throw py::value_error("n_topics must be >= 1");
+  bool bad = false;
+  for (int64_t i = 0; i < n_tokens; ++i) bad |= static_cast<uint32_t>(topics[i]) >= static_cast<uint32_t>(n_topics);
+  if (bad) throw py::value_error("topics: every assignment must lie in [0, n_topics)");
+}
+
+void check_words(const int32_t* words, int64_t n_tokens, int64_t n_words_total) {
+  bool bad = false;
+  for (int64_t i = 0; i < n_tokens; ++i) bad |= words[i] < 0 || words[i] >= n_words_total;
+  if (bad) throw py::value_error("words: every word id must lie in [0, n_words_total)");
+}
+
+lk::Priors priors(double alpha, double beta, int64_t n_words_total) {
+  if (!(alpha > 0)) throw py::value_error("alpha must be > 0");
+  if (!(beta > 0)) throw py::value_error("beta must be > 0");
+  if (n_words_total < 1) throw py::value_error("n_words_total must be >= 1");
+  return lk::Priors{alpha, beta, n_words_total};
+}
+
+void sample_block(const py::handle& doc_ptr_o, const py::handle& words_o, const py::handle& topics_o,
+                  int64_t first_doc_id, const py::handle& word_topic_o, int64_t word_begin,
+                  const py::handle& topic_totals_o, double alpha, double beta,
+                  int64_t n_words_total, uint64_t seed, int64_t iteration, int mh_steps,
+                  int n_threads) {
+  auto doc_ptr = checked_array<int64_t>(doc_ptr_o, "doc_ptr", {any_dim});
+  auto words = checked_array<int32_t>(words_o, "words", {any_dim});
+  auto topics = checked_array<int32_t>(topics_o, "topics", {words.shape(0)}, true);
+  auto word_topic = checked_array<int32_t>(word_topic_o, "word_topic", {any_dim, any_dim}, true);
+  const int32_t K = static_cast<int32_t>(word_topic.shape(1));
+  auto totals = checked_array<int64_t>(topic_totals_o, "topic_totals", {K}, true);
+  lk::Priors pr = priors(alpha, beta, n_words_total);
+  const int64_t n_docs = doc_ptr.shape(0) - 1;
+  const int64_t n_tok = words.shape(0);
+  if (mh_steps < 0) throw py::value_error("mh_steps must be >= 0 (0: sparse sampler)");
+  if (word_begin < 0 || word_begin + word_topic.shape(0) > n_words_total)
+    throw py::value_error("word_topic: rows [word_begin, word_begin + len) must lie in [0, n_words_total)");
+  check_corpus(in_ptr(doc_ptr), n_docs, n_tok, in_ptr(topics), K);
+  const int64_t* dp = in_ptr(doc_ptr);
+  const int32_t* wp = in_ptr(words);
+  int32_t* tp = out_ptr(topics);
+  int32_t* wtp = out_ptr(word_topic);
+  int64_t* ktp = out_ptr(totals);
+  const int64_t word_end = word_begin + word_topic.shape(0);
+  py::gil_scoped_release nogil;
+  lk::sample_block<float>(dp, wp, tp, n_docs, first_doc_id, wtp, word_begin, word_end, ktp, K, pr,
+                          seed, iteration, mh_steps, n_threads);
+}
+
+void fold_in(const py::handle& doc_ptr_o, const py::handle& words_o, const py::handle& topics_o,
+             int64_t first_doc_id, const py::handle& word_topic_o, const py::handle& topic_totals_o,
+             double alpha, double beta, uint64_t seed, int n_sweeps, int burn_in, int mh_steps,
+             const py::handle& doc_topic_o, int n_threads) {
+  auto doc_ptr = checked_array<int64_t>(doc_ptr_o, "doc_ptr", {any_dim});
+  auto words = checked_array<int32_t>(words_o, "words", {any_dim});
+  auto topics = checked_array<int32_t>(topics_o, "topics", {words.shape(0)}, true);
+  auto word_topic = checked_array<int32_t>(word_topic_o, "word_topic", {any_dim, any_dim});
+  const int32_t K = static_cast<int32_t>(word_topic.shape(1));
+  const int64_t V = word_topic.shape(0);
+  auto totals = checked_array<int64_t>(topic_totals_o, "topic_totals", {K});
+  const int64_t n_docs = doc_ptr.shape(0) - 1;
+  auto doc_topic = checked_array<float>(doc_topic_o, "doc_topic", {n_docs, K}, true);
+  lk::Priors pr = priors(alpha, beta, V);
+  if (mh_steps < 0) throw py::value_error("mh_steps must be >= 0 (0: sparse sampler)");
+  if (n_sweeps < 1 || burn_in < 0 || burn_in >= n_sweeps)
+    throw py::value_error("need n_sweeps >= 1 and 0 <= burn_in < n_sweeps");
+  const int64_t n_tok = words.shape(0);
+  check_corpus(in_ptr(doc_ptr), n_docs, n_tok, in_ptr(topics), K);
+  check_words(in_ptr(words), n_tok, V);
+  const int64_t* dp = in_ptr(doc_ptr);
+  const int32_t* wp = in_ptr(words);
+  int32_t* tp = out_ptr(topics);
+  const int32_t* wtp = in_ptr(word_topic);
+  const int64_t* ktp = in_ptr(totals);
+  float* dtp = out_ptr(doc_topic);
+  py::gil_scoped_release nogil;
+  lk::fold_in<float>(dp, wp, tp, n_docs, first_doc_id, wtp, ktp, K, pr, seed, n_sweeps, burn_in,
+                     mh_steps, dtp, n_threads);
+}
+
+double doc_log_likelihood(const py::handle& doc_ptr_o, const py::handle& topics_o, int32_t n_topics,
+                          double alpha, int n_threads) {
+  auto doc_ptr = checked_array<int64_t>(doc_ptr_o, "doc_ptr", {any_dim});
+  auto topics = checked_array<int32_t>(topics_o, "topics", {any_dim});
+  const int64_t n_docs = doc_ptr.shape(0) - 1;
+  if (!(alpha > 0)) throw py::value_error("alpha must be > 0");
+  check_corpus(in_ptr(doc_ptr), n_docs, topics.shape(0), in_ptr(topics), n_topics);
+  const int64_t* dp = in_ptr(doc_ptr);
+  const int32_t* tp = in_ptr(topics);
+  py::gil_scoped_release nogil;
+  return lk::doc_log_likelihood(dp, tp, n_docs, n_topics, alpha, n_threads);
+}
+
+double word_log_likelihood(const py::handle& word_topic_o, double beta, int n_threads) {
+  auto word_topic = checked_array<int32_t>(word_topic_o, "word_topic", {any_dim, any_dim});
+  if (!(beta > 0)) throw py::value_error("beta must be > 0");
+  const int32_t* wtp = in_ptr(word_topic);
+  const int64_t rows = word_topic.shape(0);
+  const int32_t K = static_cast<int32_t>(word_topic.shape(1));
+  py::gil_scoped_release nogil;
+  return lk::word_log_likelihood(wtp, rows, K, beta, n_threads);
+}
+
+void accumulate_counts(const py::handle& words_o, const py::handle& topics_o,
+                       const py::handle& word_topic_o, int64_t word_begin,
+                       const py::handle& topic_totals_o) {
+  auto words = checked_array<int32_t>(words_o, "words", {any_dim});
+  auto topics = checked_array<int32_t>(topics_o, "topics", {words.shape(0)});
+  auto word_topic = checked_array<int32_t>(word_topic_o, "word_topic", {any_dim, any_dim}, true);
+  const int32_t K = static_cast<int32_t>(word_topic.shape(1));
+  auto totals = checked_array<int64_t>(topic_totals_o, "topic_totals", {K}, true);
+  int64_t one[2] = {0, words.shape(0)};
+  check_corpus(one, 1, words.shape(0), in_ptr(topics), K);
+  const int32_t* wp = in_ptr(words);
+  const int32_t* tp = in_ptr(topics);
+  int32_t* wtp = out_ptr(word_topic);
+  int64_t* ktp = out_ptr(totals);
+  const int64_t n = words.shape(0), end = word_begin + word_topic.shape(0);
+  py::gil_scoped_release nogil;
+  lk::accumulate_counts(wp, tp, n, wtp, word_begin, end, ktp, K);
+}
+
+void register_lda(py::module_& m) {
+  auto k = m.def_submodule("lda", "LDA collapsed Gibbs sampling kernels");
+  k.def("sample_block", &sample_block, py::arg("doc_ptr"), py::arg("words"), py::arg("topics"),
+        py::arg("first_doc_id"), py::arg("word_topic"), py::arg("word_begin"),
+        py::arg("topic_totals"), py::arg("alpha"), py::arg("beta"), py::arg("n_words_total"),
+        py::arg("seed"), py::arg("iteration"), py::arg("mh_steps") = 2, py::arg("n_threads") = 0,
+        "One sweep over the tokens of a document block whose word lies in the word_topic slice "
+        "[word_begin, word_begin + len(word_topic)); updates topics, word_topic, topic_totals.");
+  k.def("fold_in", &fold_in, py::arg("doc_ptr"), py::arg("words"), py::arg("topics"),
+        py::arg("first_doc_id"), py::arg("word_topic"), py::arg("topic_totals"), py::arg("alpha"),
+        py::arg("beta"), py::arg("seed"), py::arg("n_sweeps"), py::arg("burn_in"),
+        py::arg("mh_steps"), py::arg("doc_topic"), py::arg("n_threads") = 0,
+        "Sample topics of new documents against a fixed model; doc_topic (float32) accumulates "
+        "doc-topic counts over the sweeps after burn_in.");
+  k.def("doc_log_likelihood", &doc_log_likelihood, py::arg("doc_ptr"), py::arg("topics"),
+        py::arg("n_topics"), py::arg("alpha"), py::arg("n_threads") = 0);
+  k.def("word_log_likelihood", &word_log_likelihood, py::arg("word_topic"), py::arg("beta"),
+        py::arg("n_threads") = 0);
+  k.def("accumulate_counts", &accumulate_counts, py::arg("words"), py::arg("topics"),
+        py::arg("word_topic"), py::arg("word_begin"), py::arg("topic_totals"));
+}
+
+Register reg(50, &register_lda);
+
+}  // namespace

@@ -1,0 +1,2 @@
+#define HARPDAAL_ISA_NS avx2
+#include "kernels/lda/doc_bucket_impl.hpp"

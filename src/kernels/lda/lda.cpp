@@ -1,0 +1,569 @@
+#include "kernels/lda/lda.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <stdexcept>
+#include <type_traits>
+#include <vector>
+
+#include <oneapi/tbb/parallel_for.h>
+#include <oneapi/tbb/partitioner.h>
+#include <oneapi/tbb/task_arena.h>
+
+#include "kernels/common/isa.hpp"
+#include "kernels/common/parallel.hpp"
+#include "kernels/lda/doc_bucket.hpp"
+
+namespace harpdaal::kernels::lda {
+
+namespace {
+
+// ---- counter-based random numbers ------------------------------------------------------------
+inline uint64_t mix64(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+// splitmix64 stream whose start is a hash of (seed, iteration, document, token): the draws for a
+// token never depend on which thread samples it or in which order.
+struct TokenRng {
+  uint64_t x;
+  inline uint64_t next() {
+    x += 0x9E3779B97F4A7C15ULL;
+    return mix64(x);
+  }
+  // uniform in [0, 1) with 24 random bits (the sampler works in float).
+  template <class T>
+  inline T uniform() { return static_cast<T>(next() >> 40) * static_cast<T>(1.0 / 16777216.0); }
+};
+
+inline uint64_t doc_key(uint64_t seed, int64_t iteration, int64_t doc_id) {
+  return mix64(seed ^ mix64(static_cast<uint64_t>(iteration) * 0xD1B54A32D192ED03ULL + 0x632BE59BD9B4E019ULL) ^
+               mix64(static_cast<uint64_t>(doc_id) * 0x8CB92BA72F3D8DD7ULL + 1));
+}
+
+inline TokenRng token_rng(uint64_t dkey, int64_t token) {
+  return TokenRng{mix64(dkey ^ (static_cast<uint64_t>(token) * 0xA0761D6478BD642FULL))};
+}
+
+// ---- alias tables (Vose) ---------------------------------------------------------------------
+template <class T>
+struct AliasEntry {
+  T prob;         // probability of keeping `topic` in this bucket
+  int32_t topic;  // the bucket's own topic
+  int32_t alias;  // the topic taken otherwise
+};
+
+// Builds n buckets for weights w[0..n) of topics ids[0..n) into out; small/large are scratch.
+template <class T>
+void build_alias(const double* w, const int32_t* ids, int32_t n, double total, AliasEntry<T>* out,
+                 std::vector<int32_t>& small, std::vector<int32_t>& large, std::vector<double>& scaled) {
+  small.clear();
+  large.clear();
+  scaled.resize(n);
+  for (int32_t i = 0; i < n; ++i) {
+    scaled[i] = total > 0 ? w[i] * n / total : 1.0;
+    out[i].topic = ids[i];
+    out[i].alias = ids[i];
+    out[i].prob = T(1);
+    (scaled[i] < 1.0 ? small : large).push_back(i);
+  }
+  while (!small.empty() && !large.empty()) {
+    int32_t s = small.back(), l = large.back();
+    small.pop_back();
+    out[s].prob = static_cast<T>(scaled[s]);
+    out[s].alias = ids[l];
+    scaled[l] = (scaled[l] + scaled[s]) - 1.0;
+    if (scaled[l] < 1.0) {
+      large.pop_back();
+      small.push_back(l);
+    }
+  }
+  // leftovers are exactly 1 up to rounding: keep their own topic
+  for (int32_t i : small) out[i].prob = T(1);
+  for (int32_t i : large) out[i].prob = T(1);
+}
+
+template <class T>
+inline int32_t sample_alias(const AliasEntry<T>* table, int32_t n, T u) {
+  T x = u * static_cast<T>(n);
+  int32_t i = static_cast<int32_t>(x);
+  if (i >= n) i = n - 1;
+  const AliasEntry<T>& e = table[i];
+  return (x - static_cast<T>(i)) < e.prob ? e.topic : e.alias;
+}
+
+// Word proposal q_w(k) ~ (n_wk + beta) / (n_k + V beta), as a mixture of a sparse alias table
+// over the word's non-zero topics (mass word_mass[w]) and one dense table for beta / (n_k + V beta)
+// shared by every word (mass dense_mass): memory stays O(non-zeros), not O(V K).
+template <class T>
+struct WordProposals {
+  std::vector<int64_t> offsets;
+  std::vector<AliasEntry<T>> entries;
+  std::vector<T> word_mass;
+  std::vector<AliasEntry<T>> dense;
+  T dense_mass = 0;
+
+  void build(const int32_t* word_topic, int64_t n_rows, int32_t K, const int64_t* topic_totals,
+             const Priors& pr, int n_threads) {
+    const double vbeta = pr.beta * static_cast<double>(pr.n_words_total);
+    std::vector<double> inv_den(K);
+    for (int32_t k = 0; k < K; ++k) inv_den[k] = 1.0 / (static_cast<double>(topic_totals[k]) + vbeta);
+    {
+      std::vector<double> w(K);
+      std::vector<int32_t> ids(K), small, large;
+      std::vector<double> scaled;
+      double total = 0;
+      for (int32_t k = 0; k < K; ++k) {
+        w[k] = pr.beta * inv_den[k];
+        ids[k] = k;
+        total += w[k];
+      }
+      dense.resize(K);
+      build_alias<T>(w.data(), ids.data(), K, total, dense.data(), small, large, scaled);
+      dense_mass = static_cast<T>(total);
+    }
+    offsets.assign(n_rows + 1, 0);
+    word_mass.assign(n_rows, T(0));
+    parallel_for(n_threads, n_rows, 256, [&](int64_t b, int64_t e) {
+      for (int64_t r = b; r < e; ++r) {
+        const int32_t* row = word_topic + r * K;
+        int64_t nnz = 0;
+        for (int32_t k = 0; k < K; ++k) nnz += row[k] > 0;
+        offsets[r + 1] = nnz;
+      }
+    });
+    for (int64_t r = 0; r < n_rows; ++r) offsets[r + 1] += offsets[r];
+    entries.resize(offsets[n_rows]);
+    parallel_for(n_threads, n_rows, 256, [&](int64_t b, int64_t e) {
+      std::vector<double> w;
+      std::vector<int32_t> ids, small, large;
+      std::vector<double> scaled;
+      w.reserve(K);
+      ids.reserve(K);
+      for (int64_t r = b; r < e; ++r) {
+        const int32_t* row = word_topic + r * K;
+        w.clear();
+        ids.clear();
+        double total = 0;
+        for (int32_t k = 0; k < K; ++k) {
+          if (row[k] > 0) {
+            double v = row[k] * inv_den[k];
+            w.push_back(v);
+            ids.push_back(k);
+            total += v;
+          }
+        }
+        word_mass[r] = static_cast<T>(total);
+        if (!w.empty())
+          build_alias<T>(w.data(), ids.data(), static_cast<int32_t>(w.size()), total,
+                         entries.data() + offsets[r], small, large, scaled);
+      }
+    });
+  }
+
+  inline int32_t propose(int64_t row, T u_mix, T u_pick, int32_t K) const {
+    T a = word_mass[row];
+    if (u_mix * (a + dense_mass) < a) {
+      int64_t o = offsets[row];
+      return sample_alias(entries.data() + o, static_cast<int32_t>(offsets[row + 1] - o), u_pick);
+    }
+    return sample_alias(dense.data(), K, u_pick);
+  }
+};
+
+// Splits [0, n) (weights given by prefix sums cum[0..n]) into `parts` contiguous ranges of about
+// equal weight; bounds has parts + 1 entries.
+std::vector<int64_t> balanced_bounds(const int64_t* cum, int64_t n, int parts) {
+  std::vector<int64_t> bounds(parts + 1, 0);
+  int64_t total = cum[n] - cum[0];
+  for (int p = 1; p < parts; ++p) {
+    int64_t target = cum[0] + total * p / parts;
+    bounds[p] = std::lower_bound(cum, cum + n + 1, target) - cum;
+    bounds[p] = std::clamp<int64_t>(bounds[p], bounds[p - 1], n);
+  }
+  bounds[parts] = n;
+  return bounds;
+}
+
+// Samples the tokens [lo, hi) of one document (all of whose words lie in the current slice).
+// nd holds the document's topic counts over all its tokens; counts of the model are updated
+// (training) or only read (fold-in, update_model = false).
+template <class T, bool update_model>
+inline void sample_tokens(const int32_t* words, int32_t* topics, int64_t p0, int64_t p1,
+                          int64_t lo, int64_t hi, uint64_t dkey, int32_t* nd, int32_t* wt,
+                          int64_t word_begin, int64_t* nk, int32_t K, T alpha, T beta, T vbeta,
+                          const WordProposals<T>& prop, int mh_steps) {
+  const int64_t len = p1 - p0;
+  const T len_t = static_cast<T>(len);
+  const T doc_mass = len_t + alpha * static_cast<T>(K);
+  for (int64_t i = lo; i < hi; ++i) {
+    TokenRng rng = token_rng(dkey, i - p0);
+    const int32_t s0 = topics[i];
+    const int64_t row = words[i] - word_begin;
+    int32_t* nw = wt + row * K;
+    int32_t s = s0;
+    --nd[s];
+    if (update_model) {
+      --nw[s];
+      --nk[s];
+    }
+    for (int step = 0; step < mh_steps; ++step) {
+      // word proposal: acceptance reduces to the doc factor (n_dt + a) / (n_ds + a)
+      T u1 = rng.template uniform<T>(), u2 = rng.template uniform<T>();
+      int32_t t = prop.propose(row, u1, u2, K);
+      if (t != s) {
+        T u = rng.template uniform<T>();
+        if (u * (static_cast<T>(nd[s]) + alpha) < static_cast<T>(nd[t]) + alpha) s = t;
+      }
+      // doc proposal q(k) ~ n_dk + alpha (counts including this token's old topic s0):
+      // pick the topic of a random token of the document, or a uniform topic.
+      T ud = rng.template uniform<T>() * doc_mass;
+      if (ud < len_t) {
+        int64_t j = static_cast<int64_t>(ud);
+        t = topics[p0 + (j < len ? j : len - 1)];
+      } else {
+        t = static_cast<int32_t>((ud - len_t) / alpha);
+        if (t >= K) t = K - 1;
+      }
+      if (t != s) {
+        T nds = static_cast<T>(nd[s]) + alpha, ndt = static_cast<T>(nd[t]) + alpha;
+        T num = ndt * (static_cast<T>(nw[t]) + beta) * (static_cast<T>(nk[s]) + vbeta) *
+                (nds + static_cast<T>(s == s0));
+        T den = nds * (static_cast<T>(nw[s]) + beta) * (static_cast<T>(nk[t]) + vbeta) *
+                (ndt + static_cast<T>(t == s0));
+        T u = rng.template uniform<T>();
+        if (u * den < num) s = t;
+      }
+    }
+    topics[i] = s;
+    ++nd[s];
+    if (update_model) {
+      ++nw[s];
+      ++nk[s];
+    }
+  }
+}
+
+
+// Per-thread state of the document being sampled by the sparse sampler: dense counts, the list
+// of its non-zero topics (with positions, for O(1) removal) and 1 / (n_k + V beta).
+template <class T>
+struct DocState {
+  std::vector<int32_t> nd, nz, pos;
+  std::vector<T> cum, inv;
+  std::vector<T> block_sums;
+  DocBucketFn bucket = nullptr;  // the ISA's document bucket (float only)
+  int32_t n_nz = 0;
+  explicit DocState(int32_t K)
+      : nd(K, 0), nz(K), pos(K), cum(K), inv(K), block_sums(K / kBucketBlock + 1) {
+    if constexpr (std::is_same_v<T, float>)
+      bucket = dispatch<DocBucketFn>(&generic::doc_bucket, &avx2::doc_bucket, &avx512::doc_bucket);
+  }
+  void load(const int32_t* topics, int64_t p0, int64_t p1) {
+    for (int64_t i = p0; i < p1; ++i) {
+      int32_t k = topics[i];
+      if (nd[k]++ == 0) {
+        pos[k] = n_nz;
+        nz[n_nz++] = k;
+      }
+    }
+  }
+  void clear() {
+    for (int32_t j = 0; j < n_nz; ++j) nd[nz[j]] = 0;
+    n_nz = 0;
+  }
+  void set_inv(const int64_t* nk, int32_t K, T vbeta) {
+    for (int32_t k = 0; k < K; ++k) inv[k] = T(1) / (static_cast<T>(nk[k]) + vbeta);
+  }
+};
+
+// Sparse sampler: p(k) ~ n_dk (n_wk + b) / (n_k + V b)  +  a (n_wk + b) / (n_k + V b).
+// The first (document) bucket is summed exactly over the document's non-zero topics (O(K_d));
+// the second (smoothing) bucket is drawn from the word's alias tables built at the start of the
+// call, i.e. from counts at most one sweep old (exact in fold-in, where the model is fixed).
+template <class T, bool update_model>
+inline void sample_tokens_sparse(const int32_t* words, int32_t* topics, int64_t p0, int64_t lo,
+                                 int64_t hi, uint64_t dkey, DocState<T>& ds, int32_t* wt,
+                                 int64_t word_begin, int64_t* nk, int32_t K, T alpha, T beta,
+                                 T vbeta, const WordProposals<T>& prop) {
+  int32_t* nd = ds.nd.data();
+  int32_t* nz = ds.nz.data();
+  int32_t* pos = ds.pos.data();
+  T* cum = ds.cum.data();
+  T* inv = ds.inv.data();
+  for (int64_t i = lo; i < hi; ++i) {
+    TokenRng rng = token_rng(dkey, i - p0);
+    const int32_t s = topics[i];
+    const int64_t row = words[i] - word_begin;
+    int32_t* nw = wt + row * K;
+    if (--nd[s] == 0) {
+      int32_t p = pos[s], last = nz[--ds.n_nz];
+      nz[p] = last;
+      pos[last] = p;
+    }
+    if (update_model) {
+      --nw[s];
+      --nk[s];
+      inv[s] = T(1) / (static_cast<T>(nk[s]) + vbeta);
+    }
+    const int32_t n_nz = ds.n_nz;
+    T z = 0;
+    if constexpr (std::is_same_v<T, float>) {
+      z = ds.bucket(nz, n_nz, nd, nw, inv, beta, cum, ds.block_sums.data());
+    } else {
+      for (int32_t j = 0; j < n_nz; ++j) {
+        const int32_t k = nz[j];
+        z += static_cast<T>(nd[k]) * (static_cast<T>(nw[k]) + beta) * inv[k];
+        cum[j] = z;
+      }
+    }
+    const T smooth = alpha * (prop.word_mass[row] + prop.dense_mass);
+    const uint64_t r = rng.next();
+    const T u = static_cast<T>(r >> 40) * static_cast<T>(1.0 / 16777216.0) * (z + smooth);
+    int32_t t;
+    if (u < z) {
+      int32_t j = 0;
+      if constexpr (std::is_same_v<T, float>) {
+        j = find_in_bucket(cum, ds.block_sums.data(), n_nz, u);
+      } else {
+        while (j < n_nz - 1 && cum[j] <= u) ++j;
+      }
+      t = nz[j];
+    } else {
+      const uint64_t r2 = rng.next();
+      const T u1 = static_cast<T>(r2 >> 40) * static_cast<T>(1.0 / 16777216.0);
+      const T u2 = static_cast<T>(r2 & 0xFFFFFF) * static_cast<T>(1.0 / 16777216.0);
+      t = prop.propose(row, u1, u2, K);
+    }
+    topics[i] = t;
+    if (nd[t]++ == 0) {
+      pos[t] = ds.n_nz;
+      nz[ds.n_nz++] = t;
+    }
+    if (update_model) {
+      ++nw[t];
+      ++nk[t];
+      inv[t] = T(1) / (static_cast<T>(nk[t]) + vbeta);
+    }
+  }
+}
+
+}  // namespace
+
+template <class T>
+void sample_block(const int64_t* doc_ptr, const int32_t* words, int32_t* topics, int64_t n_docs,
+                  int64_t first_doc_id, int32_t* word_topic, int64_t word_begin, int64_t word_end,
+                  int64_t* topic_totals, int32_t n_topics, const Priors& priors, uint64_t seed,
+                  int64_t iteration, int mh_steps, int n_threads) {
+  const int32_t K = n_topics;
+  const int64_t n_rows = word_end - word_begin;
+  if (n_docs <= 0 || n_rows <= 0 || K <= 0) return;
+  const int nt = static_cast<int>(std::min<int64_t>(resolve_threads(n_threads), std::max<int64_t>(1, n_docs)));
+  const T alpha = static_cast<T>(priors.alpha), beta = static_cast<T>(priors.beta);
+  const T vbeta = static_cast<T>(priors.beta * static_cast<double>(priors.n_words_total));
+
+  WordProposals<T> prop;
+  prop.build(word_topic, n_rows, K, topic_totals, priors, nt);
+
+  // documents split by tokens, the slice split by this block's tokens per word
+  std::vector<int64_t> doc_bounds = balanced_bounds(doc_ptr, n_docs, nt);
+  std::vector<int64_t> word_bounds(nt + 1, 0);
+  word_bounds[nt] = n_rows;
+  if (nt > 1) {
+    std::vector<int64_t> cum(n_rows + 1, 0);
+    for (int64_t i = doc_ptr[0]; i < doc_ptr[n_docs]; ++i) {
+      int64_t r = words[i] - word_begin;
+      if (r >= 0 && r < n_rows) ++cum[r + 1];
+    }
+    for (int64_t r = 0; r < n_rows; ++r) cum[r + 1] += cum[r];
+    word_bounds = balanced_bounds(cum.data(), n_rows, nt);
+  }
+
+  std::vector<DocState<T>> states(nt, DocState<T>(K));
+  std::vector<int64_t> nk_local(static_cast<size_t>(nt) * K);
+  std::vector<int64_t> round_start(K);
+
+  auto work = [&](int t, int round) {
+    DocState<T>& ds = states[t];
+    int64_t* nk = nk_local.data() + static_cast<size_t>(t) * K;
+    std::copy(round_start.begin(), round_start.end(), nk);
+    if (mh_steps == 0) ds.set_inv(nk, K, vbeta);
+    int sub = (t + round) % nt;
+    int32_t wlo = static_cast<int32_t>(word_begin + word_bounds[sub]);
+    int32_t whi = static_cast<int32_t>(word_begin + word_bounds[sub + 1]);
+    if (wlo >= whi) return;
+    for (int64_t d = doc_bounds[t]; d < doc_bounds[t + 1]; ++d) {
+      const int64_t p0 = doc_ptr[d], p1 = doc_ptr[d + 1];
+      const int32_t* wb = words + p0;
+      const int32_t* we = words + p1;
+      int64_t lo = std::lower_bound(wb, we, wlo) - words;
+      int64_t hi = std::lower_bound(words + lo, we, whi) - words;
+      if (lo >= hi) continue;
+      const uint64_t dkey = doc_key(seed, iteration, first_doc_id + d);
+      ds.load(topics, p0, p1);
+      if (mh_steps == 0)
+        sample_tokens_sparse<T, true>(words, topics, p0, lo, hi, dkey, ds, word_topic, word_begin,
+                                      nk, K, alpha, beta, vbeta, prop);
+      else
+        sample_tokens<T, true>(words, topics, p0, p1, lo, hi, dkey, ds.nd.data(), word_topic,
+                               word_begin, nk, K, alpha, beta, vbeta, prop, mh_steps);
+      // the MH sampler updates only nd: rebuild the non-zero list from it before clearing
+      if (mh_steps != 0) {
+        for (int64_t i = p0; i < p1; ++i) ds.nd[topics[i]] = 0;
+        ds.n_nz = 0;
+      } else {
+        ds.clear();
+      }
+    }
+  };
+
+  oneapi::tbb::task_arena arena(nt);
+  for (int round = 0; round < nt; ++round) {
+    std::copy(topic_totals, topic_totals + K, round_start.begin());
+    if (nt == 1) {
+      work(0, round);
+    } else {
+      arena.execute([&] {
+        oneapi::tbb::parallel_for(0, nt, 1, [&](int t) { work(t, round); },
+                                  oneapi::tbb::simple_partitioner());
+      });
+    }
+    for (int t = 0; t < nt; ++t) {
+      const int64_t* nk = nk_local.data() + static_cast<size_t>(t) * K;
+      for (int32_t k = 0; k < K; ++k) topic_totals[k] += nk[k] - round_start[k];
+    }
+  }
+}
+
+template <class T>
+void fold_in(const int64_t* doc_ptr, const int32_t* words, int32_t* topics, int64_t n_docs,
+             int64_t first_doc_id, const int32_t* word_topic, const int64_t* topic_totals,
+             int32_t n_topics, const Priors& priors, uint64_t seed, int n_sweeps, int burn_in,
+             int mh_steps, T* doc_topic, int n_threads) {
+  const int32_t K = n_topics;
+  const int64_t V = priors.n_words_total;
+  if (n_docs <= 0 || K <= 0 || V <= 0) return;
+  const T alpha = static_cast<T>(priors.alpha), beta = static_cast<T>(priors.beta);
+  const T vbeta = static_cast<T>(priors.beta * static_cast<double>(V));
+  WordProposals<T> prop;
+  prop.build(word_topic, V, K, topic_totals, priors, n_threads);
+  // the model is only read: cast away const for the shared token sampler, which never writes it
+  // when update_model is false.
+  int32_t* wt = const_cast<int32_t*>(word_topic);
+  int64_t* nk = const_cast<int64_t*>(topic_totals);
+  const int nt = resolve_threads(n_threads);
+  oneapi::tbb::task_arena arena(nt);
+  arena.execute([&] {
+    oneapi::tbb::parallel_for(
+        oneapi::tbb::blocked_range<int64_t>(0, n_docs, 16),
+        [&](const oneapi::tbb::blocked_range<int64_t>& r) {
+          DocState<T> ds(K);
+          ds.set_inv(topic_totals, K, vbeta);
+          for (int64_t d = r.begin(); d < r.end(); ++d) {
+            const int64_t p0 = doc_ptr[d], p1 = doc_ptr[d + 1];
+            if (p0 == p1) continue;
+            ds.load(topics, p0, p1);
+            for (int sweep = 0; sweep < n_sweeps; ++sweep) {
+              const uint64_t dkey = doc_key(seed, sweep, first_doc_id + d);
+              if (mh_steps == 0)
+                sample_tokens_sparse<T, false>(words, topics, p0, p0, p1, dkey, ds, wt, 0, nk, K,
+                                               alpha, beta, vbeta, prop);
+              else
+                sample_tokens<T, false>(words, topics, p0, p1, p0, p1, dkey, ds.nd.data(), wt, 0,
+                                        nk, K, alpha, beta, vbeta, prop, mh_steps);
+              if (doc_topic && sweep >= burn_in)
+                for (int64_t i = p0; i < p1; ++i) doc_topic[d * K + topics[i]] += T(1);
+            }
+            for (int64_t i = p0; i < p1; ++i) ds.nd[topics[i]] = 0;
+            ds.n_nz = 0;
+          }
+        });
+  });
+}
+
+namespace {
+// Fixed chunks summed in order: the result does not depend on the thread count.
+template <class Fn>
+double chunked_sum(int n_threads, int64_t n, Fn&& partial) {
+  const int64_t n_chunks = std::min<int64_t>(n, 256);
+  if (n_chunks <= 0) return 0.0;
+  std::vector<double> parts(n_chunks, 0.0);
+  parallel_for(n_threads, n_chunks, 1, [&](int64_t b, int64_t e) {
+    for (int64_t c = b; c < e; ++c) parts[c] = partial(n * c / n_chunks, n * (c + 1) / n_chunks);
+  });
+  double s = 0;
+  for (double p : parts) s += p;
+  return s;
+}
+}  // namespace
+
+double doc_log_likelihood(const int64_t* doc_ptr, const int32_t* topics, int64_t n_docs,
+                          int32_t n_topics, double alpha, int n_threads) {
+  const int32_t K = n_topics;
+  const double lg_a = std::lgamma(alpha), lg_ka = std::lgamma(K * alpha);
+  return chunked_sum(n_threads, n_docs, [&](int64_t b, int64_t e) {
+    std::vector<int32_t> nd(K, 0);
+    double s = 0;
+    for (int64_t d = b; d < e; ++d) {
+      const int64_t p0 = doc_ptr[d], p1 = doc_ptr[d + 1];
+      for (int64_t i = p0; i < p1; ++i) ++nd[topics[i]];
+      for (int64_t i = p0; i < p1; ++i) {
+        int32_t k = topics[i];
+        if (nd[k] > 0) {
+          s += std::lgamma(nd[k] + alpha) - lg_a;
+          nd[k] = 0;
+        }
+      }
+      s += lg_ka - std::lgamma(static_cast<double>(p1 - p0) + K * alpha);
+    }
+    return s;
+  });
+}
+
+double word_log_likelihood(const int32_t* word_topic, int64_t n_rows, int32_t n_topics,
+                           double beta, int n_threads) {
+  const int32_t K = n_topics;
+  const double lg_b = std::lgamma(beta);
+  constexpr int kTable = 512;
+  std::vector<double> table(kTable);
+  for (int n = 0; n < kTable; ++n) table[n] = std::lgamma(n + beta) - lg_b;
+  return chunked_sum(n_threads, n_rows, [&](int64_t b, int64_t e) {
+    double s = 0;
+    for (int64_t r = b; r < e; ++r) {
+      const int32_t* row = word_topic + r * K;
+      for (int32_t k = 0; k < K; ++k) {
+        int32_t n = row[k];
+        if (n <= 0) continue;
+        s += n < kTable ? table[n] : std::lgamma(n + beta) - lg_b;
+      }
+    }
+    return s;
+  });
+}
+
+void accumulate_counts(const int32_t* words, const int32_t* topics, int64_t n_tokens,
+                       int32_t* word_topic, int64_t word_begin, int64_t word_end,
+                       int64_t* topic_totals, int32_t n_topics) {
+  for (int64_t i = 0; i < n_tokens; ++i) {
+    int64_t w = words[i];
+    if (w < word_begin || w >= word_end) continue;
+    ++word_topic[(w - word_begin) * n_topics + topics[i]];
+    ++topic_totals[topics[i]];
+  }
+}
+
+#define HARPDAAL_LDA_INSTANTIATE(T)                                                              \
+  template void sample_block<T>(const int64_t*, const int32_t*, int32_t*, int64_t, int64_t,      \
+                                int32_t*, int64_t, int64_t, int64_t*, int32_t, const Priors&,    \
+                                uint64_t, int64_t, int, int);                                    \
+  template void fold_in<T>(const int64_t*, const int32_t*, int32_t*, int64_t, int64_t,           \
+                           const int32_t*, const int64_t*, int32_t, const Priors&, uint64_t, int, \
+                           int, int, T*, int);
+HARPDAAL_LDA_INSTANTIATE(float)
+HARPDAAL_LDA_INSTANTIATE(double)
+#undef HARPDAAL_LDA_INSTANTIATE
+
+}  // namespace harpdaal::kernels::lda

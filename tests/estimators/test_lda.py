@@ -1,0 +1,110 @@
+"""harpdaal.topic.LatentDirichletAllocation: topic recovery, inference, bad input."""
+import pickle
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from harpdaal.datasets.synthetic_lda import make_lda_corpus
+from harpdaal.topic import LatentDirichletAllocation
+
+
+def best_match_cosine(learned, true):
+    a = learned / np.linalg.norm(learned, axis=1, keepdims=True)
+    b = true / np.linalg.norm(true, axis=1, keepdims=True)
+    return float((b @ a.T).max(axis=1).mean())
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    return make_lda_corpus(2000, 1000, 20, 100, 0.1, 0.01, seed=3)
+
+
+@pytest.fixture(scope="module")
+def fitted(synthetic):
+    X, _ = synthetic
+    return LatentDirichletAllocation(20, doc_topic_prior=0.1, topic_word_prior=0.01, max_iter=100,
+                                     random_state=0, n_jobs=2, evaluate_every=20).fit(X)
+
+
+def test_recovers_known_topics(synthetic, fitted):
+    _, true = synthetic
+    assert best_match_cosine(fitted.components_, true) >= 0.9
+    assert fitted.components_.shape == (20, 1000)
+    hist = [ll for _, ll in fitted.loglik_history_]
+    assert hist[-1] > hist[0]
+    assert fitted.loglik_per_token_ == hist[-1]
+    # the model's counts are consistent with the corpus
+    assert fitted.topic_totals_.sum() == fitted.n_tokens_ == synthetic[0].sum()
+    np.testing.assert_array_equal(fitted.word_topic_.sum(0), fitted.topic_totals_)
+
+
+def test_transform_and_perplexity(synthetic, fitted):
+    X, true = synthetic
+    Xt, _ = make_lda_corpus(200, 1000, 20, 100, 0.1, 0.01, seed=3)  # same topics (same seed)
+    theta = fitted.transform(Xt[:50])
+    assert theta.shape == (50, 20)
+    np.testing.assert_allclose(theta.sum(1), 1.0, rtol=1e-6)
+    # documents are dominated by few topics: fold-in must find concentrated proportions
+    assert np.median(theta.max(1)) > 0.4
+    p = fitted.perplexity(Xt)
+    uniform = 1000.0
+    assert 1.0 < p < 0.5 * uniform
+    assert fitted.score(Xt) == pytest.approx(-np.log(p), rel=1e-9)
+
+
+def test_deterministic_and_pickles(synthetic):
+    X, _ = synthetic
+    X = X[:300]
+    a = LatentDirichletAllocation(5, max_iter=5, random_state=7, n_jobs=2).fit(X)
+    b = LatentDirichletAllocation(5, max_iter=5, random_state=7, n_jobs=2).fit(X)
+    np.testing.assert_array_equal(a.word_topic_, b.word_topic_)
+    c = pickle.loads(pickle.dumps(a))
+    np.testing.assert_array_equal(c.components_, a.components_)
+    assert c.get_params() == a.get_params()
+
+
+def test_token_lists_and_empty_documents():
+    docs = [[0, 1, 1, 2], [], [3, 3, 4], [], [0, 4]]
+    m = LatentDirichletAllocation(2, max_iter=5, random_state=0, n_jobs=1).fit(docs)
+    assert m.n_features_in_ == 5 and m.topic_totals_.sum() == 9
+    theta = m.transform([[], [1, 2]])
+    np.testing.assert_allclose(theta[0], 0.5)  # empty document -> the prior
+    X = sp.csr_matrix(np.array([[0, 0, 0], [1, 2, 0], [0, 0, 0]]))
+    m2 = LatentDirichletAllocation(2, max_iter=3, random_state=0).fit(X)
+    assert m2.topic_totals_.sum() == 3
+    assert m2.top_words(["a", "b", "c"], 2)[0][0] in {"a", "b"}
+
+
+@pytest.mark.parametrize("X, msg", [
+    (sp.csr_matrix(np.array([[1, -1]])), "non-negative"),
+    (sp.csr_matrix(np.array([[1.5, 1.0]])), "integers"),
+    (np.array([[1.0, np.nan]]), "finite"),
+    ([[0, -1]], ">= 0"),
+    (np.ones(3), "2-d"),
+])
+def test_bad_input(X, msg):
+    with pytest.raises(ValueError, match=msg):
+        LatentDirichletAllocation(2, max_iter=1).fit(X)
+
+
+@pytest.mark.parametrize("params, msg", [
+    ({"n_components": 0}, "n_components"),
+    ({"doc_topic_prior": 0.0}, "doc_topic_prior"),
+    ({"topic_word_prior": -1.0}, "topic_word_prior"),
+    ({"max_iter": 0}, "max_iter"),
+    ({"sampler": "exact"}, "sampler"),
+])
+def test_bad_parameters(params, msg):
+    with pytest.raises(ValueError, match=msg):
+        LatentDirichletAllocation(**{"n_components": 2, **params}).fit([[0, 1]])
+
+
+def test_word_ids_outside_vocabulary_on_transform():
+    m = LatentDirichletAllocation(2, max_iter=2, random_state=0).fit([[0, 1, 2]])
+    with pytest.raises(ValueError, match="outside the vocabulary"):
+        m.transform([[0, 3]])
+    with pytest.raises(ValueError, match="features"):
+        m.transform(sp.csr_matrix(np.ones((1, 4))))
+    with pytest.raises(AttributeError, match="not fitted"):
+        LatentDirichletAllocation(2).transform([[0]])

@@ -1,0 +1,130 @@
+"""LDA kernels through the bindings: count invariants after every sweep, determinism, checks."""
+import numpy as np
+import pytest
+from scipy.special import gammaln
+
+import harpdaal
+from harpdaal import _core
+from harpdaal.datasets.synthetic_lda import make_lda_corpus
+from harpdaal.topic import as_token_corpus
+
+K_ = _core.lda
+
+
+def corpus(n_docs=300, V=200, K=8, seed=0):
+    X, _ = make_lda_corpus(n_docs, V, K, 40, 0.2, 0.05, seed=seed)
+    X = X.tolil()
+    X[::13] = 0  # empty documents
+    c = as_token_corpus(X.tocsr())
+    topics = np.random.default_rng(seed).integers(0, K, c.n_tokens, dtype=np.int32)
+    return c, topics
+
+
+def counts(c, topics, K):
+    wt = np.zeros((c.n_words, K), np.int32)
+    nk = np.zeros(K, np.int64)
+    K_.accumulate_counts(c.words, topics, wt, 0, nk)
+    return wt, nk
+
+
+def ref_loglik(c, topics, wt, nk, K, a, b):
+    doc_of = np.repeat(np.arange(c.n_docs), c.doc_lengths())
+    nd = np.bincount(doc_of * K + topics, minlength=c.n_docs * K).reshape(-1, K)
+    V = c.n_words
+    ll = (gammaln(nd + a).sum() - c.n_docs * K * gammaln(a) - gammaln(nd.sum(1) + K * a).sum()
+          + c.n_docs * gammaln(K * a))
+    ll += (gammaln(wt + b) - gammaln(b)).sum() + K * gammaln(V * b) - gammaln(nk + V * b).sum()
+    return ll
+
+
+def sweep(c, topics, wt, nk, K, it, threads, slices=2, seed=5, steps=2):
+    bounds = np.linspace(0, c.n_words, slices + 1).astype(int)
+    for s in range(slices):
+        lo, hi = bounds[s], bounds[s + 1]
+        K_.sample_block(c.doc_ptr, c.words, topics, 0, wt[lo:hi], int(lo), nk, 0.2, 0.05,
+                        c.n_words, seed, it, steps, threads)
+
+
+@pytest.mark.parametrize("steps", [0, 2], ids=["sparse", "mh2"])
+@pytest.mark.parametrize("isa", harpdaal.available_isas())
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_counts_invariant_after_every_sweep(isa, threads, steps):
+    K = 8
+    c, topics = corpus(K=K)
+    wt, nk = counts(c, topics, K)
+    before = harpdaal.active_isa()
+    harpdaal.set_isa(isa)
+    try:
+        for it in range(6):
+            sweep(c, topics, wt, nk, K, it, threads, steps=steps)
+            wt_ref, nk_ref = counts(c, topics, K)
+            np.testing.assert_array_equal(wt, wt_ref)
+            np.testing.assert_array_equal(nk, nk_ref)
+            assert nk.sum() == c.n_tokens
+            assert wt.min() >= 0 and nk.min() >= 0
+            assert topics.min() >= 0 and topics.max() < K
+    finally:
+        harpdaal.set_isa(before)
+
+
+@pytest.mark.parametrize("steps", [0, 2], ids=["sparse", "mh2"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_deterministic_per_seed_and_threads(threads, steps):
+    K = 8
+    runs = []
+    for seed in (5, 5, 6):
+        c, topics = corpus(K=K)
+        wt, nk = counts(c, topics, K)
+        for it in range(3):
+            sweep(c, topics, wt, nk, K, it, threads, seed=seed, steps=steps)
+        runs.append(topics)
+    np.testing.assert_array_equal(runs[0], runs[1])
+    assert not np.array_equal(runs[0], runs[2])
+
+
+def test_loglik_matches_reference_formula():
+    K = 8
+    c, topics = corpus(K=K)
+    wt, nk = counts(c, topics, K)
+    sweep(c, topics, wt, nk, K, 0, 2)
+    ours = (K_.doc_log_likelihood(c.doc_ptr, topics, K, 0.2)
+            + K_.word_log_likelihood(wt, 0.05)
+            + K * gammaln(c.n_words * 0.05) - gammaln(nk + c.n_words * 0.05).sum())
+    assert ours == pytest.approx(ref_loglik(c, topics, wt, nk, K, 0.2, 0.05), rel=1e-10)
+
+
+@pytest.mark.parametrize("steps", [0, 2], ids=["sparse", "mh2"])
+def test_fold_in_reads_model_only_and_counts_add_up(steps):
+    K = 8
+    c, topics = corpus(K=K)
+    wt, nk = counts(c, topics, K)
+    for it in range(5):
+        sweep(c, topics, wt, nk, K, it, 2)
+    wt0, nk0 = wt.copy(), nk.copy()
+    t, tz = corpus(n_docs=40, K=K, seed=3)
+    out = np.zeros((t.n_docs, K), np.float32)
+    K_.fold_in(t.doc_ptr, t.words, tz, 0, wt, nk, 0.2, 0.05, 1, 6, 2, steps, out, 2)
+    np.testing.assert_array_equal(wt, wt0)
+    np.testing.assert_array_equal(nk, nk0)
+    np.testing.assert_allclose(out.sum(1), 4 * t.doc_lengths())
+
+
+def test_binding_rejects_bad_arrays():
+    K = 4
+    c, topics = corpus(K=K)
+    wt, nk = counts(c, topics, K)
+    with pytest.raises(TypeError, match="topics"):
+        K_.sample_block(c.doc_ptr, c.words, topics.astype(np.int64), 0, wt, 0, nk, 0.1, 0.1,
+                        c.n_words, 1, 0, 2, 1)
+    bad = topics.copy()
+    bad[3] = K
+    with pytest.raises(ValueError, match="topics"):
+        K_.sample_block(c.doc_ptr, c.words, bad, 0, wt, 0, nk, 0.1, 0.1, c.n_words, 1, 0, 2, 1)
+    with pytest.raises(ValueError, match="alpha"):
+        K_.sample_block(c.doc_ptr, c.words, topics, 0, wt, 0, nk, 0.0, 0.1, c.n_words, 1, 0, 2, 1)
+    with pytest.raises(ValueError, match="word_topic"):
+        K_.sample_block(c.doc_ptr, c.words, topics, 0, wt, 5, nk, 0.1, 0.1, c.n_words, 1, 0, 2, 1)
+    ro = wt.copy()
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        K_.sample_block(c.doc_ptr, c.words, topics, 0, ro, 0, nk, 0.1, 0.1, c.n_words, 1, 0, 2, 1)
