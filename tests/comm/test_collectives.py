@@ -7,7 +7,7 @@ import pytest
 from harpdaal.comm import LocalCommunicator
 
 from .collective_checks import CollectiveChecks
-from .conftest import mpi_or_skip
+from ._mpi import mpi_or_skip
 
 
 class TestLocal(CollectiveChecks):

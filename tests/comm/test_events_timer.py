@@ -5,7 +5,7 @@ import pytest
 
 from harpdaal.comm import LocalCommunicator
 
-from .conftest import mpi_or_skip
+from ._mpi import mpi_or_skip
 from .events_timer_checks import (  # noqa: F401 (module-level tests run here too)
     EventChecks,
     TimerChecks,
