@@ -7,6 +7,7 @@ marked ``mpi`` (they skip when already running inside an MPI job)."""
 from __future__ import annotations
 
 import pathlib
+import re
 import time
 
 import numpy as np
@@ -130,16 +131,17 @@ def test_slow_rank_under_timer_control_keeps_others_useful(tmp_path):
     _jobs.count_fault("slow")
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
-    stats = {}
-    for line in proc.stdout.splitlines():
-        if line.startswith("rank "):
-            fields = dict(f.split("=") for f in line.split()[2:])
-            stats[int(line.split()[1])] = {k: float(v) if k != "slow" else v == "True"
-                                           for k, v in fields.items()}
+    stats = {}  # lines from two ranks may arrive interleaved without a newline: match fields
+    for m in re.finditer(r"rank (\d+) slow=(\w+) done=(\d+) budget=([\d.]+) "
+                         r"busy_median=([\d.]+) wait_median=([\d.]+)", proc.stdout):
+        stats[int(m.group(1))] = dict(zip(("slow", "done", "budget", "busy", "wait_median"),
+                                          [m.group(2) == "True"] + [float(g) for g in m.groups()[2:]]))
     assert len(stats) == 2, out
     fast, slow = stats[0], stats[1]
     work_per_rank = 6 * 2 * 25
-    assert fast["done"] >= 0.8 * work_per_rank, stats   # fast rank does (nearly) all its work
+    # target_fraction 0.5 with rates 10:1 gives the fast rank ~90% of its block per step
+    assert fast["done"] >= 0.7 * work_per_rank, stats
+    assert fast["done"] >= 5 * slow["done"], stats
     assert slow["done"] <= 0.5 * work_per_rank, stats   # the slow one leaves much of its work
     nominal_slow_step = 25 * 0.02
     assert fast["budget"] < 0.5 * nominal_slow_step, stats  # nobody waits for the slow block
