@@ -20,7 +20,18 @@ PATH = _harness.input_path(".txt")
 atexit.register(os.unlink, PATH)
 
 
+def huge_header(data: bytes) -> bool:
+    """A header claiming more than 10^6 documents or words is valid but allocates (D + 1)
+    offsets: a resource question, not a parsing one, so it is not fuzzed."""
+    try:
+        return any(abs(int(x)) > 10**6 for x in data.split(b"\n", 2)[:2])
+    except ValueError:
+        return False
+
+
 def test_one_input(data: bytes):
+    if huge_header(data):
+        return
     with open(PATH, "wb") as f:
         f.write(data)
     for loader in (load_uci_docword, load_bow):
