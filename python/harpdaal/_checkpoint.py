@@ -435,3 +435,34 @@ def read_manifest(path) -> dict:
         raise CheckpointError(f"{path}: manifest lists {len(manifest['ranks'])} rank files for "
                               f"{manifest['n_ranks']} ranks")
     return manifest
+
+
+# ---- estimator glue ----------------------------------------------------------------------------
+# Parameters that may differ between a checkpointed fit and its resumption: where and how often
+# to write, how chatty, and how long to run (a resumed fit may be extended).
+NOT_COMPARED = ("checkpoint_dir", "checkpoint_every", "verbose", "max_iter", "n_epochs")
+
+
+def for_estimator(est, algorithm: str, *, resume: bool, data=(), comm=None):
+    """(Checkpointer, Checkpoint) for `est`'s fit from its ``checkpoint_dir`` and
+    ``checkpoint_every`` parameters: (None, None) when checkpoint_dir is None; the Checkpoint is
+    the validated state to continue from when `resume` is true. `data`: the arrays this rank
+    fits (their fingerprint must match on resume). Collective under MPI."""
+    if not isinstance(resume, (bool, np.bool_)):
+        raise TypeError(f"resume must be a bool, got {type(resume).__name__}")
+    directory = getattr(est, "checkpoint_dir", None)
+    every = getattr(est, "checkpoint_every", 1)
+    check_every(every)
+    if directory is None:
+        if resume:
+            raise ValueError("resume=True needs checkpoint_dir: the folder an earlier fit wrote "
+                             "its checkpoints to")
+        return None, None
+    rs = est.get_params().get("random_state")
+    if isinstance(rs, bool) or not isinstance(rs, numbers.Integral):
+        raise ValueError(f"checkpoint_dir needs random_state to be an int (got {rs!r}), so that "
+                         "a resumed fit continues the same random stream")
+    params = {k: v for k, v in est.get_params().items() if k not in NOT_COMPARED}
+    ck = Checkpointer(directory, algorithm, params, every=every,
+                      fingerprint=data_fingerprint(*data), comm=comm)
+    return ck, (ck.load() if resume else None)
