@@ -40,21 +40,25 @@ def load(out, rank):
         return {k: z[k] for k in z.files}
 
 
-@pytest.mark.parametrize("alg", ALGS)
-def test_rank_raising_in_fit_aborts_job(tmp_path, alg):
-    proc, elapsed, _ = fit_job(tmp_path, alg, 2, "--fault", "raise", "--at", "2")
+RANKS = [(alg, 2) for alg in ALGS] + [("lda", 4), ("kmeans", 4)]  # 4 ranks > 2 cores
+
+
+@pytest.mark.parametrize("alg, ranks", RANKS)
+def test_rank_raising_in_fit_aborts_job(tmp_path, alg, ranks):
+    proc, elapsed, _ = fit_job(tmp_path, alg, ranks, "--fault", "raise", "--at", "2")
     _jobs.count_fault("raise")
     out = proc.stdout + proc.stderr
+    last = ranks - 1
     assert proc.returncode != 0, out
-    assert "injected fault on rank 1" in out and "Traceback" in out, out
-    assert "uncaught RuntimeError on MPI rank 1 of 2" in out, out
+    assert f"injected fault on rank {last}" in out and "Traceback" in out, out
+    assert f"uncaught RuntimeError on MPI rank {last} of {ranks}" in out, out
     assert "fit done" not in out, out
     assert elapsed < 60, f"{alg}: abort took {elapsed:.1f} s"
 
 
-@pytest.mark.parametrize("alg", ALGS)
-def test_rank_killed_in_fit_ends_job(tmp_path, alg):
-    proc, elapsed, _ = fit_job(tmp_path, alg, 2, "--fault", "kill", "--at", "2")
+@pytest.mark.parametrize("alg, ranks", RANKS)
+def test_rank_killed_in_fit_ends_job(tmp_path, alg, ranks):
+    proc, elapsed, _ = fit_job(tmp_path, alg, ranks, "--fault", "kill", "--at", "2")
     _jobs.count_fault("kill")
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0, out
