@@ -37,20 +37,32 @@ def main(argv=None):
     except ImportError:
         pass
     rows = []
+    if rank == 0:
+        print("| case | tool | threads | ranks | s/epoch (median wall) | CPU s/epoch | updates/s | "
+              "test RMSE | harpdaal breakdown |\n|---|---|---|---|---|---|---|---|---|", flush=True)
     for case in mf.cases(args.size, args.data_dir):
         if args.only and args.only not in case["name"]:
             continue
         for nt in args.threads:
-            for tool in args.tools:
-                if ranks > 1 and tool not in mf.DISTRIBUTED_TOOLS:
-                    continue
-                try:
-                    res = mf.run(case, tool, nt, args.repeat)
-                    rec = {"case": case["name"], "tool": tool, "threads": nt, "ranks": ranks,
-                           "status": "ok", **res}
-                except PeerUnavailable as exc:
-                    rec = {"case": case["name"], "tool": tool, "threads": nt, "ranks": ranks,
-                           "status": "absent", "reason": str(exc)}
+            # repeats interleaved across tools (h, l, s, h, l, s, ...): load changes on a shared
+            # machine then hit every tool alike
+            tools = [t for t in args.tools if ranks == 1 or t in mf.DISTRIBUTED_TOOLS]
+            parts = {t: [] for t in tools}
+            absent = {}
+            for _ in range(args.repeat):
+                for tool in tools:
+                    if tool in absent:
+                        continue
+                    try:
+                        parts[tool].append(mf.run(case, tool, nt, 1))
+                    except PeerUnavailable as exc:
+                        absent[tool] = str(exc)
+            for tool in tools:
+                base = {"case": case["name"], "tool": tool, "threads": nt, "ranks": ranks}
+                if tool in absent:
+                    rec = {**base, "status": "absent", "reason": absent[tool]}
+                else:
+                    rec = {**base, "status": "ok", **_merge(parts[tool])}
                 rows.append(rec)
                 if rank == 0:
                     print(_line(rec), flush=True)
@@ -67,6 +79,21 @@ def main(argv=None):
     return 0
 
 
+def _merge(results):
+    """One record from single-repeat runs: lists concatenated, medians of the rest."""
+    secs = [r["seconds_per_iter"][0] for r in results]
+    per_iter_updates = results[0]["throughput"] * results[0]["seconds_per_iter"][0]
+    out = dict(results[-1])
+    out["seconds_per_iter"] = secs
+    out["throughput"] = per_iter_updates / statistics.median(secs)
+    if "cpu_seconds_per_iter" in results[0]:
+        out["cpu_seconds_per_iter"] = [r["cpu_seconds_per_iter"][0] for r in results]
+    if "breakdown" in results[0]:
+        out["breakdown"] = {k: statistics.median(r["breakdown"][k] for r in results)
+                            for k in results[0]["breakdown"]}
+    return out
+
+
 def _cpu():
     try:
         for line in open("/proc/cpuinfo"):
@@ -79,12 +106,14 @@ def _cpu():
 
 def _line(r):
     if r["status"] != "ok":
-        return f"| {r['case']} | {r['tool']} | {r['threads']} | {r['ranks']} | - | - | - | {r['reason']} |"
+        return f"| {r['case']} | {r['tool']} | {r['threads']} | {r['ranks']} | - | - | - | - | {r['reason']} |"
     med = statistics.median(r["seconds_per_iter"])
+    cpu = r.get("cpu_seconds_per_iter")
+    cpu_s = f"{statistics.median(cpu):.4f}" if cpu else "-"
     bd = r.get("breakdown")
     extra = (f"compute {bd['compute']:.3f} / comm {bd['comm']:.3f} / glue {bd['glue']:.3f} s/iter"
              if bd else "")
-    return (f"| {r['case']} | {r['tool']} | {r['threads']} | {r['ranks']} | {med:.4f} | "
+    return (f"| {r['case']} | {r['tool']} | {r['threads']} | {r['ranks']} | {med:.4f} | {cpu_s} | "
             f"{r['throughput'] / 1e6:.1f}M | {r['quality']:.4f} | {extra} |")
 
 

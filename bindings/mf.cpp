@@ -80,7 +80,7 @@ void sgd_train_grid(const py::handle& users_obj, const py::handle& items_obj,
                     const py::object& item_acc, const py::object& user_bias,
                     const py::object& item_bias, int64_t n_factors, float learning_rate,
                     float reg_user, float reg_item, float reg_bias, float global_mean,
-                    bool adaptive, int n_threads) {
+                    bool adaptive, bool dynamic, int n_threads) {
   auto users = checked_array<int32_t>(users_obj, "users", {any_dim});
   const int64_t n = users.shape(0);
   auto items = checked_array<int32_t>(items_obj, "items", {n});
@@ -118,6 +118,7 @@ void sgd_train_grid(const py::handle& users_obj, const py::handle& items_obj,
   prm.reg_bias = reg_bias;
   prm.global_mean = global_mean;
   prm.adaptive = adaptive;
+  prm.dynamic = dynamic;
   const int64_t ld = t.P.shape(1);
   py::gil_scoped_release nogil;
   sgd::train_grid<float>(users.data(), items.data(), ratings.data(), block_ptr.data(), grid,
@@ -249,7 +250,7 @@ void register_mf(py::module_& m) {
         py::arg("user_bias"), py::arg("item_bias"), py::arg("n_factors"),
         py::arg("learning_rate"), py::arg("reg_user"), py::arg("reg_item"),
         py::arg("reg_bias"), py::arg("global_mean"), py::arg("adaptive") = true,
-        py::arg("n_threads") = 0,
+        py::arg("dynamic") = false, py::arg("n_threads") = 0,
         "One SGD epoch over ratings bucketed into a grid x grid block array (in place).");
   k.def("sgd_predict", &sgd_predict, py::arg("users"), py::arg("items"),
         py::arg("user_factors"), py::arg("item_factors"), py::arg("user_bias"),

@@ -99,6 +99,12 @@ HD_TEST(lda_counts_stay_consistent_every_sweep) {
   Corpus c = make_corpus(100, 60, 6, 3);
   Model m = counts_of(c, 60, 6);
   run_sweeps<double>(c, m, 60, 6, 2, 3, 5, true);
+  // many topics for short documents: the stale-smoothing MH correction is active (K a / n_d > 0.1)
+  for (int threads : {1, 2}) {
+    Corpus cm = make_corpus(300, 240, 60, 9);
+    Model mm = counts_of(cm, 240, 60);
+    run_sweeps<float>(cm, mm, 240, 60, threads, 4, 13, true, 0);
+  }
 }
 
 HD_TEST(lda_deterministic_per_seed_and_threads) {

@@ -68,7 +68,7 @@ def test_sgd_grid_matches_numpy(isa, adaptive, threads):
     for epoch in range(3):
         order = rng.permutation(grid).astype(np.int32)
         _core.mf.sgd_train_grid(bu_, bi_, br_, ptr, order, P, Q, Gp, Gq, ub, ib, k, eta, 0.02,
-                                0.03, 0.01, 0.25, adaptive, threads)
+                                0.03, 0.01, 0.25, adaptive, False, threads)
         numpy_sgd_epoch(bu_, bi_, br_.astype(np.float64), ptr, order, *ref, k, eta, 0.02, 0.03,
                         0.01, 0.25, adaptive)
     assert P.ctypes.data == P_addr  # updated in place, zero-copy
@@ -164,3 +164,22 @@ def test_kernel_rejects_bad_arguments():
         ro = P.copy()
         ro.flags.writeable = False
         call(user_factors=ro)
+
+
+def test_dynamic_schedule_one_thread_is_rounds_and_many_threads_converge():
+    u, i, r, P0, Q0, k = tiny_problem(seed=7, m=60, n=50, nnz=1500)
+    grid = 4
+    bu_, bi_, br_, ptr = bucket(u, i, r, P0.shape[0], Q0.shape[0], grid)
+    out = {}
+    for dynamic, threads in ((False, 1), (True, 1), (True, 2)):
+        P, Q = P0.copy(), Q0.copy()
+        Gp, Gq = np.ones(P.shape[0], np.float32), np.ones(Q.shape[0], np.float32)
+        rng = np.random.default_rng(3)
+        for _ in range(5):
+            order = rng.permutation(grid).astype(np.int32)
+            _core.mf.sgd_train_grid(bu_, bi_, br_, ptr, order, P, Q, Gp, Gq, None, None, k, 0.1,
+                                    0.01, 0.01, 0.0, 0.0, True, dynamic, threads)
+        out[(dynamic, threads)] = (P, _core.mf.sum_squared_error(bu_, bi_, br_, P, Q, None, None,
+                                                                  k, 0.0, 1))
+    np.testing.assert_array_equal(out[(False, 1)][0], out[(True, 1)][0])
+    assert out[(True, 2)][1] == pytest.approx(out[(False, 1)][1], rel=0.05)

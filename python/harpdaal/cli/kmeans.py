@@ -105,7 +105,11 @@ def run(args) -> int:
     from ..cluster import KMeans
     from ..cluster._comm import current_communicator
 
-    comm = current_communicator()
+    try:
+        comm = current_communicator()
+    except RuntimeError as exc:
+        print(f"harpdaal kmeans: {exc}", file=sys.stderr)
+        return 2
     if under_mpi() and comm.size == 1 and args.ranks > 1:
         print("harpdaal kmeans: started under mpiexec but the MPI communicator is unavailable "
               "(install harpdaal[mpi])", file=sys.stderr)

@@ -16,6 +16,9 @@ from . import _ratings as R
 
 _SOLVERS = ("sgd", "ccd")
 _SCHEDULES = ("adaptive", "constant")
+# Tuned together on ml-latest-small, jester5k (k=40) and synthetic W-MF (k=32); docs/mf.md.
+_DEFAULT_REG_USER = 0.04
+_DEFAULT_REG_ITEM = 0.05
 _FORMAT = "harpdaal.MatrixFactorization/1"
 
 
@@ -54,11 +57,12 @@ class MatrixFactorization:
         SGD step (the initial step of the adaptive schedule). Ratings are standardised internally
         (centred by the global mean, divided by their standard deviation), so the same value
         suits 1-5 stars and Jester's -10..10.
-    reg : float, default 0.05
+    reg : float or None
         L2 regularisation per rating for both user and item factors (unless reg_user /
         reg_item are given).
     reg_user, reg_item : float or None
-        Separate L2 for user and item factors (default: reg).
+        Separate L2 for user and item factors (default: reg; with reg None too, the tuned
+        defaults reg_user=0.04, reg_item=0.05).
     reg_bias : float, default 0.02
         L2 on the biases.
     use_bias : bool, default True
@@ -70,7 +74,7 @@ class MatrixFactorization:
     init_std : float, default 0.01
         Standard deviation of the initial factors (in standardised units).
 
-    The defaults (learning_rate 0.1, reg 0.05, init_std 0.01, 20 epochs) were chosen on
+    The defaults (learning_rate 0.1, reg_user 0.04, reg_item 0.05, init_std 0.01, 20 epochs) were chosen on
     ml-latest-small, jester5k (k=40) and the synthetic W-MF ratings (k=32) together; see
     docs/mf.md.
     early_stopping : bool, default False
@@ -82,6 +86,11 @@ class MatrixFactorization:
     grid : int or None
         Blocks per side of the SGD grid (default max(8, 4 * threads)). Results are
         deterministic for a given random_state and grid, whatever the thread count.
+    schedule : {'rounds', 'dynamic'}, default 'rounds'
+        SGD block schedule. 'rounds': grid rounds of independent blocks with a barrier after
+        each; reproducible for a given random_state and grid. 'dynamic': LIBMF's free-block
+        scheduling (no barriers; tolerates preempted threads on a busy machine) whose update
+        order, hence result, varies from run to run with more than one thread.
     ccd_inner_iters : int, default 1
         Inner alternations per rank-one subproblem for CCD++.
     random_state : int or None
@@ -94,11 +103,12 @@ class MatrixFactorization:
     fit uses what is known: the global mean plus the known side's bias (its factors count as 0).
     """
 
-    def __init__(self, n_factors=40, solver="sgd", learning_rate=0.1, reg=0.05, reg_user=None,
+    def __init__(self, n_factors=40, solver="sgd", learning_rate=0.1, reg=None, reg_user=None,
                  reg_item=None, reg_bias=0.02, use_bias=True, n_epochs=20,
                  learning_rate_schedule="adaptive", init_std=0.01, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=3, tol=1e-4, duplicates="error",
-                 grid=None, ccd_inner_iters=1, random_state=None, n_jobs=None, verbose=0):
+                 grid=None, schedule="rounds", ccd_inner_iters=1, random_state=None, n_jobs=None,
+                 verbose=0):
         self.n_factors = n_factors
         self.solver = solver
         self.learning_rate = learning_rate
@@ -116,6 +126,7 @@ class MatrixFactorization:
         self.tol = tol
         self.duplicates = duplicates
         self.grid = grid
+        self.schedule = schedule
         self.ccd_inner_iters = ccd_inner_iters
         self.random_state = random_state
         self.n_jobs = n_jobs
@@ -154,9 +165,11 @@ class MatrixFactorization:
             raise ValueError(f"learning_rate_schedule must be one of {_SCHEDULES}, "
                              f"got {self.learning_rate_schedule!r}")
         p["lr"] = R.check_float(self.learning_rate, "learning_rate", 0.0, strict=True)
-        reg = R.check_float(self.reg, "reg")
-        p["reg_user"] = reg if self.reg_user is None else R.check_float(self.reg_user, "reg_user")
-        p["reg_item"] = reg if self.reg_item is None else R.check_float(self.reg_item, "reg_item")
+        reg = None if self.reg is None else R.check_float(self.reg, "reg")
+        p["reg_user"] = (R.check_float(self.reg_user, "reg_user") if self.reg_user is not None
+                         else _DEFAULT_REG_USER if reg is None else reg)
+        p["reg_item"] = (R.check_float(self.reg_item, "reg_item") if self.reg_item is not None
+                         else _DEFAULT_REG_ITEM if reg is None else reg)
         p["reg_bias"] = R.check_float(self.reg_bias, "reg_bias")
         p["epochs"] = R.check_int(self.n_epochs, "n_epochs", 1)
         p["init_std"] = R.check_float(self.init_std, "init_std", 0.0, strict=True)
@@ -174,6 +187,9 @@ class MatrixFactorization:
         p["grid"] = (max(8, 4 * _threads(self.n_jobs)) if self.grid is None
                      else R.check_int(self.grid, "grid", 1, 4096))
         p["inner"] = R.check_int(self.ccd_inner_iters, "ccd_inner_iters", 1)
+        if self.schedule not in ("rounds", "dynamic"):
+            raise ValueError(f"schedule must be 'rounds' or 'dynamic', got {self.schedule!r}")
+        p["dynamic"] = self.schedule == "dynamic"
         if self.duplicates not in R.DUPLICATE_POLICIES:
             raise ValueError(f"duplicates must be one of {R.DUPLICATE_POLICIES}, "
                              f"got {self.duplicates!r}")
@@ -364,7 +380,7 @@ class MatrixFactorization:
             _core.mf.sgd_train_grid(data.users, data.items, data.ratings, data.block_ptr, order,
                                     self._P, self._Q, uacc, iacc, self._bu, self._bi, p["k"],
                                     p["lr"], p["reg_user"], p["reg_item"], p["reg_bias"], 0.0,
-                                    adaptive, p["threads"])
+                                    adaptive, p["dynamic"], p["threads"])
 
         self._train_loop(p, epoch_fn, (data.users, data.items, data.ratings), val)
         # back from the kernel's relabelled rows to the internal (sorted-id) order

@@ -132,6 +132,24 @@ def map_ids(ids):
 INTERLEAVE = 4
 
 
+def index_of(known, ids):
+    """Position of each id in the sorted array `known` (every id must be there); O(n) through a
+    lookup table when the ids are dense enough, else a binary search."""
+    if known.size and int(known[-1]) < 4 * ids.size + (1 << 20):
+        table = np.zeros(int(known[-1]) + 1, np.int32)
+        table[known] = np.arange(known.size, dtype=np.int32)
+        return table[ids]
+    return np.searchsorted(known, ids).astype(np.int32)
+
+
+def compact(index, size):
+    """(sorted distinct values of `index` (< size), position of each entry among them)."""
+    present = np.zeros(size, np.bool_)
+    present[index] = True
+    rank = np.cumsum(present, dtype=np.int64).astype(np.int32) - 1
+    return np.flatnonzero(present), rank[index]
+
+
 class Bucketed:
     """Ratings ordered for the SGD kernel over relabelled ids: work id of internal user x is
     user_perm[x] (random, so blocks balance; a block's rows are contiguous, so threads never

@@ -21,7 +21,8 @@ from . import _ratings as R
 
 
 def _global_ids(comm, local_ids):
-    gathered = comm.allgatherv_rows(np.ascontiguousarray(np.unique(local_ids), dtype=np.int64))
+    local_unique, _ = R.map_ids(local_ids)
+    gathered = comm.allgatherv_rows(np.ascontiguousarray(local_unique, dtype=np.int64))
     return np.unique(gathered)
 
 
@@ -45,10 +46,12 @@ def fit_distributed(est, p, comm, users, items, ratings, eval_set):
     est.user_ids_ = _global_ids(comm, users)
     est.item_ids_ = _global_ids(comm, items)
     nu, ni = est.user_ids_.size, est.item_ids_.size
-    u = np.searchsorted(est.user_ids_, users)
-    i = np.searchsorted(est.item_ids_, items)
+    u = R.index_of(est.user_ids_, users)
+    i = R.index_of(est.item_ids_, items)
+    # this rank's users, compact
+    my_users, lu = R.compact(u, nu)
     owners = np.zeros(nu, np.int32)
-    owners[np.unique(u)] = 1
+    owners[my_users] = 1
     comm.allreduce_array(owners, op="sum")
     if owners.max() > 1:
         bad = est.user_ids_[int(np.argmax(owners))]
@@ -70,9 +73,6 @@ def fit_distributed(est, p, comm, users, items, ratings, eval_set):
     P_all = rng.normal(0.0, p["init_std"], size=(nu, k)).astype(np.float32)
     Q_all = rng.normal(0.0, p["init_std"], size=(ni, k)).astype(np.float32)
 
-    # this rank's users, compact
-    my_users = np.unique(u)
-    lu = np.searchsorted(my_users, u)
     P = R.aligned_empty((my_users.size, ld))
     P[:, :k] = P_all[my_users]
     uacc = np.ones(my_users.size, np.float32) if adaptive else None
@@ -134,7 +134,7 @@ def fit_distributed(est, p, comm, users, items, ratings, eval_set):
         _core.mf.sgd_train_grid(su, si, sr, ptr, order, P, Q, uacc if adaptive else None,
                                 acc if adaptive else None, ubias, bias if use_bias else None,
                                 k, p["lr"], p["reg_user"], p["reg_item"], p["reg_bias"], 0.0,
-                                adaptive, p["threads"])
+                                adaptive, p["dynamic"], p["threads"])
         c1 = time.perf_counter()
         if handle is not None:
             handle.wait()  # the previous slice has reached the next rank

@@ -9,7 +9,6 @@ MPI ranks the slices rotate in a ring (see ``_rotation.py``).
 from __future__ import annotations
 
 import numbers
-import time
 
 import numpy as np
 import scipy.sparse as sp
@@ -393,7 +392,3 @@ class LatentDirichletAllocation:
         """log p(w, z) / tokens of the final training sample (MALLET's modelLogLikelihood)."""
         self._check_fitted()
         return self.loglik_per_token_
-
-
-def now() -> float:
-    return time.perf_counter()

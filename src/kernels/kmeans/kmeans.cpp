@@ -71,7 +71,7 @@ Ops<T> active_ops() {
 }
 #undef HARPDAAL_KMEANS_OPS
 
-constexpr int64_t kFusedRows = 64;               // rows per parallel block (fused)
+constexpr int64_t kFusedRows = 60;  // rows per parallel block (fused): a multiple of 6 and 4
 constexpr int64_t kGemmScratchElems = 1 << 15;   // rows x k values per gemm block (~128 KB f32)
 
 int64_t gemm_rows(int64_t k) {

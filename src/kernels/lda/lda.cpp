@@ -52,8 +52,9 @@ inline TokenRng token_rng(uint64_t dkey, int64_t token) {
 template <class T>
 struct AliasEntry {
   T prob;         // probability of keeping `topic` in this bucket
-  int32_t topic;  // the bucket's own topic
+  int32_t topic;  // the bucket's own topic (ascending within a word's table)
   int32_t alias;  // the topic taken otherwise
+  T weight;       // the proposal weight of `topic` itself, for Metropolis-Hastings corrections
 };
 
 // Builds n buckets for weights w[0..n) of topics ids[0..n) into out; small/large are scratch.
@@ -68,6 +69,7 @@ void build_alias(const double* w, const int32_t* ids, int32_t n, double total, A
     out[i].topic = ids[i];
     out[i].alias = ids[i];
     out[i].prob = T(1);
+    out[i].weight = static_cast<T>(w[i]);
     (scaled[i] < 1.0 ? small : large).push_back(i);
   }
   while (!small.empty() && !large.empty()) {
@@ -104,13 +106,30 @@ struct WordProposals {
   std::vector<AliasEntry<T>> entries;
   std::vector<T> word_mass;
   std::vector<AliasEntry<T>> dense;
+  std::vector<T> stale_inv;  // 1 / (n_k + V beta) when the tables were built
   T dense_mass = 0;
+
+  // The stale smoothing weight (n~_wk + beta) / (n~_k + V beta) of topic k for row `row`.
+  inline T stale_weight(int64_t row, int32_t k, T beta) const {
+    const AliasEntry<T>* lo = entries.data() + offsets[row];
+    const AliasEntry<T>* hi = entries.data() + offsets[row + 1];
+    T w = beta * stale_inv[k];
+    while (lo < hi) {  // topics ascend within a row's table
+      const AliasEntry<T>* mid = lo + (hi - lo) / 2;
+      if (mid->topic < k) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo != entries.data() + offsets[row + 1] && lo->topic == k) w += lo->weight;
+    return w;
+  }
 
   void build(const int32_t* word_topic, int64_t n_rows, int32_t K, const int64_t* topic_totals,
              const Priors& pr, int n_threads) {
     const double vbeta = pr.beta * static_cast<double>(pr.n_words_total);
     std::vector<double> inv_den(K);
     for (int32_t k = 0; k < K; ++k) inv_den[k] = 1.0 / (static_cast<double>(topic_totals[k]) + vbeta);
+    stale_inv.resize(K);
+    for (int32_t k = 0; k < K; ++k) stale_inv[k] = static_cast<T>(inv_den[k]);
     {
       std::vector<double> w(K);
       std::vector<int32_t> ids(K), small, large;
@@ -288,7 +307,7 @@ template <class T, bool update_model>
 inline void sample_tokens_sparse(const int32_t* words, int32_t* topics, int64_t p0, int64_t lo,
                                  int64_t hi, uint64_t dkey, DocState<T>& ds, int32_t* wt,
                                  int64_t word_begin, int64_t* nk, int32_t K, T alpha, T beta,
-                                 T vbeta, const WordProposals<T>& prop) {
+                                 T vbeta, const WordProposals<T>& prop, bool correct_stale) {
   int32_t* nd = ds.nd.data();
   int32_t* nz = ds.nz.data();
   int32_t* pos = ds.pos.data();
@@ -338,6 +357,20 @@ inline void sample_tokens_sparse(const int32_t* words, int32_t* topics, int64_t 
       const T u2 = static_cast<T>(r2 & 0xFFFFFF) * static_cast<T>(1.0 / 16777216.0);
       t = prop.propose(row, u1, u2, K);
     }
+    if (update_model && correct_stale && t != s) {
+      // Independence Metropolis-Hastings against the exact conditional: the proposal used the
+      // smoothing bucket from tables up to one sweep old (q = D + a W~), the target is
+      // p = D + a W with current counts; accept t over the old topic s with p(t) q(s) / (p(s) q(t)).
+      const T ws = (static_cast<T>(nw[s]) + beta) * inv[s];
+      const T wt_ = (static_cast<T>(nw[t]) + beta) * inv[t];
+      const T ds_ = static_cast<T>(nd[s]) * ws, dt_ = static_cast<T>(nd[t]) * wt_;
+      const T p_s = ds_ + alpha * ws, p_t = dt_ + alpha * wt_;
+      const T q_s = ds_ + alpha * prop.stale_weight(row, s, beta);
+      const T q_t = dt_ + alpha * prop.stale_weight(row, t, beta);
+      const uint64_t r3 = rng.next();
+      const T ua = static_cast<T>(r3 >> 40) * static_cast<T>(1.0 / 16777216.0);
+      if (ua * (p_s * q_t) >= p_t * q_s) t = s;
+    }
     topics[i] = t;
     if (nd[t]++ == 0) {
       pos[t] = ds.n_nz;
@@ -382,6 +415,13 @@ void sample_block(const int64_t* doc_ptr, const int32_t* words, int32_t* topics,
     word_bounds = balanced_bounds(cum.data(), n_rows, nt);
   }
 
+  // The smoothing bucket comes from tables up to one sweep old. Its expected share of the mass
+  // is K a / (n_d + K a): where it is large (many topics, short documents) the stale draw is
+  // corrected by a Metropolis-Hastings step (exact conditional, ~1.6x the cost per token);
+  // where it is small (K = 100, 200-token documents: 5%) the correction is not worth its cost.
+  const double mean_len = static_cast<double>(doc_ptr[n_docs] - doc_ptr[0]) / static_cast<double>(n_docs);
+  const double smooth_share = priors.alpha * K / (mean_len + priors.alpha * K);
+  const bool correct_stale = smooth_share > 0.1;
   std::vector<DocState<T>> states(nt, DocState<T>(K));
   std::vector<int64_t> nk_local(static_cast<size_t>(nt) * K);
   std::vector<int64_t> round_start(K);
@@ -406,7 +446,7 @@ void sample_block(const int64_t* doc_ptr, const int32_t* words, int32_t* topics,
       ds.load(topics, p0, p1);
       if (mh_steps == 0)
         sample_tokens_sparse<T, true>(words, topics, p0, lo, hi, dkey, ds, word_topic, word_begin,
-                                      nk, K, alpha, beta, vbeta, prop);
+                                      nk, K, alpha, beta, vbeta, prop, correct_stale);
       else
         sample_tokens<T, true>(words, topics, p0, p1, lo, hi, dkey, ds.nd.data(), word_topic,
                                word_begin, nk, K, alpha, beta, vbeta, prop, mh_steps);
@@ -470,7 +510,7 @@ void fold_in(const int64_t* doc_ptr, const int32_t* words, int32_t* topics, int6
               const uint64_t dkey = doc_key(seed, sweep, first_doc_id + d);
               if (mh_steps == 0)
                 sample_tokens_sparse<T, false>(words, topics, p0, p0, p1, dkey, ds, wt, 0, nk, K,
-                                               alpha, beta, vbeta, prop);
+                                               alpha, beta, vbeta, prop, false);
               else
                 sample_tokens<T, false>(words, topics, p0, p1, p0, p1, dkey, ds.nd.data(), wt, 0,
                                         nk, K, alpha, beta, vbeta, prop, mh_steps);

@@ -1,7 +1,10 @@
 #include "kernels/mf_sgd/mf_sgd.hpp"
 
 #include <algorithm>
+#include <condition_variable>
+#include <mutex>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 #include <oneapi/tbb/parallel_for.h>
@@ -67,6 +70,45 @@ void train_grid(const int32_t* users, const int32_t* items, const T* ratings,
       for (int64_t i = 0; i < grid; ++i) run_block(t, i);
     return;
   }
+  if (params.dynamic) {
+    std::mutex mtx;
+    std::condition_variable freed;
+    std::vector<char> row_busy(grid, 0), col_busy(grid, 0), taken(grid * grid, 0);
+    int64_t left = grid * grid;
+    auto worker = [&] {
+      std::unique_lock<std::mutex> lock(mtx);
+      while (left > 0) {
+        int64_t pick_t = -1, pick_i = -1;
+        for (int64_t t = 0; t < grid && pick_t < 0; ++t)
+          for (int64_t i = 0; i < grid; ++i) {
+            const int64_t j = col_order[(i + t) % grid];
+            if (!taken[i * grid + j] && !row_busy[i] && !col_busy[j]) {
+              pick_t = t;
+              pick_i = i;
+              break;
+            }
+          }
+        if (pick_t < 0) {
+          freed.wait(lock);
+          continue;
+        }
+        const int64_t j = col_order[(pick_i + pick_t) % grid];
+        taken[pick_i * grid + j] = 1;
+        row_busy[pick_i] = col_busy[j] = 1;
+        --left;
+        lock.unlock();
+        run_block(pick_t, pick_i);
+        lock.lock();
+        row_busy[pick_i] = col_busy[j] = 0;
+        freed.notify_all();
+      }
+    };
+    std::vector<std::thread> pool;
+    for (int w = 1; w < nt; ++w) pool.emplace_back(worker);
+    worker();
+    for (auto& th : pool) th.join();
+    return;
+  }
   oneapi::tbb::task_arena arena(nt);
   arena.execute([&] {
     for (int64_t t = 0; t < grid; ++t) {
@@ -123,60 +165,71 @@ int64_t bucket(const int32_t* users, const int32_t* items, const T* ratings, int
   if (n == 0) return 0;
   auto row_of = [&](int64_t u) { return u * grid / n_users; };
   auto col_of = [&](int64_t i) { return i * grid / n_items; };
-  if (n_users * grid <= 4 * n + (int64_t{1} << 22)) {
-    // one counting sort on the key (row block, column block, user): users of a row block are
-    // contiguous, so key = first[rb] * grid + cb * count[rb] + (u - first[rb]) is dense.
-    std::vector<int64_t> first(static_cast<size_t>(grid) + 1, n_users), count(grid, 0);
-    for (int64_t u = n_users - 1; u >= 0; --u) first[row_of(u)] = u;
-    for (int64_t rb = grid - 1; rb >= 0; --rb)  // an empty row block starts where the next does
-      first[rb] = std::min(first[rb], first[rb + 1]);
-    for (int64_t rb = 0; rb < grid; ++rb) count[rb] = first[rb + 1] - first[rb];
-    auto key_of = [&](int64_t e) {
-      const int64_t u = users[e], rb = row_of(u);
-      return first[rb] * grid + col_of(items[e]) * count[rb] + (u - first[rb]);
-    };
-    std::vector<int64_t> next(static_cast<size_t>(n_users * grid) + 1, 0);
-    for (int64_t e = 0; e < n; ++e) {
-      ++next[key_of(e) + 1];
-      ++block_ptr[row_of(users[e]) * grid + col_of(items[e]) + 1];
-    }
-    for (size_t x = 1; x < next.size(); ++x) next[x] += next[x - 1];
-    for (int64_t b = 0; b < nb; ++b) block_ptr[b + 1] += block_ptr[b];
-    for (int64_t e = 0; e < n; ++e) {
-      const int64_t dst = next[key_of(e)]++;
-      out_users[dst] = users[e];
-      out_items[dst] = items[e];
-      out_ratings[dst] = ratings[e];
-    }
-  } else {
-    // very many users: counting sort by user, then a stable counting sort by block
-    std::vector<int64_t> user_ptr(static_cast<size_t>(n_users) + 1, 0);
-    for (int64_t e = 0; e < n; ++e) ++user_ptr[users[e] + 1];
-    for (int64_t u = 0; u < n_users; ++u) user_ptr[u + 1] += user_ptr[u];
-    std::vector<int64_t> by_user(static_cast<size_t>(n));
-    {
-      std::vector<int64_t> next(user_ptr.begin(), user_ptr.end() - 1);
-      for (int64_t e = 0; e < n; ++e) by_user[next[users[e]]++] = e;
-    }
-    auto block_of = [&](int64_t e) { return row_of(users[e]) * grid + col_of(items[e]); };
-    for (int64_t e = 0; e < n; ++e) ++block_ptr[block_of(e) + 1];
-    for (int64_t b = 0; b < nb; ++b) block_ptr[b + 1] += block_ptr[b];
+  // pass 1: stable counting sort by block into scratch (grid^2 write streams: cache friendly)
+  for (int64_t e = 0; e < n; ++e) ++block_ptr[row_of(users[e]) * grid + col_of(items[e]) + 1];
+  for (int64_t b = 0; b < nb; ++b) block_ptr[b + 1] += block_ptr[b];
+  std::vector<int32_t> tu(static_cast<size_t>(n)), ti(static_cast<size_t>(n));
+  std::vector<T> tr(static_cast<size_t>(n));
+  {
     std::vector<int64_t> next(block_ptr, block_ptr + nb);
-    for (int64_t x = 0; x < n; ++x) {
-      const int64_t e = by_user[x];
-      const int64_t dst = next[block_of(e)]++;
-      out_users[dst] = users[e];
-      out_items[dst] = items[e];
-      out_ratings[dst] = ratings[e];
+    for (int64_t e = 0; e < n; ++e) {
+      const int64_t dst = next[row_of(users[e]) * grid + col_of(items[e])]++;
+      tu[dst] = users[e];
+      ti[dst] = items[e];
+      tr[dst] = ratings[e];
     }
   }
-  // pass 3: sort each user's run inside each block by item; count repeated pairs; then
-  // interleave the runs of `ways` consecutive users (u1 r1, u2 r1, u1 r2, ...), so that the
-  // next update rarely depends on the one before (the CPU overlaps independent chains).
+  // pass 2, per block in parallel: counting sort by item, then a stable one by user, so a block
+  // ends up in (user, item) order. Users of row block rb are the contiguous range
+  // [ufirst[rb], ufirst[rb + 1]) (items likewise), so both histograms are small and block-local.
+  auto firsts = [](int64_t count, int64_t g, auto part_of) {
+    std::vector<int64_t> first(static_cast<size_t>(g) + 1, count);
+    for (int64_t x = count - 1; x >= 0; --x) first[part_of(x)] = x;
+    for (int64_t p = g - 1; p >= 0; --p) first[p] = std::min(first[p], first[p + 1]);
+    return first;  // an empty part starts where the next one does
+  };
+  const std::vector<int64_t> ufirst = firsts(n_users, grid, row_of);
+  const std::vector<int64_t> ifirst = firsts(n_items, grid, col_of);
   std::vector<int64_t> dups(static_cast<size_t>(nb), 0);
-  const int64_t w = std::max<int64_t>(1, ways);
   parallel_for(n_threads, nb, 1, [&](int64_t b0, int64_t b1) {
-    std::vector<std::pair<int32_t, T>> run;
+    std::vector<int64_t> hist;
+    std::vector<int32_t> su, si;
+    std::vector<T> sr;
+    for (int64_t b = b0; b < b1; ++b) {
+      const int64_t beg = block_ptr[b], len = block_ptr[b + 1] - beg;
+      if (len == 0) continue;
+      const int64_t ulo = ufirst[b / grid], uw = ufirst[b / grid + 1] - ulo;
+      const int64_t ilo = ifirst[b % grid], iw = ifirst[b % grid + 1] - ilo;
+      su.resize(len);
+      si.resize(len);
+      sr.resize(len);
+      hist.assign(static_cast<size_t>(iw) + 1, 0);
+      for (int64_t x = beg; x < beg + len; ++x) ++hist[ti[x] - ilo + 1];
+      for (int64_t a = 0; a < iw; ++a) hist[a + 1] += hist[a];
+      for (int64_t x = beg; x < beg + len; ++x) {
+        const int64_t d = hist[ti[x] - ilo]++;
+        su[d] = tu[x];
+        si[d] = ti[x];
+        sr[d] = tr[x];
+      }
+      hist.assign(static_cast<size_t>(uw) + 1, 0);
+      for (int64_t x = 0; x < len; ++x) ++hist[su[x] - ulo + 1];
+      hist[0] = beg;
+      for (int64_t a = 0; a < uw; ++a) hist[a + 1] += hist[a];
+      for (int64_t x = 0; x < len; ++x) {
+        const int64_t d = hist[su[x] - ulo]++;
+        out_users[d] = su[x];
+        out_items[d] = si[x];
+        out_ratings[d] = sr[x];
+      }
+      for (int64_t x = beg + 1; x < beg + len; ++x)
+        if (out_users[x] == out_users[x - 1] && out_items[x] == out_items[x - 1]) ++dups[b];
+    }
+  });
+  // pass 3: interleave the runs of `ways` consecutive users (u1 r1, u2 r1, u1 r2, ...), so
+  // that the next update rarely depends on the one before (the CPU overlaps independent chains).
+  const int64_t w = std::max<int64_t>(1, ways);
+  if (w > 1) parallel_for(n_threads, nb, 1, [&](int64_t b0, int64_t b1) {
     std::vector<int64_t> starts;
     std::vector<int32_t> tu, ti;
     std::vector<T> tr;
@@ -188,18 +241,9 @@ int64_t bucket(const int32_t* users, const int32_t* items, const T* ratings, int
         starts.push_back(s);
         int64_t t = s + 1;
         while (t < end && out_users[t] == out_users[s]) ++t;
-        run.clear();
-        for (int64_t x = s; x < t; ++x) run.emplace_back(out_items[x], out_ratings[x]);
-        std::stable_sort(run.begin(), run.end(),
-                         [](const auto& a, const auto& c) { return a.first < c.first; });
-        for (int64_t x = s; x < t; ++x) {
-          out_items[x] = run[x - s].first;
-          out_ratings[x] = run[x - s].second;
-          if (x > s && out_items[x] == out_items[x - 1]) ++dups[b];
-        }
         s = t;
       }
-      if (w == 1 || starts.size() < 2) continue;
+      if (starts.size() < 2) continue;
       starts.push_back(end);
       const int64_t len = end - block_ptr[b];
       tu.resize(len);

@@ -31,6 +31,11 @@ struct Params {
   T reg_bias = T(0.0);
   T global_mean = T(0);
   bool adaptive = true;
+  // false: the deterministic rounds above. true: LIBMF's dynamic schedule: each thread takes the
+  // next free block (row and column blocks not in use, not yet done this epoch, scanned in the
+  // rounds' order), so no thread waits for a round to finish; the order then depends on timing
+  // (with one thread it is exactly the rounds' order).
+  bool dynamic = false;
 };
 
 // A view of a factor table: rows of stride ld, the first k entries used, plus optional per-row
