@@ -85,9 +85,24 @@ def test_kill9_and_resume_single_process(tmp_path, alg):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("alg", ALGS)
+@pytest.mark.parametrize("alg", ["kmeans", "lda"])
 def test_kill9_and_resume_mpiexec_2(tmp_path, alg):
     kill_resume_compare(tmp_path, alg, 2)
+
+
+def test_distributed_mf_refuses_checkpoint_dir(tmp_path):
+    """Not implemented yet for the rotation path: a clear error, not a silent no-op."""
+    _jobs.skip_inside_mpi()
+    pytest.importorskip("mpi4py", reason="mpi4py is not installed")
+    try:
+        proc = subprocess.run(argv_for(2, "mf", tmp_path / "out", "--checkpoint", tmp_path / "ck"),
+                              capture_output=True, text=True, timeout=_jobs.JOB_TIMEOUT,
+                              env=_jobs.env())
+    except subprocess.TimeoutExpired:
+        pytest.fail("job hung")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "NotImplementedError" in out, out
+    assert "distributed MF fits are not checkpointed yet" in out, out
 
 
 @pytest.mark.parametrize("alg", ALGS)
