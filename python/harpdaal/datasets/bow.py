@@ -79,7 +79,9 @@ def load_ldac(path, vocab_path=None, n_words: int | None = None):
             for p in parts[1:]:
                 w, c = p.split(":")
                 w, c = int(w), int(c)
-                if not (0 <= w < 2**31 and 0 <= c < 2**63):
+                if w < 0 or c < 0:
+                    raise ValueError(f"{path}:{lineno}: negative word id or count ({p})")
+                if w >= 2**31 or c >= 2**63:
                     raise ValueError(f"{path}:{lineno}: word id {w} or count {c} out of range")
                 indices.append(w)
                 counts.append(c)
