@@ -62,6 +62,9 @@ def load(path: str, fmt: str = "auto"):
             raise ValueError(f"--data: {path} is not an idx file")
         dtypes = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
         ndim = raw[3]
+        if raw[2] not in dtypes or ndim < 1 or len(raw) < 4 + 4 * ndim:
+            raise ValueError(f"--data: {path}: bad idx header (type 0x{raw[2]:02x}, "
+                             f"{ndim} dimensions, {len(raw)} bytes)")
         dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
         X = np.frombuffer(raw, dtype=dtypes[raw[2]], offset=4 + 4 * ndim).reshape(dims)
         X = X.reshape(dims[0], -1)

@@ -54,6 +54,14 @@ def read_ratings(path):
     data = np.loadtxt(path, delimiter=delim, skiprows=skip, usecols=(0, 1, 2), ndmin=2)
     if data.shape[0] == 0:
         raise ValueError(f"{path}: no ratings")
+    ids = data[:, :2]
+    bad = ~(np.isfinite(ids) & (ids == np.floor(ids)) & (ids >= 0) & (ids < 2.0**63))
+    if bad.any():
+        row = int(np.flatnonzero(bad.any(axis=1))[0])
+        raise ValueError(f"{path}: rating {row + 1}: ids must be integers in [0, 2**63), "
+                         f"got {ids[row].tolist()}")
+    if not np.all(np.isfinite(data[:, 2])):
+        raise ValueError(f"{path}: ratings must be finite numbers")
     return data[:, 0].astype(np.int64), data[:, 1].astype(np.int64), data[:, 2]
 
 

@@ -114,11 +114,15 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     ``harpdaal.comm.current_communicator()`` (``harpdaal.config_context(comm=...)``). The fitted
     centers equal those of one process fitting the concatenated rows; ``labels_`` holds the
     labels of the local rows, ``inertia_`` the global inertia.
+
+    ``checkpoint_dir`` (a folder shared by the ranks) and ``checkpoint_every`` (iterations, or
+    seconds as '30s') save the fit's state; ``fit(X, resume=True)`` continues a killed fit from
+    the last checkpoint and reaches the same result (needs an int random_state).
     """
 
     def __init__(self, n_clusters=8, *, init="k-means++", n_init="auto", max_iter=300,
                  tol=1e-4, verbose=0, random_state=None, copy_x=True, n_jobs=None,
-                 collective="allreduce", method="auto"):
+                 collective="allreduce", method="auto", checkpoint_dir=None, checkpoint_every=1):
         self.n_clusters = n_clusters
         self.init = init
         self.n_init = n_init
@@ -130,6 +134,8 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.collective = collective
         self.method = method
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -176,8 +182,9 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         return n_init
 
     # ---- fit ----------------------------------------------------------------------------------
-    def fit(self, X, y=None, sample_weight=None):
-        """Compute the clustering of X (this rank's rows under MPI)."""
+    def fit(self, X, y=None, sample_weight=None, resume=False):
+        """Compute the clustering of X (this rank's rows under MPI). ``resume=True``
+        continues from the last checkpoint in ``checkpoint_dir``."""
         comm = current_communicator()
         # Validate locally, then agree: a bad input on any rank raises on every rank (no hang).
         try:
@@ -212,6 +219,11 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             raise ValueError(f"n_samples={n_total} should be >= n_clusters={self.n_clusters}.")
         k, d = self.n_clusters, X.shape[1]
         timer = _Timer()
+        from .._checkpoint import for_estimator
+
+        ck, state = for_estimator(
+            self, "KMeans", resume=resume, comm=comm if comm.size > 1 else None,
+            data=(X.data, X.indices, X.indptr, sample_weight) if sp.issparse(X) else (X, sample_weight))
 
         # Center dense data (as scikit-learn does) so ||x||^2 - 2x.c + ||c||^2 keeps precision.
         X_mean = None
@@ -240,8 +252,22 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             init = init - X_mean if X_mean is not None else init.copy()
 
         best = None
-        for _ in range(n_init):
-            centers = self._init_centers(comm, data, init, random_state, n_total, X_mean)
+        first_run, resume_at = 0, None
+        if state is not None:
+            first_run = state.extra["run"]
+            from .._checkpoint import restore_rng
+
+            restore_rng(random_state, state.rng["random_state"])
+            if "best_centers" in state.arrays:
+                best = (state.arrays["best_labels"], state.extra["best_inertia"],
+                        state.arrays["best_centers"], state.extra["best_n_iter"])
+            resume_at = state
+        for run in range(first_run, n_init):
+            self._ck = None if ck is None else (ck, run, best, random_state)
+            if resume_at is not None:  # the run the checkpoint was taken in: no new init
+                centers, resume_at = resume_at, None
+            else:
+                centers = self._init_centers(comm, data, init, random_state, n_total, X_mean)
             if self.verbose and comm.rank == 0:
                 print("Initialization complete")
             labels, inertia, centers, n_iter = self._lloyd(comm, data, centers, tol, timer)
@@ -250,6 +276,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
                                 not _same_clustering(comm, labels, best[0], self.n_clusters)):
                 best = (labels, inertia, centers, n_iter)
         labels, inertia, centers, n_iter = best
+        self._ck = None
         if X_mean is not None:
             centers = centers + X_mean
             if not self.copy_x:
@@ -361,15 +388,22 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     # ---- Lloyd --------------------------------------------------------------------------------
     def _lloyd(self, comm, data, centers, tol, timer):
         k, d = self.n_clusters, data.d
+        start = 0
+        if not isinstance(centers, np.ndarray):  # a Checkpoint taken after iteration `start`
+            state = centers
+            start = state.extra["iteration"]
+            centers = state.arrays["centers"]
+            labels = np.ascontiguousarray(state.arrays["labels"], dtype=np.int32)
+        else:
+            labels = np.full(data.n, -1, dtype=np.int32)
         centers = np.ascontiguousarray(centers, dtype=data.dtype)
-        labels = np.full(data.n, -1, dtype=np.int32)
         labels_old = labels.copy()
         sums = np.empty((k, d), dtype=np.float64)
         weights = np.empty(k, dtype=np.float64)
         strict = False
         sync = _ModelSync(comm, self.collective, k, d)
-        i = 0
-        for i in range(self.max_iter):
+        i = start - 1  # n_iter_ = start when a resumed fit has no iteration left
+        for i in range(start, self.max_iter):
             t0 = time.perf_counter()
             if self.collective == "rotate" and comm.size > 1:
                 inertia = self._rotate_step(comm, data, centers, labels, sums, weights, timer)
@@ -401,11 +435,27 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
                     print(f"Converged at iteration {i}: center shift {shift} within tolerance {tol}.")
                 break
             labels_old[:] = labels
+            if getattr(self, "_ck", None) is not None:
+                self._checkpoint(i + 1, centers, labels)
         if not strict:
             data.assign(centers, labels)
         inertia = np.array([float(data.assigned_sq_dist(centers, labels).astype(np.float64) @ data.w)])
         comm.allreduce_array(inertia, op="sum")
         return labels, inertia[0], centers, i + 1
+
+    def _checkpoint(self, iteration, centers, labels):
+        """Save the state after `iteration` Lloyd steps of the current init (collective)."""
+        ck, run, best, random_state = self._ck
+        if not ck.due(iteration):
+            return
+        arrays = {"centers": centers, "labels": labels}
+        extra = {"run": run, "iteration": iteration}
+        if best is not None:
+            arrays.update(best_labels=best[0], best_centers=best[2])
+            extra.update(best_inertia=float(best[1]), best_n_iter=int(best[3]))
+        # checkpoint numbers grow over the n_init runs (file names must never go backwards)
+        ck.save(run * self.max_iter + iteration, arrays, rng={"random_state": random_state},
+                extra=extra)
 
     def _rotate_step(self, comm, data, centers, labels, sums, weights, timer):
         """Harp's rotation: center blocks travel the ring; each rank keeps the best center seen

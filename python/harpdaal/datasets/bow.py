@@ -38,6 +38,10 @@ def load_uci_docword(path, vocab_path=None, n_words: int | None = None):
             nnz = int(f.readline())
         except ValueError:
             raise ValueError(f"{path}: not a UCI docword file (expected D, W, NNZ header lines)")
+        for name, v in (("D", D), ("W", W), ("NNZ", nnz)):
+            # int32 word ids; also keeps a corrupt header from asking for petabytes
+            if not 0 <= v < 2**31:
+                raise ValueError(f"{path}: header {name}={v} is outside [0, 2**31)")
         data = np.loadtxt(f, dtype=np.int64, ndmin=2) if nnz else np.zeros((0, 3), np.int64)
     if data.shape[1] != 3:
         raise ValueError(f"{path}: expected 'doc word count' triples")
@@ -51,7 +55,10 @@ def load_uci_docword(path, vocab_path=None, n_words: int | None = None):
         raise ValueError(f"{path}: word ids outside [1, {W}]")
     if len(data) and counts.min() < 0:
         raise ValueError(f"{path}: negative counts")
-    X = sp.csr_matrix((counts, (docs, words)), shape=(D, W), dtype=np.int64)
+    try:
+        X = sp.csr_matrix((counts, (docs, words)), shape=(D, W), dtype=np.int64)
+    except MemoryError:  # a header claiming billions of (empty) documents
+        raise ValueError(f"{path}: header D={D} documents: too large to allocate") from None
     vocab = read_vocab(vocab_path) if vocab_path is not None else None
     return X, vocab
 
@@ -71,8 +78,13 @@ def load_ldac(path, vocab_path=None, n_words: int | None = None):
                 raise ValueError(f"{path}:{lineno}: says {n} terms, has {len(parts) - 1}")
             for p in parts[1:]:
                 w, c = p.split(":")
-                indices.append(int(w))
-                counts.append(int(c))
+                w, c = int(w), int(c)
+                if w < 0 or c < 0:
+                    raise ValueError(f"{path}:{lineno}: negative word id or count ({p})")
+                if w >= 2**31 or c >= 2**63:
+                    raise ValueError(f"{path}:{lineno}: word id {w} or count {c} out of range")
+                indices.append(w)
+                counts.append(c)
             indptr.append(len(indices))
     vocab = read_vocab(vocab_path) if vocab_path is not None else None
     indices = np.asarray(indices, np.int64)

@@ -99,6 +99,12 @@ class MatrixFactorization:
     verbose : int
         > 0 prints train (and validation) RMSE per epoch.
 
+    checkpoint_dir : path or None
+        Folder for checkpoints; ``fit(X, y, resume=True)`` continues a killed fit from the last
+        one and reaches the same model bitwise (needs an int random_state; one process).
+    checkpoint_every : int or str, default 1
+        Epochs between checkpoints, or seconds as a string ('30s').
+
     Ids: any non-negative integers; they are mapped internally. predict() on an id never seen in
     fit uses what is known: the global mean plus the known side's bias (its factors count as 0).
     """
@@ -108,7 +114,8 @@ class MatrixFactorization:
                  learning_rate_schedule="adaptive", init_std=0.01, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=3, tol=1e-4, duplicates="error",
                  grid=None, schedule="rounds", ccd_inner_iters=1, random_state=None, n_jobs=None,
-                 verbose=0):
+                 verbose=0, checkpoint_dir=None,
+                 checkpoint_every=1):
         self.n_factors = n_factors
         self.solver = solver
         self.learning_rate = learning_rate
@@ -131,6 +138,8 @@ class MatrixFactorization:
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.verbose = verbose
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
 
     # -- scikit-learn parameter protocol (no runtime dependency on scikit-learn) --------------
     @classmethod
@@ -199,13 +208,20 @@ class MatrixFactorization:
         return p
 
     # -- fit ------------------------------------------------------------------------------------
-    def fit(self, X, y=None, eval_set=None):
+    def fit(self, X, y=None, eval_set=None, resume=False):
         """Fit on ratings: scipy.sparse (rows = users, columns = items), a (users, items,
         ratings) tuple, or an (n, 2) id array with ratings y. eval_set: optional (users, items,
         ratings) reported per epoch (and used for early stopping instead of a held-out part)."""
         p = self._validated()
         users, items, ratings, _ = R.as_triplets(X, y)
         comm = _communicator()
+        if comm is not None and self.checkpoint_dir is not None:
+            raise NotImplementedError("checkpoint_dir: distributed MF fits are not "
+                                      "checkpointed yet (single-process fits are)")
+        from .._checkpoint import for_estimator
+
+        self._ck = for_estimator(self, "MatrixFactorization", resume=resume,
+                                 data=(users, items, ratings))
         if comm is not None:
             if self.solver != "sgd":
                 raise NotImplementedError("distributed fits support solver='sgd' only")
@@ -315,10 +331,29 @@ class MatrixFactorization:
         pred = self._predict_internal(full[0], full[1], scaled=True)
         return float(np.sqrt(np.mean((pred.astype(np.float64) - full[2]) ** 2)))
 
-    def _train_loop(self, p, epoch_fn, train, val):
+    def _train_loop(self, p, epoch_fn, train, val, state=None, rng=None):
+        """`state`: the arrays an epoch updates in place (saved in checkpoints)."""
         val_s = self._val_scaled(val)
         best, best_state, stale = np.inf, None, 0
-        for epoch in range(1, p["epochs"] + 1):
+        ck, saved = getattr(self, "_ck", (None, None))
+        self._ck = (None, None)
+        first = 1
+        if saved is not None:
+            for name, a in state.items():
+                np.copyto(a, saved.arrays[name])
+            if rng is not None:
+                from .._checkpoint import restore_rng
+
+                restore_rng(rng, saved.rng["rng"])
+            first = saved.iteration + 1
+            best, stale = saved.extra["best"], saved.extra["stale"]
+            self.history_ = saved.extra["history"]
+            self.n_epochs_ = saved.iteration
+            if "best_P" in saved.arrays:
+                best_state = {"epoch": saved.extra["best_epoch"]}
+                for x in ("P", "Q", "bu", "bi"):
+                    best_state[x] = saved.arrays.get("best_" + x)
+        for epoch in range(first, p["epochs"] + 1):
             t0 = time.perf_counter()
             epoch_fn(epoch)
             seconds = time.perf_counter() - t0
@@ -334,6 +369,14 @@ class MatrixFactorization:
                     stale += 1
                     if self.early_stopping and stale >= p["patience"]:
                         break
+            if ck is not None and epoch < p["epochs"] and ck.due(epoch):
+                arrays = dict(state)
+                extra = {"best": best, "stale": stale, "history": self.history_}
+                if best_state is not None:
+                    arrays.update({"best_" + x: best_state[x] for x in ("P", "Q", "bu", "bi")
+                                   if best_state[x] is not None})
+                    extra["best_epoch"] = best_state["epoch"]
+                ck.save(epoch, arrays, rng=None if rng is None else {"rng": rng}, extra=extra)
         if best_state is not None and best_state["epoch"] != self.n_epochs_:
             self._P, self._Q, self._bu, self._bi = (best_state[x] for x in ("P", "Q", "bu", "bi"))
             self.best_epoch_ = best_state["epoch"]
@@ -382,7 +425,10 @@ class MatrixFactorization:
                                     p["lr"], p["reg_user"], p["reg_item"], p["reg_bias"], 0.0,
                                     adaptive, p["dynamic"], p["threads"])
 
-        self._train_loop(p, epoch_fn, (data.users, data.items, data.ratings), val)
+        state = {"P": self._P, "Q": self._Q}
+        state.update({k: v for k, v in (("uacc", uacc), ("iacc", iacc), ("bu", self._bu),
+                                        ("bi", self._bi)) if v is not None})
+        self._train_loop(p, epoch_fn, (data.users, data.items, data.ratings), val, state, rng)
         # back from the kernel's relabelled rows to the internal (sorted-id) order
         self._P = self._unpermute_rows(self._P, data.user_perm)
         self._Q = self._unpermute_rows(self._Q, data.item_perm)
@@ -426,7 +472,8 @@ class MatrixFactorization:
                                self._Q, p["k"], p["reg_user"], p["reg_item"], p["inner"],
                                p["threads"])
 
-        self._train_loop(p, epoch_fn, train, val)
+        self._train_loop(p, epoch_fn, train, val,
+                         {"P": self._P, "Q": self._Q, "residual": residual})
 
     def _finish(self, u, i):
         """Back to rating units; keep the items each user rated (for recommend)."""

@@ -52,6 +52,9 @@ def _check_counts(data: np.ndarray, name: str) -> np.ndarray:
             raise ValueError(f"{name}: counts must be integers (got non-integer values)")
     if data.size and data.min() < 0:
         raise ValueError(f"{name}: counts must be non-negative")
+    if data.size and data.max() >= 2**31:
+        # one document-word count of 2^31 tokens would be an 8 GB token array: a corrupt input
+        raise ValueError(f"{name}: count {data.max()} is too large (counts must be < 2**31)")
     return data.astype(np.int64, copy=False)
 
 
@@ -80,6 +83,10 @@ def as_token_corpus(X, n_features: int | None = None, name: str = "X") -> TokenC
         words = np.concatenate(docs) if docs else np.zeros(0, np.int64)
         if words.size and words.min() < 0:
             raise ValueError(f"{name}: word ids must be >= 0")
+        if words.size and words.max() >= 2**31 - 1:
+            # word ids are int32 (and the vocabulary sizes V < 2**31, as for sparse input)
+            raise ValueError(f"{name}: word id {int(words.max())} does not fit the int32 "
+                             f"vocabulary (ids must be < 2**31 - 1)")
         V = int(words.max()) + 1 if (n_features is None and words.size) else (n_features or 1)
         if words.size and words.max() >= V:
             raise ValueError(f"{name}: word id {int(words.max())} is outside the vocabulary "
@@ -184,6 +191,11 @@ class LatentDirichletAllocation:
         For sampler="mh": (word proposal, doc proposal) pairs per token and sweep.
     transform_max_iter : int, default 30
         Fold-in sweeps for ``transform`` (the first third are burn-in).
+    checkpoint_dir : path or None, default None
+        Folder for checkpoints (shared by all ranks); ``fit(X, resume=True)`` continues from
+        the last one, bitwise as if never interrupted (needs an int random_state).
+    checkpoint_every : int or str, default 1
+        Iterations between checkpoints, or seconds as a string ('30s').
 
     Attributes
     ----------
@@ -197,7 +209,8 @@ class LatentDirichletAllocation:
 
     def __init__(self, n_components=10, *, doc_topic_prior=None, topic_word_prior=None,
                  max_iter=100, random_state=None, n_jobs=None, verbose=0, evaluate_every=10,
-                 sampler="sparse", mh_steps=4, transform_max_iter=30):
+                 sampler="sparse", mh_steps=4, transform_max_iter=30, checkpoint_dir=None,
+                 checkpoint_every=1):
         self.n_components = n_components
         self.doc_topic_prior = doc_topic_prior
         self.topic_word_prior = topic_word_prior
@@ -209,13 +222,15 @@ class LatentDirichletAllocation:
         self.sampler = sampler
         self.mh_steps = mh_steps
         self.transform_max_iter = transform_max_iter
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
 
     # -- scikit-learn protocol ----------------------------------------------------------------
     def get_params(self, deep=True):
         return {k: getattr(self, k) for k in (
             "n_components", "doc_topic_prior", "topic_word_prior", "max_iter", "random_state",
             "n_jobs", "verbose", "evaluate_every", "sampler", "mh_steps",
-            "transform_max_iter")}
+            "transform_max_iter", "checkpoint_dir", "checkpoint_every")}
 
     def set_params(self, **params):
         valid = self.get_params()
@@ -261,10 +276,12 @@ class LatentDirichletAllocation:
             raise AttributeError("this LatentDirichletAllocation is not fitted yet: call fit(X)")
 
     # -- fitting ------------------------------------------------------------------------------
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, resume=False):
         """Fit on a document-term count matrix (n_docs x n_words; scipy.sparse or dense) or a
         list of token-id arrays. Under MPI (several ranks), each rank passes its own documents
-        and the same vocabulary size."""
+        and the same vocabulary size. ``resume=True`` continues from the last checkpoint in
+        ``checkpoint_dir``."""
+        from .._checkpoint import for_estimator
         from ._rotation import fit_rotation, get_communicator
 
         K, alpha, beta = self._validated_params()
@@ -277,8 +294,11 @@ class LatentDirichletAllocation:
         seed = _seed_from(self.random_state)
         if comm.size > 1:
             comm.check_same(seed, what="random_state")
+        checkpoint = for_estimator(self, "LatentDirichletAllocation", resume=resume,
+                                   data=(corpus.doc_ptr, corpus.words, np.array([corpus.n_words])),
+                                   comm=comm if comm.size > 1 else None)
         result = fit_rotation(comm, corpus, K, alpha, beta, self.max_iter, seed, self._kernel_steps(),
-                              n_threads, self.evaluate_every, self.verbose)
+                              n_threads, self.evaluate_every, self.verbose, checkpoint)
         self.word_topic_ = result.word_topic
         self.topic_totals_ = result.topic_totals
         self.components_ = result.word_topic.T.astype(np.float64) + beta

@@ -83,7 +83,8 @@ def loglik_parts(comm, doc_ptr, topics, word_rows, topic_totals, K, alpha, beta,
 
 
 def fit_rotation(comm, corpus, K, alpha, beta, max_iter, seed, mh_steps, n_threads,
-                 evaluate_every, verbose) -> RotationResult:
+                 evaluate_every, verbose, checkpoint=(None, None)) -> RotationResult:
+    """`checkpoint`: (Checkpointer or None, Checkpoint to resume from or None)."""
     R, rank = comm.size, comm.rank
     V = corpus.n_words
     doc_ptr = corpus.doc_ptr
@@ -129,7 +130,16 @@ def fit_rotation(comm, corpus, K, alpha, beta, max_iter, seed, mh_steps, n_threa
         return buf[: int(bounds[s + 1] - bounds[s])]
 
     history = []
-    for it in range(max_iter):
+    ck, state = checkpoint
+    start = 0
+    if state is not None:  # at an iteration boundary every rank holds its own pair again
+        start = state.iteration
+        topics[:] = state.arrays["topics"]
+        totals[:] = state.arrays["totals"]
+        for j in range(len(held)):
+            held[j][1][...] = state.arrays[f"slice{j}"]
+        history = [tuple(h) for h in state.extra["history"]]
+    for it in range(start, max_iter):
         for step in range(R):
             snapshot = totals.copy()
             handles = []
@@ -166,6 +176,10 @@ def fit_rotation(comm, corpus, K, alpha, beta, max_iter, seed, mh_steps, n_threa
             if verbose and rank == 0:
                 print(f"[lda] iteration {it + 1}/{max_iter}: log-likelihood per token "
                       f"{ll / max(n_tok, 1):.4f}", file=sys.stderr, flush=True)
+        if ck is not None and not last and ck.due(it + 1):
+            arrays = {"topics": topics, "totals": totals}
+            arrays.update({f"slice{j}": buf for j, (_, buf) in enumerate(held)})
+            ck.save(it + 1, arrays, extra={"history": history})
 
     # gather the full table in slice order (every rank holds its own pair again)
     held.sort(key=lambda e: e[0])
