@@ -14,32 +14,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
-import subprocess
 import time
 
 import numpy as np
 
+from harpdaal.bench.machine import cpu_model, git_sha as _git_sha
+
 
 def git_sha() -> str | None:
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                              cwd=os.path.dirname(os.path.abspath(__file__)),
-                              timeout=10).stdout.strip() or None
-    except Exception:  # noqa: BLE001
-        return None
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
+    return _git_sha(os.path.dirname(os.path.abspath(__file__)))["sha"]
 
 
 def main(argv=None) -> int:

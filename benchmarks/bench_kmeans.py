@@ -23,24 +23,11 @@ import time
 
 import numpy as np
 
-
-def git_sha():
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                              cwd=os.path.dirname(os.path.abspath(__file__))).stdout.strip()
-    except OSError:
-        return None
+from harpdaal.bench.machine import cpu_model, git_sha as _git_sha
 
 
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
+def git_sha() -> str | None:
+    return _git_sha(os.path.dirname(os.path.abspath(__file__)))["sha"]
 
 
 def sgemm_numpy(n=2048, repeat=5):
