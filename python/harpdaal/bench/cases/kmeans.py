@@ -121,16 +121,22 @@ def _fit_harpdaal(X, init, iters, threads):
     return est.cluster_centers_, wall, n_iter, breakdown
 
 
-def _fit_sklearn(X, init, iters, threads):
-    from sklearn.cluster import KMeans
+def _fit_lloyd(kmeans_class, X, init, iters, threads):
+    """Time a scikit-learn-compatible Lloyd fit from `init` under a BLAS thread limit."""
     from threadpoolctl import threadpool_limits
 
-    est = KMeans(len(init), init=init, n_init=1, max_iter=iters, tol=0.0, algorithm="lloyd")
+    est = kmeans_class(len(init), init=init, n_init=1, max_iter=iters, tol=0.0, algorithm="lloyd")
     with threadpool_limits(limits=threads):
         t = time.perf_counter()
         est.fit(X)
         wall = time.perf_counter() - t
     return est.cluster_centers_, wall, est.n_iter_, None
+
+
+def _fit_sklearn(X, init, iters, threads):
+    from sklearn.cluster import KMeans
+
+    return _fit_lloyd(KMeans, X, init, iters, threads)
 
 
 def _fit_sklearnex(X, init, iters, threads):
@@ -139,15 +145,8 @@ def _fit_sklearnex(X, init, iters, threads):
         from sklearnex.cluster import KMeans
     except ImportError as exc:
         raise PeerUnavailable(f"scikit-learn-intelex is not installed ({exc})") from None
-    from threadpoolctl import threadpool_limits
-
     daal4py.daalinit(threads)
-    est = KMeans(len(init), init=init, n_init=1, max_iter=iters, tol=0.0, algorithm="lloyd")
-    with threadpool_limits(limits=threads):
-        t = time.perf_counter()
-        est.fit(X)
-        wall = time.perf_counter() - t
-    return est.cluster_centers_, wall, est.n_iter_, None
+    return _fit_lloyd(KMeans, X, init, iters, threads)
 
 
 _FAISS_WORKER = r"""
