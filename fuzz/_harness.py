@@ -6,19 +6,35 @@ Run one target:  python fuzz/fuzz_ldac.py -max_total_time=15 fuzz/seeds/ldac
 """
 from __future__ import annotations
 
+import atexit
 import os
 import sys
 import tempfile
 import warnings
 
+import numpy  # noqa: F401  (imported before any target instruments: only harpdaal is)
+import scipy.sparse  # noqa: F401
+
 CLEAN = (TypeError, ValueError)
 
 
 def input_path(suffix: str) -> str:
+    """A temporary file (in /dev/shm where it can) for the inputs, removed at exit."""
     base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
     fd, path = tempfile.mkstemp(prefix="harpdaal-fuzz-", suffix=suffix, dir=base)
     os.close(fd)
+    atexit.register(os.unlink, path)
     return path
+
+
+def load(path: str, data: bytes, loader, *args):
+    """Write `data` to `path` and call `loader(path, *args)`; None when it refuses cleanly."""
+    with open(path, "wb") as f:
+        f.write(data)
+    try:
+        return loader(path, *args)
+    except CLEAN:
+        return None
 
 
 def run(test_one_input, argv=None):

@@ -35,29 +35,30 @@ for n in 2 4; do
   timeout 900 "$MPIEXEC" -n "$n" "$VENV/bin/python" -m pytest -q -m mpi -p no:cacheprovider tests
 done
 
+# cmake_build DIR [cmake options...]: configure (the log is shown only on failure) and build in
+# build/DIR with the venv's Python and ninja; prints the build folder.
+cmake_build() {
+  local build="$ROOT/build/$1"; shift
+  cmake -S "$ROOT" -B "$build" -G Ninja -DPython_EXECUTABLE="$VENV/bin/python" \
+    -DCMAKE_MAKE_PROGRAM="$VENV/bin/ninja" "$@" \
+    > "$build.log" 2>&1 || { cat "$build.log" >&2; return 1; }
+  "$VENV/bin/ninja" -C "$build" >&2
+  echo "$build"
+}
+
 step "C++ tests (-Wall -Wextra -Werror, every ISA)"
-BUILD="$ROOT/build/cpp-tests"
-cmake -S "$ROOT" -B "$BUILD" -G Ninja -DHARPDAAL_BUILD_PYTHON=OFF -DHARPDAAL_BUILD_TESTS=ON \
-  -DHARPDAAL_BUILD_BENCH=ON -DHARPDAAL_WERROR=ON -DPython_EXECUTABLE="$VENV/bin/python" \
-  -DCMAKE_MAKE_PROGRAM="$VENV/bin/ninja" > "$BUILD.log" 2>&1 || { cat "$BUILD.log"; exit 1; }
-"$VENV/bin/ninja" -C "$BUILD"
+CPP_TESTS=(-DHARPDAAL_BUILD_PYTHON=OFF -DHARPDAAL_BUILD_TESTS=ON)
+BUILD=$(cmake_build cpp-tests "${CPP_TESTS[@]}" -DHARPDAAL_BUILD_BENCH=ON -DHARPDAAL_WERROR=ON)
 "$VENV/bin/ctest" --test-dir "$BUILD" --output-on-failure
 
 step "C++ tests under ASan + UBSan"
-BUILD="$ROOT/build/cpp-asan"
-cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHARPDAAL_BUILD_PYTHON=OFF \
-  -DHARPDAAL_BUILD_TESTS=ON -DHARPDAAL_SANITIZE=ON -DPython_EXECUTABLE="$VENV/bin/python" \
-  -DCMAKE_MAKE_PROGRAM="$VENV/bin/ninja" > "$BUILD.log" 2>&1 || { cat "$BUILD.log"; exit 1; }
-"$VENV/bin/ninja" -C "$BUILD"
+BUILD=$(cmake_build cpp-asan "${CPP_TESTS[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHARPDAAL_SANITIZE=ON)
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   "$VENV/bin/ctest" --test-dir "$BUILD" --output-on-failure
 
 step "pytest against an ASan + UBSan build of _core (no slow/data tests)"
-BUILD="$ROOT/build/py-asan"
-cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHARPDAAL_SANITIZE=ON \
-  -DPython_EXECUTABLE="$VENV/bin/python" -Dpybind11_DIR="$("$VENV/bin/python" -m pybind11 --cmakedir)" \
-  -DCMAKE_MAKE_PROGRAM="$VENV/bin/ninja" > "$BUILD.log" 2>&1 || { cat "$BUILD.log"; exit 1; }
-"$VENV/bin/ninja" -C "$BUILD"
+BUILD=$(cmake_build py-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHARPDAAL_SANITIZE=ON \
+  -Dpybind11_DIR="$("$VENV/bin/python" -m pybind11 --cmakedir)")
 STAGE="$BUILD/stage"
 rm -rf "$STAGE" && mkdir -p "$STAGE" && cp -r "$ROOT/python/harpdaal" "$STAGE/"
 cp "$BUILD"/_core*.so "$STAGE/harpdaal/"
