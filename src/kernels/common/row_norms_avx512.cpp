@@ -13,59 +13,62 @@
 
 namespace harpdaal::kernels::common::avx512 {
 
+// The float and double kernels differ only in these lane operations.
 template <class T>
-void row_sq_norms_rows(const T* x, int64_t begin, int64_t end, int64_t d, T* out);
-
+struct Lanes;
 
 template <>
-void row_sq_norms_rows<float>(const float* x, int64_t begin, int64_t end, int64_t d, float* out) {
-  const int64_t body = d & ~int64_t{15};
-  const __mmask16 tail = static_cast<__mmask16>((1u << (d & 15)) - 1u);
+struct Lanes<float> {
+  using Reg = __m512;
+  using Mask = __mmask16;
+  static constexpr int64_t kWidth = 16;
+  static Reg zero() { return _mm512_setzero_ps(); }
+  static Reg load(const float* p) { return _mm512_loadu_ps(p); }
+  static Reg load_masked(Mask m, const float* p) { return _mm512_maskz_loadu_ps(m, p); }
+  static Reg fma(Reg a, Reg b, Reg c) { return _mm512_fmadd_ps(a, b, c); }
+  static float sum(Reg a, Reg b) { return _mm512_reduce_add_ps(_mm512_add_ps(a, b)); }
+};
+
+template <>
+struct Lanes<double> {
+  using Reg = __m512d;
+  using Mask = __mmask8;
+  static constexpr int64_t kWidth = 8;
+  static Reg zero() { return _mm512_setzero_pd(); }
+  static Reg load(const double* p) { return _mm512_loadu_pd(p); }
+  static Reg load_masked(Mask m, const double* p) { return _mm512_maskz_loadu_pd(m, p); }
+  static Reg fma(Reg a, Reg b, Reg c) { return _mm512_fmadd_pd(a, b, c); }
+  static double sum(Reg a, Reg b) { return _mm512_reduce_add_pd(_mm512_add_pd(a, b)); }
+};
+
+template <class T>
+void row_sq_norms_rows(const T* x, int64_t begin, int64_t end, int64_t d, T* out) {
+  using L = Lanes<T>;
+  constexpr int64_t w = L::kWidth;
+  const int64_t body = d - d % w;
+  const auto tail = static_cast<typename L::Mask>((1u << (d % w)) - 1u);
   for (int64_t i = begin; i < end; ++i) {
-    const float* row = x + i * d;
-    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+    const T* row = x + i * d;
+    typename L::Reg a0 = L::zero(), a1 = L::zero();
     int64_t j = 0;
-    for (; j + 32 <= body; j += 32) {
-      __m512 v0 = _mm512_loadu_ps(row + j), v1 = _mm512_loadu_ps(row + j + 16);
-      a0 = _mm512_fmadd_ps(v0, v0, a0);
-      a1 = _mm512_fmadd_ps(v1, v1, a1);
+    for (; j + 2 * w <= body; j += 2 * w) {
+      const typename L::Reg v0 = L::load(row + j), v1 = L::load(row + j + w);
+      a0 = L::fma(v0, v0, a0);
+      a1 = L::fma(v1, v1, a1);
     }
-    for (; j < body; j += 16) {
-      __m512 v = _mm512_loadu_ps(row + j);
-      a0 = _mm512_fmadd_ps(v, v, a0);
+    for (; j < body; j += w) {
+      const typename L::Reg v = L::load(row + j);
+      a0 = L::fma(v, v, a0);
     }
     if (tail) {
-      __m512 v = _mm512_maskz_loadu_ps(tail, row + body);
-      a1 = _mm512_fmadd_ps(v, v, a1);
+      const typename L::Reg v = L::load_masked(tail, row + body);
+      a1 = L::fma(v, v, a1);
     }
-    out[i] = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+    out[i] = L::sum(a0, a1);
   }
 }
 
-template <>
-void row_sq_norms_rows<double>(const double* x, int64_t begin, int64_t end, int64_t d,
-                               double* out) {
-  const int64_t body = d & ~int64_t{7};
-  const __mmask8 tail = static_cast<__mmask8>((1u << (d & 7)) - 1u);
-  for (int64_t i = begin; i < end; ++i) {
-    const double* row = x + i * d;
-    __m512d a0 = _mm512_setzero_pd(), a1 = _mm512_setzero_pd();
-    int64_t j = 0;
-    for (; j + 16 <= body; j += 16) {
-      __m512d v0 = _mm512_loadu_pd(row + j), v1 = _mm512_loadu_pd(row + j + 8);
-      a0 = _mm512_fmadd_pd(v0, v0, a0);
-      a1 = _mm512_fmadd_pd(v1, v1, a1);
-    }
-    for (; j < body; j += 8) {
-      __m512d v = _mm512_loadu_pd(row + j);
-      a0 = _mm512_fmadd_pd(v, v, a0);
-    }
-    if (tail) {
-      __m512d v = _mm512_maskz_loadu_pd(tail, row + body);
-      a1 = _mm512_fmadd_pd(v, v, a1);
-    }
-    out[i] = _mm512_reduce_add_pd(_mm512_add_pd(a0, a1));
-  }
-}
+template void row_sq_norms_rows<float>(const float*, int64_t, int64_t, int64_t, float*);
+template void row_sq_norms_rows<double>(const double*, int64_t, int64_t, int64_t, double*);
 
 }  // namespace harpdaal::kernels::common::avx512
