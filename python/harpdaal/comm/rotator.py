@@ -53,10 +53,11 @@ def _stop_progress_threads():
             t.join(max(0.0, deadline - time.monotonic()))
 
 
-def _progress_loop(pcomm, any_source, pending, stop, poll):
+def _progress_loop(pcomm, any_source, pending, stop, poll, cpu):
     # MPICH moves large messages only inside MPI calls: poke its progress engine (Iprobe on the
     # rotator's private communicator never matches or consumes a message) while transfers are
     # pending; sleep otherwise. The main thread computes with the GIL released meanwhile.
+    # cpu[0]: this thread's CPU seconds so far (what moving the data cost, for measurements).
     probe_tag = _TAG_BASE - 1
     while not stop.is_set():
         if not pending.wait(0.05):
@@ -64,6 +65,7 @@ def _progress_loop(pcomm, any_source, pending, stop, poll):
         if stop.is_set():
             break
         pcomm.Iprobe(source=any_source, tag=probe_tag)
+        cpu[0] = time.thread_time()
         time.sleep(poll)
 
 
@@ -168,13 +170,15 @@ class ModelRotator:
         if want_thread:
             if MPI.Query_thread() != MPI.THREAD_MULTIPLE:
                 raise ValueError("progress='thread' needs MPI initialised with THREAD_MULTIPLE")
+            self._progress_cpu = [0.0]
             self._pending = threading.Event()
             self._stop = threading.Event()
             # the thread holds no reference to the rotator, so an unclosed rotator can still be
             # collected (its __del__ stops the thread); at exit, threads stop before MPI ends
             self._progress_thread = threading.Thread(
                 target=_progress_loop,
-                args=(self._pcomm, MPI.ANY_SOURCE, self._pending, self._stop, float(poll_interval)),
+                args=(self._pcomm, MPI.ANY_SOURCE, self._pending, self._stop, float(poll_interval),
+                      self._progress_cpu),
                 name="harpdaal-mpi-progress", daemon=True)
             self._progress_thread.start()
             _live_stops.add(self._stop)
@@ -185,6 +189,13 @@ class ModelRotator:
             stop.set()
             self._pending.set()
             _live_stops.discard(stop)
+
+    @property
+    def progress_cpu_seconds(self) -> float:
+        """CPU seconds the progress thread has used so far (0.0 without one): the CPU cost of
+        moving the data while kernels run, for measurements (benchmarks/bench_rotate.py)."""
+        cpu = getattr(self, "_progress_cpu", None)
+        return float(cpu[0]) if cpu is not None else 0.0
 
     # ---- the schedule -----------------------------------------------------------------------
     def _targets(self, round_index: int) -> list[int]:
