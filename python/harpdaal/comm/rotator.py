@@ -27,7 +27,10 @@ rank (derived from an agreed seed), so each slice still visits every rank once p
 from __future__ import annotations
 
 import atexit
+import mmap
 import numbers
+import os
+import tempfile
 import threading
 import time
 
@@ -38,6 +41,8 @@ from .base import Communicator, _capture
 from .table import Partition, Table
 
 _TAG_BASE = 0x4900
+_SHM_DIR = "/dev/shm" if os.path.isdir("/dev/shm") else None   # None: the temp dir
+_NOTHING = np.empty(0, dtype=np.uint8)
 _live_stops: set = set()   # stop events of running progress threads
 
 
@@ -74,7 +79,7 @@ class ModelRotator:
 
     def __init__(self, model, comm: Communicator | None = None, slices_per_rank: int = 2,
                  order: str = "ring", seed: int = 0, progress: str = "auto",
-                 poll_interval: float = 2e-4):
+                 poll_interval: float = 2e-4, transport: str = "auto"):
         if comm is None:
             from . import current_communicator
 
@@ -93,6 +98,9 @@ class ModelRotator:
                 raise ValueError(f"progress: expected 'auto', 'thread' or 'none', got {progress!r}")
             if not isinstance(seed, numbers.Integral):
                 raise TypeError(f"seed: expected an int, got {type(seed).__name__}")
+            if transport not in ("auto", "shared", "messages"):
+                raise ValueError(f"transport: expected 'auto', 'shared' or 'messages', got "
+                                 f"{transport!r}")
             if not (isinstance(poll_interval, numbers.Real) and poll_interval > 0):
                 raise ValueError(f"poll_interval: expected seconds > 0, got {poll_interval!r}")
             return self._split(model, int(slices_per_rank))
@@ -101,7 +109,7 @@ class ModelRotator:
         if err is None:
             kind = split[0]
             same = (kind, int(slices_per_rank), order, int(seed),
-                    self._trailing if kind == "array" else None)
+                    self._trailing if kind == "array" else None, transport)
         metas = comm._agree("ModelRotator", same=same,
                             extra=[m for _, m in split[1]] if err is None else None, error=err)
         self.kind, slices, self._table_combiner = split
@@ -125,9 +133,11 @@ class ModelRotator:
         self._mpi = None
         self._pcomm = None
         self._progress_thread = None
-        if size > 1:
-            self._setup_mpi(progress, poll_interval)
+        self._views = None          # shared transport: every global slice's bytes, mapped here
+        self.transport = "local"
         self._rank = rank
+        if size > 1:
+            self._setup_mpi(progress, poll_interval, transport)
 
     # ---- construction helpers -------------------------------------------------------------
     def _split(self, model, S):
@@ -159,14 +169,25 @@ class ModelRotator:
             slices.append((buf, (bounds[k + 1] - bounds[k], rows.nbytes)))
         return "array", slices, None
 
-    def _setup_mpi(self, progress, poll_interval):
+    def _setup_mpi(self, progress, poll_interval, transport):
         from mpi4py import MPI  # noqa: PLC0415 (size > 1 means an MPICommunicator)
 
         self._mpi = MPI
         # a private communicator: rotation traffic never matches anyone else's messages
         self._pcomm = self.comm.mpi_comm.Dup()
+        self.transport = "messages"
+        if transport in ("auto", "shared"):
+            why = self._map_shared()
+            if why is None:
+                self.transport = "shared"
+            elif transport == "shared":
+                self._pcomm.Free()
+                self._pcomm = None
+                raise ValueError(f"transport='shared' is not possible here: {why}")
+        # shared: a rotation is a zero-byte message (no data moves): nothing to progress
         want_thread = progress == "thread" or (
-            progress == "auto" and MPI.Query_thread() == MPI.THREAD_MULTIPLE)
+            progress == "auto" and self.transport == "messages"
+            and MPI.Query_thread() == MPI.THREAD_MULTIPLE)
         if want_thread:
             if MPI.Query_thread() != MPI.THREAD_MULTIPLE:
                 raise ValueError("progress='thread' needs MPI initialised with THREAD_MULTIPLE")
@@ -182,6 +203,74 @@ class ModelRotator:
                 name="harpdaal-mpi-progress", daemon=True)
             self._progress_thread.start()
             _live_stops.add(self._stop)
+
+    def _slice_nbytes_all(self) -> list[int]:
+        return [self._nbytes(g) for g in range(len(self._meta))]
+
+    def _map_shared(self) -> str | None:
+        """Collective. When every rank runs on this node, put every slice in shared memory
+        (one file per rank in /dev/shm, mapped by all ranks and unlinked at once) so that a
+        rotation hands a slice over instead of copying it. Returns None on success, else why
+        not (the same answer on every rank)."""
+        MPI, pcomm = self._mpi, self._pcomm
+        node = pcomm.Split_type(MPI.COMM_TYPE_SHARED)
+        same_node = node.Get_size() == pcomm.Get_size()
+        node.Free()
+        if not pcomm.allreduce(same_node, op=MPI.LAND):
+            return "the ranks do not all share one node"
+        S, rank, size = self.slices_per_rank, self._rank, self.comm.size
+        nbytes = self._slice_nbytes_all()
+        offsets = []   # offsets[r][k]: slice r * S + k in rank r's segment
+        seg_size = []
+        for r in range(size):
+            off, pos = [], 0
+            for k in range(S):
+                off.append(pos)
+                pos += _packing.padded(nbytes[r * S + k])
+            offsets.append(off)
+            seg_size.append(max(pos, _packing.ALIGN))
+        path, mine, err = None, None, None
+        try:
+            fd, path = tempfile.mkstemp(prefix="harpdaal-rotate-", dir=_SHM_DIR)
+            try:
+                # reserve the pages now: a full tmpfs raises here, not SIGBUS on first write
+                os.posix_fallocate(fd, 0, seg_size[rank])
+                mine = mmap.mmap(fd, seg_size[rank])
+            finally:
+                os.close(fd)
+        except (OSError, ValueError) as exc:
+            err = f"rank {rank}: {type(exc).__name__}: {exc}"
+        maps = [None] * size
+        paths = pcomm.allgather((path, err))
+        errors = [e for _, e in paths if e is not None]
+        if not errors:
+            maps[rank] = mine
+            for r, (p, _) in enumerate(paths):
+                if r == rank:
+                    continue
+                try:
+                    with open(p, "r+b") as f:
+                        maps[r] = mmap.mmap(f.fileno(), seg_size[r])
+                except (OSError, ValueError) as exc:
+                    err = f"rank {rank} cannot map rank {r}'s segment: {exc}"
+                    break
+            errors = [e for e in pcomm.allgather(err) if e is not None]
+        # every rank has mapped every segment (or given up): the names can go
+        if path is not None:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+        if errors:
+            return "; ".join(errors)
+        segs = [np.frombuffer(m, dtype=np.uint8) for m in maps]
+        self._views = [segs[g // S][offsets[g // S][g % S]:offsets[g // S][g % S] + nbytes[g]]
+                       for g in range(size * S)]
+        for k in range(S):
+            g = rank * S + k
+            self._views[g][...] = self._current[k]
+            self._current[k] = self._views[g]
+        return None
 
     def __del__(self):
         stop = getattr(self, "_stop", None)
@@ -241,11 +330,19 @@ class ModelRotator:
         rank = self._rank
         dest = targets[rank]
         source = targets.index(rank)
+        tag = _TAG_BASE + k
+        if self._views is not None:
+            # the slice stays where it is; the next rank is told it may use it (a zero-byte
+            # message: MPI's own synchronisation orders our writes before its reads)
+            rreq = self._pcomm.Irecv([_NOTHING, self._mpi.BYTE], source=source, tag=tag)
+            sreq = self._pcomm.Isend([_NOTHING, self._mpi.BYTE], dest=dest, tag=tag)
+            self._requests[k] = [rreq, sreq]
+            self._incoming[k] = self._views[new_holder[rank]]
+            return
         nbytes = self._nbytes(new_holder[rank])
         spare = self._spare[k]
         recv = spare if spare is not None and spare.size == nbytes else np.empty(nbytes, np.uint8)
         self._spare[k] = None
-        tag = _TAG_BASE + k
         rreq = self._pcomm.Irecv([recv, self._mpi.BYTE], source=source, tag=tag)
         sreq = self._pcomm.Isend([self._current[k], self._mpi.BYTE], dest=dest, tag=tag)
         self._requests[k] = [rreq, sreq]
@@ -264,7 +361,7 @@ class ModelRotator:
                 self._requests[k] = None
                 if self._progress_thread is not None and all(r is None for r in self._requests):
                     self._pending.clear()
-            if self._incoming[k] is not self._current[k]:
+            if self._incoming[k] is not self._current[k] and self._views is None:
                 self._spare[k] = self._current[k]
             self._current[k] = self._incoming[k]
             self._incoming[k] = None
