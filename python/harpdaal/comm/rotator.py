@@ -21,6 +21,15 @@ slots are in flight: with MPICH they only advance inside MPI calls, so a small p
 polls MPI (``MPI_Iprobe``, never the requests themselves) while transfers are pending and the
 main thread computes with the GIL released (``progress="thread"``, the default under MPI).
 
+``transport``: with ``"auto"`` (the default) and every rank on one node, the slices live in
+node-shared memory (one /dev/shm file per rank, mapped by all ranks and unlinked at once) and
+``rotate(k)`` only tells the next rank, with a zero-byte message, that slot k's slice is its
+own now: no data moves, so nothing needs CPU time while the kernel runs. Otherwise (ranks on
+several hosts, or ``"messages"``) the slice is sent as above. ``"shared"`` insists on the
+former and raises (on every rank) where it is impossible. MPI's point-to-point
+synchronisation orders the writes of the rank handing a slice over before the reads of the
+rank receiving it (as for any MPI shared-memory program).
+
 ``order="random"`` replaces the fixed ring by a random ring order per epoch, the same on every
 rank (derived from an agreed seed), so each slice still visits every rank once per epoch.
 """
