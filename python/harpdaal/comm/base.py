@@ -91,7 +91,8 @@ class RotateHandle:
         if not self._done:
             from mpi4py import MPI  # noqa: PLC0415
 
-            MPI.Request.Waitall(self._requests)
+            if not MPI.Request.Testall(self._requests):  # see ModelRotator.get
+                MPI.Request.Waitall(self._requests)
             self._finish()
 
     def test(self) -> bool:

@@ -366,7 +366,11 @@ class ModelRotator:
         if self._incoming[k] is not None:
             reqs = self._requests[k]
             if reqs is not None:
-                self._mpi.Request.Waitall(reqs)
+                # Testall first: MPICH's Waitall yields the CPU in its progress loop even when
+                # the requests have completed, which on a busy machine costs a scheduler time
+                # slice (measured: 2-12 ms per get at load 8 on 2 cores; 0.2 ms with Testall)
+                if not self._mpi.Request.Testall(reqs):
+                    self._mpi.Request.Waitall(reqs)
                 self._requests[k] = None
                 if self._progress_thread is not None and all(r is None for r in self._requests):
                     self._pending.clear()
