@@ -122,6 +122,59 @@ class CollectiveChecks:
             assert_close(t[pid], expected_reduce(comm.size, (3, 2), np.float32, op, 10 + pid))
             np.testing.assert_array_equal(originals[pid], before[pid])  # inputs never written
 
+    @pytest.mark.parametrize("op", ["sum", "min", "max"])
+    @pytest.mark.parametrize("layout", ["arena", "separate", "mixed"])
+    def test_table_allreduce_in_place(self, comm, op, layout):
+        shapes = {0: (3, 2), 2: (5,), 5: (0,), 7: (4, 1)}
+        if layout == "arena":
+            t = Table.arena(shapes, np.float64, combiner=op)
+        else:
+            t = Table(op)
+            for pid, shape in shapes.items():
+                t.add(Partition(pid, np.zeros(shape)))
+        if layout == "mixed" and comm.rank % 2 == 1:
+            t.consolidate()  # runs differ between ranks: the runs valid everywhere are used
+        for pid in t.ids():
+            t[pid][...] = contribution(comm.rank, shapes[pid], np.float64, 20 + pid)
+        arrays = {pid: t[pid] for pid in t.ids()}
+        assert comm.allreduce(t, in_place=True) is t
+        for pid in t.ids():
+            assert t[pid] is arrays[pid]  # the same memory now holds the result: no copy
+            assert_close(t[pid], expected_reduce(comm.size, shapes[pid], np.float64, op, 20 + pid))
+
+    def test_table_allreduce_in_place_refuses(self, comm):
+        t = Table(lambda a, b: a + b)
+        t.add(Partition(0, np.zeros(2)))
+        with pytest.raises(TypeError, match="built-in combiner"):
+            comm.allreduce(t, in_place=True)
+        x = np.zeros(4)
+        t = Table("sum")
+        t.add(Partition(0, x[0:3]))
+        t.add(Partition(1, x[2:4]))
+        with pytest.raises(ValueError, match="share memory"):
+            comm.allreduce(t, in_place=True)
+        ro = np.zeros(2)
+        ro.flags.writeable = False
+        t = Table("sum")
+        t.add(Partition(3, ro if comm.rank == comm.size - 1 else np.zeros(2)))
+        with pytest.raises(ValueError, match="partition 3: array is read-only"):
+            comm.allreduce(t, in_place=True)
+        t = Table("max")
+        t.add(Partition(0, np.zeros((4, 4))[:, 0] if comm.rank == 0 else np.zeros(4)))
+        with pytest.raises(ValueError, match="C-contiguous"):
+            comm.allreduce(t, in_place=True)
+        with pytest.raises(TypeError, match="in_place"):
+            comm.allreduce(Table(), in_place="yes")
+        if comm.size > 1:  # ids or shapes differing between ranks: raised everywhere, no hang
+            t = Table("sum")
+            t.add(Partition(comm.rank % 2, np.zeros(2)))
+            with pytest.raises(ValueError, match="disagree"):
+                comm.allreduce(t, in_place=True)
+            t = Table.arena({0: 2 + comm.rank % 2})
+            with pytest.raises(ValueError, match="disagree"):
+                comm.allreduce(t, in_place=True)
+        assert_close(comm.allreduce_array(np.ones(2)), np.full(2, float(comm.size)))
+
     def test_table_allreduce_different_ids_callable(self, comm):
         # rank r holds ids {r, 100}; a callable combiner takes the general path
         t = self._table(comm, [comm.rank, 100], combiner=lambda a, b: a + 2 * b,

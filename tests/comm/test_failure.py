@@ -124,7 +124,10 @@ def test_exception_during_rotation_aborts_job(tmp_path):
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0, out
     assert "diverged on rank two" in out and "MPI rank 2 of 4" in out, out
-    assert "finished" not in proc.stdout
+    # rank 3 waits for rank 2's slice, and rank 0 for rank 3's: they can never finish. (Rank 1
+    # needs nothing from rank 2 in three steps: with the shared-memory transport its hand-over
+    # messages complete at once and it may finish before the abort reaches it.)
+    assert proc.stdout.count("finished") <= 1, out
     assert elapsed < 30, f"abort took {elapsed:.1f} s"
 
 

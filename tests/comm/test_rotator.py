@@ -1,10 +1,13 @@
 """ModelRotator on LocalCommunicator, MPI COMM_SELF, and COMM_WORLD under mpiexec."""
 from __future__ import annotations
 
+import functools
+
 import pytest
 
-from harpdaal.comm import LocalCommunicator
+from harpdaal.comm import LocalCommunicator, ModelRotator
 
+from . import rotator_checks
 from ._mpi import mpi_or_skip
 from .rotator_checks import RotatorChecks
 
@@ -26,6 +29,14 @@ class TestSelfRotator(RotatorChecks):
 
 @pytest.mark.mpi
 class TestWorldRotator(RotatorChecks):
+    @pytest.fixture(autouse=True, params=["messages", "auto"])
+    def transport(self, request, monkeypatch):
+        # every check once with messages (the data moves) and once with the default, which
+        # on one node hands slices over in shared memory
+        monkeypatch.setattr(rotator_checks, "ModelRotator",
+                            functools.partial(ModelRotator, transport=request.param))
+        return request.param
+
     @pytest.fixture
     def comm(self):
         MPI = mpi_or_skip()

@@ -63,3 +63,38 @@ def test_bad_inputs():
         bad.add(Partition(0, np.zeros(2)))
     with pytest.raises(TypeError, match="partition"):
         t.add((0, np.zeros(2)))
+
+
+def test_arena_partitions_are_views_of_one_buffer_in_id_order():
+    t = Table.arena({4: (2, 3), 1: 5, 9: (0,)}, np.float32, combiner="max")
+    assert t.ids() == [1, 4, 9] and t.combiner == "max"
+    assert t[1].shape == (5,) and t[4].shape == (2, 3) and t[9].shape == (0,)
+    assert t[1].dtype == np.float32 and not t[1].any()
+    base = t[1].base
+    assert t[4].base is base
+    assert t[4].__array_interface__["data"][0] == t[1].__array_interface__["data"][0] + 5 * 4
+    with pytest.raises(TypeError, match="shapes"):
+        Table.arena([(0, 3)])
+    with pytest.raises(ValueError, match="shapes"):
+        Table.arena({0: (-1,)})
+    with pytest.raises(TypeError, match="dtype"):
+        Table.arena({0: 2}, dtype=object)
+
+
+def test_consolidate_copies_once_and_never_writes_inputs():
+    a = np.arange(6.0).reshape(2, 3)
+    b = np.array([7.0, 8.0])
+    t = Table("sum")
+    t.add(Partition(3, b))
+    t.add(Partition(1, a))
+    assert t.consolidate() is t
+    np.testing.assert_array_equal(t[1], a)
+    np.testing.assert_array_equal(t[3], b)
+    assert not np.shares_memory(t[1], a) and t[1].base is t[3].base
+    t[1][...] = 0
+    assert a[1, 2] == 5.0
+    mixed = Table()
+    mixed.add(Partition(0, np.zeros(2, np.float32)))
+    mixed.add(Partition(1, np.zeros(2, np.float64)))
+    with pytest.raises(TypeError, match="several dtypes"):
+        mixed.consolidate()

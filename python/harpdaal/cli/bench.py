@@ -27,6 +27,19 @@ def _repeat(text: str) -> int:
     return value
 
 
+DEFAULT_TIMEOUT_S = {"smoke": 900.0, "small": 3600.0, "full": 21600.0}
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"--timeout must be > 0 seconds, got {text!r}")
+    return value
+
+
 def configure(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--size", choices=("smoke", "small", "full"), default="small",
                    help="workload size: smoke (seconds, CI), small, full (DESIGN.md's figures)")
@@ -49,6 +62,10 @@ def configure(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--cpp-bench", default=None, metavar="BINARY",
                    help="also run this harpdaal_cpp_bench binary (machine limits) and keep its JSON "
                         "under limits.cpp (built with -DHARPDAAL_BUILD_BENCH=ON)")
+    p.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS",
+                   help="wall-clock limit of each run relaunched under mpiexec for --ranks N; a "
+                        "job still running then (e.g. a deadlock) is killed and reported as an "
+                        "error (default: 900 for --size smoke, 3600 small, 21600 full)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--partial-out", default=None, help=argparse.SUPPRESS)  # internal: --ranks child
@@ -99,7 +116,7 @@ def _run_here(args, world=None, limits=True, failure_note=None) -> dict:
 def run(args) -> int:
     from ..bench.report import write_outputs
     from ..bench.runner import current_world, merge
-    from .launch import relaunch, under_mpi
+    from .launch import RelaunchTimeout, relaunch, under_mpi
 
     if under_mpi():  # one rank of a job: run collectively, rank 0 writes
         world = current_world()
@@ -119,9 +136,10 @@ def run(args) -> int:
                 docs.append(_run_here(args))
                 continue
             partial = os.path.join(tmp, f"ranks{ranks}.json")
+            timeout = args.timeout or DEFAULT_TIMEOUT_S[args.size]
             try:
-                rc = relaunch(ranks, _child_argv(args, ranks, partial))
-            except (RuntimeError, OSError) as exc:
+                rc = relaunch(ranks, _child_argv(args, ranks, partial), timeout=timeout)
+            except (RelaunchTimeout, RuntimeError, OSError) as exc:
                 rc, why = None, str(exc)
             else:
                 why = f"mpiexec -n {ranks} exited with {rc}"

@@ -24,12 +24,57 @@ def under_mpi() -> bool:
     return any(k in os.environ for k in keys)
 
 
-def relaunch(ranks: int, module_argv: list[str]) -> int:
-    """Run ``python -m harpdaal <module_argv>`` on ``ranks`` MPI ranks and return its exit code."""
+class RelaunchTimeout(RuntimeError):
+    """The relaunched job ran past its time limit and was killed."""
+
+
+def relaunch(ranks: int, module_argv: list[str], timeout: float | None = None) -> int:
+    """Run ``python -m harpdaal <module_argv>`` on ``ranks`` MPI ranks and return its exit code.
+
+    With ``timeout`` (seconds), a job still running then (e.g. deadlocked ranks) is killed —
+    mpiexec and every rank, as one process group — and RelaunchTimeout is raised."""
     if ranks < 1:
         raise ValueError(f"--ranks must be >= 1, got {ranks}")
+    if timeout is not None and not timeout > 0:
+        raise ValueError(f"timeout: expected seconds > 0 or None, got {timeout!r}")
     cmd = [find_mpiexec(), "-n", str(ranks), sys.executable, "-m", "harpdaal", *module_argv]
-    return subprocess.call(cmd)
+    # its own session: on timeout the whole job (mpiexec, its proxies, the ranks) is signalled
+    proc = subprocess.Popen(cmd, start_new_session=timeout is not None)
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        raise RelaunchTimeout(f"mpiexec -n {ranks} was still running after {timeout:g} s; "
+                              "killed") from None
+    except BaseException:
+        if timeout is not None:
+            _kill_group(proc)
+        raise
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    """SIGTERM the job's process group, SIGKILL what is left after 5 s, and reap mpiexec."""
+    import signal
+
+    for sig, grace in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            proc.wait(timeout=grace)
+            if sig == signal.SIGTERM:
+                # mpiexec is gone; give ranks it may have left behind the same signal
+                os.killpg(proc.pid, signal.SIGKILL)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+        except ProcessLookupError:
+            break
+    try:
+        proc.wait(timeout=5.0)
+    except subprocess.TimeoutExpired:
+        pass
 
 
 def relaunch_if_needed(args) -> int | None:

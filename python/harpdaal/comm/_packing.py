@@ -88,3 +88,57 @@ def views(buf: np.ndarray, layout, offsets: np.ndarray | None = None, base: int 
         n = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
         out.append(buf[start:start + n].view(dtype).reshape(shape))
     return out
+
+
+def root_buffer(a: np.ndarray) -> np.ndarray:
+    """The ndarray at the end of ``a``'s chain of views (the one owning, or exporting, the
+    memory)."""
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
+def address(a: np.ndarray) -> int:
+    return int(a.__array_interface__["data"][0])
+
+
+def contiguous_runs(items) -> list[tuple[int, int]]:
+    """Group (id, array) pairs (C-contiguous arrays, in order) into runs of consecutive items
+    that lie back to back in one buffer with one dtype: [(first, stop)] item index ranges, so a
+    run can be handed to MPI as one array (no copy). Empty arrays form no run. Raises
+    ValueError when two partitions share memory (an in-place reduction would combine the
+    shared elements twice)."""
+    spans = sorted((address(a), address(a) + a.nbytes, pid) for pid, a in items if a.nbytes)
+    for (_, end0, pid0), (start1, _, pid1) in zip(spans, spans[1:]):
+        if start1 < end0:
+            raise ValueError(f"partitions {pid0} and {pid1} share memory; an in-place "
+                             "collective needs disjoint arrays")
+    runs: list[tuple[int, int]] = []
+    prev = None  # (root, dtype, end address) of the open run
+    for i, (_, a) in enumerate(items):
+        if a.nbytes == 0:
+            prev = None
+            continue
+        root = root_buffer(a)
+        key = (root, a.dtype)
+        if prev is not None and prev[0] is root and prev[1] == a.dtype and prev[2] == address(a) \
+                and runs and runs[-1][1] == i and root.flags.c_contiguous and root.flags.writeable:
+            runs[-1] = (runs[-1][0], i + 1)
+        else:
+            runs.append((i, i + 1))
+        prev = (*key, address(a) + a.nbytes)
+    return runs
+
+
+def run_view(items, run: tuple[int, int]) -> np.ndarray:
+    """A 1-D array over the memory of items[first:stop] (one run of ``contiguous_runs``)."""
+    first, stop = run
+    a = items[first][1]
+    if stop - first == 1:
+        return a.reshape(-1)
+    root = root_buffer(a)
+    count = sum(items[i][1].size for i in range(first, stop))
+    if root.flags.c_contiguous and root.flags.writeable:
+        return np.ndarray((count,), dtype=a.dtype, buffer=root,
+                          offset=address(a) - address(root))
+    raise ValueError("run_view: the partitions' buffer is not a writable C-contiguous array")

@@ -91,7 +91,8 @@ class RotateHandle:
         if not self._done:
             from mpi4py import MPI  # noqa: PLC0415
 
-            MPI.Request.Waitall(self._requests)
+            if not MPI.Request.Testall(self._requests):  # see ModelRotator.get
+                MPI.Request.Waitall(self._requests)
             self._finish()
 
     def test(self) -> bool:
@@ -374,8 +375,20 @@ class Communicator:
             for (pid, _, _), view in zip(layout, _packing.views(recv, layout, base=displs[r])):
                 yield pid, view
 
-    def allreduce(self, table: Table) -> Table:
-        """Every rank ends with the union of all ranks' partitions, same ids combined."""
+    def allreduce(self, table: Table, *, in_place: bool = False) -> Table:
+        """Every rank ends with the union of all ranks' partitions, same ids combined.
+
+        By default the table's arrays are never written: the partitions are packed (one copy)
+        and replaced by views of the reduced buffer. ``in_place=True`` reduces each partition's
+        own memory instead (no copy; the table keeps its array objects, now holding the
+        results): every rank must hold the same ids, shapes and dtypes with a built-in
+        combiner, and every array must be writable and C-contiguous, else it raises on every
+        rank. Partitions lying back to back in one buffer (``Table.arena``, ``consolidate()``)
+        are reduced by one MPI call per run; others by one call each."""
+        if not isinstance(in_place, (bool, np.bool_)):
+            raise TypeError(f"in_place: expected a bool, got {type(in_place).__name__}")
+        if in_place:
+            return self._allreduce_in_place(table)
         layout, err, key = self._table_plan(table, "allreduce")
         layouts = self._agree("allreduce", same=key, extra=layout, error=err)
         self._layouts_consistent("allreduce", layouts)
@@ -387,6 +400,45 @@ class Communicator:
             table._set({pid: v for (pid, _), v in zip(items, _packing.views(buf, layout, offsets))})
             return table
         return self._allgather_fold(table, layouts)
+
+    def _allreduce_in_place(self, table: Table) -> Table:
+        what = "allreduce(in_place=True)"
+
+        def local():
+            _check_table(table)
+            if not isinstance(table.combiner, str):
+                raise TypeError("table: an in-place reduction needs a built-in combiner "
+                                f"{OPS}, not a callable (use in_place=False)")
+            items = table._items()
+            for pid, a in items:
+                check_array(a, f"partition {pid}", writable=True)
+                check_op(table.combiner, a)
+            return _packing.layout_of(items), _packing.contiguous_runs(items)
+        plan, err = _capture(local)
+        # One tiny allreduce when every rank has the same layout and the same runs (the common
+        # case); otherwise every rank learns every rank's plan and raises, or (same layout,
+        # runs differing only because the memory differs) uses the runs valid everywhere.
+        same = (table.combiner, plan) if err is None else None
+        digest = hashlib.blake2b(repr(same).encode(), digest_size=7).digest()
+        code = int.from_bytes(digest, "little")
+        v = np.array([err is not None, code, -code], dtype=np.int64)
+        self._allreduce_buf(v, "max")
+        items = table._items()
+        if v[0] == 0 and v[1] == -v[2]:
+            runs = plan[1]
+        else:
+            plans = self._agree(what, same=(table.combiner, plan[0]) if err is None else None,
+                                extra=plan[1] if err is None else None, error=err)
+            breaks = set()
+            for rank_runs in plans:
+                for first, stop in rank_runs:
+                    breaks.update((first, stop))
+            edges = sorted(breaks)
+            runs = [(a, b) for a, b in zip(edges, edges[1:])
+                    if any(a >= f and b <= s for f, s in plan[1])]
+        for run in runs:
+            self._allreduce_buf(_packing.run_view(items, run), table.combiner)
+        return table
 
     def allgather(self, table: Table) -> Table:
         """Every rank ends with every rank's partitions (same ids combined, in rank order)."""

@@ -90,6 +90,51 @@ class Table:
         self._combiner = check_combiner(combiner)
         self._parts: dict[int, np.ndarray] = {}
 
+    @classmethod
+    def arena(cls, shapes, dtype=np.float32, combiner: Combiner = "sum") -> "Table":
+        """A table of zero-filled partitions ``{id: shape}`` that are views into one contiguous
+        buffer, back to back in id order: an in-place collective (``allreduce(t,
+        in_place=True)``) then moves the whole table with one MPI call and no copy."""
+        if not hasattr(shapes, "items"):
+            raise TypeError(f"shapes: expected a mapping {{id: shape}}, got {type(shapes).__name__}")
+        dtype = np.dtype(dtype)
+        if dtype.hasobject or dtype.kind not in "biufc":
+            raise TypeError(f"dtype: partitions hold numeric arrays, got {dtype}")
+        table = cls(combiner)
+        norm = {}
+        for pid, shape in shapes.items():
+            pid = check_partition_id(pid, "shapes")
+            shape = (shape,) if isinstance(shape, numbers.Integral) else tuple(shape)
+            if any(isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 0
+                   for d in shape):
+                raise ValueError(f"shapes: partition {pid}: expected a shape of ints >= 0, got "
+                                 f"{shape!r}")
+            norm[pid] = tuple(int(d) for d in shape)
+        sizes = [int(np.prod(norm[pid], dtype=np.int64)) for pid in sorted(norm)]
+        buf = np.zeros(int(sum(sizes)), dtype=dtype)
+        start = 0
+        for pid, n in zip(sorted(norm), sizes):
+            table._parts[pid] = buf[start:start + n].reshape(norm[pid])
+            start += n
+        return table
+
+    def consolidate(self) -> "Table":
+        """Copy every partition once into one contiguous buffer (as ``Table.arena``), so that
+        later in-place collectives need one MPI call and no copy; returns the table. The arrays
+        that were in the table are not written. All partitions must have one dtype."""
+        items = self._items()
+        dtypes = {a.dtype for _, a in items}
+        if len(dtypes) > 1:
+            raise TypeError(f"consolidate: partitions have several dtypes {sorted(map(str, dtypes))}; "
+                            "an arena holds one")
+        if not items:
+            return self
+        fresh = Table.arena({pid: a.shape for pid, a in items}, dtypes.pop(), self._combiner)
+        for pid, a in items:
+            fresh._parts[pid][...] = a
+        self._parts = fresh._parts
+        return self
+
     @property
     def combiner(self) -> Combiner:
         return self._combiner
