@@ -29,7 +29,8 @@ def isa(request):
 
 @pytest.mark.parametrize("dtype,rtol", [(np.float64, 1e-12), (np.float32, 2e-5)])
 @pytest.mark.parametrize("method", ["fused", "gemm", "auto"])
-@pytest.mark.parametrize("n,d,k", [(257, 7, 3), (300, 16, 41), (64, 33, 100)])
+@pytest.mark.parametrize("n,d,k", [(257, 7, 3), (300, 16, 41), (64, 33, 100), (131, 40, 10),
+                                   (61, 35, 15), (37, 64, 1)])
 def test_lloyd_partial_matches_numpy(isa, dtype, rtol, method, n, d, k):
     rng = np.random.default_rng(n + d + k)
     X = rng.standard_normal((n, d)).astype(dtype)

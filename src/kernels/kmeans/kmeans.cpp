@@ -3,6 +3,7 @@
 #include <mkl.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -176,8 +177,9 @@ Assigner<T> make_assigner(const Ops<T>& ops, Method method, const T* x, int64_t 
 Method choose_method(int64_t d, int64_t k, bool is_double) {
   (void)d;
   (void)is_double;
+  (void)k;
   if (active_isa() == Isa::generic) return Method::gemm;
-  return k >= 16 ? Method::fused : Method::gemm;
+  return Method::fused;
 }
 
 template <class T>
@@ -296,6 +298,86 @@ void assigned_sq_dist(const T* x, int64_t n, int64_t d, const T* centers, int64_
   const int64_t grain = std::max<int64_t>(1, 16384 / d);
   parallel_for(n_threads, n, grain,
                [&](int64_t b, int64_t e) { ops.assigned(x, b, e, d, centers, labels, out); });
+}
+
+template <class T>
+FitResult lloyd_fit(const T* x, int64_t n, int64_t d, const T* sample_weight, T* centers,
+                    int64_t k, int max_iter, double tol, int32_t* labels, int n_threads,
+                    Method method) {
+  using clock = std::chrono::steady_clock;
+  auto secs = [](clock::time_point a, clock::time_point b) {
+    return std::chrono::duration<double>(b - a).count();
+  };
+  check_sizes(n, d, k);
+  if (n < 1) throw std::invalid_argument("kmeans: lloyd_fit needs n >= 1");
+  if (max_iter < 1) throw std::invalid_argument("kmeans: max_iter must be >= 1");
+  if (!sample_weight) throw std::invalid_argument("kmeans: lloyd_fit needs sample_weight");
+  method = resolve<T>(method, d, k);
+  const auto t_start = clock::now();
+  FitResult res;
+  std::vector<int32_t> labels_old(static_cast<size_t>(n), -1);
+  std::fill(labels, labels + n, -1);
+  std::vector<double> sums(static_cast<size_t>(k * d)), weights(static_cast<size_t>(k));
+  std::vector<T> dist;  // farthest-point search and the final inertia
+  std::vector<int64_t> order;
+  bool strict = false;
+  int it = 0;
+  for (it = 0; it < max_iter; ++it) {
+    const auto t0 = clock::now();
+    double inertia = 0;
+    lloyd_partial<T>(x, n, d, sample_weight, centers, k, labels, sums.data(), weights.data(),
+                     &inertia, n_threads, method);
+    res.compute_s += secs(t0, clock::now());
+    const bool changed = !std::equal(labels, labels + n, labels_old.begin());
+    // Empty clusters: the farthest points (scikit-learn's rule, as _relocate in Python).
+    std::vector<int64_t> empty;
+    for (int64_t j = 0; j < k; ++j)
+      if (weights[size_t(j)] == 0) empty.push_back(j);
+    if (!empty.empty()) {
+      dist.resize(size_t(n));
+      assigned_sq_dist<T>(x, n, d, centers, k, labels, dist.data(), n_threads);
+      const int64_t m = std::min<int64_t>(int64_t(empty.size()), n);
+      order.resize(size_t(n));
+      for (int64_t i = 0; i < n; ++i) order[size_t(i)] = i;
+      std::partial_sort(order.begin(), order.begin() + m, order.end(), [&](int64_t a, int64_t b) {
+        return dist[size_t(a)] > dist[size_t(b)] || (dist[size_t(a)] == dist[size_t(b)] && a < b);
+      });
+      if (dist[size_t(order[0])] != 0) {
+        for (int64_t e = 0; e < m; ++e) {
+          const int64_t g = order[size_t(e)], new_id = empty[size_t(e)];
+          const int64_t old = labels[g];
+          const double w = double(sample_weight[g]);
+          for (int64_t f = 0; f < d; ++f) {
+            const double xw = double(x[g * d + f]) * w;
+            sums[size_t(old * d + f)] -= xw;
+            sums[size_t(new_id * d + f)] = xw;
+          }
+          weights[size_t(old)] -= w;
+          weights[size_t(new_id)] = w;
+        }
+      }
+    }
+    double shift = 0;
+    for (int64_t j = 0; j < k; ++j) {
+      const double wj = weights[size_t(j)];
+      for (int64_t f = 0; f < d; ++f) {
+        const T c = wj > 0 ? T(sums[size_t(j * d + f)] / wj) : T(0);
+        const double diff = double(c) - double(centers[j * d + f]);
+        shift += diff * diff;
+        centers[j * d + f] = c;
+      }
+    }
+    if (!changed) {
+      strict = true;
+      break;
+    }
+    if (shift <= tol) break;
+    std::copy(labels, labels + n, labels_old.begin());
+  }
+  res.n_iter = it < max_iter ? it + 1 : max_iter;
+  if (!strict) assign<T>(x, n, d, centers, k, labels, nullptr, n_threads, method);
+  res.other_s = secs(t_start, clock::now()) - res.compute_s;
+  return res;
 }
 
 // ---- CSR ---------------------------------------------------------------------------------------
@@ -425,6 +507,8 @@ void assign_csr(const T* data, const int32_t* indices, const int64_t* indptr, in
 #define HARPDAAL_KMEANS_API(T)                                                                 \
   template void lloyd_partial<T>(const T*, int64_t, int64_t, const T*, const T*, int64_t,      \
                                  int32_t*, double*, double*, double*, int, Method);            \
+  template FitResult lloyd_fit<T>(const T*, int64_t, int64_t, const T*, T*, int64_t, int,      \
+                                  double, int32_t*, int, Method);                              \
   template void assign<T>(const T*, int64_t, int64_t, const T*, int64_t, int32_t*, T*, int,    \
                           Method);                                                             \
   template void distances<T>(const T*, int64_t, int64_t, const T*, int64_t, T*, bool, int);    \
