@@ -59,6 +59,22 @@ double lloyd_partial(const py::handle& x_obj, const py::handle& w_obj, const py:
 }
 
 template <class T>
+void center(const py::handle& x_obj, const py::handle& out_obj, const py::handle& mean_obj,
+            const py::handle& stats_obj, int n_threads) {
+  auto x = checked_array<T>(x_obj, "X", {any_dim, any_dim});
+  const int64_t n = x.shape(0), d = x.shape(1);
+  auto out = checked_array<T>(out_obj, "out", {n, d}, true);
+  auto mean = checked_array<T>(mean_obj, "mean", {d}, true);
+  auto stats = checked_array<double>(stats_obj, "col_stats", {2 * d}, true);
+  if (x.data() == out.data()) throw py::value_error("out: must not be X itself");
+  const T* xp = in_ptr(x);
+  T* op = out_ptr(out);
+  T* mp = out_ptr(mean);
+  double* sp = out_ptr(stats);
+  run_kernel([&] { km::center<T>(xp, n, d, op, mp, sp, n_threads); });
+}
+
+template <class T>
 py::tuple lloyd_fit(const py::handle& x_obj, const py::handle& w_obj, const py::handle& c_obj,
                     const py::handle& labels_obj, int max_iter, double tol, int n_threads,
                     const std::string& method) {
@@ -201,6 +217,10 @@ void define(py::module_& k, const char* suffix) {
         py::arg("n_threads") = 0, py::arg("method") = "auto",
         "One Lloyd step: writes labels, per-cluster weighted sums (float64) and weights; "
         "returns the inertia.");
+  k.def(name("center").c_str(), &center<T>, py::arg("X"), py::arg("out"), py::arg("mean"),
+        py::arg("col_stats"), py::arg("n_threads") = 0,
+        "mean = column means of X, out = X - mean, col_stats = [column sums of out, column "
+        "sums of out**2] (float64).");
   k.def(name("lloyd_fit").c_str(), &lloyd_fit<T>, py::arg("X"), py::arg("sample_weight"),
         py::arg("centers"), py::arg("labels"), py::arg("max_iter"), py::arg("tol"),
         py::arg("n_threads") = 0, py::arg("method") = "auto",

@@ -226,8 +226,15 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             data=(X.data, X.indices, X.indptr, sample_weight) if sp.issparse(X) else (X, sample_weight))
 
         # Center dense data (as scikit-learn does) so ||x||^2 - 2x.c + ||c||^2 keeps precision.
-        X_mean = None
-        if not sp.issparse(X):
+        X_mean = col_stats = None
+        if not sp.issparse(X) and comm.size == 1 and self.copy_x:
+            # one native call (threaded): the mean, the centred copy and the column sums behind tol
+            Xc = np.empty_like(X)
+            X_mean = np.empty(d, dtype=X.dtype)
+            col_stats = np.empty(2 * d, dtype=np.float64)
+            getattr(_K, "center" + _suffix(X.dtype))(X, Xc, X_mean, col_stats, n_threads)
+            X = Xc
+        elif not sp.issparse(X):
             col = X.sum(axis=0, dtype=np.float64)
             comm.allreduce_array(col, op="sum")
             X_mean = (col / n_total).astype(X.dtype)
@@ -235,7 +242,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
                 X = X - X_mean
             else:
                 X -= X_mean
-        tol = self._tolerance(comm, X, n_total)
+        tol = self._tolerance(comm, X, n_total, col_stats)
         data = _Data(X, sample_weight, n_threads, self.method)
         if self.method == "auto" and not data.sparse:
             data.method = _K.choose_method(d, k, X.dtype == np.float64)
@@ -295,10 +302,12 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         self.timings_ = timer.as_dict()
         return self
 
-    def _tolerance(self, comm, X, n_total):
+    def _tolerance(self, comm, X, n_total, col_stats=None):
         if self.tol == 0:
             return 0.0
-        if sp.issparse(X):
+        if col_stats is not None:  # from the native centring (single process)
+            s1, s2 = col_stats[:X.shape[1]], col_stats[X.shape[1]:]
+        elif sp.issparse(X):
             s1 = np.asarray(X.sum(axis=0), dtype=np.float64).ravel()
             s2 = np.asarray(X.multiply(X).sum(axis=0), dtype=np.float64).ravel()
         else:

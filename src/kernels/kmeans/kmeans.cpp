@@ -301,6 +301,48 @@ void assigned_sq_dist(const T* x, int64_t n, int64_t d, const T* centers, int64_
 }
 
 template <class T>
+void center(const T* x, int64_t n, int64_t d, T* out, T* mean, double* col_stats,
+            int n_threads) {
+  if (n < 1 || d < 1) throw std::invalid_argument("kmeans: center needs n >= 1, d >= 1");
+  const int64_t rows = std::max<int64_t>(1, (int64_t(1) << 14) / d);  // ~64 KB of f32 rows
+  const int64_t n_chunks = (n + rows - 1) / rows;
+  std::vector<double> part(static_cast<size_t>(n_chunks * 2 * d), 0.0);
+  parallel_for(n_threads, n_chunks, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      double* p = part.data() + c * 2 * d;
+      for (int64_t i = c * rows, e = std::min(n, (c + 1) * rows); i < e; ++i)
+#pragma GCC ivdep
+        for (int64_t f = 0; f < d; ++f) p[f] += double(x[i * d + f]);
+    }
+  });
+  std::vector<double> sum(static_cast<size_t>(d), 0.0);
+  for (int64_t c = 0; c < n_chunks; ++c)
+    for (int64_t f = 0; f < d; ++f) sum[size_t(f)] += part[size_t(c * 2 * d + f)];
+  for (int64_t f = 0; f < d; ++f) mean[f] = T(sum[size_t(f)] / double(n));
+  std::fill(part.begin(), part.end(), 0.0);
+  parallel_for(n_threads, n_chunks, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      double* p = part.data() + c * 2 * d;
+      double* q = p + d;
+      for (int64_t i = c * rows, e = std::min(n, (c + 1) * rows); i < e; ++i) {
+        T* o = out + i * d;
+        const T* r = x + i * d;
+#pragma GCC ivdep
+        for (int64_t f = 0; f < d; ++f) {
+          const T v = r[f] - mean[f];
+          o[f] = v;
+          p[f] += double(v);
+          q[f] += double(v) * double(v);
+        }
+      }
+    }
+  });
+  std::fill(col_stats, col_stats + 2 * d, 0.0);
+  for (int64_t c = 0; c < n_chunks; ++c)
+    for (int64_t f = 0; f < 2 * d; ++f) col_stats[f] += part[size_t(c * 2 * d + f)];
+}
+
+template <class T>
 FitResult lloyd_fit(const T* x, int64_t n, int64_t d, const T* sample_weight, T* centers,
                     int64_t k, int max_iter, double tol, int32_t* labels, int n_threads,
                     Method method) {
@@ -507,6 +549,7 @@ void assign_csr(const T* data, const int32_t* indices, const int64_t* indptr, in
 #define HARPDAAL_KMEANS_API(T)                                                                 \
   template void lloyd_partial<T>(const T*, int64_t, int64_t, const T*, const T*, int64_t,      \
                                  int32_t*, double*, double*, double*, int, Method);            \
+  template void center<T>(const T*, int64_t, int64_t, T*, T*, double*, int);                  \
   template FitResult lloyd_fit<T>(const T*, int64_t, int64_t, const T*, T*, int64_t, int,      \
                                   double, int32_t*, int, Method);                              \
   template void assign<T>(const T*, int64_t, int64_t, const T*, int64_t, int32_t*, T*, int,    \

@@ -48,6 +48,13 @@ FitResult lloyd_fit(const T* x, int64_t n, int64_t d, const T* sample_weight, T*
                     int64_t k, int max_iter, double tol, int32_t* labels, int n_threads,
                     Method method = Method::automatic);
 
+// Centring (as the estimator does before fitting, for precision): mean[f] = T(sum_i x[i,f] / n)
+// (float64 sums), out = x - mean (out may not alias x), and col_stats = [sum_i out[i,f] for f]
+// ++ [sum_i out[i,f]^2 for f] in float64 (the feature variances behind `tol`). Row chunks of a
+// fixed size, reduced in order: the same result for every n_threads.
+template <class T>
+void center(const T* x, int64_t n, int64_t d, T* out, T* mean, double* col_stats, int n_threads);
+
 // labels[i] = argmin_j ||x_i - c_j||^2; sq_dist[i] (may be null) = that distance (>= 0).
 template <class T>
 void assign(const T* x, int64_t n, int64_t d, const T* centers, int64_t k, int32_t* labels,

@@ -32,9 +32,10 @@ struct Simd<float> {
   static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
   static V add(V a, V b) { return _mm512_add_ps(a, b); }
   static V sub(V a, V b) { return _mm512_sub_ps(a, b); }
-  static float hsum(V a) {  // (not _mm512_reduce_add_ps: GCC 12 warns inside it)
-    const __m256 h8 = _mm256_add_ps(
-        _mm512_castps512_ps256(a), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1)));
+  static float hsum(V a) {  // (not _mm512_reduce/extract: GCC 12 warns inside them)
+    alignas(64) float t[16];
+    _mm512_store_ps(t, a);
+    __m256 h8 = _mm256_add_ps(_mm256_load_ps(t), _mm256_load_ps(t + 8));
     __m128 h = _mm_add_ps(_mm256_castps256_ps128(h8), _mm256_extractf128_ps(h8, 1));
     h = _mm_add_ps(h, _mm_movehl_ps(h, h));
     h = _mm_add_ss(h, _mm_movehdup_ps(h));
@@ -62,7 +63,9 @@ struct Simd<double> {
   static V add(V a, V b) { return _mm512_add_pd(a, b); }
   static V sub(V a, V b) { return _mm512_sub_pd(a, b); }
   static double hsum(V a) {
-    const __m256d h4 = _mm256_add_pd(_mm512_castpd512_pd256(a), _mm512_extractf64x4_pd(a, 1));
+    alignas(64) double t[8];
+    _mm512_store_pd(t, a);
+    const __m256d h4 = _mm256_add_pd(_mm256_load_pd(t), _mm256_load_pd(t + 4));
     const __m128d h = _mm_add_pd(_mm256_castpd256_pd128(h4), _mm256_extractf128_pd(h4, 1));
     return _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
   }
@@ -491,10 +494,7 @@ T sq_norm(const T* row, int64_t d) {
     const typename S::V v = S::load(row + f);
     acc = S::fma(v, v, acc);
   }
-  alignas(64) T lanes[W];
-  S::store(lanes, acc);
-  T nrm = 0;
-  for (int l = 0; l < W; ++l) nrm += lanes[l];
+  T nrm = S::hsum(acc);  // a tree, not a serial chain of W dependent adds
   for (int64_t f = dv; f < d; ++f) nrm += row[f] * row[f];
   return nrm;
 }
