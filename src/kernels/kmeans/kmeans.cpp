@@ -73,6 +73,7 @@ Ops<T> active_ops() {
 #undef HARPDAAL_KMEANS_OPS
 
 constexpr int64_t kFusedRows = 60;  // rows per parallel block (fused): a multiple of 6 and 4
+constexpr int64_t kSmallKBlockBytes = 24 * 1024;  // row block for k < 16 (see make_assigner)
 constexpr int64_t kGemmScratchElems = 1 << 15;   // rows x k values per gemm block (~128 KB f32)
 
 int64_t gemm_rows(int64_t k) {
@@ -163,7 +164,11 @@ Assigner<T> make_assigner(const Ops<T>& ops, Method method, const T* x, int64_t 
     st.packed.assign(size_t(((k + nr - 1) / nr) * nr * (d + 1)), T(0));
     ops.pack(centers, k, d, st.packed.data());
     a.packed = st.packed.data();
-    a.block_rows = kFusedRows;
+    // k < 16 (row-dot tile, wide rows): a block small enough to stay in L1 between the
+    // distance pass and the accumulate pass (a multiple of 4 rows, the dot tile's height).
+    a.block_rows = k < 16 ? std::clamp<int64_t>(kSmallKBlockBytes / (d * int64_t(sizeof(T))) / 4 * 4,
+                                                4, kFusedRows)
+                          : kFusedRows;
   } else {
     st.cn = center_sq_norms(centers, k, d);
     a.cn = st.cn.data();
@@ -215,7 +220,7 @@ void lloyd_partial(const T* x, int64_t n, int64_t d, const T* sample_weight, con
         const T* gap = assigner.run(b, e, labels, s.data());
         ops.accumulate(x + b * d, e - b, d, sample_weight ? sample_weight + b : nullptr,
                        labels + b, gap, method == Method::fused, ps.data(), pw.data(),
-                       &part_inertia[size_t(c)]);
+                       inertia ? &part_inertia[size_t(c)] : nullptr);
       }
     }
   });
@@ -228,7 +233,7 @@ void lloyd_partial(const T* x, int64_t n, int64_t d, const T* sample_weight, con
     for (int64_t j = 0; j < k; ++j) weights[j] += part_weights[size_t(c)][size_t(j)];
     total += part_inertia[size_t(c)];
   }
-  *inertia = total;
+  if (inertia) *inertia = total;
 }
 
 template <class T>
@@ -366,9 +371,8 @@ FitResult lloyd_fit(const T* x, int64_t n, int64_t d, const T* sample_weight, T*
   int it = 0;
   for (it = 0; it < max_iter; ++it) {
     const auto t0 = clock::now();
-    double inertia = 0;
     lloyd_partial<T>(x, n, d, sample_weight, centers, k, labels, sums.data(), weights.data(),
-                     &inertia, n_threads, method);
+                     nullptr, n_threads, method);
     res.compute_s += secs(t0, clock::now());
     const bool changed = !std::equal(labels, labels + n, labels_old.begin());
     // Empty clusters: the farthest points (scikit-learn's rule, as _relocate in Python).

@@ -24,7 +24,8 @@ Method choose_method(int64_t d, int64_t k, bool is_double);
 //   sums[j*d + f]      = sum over i with labels[i]==j of w_i * x_i[f]     (overwritten)
 //   weights[j]         = sum over i with labels[i]==j of w_i              (overwritten)
 //   *inertia           = sum_i w_i * max(||x_i||^2 - 2 x_i.c + ||c||^2, 0) at the chosen c
-// sample_weight may be null (all ones). sums/weights/inertia accumulate in float64.
+// sample_weight may be null (all ones); inertia may be null (not computed). sums/weights/
+// inertia accumulate in float64.
 template <class T>
 void lloyd_partial(const T* x, int64_t n, int64_t d, const T* sample_weight, const T* centers,
                    int64_t k, int32_t* labels, double* sums, double* weights, double* inertia,

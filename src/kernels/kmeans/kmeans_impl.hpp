@@ -508,14 +508,15 @@ void accumulate_rows(const T* x, int64_t rows, int64_t d, const T* w, const int3
     const T* row = x + i * d;
     const double wi = w ? double(w[i]) : 1.0;
     double* s = sums + int64_t(labels[i]) * d;
-    const T nrm = sq_norm(row, d);
 #pragma GCC ivdep
     for (int64_t f = 0; f < d; ++f) s[f] += wi * double(row[f]);
     weights[labels[i]] += wi;
+    if (!inertia) continue;  // (lloyd_fit does not need the per-step inertia)
+    const T nrm = sq_norm(row, d);
     double dist = gap_is_half ? double(nrm) - 2.0 * double(gap[i]) : double(nrm) + double(gap[i]);
     acc_inertia += wi * (dist > 0 ? dist : 0.0);
   }
-  *inertia += acc_inertia;
+  if (inertia) *inertia += acc_inertia;
 }
 
 template <class T>
