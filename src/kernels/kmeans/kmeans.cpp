@@ -309,7 +309,9 @@ template <class T>
 void center(const T* x, int64_t n, int64_t d, T* out, T* mean, double* col_stats,
             int n_threads) {
   if (n < 1 || d < 1) throw std::invalid_argument("kmeans: center needs n >= 1, d >= 1");
-  const int64_t rows = std::max<int64_t>(1, (int64_t(1) << 14) / d);  // ~64 KB of f32 rows
+  // At most 64 chunks (each with its own 2*d float64 partials), at least ~64 KB of f32 rows
+  // each; the cut depends on n and d only, never on n_threads.
+  const int64_t rows = std::max<int64_t>({int64_t(1), (int64_t(1) << 14) / d, (n + 63) / 64});
   const int64_t n_chunks = (n + rows - 1) / rows;
   std::vector<double> part(static_cast<size_t>(n_chunks * 2 * d), 0.0);
   parallel_for(n_threads, n_chunks, 1, [&](int64_t c0, int64_t c1) {
