@@ -103,7 +103,7 @@ def main(argv=None):
     import harpdaal
     from harpdaal.bench.cases import kmeans as case
     from harpdaal.bench.errors import PeerUnavailable
-    from harpdaal.cluster._comm import current_communicator
+    from harpdaal.comm import current_communicator
 
     world = current_communicator()
     ranks = world.size

@@ -59,6 +59,43 @@ double lloyd_partial(const py::handle& x_obj, const py::handle& w_obj, const py:
 }
 
 template <class T>
+void center(const py::handle& x_obj, const py::handle& out_obj, const py::handle& mean_obj,
+            const py::handle& stats_obj, int n_threads) {
+  auto x = checked_array<T>(x_obj, "X", {any_dim, any_dim});
+  const int64_t n = x.shape(0), d = x.shape(1);
+  auto out = checked_array<T>(out_obj, "out", {n, d}, true);
+  auto mean = checked_array<T>(mean_obj, "mean", {d}, true);
+  auto stats = checked_array<double>(stats_obj, "col_stats", {2 * d}, true);
+  if (x.data() == out.data()) throw py::value_error("out: must not be X itself");
+  const T* xp = in_ptr(x);
+  T* op = out_ptr(out);
+  T* mp = out_ptr(mean);
+  double* sp = out_ptr(stats);
+  run_kernel([&] { km::center<T>(xp, n, d, op, mp, sp, n_threads); });
+}
+
+template <class T>
+py::tuple lloyd_fit(const py::handle& x_obj, const py::handle& w_obj, const py::handle& c_obj,
+                    const py::handle& labels_obj, int max_iter, double tol, int n_threads,
+                    const std::string& method) {
+  auto x = checked_array<T>(x_obj, "X", {any_dim, any_dim});
+  const int64_t n = x.shape(0), d = x.shape(1);
+  auto c = checked_array<T>(c_obj, "centers", {any_dim, d}, true);
+  const int64_t k = c.shape(0);
+  auto labels = checked_array<int32_t>(labels_obj, "labels", {n}, true);
+  const T* w = in_ptr(checked_array<T>(w_obj, "sample_weight", {n}));
+  if (max_iter < 1) throw py::value_error("max_iter: must be >= 1");
+  if (!(tol >= 0)) throw py::value_error("tol: must be >= 0");
+  const km::Method m = parse_method(method);
+  const T* xp = in_ptr(x);
+  T* cp = out_ptr(c);
+  int32_t* lp = out_ptr(labels);
+  km::FitResult r;
+  run_kernel([&] { r = km::lloyd_fit<T>(xp, n, d, w, cp, k, max_iter, tol, lp, n_threads, m); });
+  return py::make_tuple(r.n_iter, r.compute_s, r.other_s);
+}
+
+template <class T>
 void assign(const py::handle& x_obj, const py::handle& c_obj, const py::handle& labels_obj,
             const py::handle& dist_obj, int n_threads, const std::string& method) {
   auto x = checked_array<T>(x_obj, "X", {any_dim, any_dim});
@@ -180,6 +217,16 @@ void define(py::module_& k, const char* suffix) {
         py::arg("n_threads") = 0, py::arg("method") = "auto",
         "One Lloyd step: writes labels, per-cluster weighted sums (float64) and weights; "
         "returns the inertia.");
+  k.def(name("center").c_str(), &center<T>, py::arg("X"), py::arg("out"), py::arg("mean"),
+        py::arg("col_stats"), py::arg("n_threads") = 0,
+        "mean = column means of X, out = X - mean, col_stats = [column sums of out, column "
+        "sums of out**2] (float64).");
+  k.def(name("lloyd_fit").c_str(), &lloyd_fit<T>, py::arg("X"), py::arg("sample_weight"),
+        py::arg("centers"), py::arg("labels"), py::arg("max_iter"), py::arg("tol"),
+        py::arg("n_threads") = 0, py::arg("method") = "auto",
+        "A whole single-process Lloyd fit in one call (GIL released): centers (in: initial, "
+        "out: final) and labels are updated in place; returns (n_iter, compute_seconds, "
+        "other_seconds).");
   k.def(name("assign").c_str(), &assign<T>, py::arg("X"), py::arg("centers"), py::arg("labels"),
         py::arg("sq_dist") = py::none(), py::arg("n_threads") = 0, py::arg("method") = "auto",
         "labels[i] = nearest center; sq_dist[i] (optional) = its squared distance.");

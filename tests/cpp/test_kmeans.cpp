@@ -177,3 +177,39 @@ HD_TEST(kmeans_bad_sizes_throw) {
   HD_CHECK_THROWS(km::assign<double>(x.data(), 2, 2, c.data(), 0, labels.data(), nullptr, 1),
                   std::invalid_argument);
 }
+
+HD_TEST(kmeans_lloyd_fit_relocates_and_converges) {
+  // three tight blobs; initial centers: two in blob 0 and one far away (empty at first)
+  const int64_t n = 90, d = 5, k = 3;
+  auto x = random_matrix<double>(n, d, 8);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t f = 0; f < d; ++f) x[size_t(i * d + f)] = 0.01 * x[size_t(i * d + f)] + 10.0 * double(i % 3);
+  std::vector<double> w(static_cast<size_t>(n), 1.0), c(static_cast<size_t>(k * d));
+  for (int64_t f = 0; f < d; ++f) {
+    c[size_t(f)] = x[size_t(f)];
+    c[size_t(d + f)] = x[size_t(3 * d + f)];
+    c[size_t(2 * d + f)] = 1e4;
+  }
+  for (auto m : {km::Method::fused, km::Method::gemm}) {
+    std::vector<double> cc = c;
+    std::vector<int32_t> labels(static_cast<size_t>(n), -7);
+    km::FitResult r = km::lloyd_fit<double>(x.data(), n, d, w.data(), cc.data(), k, 50, 0.0,
+                                            labels.data(), 2, m);
+    HD_CHECK(r.n_iter >= 2 && r.n_iter < 50);
+    std::vector<double> mean(static_cast<size_t>(k * d), 0.0), cnt(static_cast<size_t>(k), 0.0);
+    for (int64_t i = 0; i < n; ++i) {
+      HD_CHECK(labels[size_t(i)] >= 0 && labels[size_t(i)] < k);
+      cnt[size_t(labels[size_t(i)])] += 1;
+      for (int64_t f = 0; f < d; ++f) mean[size_t(labels[size_t(i)] * d + f)] += x[size_t(i * d + f)];
+    }
+    for (int64_t j = 0; j < k; ++j) {
+      HD_CHECK(cnt[size_t(j)] == 30);  // every blob found: the empty cluster was relocated
+      for (int64_t f = 0; f < d; ++f)
+        HD_CHECK_NEAR(cc[size_t(j * d + f)], mean[size_t(j * d + f)] / 30.0, 1e-12);
+    }
+  }
+  std::vector<int32_t> labels(static_cast<size_t>(n));
+  HD_CHECK_THROWS(km::lloyd_fit<double>(x.data(), n, d, nullptr, c.data(), k, 5, 0.0,
+                                        labels.data(), 1),
+                  std::invalid_argument);
+}

@@ -29,7 +29,8 @@ def isa(request):
 
 @pytest.mark.parametrize("dtype,rtol", [(np.float64, 1e-12), (np.float32, 2e-5)])
 @pytest.mark.parametrize("method", ["fused", "gemm", "auto"])
-@pytest.mark.parametrize("n,d,k", [(257, 7, 3), (300, 16, 41), (64, 33, 100)])
+@pytest.mark.parametrize("n,d,k", [(257, 7, 3), (300, 16, 41), (64, 33, 100), (131, 40, 10),
+                                   (61, 35, 15), (37, 64, 1)])
 def test_lloyd_partial_matches_numpy(isa, dtype, rtol, method, n, d, k):
     rng = np.random.default_rng(n + d + k)
     X = rng.standard_normal((n, d)).astype(dtype)
@@ -84,3 +85,19 @@ def test_kernel_rejects_wrong_dtype_and_shape():
 def test_kernel_reads_input_without_copy():
     X = np.random.default_rng(0).standard_normal((50, 4))
     assert _core.testing.input_address_f64(X) == X.__array_interface__["data"][0]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_center_matches_numpy(dtype, n_threads):
+    rng = np.random.default_rng(7)
+    X = (rng.standard_normal((5000, 13)) * 3 + 100).astype(dtype)
+    out, mean, stats = np.empty_like(X), np.empty(13, dtype), np.empty(26)
+    getattr(K, "center" + ("_f32" if dtype == np.float32 else "_f64"))(X, out, mean, stats, n_threads)
+    ref_mean = (X.sum(axis=0, dtype=np.float64) / len(X)).astype(dtype)
+    np.testing.assert_allclose(mean, ref_mean, rtol=1e-6 if dtype == np.float32 else 1e-14)
+    assert np.array_equal(out, X - mean)
+    np.testing.assert_allclose(stats[:13], out.sum(0, dtype=np.float64), atol=1e-6 * len(X))
+    np.testing.assert_allclose(stats[13:], (out.astype(np.float64) ** 2).sum(0), rtol=1e-9)
+    with pytest.raises(ValueError, match="out"):
+        getattr(K, "center" + ("_f32" if dtype == np.float32 else "_f64"))(X, X, mean, stats, 1)

@@ -226,8 +226,15 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             data=(X.data, X.indices, X.indptr, sample_weight) if sp.issparse(X) else (X, sample_weight))
 
         # Center dense data (as scikit-learn does) so ||x||^2 - 2x.c + ||c||^2 keeps precision.
-        X_mean = None
-        if not sp.issparse(X):
+        X_mean = col_stats = None
+        if not sp.issparse(X) and comm.size == 1 and self.copy_x:
+            # one native call (threaded): the mean, the centred copy and the column sums behind tol
+            Xc = np.empty_like(X)
+            X_mean = np.empty(d, dtype=X.dtype)
+            col_stats = np.empty(2 * d, dtype=np.float64)
+            getattr(_K, "center" + _suffix(X.dtype))(X, Xc, X_mean, col_stats, n_threads)
+            X = Xc
+        elif not sp.issparse(X):
             col = X.sum(axis=0, dtype=np.float64)
             comm.allreduce_array(col, op="sum")
             X_mean = (col / n_total).astype(X.dtype)
@@ -235,7 +242,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
                 X = X - X_mean
             else:
                 X -= X_mean
-        tol = self._tolerance(comm, X, n_total)
+        tol = self._tolerance(comm, X, n_total, col_stats)
         data = _Data(X, sample_weight, n_threads, self.method)
         if self.method == "auto" and not data.sparse:
             data.method = _K.choose_method(d, k, X.dtype == np.float64)
@@ -295,10 +302,12 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         self.timings_ = timer.as_dict()
         return self
 
-    def _tolerance(self, comm, X, n_total):
+    def _tolerance(self, comm, X, n_total, col_stats=None):
         if self.tol == 0:
             return 0.0
-        if sp.issparse(X):
+        if col_stats is not None:  # from the native centring (single process)
+            s1, s2 = col_stats[:X.shape[1]], col_stats[X.shape[1]:]
+        elif sp.issparse(X):
             s1 = np.asarray(X.sum(axis=0), dtype=np.float64).ravel()
             s2 = np.asarray(X.multiply(X).sum(axis=0), dtype=np.float64).ravel()
         else:
@@ -386,8 +395,23 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         return centers
 
     # ---- Lloyd --------------------------------------------------------------------------------
+    # Single process, dense, no verbose output and no checkpoints: the whole loop runs in one
+    # native call (_core.kmeans.lloyd_fit_*, GIL released), the same steps as below.
+    _native_loop = True
+
     def _lloyd(self, comm, data, centers, tol, timer):
         k, d = self.n_clusters, data.d
+        if (self._native_loop and comm.size == 1 and not data.sparse and not self.verbose
+                and getattr(self, "_ck", None) is None and isinstance(centers, np.ndarray)):
+            centers = np.array(centers, dtype=data.dtype, order="C")  # updated in place
+            labels = np.empty(data.n, dtype=np.int32)
+            n_iter, compute, other = getattr(_K, "lloyd_fit" + data.sfx)(
+                data.X, data.w, centers, labels, int(self.max_iter), float(tol),
+                data.n_threads, data.method)
+            t = time.perf_counter()
+            inertia = float(data.assigned_sq_dist(centers, labels).astype(np.float64) @ data.w)
+            timer.add(compute, 0.0, other + time.perf_counter() - t, iters=n_iter)
+            return labels, inertia, centers, n_iter
         start = 0
         if not isinstance(centers, np.ndarray):  # a Checkpoint taken after iteration `start`
             state = centers
@@ -497,7 +521,14 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         n_empty = len(empty)
         dist = data.assigned_sq_dist(centers, labels).astype(np.float64)
         offsets = self._offsets(comm, data.n)
-        top = np.argsort(-dist, kind="stable")[:n_empty]
+        # the n_empty largest distances, ties to the lower index (no full sort of n values)
+        m = min(n_empty, len(dist))
+        if 0 < m < len(dist):
+            thr = np.partition(dist, len(dist) - m)[len(dist) - m]
+            cand = np.flatnonzero(dist >= thr)
+            top = cand[np.argsort(-dist[cand], kind="stable")][:m]
+        else:
+            top = np.argsort(-dist, kind="stable")[:m]
         cands = [(float(dist[i]), int(offsets[comm.rank] + i)) for i in top]
         allc = [c for part in comm.allgather_object(cands) for c in part]
         if not allc or max(c[0] for c in allc) == 0:
@@ -631,11 +662,11 @@ class _Timer:
     def __init__(self):
         self.compute, self.comm, self.glue, self.iters = 0.0, 0.0, 0.0, 0
 
-    def add(self, compute, comm, glue):
+    def add(self, compute, comm, glue, iters=1):
         self.compute += compute
         self.comm += comm
         self.glue += glue
-        self.iters += 1
+        self.iters += iters
 
     def as_dict(self):
         return {"compute": self.compute, "comm": self.comm, "glue": self.glue,

@@ -3,6 +3,7 @@
 #include <mkl.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -72,6 +73,7 @@ Ops<T> active_ops() {
 #undef HARPDAAL_KMEANS_OPS
 
 constexpr int64_t kFusedRows = 60;  // rows per parallel block (fused): a multiple of 6 and 4
+constexpr int64_t kSmallKBlockBytes = 24 * 1024;  // row block for k < 16 (see make_assigner)
 constexpr int64_t kGemmScratchElems = 1 << 15;   // rows x k values per gemm block (~128 KB f32)
 
 int64_t gemm_rows(int64_t k) {
@@ -162,7 +164,11 @@ Assigner<T> make_assigner(const Ops<T>& ops, Method method, const T* x, int64_t 
     st.packed.assign(size_t(((k + nr - 1) / nr) * nr * (d + 1)), T(0));
     ops.pack(centers, k, d, st.packed.data());
     a.packed = st.packed.data();
-    a.block_rows = kFusedRows;
+    // k < 16 (row-dot tile, wide rows): a block small enough to stay in L1 between the
+    // distance pass and the accumulate pass (a multiple of 4 rows, the dot tile's height).
+    a.block_rows = k < 16 ? std::clamp<int64_t>(kSmallKBlockBytes / (d * int64_t(sizeof(T))) / 4 * 4,
+                                                4, kFusedRows)
+                          : kFusedRows;
   } else {
     st.cn = center_sq_norms(centers, k, d);
     a.cn = st.cn.data();
@@ -176,8 +182,9 @@ Assigner<T> make_assigner(const Ops<T>& ops, Method method, const T* x, int64_t 
 Method choose_method(int64_t d, int64_t k, bool is_double) {
   (void)d;
   (void)is_double;
+  (void)k;
   if (active_isa() == Isa::generic) return Method::gemm;
-  return k >= 16 ? Method::fused : Method::gemm;
+  return Method::fused;
 }
 
 template <class T>
@@ -213,7 +220,7 @@ void lloyd_partial(const T* x, int64_t n, int64_t d, const T* sample_weight, con
         const T* gap = assigner.run(b, e, labels, s.data());
         ops.accumulate(x + b * d, e - b, d, sample_weight ? sample_weight + b : nullptr,
                        labels + b, gap, method == Method::fused, ps.data(), pw.data(),
-                       &part_inertia[size_t(c)]);
+                       inertia ? &part_inertia[size_t(c)] : nullptr);
       }
     }
   });
@@ -226,7 +233,7 @@ void lloyd_partial(const T* x, int64_t n, int64_t d, const T* sample_weight, con
     for (int64_t j = 0; j < k; ++j) weights[j] += part_weights[size_t(c)][size_t(j)];
     total += part_inertia[size_t(c)];
   }
-  *inertia = total;
+  if (inertia) *inertia = total;
 }
 
 template <class T>
@@ -296,6 +303,129 @@ void assigned_sq_dist(const T* x, int64_t n, int64_t d, const T* centers, int64_
   const int64_t grain = std::max<int64_t>(1, 16384 / d);
   parallel_for(n_threads, n, grain,
                [&](int64_t b, int64_t e) { ops.assigned(x, b, e, d, centers, labels, out); });
+}
+
+template <class T>
+void center(const T* x, int64_t n, int64_t d, T* out, T* mean, double* col_stats,
+            int n_threads) {
+  if (n < 1 || d < 1) throw std::invalid_argument("kmeans: center needs n >= 1, d >= 1");
+  // At most 64 chunks (each with its own 2*d float64 partials), at least ~64 KB of f32 rows
+  // each; the cut depends on n and d only, never on n_threads.
+  const int64_t rows = std::max<int64_t>({int64_t(1), (int64_t(1) << 14) / d, (n + 63) / 64});
+  const int64_t n_chunks = (n + rows - 1) / rows;
+  std::vector<double> part(static_cast<size_t>(n_chunks * 2 * d), 0.0);
+  parallel_for(n_threads, n_chunks, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      double* p = part.data() + c * 2 * d;
+      for (int64_t i = c * rows, e = std::min(n, (c + 1) * rows); i < e; ++i)
+#pragma GCC ivdep
+        for (int64_t f = 0; f < d; ++f) p[f] += double(x[i * d + f]);
+    }
+  });
+  std::vector<double> sum(static_cast<size_t>(d), 0.0);
+  for (int64_t c = 0; c < n_chunks; ++c)
+    for (int64_t f = 0; f < d; ++f) sum[size_t(f)] += part[size_t(c * 2 * d + f)];
+  for (int64_t f = 0; f < d; ++f) mean[f] = T(sum[size_t(f)] / double(n));
+  std::fill(part.begin(), part.end(), 0.0);
+  parallel_for(n_threads, n_chunks, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      double* p = part.data() + c * 2 * d;
+      double* q = p + d;
+      for (int64_t i = c * rows, e = std::min(n, (c + 1) * rows); i < e; ++i) {
+        T* o = out + i * d;
+        const T* r = x + i * d;
+#pragma GCC ivdep
+        for (int64_t f = 0; f < d; ++f) {
+          const T v = r[f] - mean[f];
+          o[f] = v;
+          p[f] += double(v);
+          q[f] += double(v) * double(v);
+        }
+      }
+    }
+  });
+  std::fill(col_stats, col_stats + 2 * d, 0.0);
+  for (int64_t c = 0; c < n_chunks; ++c)
+    for (int64_t f = 0; f < 2 * d; ++f) col_stats[f] += part[size_t(c * 2 * d + f)];
+}
+
+template <class T>
+FitResult lloyd_fit(const T* x, int64_t n, int64_t d, const T* sample_weight, T* centers,
+                    int64_t k, int max_iter, double tol, int32_t* labels, int n_threads,
+                    Method method) {
+  using clock = std::chrono::steady_clock;
+  auto secs = [](clock::time_point a, clock::time_point b) {
+    return std::chrono::duration<double>(b - a).count();
+  };
+  check_sizes(n, d, k);
+  if (n < 1) throw std::invalid_argument("kmeans: lloyd_fit needs n >= 1");
+  if (max_iter < 1) throw std::invalid_argument("kmeans: max_iter must be >= 1");
+  if (!sample_weight) throw std::invalid_argument("kmeans: lloyd_fit needs sample_weight");
+  method = resolve<T>(method, d, k);
+  const auto t_start = clock::now();
+  FitResult res;
+  std::vector<int32_t> labels_old(static_cast<size_t>(n), -1);
+  std::fill(labels, labels + n, -1);
+  std::vector<double> sums(static_cast<size_t>(k * d)), weights(static_cast<size_t>(k));
+  std::vector<T> dist;  // farthest-point search and the final inertia
+  std::vector<int64_t> order;
+  bool strict = false;
+  int it = 0;
+  for (it = 0; it < max_iter; ++it) {
+    const auto t0 = clock::now();
+    lloyd_partial<T>(x, n, d, sample_weight, centers, k, labels, sums.data(), weights.data(),
+                     nullptr, n_threads, method);
+    res.compute_s += secs(t0, clock::now());
+    const bool changed = !std::equal(labels, labels + n, labels_old.begin());
+    // Empty clusters: the farthest points (scikit-learn's rule, as _relocate in Python).
+    std::vector<int64_t> empty;
+    for (int64_t j = 0; j < k; ++j)
+      if (weights[size_t(j)] == 0) empty.push_back(j);
+    if (!empty.empty()) {
+      dist.resize(size_t(n));
+      assigned_sq_dist<T>(x, n, d, centers, k, labels, dist.data(), n_threads);
+      const int64_t m = std::min<int64_t>(int64_t(empty.size()), n);
+      order.resize(size_t(n));
+      for (int64_t i = 0; i < n; ++i) order[size_t(i)] = i;
+      std::partial_sort(order.begin(), order.begin() + m, order.end(), [&](int64_t a, int64_t b) {
+        return dist[size_t(a)] > dist[size_t(b)] || (dist[size_t(a)] == dist[size_t(b)] && a < b);
+      });
+      if (dist[size_t(order[0])] != 0) {
+        for (int64_t e = 0; e < m; ++e) {
+          const int64_t g = order[size_t(e)], new_id = empty[size_t(e)];
+          const int64_t old = labels[g];
+          const double w = double(sample_weight[g]);
+          for (int64_t f = 0; f < d; ++f) {
+            const double xw = double(x[g * d + f]) * w;
+            sums[size_t(old * d + f)] -= xw;
+            sums[size_t(new_id * d + f)] = xw;
+          }
+          weights[size_t(old)] -= w;
+          weights[size_t(new_id)] = w;
+        }
+      }
+    }
+    double shift = 0;
+    for (int64_t j = 0; j < k; ++j) {
+      const double wj = weights[size_t(j)];
+      for (int64_t f = 0; f < d; ++f) {
+        const T c = wj > 0 ? T(sums[size_t(j * d + f)] / wj) : T(0);
+        const double diff = double(c) - double(centers[j * d + f]);
+        shift += diff * diff;
+        centers[j * d + f] = c;
+      }
+    }
+    if (!changed) {
+      strict = true;
+      break;
+    }
+    if (shift <= tol) break;
+    std::copy(labels, labels + n, labels_old.begin());
+  }
+  res.n_iter = it < max_iter ? it + 1 : max_iter;
+  if (!strict) assign<T>(x, n, d, centers, k, labels, nullptr, n_threads, method);
+  res.other_s = secs(t_start, clock::now()) - res.compute_s;
+  return res;
 }
 
 // ---- CSR ---------------------------------------------------------------------------------------
@@ -425,6 +555,9 @@ void assign_csr(const T* data, const int32_t* indices, const int64_t* indptr, in
 #define HARPDAAL_KMEANS_API(T)                                                                 \
   template void lloyd_partial<T>(const T*, int64_t, int64_t, const T*, const T*, int64_t,      \
                                  int32_t*, double*, double*, double*, int, Method);            \
+  template void center<T>(const T*, int64_t, int64_t, T*, T*, double*, int);                  \
+  template FitResult lloyd_fit<T>(const T*, int64_t, int64_t, const T*, T*, int64_t, int,      \
+                                  double, int32_t*, int, Method);                              \
   template void assign<T>(const T*, int64_t, int64_t, const T*, int64_t, int32_t*, T*, int,    \
                           Method);                                                             \
   template void distances<T>(const T*, int64_t, int64_t, const T*, int64_t, T*, bool, int);    \

@@ -15,9 +15,8 @@ namespace harpdaal::kernels::kmeans {
 //   gemm:      MKL ?gemm on a row block x all centers into a cache-sized scratch, then argmin.
 enum class Method : int { automatic = 0, fused = 1, gemm = 2 };
 
-// The rule used by Method::automatic (see docs/kmeans.md): fused for k >= 16 on AVX-512/AVX2,
-// gemm otherwise (small k wastes the fused kernel's 2-vector center tile; generic ISA has no
-// hand-tuned tile).
+// The rule used by Method::automatic (see docs/kmeans.md): fused on AVX-512/AVX2 (k < 16 uses
+// its row-dot tile), gemm on the generic ISA (no hand-tuned tile).
 Method choose_method(int64_t d, int64_t k, bool is_double);
 
 // One Lloyd step over rows [0, n) of x (n x d, row-major) against centers (k x d):
@@ -25,11 +24,37 @@ Method choose_method(int64_t d, int64_t k, bool is_double);
 //   sums[j*d + f]      = sum over i with labels[i]==j of w_i * x_i[f]     (overwritten)
 //   weights[j]         = sum over i with labels[i]==j of w_i              (overwritten)
 //   *inertia           = sum_i w_i * max(||x_i||^2 - 2 x_i.c + ||c||^2, 0) at the chosen c
-// sample_weight may be null (all ones). sums/weights/inertia accumulate in float64.
+// sample_weight may be null (all ones); inertia may be null (not computed). sums/weights/
+// inertia accumulate in float64.
 template <class T>
 void lloyd_partial(const T* x, int64_t n, int64_t d, const T* sample_weight, const T* centers,
                    int64_t k, int32_t* labels, double* sums, double* weights, double* inertia,
                    int n_threads, Method method = Method::automatic);
+
+// A whole single-process Lloyd fit from `centers` (k x d, updated in place to the final
+// centers), the same loop as the Python estimator (scikit-learn's _kmeans_single_lloyd): up to
+// max_iter steps of lloyd_partial; empty clusters take the farthest points (largest distance
+// first, ties to the lower row index; not when every distance is 0); new centers = sums /
+// weights (0 for a cluster left empty), cast to T; stop at once when no label changed
+// (strict) or when the squared center shift (summed in float64) is <= tol; without strict
+// convergence, a final E-step. sample_weight must be non-null. Writes labels. (The final
+// inertia is left to the caller: the estimator computes it the same way on every path.)
+struct FitResult {
+  int n_iter = 0;
+  double compute_s = 0;  // time in lloyd_partial
+  double other_s = 0;    // everything else (relocation, update, final E-step)
+};
+template <class T>
+FitResult lloyd_fit(const T* x, int64_t n, int64_t d, const T* sample_weight, T* centers,
+                    int64_t k, int max_iter, double tol, int32_t* labels, int n_threads,
+                    Method method = Method::automatic);
+
+// Centring (as the estimator does before fitting, for precision): mean[f] = T(sum_i x[i,f] / n)
+// (float64 sums), out = x - mean (out may not alias x), and col_stats = [sum_i out[i,f] for f]
+// ++ [sum_i out[i,f]^2 for f] in float64 (the feature variances behind `tol`). Row chunks of a
+// fixed size, reduced in order: the same result for every n_threads.
+template <class T>
+void center(const T* x, int64_t n, int64_t d, T* out, T* mean, double* col_stats, int n_threads);
 
 // labels[i] = argmin_j ||x_i - c_j||^2; sq_dist[i] (may be null) = that distance (>= 0).
 template <class T>

@@ -31,6 +31,16 @@ struct Simd<float> {
   static V set1(float a) { return _mm512_set1_ps(a); }
   static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
   static V add(V a, V b) { return _mm512_add_ps(a, b); }
+  static V sub(V a, V b) { return _mm512_sub_ps(a, b); }
+  static float hsum(V a) {  // (not _mm512_reduce/extract: GCC 12 warns inside them)
+    alignas(64) float t[16];
+    _mm512_store_ps(t, a);
+    __m256 h8 = _mm256_add_ps(_mm256_load_ps(t), _mm256_load_ps(t + 8));
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(h8), _mm256_extractf128_ps(h8, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_movehdup_ps(h));
+    return _mm_cvtss_f32(h);
+  }
   // idx = val > best ? cand : idx; best = max(best, val)  (strict: earlier centers win ties)
   static void update(V& best, V& idx, V val, V cand) {
     __mmask16 m = _mm512_cmp_ps_mask(val, best, _CMP_GT_OQ);
@@ -51,6 +61,14 @@ struct Simd<double> {
   static V set1(double a) { return _mm512_set1_pd(a); }
   static V fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
   static V add(V a, V b) { return _mm512_add_pd(a, b); }
+  static V sub(V a, V b) { return _mm512_sub_pd(a, b); }
+  static double hsum(V a) {
+    alignas(64) double t[8];
+    _mm512_store_pd(t, a);
+    const __m256d h4 = _mm256_add_pd(_mm256_load_pd(t), _mm256_load_pd(t + 4));
+    const __m128d h = _mm_add_pd(_mm256_castpd256_pd128(h4), _mm256_extractf128_pd(h4, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
+  }
   static void update(V& best, V& idx, V val, V cand) {
     __mmask8 m = _mm512_cmp_pd_mask(val, best, _CMP_GT_OQ);
     best = _mm512_mask_mov_pd(best, m, val);
@@ -61,6 +79,7 @@ struct Simd<double> {
   }
 };
 constexpr int kRowsPerTile = 6;  // 6 rows x 2 zmm = 12 accumulators + 12 state + 5 temps
+constexpr int kDotRows = 4;      // small-k tile: 4 rows x 4 centers = 16 zmm accumulators
 #elif defined(__AVX2__)
 template <>
 struct Simd<float> {
@@ -71,6 +90,13 @@ struct Simd<float> {
   static V set1(float a) { return _mm256_set1_ps(a); }
   static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
   static V add(V a, V b) { return _mm256_add_ps(a, b); }
+  static V sub(V a, V b) { return _mm256_sub_ps(a, b); }
+  static float hsum(V a) {
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_movehdup_ps(h));
+    return _mm_cvtss_f32(h);
+  }
   static void update(V& best, V& idx, V val, V cand) {
     V m = _mm256_cmp_ps(val, best, _CMP_GT_OQ);
     best = _mm256_blendv_ps(best, val, m);
@@ -89,6 +115,11 @@ struct Simd<double> {
   static V set1(double a) { return _mm256_set1_pd(a); }
   static V fma(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
   static V add(V a, V b) { return _mm256_add_pd(a, b); }
+  static V sub(V a, V b) { return _mm256_sub_pd(a, b); }
+  static double hsum(V a) {
+    __m128d h = _mm_add_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
+  }
   static void update(V& best, V& idx, V val, V cand) {
     V m = _mm256_cmp_pd(val, best, _CMP_GT_OQ);
     best = _mm256_blendv_pd(best, val, m);
@@ -99,6 +130,7 @@ struct Simd<double> {
   }
 };
 constexpr int kRowsPerTile = 4;  // 16 ymm registers: 8 accumulators, state spills to L1
+constexpr int kDotRows = 2;      // small-k tile: 2 rows x 4 centers = 8 ymm accumulators
 #else
 template <class T>
 struct SimdGeneric {
@@ -129,6 +161,16 @@ struct SimdGeneric {
     for (int l = 0; l < W; ++l) r.v[l] = a.v[l] + b.v[l];
     return r;
   }
+  static V sub(V a, V b) {
+    V r;
+    for (int l = 0; l < W; ++l) r.v[l] = a.v[l] - b.v[l];
+    return r;
+  }
+  static T hsum(V a) {
+    T r = a.v[0];
+    for (int l = 1; l < W; ++l) r += a.v[l];
+    return r;
+  }
   static void update(V& best, V& idx, V val, V cand) {
     for (int l = 0; l < W; ++l)
       if (val.v[l] > best.v[l]) {
@@ -147,6 +189,7 @@ struct Simd<float> : SimdGeneric<float> {};
 template <>
 struct Simd<double> : SimdGeneric<double> {};
 constexpr int kRowsPerTile = 4;
+constexpr int kDotRows = 2;
 #endif
 
 constexpr int kVecsPerTile = 2;
@@ -161,9 +204,25 @@ int64_t rows_per_tile() {
   return kRowsPerTile;
 }
 
+// Below this many centers the fused kernel uses the row-dot tile (dot_tile): a 2-vector tile
+// of centers would waste most of its lanes.
+constexpr int64_t kSmallK = 16;
+
 // packed: n_tiles * (d + 1) * NR values; padding centers get -inf so they never win.
+// For k < kSmallK: [-||c_j||^2/2 for j < k][the k x d centers as given] (k * (d + 1) values,
+// never more than the tiled size).
 template <class T>
 void pack_centers(const T* centers, int64_t k, int64_t d, T* packed) {
+  if (k < kSmallK) {
+    for (int64_t j = 0; j < k; ++j) {
+      const T* row = centers + j * d;
+      T norm = 0;
+      for (int64_t f = 0; f < d; ++f) norm += row[f] * row[f];
+      packed[j] = T(-0.5) * norm;
+    }
+    std::memcpy(packed + k, centers, size_t(k * d) * sizeof(T));
+    return;
+  }
   const int64_t nr = tile_width<T>();
   const int64_t n_tiles = (k + nr - 1) / nr;
   for (int64_t t = 0; t < n_tiles; ++t) {
@@ -237,6 +296,66 @@ inline void micro_tile(const T* xr, int64_t d, const T* packed, int64_t t0, int6
   }
 }
 
+// Small k: MR rows x KC centers, dot products along the features (vector lanes over f), then
+// one horizontal sum per (row, center). out[r * KC + j] = x_r.c_j - ||c_j||^2/2.
+template <class T, int MR, int KC>
+inline void dot_tile(const T* xr, int64_t d, const T* c, const T* half, T* out) {
+  using S = Simd<T>;
+  using V = typename S::V;
+  constexpr int W = S::W;
+  const int64_t dv = d / W * W;
+  V acc[MR][KC];
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 16
+    for (int j = 0; j < KC; ++j) acc[r][j] = S::set1(T(0));
+  for (int64_t f = 0; f < dv; f += W) {
+    V a[MR];
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) a[r] = S::load(xr + r * d + f);
+#pragma GCC unroll 16
+    for (int j = 0; j < KC; ++j) {
+      const V b = S::load(c + j * d + f);
+#pragma GCC unroll 16
+      for (int r = 0; r < MR; ++r) acc[r][j] = S::fma(a[r], b, acc[r][j]);
+    }
+  }
+  for (int r = 0; r < MR; ++r)
+    for (int j = 0; j < KC; ++j) {
+      T s = S::hsum(acc[r][j]);
+      for (int64_t f = dv; f < d; ++f) s += xr[r * d + f] * c[j * d + f];
+      out[r * KC + j] = s + half[j];
+    }
+}
+
+// MR rows against all k < kSmallK centers (packed as in pack_centers): running max, first
+// index on ties (centers are visited in order with a strict comparison).
+template <class T, int MR>
+inline void dot_rows(const T* xr, int64_t d, const T* packed, int64_t k, T* best, int32_t* lab) {
+  const T* half = packed;
+  const T* c = packed + k;
+  for (int r = 0; r < MR; ++r) {
+    best[r] = -std::numeric_limits<T>::infinity();
+    lab[r] = 0;
+  }
+  alignas(64) T out[MR * 4];
+  for (int64_t j0 = 0; j0 < k; j0 += 4) {
+    const int kc = k - j0 < 4 ? int(k - j0) : 4;
+    switch (kc) {
+      case 4: dot_tile<T, MR, 4>(xr, d, c + j0 * d, half + j0, out); break;
+      case 3: dot_tile<T, MR, 3>(xr, d, c + j0 * d, half + j0, out); break;
+      case 2: dot_tile<T, MR, 2>(xr, d, c + j0 * d, half + j0, out); break;
+      default: dot_tile<T, MR, 1>(xr, d, c + j0 * d, half + j0, out); break;
+    }
+    for (int r = 0; r < MR; ++r)
+      for (int j = 0; j < kc; ++j)
+        if (out[r * kc + j] > best[r]) {
+          best[r] = out[r * kc + j];
+          lab[r] = int32_t(j0 + j);
+        }
+  }
+}
+
 // Scratch the caller provides to fused_block: rows*W*2 (lane state) + MR*d (tail rows) values.
 template <class T>
 int64_t fused_scratch_size(int64_t rows, int64_t d) {
@@ -257,6 +376,24 @@ void fused_block(const T* x, int64_t rows, int64_t d, const T* packed, int64_t k
   T* st_best = scratch;
   T* st_idx = scratch + rows * W;
   T* tail = scratch + 2 * rows * W;
+  if (k < kSmallK) {
+    constexpr int DR = kDotRows;
+    const int64_t dfull = rows / DR * DR;
+    for (int64_t i = 0; i < dfull; i += DR) dot_rows<T, DR>(x + i * d, d, packed, k, best + i, labels + i);
+    if (rows > dfull) {
+      const int64_t drest = rows - dfull;
+      std::memcpy(tail, x + dfull * d, size_t(drest * d) * sizeof(T));
+      std::memset(tail + drest * d, 0, size_t((DR - drest) * d) * sizeof(T));
+      T tb[DR];
+      int32_t tl[DR];
+      dot_rows<T, DR>(tail, d, packed, k, tb, tl);
+      for (int64_t r = 0; r < drest; ++r) {
+        best[dfull + r] = tb[r];
+        labels[dfull + r] = tl[r];
+      }
+    }
+    return;
+  }
   for (int64_t i = 0; i < rows * W; ++i) {
     st_best[i] = -std::numeric_limits<T>::infinity();
     st_idx[i] = 0;
@@ -357,10 +494,7 @@ T sq_norm(const T* row, int64_t d) {
     const typename S::V v = S::load(row + f);
     acc = S::fma(v, v, acc);
   }
-  alignas(64) T lanes[W];
-  S::store(lanes, acc);
-  T nrm = 0;
-  for (int l = 0; l < W; ++l) nrm += lanes[l];
+  T nrm = S::hsum(acc);  // a tree, not a serial chain of W dependent adds
   for (int64_t f = dv; f < d; ++f) nrm += row[f] * row[f];
   return nrm;
 }
@@ -374,14 +508,15 @@ void accumulate_rows(const T* x, int64_t rows, int64_t d, const T* w, const int3
     const T* row = x + i * d;
     const double wi = w ? double(w[i]) : 1.0;
     double* s = sums + int64_t(labels[i]) * d;
-    const T nrm = sq_norm(row, d);
 #pragma GCC ivdep
     for (int64_t f = 0; f < d; ++f) s[f] += wi * double(row[f]);
     weights[labels[i]] += wi;
+    if (!inertia) continue;  // (lloyd_fit does not need the per-step inertia)
+    const T nrm = sq_norm(row, d);
     double dist = gap_is_half ? double(nrm) - 2.0 * double(gap[i]) : double(nrm) + double(gap[i]);
     acc_inertia += wi * (dist > 0 ? dist : 0.0);
   }
-  *inertia += acc_inertia;
+  if (inertia) *inertia += acc_inertia;
 }
 
 template <class T>
@@ -390,13 +525,20 @@ void assigned_sq_dist_rows(const T* x, int64_t begin, int64_t end, int64_t d, co
   for (int64_t i = begin; i < end; ++i) {
     const T* row = x + i * d;
     const T* c = centers + int64_t(labels[i]) * d;
-    T acc = 0;
-#pragma GCC ivdep
-    for (int64_t f = 0; f < d; ++f) {
-      T diff = row[f] - c[f];
-      acc += diff * diff;
+    using S = Simd<T>;
+    constexpr int W = S::W;
+    const int64_t dv = d / W * W;
+    typename S::V acc = S::set1(T(0));
+    for (int64_t f = 0; f < dv; f += W) {
+      const typename S::V diff = S::sub(S::load(row + f), S::load(c + f));
+      acc = S::fma(diff, diff, acc);
     }
-    out[i] = acc;
+    T sum = S::hsum(acc);
+    for (int64_t f = dv; f < d; ++f) {
+      T diff = row[f] - c[f];
+      sum += diff * diff;
+    }
+    out[i] = sum;
   }
 }
 
