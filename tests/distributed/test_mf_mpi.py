@@ -227,13 +227,13 @@ def test_checkpoint_resume_is_bitwise_equal(comm, shared_dir, solver):
         MatrixFactorization(n_epochs=7, checkpoint_dir=ck, **kw).fit(other, resume=True)
 
 
-def _slow_kernel(monkeypatch, factor):
+def _slow_kernel(monkeypatch, seconds_per_rating):
+    """Make this rank's SGD kernel slow: a sleep proportional to the ratings of each call."""
     real = _core.mf.sgd_train_grid
 
-    def slow(*args, **kwargs):
-        t0 = time.perf_counter()
-        out = real(*args, **kwargs)
-        time.sleep((factor - 1) * (time.perf_counter() - t0) + 0.002)
+    def slow(users, *args, **kwargs):
+        out = real(users, *args, **kwargs)
+        time.sleep(seconds_per_rating * users.size)
         return out
 
     monkeypatch.setattr(_core.mf, "sgd_train_grid", slow)
@@ -242,29 +242,39 @@ def _slow_kernel(monkeypatch, factor):
 @pytest.mark.mpi
 @pytest.mark.timeout(240, method="thread")
 def test_timer_keeps_fast_ranks_useful_with_a_slow_rank(comm, monkeypatch):
-    """Harp's dynamic rotation control: the last rank is slowed ~10x (sleeps). With
-    rotation_timer=0.5 the other ranks train (almost) all their ratings while the slow one
-    leaves most of its own, epochs take much less time than the slow rank's untimed epoch, and
-    the model still converges."""
-    tr, te = ratings(m=600, n=300)
-    data = my_part(tr, comm)
+    """Harp's dynamic rotation control. The last rank is made far slower (it sleeps 10 us per
+    rating, about 100x the kernel's own time). The target fraction asks for all the fast ranks'
+    work plus half of the slow rank's, so the budget is about half the slow rank's step: the
+    fast ranks train all their ratings, the slow one about half of its own; all ranks reach each
+    rotation together, so an epoch takes about half the slow rank's untimed epoch; the model
+    still converges."""
+    tr, te = ratings(m=800, n=400)
+    data, test = my_part(tr, comm), my_part(te, comm)
     slow = comm.rank == comm.size - 1
-    if slow:
-        _slow_kernel(monkeypatch, 10.0)
     kw = dict(n_factors=8, n_epochs=12, random_state=0, n_jobs=1)
+    ref = MatrixFactorization(**kw).fit(data).rmse(te)  # at full speed
+    if slow:
+        _slow_kernel(monkeypatch, 1e-5)
     static = MatrixFactorization(**kw).fit(data)
-    timed = MatrixFactorization(rotation_timer=0.5, **kw).fit(data)
+    f = (comm.size - 0.5) / comm.size
+    timed = MatrixFactorization(rotation_timer=f, **kw).fit(data, eval_set=test)
     stats = comm.allgather_object((slow, timed.rotation_timer_["done_fraction"],
                                    [h["seconds"] for h in timed.history_],
                                    [h["seconds"] for h in static.history_]))
     fast_done = [d for s, d, _, _ in stats if not s]
     slow_done = [d for s, d, _, _ in stats if s][0]
-    assert min(fast_done) > 0.85, stats
-    assert slow_done < 0.6 * min(fast_done), stats
-    # epochs after the untimed first one: the whole job no longer runs at the slow rank's pace
-    t_timed = np.median(stats[0][2][2:])
-    t_static = np.median(stats[0][3][2:])
-    assert t_timed < 0.75 * t_static, stats
-    rmse = timed.rmse(te)
-    assert rmse < 1.15 * static.rmse(te), (rmse, static.rmse(te))
+    assert min(fast_done) > 0.9, stats
+    assert 0.2 < slow_done < 0.8, stats
+    # epochs after the untimed first one no longer run at the slow rank's pace (measured
+    # 0.64 of the untimed epoch with 2 ranks); with more ranks than cores, MPI's busy-waiting
+    # ranks take the CPU from the working ones and epoch times say nothing
+    if comm.size <= (os.cpu_count() or 1):
+        t_timed = np.median(stats[0][2][2:])
+        t_static = np.median(stats[0][3][2:])
+        assert t_timed < 0.8 * t_static, stats
+    # still converging: the validation RMSE falls epoch after epoch and ends near the
+    # full-speed fit's (the slow rank's users got about half their updates)
+    val = [h["val_rmse"] for h in timed.history_]
+    assert all(b < a for a, b in zip(val[:-1], val[1:])), val
+    assert timed.rmse(te) < 1.1 * ref, (timed.rmse(te), ref)
     assert agree(comm, timed.item_factors_)
