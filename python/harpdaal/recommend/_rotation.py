@@ -341,46 +341,57 @@ class _CCDReduce:
     """Distributed CCD++ with allreduced item statistics (see the module docstring)."""
 
     def __init__(self, est, p, comm, data, rng):
+        import scipy.sparse as sp
+
         self.comm, self.p, self.data = comm, p, data
         k, ld = p["k"], R.padded_width(p["k"])
         self.k = k
+        nmy, ni = data.my_users.size, data.ni
         P_all = rng.standard_normal((data.nu, k), dtype=np.float32) * np.float32(p["init_std"])
-        self.P = R.aligned_empty((data.my_users.size, ld))
+        self.P = R.aligned_empty((nmy, ld))
         self.P[:, :k] = P_all[data.my_users]
         del P_all
-        self.Q = R.aligned_empty((data.ni, ld))        # replicated; CCD++ starts from Q = 0
-        self.residual = data.rs.copy()
-        self.reg_n_i = p["reg_item"] * np.bincount(data.gi, minlength=data.ni).astype(np.float64)
-        self.reg_n_u = p["reg_user"] * np.bincount(data.lu,
-                                                   minlength=data.my_users.size).astype(np.float64)
+        self.Q = R.aligned_empty((ni, ld))        # replicated; CCD++ starts from Q = 0
+        # this rank's ratings as CSR (local users x global items) and a CSC view of them
+        n = data.rs.size
+        csr = sp.csr_matrix((np.arange(n, dtype=np.float64) + 1, (data.lu, data.gi)),
+                            shape=(nmy, ni))
+        csr.sort_indices()
+        src = csr.data.astype(np.int64) - 1
+        self.row_ptr = csr.indptr.astype(np.int64)
+        self.col_idx = csr.indices.astype(np.int32)
+        csc = sp.csc_matrix((np.arange(n, dtype=np.float64) + 1,
+                             (data.lu[src], data.gi[src])), shape=(nmy, ni))
+        csc.sort_indices()
+        self.csc_to_csr = csc.data.astype(np.int64) - 1
+        self.col_ptr = csc.indptr.astype(np.int64)
+        self.row_idx = csc.indices.astype(np.int32)
+        self.residual = np.ascontiguousarray(data.rs[src])   # CSR order
+        self.reg_n_i = p["reg_item"] * np.diff(self.col_ptr).astype(np.float64)
         self.compute = self.comm_time = 0.0
 
     def run_epoch(self, epoch):
-        lu, gi, res = self.data.lu, self.data.gi, self.residual
-        ni, nmy = self.data.ni, self.data.my_users.size
-        P, Q = self.P, self.Q
-        stats = np.empty((2, ni), np.float64)
+        K = _core.mf
+        P, Q, res, nt = self.P, self.Q, self.residual, self.p["threads"]
+        rows = (self.row_ptr, self.col_idx)
+        stats = np.empty((2, self.data.ni), np.float64)
+        reg_user = self.p["reg_user"]
         for t in range(self.k):
             c0 = time.perf_counter()
-            res += P[lu, t] * Q[gi, t]
+            K.ccd_dist_add_rank_one(*rows, res, P, Q, t, 1.0, nt)
             for _ in range(self.p["inner"]):
-                pu = P[lu, t].astype(np.float64)
-                stats[0] = np.bincount(gi, weights=res * pu, minlength=ni)
-                stats[1] = np.bincount(gi, weights=pu * pu, minlength=ni)
+                K.ccd_dist_item_sums(self.col_ptr, self.row_idx, self.csc_to_csr, res, P, t,
+                                     stats[0], stats[1], nt)
                 stats[1] += self.reg_n_i
                 c1 = time.perf_counter()
-                self.comm.allreduce_array(stats, op="sum")
+                self.comm.allreduce_array(stats, op="sum")   # every rank's raters of each item
                 c2 = time.perf_counter()
                 self.comm_time += c2 - c1
+                c0 += c2 - c1                   # compute time excludes the allreduce
                 num, den = stats
-                q = np.divide(num, den, out=np.zeros(ni), where=den > 0)
-                Q[:, t] = q
-                qi = Q[gi, t].astype(np.float64)
-                num_u = np.bincount(lu, weights=res * qi, minlength=nmy)
-                den_u = np.bincount(lu, weights=qi * qi, minlength=nmy) + self.reg_n_u
-                P[:, t] = np.divide(num_u, den_u, out=np.zeros(nmy), where=den_u > 0)
-                c0 += c2 - c1   # compute time excludes the allreduce
-            res -= P[lu, t] * Q[gi, t]
+                Q[:, t] = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+                K.ccd_dist_update_users(*rows, res, P, Q, t, reg_user, nt)
+            K.ccd_dist_add_rank_one(*rows, res, P, Q, t, -1.0, nt)
             self.compute += time.perf_counter() - c0
 
     def items(self):
