@@ -155,6 +155,11 @@ def test_bad_input_on_one_rank_raises_on_every_rank(comm):
         if comm.rank == last else data
     with pytest.raises(ValueError, match="NaN" if comm.rank == last else f"rank {last}: .*NaN"):
         MatrixFactorization(n_epochs=1, random_state=0).fit(bad)
+    dup = tuple(np.r_[a, a[:1]] for a in data) if comm.rank == last else data
+    with pytest.raises(ValueError, match="duplicate rating"):
+        MatrixFactorization(n_epochs=1, random_state=0).fit(dup)
+    est = MatrixFactorization(n_factors=4, n_epochs=1, random_state=0, duplicates="mean")
+    assert est.fit(dup).user_factors_.shape[0] == np.unique(tr[0]).size
     bad_eval = (te[0], te[1]) if comm.rank == last else te
     with pytest.raises(TypeError, match="eval_set"):
         MatrixFactorization(n_epochs=1, random_state=0).fit(data, eval_set=bad_eval)

@@ -127,6 +127,23 @@ class _Data:
         return (row[keep].astype(np.int32), gi[keep].astype(np.int32), er[keep].copy())
 
 
+def _unique_pairs(users, items, ratings, policy, n_threads):
+    """The duplicates policy, applied only when there are repeated (user, item) pairs: they are
+    counted by the kernel's O(n) bucketing (one block) instead of sorting every rating."""
+    if users.size == 0:
+        return users, items, ratings
+    uu, lu = R.map_ids(users)
+    ui, li = R.map_ids(items)
+    n = ratings.size
+    scratch = (np.empty(n, np.int32), np.empty(n, np.int32), np.empty(n, np.float32),
+               np.empty(2, np.int64))
+    n_dup = _core.mf.bucket(lu, li, np.zeros(n, np.float32), uu.size, ui.size, 1, *scratch, 1,
+                            n_threads)
+    if n_dup == 0:
+        return users, items, ratings
+    return R.resolve_duplicates(users, items, ratings, policy)
+
+
 def _eval_triplets(eval_set):
     if not (isinstance(eval_set, tuple) and len(eval_set) == 3):
         raise TypeError("eval_set must be a (users, items, ratings) tuple")
@@ -450,7 +467,7 @@ def fit_distributed(est, comm, X, y=None, eval_set=None, resume=False):
     ck, saved = for_estimator(est, "MatrixFactorization", resume=resume,
                               data=(users, items, ratings), comm=comm)
     users, items, ratings = agreed(
-        comm, lambda: R.resolve_duplicates(users, items, ratings, est.duplicates))
+        comm, lambda: _unique_pairs(users, items, ratings, est.duplicates, p["threads"]))
     seed = est.random_state
     if seed is None:
         seed = comm.bcast_object(int(np.random.SeedSequence().entropy % (2**63)), root=0)
