@@ -111,7 +111,7 @@ def test_distributed_options_are_validated():
         MatrixFactorization(solver="ccd", rotation_timer=0.5).fit(tr)
 
 
-def test_timer_path_in_one_process_trains_everything_at_fraction_one():
+def test_timer_path_in_one_process_trains_most_ratings_at_fraction_one():
     tr, te = ratings()
     kw = dict(n_factors=8, n_epochs=10, random_state=0, n_jobs=1)
     est = MatrixFactorization(rotation_timer=1.0, **kw)
