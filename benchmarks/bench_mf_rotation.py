@@ -73,7 +73,8 @@ def main(argv=None):
                 [statistics.median(x[j] for x in parts) for j in range(4)]), axis=0)
             if comm.rank == 0:
                 e = p["epochs"]
-                print(f"| {solver} | {S if comm.size > 1 else '-'} | {args.timer} | {med / e:.3f} | "
+                slices = S if comm.size > 1 else "-"
+                print(f"| {solver} | {slices} | {args.timer} | {med / e:.3f} | "
                       f"{n_train * e / med / 1e6:.1f}M | {rmse:.4f} | " +
                       " | ".join(f"{x / e:.3f}" for x in split) + " |", flush=True)
 

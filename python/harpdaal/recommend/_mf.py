@@ -225,7 +225,8 @@ class MatrixFactorization:
             f = R.check_float(self.rotation_timer, "rotation_timer", 0.0, strict=True)
             if f > 1.0:
                 hint = f" (a fraction: did you mean {f / 100:g}?)" if f <= 100 else ""
-                raise ValueError(f"rotation_timer must be a fraction in (0, 1], got {f}{hint}")
+                raise ValueError(
+                    f"rotation_timer must be a fraction in (0, 1], got {f}{hint}")
             if self.solver != "sgd":
                 raise ValueError("rotation_timer applies to solver='sgd' (the rotated model)")
             p["timer"] = f

@@ -62,5 +62,12 @@ template void item_sums<float>(int64_t, const int64_t*, const int32_t*, const in
                                int);
 template void update_users<float>(int64_t, const int64_t*, const int32_t*, const float*, float*,
                                   const float*, int64_t, int64_t, float, int);
+template void add_rank_one<double>(int64_t, const int64_t*, const int32_t*, double*,
+                                   const double*, const double*, int64_t, int64_t, double, int);
+template void item_sums<double>(int64_t, const int64_t*, const int32_t*, const int64_t*,
+                                const double*, const double*, int64_t, int64_t, double*, double*,
+                                int);
+template void update_users<double>(int64_t, const int64_t*, const int32_t*, const double*,
+                                   double*, const double*, int64_t, int64_t, double, int);
 
 }  // namespace harpdaal::kernels::mf_ccd
