@@ -1,10 +1,22 @@
-"""Gold test for distributed MF-SGD (Harp's model rotation): ratings split by user over the ranks
-reach the one-process test RMSE within 1% after the same epochs."""
+"""Distributed MatrixFactorization (ratings split by user over the ranks): Harp's model rotation
+(SGD, through harpdaal.comm.ModelRotator), timer-bounded rotation, CCD++ with reduced item
+statistics, early stopping on a validation set combined across ranks, checkpoints.
+
+Gold tests: 2 and 4 ranks reach the one-process test RMSE within 1% after the same epochs.
+The tests marked mpi skip in a single process; the one-process tests run the distributed code
+path on a LocalCommunicator."""
+import os
+import tempfile
+import time
+
 import numpy as np
 import pytest
 
+import harpdaal
+from harpdaal import _core
+from harpdaal.comm import LocalCommunicator
 from harpdaal.recommend import MatrixFactorization
-from harpdaal.recommend._rotation import fit_distributed, slice_at
+from harpdaal.recommend._rotation import fit_distributed
 
 
 def ratings(seed=0, m=400, n=250, k=4, density=0.15):
@@ -18,86 +30,256 @@ def ratings(seed=0, m=400, n=250, k=4, density=0.15):
     return (u[tr], i[tr], r[tr]), (u[te], i[te], r[te])
 
 
-def test_rotation_schedule_visits_every_slice_once():
-    for size in (1, 2, 3, 4, 7):
-        n_slices = 2 * size
-        for rank in range(size):
-            assert sorted(slice_at(rank, t, size) for t in range(n_slices)) == list(range(n_slices))
-        for t in range(n_slices):  # no slice on two ranks at the same step
-            assert len({slice_at(r, t, size) for r in range(size)}) == size
-        for rank in range(size):  # the slice computed at t+2 is the one the left neighbour did at t
-            for t in range(3 * n_slices):
-                assert slice_at(rank, t + 2, size) == slice_at((rank - 1) % size, t, size)
+def my_part(data, comm):
+    """This rank's share of (users, items, ratings): users split by id modulo the ranks."""
+    mine = (data[0] % comm.size) == comm.rank
+    return tuple(a[mine] for a in data)
 
 
-class _SelfComm:
-    """A communicator of one rank (NumPy only) for running the rotation path in one process."""
-    rank, size = 0, 1
-
-    def check_same(self, value, what=""):
-        pass
-
-    def bcast_object(self, obj, root=0):
-        return obj
-
-    def allreduce_array(self, a, op="sum"):
-        return a
-
-    def allgather_array(self, a):
-        return a[None].copy()
-
-    def allgatherv_rows(self, a):
-        return np.array(a, copy=True)
-
-    def irotate_array(self, send, recv, shift=1):
-        np.copyto(recv, send)
-
-        class Done:
-            def wait(self):
-                pass
-        return Done()
-
-
-def test_rotation_path_in_one_process_matches_plain_fit():
+def one_process(**kw):
+    """A one-process fit of the whole training set (even inside an MPI job)."""
     tr, te = ratings()
-    kw = dict(n_factors=8, n_epochs=15, random_state=0)
-    plain = MatrixFactorization(**kw).fit(tr)
-    est = MatrixFactorization(**kw)
-    rotated = fit_distributed(est, est._validated(), _SelfComm(), *tr, te)
-    assert rotated.rmse(te) == pytest.approx(plain.rmse(te), rel=0.01)
-    assert rotated.history_[-1]["val_rmse"] == pytest.approx(rotated.rmse(te), rel=1e-4)
-    assert set(rotated.timings_) == {"compute", "comm", "glue"}
+    with harpdaal.config_context(comm=LocalCommunicator()):
+        return MatrixFactorization(**kw).fit(tr)
 
 
-@pytest.mark.mpi
-@pytest.mark.timeout(120)
-def test_ranks_reach_one_process_rmse():
+@pytest.fixture
+def comm():
+    """The job's communicator; skips unless running under mpiexec with several ranks."""
     comm_mod = pytest.importorskip("harpdaal.comm", reason="comm layer not available")
-    import harpdaal
-
-    comm = comm_mod.current_communicator()
-    if comm.size == 1:
+    c = comm_mod.current_communicator()
+    if c.size == 1:
         pytest.skip("needs mpiexec with more than one rank")
+    return c
+
+
+@pytest.fixture
+def shared_dir(comm):
+    """A temporary folder every rank sees (made by rank 0, name broadcast), removed after."""
+    import shutil
+
+    path = tempfile.mkdtemp(prefix="harpdaal-mfdist-") if comm.rank == 0 else None
+    path = comm.bcast_object(path, root=0)
+    yield path
+    comm.barrier()
+    if comm.rank == 0:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def agree(comm, a):
+    got = comm.allgather_array(np.ascontiguousarray(a))
+    return all(np.array_equal(got[0], g) for g in got)
+
+
+# ---- one process: the distributed code path on a LocalCommunicator --------------------------
+@pytest.mark.parametrize("solver, slices", [("sgd", 1), ("sgd", 2), ("sgd", 3), ("ccd", 2)])
+def test_distributed_path_in_one_process_matches_plain_fit(solver, slices):
     tr, te = ratings()
-    kw = dict(n_factors=8, n_epochs=15, random_state=0, n_jobs=1)
-    with harpdaal.config_context(comm=comm_mod.LocalCommunicator()):
-        one = MatrixFactorization(**kw).fit(tr).rmse(te)
-    mine = (tr[0] % comm.size) == comm.rank
-    dist = MatrixFactorization(**kw).fit(tuple(a[mine] for a in tr))
+    kw = dict(n_factors=8, n_epochs=15, random_state=0, solver=solver, n_jobs=1)
+    plain = one_process(**kw).rmse(te)
+    est = MatrixFactorization(slices_per_rank=slices, **kw)
+    rotated = fit_distributed(est, LocalCommunicator(), tr, eval_set=te)
+    assert rotated.rmse(te) == pytest.approx(plain, rel=0.01)
+    assert rotated.history_[-1]["val_rmse"] == pytest.approx(rotated.rmse(te), rel=1e-4)
+    assert {"compute", "comm", "glue"} <= set(rotated.timings_)
+    assert rotated.timings_["compute"] > 0
+
+
+def test_distributed_ccd_is_the_one_process_algorithm():
+    """CCD++ with reduced item statistics makes the one-process updates: same model up to the
+    summation order (float32 kernel vs float64 sums here)."""
+    tr, te = ratings()
+    kw = dict(n_factors=6, n_epochs=5, random_state=3, solver="ccd", n_jobs=1)
+    plain = one_process(**kw)
+    est = MatrixFactorization(**kw)
+    dist = fit_distributed(est, LocalCommunicator(), tr)
+    np.testing.assert_allclose(dist.predict(te[0], te[1]), plain.predict(te[0], te[1]),
+                               rtol=2e-3, atol=2e-3)
+
+
+def test_distributed_options_are_validated():
+    tr, _ = ratings()
+    with pytest.raises(ValueError, match="slices_per_rank"):
+        MatrixFactorization(slices_per_rank=0).fit(tr)
+    with pytest.raises(TypeError, match="slices_per_rank"):
+        MatrixFactorization(slices_per_rank=2.0).fit(tr)
+    with pytest.raises(ValueError, match="did you mean 0.9"):
+        MatrixFactorization(rotation_timer=90).fit(tr)
+    with pytest.raises(ValueError, match="rotation_timer"):
+        MatrixFactorization(rotation_timer=0.0).fit(tr)
+    with pytest.raises(ValueError, match="solver='sgd'"):
+        MatrixFactorization(solver="ccd", rotation_timer=0.5).fit(tr)
+
+
+def test_timer_path_in_one_process_trains_most_ratings_at_fraction_one():
+    tr, te = ratings()
+    kw = dict(n_factors=8, n_epochs=10, random_state=0, n_jobs=1)
+    est = MatrixFactorization(rotation_timer=1.0, **kw)
+    dist = fit_distributed(est, LocalCommunicator(), tr, eval_set=te)
+    # one rank: the budget is its own step time, so (almost) every chunk is trained
+    assert dist.rotation_timer_["done_fraction"] > 0.5
+    assert dist.rmse(te) < 1.1 * one_process(**kw).rmse(te)
+
+
+# ---- under mpiexec ------------------------------------------------------------------------
+@pytest.mark.mpi
+@pytest.mark.timeout(120, method="thread")
+@pytest.mark.parametrize("solver, slices", [("sgd", 2), ("sgd", 3), ("ccd", 2)])
+def test_ranks_reach_one_process_rmse(comm, solver, slices):
+    tr, te = ratings()
+    kw = dict(n_factors=8, n_epochs=15, random_state=0, n_jobs=1, solver=solver)
+    one = one_process(**kw).rmse(te)
+    dist = MatrixFactorization(slices_per_rank=slices, **kw).fit(my_part(tr, comm))
     assert dist.user_factors_.shape[0] == np.unique(tr[0]).size  # every rank has the model
     assert dist.rmse(te) == pytest.approx(one, rel=0.01)
-    # the ranks agree on the model
-    got = comm.allgather_array(np.ascontiguousarray(dist.item_factors_))
-    assert all(np.array_equal(got[0], g) for g in got)
+    assert agree(comm, dist.item_factors_) and agree(comm, dist.user_factors_)
+    assert dist.timings_["comm"] >= 0 and dist.timings_["compute"] > 0
 
 
 @pytest.mark.mpi
-@pytest.mark.timeout(60)
-def test_user_split_across_ranks_is_rejected():
-    comm_mod = pytest.importorskip("harpdaal.comm", reason="comm layer not available")
-    comm = comm_mod.current_communicator()
-    if comm.size == 1:
-        pytest.skip("needs mpiexec with more than one rank")
+@pytest.mark.timeout(60, method="thread")
+def test_user_split_across_ranks_is_rejected(comm):
     tr, _ = ratings()
     with pytest.raises(ValueError, match="more than one rank"):
         MatrixFactorization(n_epochs=1, random_state=0).fit(tr)  # every rank holds every user
+
+
+@pytest.mark.mpi
+@pytest.mark.timeout(60, method="thread")
+def test_bad_input_on_one_rank_raises_on_every_rank(comm):
+    """A local input error must not leave the other ranks waiting in a collective."""
+    tr, te = ratings()
+    data = my_part(tr, comm)
+    last = comm.size - 1
+    bad = (data[0], data[1], np.where(np.arange(data[2].size) == 0, np.nan, data[2])) \
+        if comm.rank == last else data
+    with pytest.raises(ValueError, match="NaN" if comm.rank == last else f"rank {last}: .*NaN"):
+        MatrixFactorization(n_epochs=1, random_state=0).fit(bad)
+    dup = tuple(np.r_[a, a[:1]] for a in data) if comm.rank == last else data
+    with pytest.raises(ValueError, match="duplicate rating"):
+        MatrixFactorization(n_epochs=1, random_state=0).fit(dup)
+    est = MatrixFactorization(n_factors=4, n_epochs=1, random_state=0, duplicates="mean")
+    assert est.fit(dup).user_factors_.shape[0] == np.unique(tr[0]).size
+    bad_eval = (te[0], te[1]) if comm.rank == last else te
+    with pytest.raises(TypeError, match="eval_set"):
+        MatrixFactorization(n_epochs=1, random_state=0).fit(data, eval_set=bad_eval)
+    # a rank without ratings is fine (its users are simply none)
+    empty = tuple(a[:0] for a in data) if comm.rank == last else data
+    est = MatrixFactorization(n_factors=4, n_epochs=2, random_state=0, n_jobs=1).fit(empty)
+    assert agree(comm, est.item_factors_)
+    with pytest.raises(ValueError, match="empty on every rank"):
+        MatrixFactorization(n_epochs=1).fit(tuple(a[:0] for a in data))
+
+
+@pytest.mark.mpi
+@pytest.mark.timeout(120, method="thread")
+@pytest.mark.parametrize("solver", ["sgd", "ccd"])
+def test_validation_rmse_is_combined_across_ranks(comm, solver):
+    """eval_set split any way (here: all on rank 0): the reported validation RMSE is the RMSE of
+    the whole set, the same on every rank."""
+    tr, te = ratings()
+    part = te if comm.rank == 0 else tuple(a[:0] for a in te)
+    est = MatrixFactorization(n_factors=8, n_epochs=6, random_state=0, n_jobs=1, solver=solver,
+                              verbose=0).fit(my_part(tr, comm), eval_set=part)
+    vals = np.array([h["val_rmse"] for h in est.history_])
+    assert vals.size == 6 and agree(comm, vals)
+    assert vals[-1] == pytest.approx(est.rmse(te), rel=1e-4)
+
+
+@pytest.mark.mpi
+@pytest.mark.timeout(120, method="thread")
+@pytest.mark.parametrize("solver", ["sgd", "ccd"])
+def test_early_stopping_stops_every_rank_at_the_same_epoch(comm, solver):
+    tr, te = ratings()
+    # a coarse tol: stop once the validation RMSE gains < 0.01 per epoch for 2 epochs
+    kw = dict(n_factors=8, n_epochs=40, random_state=0, n_jobs=1, solver=solver,
+              early_stopping=True, n_iter_no_change=2, tol=0.01)
+    est = MatrixFactorization(**kw).fit(my_part(tr, comm))
+    epochs = comm.allgather_object((est.n_epochs_, est.best_epoch_, len(est.history_)))
+    assert all(e == epochs[0] for e in epochs), epochs
+    assert est.n_epochs_ < 40, "did not stop early"
+    assert est.best_epoch_ == est.n_epochs_ - 2  # patience 2 after the best epoch
+    vals = [h["val_rmse"] for h in est.history_]
+    assert vals[est.best_epoch_ - 1] <= min(vals) + 0.01
+    assert all(v > vals[est.best_epoch_ - 1] - 0.01 for v in vals[est.best_epoch_:])
+    assert agree(comm, est.item_factors_)
+
+
+@pytest.mark.mpi
+@pytest.mark.timeout(180, method="thread")
+@pytest.mark.parametrize("solver", ["sgd", "ccd"])
+def test_checkpoint_resume_is_bitwise_equal(comm, shared_dir, solver):
+    """A fit resumed from an intermediate checkpoint ends bitwise equal to an uninterrupted fit.
+    (kill -9 of a running mpiexec fit: tests/robustness/test_resume.py.)"""
+    from harpdaal._checkpoint import CheckpointError
+
+    tr, _ = ratings()
+    data = my_part(tr, comm)
+    kw = dict(n_factors=8, random_state=0, n_jobs=1, solver=solver, duplicates="mean")
+    ref = MatrixFactorization(n_epochs=7, **kw).fit(data)
+    ck = os.path.join(shared_dir, solver)
+    # a 4-epoch fit leaves the checkpoint of epoch 3 (the last epoch is not checkpointed)
+    MatrixFactorization(n_epochs=4, checkpoint_dir=ck, checkpoint_every=1, **kw).fit(data)
+    resumed = MatrixFactorization(n_epochs=7, checkpoint_dir=ck, **kw).fit(data, resume=True)
+    for name in ("user_factors_", "item_factors_", "user_bias_", "item_bias_"):
+        a, b = getattr(ref, name), getattr(resumed, name)
+        assert (a is None and b is None) or a.tobytes() == b.tobytes(), name
+    assert resumed.n_epochs_ == 7 and [h["epoch"] for h in resumed.history_] == list(range(1, 8))
+    files = sorted(f for f in os.listdir(ck) if f.startswith("state."))
+    assert len(files) == comm.size and all(f".i{6:09d}." in f for f in files), files
+    with pytest.raises(CheckpointError, match="input data differ"):
+        other = tuple(a[: a.size // 2] for a in data)
+        MatrixFactorization(n_epochs=7, checkpoint_dir=ck, **kw).fit(other, resume=True)
+
+
+def _slow_kernel(monkeypatch, seconds_per_rating):
+    """Make this rank's SGD kernel slow: a sleep proportional to the ratings of each call."""
+    real = _core.mf.sgd_train_grid
+
+    def slow(users, *args, **kwargs):
+        out = real(users, *args, **kwargs)
+        time.sleep(seconds_per_rating * users.size)
+        return out
+
+    monkeypatch.setattr(_core.mf, "sgd_train_grid", slow)
+
+
+@pytest.mark.mpi
+@pytest.mark.timeout(240, method="thread")
+def test_timer_keeps_fast_ranks_useful_with_a_slow_rank(comm, monkeypatch):
+    """Harp's dynamic rotation control. The last rank is made far slower (it sleeps 10 us per
+    rating, about 100x the kernel's own time). The target fraction asks for all the fast ranks'
+    work plus half of the slow rank's, so the budget is about half the slow rank's step: the
+    fast ranks train all their ratings, the slow one about half of its own; all ranks reach each
+    rotation together, so an epoch takes about half the slow rank's untimed epoch; the model
+    still converges."""
+    tr, te = ratings(m=800, n=400)
+    data, test = my_part(tr, comm), my_part(te, comm)
+    slow = comm.rank == comm.size - 1
+    kw = dict(n_factors=8, n_epochs=12, random_state=0, n_jobs=1)
+    ref = MatrixFactorization(**kw).fit(data).rmse(te)  # at full speed
+    if slow:
+        _slow_kernel(monkeypatch, 1e-5)
+    static = MatrixFactorization(**kw).fit(data)
+    f = (comm.size - 0.5) / comm.size
+    timed = MatrixFactorization(rotation_timer=f, **kw).fit(data, eval_set=test)
+    stats = comm.allgather_object((slow, timed.rotation_timer_["done_fraction"],
+                                   [h["seconds"] for h in timed.history_],
+                                   [h["seconds"] for h in static.history_]))
+    fast_done = [d for s, d, _, _ in stats if not s]
+    slow_done = [d for s, d, _, _ in stats if s][0]
+    assert min(fast_done) > 0.9, stats
+    assert 0.2 < slow_done < 0.8, stats
+    # epochs after the untimed first one no longer run at the slow rank's pace (measured
+    # 0.64 of the untimed epoch with 2 ranks); with more ranks than cores, MPI's busy-waiting
+    # ranks take the CPU from the working ones and epoch times say nothing
+    if comm.size <= (os.cpu_count() or 1):
+        t_timed = np.median(stats[0][2][2:])
+        t_static = np.median(stats[0][3][2:])
+        assert t_timed < 0.8 * t_static, stats
+    # still converging: the validation RMSE falls epoch after epoch and ends near the
+    # full-speed fit's (the slow rank's users got about half their updates)
+    val = [h["val_rmse"] for h in timed.history_]
+    assert all(b < a for a, b in zip(val[:-1], val[1:])), val
+    assert timed.rmse(te) < 1.1 * ref, (timed.rmse(te), ref)
+    assert agree(comm, timed.item_factors_)

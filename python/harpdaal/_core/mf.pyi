@@ -3,10 +3,22 @@ matrix factorisation kernels (MF-SGD, CCD++), float32
 """
 from __future__ import annotations
 import typing
-__all__: list[str] = ['bucket', 'ccd_epoch', 'group_by_row', 'sgd_predict', 'sgd_train_grid', 'sum_squared_error']
+__all__: list[str] = ['bucket', 'ccd_dist_add_rank_one', 'ccd_dist_item_sums', 'ccd_dist_update_users', 'ccd_epoch', 'group_by_row', 'sgd_predict', 'sgd_train_grid', 'sum_squared_error']
 def bucket(users: typing.Any, items: typing.Any, ratings: typing.Any, n_users: typing.SupportsInt | typing.SupportsIndex, n_items: typing.SupportsInt | typing.SupportsIndex, grid: typing.SupportsInt | typing.SupportsIndex, out_users: typing.Any, out_items: typing.Any, out_ratings: typing.Any, block_ptr: typing.Any, ways: typing.SupportsInt | typing.SupportsIndex = 1, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> int:
     """
     Order ratings by grid block, user, item for sgd_train_grid; returns the number of repeated (user, item) pairs.
+    """
+def ccd_dist_add_rank_one(row_ptr: typing.Any, col_idx: typing.Any, residual: typing.Any, user_factors: typing.Any, item_factors: typing.Any, t: typing.SupportsInt | typing.SupportsIndex, sign: typing.SupportsFloat | typing.SupportsIndex, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
+    """
+    residual[x] += sign * P[u, t] * Q[col_idx[x], t] over the CSR rows (in place).
+    """
+def ccd_dist_item_sums(col_ptr: typing.Any, row_idx: typing.Any, csc_to_csr: typing.Any, residual: typing.Any, user_factors: typing.Any, t: typing.SupportsInt | typing.SupportsIndex, num: typing.Any, den: typing.Any, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
+    """
+    Per item (CSC column): num = sum residual * P[u, t], den = sum P[u, t]^2 (float64).
+    """
+def ccd_dist_update_users(row_ptr: typing.Any, col_idx: typing.Any, residual: typing.Any, user_factors: typing.Any, item_factors: typing.Any, t: typing.SupportsInt | typing.SupportsIndex, reg_user: typing.SupportsFloat | typing.SupportsIndex, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
+    """
+    P[u, t] = sum residual * Q[i, t] / (reg_user * n_u + sum Q[i, t]^2) (in place).
     """
 def ccd_epoch(row_ptr: typing.Any, col_idx: typing.Any, col_ptr: typing.Any, row_idx: typing.Any, csc_to_csr: typing.Any, residual: typing.Any, user_factors: typing.Any, item_factors: typing.Any, n_factors: typing.SupportsInt | typing.SupportsIndex, reg_user: typing.SupportsFloat | typing.SupportsIndex, reg_item: typing.SupportsFloat | typing.SupportsIndex, inner_iters: typing.SupportsInt | typing.SupportsIndex = 1, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
     """

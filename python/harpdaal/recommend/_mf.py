@@ -100,10 +100,25 @@ class MatrixFactorization:
         > 0 prints train (and validation) RMSE per epoch.
 
     checkpoint_dir : path or None
-        Folder for checkpoints; ``fit(X, y, resume=True)`` continues a killed fit from the last
-        one and reaches the same model bitwise (needs an int random_state; one process).
+        Folder for checkpoints (shared by all ranks under MPI); ``fit(X, y, resume=True)``
+        continues a killed fit from the last one and reaches the same model bitwise (needs an
+        int random_state, and the same number of ranks under MPI).
     checkpoint_every : int or str, default 1
         Epochs between checkpoints, or seconds as a string ('30s').
+    slices_per_rank : int, default 2
+        Distributed SGD only: item-factor slices per rank in Harp's model rotation. With >= 2
+        one slice travels to the next rank while another is trained (1 turns the overlap off).
+    rotation_timer : float or None, default None
+        Distributed SGD only: Harp's timer-bounded rotation. None trains every rating every
+        epoch (deterministic). A fraction f in (0, 1]: every rotation step of every rank lasts
+        the same time budget, re-solved each epoch (``harpdaal.comm.RotationTimer``) so that the
+        job completes a fraction f of all ratings per epoch; a slow rank leaves part of its
+        ratings for later epochs instead of making the others wait. Not deterministic (depends
+        on timing). See docs/mf.md.
+
+    Under MPI (``mpiexec``, or ``harpdaal.config_context(comm=...)`` with size > 1) each rank
+    passes its own ratings, split by user; eval_set may be split any way (e.g. all on rank 0).
+    Every rank ends with the whole model.
 
     Ids: any non-negative integers; they are mapped internally. predict() on an id never seen in
     fit uses what is known: the global mean plus the known side's bias (its factors count as 0).
@@ -115,7 +130,7 @@ class MatrixFactorization:
                  validation_fraction=0.1, n_iter_no_change=3, tol=1e-4, duplicates="error",
                  grid=None, schedule="rounds", ccd_inner_iters=1, random_state=None, n_jobs=None,
                  verbose=0, checkpoint_dir=None,
-                 checkpoint_every=1):
+                 checkpoint_every=1, slices_per_rank=2, rotation_timer=None):
         self.n_factors = n_factors
         self.solver = solver
         self.learning_rate = learning_rate
@@ -140,6 +155,8 @@ class MatrixFactorization:
         self.verbose = verbose
         self.checkpoint_dir = checkpoint_dir
         self.checkpoint_every = checkpoint_every
+        self.slices_per_rank = slices_per_rank
+        self.rotation_timer = rotation_timer
 
     # -- scikit-learn parameter protocol (no runtime dependency on scikit-learn) --------------
     @classmethod
@@ -202,6 +219,17 @@ class MatrixFactorization:
         if self.duplicates not in R.DUPLICATE_POLICIES:
             raise ValueError(f"duplicates must be one of {R.DUPLICATE_POLICIES}, "
                              f"got {self.duplicates!r}")
+        p["slices_per_rank"] = R.check_int(self.slices_per_rank, "slices_per_rank", 1, 1024)
+        p["timer"] = None
+        if self.rotation_timer is not None:
+            f = R.check_float(self.rotation_timer, "rotation_timer", 0.0, strict=True)
+            if f > 1.0:
+                hint = f" (a fraction: did you mean {f / 100:g}?)" if f <= 100 else ""
+                raise ValueError(
+                    f"rotation_timer must be a fraction in (0, 1], got {f}{hint}")
+            if self.solver != "sgd":
+                raise ValueError("rotation_timer applies to solver='sgd' (the rotated model)")
+            p["timer"] = f
         rs = self.random_state
         if rs is not None and (isinstance(rs, bool) or not isinstance(rs, (int, np.integer))):
             raise TypeError("random_state must be None or an int")
@@ -212,22 +240,17 @@ class MatrixFactorization:
         """Fit on ratings: scipy.sparse (rows = users, columns = items), a (users, items,
         ratings) tuple, or an (n, 2) id array with ratings y. eval_set: optional (users, items,
         ratings) reported per epoch (and used for early stopping instead of a held-out part)."""
+        comm = _communicator()
+        if comm is not None:
+            from ._rotation import fit_distributed
+
+            return fit_distributed(self, comm, X, y, eval_set, resume)
         p = self._validated()
         users, items, ratings, _ = R.as_triplets(X, y)
-        comm = _communicator()
-        if comm is not None and self.checkpoint_dir is not None:
-            raise NotImplementedError("checkpoint_dir: distributed MF fits are not "
-                                      "checkpointed yet (single-process fits are)")
         from .._checkpoint import for_estimator
 
         self._ck = for_estimator(self, "MatrixFactorization", resume=resume,
                                  data=(users, items, ratings))
-        if comm is not None:
-            if self.solver != "sgd":
-                raise NotImplementedError("distributed fits support solver='sgd' only")
-            users, items, ratings = R.resolve_duplicates(users, items, ratings, self.duplicates)
-            from ._rotation import fit_distributed
-            return fit_distributed(self, p, comm, users, items, ratings, eval_set)
         t0 = time.perf_counter()
         rng = np.random.default_rng(self.random_state)
         if self.early_stopping or self.solver == "ccd":

@@ -39,9 +39,10 @@ def _as_id_array(a, name):
     return a
 
 
-def as_triplets(X, y=None):
+def as_triplets(X, y=None, allow_empty=False):
     """(users, items, ratings) from scipy.sparse ratings, a (users, items, ratings) tuple, or an
-    (n, 2) id array with y. Returns int64, int64, float64 arrays and a shape hint (or None)."""
+    (n, 2) id array with y. Returns int64, int64, float64 arrays and a shape hint (or None).
+    allow_empty: no ratings is fine (one rank's part of a distributed fit)."""
     import scipy.sparse as sp
 
     shape = None
@@ -75,7 +76,7 @@ def as_triplets(X, y=None):
     if not (users.shape == items.shape == ratings.shape):
         raise ValueError(f"users, items and ratings must have the same length, got "
                          f"{users.shape[0]}, {items.shape[0]}, {ratings.shape[0]}")
-    if ratings.size == 0:
+    if ratings.size == 0 and not allow_empty:
         raise ValueError("no ratings: the rating matrix is empty")
     if not np.all(np.isfinite(ratings)):
         bad = int(np.count_nonzero(~np.isfinite(ratings)))
@@ -88,6 +89,8 @@ def resolve_duplicates(users, items, ratings, policy):
     the last occurrence in input order."""
     if policy not in DUPLICATE_POLICIES:
         raise ValueError(f"duplicates must be one of {DUPLICATE_POLICIES}, got {policy!r}")
+    if users.size == 0:
+        return users, items, ratings
     key = users * (int(items.max()) + 1) + items
     order = np.argsort(key, kind="stable")
     ks = key[order]

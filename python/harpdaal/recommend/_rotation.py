@@ -1,16 +1,43 @@
-"""Distributed MF-SGD by Harp's model rotation (computation model B).
+"""Distributed MatrixFactorization: ratings split by user across ranks.
 
-Ratings are split by user across ranks (each user's ratings live on one rank). Item factors are
-cut into S = 2 * size slices; a slice is a single float32 buffer (factor rows, AdaGrad
-accumulators, biases, slice id) that travels around the ring rank -> rank + 1. Each rank
-computes on one slice while the slice it finished before is in flight to the next rank and the
-one it needs next arrives from the previous rank (comm.irotate_array, non-blocking): rank r
-computes slice (2 * (r - t // 2) + t % 2) mod S at step t, so every slice is on exactly one rank
-at a time and every (user, item) rating is visited once per epoch (S steps).
+solver='sgd' -- Harp's model rotation (Harp-DAAL MF-SGD, computation model B)
+    Item factors are cut into ``slices_per_rank`` (S) slices per rank, S * size in all; a slice
+    is one float32 row of a ``harpdaal.comm.ModelRotator`` model (factor rows, AdaGrad
+    accumulators, biases). Each step a rank trains its users' ratings against the slice of one
+    slot, then ``rotate(k)`` sends it on (non-blocking) while the next slot's slice, which
+    arrived meanwhile, is trained: with S >= 2 one slice is always in flight while another is
+    computed. After ``size`` rounds of S steps every rank has trained every slice once (an
+    epoch) and every slice is back on its first rank. No two ranks ever hold the same slice and
+    users never leave their rank, so updates never conflict.
+
+    ``rotation_timer=f`` (a fraction in (0, 1]): Harp's dynamic rotation control with
+    ``harpdaal.comm.RotationTimer``. Every step of every rank lasts the same time budget B; a rank
+    trains chunks of its block until B is spent and leaves the rest for its next visit of that
+    slice (a per-slice cursor, so every rating is trained in turn). B is re-solved each epoch from
+    the ranks' measured rates so that the job completes a fraction f of all ratings per epoch:
+    a slow rank no longer holds the others back (they keep working, all ranks reach each rotation
+    together). The first epoch runs untimed to measure the rates.
+
+solver='ccd' -- CCD++ with reduced item statistics (Harp's MF-CCD, users split by rank)
+    Each rank keeps its users' factors and the residuals of its ratings. For each rank-one term t
+    the item update q_it = sum_u e_ui p_ut / (reg n_i + sum_u p_ut^2) needs sums over every
+    rater of item i, which live on all ranks: each rank computes its partial numerators and
+    denominators and one allreduce of 2 x n_items values gives every rank the same new item
+    column; the user update then needs only local data. This is the exact one-process algorithm
+    (same updates in the same order; only the summation order differs). Rotating item factors
+    instead would need ``size`` sequential rotation steps per rank-one update (the item sums
+    are only complete after the slice has visited every rank), i.e. k * size latency-bound steps
+    per epoch, while the reduction moves 2 * n_items numbers per update in one collective and
+    keeps the per-rank memory of a replicated item table (n_items x k floats) that CCD++ needs
+    anyway for the user updates.
+
+Both solvers support a validation set (``eval_set`` or ``early_stopping``: the squared errors
+and counts of all ranks are allreduced, so every rank sees the same validation RMSE and stops
+at the same epoch) and checkpoints (``harpdaal._checkpoint``: per-rank files, manifest committed
+by rank 0 after a digest allgather).
 """
 from __future__ import annotations
 
-import inspect
 import sys
 import time
 
@@ -19,6 +46,8 @@ import numpy as np
 from .. import _core
 from . import _ratings as R
 
+_TIMER_CHUNKS = 8       # pieces of each (rank, slice) block under the rotation timer
+
 
 def _global_ids(comm, local_ids):
     local_unique, _ = R.map_ids(local_ids)
@@ -26,216 +55,534 @@ def _global_ids(comm, local_ids):
     return np.unique(gathered)
 
 
-def slice_at(rank, step, size):
-    n_slices = 2 * size
-    return (2 * (rank - step // 2) + step % 2) % n_slices
+def _order(seed, *key, grid):
+    """The grid column order for one kernel call: a function of the seed and the call's place
+    (rank, epoch, step, chunk), so a resumed fit draws the same orders without saved RNG state."""
+    return np.random.default_rng([seed, *key]).permutation(grid).astype(np.int32)
 
 
-def fit_distributed(est, p, comm, users, items, ratings, eval_set):
-    if est.early_stopping:
-        raise NotImplementedError("early_stopping is not supported in distributed fits; "
-                                  "pass eval_set to watch the validation RMSE")
+class _Data:
+    """This rank's share: its users (compact rows), global items, standardised ratings, and the
+    validation ratings of its users."""
+
+    def __init__(self, est, p, comm, users, items, ratings, eval_set, seed):
+        rank = comm.rank
+        est.user_ids_ = _global_ids(comm, users)
+        est.item_ids_ = _global_ids(comm, items)
+        self.nu, self.ni = est.user_ids_.size, est.item_ids_.size
+        u = R.index_of(est.user_ids_, users)
+        i = R.index_of(est.item_ids_, items)
+        self.seen = (u, i)  # every local rating, for recommend()'s seen items
+        self.my_users, lu = R.compact(u, self.nu)
+        owners = np.zeros(self.nu, np.int32)
+        owners[self.my_users] = 1
+        comm.allreduce_array(owners, op="sum")
+        if owners.max() > 1:
+            bad = est.user_ids_[int(np.argmax(owners))]
+            raise ValueError(f"ratings of user {bad} are on more than one rank: split the "
+                             "ratings by user across ranks")
+        val = None
+        if eval_set is not None:
+            val = self._route_eval(est, comm, eval_set)
+        elif est.early_stopping:
+            # each rank holds out its own share (a rank-specific stream, so the parts differ)
+            perm = np.random.default_rng([seed, 2, rank]).permutation(ratings.size)
+            n_val = int(round(p["vf"] * ratings.size))
+            counts = np.array([n_val, ratings.size - n_val], np.int64)
+            comm.allreduce_array(counts)
+            if counts[0] < 1 or counts[1] < 1:
+                raise ValueError("early_stopping: too few ratings to hold out a validation set")
+            vi, ti = perm[:n_val], perm[n_val:]
+            val = (lu[vi].astype(np.int32), i[vi].astype(np.int32), ratings[vi].copy())
+            lu, i, ratings = lu[ti], i[ti], ratings[ti]
+        stats = np.array([ratings.sum(), float(ratings.size)], np.float64)
+        comm.allreduce_array(stats)
+        mu = stats[0] / stats[1]
+        var = np.array([np.sum((ratings - mu) ** 2)], np.float64)
+        comm.allreduce_array(var)
+        est.global_mean_ = float(mu)
+        est._scale = float(max(np.sqrt(var[0] / stats[1]), 1e-4))
+        self.lu = lu.astype(np.int32)
+        self.gi = i.astype(np.int32)
+        self.rs = ((ratings - mu) / est._scale).astype(np.float32)
+        self.val = val
+
+    def _route_eval(self, est, comm, eval_set):
+        """eval_set: each rank passes its part (any split, e.g. all on rank 0). Every rating is
+        scored on the rank that trains its user; ratings of users nobody trains on rank 0."""
+        eu, ei, er = eval_set
+        eu = comm.allgatherv_rows(np.ascontiguousarray(eu))
+        ei = comm.allgatherv_rows(np.ascontiguousarray(ei))
+        er = comm.allgatherv_rows(np.ascontiguousarray(er))
+        gu, gi = est._map_known(eu, ei)
+        row = np.full(gu.size, -1, np.int64)
+        if self.my_users.size:
+            pos = np.minimum(np.searchsorted(self.my_users, np.maximum(gu, 0)),
+                             self.my_users.size - 1)
+            hit = (gu >= 0) & (self.my_users[pos] == gu)
+            row[hit] = pos[hit]
+        keep = row >= 0
+        if comm.rank == 0:
+            keep |= gu < 0
+        return (row[keep].astype(np.int32), gi[keep].astype(np.int32), er[keep].copy())
+
+
+def _unique_pairs(users, items, ratings, policy, n_threads):
+    """The duplicates policy, applied only when there are repeated (user, item) pairs: they are
+    counted by the kernel's O(n) bucketing (one block) instead of sorting every rating."""
+    if users.size == 0:
+        return users, items, ratings
+    uu, lu = R.map_ids(users)
+    ui, li = R.map_ids(items)
+    n = ratings.size
+    scratch = (np.empty(n, np.int32), np.empty(n, np.int32), np.empty(n, np.float32),
+               np.empty(2, np.int64))
+    n_dup = _core.mf.bucket(lu, li, np.zeros(n, np.float32), uu.size, ui.size, 1, *scratch, 1,
+                            n_threads)
+    if n_dup == 0:
+        return users, items, ratings
+    return R.resolve_duplicates(users, items, ratings, policy)
+
+
+def _eval_triplets(eval_set):
+    if not (isinstance(eval_set, tuple) and len(eval_set) == 3):
+        raise TypeError("eval_set must be a (users, items, ratings) tuple")
+    return R.as_triplets(eval_set, allow_empty=True)[:3]
+
+
+def _sums(est, data, P, ub, Q, qb, k, nt, want_train):
+    """[train SSE, train n, validation SSE, validation n] of this rank, in rating units."""
+    out = np.zeros(4, np.float64)
+    if want_train and data.lu.size:
+        sse = _core.mf.sum_squared_error(data.lu, data.gi, data.rs, P, Q, ub, qb, k, 0.0, nt)
+        out[0], out[1] = sse * est._scale ** 2, data.lu.size
+    if data.val is not None:
+        vrow, vi, vr = data.val
+        pred = np.zeros(vrow.size, np.float32)
+        both = (vrow >= 0) & (vi >= 0)
+        if both.any():
+            tmp = np.empty(int(both.sum()), np.float32)
+            _core.mf.sgd_predict(np.ascontiguousarray(vrow[both]), np.ascontiguousarray(vi[both]),
+                                 P, Q, ub, qb, k, 0.0, tmp, nt)
+            pred[both] = tmp
+        if ub is not None:  # the fallback rule: mean plus the known side's bias
+            only_u = (vrow >= 0) & (vi < 0)
+            pred[only_u] = ub[vrow[only_u]]
+            only_i = (vrow < 0) & (vi >= 0)
+            pred[only_i] = qb[vi[only_i]]
+        pred = pred.astype(np.float64) * est._scale + est.global_mean_
+        out[2], out[3] = np.sum((pred - vr) ** 2), vrow.size
+    return out
+
+
+class _SGDRotation:
+    """Distributed MF-SGD over a ModelRotator of item slices (see the module docstring)."""
+
+    def __init__(self, est, p, comm, data, rng, seed):
+        from ..comm import ModelRotator, RotationTimer
+
+        self.comm, self.p, self.seed = comm, p, seed
+        rank, size = comm.rank, comm.size
+        k, ld = p["k"], R.padded_width(p["k"])
+        self.k, self.ld = k, ld
+        nu, ni = data.nu, data.ni
+        self.adaptive = est.learning_rate_schedule == "adaptive"
+        use_bias = bool(est.use_bias)
+        std = np.float32(p["init_std"])
+        # the draws of a one-process fit (P then Q), so every rank starts from the same model
+        P_all = rng.standard_normal((nu, k), dtype=np.float32) * std
+        Q_all = rng.standard_normal((ni, k), dtype=np.float32) * std
+        nmy = data.my_users.size
+        self.P = R.aligned_empty((nmy, ld))
+        self.P[:, :k] = P_all[data.my_users]
+        self.uacc = np.ones(nmy, np.float32) if self.adaptive else None
+        self.ubias = np.zeros(nmy, np.float32) if use_bias else None
+        del P_all
+
+        S = p["slices_per_rank"]
+        G = S * size                                   # global slices; slice g starts on g // S
+        self.S = S
+        slice_of = rng.permutation(ni) * G // max(ni, 1)
+        self.members = [np.flatnonzero(slice_of == g) for g in range(G)]
+        cap = max(1, max(m.size for m in self.members))
+        self.cap = cap
+        pos = np.empty(ni, np.int64)
+        for m in self.members:
+            pos[m] = np.arange(m.size)
+        self.buf_len = -(-(cap * ld + 2 * cap) // 16) * 16   # rows | acc | bias
+        model = np.zeros((S, self.buf_len), np.float32)
+        for s in range(S):
+            m = self.members[rank * S + s]
+            Qs, acc, _ = self._views(model[s])
+            Qs[: m.size, :k] = Q_all[m]
+            acc[:] = 1.0
+        del Q_all
+
+        # this rank's ratings per global slice, bucketed for the kernel's threads; under the
+        # timer each block is cut into chunks trained one after the other until the budget ends
+        self.timed = p["timer"] is not None
+        n_chunks = _TIMER_CHUNKS if self.timed else 1
+        chunk_rng = np.random.default_rng([seed, 3, rank])
+        sl = slice_of[data.gi]
+        grid = p["grid"]
+        self.blocks = []
+        for g in range(G):
+            sel = np.flatnonzero(sl == g)
+            if n_chunks > 1:
+                sel = chunk_rng.permutation(sel)
+            parts = [c for c in np.array_split(sel, min(n_chunks, max(sel.size, 1))) if c.size] \
+                or [sel]
+            self.blocks.append([R.bucket(data.lu[c], pos[data.gi[c]], data.rs[c], nmy, cap, grid,
+                                         p["threads"]) for c in parts])
+        self.block_sizes = [[c[2].size for c in b] for b in self.blocks]
+        self.cursor = np.zeros(G, np.int64)
+        self.rot = ModelRotator(model, comm=comm, slices_per_rank=S)
+        self.timer = RotationTimer(comm, target_fraction=p["timer"]) if self.timed else None
+        self.timer_ready = False
+        self.compute = self.wait = self.comm_time = 0.0
+        self.done = self.total = 0
+
+    def _views(self, row):
+        cap, ld = self.cap, self.ld
+        Q = row[: cap * ld].reshape(cap, ld)
+        return Q, row[cap * ld : cap * ld + cap], row[cap * ld + cap : cap * ld + 2 * cap]
+
+    def run_epoch(self, epoch):
+        p, k, rank = self.p, self.k, self.comm.rank
+        use_timer = self.timed and self.timer_ready
+        busy_max = 0.0
+        for rnd in range(self.comm.size):
+            for s in range(self.S):
+                w0 = time.perf_counter()
+                row = self.rot.get(s)[0]           # waits for the slice (it travelled meanwhile)
+                g = self.rot.slice_id(s)
+                c0 = time.perf_counter()
+                self.wait += c0 - w0
+                Q, acc, bias = self._views(row)
+                chunks, sizes = self.blocks[g], self.block_sizes[g]
+                n = len(chunks)
+                if self.timed:
+                    self.timer.start()
+                done = n_done = 0
+                for c in range(n):
+                    if use_timer and self.timer.expired():
+                        break
+                    j = (int(self.cursor[g]) + c) % n
+                    su, si, sr, ptr = chunks[j]
+                    order = _order(self.seed, 4, rank, epoch, rnd * self.S + s, j, grid=p["grid"])
+                    _core.mf.sgd_train_grid(
+                        su, si, sr, ptr, order, self.P, Q, self.uacc,
+                        acc if self.adaptive else None, self.ubias,
+                        bias if self.ubias is not None else None, k, p["lr"], p["reg_user"],
+                        p["reg_item"], p["reg_bias"], 0.0, self.adaptive, p["dynamic"],
+                        p["threads"])
+                    done += sizes[j]
+                    n_done += 1
+                self.cursor[g] = (self.cursor[g] + n_done) % n
+                if self.timed:
+                    self.timer.stop(work_done=done, work_total=sum(sizes))
+                c1 = time.perf_counter()
+                busy_max = max(busy_max, c1 - c0)
+                self.compute += c1 - c0
+                self.done += done
+                self.total += sum(sizes)
+                self.rot.rotate(s)                 # non-blocking: on to the next rank
+        if self.timed:
+            t0 = time.perf_counter()
+            if not self.timer_ready:
+                # the untimed first epoch measured the rates: start from the slowest step
+                top = np.array([busy_max], np.float64)
+                self.comm.allreduce_array(top, op="max")
+                self.timer.budget = max(float(top[0]), self.timer.min_budget)
+                self.timer_ready = True
+            self.timer.adapt()
+            self.comm_time += time.perf_counter() - t0
+
+    def items(self):
+        """(item factors (n_items, ld), item biases or None) on every rank (collective)."""
+        t0 = time.perf_counter()
+        every = self.rot.assemble()
+        self.comm_time += time.perf_counter() - t0
+        ni = sum(m.size for m in self.members)
+        Q = R.aligned_empty((ni, self.ld))
+        qb = np.zeros(ni, np.float32)
+        for g, m in enumerate(self.members):
+            q, _, b = self._views(every[g])
+            Q[m] = q[: m.size]
+            qb[m] = b[: m.size]
+        return Q, (qb if self.ubias is not None else None)
+
+    def users(self):
+        return self.P, self.ubias
+
+    def state(self):
+        self.rot.wait_all()
+        ids = [self.rot.slice_id(s) for s in range(self.S)]
+        arrays = {"P": self.P, "slices": np.stack([self.rot.get(s)[0] for s in range(self.S)]),
+                  "slice_ids": np.array(ids, np.int64), "cursor": self.cursor}
+        if self.uacc is not None:
+            arrays["uacc"] = self.uacc
+        if self.ubias is not None:
+            arrays["ubias"] = self.ubias
+        extra = {"timer_budget": self.timer.budget if self.timer_ready else None}
+        return arrays, extra
+
+    def load_state(self, arrays, extra):
+        self.rot.wait_all()
+        ids = [self.rot.slice_id(s) for s in range(self.S)]
+        if list(arrays["slice_ids"]) != ids:
+            from .._checkpoint import CheckpointError
+
+            raise CheckpointError(f"checkpoint holds item slices {list(arrays['slice_ids'])}, "
+                                  f"this rank starts with {ids}")
+        for s in range(self.S):
+            self.rot.get(s)[0][...] = arrays["slices"][s]
+        self.P[...] = arrays["P"]
+        self.cursor[...] = arrays["cursor"]
+        for name in ("uacc", "ubias"):
+            if getattr(self, name) is not None:
+                getattr(self, name)[...] = arrays[name]
+        if extra.get("timer_budget") is not None and self.timed:
+            self.timer.budget = float(extra["timer_budget"])
+            self.timer_ready = True
+
+    def close(self):
+        self.rot.close()
+
+    def timing(self):
+        return {"compute": self.compute, "comm": self.wait + self.comm_time,
+                "rotation_wait": self.wait}
+
+
+class _CCDReduce:
+    """Distributed CCD++ with allreduced item statistics (see the module docstring)."""
+
+    def __init__(self, est, p, comm, data, rng):
+        import scipy.sparse as sp
+
+        self.comm, self.p, self.data = comm, p, data
+        k, ld = p["k"], R.padded_width(p["k"])
+        self.k = k
+        nmy, ni = data.my_users.size, data.ni
+        P_all = rng.standard_normal((data.nu, k), dtype=np.float32) * np.float32(p["init_std"])
+        self.P = R.aligned_empty((nmy, ld))
+        self.P[:, :k] = P_all[data.my_users]
+        del P_all
+        self.Q = R.aligned_empty((ni, ld))        # replicated; CCD++ starts from Q = 0
+        # this rank's ratings as CSR (local users x global items) and a CSC view of them
+        n = data.rs.size
+        csr = sp.csr_matrix((np.arange(n, dtype=np.float64) + 1, (data.lu, data.gi)),
+                            shape=(nmy, ni))
+        csr.sort_indices()
+        src = csr.data.astype(np.int64) - 1
+        self.row_ptr = csr.indptr.astype(np.int64)
+        self.col_idx = csr.indices.astype(np.int32)
+        csc = sp.csc_matrix((np.arange(n, dtype=np.float64) + 1,
+                             (data.lu[src], data.gi[src])), shape=(nmy, ni))
+        csc.sort_indices()
+        self.csc_to_csr = csc.data.astype(np.int64) - 1
+        self.col_ptr = csc.indptr.astype(np.int64)
+        self.row_idx = csc.indices.astype(np.int32)
+        self.residual = np.ascontiguousarray(data.rs[src])   # CSR order
+        self.reg_n_i = p["reg_item"] * np.diff(self.col_ptr).astype(np.float64)
+        self.compute = self.comm_time = 0.0
+
+    def run_epoch(self, epoch):
+        K = _core.mf
+        P, Q, res, nt = self.P, self.Q, self.residual, self.p["threads"]
+        rows = (self.row_ptr, self.col_idx)
+        stats = np.empty((2, self.data.ni), np.float64)
+        reg_user = self.p["reg_user"]
+        for t in range(self.k):
+            c0 = time.perf_counter()
+            K.ccd_dist_add_rank_one(*rows, res, P, Q, t, 1.0, nt)
+            for _ in range(self.p["inner"]):
+                K.ccd_dist_item_sums(self.col_ptr, self.row_idx, self.csc_to_csr, res, P, t,
+                                     stats[0], stats[1], nt)
+                stats[1] += self.reg_n_i
+                c1 = time.perf_counter()
+                self.comm.allreduce_array(stats, op="sum")   # every rank's raters of each item
+                c2 = time.perf_counter()
+                self.comm_time += c2 - c1
+                c0 += c2 - c1                   # compute time excludes the allreduce
+                num, den = stats
+                Q[:, t] = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+                K.ccd_dist_update_users(*rows, res, P, Q, t, reg_user, nt)
+            K.ccd_dist_add_rank_one(*rows, res, P, Q, t, -1.0, nt)
+            self.compute += time.perf_counter() - c0
+
+    def items(self):
+        # every rank computed Q from the same allreduced sums; rank 0's copy is the reference
+        t0 = time.perf_counter()
+        self.comm.broadcast_array(self.Q, root=0)
+        self.comm_time += time.perf_counter() - t0
+        return self.Q, None
+
+    def users(self):
+        return self.P, None
+
+    def state(self):
+        return {"P": self.P, "Q": self.Q, "residual": self.residual}, {}
+
+    def load_state(self, arrays, extra):
+        for name in ("P", "Q", "residual"):
+            getattr(self, name)[...] = arrays[name]
+
+    def close(self):
+        pass
+
+    def timing(self):
+        return {"compute": self.compute, "comm": self.comm_time}
+
+
+def agreed(comm, fn):
+    """Run a local check on every rank: if it raises TypeError/ValueError on any rank, every rank
+    raises it (naming that rank), instead of one rank leaving the others in a collective."""
+    try:
+        result, err = fn(), None
+    except (TypeError, ValueError) as exc:
+        result, err = None, (type(exc).__name__, str(exc))
+    for r, e in enumerate(comm.allgather_object(err)):
+        if e is not None:
+            cls = TypeError if e[0] == "TypeError" else ValueError
+            raise cls(e[1] if r == comm.rank else f"rank {r}: {e[1]}")
+    return result
+
+
+def fit_distributed(est, comm, X, y=None, eval_set=None, resume=False):
+    """Fit `est` on this rank's ratings `X` (users split by rank; one rank may have none);
+    every rank ends with the whole model. Collective."""
+    from .._checkpoint import for_estimator
+
     t_start = time.perf_counter()
-    rank, size = comm.rank, comm.size
+    p = agreed(comm, est._validated)
     comm.check_same(est.get_params(), what="MatrixFactorization parameters")
+    users, items, ratings, _ = agreed(comm, lambda: R.as_triplets(X, y, allow_empty=True))
+    total = np.array([ratings.size], np.int64)
+    comm.allreduce_array(total)
+    if total[0] == 0:
+        raise ValueError("no ratings: the rating matrix is empty on every rank")
+    if eval_set is not None:
+        eval_set = agreed(comm, lambda: _eval_triplets(eval_set))
+    ck, saved = for_estimator(est, "MatrixFactorization", resume=resume,
+                              data=(users, items, ratings), comm=comm)
+    users, items, ratings = agreed(
+        comm, lambda: _unique_pairs(users, items, ratings, est.duplicates, p["threads"]))
     seed = est.random_state
     if seed is None:
         seed = comm.bcast_object(int(np.random.SeedSequence().entropy % (2**63)), root=0)
+    seed = int(seed)
     rng = np.random.default_rng(seed)  # identical stream on every rank
-
-    est.user_ids_ = _global_ids(comm, users)
-    est.item_ids_ = _global_ids(comm, items)
-    nu, ni = est.user_ids_.size, est.item_ids_.size
-    u = R.index_of(est.user_ids_, users)
-    i = R.index_of(est.item_ids_, items)
-    # this rank's users, compact
-    my_users, lu = R.compact(u, nu)
-    owners = np.zeros(nu, np.int32)
-    owners[my_users] = 1
-    comm.allreduce_array(owners, op="sum")
-    if owners.max() > 1:
-        bad = est.user_ids_[int(np.argmax(owners))]
-        raise ValueError(f"ratings of user {bad} are on more than one rank: split the ratings "
-                         "by user across ranks")
-    stats = np.array([ratings.sum(), float(ratings.size)], np.float64)
-    comm.allreduce_array(stats)
-    mu = stats[0] / stats[1]
-    var = np.array([np.sum((ratings - mu) ** 2)], np.float64)
-    comm.allreduce_array(var)
-    est.global_mean_ = float(mu)
-    est._scale = float(max(np.sqrt(var[0] / stats[1]), 1e-4))
-
-    k, ld = p["k"], R.padded_width(p["k"])
-    est.n_factors_ = k
-    adaptive = est.learning_rate_schedule == "adaptive"
-    use_bias = bool(est.use_bias)
-    # the same draws as a one-process fit of the whole data, so the start point matches
-    P_all = rng.normal(0.0, p["init_std"], size=(nu, k)).astype(np.float32)
-    Q_all = rng.normal(0.0, p["init_std"], size=(ni, k)).astype(np.float32)
-
-    P = R.aligned_empty((my_users.size, ld))
-    P[:, :k] = P_all[my_users]
-    uacc = np.ones(my_users.size, np.float32) if adaptive else None
-    ubias = np.zeros(my_users.size, np.float32) if use_bias else None
-
-    # item slices
-    n_slices = 2 * size
-    slice_of = rng.permutation(ni) * n_slices // max(ni, 1)
-    members = [np.flatnonzero(slice_of == s) for s in range(n_slices)]  # global item ids
-    cap = max(1, max(m.size for m in members))
-    pos_in_slice = np.empty(ni, np.int64)
-    for m in members:
-        pos_in_slice[m] = np.arange(m.size)
-    buf_len = cap * ld + 2 * cap + 16  # rows | acc | bias | id (padded to 64 bytes)
-
-    def views(buf):
-        Q = buf[: cap * ld].reshape(cap, ld)
-        acc = buf[cap * ld : cap * ld + cap]
-        bias = buf[cap * ld + cap : cap * ld + 2 * cap]
-        return Q, acc, bias
-
-    bufs = [R.aligned_empty((buf_len,)) for _ in range(3)]
-    for slot, s in enumerate((2 * rank, 2 * rank + 1)):
-        Q, acc, bias = views(bufs[slot])
-        Q[: members[s].size, :k] = Q_all[members[s]]
-        acc[:] = 1.0
-        bufs[slot][-1] = s
-    del P_all, Q_all
-
-    # this rank's ratings, per slice, bucketed for the threads
-    grid = p["grid"]
-    rs = (ratings - mu) / est._scale
-    sl = slice_of[i]
-    per_slice = []
-    for s in range(n_slices):
-        sel = np.flatnonzero(sl == s)
-        per_slice.append(R.bucket(lu[sel], pos_in_slice[i[sel]], rs[sel], my_users.size, cap,
-                                  grid, p["threads"]))
-    est.grid_ = grid
-    val = _local_eval(est, eval_set)
-    est.history_ = []
-    t_compute = t_comm = 0.0
-    handle = None
-    fast_rotate = "check" in inspect.signature(comm.irotate_array).parameters
-    n_steps = p["epochs"] * n_slices
-    for t in range(n_steps):
-        epoch = t // n_slices + 1
-        if t % n_slices == 0:
-            t_epoch = time.perf_counter()
-        cur = bufs[t % 3]
-        s = slice_at(rank, t, size)
-        if int(cur[-1]) != s:
-            raise RuntimeError(f"rotation out of step: rank {rank} expected slice {s}, "
-                               f"holds {int(cur[-1])}")
-        Q, acc, bias = views(cur)
-        su, si, sr, ptr = per_slice[s]
-        order = rng.permutation(grid).astype(np.int32)
-        c0 = time.perf_counter()
-        _core.mf.sgd_train_grid(su, si, sr, ptr, order, P, Q, uacc if adaptive else None,
-                                acc if adaptive else None, ubias, bias if use_bias else None,
-                                k, p["lr"], p["reg_user"], p["reg_item"], p["reg_bias"], 0.0,
-                                adaptive, p["dynamic"], p["threads"])
-        c1 = time.perf_counter()
-        if handle is not None:
-            handle.wait()  # the previous slice has reached the next rank
-        c2 = time.perf_counter()
-        t_compute += c1 - c0
-        t_comm += c2 - c1
-        last_of_epoch = (t + 1) % n_slices == 0
-        if last_of_epoch and (est.verbose or val is not None or t == n_steps - 1):
-            c3 = time.perf_counter()
-            Q_full = _gather_items(comm, bufs, t, views, members, ni, ld, cap, k, use_bias, adaptive)
-            t_comm += time.perf_counter() - c3
-            _report(est, comm, epoch, time.perf_counter() - t_epoch, P, ubias, Q_full, my_users,
-                    lu, i, rs, val, k, p["threads"])
-        if t < n_steps - 1:
-            # layouts agree by construction (checked on the first shift only, where supported)
-            kw = {"check": False} if (t > 0 and fast_rotate) else {}
-            handle = comm.irotate_array(cur, bufs[(t + 2) % 3], shift=1, **kw)
-        est.n_epochs_ = epoch
-    est.best_epoch_ = est.n_epochs_
+    data = _Data(est, p, comm, users, items, ratings, eval_set, seed)
+    del users, items, ratings
+    est.n_factors_ = k = p["k"]
+    est.grid_ = p["grid"]
+    if est.solver == "sgd":
+        solver = _SGDRotation(est, p, comm, data, rng, seed)
+    else:
+        solver = _CCDReduce(est, p, comm, data, rng)
+    try:
+        best = _epochs(est, p, comm, solver, data, ck, saved)
+        if best is not None:
+            P, ub, Q, qb = best
+        else:
+            P, ub = solver.users()
+            Q, qb = solver.items()
+    finally:
+        solver.close()
     # every rank ends with the whole model
-    Qg, qbias = Q_full
-    c3 = time.perf_counter()
-    ids = comm.allgatherv_rows(my_users.astype(np.int64))
+    t0 = time.perf_counter()
+    ids = comm.allgatherv_rows(data.my_users.astype(np.int64))
     rows = comm.allgatherv_rows(np.ascontiguousarray(P))
-    est._P = R.aligned_empty((nu, ld))
+    est._P = R.aligned_empty((data.nu, P.shape[1]))
     est._P[ids] = rows
-    est._Q = Qg
-    if use_bias:
-        est._bu = np.zeros(nu, np.float32)
-        est._bu[ids] = comm.allgatherv_rows(ubias)
-        est._bi = qbias
+    est._Q = Q
+    if ub is not None:
+        est._bu = np.zeros(data.nu, np.float32)
+        est._bu[ids] = comm.allgatherv_rows(np.ascontiguousarray(ub))
+        est._bi = qb
     else:
         est._bu = est._bi = None
-    t_comm += time.perf_counter() - c3
+    gather = time.perf_counter() - t0
     est.fit_time_ = time.perf_counter() - t_start
-    est.timings_ = {"compute": t_compute, "comm": t_comm,
-                    "glue": est.fit_time_ - t_compute - t_comm}
-    est._finish(u, i)  # seen items: this rank's users only; recommend() on others sees none
+    tm = solver.timing()
+    tm["comm"] += gather
+    tm["glue"] = est.fit_time_ - tm["compute"] - tm["comm"]
+    est.timings_ = tm
+    if est.solver == "sgd" and solver.timed:
+        est.rotation_timer_ = {"budget_s": solver.timer.budget,
+                               "done_fraction": solver.done / max(solver.total, 1),
+                               "history": solver.timer.history}
+    est._finish(*data.seen)  # seen items: this rank's users only; recommend() on others sees none
     return est
 
 
-def _gather_items(comm, bufs, t, views, members, ni, ld, cap, k, use_bias, adaptive):
-    """The whole item table from the two slices each rank holds after step t."""
-    held = np.stack([bufs[t % 3], bufs[(t + 1) % 3]])
-    every = comm.allgather_array(held).reshape(-1, held.shape[1])
-    Q = R.aligned_empty((ni, ld))
-    bias = np.zeros(ni, np.float32)
-    for buf in every:
-        s = int(buf[-1])
-        q, _, b = views(buf)
-        m = members[s]
-        Q[m] = q[: m.size]
-        bias[m] = b[: m.size]
-    return Q, bias
-
-
-def _local_eval(est, eval_set):
-    if eval_set is None:
-        return None
-    return est._eval_arrays(eval_set)
-
-
-def _report(est, comm, epoch, seconds, P, ubias, Q_full, my_users, lu, gi, rs, val, k, nt):
-    Q, qbias = Q_full
-    qb = qbias if ubias is not None else None
-    rec = {"epoch": epoch, "seconds": seconds}
-    sums = np.zeros(4, np.float64)
-    if est.verbose:
-        sse = _core.mf.sum_squared_error(lu.astype(np.int32), gi.astype(np.int32),
-                                         rs.astype(np.float32), P, Q, ubias, qb, k, 0.0, nt)
-        sums[0], sums[1] = sse * est._scale**2, lu.size
-    if val is not None:
-        # eval_set ratings are scored on the rank that holds their user; a user trained on
-        # another rank (or never seen) gets the fallback rule (global mean + known biases)
-        vu, vi, vr = val
-        row = np.searchsorted(my_users, np.maximum(vu, 0))
-        row = np.minimum(row, max(my_users.size - 1, 0))
-        mine = (vu >= 0) & (my_users.size > 0) & (my_users[row] == vu) if my_users.size else \
-            np.zeros(vu.shape, bool)
-        pred = np.zeros(vu.size, np.float32)
-        both = mine & (vi >= 0)
-        if both.any():
-            out = np.empty(int(both.sum()), np.float32)
-            _core.mf.sgd_predict(np.ascontiguousarray(row[both], dtype=np.int32),
-                                 np.ascontiguousarray(vi[both]), P, Q, ubias, qb, k, 0.0, out, nt)
-            pred[both] = out
-        if ubias is not None:
-            only_u = mine & (vi < 0)
-            pred[only_u] = ubias[row[only_u]]
-            only_i = ~mine & (vi >= 0)
-            pred[only_i] = qbias[vi[only_i]]
-        pred = pred.astype(np.float64) * est._scale + est.global_mean_
-        sums[2], sums[3] = np.sum((pred - vr) ** 2), vu.size
-    comm.allreduce_array(sums)
-    if est.verbose:
-        rec["train_rmse"] = float(np.sqrt(sums[0] / sums[1]))
-    if val is not None:
-        rec["val_rmse"] = float(np.sqrt(sums[2] / max(sums[3], 1)))
-    est.history_.append(rec)
-    if est.verbose and comm.rank == 0:
-        msg = f"epoch {epoch:3d}  train RMSE {rec['train_rmse']:.4f}"
-        if val is not None:
-            msg += f"  validation RMSE {rec['val_rmse']:.4f}"
-        print(msg + f"  ({seconds:.3f} s)", file=sys.stderr, flush=True)
+def _epochs(est, p, comm, solver, data, ck, saved):
+    """The epoch loop shared by both solvers: per-epoch report, validation RMSE combined across
+    ranks, early stopping (same epoch on every rank), checkpoints. Returns the best epoch's
+    (P, user bias, Q, item bias) when early stopping kept an earlier epoch, else None."""
+    k, nt = p["k"], p["threads"]
+    best, stale, best_state = np.inf, 0, None
+    est.history_ = []
+    first = 1
+    if saved is not None:
+        solver.load_state(saved.arrays, saved.extra)
+        first = saved.iteration + 1
+        best, stale = saved.extra["best"], saved.extra["stale"]
+        est.history_ = saved.extra["history"]
+        est.n_epochs_ = saved.iteration
+        if "best_P" in saved.arrays:
+            a = saved.arrays
+            best_state = (a["best_P"], a.get("best_ubias"), a["best_Q"], a.get("best_qbias"),
+                          saved.extra["best_epoch"])
+    want = bool(est.verbose) or data.val is not None
+    for epoch in range(first, p["epochs"] + 1):
+        t0 = time.perf_counter()
+        solver.run_epoch(epoch)
+        seconds = time.perf_counter() - t0
+        rec = {"epoch": epoch, "seconds": seconds}
+        est.n_epochs_ = epoch
+        vr = None
+        if want:
+            P, ub = solver.users()
+            Q, qb = solver.items()
+            sums = _sums(est, data, P, ub, Q, qb, k, nt, bool(est.verbose))
+            comm.allreduce_array(sums)
+            comm.broadcast_array(sums, root=0)  # bitwise the same decision on every rank
+            if est.verbose:
+                rec["train_rmse"] = float(np.sqrt(sums[0] / max(sums[1], 1)))
+            if data.val is not None:
+                vr = rec["val_rmse"] = float(np.sqrt(sums[2] / max(sums[3], 1)))
+        est.history_.append(rec)
+        if est.verbose and comm.rank == 0:
+            msg = f"epoch {epoch:3d}  train RMSE {rec['train_rmse']:.4f}"
+            if vr is not None:
+                msg += f"  validation RMSE {vr:.4f}"
+            print(msg + f"  ({seconds:.3f} s)", file=sys.stderr, flush=True)
+        stop = False
+        if vr is not None:
+            if vr < best - p["tol"]:
+                best, stale = vr, 0
+                if est.early_stopping:
+                    best_state = (P.copy(), None if ub is None else ub.copy(), Q.copy(),
+                                  None if qb is None else qb.copy(), epoch)
+            else:
+                stale += 1
+                stop = est.early_stopping and stale >= p["patience"]
+        if stop:
+            break
+        if ck is not None and epoch < p["epochs"] and ck.due(epoch):
+            arrays, extra = solver.state()
+            arrays = dict(arrays)
+            extra = {**extra, "best": best, "stale": stale, "history": est.history_}
+            if best_state is not None:
+                for name, a in zip(("best_P", "best_ubias", "best_Q", "best_qbias"), best_state):
+                    if a is not None:
+                        arrays[name] = a
+                extra["best_epoch"] = best_state[4]
+            ck.save(epoch, arrays, extra=extra)
+    if best_state is not None and best_state[4] != est.n_epochs_:
+        est.best_epoch_ = best_state[4]
+        return best_state[:4]
+    est.best_epoch_ = est.n_epochs_
+    return None

@@ -1,0 +1,140 @@
+// Bindings of the distributed CCD++ steps (kernels/mf_ccd/mf_ccd_dist.hpp), added to the `mf`
+// submodule (registered after bindings/mf.cpp). Index arrays are checked once per call (an
+// out-of-range id would be an out-of-bounds access); the GIL is released around the kernels.
+#include <algorithm>
+#include <string>
+
+#include "arrays.hpp"
+#include "kernels/mf_ccd/mf_ccd_dist.hpp"
+
+namespace py = pybind11;
+using namespace harpdaal::bindings;
+namespace ccd = harpdaal::kernels::mf_ccd;
+
+namespace {
+
+using F32 = py::array_t<float, py::array::c_style>;
+using I32 = py::array_t<int32_t, py::array::c_style>;
+using I64 = py::array_t<int64_t, py::array::c_style>;
+
+void check_range(const int32_t* ids, int64_t n, int64_t limit, const char* name) {
+  int32_t lo = 0, hi = -1;
+  {
+    py::gil_scoped_release nogil;
+    if (n > 0) {
+      auto mm = std::minmax_element(ids, ids + n);
+      lo = *mm.first;
+      hi = *mm.second;
+    }
+  }
+  if (n > 0 && (lo < 0 || hi >= limit))
+    throw py::value_error(std::string(name) + ": ids must lie in [0, " + std::to_string(limit) +
+                          "), got range [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                          "]");
+}
+
+void check_ptr(const I64& ptr, int64_t len, int64_t nnz, const char* name) {
+  const int64_t* p = ptr.data();
+  if (p[0] != 0 || p[len] != nnz)
+    throw py::value_error(std::string(name) + " must start at 0 and end at len(residual)");
+  for (int64_t a = 0; a < len; ++a)
+    if (p[a + 1] < p[a]) throw py::value_error(std::string(name) + " must be non-decreasing");
+}
+
+int64_t check_column(int64_t t, const F32& f) {
+  if (t < 0 || t >= f.shape(1))
+    throw py::value_error("t must lie in [0, " + std::to_string(f.shape(1)) + "), got " +
+                          std::to_string(t));
+  return t;
+}
+
+// The local CSR view: row_ptr (n_rows + 1), col_idx (nnz) < n_cols, residual (nnz).
+struct Csr {
+  I64 row_ptr;
+  I32 col_idx;
+};
+
+Csr checked_csr(const py::handle& row_ptr_obj, const py::handle& col_idx_obj, int64_t n_rows,
+                int64_t nnz, int64_t n_cols, const char* ptr_name = "row_ptr",
+                const char* idx_name = "col_idx") {
+  Csr c{checked_array<int64_t>(row_ptr_obj, ptr_name, {n_rows + 1}),
+        checked_array<int32_t>(col_idx_obj, idx_name, {nnz})};
+  check_ptr(c.row_ptr, n_rows, nnz, ptr_name);
+  check_range(c.col_idx.data(), nnz, n_cols, idx_name);
+  return c;
+}
+
+void add_rank_one(const py::handle& row_ptr_obj, const py::handle& col_idx_obj,
+                  const py::handle& residual_obj, const py::handle& P_obj, const py::handle& Q_obj,
+                  int64_t t, float sign, int n_threads) {
+  auto res = checked_array<float>(residual_obj, "residual", {any_dim}, true);
+  auto P = checked_array<float>(P_obj, "user_factors", {any_dim, any_dim});
+  auto Q = checked_array<float>(Q_obj, "item_factors", {any_dim, P.shape(1)});
+  check_column(t, P);
+  const int64_t nnz = res.shape(0);
+  Csr c = checked_csr(row_ptr_obj, col_idx_obj, P.shape(0), nnz, Q.shape(0));
+  float* rp = res.mutable_data();
+  py::gil_scoped_release nogil;
+  ccd::add_rank_one<float>(P.shape(0), c.row_ptr.data(), c.col_idx.data(), rp, P.data(),
+                           Q.data(), P.shape(1), t, sign, n_threads);
+}
+
+void item_sums(const py::handle& col_ptr_obj, const py::handle& row_idx_obj,
+               const py::handle& csc_to_csr_obj, const py::handle& residual_obj,
+               const py::handle& P_obj, int64_t t, const py::handle& num_obj,
+               const py::handle& den_obj, int n_threads) {
+  auto res = checked_array<float>(residual_obj, "residual", {any_dim});
+  auto P = checked_array<float>(P_obj, "user_factors", {any_dim, any_dim});
+  check_column(t, P);
+  auto num = checked_array<double>(num_obj, "num", {any_dim}, true);
+  const int64_t n_cols = num.shape(0);
+  auto den = checked_array<double>(den_obj, "den", {n_cols}, true);
+  const int64_t nnz = res.shape(0);
+  Csr c = checked_csr(col_ptr_obj, row_idx_obj, n_cols, nnz, P.shape(0), "col_ptr", "row_idx");
+  auto perm = checked_array<int64_t>(csc_to_csr_obj, "csc_to_csr", {nnz});
+  {
+    const int64_t* p = perm.data();
+    for (int64_t x = 0; x < nnz; ++x)
+      if (p[x] < 0 || p[x] >= nnz) throw py::value_error("csc_to_csr out of range");
+  }
+  double *np_ = num.mutable_data(), *dp = den.mutable_data();
+  py::gil_scoped_release nogil;
+  ccd::item_sums<float>(n_cols, c.row_ptr.data(), c.col_idx.data(), perm.data(), res.data(),
+                        P.data(), P.shape(1), t, np_, dp, n_threads);
+}
+
+void update_users(const py::handle& row_ptr_obj, const py::handle& col_idx_obj,
+                  const py::handle& residual_obj, const py::handle& P_obj, const py::handle& Q_obj,
+                  int64_t t, float reg_user, int n_threads) {
+  auto res = checked_array<float>(residual_obj, "residual", {any_dim});
+  auto P = checked_array<float>(P_obj, "user_factors", {any_dim, any_dim}, true);
+  auto Q = checked_array<float>(Q_obj, "item_factors", {any_dim, P.shape(1)});
+  check_column(t, P);
+  if (!(reg_user >= 0.f)) throw py::value_error("reg_user must be >= 0");
+  const int64_t nnz = res.shape(0);
+  Csr c = checked_csr(row_ptr_obj, col_idx_obj, P.shape(0), nnz, Q.shape(0));
+  float* pp = P.mutable_data();
+  py::gil_scoped_release nogil;
+  ccd::update_users<float>(P.shape(0), c.row_ptr.data(), c.col_idx.data(), res.data(), pp,
+                           Q.data(), P.shape(1), t, reg_user, n_threads);
+}
+
+void register_mf_ccd_dist(py::module_& m) {
+  auto k = m.attr("mf").cast<py::module_>();
+  k.def("ccd_dist_add_rank_one", &add_rank_one, py::arg("row_ptr"), py::arg("col_idx"),
+        py::arg("residual"), py::arg("user_factors"), py::arg("item_factors"), py::arg("t"),
+        py::arg("sign"), py::arg("n_threads") = 0,
+        "residual[x] += sign * P[u, t] * Q[col_idx[x], t] over the CSR rows (in place).");
+  k.def("ccd_dist_item_sums", &item_sums, py::arg("col_ptr"), py::arg("row_idx"),
+        py::arg("csc_to_csr"), py::arg("residual"), py::arg("user_factors"), py::arg("t"),
+        py::arg("num"), py::arg("den"), py::arg("n_threads") = 0,
+        "Per item (CSC column): num = sum residual * P[u, t], den = sum P[u, t]^2 (float64).");
+  k.def("ccd_dist_update_users", &update_users, py::arg("row_ptr"), py::arg("col_idx"),
+        py::arg("residual"), py::arg("user_factors"), py::arg("item_factors"), py::arg("t"),
+        py::arg("reg_user"), py::arg("n_threads") = 0,
+        "P[u, t] = sum residual * Q[i, t] / (reg_user * n_u + sum Q[i, t]^2) (in place).");
+}
+
+Register reg(41, &register_mf_ccd_dist);
+
+}  // namespace

@@ -1,0 +1,113 @@
+"""The distributed CCD++ steps (_core.mf.ccd_dist_*): run one step at a time on one rank they
+make the same sweep as the one-process kernel ccd_epoch, and bad arguments raise clean errors."""
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from harpdaal import _core
+from harpdaal.recommend import _ratings as R
+
+K = _core.mf
+
+
+def problem(seed=0, m=60, n=40, k=5, density=0.3):
+    rng = np.random.default_rng(seed)
+    u, i = np.nonzero(rng.random((m, n)) < density)
+    r = rng.normal(size=u.size).astype(np.float32)
+    csr = sp.csr_matrix((np.arange(r.size) + 1.0, (u, i)), shape=(m, n))
+    csr.sort_indices()
+    src = csr.data.astype(np.int64) - 1
+    csc = sp.csc_matrix((np.arange(r.size) + 1.0, (u[src], i[src])), shape=(m, n))
+    csc.sort_indices()
+    ld = R.padded_width(k)
+    P = R.aligned_empty((m, ld))
+    P[:, :k] = rng.normal(scale=0.1, size=(m, k))
+    Q = R.aligned_empty((n, ld))
+    return dict(row_ptr=csr.indptr.astype(np.int64), col_idx=csr.indices.astype(np.int32),
+                col_ptr=csc.indptr.astype(np.int64), row_idx=csc.indices.astype(np.int32),
+                csc_to_csr=csc.data.astype(np.int64) - 1, residual=np.ascontiguousarray(r[src]),
+                P=P, Q=Q, k=k)
+
+
+def stepwise_epoch(d, reg_user, reg_item, inner=1):
+    P, Q, res = d["P"], d["Q"], d["residual"]
+    rows = (d["row_ptr"], d["col_idx"])
+    n_i = np.diff(d["col_ptr"]).astype(np.float64)
+    num, den = np.empty(Q.shape[0]), np.empty(Q.shape[0])
+    for t in range(d["k"]):
+        K.ccd_dist_add_rank_one(*rows, res, P, Q, t, 1.0)
+        for _ in range(inner):
+            K.ccd_dist_item_sums(d["col_ptr"], d["row_idx"], d["csc_to_csr"], res, P, t, num, den)
+            den += reg_item * n_i
+            Q[:, t] = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+            K.ccd_dist_update_users(*rows, res, P, Q, t, reg_user)
+        K.ccd_dist_add_rank_one(*rows, res, P, Q, t, -1.0)
+
+
+@pytest.mark.parametrize("inner", [1, 2])
+def test_steps_make_the_one_process_sweep(inner):
+    a, b = problem(), problem()
+    for _ in range(3):
+        K.ccd_epoch(a["row_ptr"], a["col_idx"], a["col_ptr"], a["row_idx"], a["csc_to_csr"],
+                    a["residual"], a["P"], a["Q"], a["k"], 0.05, 0.07, inner, 1)
+        stepwise_epoch(b, 0.05, 0.07, inner)
+    # float32 sums in ccd_epoch, float64 here: equal to float tolerance
+    np.testing.assert_allclose(b["P"], a["P"], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(b["Q"], a["Q"], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(b["residual"], a["residual"], rtol=1e-4, atol=1e-5)
+    assert np.abs(b["Q"][:, : b["k"]]).sum() > 0  # something was learnt
+
+
+def test_thread_count_does_not_change_the_result():
+    a, b = problem(1), problem(1)
+    for d, nt in ((a, 1), (b, 2)):
+        n_i = np.diff(d["col_ptr"]).astype(np.float64)
+        num, den = np.empty(d["Q"].shape[0]), np.empty(d["Q"].shape[0])
+        K.ccd_dist_item_sums(d["col_ptr"], d["row_idx"], d["csc_to_csr"], d["residual"], d["P"],
+                             0, num, den, nt)
+        d["Q"][:, 0] = num / (den + n_i + 1e-9)
+        K.ccd_dist_update_users(d["row_ptr"], d["col_idx"], d["residual"], d["P"], d["Q"], 0,
+                                0.1, nt)
+    assert a["P"].tobytes() == b["P"].tobytes()
+
+
+def test_bad_arguments_raise():
+    d = problem()
+    rows = (d["row_ptr"], d["col_idx"])
+    with pytest.raises(ValueError, match="t must lie in"):
+        K.ccd_dist_add_rank_one(*rows, d["residual"], d["P"], d["Q"], d["P"].shape[1], 1.0)
+    with pytest.raises(ValueError, match="t must lie in"):
+        K.ccd_dist_update_users(*rows, d["residual"], d["P"], d["Q"], -1, 0.1)
+    bad_cols = d["col_idx"].copy()
+    bad_cols[0] = d["Q"].shape[0]
+    with pytest.raises(ValueError, match="col_idx: ids must lie in"):
+        K.ccd_dist_add_rank_one(d["row_ptr"], bad_cols, d["residual"], d["P"], d["Q"], 0, 1.0)
+    bad_ptr = d["row_ptr"].copy()
+    bad_ptr[-1] -= 1
+    with pytest.raises(ValueError, match="row_ptr must start at 0"):
+        K.ccd_dist_update_users(bad_ptr, d["col_idx"], d["residual"], d["P"], d["Q"], 0, 0.1)
+    bad_ptr = d["row_ptr"].copy()
+    bad_ptr[1], bad_ptr[2] = bad_ptr[2] + 1, bad_ptr[1]
+    with pytest.raises(ValueError, match="non-decreasing"):
+        K.ccd_dist_add_rank_one(bad_ptr, d["col_idx"], d["residual"], d["P"], d["Q"], 0, 1.0)
+    with pytest.raises(TypeError, match="residual"):
+        K.ccd_dist_add_rank_one(*rows, d["residual"].astype(np.float64), d["P"], d["Q"], 0, 1.0)
+    with pytest.raises(ValueError, match="read-only"):
+        ro = d["residual"].copy()
+        ro.flags.writeable = False
+        K.ccd_dist_add_rank_one(*rows, ro, d["P"], d["Q"], 0, 1.0)
+    num, den = np.empty(d["Q"].shape[0]), np.empty(d["Q"].shape[0])
+    perm = d["csc_to_csr"].copy()
+    perm[0] = -1
+    with pytest.raises(ValueError, match="csc_to_csr out of range"):
+        K.ccd_dist_item_sums(d["col_ptr"], d["row_idx"], perm, d["residual"], d["P"], 0, num, den)
+    bad_rows = d["row_idx"].copy()
+    bad_rows[-1] = d["P"].shape[0]
+    with pytest.raises(ValueError, match="row_idx: ids must lie in"):
+        K.ccd_dist_item_sums(d["col_ptr"], bad_rows, d["csc_to_csr"], d["residual"], d["P"], 0,
+                             num, den)
+    with pytest.raises(ValueError, match="den"):
+        K.ccd_dist_item_sums(d["col_ptr"], d["row_idx"], d["csc_to_csr"], d["residual"], d["P"],
+                             0, num, den[:-1].copy())
+    with pytest.raises(ValueError, match="reg_user"):
+        K.ccd_dist_update_users(*rows, d["residual"], d["P"], d["Q"], 0, -1.0)
