@@ -43,3 +43,24 @@ def test_cli_writes_model_and_report(tmp_path, csv, capsys):
 def test_cli_rejects_missing_file(tmp_path):
     with pytest.raises(OSError):
         main(["mf", "--data", str(tmp_path / "nope.txt")])
+
+
+def test_cli_passes_rotation_options(tmp_path):
+    data = tmp_path / "r.txt"
+    write_ratings(data, csv=False)
+    report = tmp_path / "rep.json"
+    rc = main(["mf", "--data", str(data), "--factors", "4", "--epochs", "2", "--threads", "1",
+               "--slices-per-rank", "3", "--model", str(tmp_path / "m.npz"),
+               "--report", str(report)])
+    assert rc == 0
+    rep = json.loads(report.read_text())
+    assert rep["slices_per_rank"] == 3 and rep["rotation_timer"] is None
+
+
+def test_cli_rejects_bad_rotation_timer(tmp_path):
+    data = tmp_path / "r.txt"
+    write_ratings(data, csv=False)
+    with pytest.raises(ValueError, match="rotation_timer"):
+        main(["mf", "--data", str(data), "--factors", "4", "--epochs", "1",
+              "--rotation-timer", "1.5", "--model", str(tmp_path / "m.npz"),
+              "--report", str(tmp_path / "rep.json")])

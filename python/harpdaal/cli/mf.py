@@ -34,6 +34,11 @@ def add_parser(sub):
     p.add_argument("--model", default="mf_model.npz", help="where to write the model")
     p.add_argument("--report", default="mf_report.json", help="where to write the JSON report")
     p.add_argument("--ranks", type=int, default=1, help="MPI ranks (relaunches under mpiexec)")
+    p.add_argument("--slices-per-rank", type=int, default=2,
+                   help="item-factor slices per rank rotating between ranks (SGD; default 2)")
+    p.add_argument("--rotation-timer", type=float, default=None, metavar="FRACTION",
+                   help="timer-bounded rotation steps: each step ends when its budget is spent, "
+                        "the budget set so this fraction of the ratings is trained (SGD, MPI)")
     p.add_argument("--verbose", "-v", action="store_true", help="RMSE per epoch")
     p.set_defaults(func=run)
 
@@ -110,7 +115,8 @@ def run(args) -> int:
     est = MatrixFactorization(
         n_factors=args.factors, solver=args.solver, n_epochs=args.epochs,
         learning_rate=args.learning_rate, use_bias=not args.no_bias, duplicates=args.duplicates,
-        n_jobs=args.threads, random_state=args.seed, verbose=int(args.verbose), **regs)
+        n_jobs=args.threads, random_state=args.seed, verbose=int(args.verbose),
+        slices_per_rank=args.slices_per_rank, rotation_timer=args.rotation_timer, **regs)
     est.fit(train, eval_set=eval_set if args.verbose else None)
     test_rmse = est.rmse(test)
     n_train = int(train[2].size)
@@ -123,6 +129,7 @@ def run(args) -> int:
         report = {
             "data": str(args.data), "ranks": size, "threads": args.threads,
             "solver": args.solver, "n_factors": args.factors, "epochs": est.n_epochs_,
+            "slices_per_rank": args.slices_per_rank, "rotation_timer": args.rotation_timer,
             "n_users": int(est.user_ids_.size), "n_items": int(est.item_ids_.size),
             "n_train": n_train, "n_test": int(test[2].size), "test_rmse": test_rmse,
             "fit_seconds": est.fit_time_, "load_seconds": load_s,
