@@ -1,5 +1,6 @@
 // Per-ISA body of the SGD update and the dot product. HARPDAAL_ISA_NS names a namespace unique to
 // the including file (generic / avx2 / avx512) so the copies never merge at link time.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <type_traits>
@@ -142,7 +143,29 @@ struct Vec {
   static reg mul(reg a, reg b) { return _mm512_mul_ps(a, b); }
   static reg fmadd(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
   static reg fnmadd(reg a, reg b, reg c) { return _mm512_fnmadd_ps(a, b, c); }
+  static reg sub(reg a, reg b) { return _mm512_sub_ps(a, b); }
   static float sum(reg v) { return hsum512(v); }
+  // the sum of all lanes in every lane (butterfly: 4 shuffles + 4 adds, no broadcast needed)
+  static reg allsum(reg v) {
+    v = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(1, 0, 3, 2)));
+    v = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(2, 3, 0, 1)));
+    v = _mm512_add_ps(v, _mm512_permute_ps(v, _MM_SHUFFLE(1, 0, 3, 2)));
+    return _mm512_add_ps(v, _mm512_permute_ps(v, _MM_SHUFFLE(2, 3, 0, 1)));
+  }
+  static float lane0(reg v) { return _mm512_cvtss_f32(v); }
+  // (sum of a's lanes, sum of b's lanes)
+  static void sum2(reg a, reg b, float& sa, float& sb) {
+    __m256 x = _mm256_add_ps(_mm512_castps512_ps256(a), _mm512_extractf32x8_ps(a, 1));
+    __m256 y = _mm256_add_ps(_mm512_castps512_ps256(b), _mm512_extractf32x8_ps(b, 1));
+    sum2_256(x, y, sa, sb);
+  }
+  static void sum2_256(__m256 x, __m256 y, float& sa, float& sb) {
+    __m256 h = _mm256_hadd_ps(x, y);  // x01 x23 y01 y23 | x45 x67 y45 y67
+    __m128 t = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+    t = _mm_hadd_ps(t, t);  // x, y, x, y
+    sa = _mm_cvtss_f32(t);
+    sb = _mm_cvtss_f32(_mm_movehdup_ps(t));
+  }
 };
 #else
 struct Vec {
@@ -155,62 +178,102 @@ struct Vec {
   static reg mul(reg a, reg b) { return _mm256_mul_ps(a, b); }
   static reg fmadd(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
   static reg fnmadd(reg a, reg b, reg c) { return _mm256_fnmadd_ps(a, b, c); }
+  static reg sub(reg a, reg b) { return _mm256_sub_ps(a, b); }
   static float sum(reg v) { return hsum256(v); }
+  static reg allsum(reg v) {
+    v = _mm256_add_ps(v, _mm256_permute2f128_ps(v, v, 1));
+    v = _mm256_add_ps(v, _mm256_permute_ps(v, _MM_SHUFFLE(1, 0, 3, 2)));
+    return _mm256_add_ps(v, _mm256_permute_ps(v, _MM_SHUFFLE(2, 3, 0, 1)));
+  }
+  static float lane0(reg v) { return _mm256_cvtss_f32(v); }
+  static void sum2(reg x, reg y, float& sa, float& sb) {
+    __m256 h = _mm256_hadd_ps(x, y);
+    __m128 t = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+    t = _mm_hadd_ps(t, t);
+    sa = _mm_cvtss_f32(t);
+    sb = _mm_cvtss_f32(_mm_movehdup_ps(t));
+  }
 };
 #endif
 
 // The whole update with both rows held in NV registers each (ld == NV * Vec::width): p and q
-// are loaded once, the dot product, gradients and squared-gradient sums reuse them.
-template <int NV>
+// are loaded once. The update is latency-bound (the next update of the same user waits for
+// this one's p), so the chain p -> p.q -> error -> new p is kept short:
+// - p.q is summed by a butterfly that leaves the total in every lane (the error is then formed
+//   as a vector: no scalar round trip and no broadcast on the chain);
+// - the adaptive-rate statistics |g_p|^2 = l_u^2 |p|^2 - 2 l_u e p.q + e^2 |q|^2 (and the same
+//   for g_q) come from |p|^2 and |q|^2, summed alongside p.q, instead of a sum over g_p after
+//   the gradient is known;
+// - both rates eta / sqrt(G) come from one 2-lane sqrt and divide.
+// ADAPTIVE / BIAS are template arguments so the loop is straight-line code with every constant
+// in a register.
+template <int NV, bool adaptive, bool bias>
 void train_block_fixed(const int32_t* users, const int32_t* items, const float* ratings,
                        int64_t begin, int64_t end, Factors<float> P, Factors<float> Q,
                        int64_t k, const Params<float>& prm) {
+  using reg = typename Vec::reg;
   constexpr int64_t ld = int64_t(NV) * Vec::width;
   const float eta = prm.learning_rate, lb = prm.reg_bias, mu = prm.global_mean;
+  const float lu = prm.reg_user, li = prm.reg_item;
   const float inv_k = 1.f / float(k);
-  const bool bias = P.bias != nullptr && Q.bias != nullptr;
-  const bool adaptive = prm.adaptive;
-  const typename Vec::reg vlp = Vec::set1(prm.reg_user), vlq = Vec::set1(prm.reg_item);
+  const reg vlp = Vec::set1(lu), vlq = Vec::set1(li);
+  const __m128 veta = _mm_set1_ps(eta);
+  constexpr int kAhead = 6;
   for (int64_t e = begin; e < end; ++e) {
     const int64_t u = users[e], i = items[e];
     float* p = P.rows + u * ld;
     float* q = Q.rows + i * ld;
-    if (e + 4 < end) {
-      _mm_prefetch(reinterpret_cast<const char*>(Q.rows + int64_t(items[e + 4]) * ld), _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(P.rows + int64_t(users[e + 4]) * ld), _MM_HINT_T0);
+    if (e + kAhead < end) {
+      const float* qn = Q.rows + int64_t(items[e + kAhead]) * ld;
+      const float* pn = P.rows + int64_t(users[e + kAhead]) * ld;
+      for (int64_t c = 0; c < ld; c += 16) {
+        _mm_prefetch(reinterpret_cast<const char*>(qn + c), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(pn + c), _MM_HINT_T0);
+      }
     }
-    typename Vec::reg vp[NV], vq[NV];
+    reg vp[NV], vq[NV];
     for (int v = 0; v < NV; ++v) {
       vp[v] = Vec::load(p + v * Vec::width);
       vq[v] = Vec::load(q + v * Vec::width);
     }
-    typename Vec::reg acc = Vec::mul(vp[0], vq[0]);
+    float target = ratings[e] - mu;  // off the chain: r - mu - b_u - b_i
+    if constexpr (bias) target -= P.bias[u] + Q.bias[i];
+    reg acc = Vec::mul(vp[0], vq[0]);
     for (int v = 1; v < NV; ++v) acc = Vec::fmadd(vp[v], vq[v], acc);
-    float pred = mu + Vec::sum(acc);
-    if (bias) pred += P.bias[u] + Q.bias[i];
-    const float err = ratings[e] - pred;
+    const reg ve = Vec::sub(Vec::set1(target), Vec::allsum(acc));
+    const float err = Vec::lane0(ve);
     float ep = eta, eq = eta;
-    if (adaptive) {
-      ep = eta / std::sqrt(P.acc[u]);
-      eq = eta / std::sqrt(Q.acc[i]);
+    float pp = 0.f, qq = 0.f;
+    if constexpr (adaptive) {
+      const __m128 g = _mm_set_ps(0.f, 0.f, Q.acc[i], P.acc[u]);
+      const __m128 r = _mm_div_ps(veta, _mm_sqrt_ps(g));
+      ep = _mm_cvtss_f32(r);
+      eq = _mm_cvtss_f32(_mm_movehdup_ps(r));
+      reg a = Vec::mul(vp[0], vp[0]), b = Vec::mul(vq[0], vq[0]);
+      for (int v = 1; v < NV; ++v) {
+        a = Vec::fmadd(vp[v], vp[v], a);
+        b = Vec::fmadd(vq[v], vq[v], b);
+      }
+      Vec::sum2(a, b, pp, qq);
     }
-    const typename Vec::reg ve = Vec::set1(err), vep = Vec::set1(ep), veq = Vec::set1(eq);
-    typename Vec::reg sp = Vec::zero(), sq = Vec::zero();
+    const reg vep = Vec::set1(ep), veq = Vec::set1(eq);
     for (int v = 0; v < NV; ++v) {
-      typename Vec::reg gp = Vec::fnmadd(ve, vq[v], Vec::mul(vlp, vp[v]));
-      typename Vec::reg gq = Vec::fnmadd(ve, vp[v], Vec::mul(vlq, vq[v]));
-      sp = Vec::fmadd(gp, gp, sp);
-      sq = Vec::fmadd(gq, gq, sq);
+      const reg gp = Vec::fnmadd(ve, vq[v], Vec::mul(vlp, vp[v]));
+      const reg gq = Vec::fnmadd(ve, vp[v], Vec::mul(vlq, vq[v]));
       Vec::store(p + v * Vec::width, Vec::fnmadd(vep, gp, vp[v]));
       Vec::store(q + v * Vec::width, Vec::fnmadd(veq, gq, vq[v]));
     }
-    if (bias) {
+    if constexpr (bias) {
       P.bias[u] -= ep * (lb * P.bias[u] - err);
       Q.bias[i] -= eq * (lb * Q.bias[i] - err);
     }
-    if (adaptive) {
-      P.acc[u] += Vec::sum(sp) * inv_k;
-      Q.acc[i] += Vec::sum(sq) * inv_k;
+    if constexpr (adaptive) {
+      // dot = target - err (p.q as summed above, up to rounding)
+      const float pq = target - err, ee = err * err;
+      const float gpp = lu * lu * pp - 2.f * lu * err * pq + ee * qq;
+      const float gqq = li * li * qq - 2.f * li * err * pq + ee * pp;
+      P.acc[u] += std::max(gpp, 0.f) * inv_k;
+      Q.acc[i] += std::max(gqq, 0.f) * inv_k;
     }
   }
 }
@@ -218,22 +281,27 @@ void train_block_fixed(const int32_t* users, const int32_t* items, const float* 
 // Register-resident kernel for ld up to 128 floats, or nullptr.
 using FixedFn = void (*)(const int32_t*, const int32_t*, const float*, int64_t, int64_t,
                          Factors<float>, Factors<float>, int64_t, const Params<float>&);
-inline FixedFn fixed_kernel(int64_t ld) {
+template <int NV>
+FixedFn fixed_variant(bool adaptive, bool bias) {
+  if (adaptive) return bias ? &train_block_fixed<NV, true, true> : &train_block_fixed<NV, true, false>;
+  return bias ? &train_block_fixed<NV, false, true> : &train_block_fixed<NV, false, false>;
+}
+inline FixedFn fixed_kernel(int64_t ld, bool adaptive, bool bias) {
   if (ld % Vec::width != 0) return nullptr;
   switch (ld / Vec::width) {
-    case 1: return &train_block_fixed<1>;
-    case 2: return &train_block_fixed<2>;
-    case 3: return &train_block_fixed<3>;
-    case 4: return &train_block_fixed<4>;
-    case 5: return &train_block_fixed<5>;
-    case 6: return &train_block_fixed<6>;
-    case 7: return &train_block_fixed<7>;
-    case 8: return &train_block_fixed<8>;
+    case 1: return fixed_variant<1>(adaptive, bias);
+    case 2: return fixed_variant<2>(adaptive, bias);
+    case 3: return fixed_variant<3>(adaptive, bias);
+    case 4: return fixed_variant<4>(adaptive, bias);
+    case 5: return fixed_variant<5>(adaptive, bias);
+    case 6: return fixed_variant<6>(adaptive, bias);
+    case 7: return fixed_variant<7>(adaptive, bias);
+    case 8: return fixed_variant<8>(adaptive, bias);
 #if !defined(__AVX512F__)
-    case 10: return &train_block_fixed<10>;
-    case 12: return &train_block_fixed<12>;
-    case 14: return &train_block_fixed<14>;
-    case 16: return &train_block_fixed<16>;
+    case 10: return fixed_variant<10>(adaptive, bias);
+    case 12: return fixed_variant<12>(adaptive, bias);
+    case 14: return fixed_variant<14>(adaptive, bias);
+    case 16: return fixed_variant<16>(adaptive, bias);
 #endif
     default: return nullptr;
   }
@@ -249,7 +317,7 @@ void train_block(const int32_t* users, const int32_t* items, const T* ratings, i
 #if defined(__AVX2__) || defined(__AVX512F__)
   if constexpr (std::is_same_v<T, float>) {
     if (k > 0) {
-      if (FixedFn fn = fixed_kernel(ld)) {
+      if (FixedFn fn = fixed_kernel(ld, prm.adaptive, P.bias != nullptr && Q.bias != nullptr)) {
         fn(users, items, ratings, begin, end, P, Q, k, prm);
         return;
       }
