@@ -394,8 +394,8 @@ class MatrixFactorization:
     def _fit_sgd(self, p, u, i, ratings, val, rng):
         grid = p["grid"]
         nu, ni = self.user_ids_.size, self.item_ids_.size
-        rs = ((ratings - self.global_mean_) / self._scale).astype(np.float32)
-        data = R.Bucketed(u, i, rs, nu, ni, grid, rng, p["threads"])
+        data = R.Bucketed(u, i, ratings, nu, ni, grid, rng, p["threads"],
+                          shift=self.global_mean_, scale=self._scale)
         if data.n_duplicates:
             if self.duplicates == "error":
                 wu, wi = data.first_duplicate()
@@ -406,9 +406,9 @@ class MatrixFactorization:
                     "duplicate pair(s)); pass duplicates='mean' or 'last'")
             u, i, ratings = R.resolve_duplicates(u, i, ratings, self.duplicates)
             self._setup_model(p, ratings, rng)
-            rs = ((ratings - self.global_mean_) / self._scale).astype(np.float32)
-            data = R.Bucketed(u, i, rs, nu, ni, grid, rng, p["threads"])
-        del u, i, ratings, rs
+            data = R.Bucketed(u, i, ratings, nu, ni, grid, rng, p["threads"],
+                              shift=self.global_mean_, scale=self._scale)
+        del u, i, ratings
         adaptive = self.learning_rate_schedule == "adaptive"
         uacc = np.ones(nu, np.float32) if adaptive else None
         iacc = np.ones(ni, np.float32) if adaptive else None
@@ -435,11 +435,7 @@ class MatrixFactorization:
         if self._bu is not None:
             self._bu = self._bu[data.user_perm]
             self._bi = self._bi[data.item_perm]
-        inv_u = np.empty(nu, np.int32)
-        inv_u[data.user_perm] = np.arange(nu, dtype=np.int32)
-        inv_i = np.empty(ni, np.int32)
-        inv_i[data.item_perm] = np.arange(ni, dtype=np.int32)
-        self._finish(inv_u[data.users], inv_i[data.items])
+        self._finish(seen=data.seen_lists())
 
     @staticmethod
     def _unpermute_rows(work, perm):
@@ -475,8 +471,9 @@ class MatrixFactorization:
         self._train_loop(p, epoch_fn, train, val,
                          {"P": self._P, "Q": self._Q, "residual": residual})
 
-    def _finish(self, u, i):
-        """Back to rating units; keep the items each user rated (for recommend)."""
+    def _finish(self, u=None, i=None, seen=None):
+        """Back to rating units; keep the items each user rated (for recommend): grouped from
+        (u, i), or `seen` = (row_ptr, items) already grouped."""
         root = np.float32(np.sqrt(self._scale))
         self._P *= root
         self._Q *= root
@@ -484,6 +481,9 @@ class MatrixFactorization:
             self._bu *= np.float32(self._scale)
             self._bi *= np.float32(self._scale)
         self._scale = 1.0
+        if seen is not None:
+            self._seen_ptr, self._seen_items = seen
+            return
         self._seen_ptr = np.empty(self.user_ids_.size + 1, np.int64)
         self._seen_items = np.empty(u.size, np.int32)
         _core.mf.group_by_row(np.ascontiguousarray(u, dtype=np.int32),

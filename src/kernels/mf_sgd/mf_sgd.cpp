@@ -155,11 +155,14 @@ double sum_squared_error(const int32_t* users, const int32_t* items, const T* ra
   return total;
 }
 
-template <class T>
-int64_t bucket(const int32_t* users, const int32_t* items, const T* ratings, int64_t n,
-               int64_t n_users, int64_t n_items, int64_t grid, int32_t* out_users,
-               int32_t* out_items, T* out_ratings, int64_t* block_ptr, int ways,
-               int n_threads) {
+namespace {
+// The bucketing behind bucket() and bucket_relabel(): user_of(e), item_of(e) and rating_of(e)
+// give rating e's (work) user, item and training value.
+template <class T, class UserOf, class ItemOf, class RatingOf>
+int64_t bucket_impl(int64_t n, UserOf user_of, ItemOf item_of, RatingOf rating_of,
+                    int64_t n_users, int64_t n_items, int64_t grid, int32_t* out_users,
+                    int32_t* out_items, T* out_ratings, int64_t* block_ptr, int ways,
+                    int n_threads) {
   const int64_t nb = grid * grid;
   std::fill(block_ptr, block_ptr + nb + 1, int64_t{0});
   if (n == 0) return 0;
@@ -169,20 +172,45 @@ int64_t bucket(const int32_t* users, const int32_t* items, const T* ratings, int
   for (int64_t i = 0; i < n_items; ++i) col_of[i] = int32_t(i * grid / n_items);
   const int32_t* rowp = row_of.data();
   const int32_t* colp = col_of.data();
-  // pass 1: stable counting sort by block into scratch (grid^2 write streams: cache friendly)
-  for (int64_t e = 0; e < n; ++e) ++block_ptr[int64_t(rowp[users[e]]) * grid + colp[items[e]] + 1];
-  for (int64_t b = 0; b < nb; ++b) block_ptr[b + 1] += block_ptr[b];
+  auto block_of = [&](int64_t e) { return int64_t(rowp[user_of(e)]) * grid + colp[item_of(e)]; };
+  // pass 1: stable counting sort by block into scratch, in parallel over a fixed number of
+  // input chunks (chunk c writes its part of every block after chunks < c: the same order as a
+  // serial pass, whatever the thread count)
+  const int64_t n_chunks = std::max<int64_t>(1, std::min<int64_t>(16, n / 65536));
+  const int64_t chunk = (n + n_chunks - 1) / n_chunks;
+  std::vector<int64_t> counts(static_cast<size_t>(n_chunks * nb), 0);
+  parallel_for(n_threads, n_chunks, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      int64_t* h = counts.data() + c * nb;
+      for (int64_t e = c * chunk, end = std::min(n, (c + 1) * chunk); e < end; ++e) ++h[block_of(e)];
+    }
+  });
+  {
+    int64_t pos = 0;
+    for (int64_t b = 0; b < nb; ++b) {
+      block_ptr[b] = pos;
+      for (int64_t c = 0; c < n_chunks; ++c) {
+        const int64_t cnt = counts[c * nb + b];
+        counts[c * nb + b] = pos;  // now: chunk c's next slot in block b
+        pos += cnt;
+      }
+    }
+    block_ptr[nb] = pos;
+  }
   std::vector<int32_t> tu(static_cast<size_t>(n)), ti(static_cast<size_t>(n));
   std::vector<T> tr(static_cast<size_t>(n));
-  {
-    std::vector<int64_t> next(block_ptr, block_ptr + nb);
-    for (int64_t e = 0; e < n; ++e) {
-      const int64_t dst = next[int64_t(rowp[users[e]]) * grid + colp[items[e]]]++;
-      tu[dst] = users[e];
-      ti[dst] = items[e];
-      tr[dst] = ratings[e];
+  parallel_for(n_threads, n_chunks, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      int64_t* next = counts.data() + c * nb;
+      for (int64_t e = c * chunk, end = std::min(n, (c + 1) * chunk); e < end; ++e) {
+        const int32_t u = user_of(e), i = item_of(e);
+        const int64_t dst = next[int64_t(rowp[u]) * grid + colp[i]]++;
+        tu[dst] = u;
+        ti[dst] = i;
+        tr[dst] = rating_of(e);
+      }
     }
-  }
+  });
   // pass 2, per block in parallel: a counting sort by item into block-local scratch, then one
   // scatter straight to the final place: (user, item) order with the runs of `ways` consecutive
   // users interleaved (u1 r1, u2 r1, ..., u1 r2, ...), so that the next update rarely depends on
@@ -264,6 +292,55 @@ int64_t bucket(const int32_t* users, const int32_t* items, const T* ratings, int
   int64_t total = 0;
   for (int64_t d : dups) total += d;
   return total;
+}
+}  // namespace
+
+template <class T>
+int64_t bucket(const int32_t* users, const int32_t* items, const T* ratings, int64_t n,
+               int64_t n_users, int64_t n_items, int64_t grid, int32_t* out_users,
+               int32_t* out_items, T* out_ratings, int64_t* block_ptr, int ways,
+               int n_threads) {
+  return bucket_impl<T>(
+      n, [users](int64_t e) { return users[e]; }, [items](int64_t e) { return items[e]; },
+      [ratings](int64_t e) { return ratings[e]; }, n_users, n_items, grid, out_users, out_items,
+      out_ratings, block_ptr, ways, n_threads);
+}
+
+int64_t bucket_relabel(const int32_t* users, const int32_t* items, const double* ratings,
+                       int64_t n, const int32_t* user_perm, const int32_t* item_perm,
+                       int64_t n_users, int64_t n_items, double shift, double scale,
+                       int64_t grid, int32_t* out_users, int32_t* out_items, float* out_ratings,
+                       int64_t* block_ptr, int ways, int n_threads) {
+  return bucket_impl<float>(
+      n, [=](int64_t e) { return user_perm[users[e]]; },
+      [=](int64_t e) { return item_perm[items[e]]; },
+      [=](int64_t e) { return float((ratings[e] - shift) / scale); }, n_users, n_items, grid,
+      out_users, out_items, out_ratings, block_ptr, ways, n_threads);
+}
+
+void seen_lists(const int32_t* users, const int32_t* items, int64_t n, const int32_t* user_perm,
+                const int32_t* item_inverse, int64_t n_users, int64_t* row_ptr,
+                int32_t* out_items) {
+  // group by work user first (bucketed ratings are grouped by row block, i.e. by ranges of
+  // work users, so these writes stay within one row block's range), then move each work
+  // user's list to its internal user's place
+  std::vector<int64_t> wptr(static_cast<size_t>(n_users) + 1, 0);
+  for (int64_t e = 0; e < n; ++e) ++wptr[users[e] + 1];
+  for (int64_t u = 0; u < n_users; ++u) wptr[u + 1] += wptr[u];
+  std::vector<int32_t> grouped(static_cast<size_t>(n));
+  {
+    std::vector<int64_t> next(wptr.begin(), wptr.end() - 1);
+    for (int64_t e = 0; e < n; ++e) grouped[next[users[e]]++] = item_inverse[items[e]];
+  }
+  row_ptr[0] = 0;
+  for (int64_t x = 0; x < n_users; ++x) {
+    const int64_t w = user_perm[x];
+    row_ptr[x + 1] = row_ptr[x] + (wptr[w + 1] - wptr[w]);
+  }
+  for (int64_t x = 0; x < n_users; ++x) {
+    const int64_t w = user_perm[x];
+    std::copy(grouped.begin() + wptr[w], grouped.begin() + wptr[w + 1], out_items + row_ptr[x]);
+  }
 }
 
 void group_by_row(const int32_t* rows, const int32_t* cols, int64_t n, int64_t n_rows,
