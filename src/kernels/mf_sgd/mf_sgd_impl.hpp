@@ -153,18 +153,13 @@ struct Vec {
     return _mm512_add_ps(v, _mm512_permute_ps(v, _MM_SHUFFLE(2, 3, 0, 1)));
   }
   static float lane0(reg v) { return _mm512_cvtss_f32(v); }
-  // (sum of a's lanes, sum of b's lanes)
-  static void sum2(reg a, reg b, float& sa, float& sb) {
+  // (sum of a's lanes, sum of b's lanes, the same again)
+  static __m128 sum2(reg a, reg b) {
     __m256 x = _mm256_add_ps(_mm512_castps512_ps256(a), _mm512_extractf32x8_ps(a, 1));
     __m256 y = _mm256_add_ps(_mm512_castps512_ps256(b), _mm512_extractf32x8_ps(b, 1));
-    sum2_256(x, y, sa, sb);
-  }
-  static void sum2_256(__m256 x, __m256 y, float& sa, float& sb) {
     __m256 h = _mm256_hadd_ps(x, y);  // x01 x23 y01 y23 | x45 x67 y45 y67
     __m128 t = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-    t = _mm_hadd_ps(t, t);  // x, y, x, y
-    sa = _mm_cvtss_f32(t);
-    sb = _mm_cvtss_f32(_mm_movehdup_ps(t));
+    return _mm_hadd_ps(t, t);  // x, y, x, y
   }
 };
 #else
@@ -186,12 +181,10 @@ struct Vec {
     return _mm256_add_ps(v, _mm256_permute_ps(v, _MM_SHUFFLE(2, 3, 0, 1)));
   }
   static float lane0(reg v) { return _mm256_cvtss_f32(v); }
-  static void sum2(reg x, reg y, float& sa, float& sb) {
+  static __m128 sum2(reg x, reg y) {
     __m256 h = _mm256_hadd_ps(x, y);
     __m128 t = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-    t = _mm_hadd_ps(t, t);
-    sa = _mm_cvtss_f32(t);
-    sb = _mm_cvtss_f32(_mm_movehdup_ps(t));
+    return _mm_hadd_ps(t, t);
   }
 };
 #endif
@@ -217,7 +210,10 @@ void train_block_fixed(const int32_t* users, const int32_t* items, const float* 
   const float lu = prm.reg_user, li = prm.reg_item;
   const float inv_k = 1.f / float(k);
   const reg vlp = Vec::set1(lu), vlq = Vec::set1(li);
-  const __m128 veta = _mm_set1_ps(eta);
+  const __m128 veta = _mm_set1_ps(eta), vlb = _mm_set1_ps(lb);
+  const __m128 vlsq = _mm_set_ps(0.f, 0.f, li * li, lu * lu);
+  const __m128 vl2 = _mm_set_ps(0.f, 0.f, 2.f * li, 2.f * lu);
+  const __m128 vinv_k = _mm_set1_ps(inv_k);
   constexpr int kAhead = 6;
   for (int64_t e = begin; e < end; ++e) {
     const int64_t u = users[e], i = items[e];
@@ -236,44 +232,52 @@ void train_block_fixed(const int32_t* users, const int32_t* items, const float* 
       vp[v] = Vec::load(p + v * Vec::width);
       vq[v] = Vec::load(q + v * Vec::width);
     }
+    // user and item scalars side by side in 2 lanes: [user, item, -, -]
     float target = ratings[e] - mu;  // off the chain: r - mu - b_u - b_i
-    if constexpr (bias) target -= P.bias[u] + Q.bias[i];
+    __m128 vb = _mm_setzero_ps();
+    if constexpr (bias) {
+      vb = _mm_set_ps(0.f, 0.f, Q.bias[i], P.bias[u]);
+      target -= _mm_cvtss_f32(_mm_add_ss(vb, _mm_movehdup_ps(vb)));
+    }
     reg acc = Vec::mul(vp[0], vq[0]);
     for (int v = 1; v < NV; ++v) acc = Vec::fmadd(vp[v], vq[v], acc);
     const reg ve = Vec::sub(Vec::set1(target), Vec::allsum(acc));
-    const float err = Vec::lane0(ve);
-    float ep = eta, eq = eta;
-    float pp = 0.f, qq = 0.f;
+    const __m128 verr = _mm_broadcastss_ps(_mm_set_ss(Vec::lane0(ve)));
+    __m128 rate = veta, g = _mm_setzero_ps(), pp_qq = _mm_setzero_ps();
     if constexpr (adaptive) {
-      const __m128 g = _mm_set_ps(0.f, 0.f, Q.acc[i], P.acc[u]);
-      const __m128 r = _mm_div_ps(veta, _mm_sqrt_ps(g));
-      ep = _mm_cvtss_f32(r);
-      eq = _mm_cvtss_f32(_mm_movehdup_ps(r));
+      g = _mm_set_ps(0.f, 0.f, Q.acc[i], P.acc[u]);
+      rate = _mm_div_ps(veta, _mm_sqrt_ps(g));
       reg a = Vec::mul(vp[0], vp[0]), b = Vec::mul(vq[0], vq[0]);
       for (int v = 1; v < NV; ++v) {
         a = Vec::fmadd(vp[v], vp[v], a);
         b = Vec::fmadd(vq[v], vq[v], b);
       }
-      Vec::sum2(a, b, pp, qq);
+      pp_qq = Vec::sum2(a, b);  // |p|^2, |q|^2, |p|^2, |q|^2
     }
-    const reg vep = Vec::set1(ep), veq = Vec::set1(eq);
+    const reg vep = Vec::set1(_mm_cvtss_f32(rate));
+    const reg veq = Vec::set1(_mm_cvtss_f32(_mm_movehdup_ps(rate)));
     for (int v = 0; v < NV; ++v) {
       const reg gp = Vec::fnmadd(ve, vq[v], Vec::mul(vlp, vp[v]));
       const reg gq = Vec::fnmadd(ve, vp[v], Vec::mul(vlq, vq[v]));
       Vec::store(p + v * Vec::width, Vec::fnmadd(vep, gp, vp[v]));
       Vec::store(q + v * Vec::width, Vec::fnmadd(veq, gq, vq[v]));
     }
-    if constexpr (bias) {
-      P.bias[u] -= ep * (lb * P.bias[u] - err);
-      Q.bias[i] -= eq * (lb * Q.bias[i] - err);
+    if constexpr (bias) {  // b -= eta * (reg_bias * b - e), both at once
+      vb = _mm_fnmadd_ps(rate, _mm_fmsub_ps(vlb, vb, verr), vb);
+      P.bias[u] = _mm_cvtss_f32(vb);
+      Q.bias[i] = _mm_cvtss_f32(_mm_movehdup_ps(vb));
     }
     if constexpr (adaptive) {
-      // dot = target - err (p.q as summed above, up to rounding)
-      const float pq = target - err, ee = err * err;
-      const float gpp = lu * lu * pp - 2.f * lu * err * pq + ee * qq;
-      const float gqq = li * li * qq - 2.f * li * err * pq + ee * pp;
-      P.acc[u] += std::max(gpp, 0.f) * inv_k;
-      Q.acc[i] += std::max(gqq, 0.f) * inv_k;
+      // |g_p|^2 = l_u^2 |p|^2 - 2 l_u e p.q + e^2 |q|^2, |g_q|^2 likewise (lanes: user, item);
+      // p.q = target - e (as summed above, up to rounding)
+      const __m128 pq = _mm_sub_ps(_mm_set1_ps(target), verr);
+      const __m128 swapped = _mm_shuffle_ps(pp_qq, pp_qq, _MM_SHUFFLE(2, 3, 0, 1));
+      __m128 gg = _mm_mul_ps(_mm_mul_ps(verr, verr), swapped);
+      gg = _mm_fnmadd_ps(_mm_mul_ps(vl2, verr), pq, gg);
+      gg = _mm_fmadd_ps(vlsq, pp_qq, gg);
+      g = _mm_fmadd_ps(_mm_max_ps(gg, _mm_setzero_ps()), vinv_k, g);
+      P.acc[u] = _mm_cvtss_f32(g);
+      Q.acc[i] = _mm_cvtss_f32(_mm_movehdup_ps(g));
     }
   }
 }
