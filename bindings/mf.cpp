@@ -26,10 +26,15 @@ void check_ids(const int32_t* ids, int64_t n, int64_t limit, const char* name) {
   int32_t lo = 0, hi = -1;
   {
     py::gil_scoped_release nogil;
-    if (n > 0) {
-      auto mm = std::minmax_element(ids, ids + n);
-      lo = *mm.first;
-      hi = *mm.second;
+    if (n > 0) {  // a plain min/max loop vectorises (std::minmax_element does not): this scan
+                  // runs on every epoch call
+      int32_t a = ids[0], b = ids[0];
+      for (int64_t x = 0; x < n; ++x) {
+        a = std::min(a, ids[x]);
+        b = std::max(b, ids[x]);
+      }
+      lo = a;
+      hi = b;
     }
   }
   if (n > 0 && (lo < 0 || hi >= limit))
