@@ -3,6 +3,7 @@ estimator. The Python loop runs one compiled epoch at a time (harpdaal._core.mf)
 scaling, validation, early stopping and (under MPI) Harp's model rotation of item factors."""
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import os
@@ -435,7 +436,9 @@ class MatrixFactorization:
         if self._bu is not None:
             self._bu = self._bu[data.user_perm]
             self._bi = self._bi[data.item_perm]
-        self._finish(seen=data.seen_lists())
+        # the seen-item lists are grouped on first use (recommend / save), not in fit
+        self._finish(seen=functools.partial(R.seen_lists, data.users, data.items, data.user_perm,
+                                            data.item_perm))
 
     @staticmethod
     def _unpermute_rows(work, perm):
@@ -472,8 +475,8 @@ class MatrixFactorization:
                          {"P": self._P, "Q": self._Q, "residual": residual})
 
     def _finish(self, u=None, i=None, seen=None):
-        """Back to rating units; keep the items each user rated (for recommend): grouped from
-        (u, i), or `seen` = (row_ptr, items) already grouped."""
+        """Back to rating units; keep the items each user rated (for recommend): grouped now
+        from (u, i), or later by `seen()` -> (row_ptr, items) on first use."""
         root = np.float32(np.sqrt(self._scale))
         self._P *= root
         self._Q *= root
@@ -482,13 +485,22 @@ class MatrixFactorization:
             self._bi *= np.float32(self._scale)
         self._scale = 1.0
         if seen is not None:
-            self._seen_ptr, self._seen_items = seen
+            self._seen_ptr = self._seen_items = None
+            self._seen_lazy = seen
             return
+        self._seen_lazy = None
         self._seen_ptr = np.empty(self.user_ids_.size + 1, np.int64)
         self._seen_items = np.empty(u.size, np.int32)
         _core.mf.group_by_row(np.ascontiguousarray(u, dtype=np.int32),
                               np.ascontiguousarray(i, dtype=np.int32), self.user_ids_.size,
                               self._seen_ptr, self._seen_items)
+
+    def _seen_csr(self):
+        """(row_ptr, items) of the items each internal user rated, grouped on first use."""
+        if self._seen_ptr is None and getattr(self, "_seen_lazy", None) is not None:
+            self._seen_ptr, self._seen_items = self._seen_lazy()
+            self._seen_lazy = None
+        return self._seen_ptr, self._seen_items
 
     # -- inference ------------------------------------------------------------------------------
     @property
@@ -583,7 +595,8 @@ class MatrixFactorization:
             if self._bi is not None:
                 scores += self._bi + self._bu[u]
         if exclude_seen and u >= 0:
-            scores[self._seen_items[self._seen_ptr[u] : self._seen_ptr[u + 1]]] = -np.inf
+            ptr, seen = self._seen_csr()
+            scores[seen[ptr[u] : ptr[u + 1]]] = -np.inf
         n_valid = int(np.isfinite(scores).sum())
         n = min(n, n_valid)
         top = np.argpartition(-scores, n - 1)[:n] if n > 0 else np.zeros(0, np.int64)
@@ -599,7 +612,7 @@ class MatrixFactorization:
                 "history_": getattr(self, "history_", [])}
         arrays = {"user_ids": self.user_ids_, "item_ids": self.item_ids_,
                   "user_factors": self.user_factors_, "item_factors": self.item_factors_,
-                  "seen_ptr": self._seen_ptr, "seen_items": self._seen_items}
+                  "seen_ptr": self._seen_csr()[0], "seen_items": self._seen_csr()[1]}
         if self._bu is not None:
             arrays["user_bias"], arrays["item_bias"] = self._bu, self._bi
         meta_bytes = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
@@ -630,4 +643,5 @@ class MatrixFactorization:
             est._bi = z["item_bias"].astype(np.float32) if "item_bias" in z else None
             est._seen_ptr = z["seen_ptr"]
             est._seen_items = z["seen_items"]
+            est._seen_lazy = None
         return est

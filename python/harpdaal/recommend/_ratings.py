@@ -179,20 +179,25 @@ class Bucketed:
 
     def seen_lists(self):
         """(row_ptr, items) CSR of the items each internal user rated."""
-        from .. import _core
-
-        inv_i = np.empty(self.item_perm.size, np.int32)
-        inv_i[self.item_perm] = np.arange(self.item_perm.size, dtype=np.int32)
-        ptr = np.empty(self.user_perm.size + 1, np.int64)
-        out = np.empty(self.users.size, np.int32)
-        _core.mf.seen_lists(self.users, self.items, self.user_perm, inv_i, ptr, out)
-        return ptr, out
+        return seen_lists(self.users, self.items, self.user_perm, self.item_perm)
 
     def first_duplicate(self):
         """(work user, work item) of a repeated pair."""
         key = np.sort(self.users.astype(np.int64) * self.n_items + self.items)
         k = int(key[np.flatnonzero(key[1:] == key[:-1])[0]])
         return k // self.n_items, k % self.n_items
+
+
+def seen_lists(users, items, user_perm, item_perm):
+    """(row_ptr, items) CSR, in internal ids, of bucketed work-id ratings."""
+    from .. import _core
+
+    inv_i = np.empty(item_perm.size, np.int32)
+    inv_i[item_perm] = np.arange(item_perm.size, dtype=np.int32)
+    ptr = np.empty(user_perm.size + 1, np.int64)
+    out = np.empty(users.size, np.int32)
+    _core.mf.seen_lists(users, items, user_perm, inv_i, ptr, out)
+    return ptr, out
 
 
 def bucket(users, items, ratings, n_users, n_items, grid, n_threads=0, ways=INTERLEAVE):

@@ -214,7 +214,7 @@ void train_block_fixed(const int32_t* users, const int32_t* items, const float* 
   const __m128 vlsq = _mm_set_ps(0.f, 0.f, li * li, lu * lu);
   const __m128 vl2 = _mm_set_ps(0.f, 0.f, 2.f * li, 2.f * lu);
   const __m128 vinv_k = _mm_set1_ps(inv_k);
-  constexpr int kAhead = 6;
+  constexpr int kAhead = 6;  // ratings ahead to prefetch rows for
   for (int64_t e = begin; e < end; ++e) {
     const int64_t u = users[e], i = items[e];
     float* p = P.rows + u * ld;
