@@ -136,8 +136,13 @@ def _source_dir() -> pathlib.Path:
     return src
 
 
-def library_path() -> pathlib.Path:
-    """Build (once; cached by source and flag hash) and return the shared library's path."""
+def library_path(build: bool = True) -> pathlib.Path:
+    """Build (once; cached by source and flag hash) and return the shared library's path.
+    build=False: only an already built library (BuildError otherwise)."""
+    if not build:
+        built = sorted(BUILD.glob("libmf_avx_*.so"), key=lambda f: f.stat().st_mtime)
+        if not built or not (BUILD / "src" / "mf.cpp").is_file():
+            raise BuildError("not built yet (python benchmarks/libmf_avx.py builds it)")
     src = _source_dir()
     cxx = os.environ.get("CXX", "g++")
     h = hashlib.sha256()
@@ -165,12 +170,16 @@ def library_path() -> pathlib.Path:
 _LIB = None
 
 
-def load():
-    """The ctypes library (built on first use). Raises BuildError when that is impossible."""
+def load(build: bool = True):
+    """The ctypes library (built on first use unless build=False). Raises BuildError when that
+    is impossible."""
     global _LIB
     if _LIB is None:
+        so = library_path(build)
+        if not so.is_file():
+            raise BuildError("not built yet (python benchmarks/libmf_avx.py builds it)")
         try:
-            lib = ctypes.CDLL(str(library_path()))
+            lib = ctypes.CDLL(str(so))
         except OSError as exc:
             raise BuildError(f"cannot load libmf-avx: {exc}") from None
         lib.mf_train.restype = ctypes.POINTER(MFModel)
