@@ -26,15 +26,10 @@ void check_ids(const int32_t* ids, int64_t n, int64_t limit, const char* name) {
   int32_t lo = 0, hi = -1;
   {
     py::gil_scoped_release nogil;
-    if (n > 0) {  // a plain min/max loop vectorises (std::minmax_element does not): this scan
-                  // runs on every epoch call
-      int32_t a = ids[0], b = ids[0];
-      for (int64_t x = 0; x < n; ++x) {
-        a = std::min(a, ids[x]);
-        b = std::max(b, ids[x]);
-      }
-      lo = a;
-      hi = b;
+    if (n > 0) {
+      auto mm = std::minmax_element(ids, ids + n);
+      lo = *mm.first;
+      hi = *mm.second;
     }
   }
   if (n > 0 && (lo < 0 || hi >= limit))
@@ -86,7 +81,7 @@ void sgd_train_grid(const py::handle& users_obj, const py::handle& items_obj,
                     const py::object& item_acc, const py::object& user_bias,
                     const py::object& item_bias, int64_t n_factors, float learning_rate,
                     float reg_user, float reg_item, float reg_bias, float global_mean,
-                    bool adaptive, bool dynamic, int n_threads) {
+                    bool adaptive, bool dynamic, int n_threads, bool check_ids_every_call) {
   auto users = checked_array<int32_t>(users_obj, "users", {any_dim});
   const int64_t n = users.shape(0);
   auto items = checked_array<int32_t>(items_obj, "items", {n});
@@ -115,8 +110,10 @@ void sgd_train_grid(const py::handle& users_obj, const py::handle& items_obj,
       seen[c] = 1;
     }
   }
-  check_ids(users.data(), n, t.P.shape(0), "users");
-  check_ids(items.data(), n, t.Q.shape(0), "items");
+  if (check_ids_every_call) {
+    check_ids(users.data(), n, t.P.shape(0), "users");
+    check_ids(items.data(), n, t.Q.shape(0), "items");
+  }
   sgd::Params<float> prm;
   prm.learning_rate = learning_rate;
   prm.reg_user = reg_user;
@@ -320,8 +317,11 @@ void register_mf(py::module_& m) {
         py::arg("user_bias"), py::arg("item_bias"), py::arg("n_factors"),
         py::arg("learning_rate"), py::arg("reg_user"), py::arg("reg_item"),
         py::arg("reg_bias"), py::arg("global_mean"), py::arg("adaptive") = true,
-        py::arg("dynamic") = false, py::arg("n_threads") = 0,
-        "One SGD epoch over ratings bucketed into a grid x grid block array (in place).");
+        py::arg("dynamic") = false, py::arg("n_threads") = 0, py::arg("check_ids") = true,
+        "One SGD epoch over ratings bucketed into a grid x grid block array (in place). "
+        "check_ids=False skips the O(n) scan of users/items against the factor tables: only "
+        "for ids the caller produced and checked itself (e.g. bucket() output already passed "
+        "to a checked call, unchanged since).");
   k.def("sgd_predict", &sgd_predict, py::arg("users"), py::arg("items"),
         py::arg("user_factors"), py::arg("item_factors"), py::arg("user_bias"),
         py::arg("item_bias"), py::arg("n_factors"), py::arg("global_mean"), py::arg("out"),

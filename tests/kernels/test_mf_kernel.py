@@ -258,3 +258,23 @@ def test_seen_lists_group_items_by_internal_user():
     np.testing.assert_array_equal(ptr, np.concatenate([[0], np.cumsum(np.bincount(u, minlength=m))]))
     for x in range(m):
         np.testing.assert_array_equal(np.sort(items[ptr[x]:ptr[x + 1]]), np.sort(i[u == x]))
+
+
+def test_sgd_train_grid_check_ids_false_gives_the_same_epoch():
+    u, i, r, P0, Q0, k = tiny_problem(seed=6)
+    bu_, bi_, br_, ptr = bucket(u, i, r, P0.shape[0], Q0.shape[0], 2)
+    order = np.array([1, 0], np.int32)
+    out = []
+    for check in (True, False):
+        P, Q = P0.copy(), Q0.copy()
+        Gp, Gq = np.ones(P.shape[0], np.float32), np.ones(Q.shape[0], np.float32)
+        _core.mf.sgd_train_grid(bu_, bi_, br_, ptr, order, P, Q, Gp, Gq, None, None, k, 0.1,
+                                0.01, 0.01, 0.0, 0.0, True, False, 1, check_ids=check)
+        out.append(P)
+    np.testing.assert_array_equal(out[0], out[1])
+    assert not np.array_equal(out[0], P0)
+    bad = bu_.copy()
+    bad[0] = P0.shape[0]
+    with pytest.raises(ValueError, match="users: ids must lie"):  # the default checks
+        _core.mf.sgd_train_grid(bad, bi_, br_, ptr, order, P0.copy(), Q0.copy(), Gp, Gq, None,
+                                None, k, 0.1, 0.01, 0.01, 0.0, 0.0, True, False, 1)
