@@ -1,6 +1,7 @@
 """W-MF benchmark: harpdaal MF-SGD vs LIBMF (PyPI libmf) vs scikit-surprise SVD.
 
     python benchmarks/bench_mf.py --size full --threads 1 2 --repeat 3 --data-dir ../shared/data
+    python benchmarks/bench_mf.py --size full --only k32 --tools harpdaal libmf-avx
     mpiexec -n 2 python benchmarks/bench_mf.py --size full --threads 1 --tools harpdaal
 
 Prints a markdown table and writes JSON (--out). Peers that are missing are reported with the
@@ -9,6 +10,7 @@ reason. On a shared machine compare ratios measured in the same run.
 from __future__ import annotations
 
 import argparse
+import os
 import json
 import platform
 import statistics
@@ -38,8 +40,9 @@ def main(argv=None):
         pass
     rows = []
     if rank == 0:
-        print("| case | tool | threads | ranks | s/epoch (median wall) | CPU s/epoch | updates/s | "
-              "test RMSE | harpdaal breakdown |\n|---|---|---|---|---|---|---|---|---|", flush=True)
+        print("| case | tool | threads | ranks | s/epoch (median wall) | CPU s/epoch | updates/s "
+              "(wall) | updates/s (CPU) | test RMSE | load avg | harpdaal breakdown |\n"
+              "|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
     for case in mf.cases(args.size, args.data_dir):
         if args.only and args.only not in case["name"]:
             continue
@@ -54,7 +57,9 @@ def main(argv=None):
                     if tool in absent:
                         continue
                     try:
-                        parts[tool].append(mf.run(case, tool, nt, 1))
+                        res = mf.run(case, tool, nt, 1)
+                        res["loadavg_1min"] = os.getloadavg()[0]  # machine load, after the fit
+                        parts[tool].append(res)
                     except PeerUnavailable as exc:
                         absent[tool] = str(exc)
             for tool in tools:
@@ -88,6 +93,9 @@ def _merge(results):
     out["throughput"] = per_iter_updates / statistics.median(secs)
     if "cpu_seconds_per_iter" in results[0]:
         out["cpu_seconds_per_iter"] = [r["cpu_seconds_per_iter"][0] for r in results]
+    out["loadavg_1min"] = [r["loadavg_1min"] for r in results]
+    if "cpu_seconds_per_iter" in results[0]:
+        out["throughput_cpu"] = per_iter_updates / statistics.median(out["cpu_seconds_per_iter"])
     if "breakdown" in results[0]:
         out["breakdown"] = {k: statistics.median(r["breakdown"][k] for r in results)
                             for k in results[0]["breakdown"]}
@@ -106,15 +114,20 @@ def _cpu():
 
 def _line(r):
     if r["status"] != "ok":
-        return f"| {r['case']} | {r['tool']} | {r['threads']} | {r['ranks']} | - | - | - | - | {r['reason']} |"
+        return (f"| {r['case']} | {r['tool']} | {r['threads']} | {r['ranks']} | - | - | - | - | - "
+                f"| - | {r['reason']} |")
     med = statistics.median(r["seconds_per_iter"])
     cpu = r.get("cpu_seconds_per_iter")
     cpu_s = f"{statistics.median(cpu):.4f}" if cpu else "-"
     bd = r.get("breakdown")
     extra = (f"compute {bd['compute']:.3f} / comm {bd['comm']:.3f} / glue {bd['glue']:.3f} s/iter"
              if bd else "")
+    tcpu = r.get("throughput_cpu")
+    tcpu_s = f"{tcpu / 1e6:.1f}M" if tcpu else "-"
+    load = r.get("loadavg_1min")
+    load_s = f"{min(load):.1f}-{max(load):.1f}" if load else "-"
     return (f"| {r['case']} | {r['tool']} | {r['threads']} | {r['ranks']} | {med:.4f} | {cpu_s} | "
-            f"{r['throughput'] / 1e6:.1f}M | {r['quality']:.4f} | {extra} |")
+            f"{r['throughput'] / 1e6:.1f}M | {tcpu_s} | {r['quality']:.4f} | {load_s} | {extra} |")
 
 
 if __name__ == "__main__":

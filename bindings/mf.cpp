@@ -2,6 +2,7 @@
 // (an out-of-range id would be an out-of-bounds write, so it is checked here, once per call, with
 // the GIL released), and GIL release around the kernels. float32 only: the factor tables of the
 // estimator are float32.
+#include <cmath>
 #include <algorithm>
 #include <string>
 
@@ -80,7 +81,7 @@ void sgd_train_grid(const py::handle& users_obj, const py::handle& items_obj,
                     const py::object& item_acc, const py::object& user_bias,
                     const py::object& item_bias, int64_t n_factors, float learning_rate,
                     float reg_user, float reg_item, float reg_bias, float global_mean,
-                    bool adaptive, bool dynamic, int n_threads) {
+                    bool adaptive, bool dynamic, int n_threads, bool check_ids_every_call) {
   auto users = checked_array<int32_t>(users_obj, "users", {any_dim});
   const int64_t n = users.shape(0);
   auto items = checked_array<int32_t>(items_obj, "items", {n});
@@ -109,8 +110,10 @@ void sgd_train_grid(const py::handle& users_obj, const py::handle& items_obj,
       seen[c] = 1;
     }
   }
-  check_ids(users.data(), n, t.P.shape(0), "users");
-  check_ids(items.data(), n, t.Q.shape(0), "items");
+  if (check_ids_every_call) {
+    check_ids(users.data(), n, t.P.shape(0), "users");
+    check_ids(items.data(), n, t.Q.shape(0), "items");
+  }
   sgd::Params<float> prm;
   prm.learning_rate = learning_rate;
   prm.reg_user = reg_user;
@@ -227,6 +230,70 @@ int64_t sgd_bucket(const py::handle& users_obj, const py::handle& items_obj,
                             oup, oip, orp, bpp, ways, n_threads);
 }
 
+int64_t sgd_bucket_relabel(const py::handle& users_obj, const py::handle& items_obj,
+                           const py::handle& ratings_obj, const py::handle& user_perm_obj,
+                           const py::handle& item_perm_obj, double shift, double scale,
+                           int64_t grid, const py::handle& out_users_obj,
+                           const py::handle& out_items_obj, const py::handle& out_ratings_obj,
+                           const py::handle& block_ptr_obj, int ways, int n_threads) {
+  auto users = checked_array<int32_t>(users_obj, "users", {any_dim});
+  const int64_t n = users.shape(0);
+  auto items = checked_array<int32_t>(items_obj, "items", {n});
+  auto ratings = checked_array<double>(ratings_obj, "ratings", {n});
+  auto uperm = checked_array<int32_t>(user_perm_obj, "user_perm", {any_dim});
+  auto iperm = checked_array<int32_t>(item_perm_obj, "item_perm", {any_dim});
+  const int64_t n_users = uperm.shape(0), n_items = iperm.shape(0);
+  if (grid < 1 || grid > 4096) throw py::value_error("grid must lie in [1, 4096]");
+  if (ways < 1 || ways > 64) throw py::value_error("ways must lie in [1, 64]");
+  if (n_users < 1 || n_items < 1) throw py::value_error("user_perm and item_perm must be non-empty");
+  if (!(scale > 0.0) || !std::isfinite(scale) || !std::isfinite(shift))
+    throw py::value_error("scale must be finite and > 0, shift finite");
+  auto ou = checked_array<int32_t>(out_users_obj, "out_users", {n}, true);
+  auto oi = checked_array<int32_t>(out_items_obj, "out_items", {n}, true);
+  auto orr = checked_array<float>(out_ratings_obj, "out_ratings", {n}, true);
+  auto bp = checked_array<int64_t>(block_ptr_obj, "block_ptr", {grid * grid + 1}, true);
+  check_ids(users.data(), n, n_users, "users");
+  check_ids(items.data(), n, n_items, "items");
+  check_ids(uperm.data(), n_users, n_users, "user_perm");
+  check_ids(iperm.data(), n_items, n_items, "item_perm");
+  {  // permutations: every id exactly once (a repeat would merge two rows)
+    std::vector<char> seen(static_cast<size_t>(std::max(n_users, n_items)), 0);
+    for (int64_t x = 0; x < n_users; ++x)
+      if (seen[uperm.data()[x]]++) throw py::value_error("user_perm must be a permutation");
+    std::fill(seen.begin(), seen.end(), 0);
+    for (int64_t x = 0; x < n_items; ++x)
+      if (seen[iperm.data()[x]]++) throw py::value_error("item_perm must be a permutation");
+  }
+  int32_t *oup = ou.mutable_data(), *oip = oi.mutable_data();
+  float* orp = orr.mutable_data();
+  int64_t* bpp = bp.mutable_data();
+  py::gil_scoped_release nogil;
+  return sgd::bucket_relabel(users.data(), items.data(), ratings.data(), n, uperm.data(),
+                             iperm.data(), n_users, n_items, shift, scale, grid, oup, oip, orp,
+                             bpp, ways, n_threads);
+}
+
+void sgd_seen_lists(const py::handle& users_obj, const py::handle& items_obj,
+                    const py::handle& user_perm_obj, const py::handle& item_inverse_obj,
+                    const py::handle& row_ptr_obj, const py::handle& out_items_obj) {
+  auto users = checked_array<int32_t>(users_obj, "users", {any_dim});
+  const int64_t n = users.shape(0);
+  auto items = checked_array<int32_t>(items_obj, "items", {n});
+  auto uperm = checked_array<int32_t>(user_perm_obj, "user_perm", {any_dim});
+  auto iinv = checked_array<int32_t>(item_inverse_obj, "item_inverse", {any_dim});
+  const int64_t n_users = uperm.shape(0), n_items = iinv.shape(0);
+  auto rp = checked_array<int64_t>(row_ptr_obj, "row_ptr", {n_users + 1}, true);
+  auto oi = checked_array<int32_t>(out_items_obj, "out_items", {n}, true);
+  check_ids(users.data(), n, n_users, "users");
+  check_ids(items.data(), n, n_items, "items");
+  check_ids(uperm.data(), n_users, n_users, "user_perm");
+  check_ids(iinv.data(), n_items, n_items, "item_inverse");
+  int64_t* rpp = rp.mutable_data();
+  int32_t* oip = oi.mutable_data();
+  py::gil_scoped_release nogil;
+  sgd::seen_lists(users.data(), items.data(), n, uperm.data(), iinv.data(), n_users, rpp, oip);
+}
+
 void group_by_row(const py::handle& rows_obj, const py::handle& cols_obj, int64_t n_rows,
                   const py::handle& row_ptr_obj, const py::handle& out_cols_obj) {
   auto rows = checked_array<int32_t>(rows_obj, "rows", {any_dim});
@@ -250,8 +317,11 @@ void register_mf(py::module_& m) {
         py::arg("user_bias"), py::arg("item_bias"), py::arg("n_factors"),
         py::arg("learning_rate"), py::arg("reg_user"), py::arg("reg_item"),
         py::arg("reg_bias"), py::arg("global_mean"), py::arg("adaptive") = true,
-        py::arg("dynamic") = false, py::arg("n_threads") = 0,
-        "One SGD epoch over ratings bucketed into a grid x grid block array (in place).");
+        py::arg("dynamic") = false, py::arg("n_threads") = 0, py::arg("check_ids") = true,
+        "One SGD epoch over ratings bucketed into a grid x grid block array (in place). "
+        "check_ids=False skips the O(n) scan of users/items against the factor tables: only "
+        "for ids the caller produced and checked itself (e.g. bucket() output already passed "
+        "to a checked call, unchanged since).");
   k.def("sgd_predict", &sgd_predict, py::arg("users"), py::arg("items"),
         py::arg("user_factors"), py::arg("item_factors"), py::arg("user_bias"),
         py::arg("item_bias"), py::arg("n_factors"), py::arg("global_mean"), py::arg("out"),
@@ -266,6 +336,16 @@ void register_mf(py::module_& m) {
         py::arg("n_threads") = 0,
         "Order ratings by grid block, user, item for sgd_train_grid; returns the number of "
         "repeated (user, item) pairs.");
+  k.def("bucket_relabel", &sgd_bucket_relabel, py::arg("users"), py::arg("items"),
+        py::arg("ratings"), py::arg("user_perm"), py::arg("item_perm"), py::arg("shift"),
+        py::arg("scale"), py::arg("grid"), py::arg("out_users"), py::arg("out_items"),
+        py::arg("out_ratings"), py::arg("block_ptr"), py::arg("ways") = 1,
+        py::arg("n_threads") = 0,
+        "bucket() of (user_perm[users], item_perm[items], float32((ratings - shift) / scale)) "
+        "without materialising them; ratings float64. Returns the number of repeated pairs.");
+  k.def("seen_lists", &sgd_seen_lists, py::arg("users"), py::arg("items"),
+        py::arg("user_perm"), py::arg("item_inverse"), py::arg("row_ptr"), py::arg("out_items"),
+        "Items rated by each internal user (CSR) from bucketed work-id ratings.");
   k.def("group_by_row", &group_by_row, py::arg("rows"), py::arg("cols"), py::arg("n_rows"),
         py::arg("row_ptr"), py::arg("out_cols"), "CSR grouping of (row, col) pairs.");
   k.def("ccd_epoch", &ccd_epoch, py::arg("row_ptr"), py::arg("col_idx"), py::arg("col_ptr"),

@@ -183,3 +183,98 @@ def test_dynamic_schedule_one_thread_is_rounds_and_many_threads_converge():
                                                                   k, 0.0, 1))
     np.testing.assert_array_equal(out[(False, 1)][0], out[(True, 1)][0])
     assert out[(True, 2)][1] == pytest.approx(out[(False, 1)][1], rel=0.05)
+
+
+def test_sgd_wide_rows_match_numpy(isa):
+    """k = 40 in rows of 48 floats: 3 zmm / 6 ymm registers per row in the fixed kernels."""
+    rng = np.random.default_rng(5)
+    m, n, nnz, k, ld, grid = 19, 13, 150, 40, 48, 2
+    key = rng.choice(m * n, size=nnz, replace=False)
+    u, i = key // n, key % n
+    r = rng.normal(0.0, 1.0, nnz)
+    P, Q = aligned_empty((m, ld)), aligned_empty((n, ld))
+    P[:, :k] = rng.normal(0, 0.2, (m, k))
+    Q[:, :k] = rng.normal(0, 0.2, (n, k))
+    bu_, bi_, br_, ptr = bucket(u, i, r, m, n, grid)
+    Gp, Gq = np.ones(m, np.float32), np.ones(n, np.float32)
+    ub, ib = np.zeros(m, np.float32), np.zeros(n, np.float32)
+    ref = [P[:, :k].astype(np.float64), Q[:, :k].astype(np.float64), np.ones(m), np.ones(n),
+           np.zeros(m), np.zeros(n)]
+    for _ in range(2):
+        order = rng.permutation(grid).astype(np.int32)
+        _core.mf.sgd_train_grid(bu_, bi_, br_, ptr, order, P, Q, Gp, Gq, ub, ib, k, 0.05, 0.02,
+                                0.03, 0.01, 0.1, True, False, 1)
+        numpy_sgd_epoch(bu_, bi_, br_.astype(np.float64), ptr, order, *ref, k, 0.05, 0.02, 0.03,
+                        0.01, 0.1, True)
+    np.testing.assert_allclose(P[:, :k], ref[0], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(Q[:, :k], ref[1], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(Gp, ref[2], rtol=1e-4)
+    np.testing.assert_allclose(ub, ref[4], rtol=1e-4, atol=1e-5)
+    assert not P[:, k:].any() and not Q[:, k:].any()  # the padding stays zero
+
+
+@pytest.mark.parametrize("ways", [1, 4])
+def test_bucket_relabel_equals_bucket_of_relabelled(ways):
+    rng = np.random.default_rng(2)
+    m, n, nnz, grid = 300, 120, 20000, 4
+    u = rng.integers(0, m, nnz).astype(np.int32)
+    i = rng.integers(0, n, nnz).astype(np.int32)
+    r = rng.normal(3.0, 1.0, nnz)
+    up, ip = rng.permutation(m).astype(np.int32), rng.permutation(n).astype(np.int32)
+    shift, scale = 3.1, 0.9
+    want = bucket(up[u], ip[i], ((r - shift) / scale).astype(np.float32), m, n, grid, ways=ways)
+    got = (np.empty(nnz, np.int32), np.empty(nnz, np.int32), np.empty(nnz, np.float32),
+           np.empty(grid * grid + 1, np.int64))
+    dups = _core.mf.bucket_relabel(u, i, r, up, ip, shift, scale, grid, *got, ways, 2)
+    for a, b in zip(want, got):
+        np.testing.assert_array_equal(a, b)
+    key = u.astype(np.int64) * n + i
+    assert dups == key.size - np.unique(key).size > 0
+    bad = up.copy()
+    bad[0] = bad[1]
+    with pytest.raises(ValueError, match="user_perm must be a permutation"):
+        _core.mf.bucket_relabel(u, i, r, bad, ip, shift, scale, grid, *got, ways, 1)
+    with pytest.raises(ValueError, match="scale"):
+        _core.mf.bucket_relabel(u, i, r, up, ip, shift, 0.0, grid, *got, ways, 1)
+    with pytest.raises(TypeError):
+        _core.mf.bucket_relabel(u, i, r.astype(np.float32), up, ip, shift, scale, grid, *got,
+                                ways, 1)
+    with pytest.raises(ValueError, match="items: ids must lie"):
+        _core.mf.bucket_relabel(u, np.where(i == 0, n, i).astype(np.int32), r, up, ip, shift,
+                                scale, grid, *got, ways, 1)
+
+
+def test_seen_lists_group_items_by_internal_user():
+    rng = np.random.default_rng(4)
+    m, n, nnz, grid = 200, 90, 5000, 3
+    key = rng.choice(m * n, size=nnz, replace=False)
+    u, i = (key // n).astype(np.int32), (key % n).astype(np.int32)
+    up, ip = rng.permutation(m).astype(np.int32), rng.permutation(n).astype(np.int32)
+    bu_, bi_, _, _ = bucket(up[u], ip[i], np.zeros(nnz), m, n, grid)
+    inv_i = np.empty(n, np.int32)
+    inv_i[ip] = np.arange(n, dtype=np.int32)
+    ptr, items = np.empty(m + 1, np.int64), np.empty(nnz, np.int32)
+    _core.mf.seen_lists(bu_, bi_, up, inv_i, ptr, items)
+    np.testing.assert_array_equal(ptr, np.concatenate([[0], np.cumsum(np.bincount(u, minlength=m))]))
+    for x in range(m):
+        np.testing.assert_array_equal(np.sort(items[ptr[x]:ptr[x + 1]]), np.sort(i[u == x]))
+
+
+def test_sgd_train_grid_check_ids_false_gives_the_same_epoch():
+    u, i, r, P0, Q0, k = tiny_problem(seed=6)
+    bu_, bi_, br_, ptr = bucket(u, i, r, P0.shape[0], Q0.shape[0], 2)
+    order = np.array([1, 0], np.int32)
+    out = []
+    for check in (True, False):
+        P, Q = P0.copy(), Q0.copy()
+        Gp, Gq = np.ones(P.shape[0], np.float32), np.ones(Q.shape[0], np.float32)
+        _core.mf.sgd_train_grid(bu_, bi_, br_, ptr, order, P, Q, Gp, Gq, None, None, k, 0.1,
+                                0.01, 0.01, 0.0, 0.0, True, False, 1, check_ids=check)
+        out.append(P)
+    np.testing.assert_array_equal(out[0], out[1])
+    assert not np.array_equal(out[0], P0)
+    bad = bu_.copy()
+    bad[0] = P0.shape[0]
+    with pytest.raises(ValueError, match="users: ids must lie"):  # the default checks
+        _core.mf.sgd_train_grid(bad, bi_, br_, ptr, order, P0.copy(), Q0.copy(), Gp, Gq, None,
+                                None, k, 0.1, 0.01, 0.01, 0.0, 0.0, True, False, 1)

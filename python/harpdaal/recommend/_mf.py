@@ -3,6 +3,7 @@ estimator. The Python loop runs one compiled epoch at a time (harpdaal._core.mf)
 scaling, validation, early stopping and (under MPI) Harp's model rotation of item factors."""
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import os
@@ -417,8 +418,8 @@ class MatrixFactorization:
     def _fit_sgd(self, p, u, i, ratings, val, rng):
         grid = p["grid"]
         nu, ni = self.user_ids_.size, self.item_ids_.size
-        rs = ((ratings - self.global_mean_) / self._scale).astype(np.float32)
-        data = R.Bucketed(u, i, rs, nu, ni, grid, rng, p["threads"])
+        data = R.Bucketed(u, i, ratings, nu, ni, grid, rng, p["threads"],
+                          shift=self.global_mean_, scale=self._scale)
         if data.n_duplicates:
             if self.duplicates == "error":
                 wu, wi = data.first_duplicate()
@@ -429,9 +430,9 @@ class MatrixFactorization:
                     "duplicate pair(s)); pass duplicates='mean' or 'last'")
             u, i, ratings = R.resolve_duplicates(u, i, ratings, self.duplicates)
             self._setup_model(p, ratings, rng)
-            rs = ((ratings - self.global_mean_) / self._scale).astype(np.float32)
-            data = R.Bucketed(u, i, rs, nu, ni, grid, rng, p["threads"])
-        del u, i, ratings, rs
+            data = R.Bucketed(u, i, ratings, nu, ni, grid, rng, p["threads"],
+                              shift=self.global_mean_, scale=self._scale)
+        del u, i, ratings
         adaptive = self.learning_rate_schedule == "adaptive"
         uacc = np.ones(nu, np.float32) if adaptive else None
         iacc = np.ones(ni, np.float32) if adaptive else None
@@ -441,12 +442,15 @@ class MatrixFactorization:
             val = (np.where(vu >= 0, data.user_perm[np.maximum(vu, 0)], -1).astype(np.int32),
                    np.where(vi >= 0, data.item_perm[np.maximum(vi, 0)], -1).astype(np.int32), vr)
 
+        checked = []  # check_ids: the ids are scanned on the first epoch only (never changed)
+
         def epoch_fn(_epoch):
             order = rng.permutation(grid).astype(np.int32)
             _core.mf.sgd_train_grid(data.users, data.items, data.ratings, data.block_ptr, order,
                                     self._P, self._Q, uacc, iacc, self._bu, self._bi, p["k"],
                                     p["lr"], p["reg_user"], p["reg_item"], p["reg_bias"], 0.0,
-                                    adaptive, p["dynamic"], p["threads"])
+                                    adaptive, p["dynamic"], p["threads"], not checked)
+            checked.append(True)
 
         state = {"P": self._P, "Q": self._Q}
         state.update({k: v for k, v in (("uacc", uacc), ("iacc", iacc), ("bu", self._bu),
@@ -458,11 +462,9 @@ class MatrixFactorization:
         if self._bu is not None:
             self._bu = self._bu[data.user_perm]
             self._bi = self._bi[data.item_perm]
-        inv_u = np.empty(nu, np.int32)
-        inv_u[data.user_perm] = np.arange(nu, dtype=np.int32)
-        inv_i = np.empty(ni, np.int32)
-        inv_i[data.item_perm] = np.arange(ni, dtype=np.int32)
-        self._finish(inv_u[data.users], inv_i[data.items])
+        # the seen-item lists are grouped on first use (recommend / save), not in fit
+        self._finish(seen=functools.partial(R.seen_lists, data.users, data.items, data.user_perm,
+                                            data.item_perm))
 
     @staticmethod
     def _unpermute_rows(work, perm):
@@ -498,8 +500,9 @@ class MatrixFactorization:
         self._train_loop(p, epoch_fn, train, val,
                          {"P": self._P, "Q": self._Q, "residual": residual})
 
-    def _finish(self, u, i):
-        """Back to rating units; keep the items each user rated (for recommend)."""
+    def _finish(self, u=None, i=None, seen=None):
+        """Back to rating units; keep the items each user rated (for recommend): grouped now
+        from (u, i), or later by `seen()` -> (row_ptr, items) on first use."""
         root = np.float32(np.sqrt(self._scale))
         self._P *= root
         self._Q *= root
@@ -507,11 +510,23 @@ class MatrixFactorization:
             self._bu *= np.float32(self._scale)
             self._bi *= np.float32(self._scale)
         self._scale = 1.0
+        if seen is not None:
+            self._seen_ptr = self._seen_items = None
+            self._seen_lazy = seen
+            return
+        self._seen_lazy = None
         self._seen_ptr = np.empty(self.user_ids_.size + 1, np.int64)
         self._seen_items = np.empty(u.size, np.int32)
         _core.mf.group_by_row(np.ascontiguousarray(u, dtype=np.int32),
                               np.ascontiguousarray(i, dtype=np.int32), self.user_ids_.size,
                               self._seen_ptr, self._seen_items)
+
+    def _seen_csr(self):
+        """(row_ptr, items) of the items each internal user rated, grouped on first use."""
+        if self._seen_ptr is None and getattr(self, "_seen_lazy", None) is not None:
+            self._seen_ptr, self._seen_items = self._seen_lazy()
+            self._seen_lazy = None
+        return self._seen_ptr, self._seen_items
 
     # -- inference ------------------------------------------------------------------------------
     @property
@@ -606,7 +621,8 @@ class MatrixFactorization:
             if self._bi is not None:
                 scores += self._bi + self._bu[u]
         if exclude_seen and u >= 0:
-            scores[self._seen_items[self._seen_ptr[u] : self._seen_ptr[u + 1]]] = -np.inf
+            ptr, seen = self._seen_csr()
+            scores[seen[ptr[u] : ptr[u + 1]]] = -np.inf
         n_valid = int(np.isfinite(scores).sum())
         n = min(n, n_valid)
         top = np.argpartition(-scores, n - 1)[:n] if n > 0 else np.zeros(0, np.int64)
@@ -622,7 +638,7 @@ class MatrixFactorization:
                 "history_": getattr(self, "history_", [])}
         arrays = {"user_ids": self.user_ids_, "item_ids": self.item_ids_,
                   "user_factors": self.user_factors_, "item_factors": self.item_factors_,
-                  "seen_ptr": self._seen_ptr, "seen_items": self._seen_items}
+                  "seen_ptr": self._seen_csr()[0], "seen_items": self._seen_csr()[1]}
         if self._bu is not None:
             arrays["user_bias"], arrays["item_bias"] = self._bu, self._bi
         meta_bytes = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
@@ -653,4 +669,5 @@ class MatrixFactorization:
             est._bi = z["item_bias"].astype(np.float32) if "item_bias" in z else None
             est._seen_ptr = z["seen_ptr"]
             est._seen_items = z["seen_items"]
+            est._seen_lazy = None
         return est

@@ -159,30 +159,48 @@ class Bucketed:
     share cache lines of factors, accumulators or biases)."""
 
     def __init__(self, users, items, ratings, n_users, n_items, grid, rng, n_threads,
-                 ways=INTERLEAVE):
+                 ways=INTERLEAVE, shift=0.0, scale=1.0):
+        """users/items: internal int32 ids; ratings: raw values, trained as
+        float32((ratings - shift) / scale) (relabelling and scaling happen inside the C++
+        bucketing, no full-size temporaries)."""
         from .. import _core
 
         self.grid = grid
         self.user_perm = rng.permutation(n_users).astype(np.int32)
         self.item_perm = rng.permutation(n_items).astype(np.int32)
-        wu = self.user_perm[users]
-        wi = self.item_perm[items]
-        r32 = np.ascontiguousarray(ratings, dtype=np.float32)
-        n = r32.size
+        n = ratings.size
         self.users = np.empty(n, np.int32)
         self.items = np.empty(n, np.int32)
         self.ratings = np.empty(n, np.float32)
         self.block_ptr = np.empty(grid * grid + 1, np.int64)
         self.n_items = n_items
-        self.n_duplicates = _core.mf.bucket(wu, wi, r32, n_users, n_items, grid, self.users,
-                                            self.items, self.ratings, self.block_ptr, ways,
-                                            n_threads)
+        self.n_duplicates = _core.mf.bucket_relabel(
+            np.ascontiguousarray(users, dtype=np.int32), np.ascontiguousarray(items, dtype=np.int32),
+            np.ascontiguousarray(ratings, dtype=np.float64), self.user_perm, self.item_perm,
+            float(shift), float(scale), grid, self.users, self.items, self.ratings,
+            self.block_ptr, ways, n_threads)
+
+    def seen_lists(self):
+        """(row_ptr, items) CSR of the items each internal user rated."""
+        return seen_lists(self.users, self.items, self.user_perm, self.item_perm)
 
     def first_duplicate(self):
         """(work user, work item) of a repeated pair."""
         key = np.sort(self.users.astype(np.int64) * self.n_items + self.items)
         k = int(key[np.flatnonzero(key[1:] == key[:-1])[0]])
         return k // self.n_items, k % self.n_items
+
+
+def seen_lists(users, items, user_perm, item_perm):
+    """(row_ptr, items) CSR, in internal ids, of bucketed work-id ratings."""
+    from .. import _core
+
+    inv_i = np.empty(item_perm.size, np.int32)
+    inv_i[item_perm] = np.arange(item_perm.size, dtype=np.int32)
+    ptr = np.empty(user_perm.size + 1, np.int64)
+    out = np.empty(users.size, np.int32)
+    _core.mf.seen_lists(users, items, user_perm, inv_i, ptr, out)
+    return ptr, out
 
 
 def bucket(users, items, ratings, n_users, n_items, grid, n_threads=0, ways=INTERLEAVE):

@@ -155,45 +155,82 @@ double sum_squared_error(const int32_t* users, const int32_t* items, const T* ra
   return total;
 }
 
-template <class T>
-int64_t bucket(const int32_t* users, const int32_t* items, const T* ratings, int64_t n,
-               int64_t n_users, int64_t n_items, int64_t grid, int32_t* out_users,
-               int32_t* out_items, T* out_ratings, int64_t* block_ptr, int ways,
-               int n_threads) {
+namespace {
+// The bucketing behind bucket() and bucket_relabel(): user_of(e), item_of(e) and rating_of(e)
+// give rating e's (work) user, item and training value.
+template <class T, class UserOf, class ItemOf, class RatingOf>
+int64_t bucket_impl(int64_t n, UserOf user_of, ItemOf item_of, RatingOf rating_of,
+                    int64_t n_users, int64_t n_items, int64_t grid, int32_t* out_users,
+                    int32_t* out_items, T* out_ratings, int64_t* block_ptr, int ways,
+                    int n_threads) {
   const int64_t nb = grid * grid;
   std::fill(block_ptr, block_ptr + nb + 1, int64_t{0});
   if (n == 0) return 0;
-  auto row_of = [&](int64_t u) { return u * grid / n_users; };
-  auto col_of = [&](int64_t i) { return i * grid / n_items; };
-  // pass 1: stable counting sort by block into scratch (grid^2 write streams: cache friendly)
-  for (int64_t e = 0; e < n; ++e) ++block_ptr[row_of(users[e]) * grid + col_of(items[e]) + 1];
-  for (int64_t b = 0; b < nb; ++b) block_ptr[b + 1] += block_ptr[b];
+  // block of each user / item, tabulated once (no divisions per rating)
+  std::vector<int32_t> row_of(static_cast<size_t>(n_users)), col_of(static_cast<size_t>(n_items));
+  for (int64_t u = 0; u < n_users; ++u) row_of[u] = int32_t(u * grid / n_users);
+  for (int64_t i = 0; i < n_items; ++i) col_of[i] = int32_t(i * grid / n_items);
+  const int32_t* rowp = row_of.data();
+  const int32_t* colp = col_of.data();
+  auto block_of = [&](int64_t e) { return int64_t(rowp[user_of(e)]) * grid + colp[item_of(e)]; };
+  // pass 1: stable counting sort by block into scratch, in parallel over a fixed number of
+  // input chunks (chunk c writes its part of every block after chunks < c: the same order as a
+  // serial pass, whatever the thread count)
+  const int64_t n_chunks = std::max<int64_t>(1, std::min<int64_t>(16, n / 65536));
+  const int64_t chunk = (n + n_chunks - 1) / n_chunks;
+  std::vector<int64_t> counts(static_cast<size_t>(n_chunks * nb), 0);
+  parallel_for(n_threads, n_chunks, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      int64_t* h = counts.data() + c * nb;
+      for (int64_t e = c * chunk, end = std::min(n, (c + 1) * chunk); e < end; ++e) ++h[block_of(e)];
+    }
+  });
+  {
+    int64_t pos = 0;
+    for (int64_t b = 0; b < nb; ++b) {
+      block_ptr[b] = pos;
+      for (int64_t c = 0; c < n_chunks; ++c) {
+        const int64_t cnt = counts[c * nb + b];
+        counts[c * nb + b] = pos;  // now: chunk c's next slot in block b
+        pos += cnt;
+      }
+    }
+    block_ptr[nb] = pos;
+  }
   std::vector<int32_t> tu(static_cast<size_t>(n)), ti(static_cast<size_t>(n));
   std::vector<T> tr(static_cast<size_t>(n));
-  {
-    std::vector<int64_t> next(block_ptr, block_ptr + nb);
-    for (int64_t e = 0; e < n; ++e) {
-      const int64_t dst = next[row_of(users[e]) * grid + col_of(items[e])]++;
-      tu[dst] = users[e];
-      ti[dst] = items[e];
-      tr[dst] = ratings[e];
+  parallel_for(n_threads, n_chunks, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      int64_t* next = counts.data() + c * nb;
+      for (int64_t e = c * chunk, end = std::min(n, (c + 1) * chunk); e < end; ++e) {
+        const int32_t u = user_of(e), i = item_of(e);
+        const int64_t dst = next[int64_t(rowp[u]) * grid + colp[i]]++;
+        tu[dst] = u;
+        ti[dst] = i;
+        tr[dst] = rating_of(e);
+      }
     }
-  }
-  // pass 2, per block in parallel: counting sort by item, then a stable one by user, so a block
-  // ends up in (user, item) order. Users of row block rb are the contiguous range
-  // [ufirst[rb], ufirst[rb + 1]) (items likewise), so both histograms are small and block-local.
-  auto firsts = [](int64_t count, int64_t g, auto part_of) {
+  });
+  // pass 2, per block in parallel: a counting sort by item into block-local scratch, then one
+  // scatter straight to the final place: (user, item) order with the runs of `ways` consecutive
+  // users interleaved (u1 r1, u2 r1, ..., u1 r2, ...), so that the next update rarely depends on
+  // the one before (the CPU overlaps independent chains). ways = 1: plain (user, item) order.
+  // Users of row block rb are the contiguous range [ufirst[rb], ufirst[rb + 1]) (items
+  // likewise), so every table below is small and block-local. In item order a user's items
+  // arrive non-decreasing, so a repeated pair is an item equal to the user's previous one.
+  auto firsts = [](int64_t count, int64_t g, const int32_t* part_of) {
     std::vector<int64_t> first(static_cast<size_t>(g) + 1, count);
-    for (int64_t x = count - 1; x >= 0; --x) first[part_of(x)] = x;
+    for (int64_t x = count - 1; x >= 0; --x) first[part_of[x]] = x;
     for (int64_t p = g - 1; p >= 0; --p) first[p] = std::min(first[p], first[p + 1]);
     return first;  // an empty part starts where the next one does
   };
-  const std::vector<int64_t> ufirst = firsts(n_users, grid, row_of);
-  const std::vector<int64_t> ifirst = firsts(n_items, grid, col_of);
+  const std::vector<int64_t> ufirst = firsts(n_users, grid, rowp);
+  const std::vector<int64_t> ifirst = firsts(n_items, grid, colp);
+  const int64_t w = std::max<int64_t>(1, ways);
   std::vector<int64_t> dups(static_cast<size_t>(nb), 0);
   parallel_for(n_threads, nb, 1, [&](int64_t b0, int64_t b1) {
-    std::vector<int64_t> hist;
-    std::vector<int32_t> su, si;
+    std::vector<int64_t> hist, gstart;
+    std::vector<int32_t> si, su, count, last, seen, grp, gcnt;
     std::vector<T> sr;
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t beg = block_ptr[b], len = block_ptr[b + 1] - beg;
@@ -204,7 +241,11 @@ int64_t bucket(const int32_t* users, const int32_t* items, const T* ratings, int
       si.resize(len);
       sr.resize(len);
       hist.assign(static_cast<size_t>(iw) + 1, 0);
-      for (int64_t x = beg; x < beg + len; ++x) ++hist[ti[x] - ilo + 1];
+      count.assign(static_cast<size_t>(uw), 0);
+      for (int64_t x = beg; x < beg + len; ++x) {
+        ++hist[ti[x] - ilo + 1];
+        ++count[tu[x] - ulo];
+      }
       for (int64_t a = 0; a < iw; ++a) hist[a + 1] += hist[a];
       for (int64_t x = beg; x < beg + len; ++x) {
         const int64_t d = hist[ti[x] - ilo]++;
@@ -212,68 +253,94 @@ int64_t bucket(const int32_t* users, const int32_t* items, const T* ratings, int
         si[d] = ti[x];
         sr[d] = tr[x];
       }
-      hist.assign(static_cast<size_t>(uw) + 1, 0);
-      for (int64_t x = 0; x < len; ++x) ++hist[su[x] - ulo + 1];
-      hist[0] = beg;
-      for (int64_t a = 0; a < uw; ++a) hist[a + 1] += hist[a];
+      // groups of w consecutive users present in the block (in user order). User q of a group
+      // whose members have counts c_0..c_{w-1} puts its j-th rating (in item order) at
+      // group_start + sum_q' min(c_q', j) + #{q' < q : c_q' > j}.
+      grp.assign(static_cast<size_t>(uw), 0);
+      gstart.clear();
+      gcnt.clear();
+      int64_t pos = beg, members = 0;
+      for (int64_t x = 0; x < uw; ++x) {
+        if (count[x] == 0) continue;
+        if (members == 0) {
+          gstart.push_back(pos);
+          gcnt.insert(gcnt.end(), static_cast<size_t>(w), 0);
+        }
+        const int64_t g = int64_t(gstart.size()) - 1;
+        grp[x] = int32_t(g * w + members);  // group slot: g * w + rank
+        gcnt[g * w + members] = count[x];
+        pos += count[x];
+        members = (members + 1) % w;
+      }
+      last.assign(static_cast<size_t>(uw), -1);
+      seen.assign(static_cast<size_t>(uw), 0);  // ratings placed so far per user
       for (int64_t x = 0; x < len; ++x) {
-        const int64_t d = hist[su[x] - ulo]++;
+        const int64_t uu = su[x] - ulo;
+        const int32_t j = seen[uu]++;
+        if (si[x] == last[uu]) ++dups[b];
+        last[uu] = si[x];
+        const int64_t slot = grp[uu], g = slot / w, q = slot % w;
+        const int32_t* c = gcnt.data() + g * w;
+        int64_t d = gstart[g];
+        for (int64_t r = 0; r < w; ++r) d += std::min(c[r], j) + ((r < q && c[r] > j) ? 1 : 0);
         out_users[d] = su[x];
         out_items[d] = si[x];
         out_ratings[d] = sr[x];
       }
-      for (int64_t x = beg + 1; x < beg + len; ++x)
-        if (out_users[x] == out_users[x - 1] && out_items[x] == out_items[x - 1]) ++dups[b];
-    }
-  });
-  // pass 3: interleave the runs of `ways` consecutive users (u1 r1, u2 r1, u1 r2, ...), so
-  // that the next update rarely depends on the one before (the CPU overlaps independent chains).
-  const int64_t w = std::max<int64_t>(1, ways);
-  if (w > 1) parallel_for(n_threads, nb, 1, [&](int64_t b0, int64_t b1) {
-    std::vector<int64_t> starts;
-    std::vector<int32_t> tu, ti;
-    std::vector<T> tr;
-    for (int64_t b = b0; b < b1; ++b) {
-      int64_t s = block_ptr[b];
-      const int64_t end = block_ptr[b + 1];
-      starts.clear();
-      while (s < end) {
-        starts.push_back(s);
-        int64_t t = s + 1;
-        while (t < end && out_users[t] == out_users[s]) ++t;
-        s = t;
-      }
-      if (starts.size() < 2) continue;
-      starts.push_back(end);
-      const int64_t len = end - block_ptr[b];
-      tu.resize(len);
-      ti.resize(len);
-      tr.resize(len);
-      int64_t o = 0;
-      const int64_t n_runs = int64_t(starts.size()) - 1;
-      for (int64_t g = 0; g < n_runs; g += w) {
-        const int64_t ge = std::min(n_runs, g + w);
-        int64_t longest = 0;
-        for (int64_t q = g; q < ge; ++q) longest = std::max(longest, starts[q + 1] - starts[q]);
-        for (int64_t step = 0; step < longest; ++step)
-          for (int64_t q = g; q < ge; ++q) {
-            const int64_t x = starts[q] + step;
-            if (x < starts[q + 1]) {
-              tu[o] = out_users[x];
-              ti[o] = out_items[x];
-              tr[o] = out_ratings[x];
-              ++o;
-            }
-          }
-      }
-      std::copy(tu.begin(), tu.end(), out_users + block_ptr[b]);
-      std::copy(ti.begin(), ti.end(), out_items + block_ptr[b]);
-      std::copy(tr.begin(), tr.end(), out_ratings + block_ptr[b]);
     }
   });
   int64_t total = 0;
   for (int64_t d : dups) total += d;
   return total;
+}
+}  // namespace
+
+template <class T>
+int64_t bucket(const int32_t* users, const int32_t* items, const T* ratings, int64_t n,
+               int64_t n_users, int64_t n_items, int64_t grid, int32_t* out_users,
+               int32_t* out_items, T* out_ratings, int64_t* block_ptr, int ways,
+               int n_threads) {
+  return bucket_impl<T>(
+      n, [users](int64_t e) { return users[e]; }, [items](int64_t e) { return items[e]; },
+      [ratings](int64_t e) { return ratings[e]; }, n_users, n_items, grid, out_users, out_items,
+      out_ratings, block_ptr, ways, n_threads);
+}
+
+int64_t bucket_relabel(const int32_t* users, const int32_t* items, const double* ratings,
+                       int64_t n, const int32_t* user_perm, const int32_t* item_perm,
+                       int64_t n_users, int64_t n_items, double shift, double scale,
+                       int64_t grid, int32_t* out_users, int32_t* out_items, float* out_ratings,
+                       int64_t* block_ptr, int ways, int n_threads) {
+  return bucket_impl<float>(
+      n, [=](int64_t e) { return user_perm[users[e]]; },
+      [=](int64_t e) { return item_perm[items[e]]; },
+      [=](int64_t e) { return float((ratings[e] - shift) / scale); }, n_users, n_items, grid,
+      out_users, out_items, out_ratings, block_ptr, ways, n_threads);
+}
+
+void seen_lists(const int32_t* users, const int32_t* items, int64_t n, const int32_t* user_perm,
+                const int32_t* item_inverse, int64_t n_users, int64_t* row_ptr,
+                int32_t* out_items) {
+  // group by work user first (bucketed ratings are grouped by row block, i.e. by ranges of
+  // work users, so these writes stay within one row block's range), then move each work
+  // user's list to its internal user's place
+  std::vector<int64_t> wptr(static_cast<size_t>(n_users) + 1, 0);
+  for (int64_t e = 0; e < n; ++e) ++wptr[users[e] + 1];
+  for (int64_t u = 0; u < n_users; ++u) wptr[u + 1] += wptr[u];
+  std::vector<int32_t> grouped(static_cast<size_t>(n));
+  {
+    std::vector<int64_t> next(wptr.begin(), wptr.end() - 1);
+    for (int64_t e = 0; e < n; ++e) grouped[next[users[e]]++] = item_inverse[items[e]];
+  }
+  row_ptr[0] = 0;
+  for (int64_t x = 0; x < n_users; ++x) {
+    const int64_t w = user_perm[x];
+    row_ptr[x + 1] = row_ptr[x] + (wptr[w + 1] - wptr[w]);
+  }
+  for (int64_t x = 0; x < n_users; ++x) {
+    const int64_t w = user_perm[x];
+    std::copy(grouped.begin() + wptr[w], grouped.begin() + wptr[w + 1], out_items + row_ptr[x]);
+  }
 }
 
 void group_by_row(const int32_t* rows, const int32_t* cols, int64_t n, int64_t n_rows,

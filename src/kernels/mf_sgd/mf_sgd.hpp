@@ -84,6 +84,22 @@ int64_t bucket(const int32_t* users, const int32_t* items, const T* ratings, int
                int64_t n_users, int64_t n_items, int64_t grid, int32_t* out_users,
                int32_t* out_items, T* out_ratings, int64_t* block_ptr, int ways, int n_threads);
 
+// bucket() over relabelled ids and standardised ratings, without the caller making them first:
+// rating e enters as (user_perm[users[e]], item_perm[items[e]], float((ratings[e] - shift) /
+// scale)). Same output as bucket() on those arrays.
+int64_t bucket_relabel(const int32_t* users, const int32_t* items, const double* ratings,
+                       int64_t n, const int32_t* user_perm, const int32_t* item_perm,
+                       int64_t n_users, int64_t n_items, double shift, double scale,
+                       int64_t grid, int32_t* out_users, int32_t* out_items, float* out_ratings,
+                       int64_t* block_ptr, int ways, int n_threads);
+
+// The items each user rated, from bucketed (work-id) ratings: internal user x has work id
+// user_perm[x], work item w is internal item item_inverse[w]. row_ptr gets n_users + 1
+// offsets; each list is in bucketed order.
+void seen_lists(const int32_t* users, const int32_t* items, int64_t n, const int32_t* user_perm,
+                const int32_t* item_inverse, int64_t n_users, int64_t* row_ptr,
+                int32_t* out_items);
+
 // CSR of (row, col) pairs: row_ptr (n_rows + 1) and cols grouped by row in input order.
 void group_by_row(const int32_t* rows, const int32_t* cols, int64_t n, int64_t n_rows,
                   int64_t* row_ptr, int32_t* out_cols);

@@ -1,5 +1,6 @@
 // Per-ISA body of the SGD update and the dot product. HARPDAAL_ISA_NS names a namespace unique to
 // the including file (generic / avx2 / avx512) so the copies never merge at link time.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <type_traits>
@@ -142,7 +143,24 @@ struct Vec {
   static reg mul(reg a, reg b) { return _mm512_mul_ps(a, b); }
   static reg fmadd(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
   static reg fnmadd(reg a, reg b, reg c) { return _mm512_fnmadd_ps(a, b, c); }
+  static reg sub(reg a, reg b) { return _mm512_sub_ps(a, b); }
   static float sum(reg v) { return hsum512(v); }
+  // the sum of all lanes in every lane (butterfly: 4 shuffles + 4 adds, no broadcast needed)
+  static reg allsum(reg v) {
+    v = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(1, 0, 3, 2)));
+    v = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(2, 3, 0, 1)));
+    v = _mm512_add_ps(v, _mm512_permute_ps(v, _MM_SHUFFLE(1, 0, 3, 2)));
+    return _mm512_add_ps(v, _mm512_permute_ps(v, _MM_SHUFFLE(2, 3, 0, 1)));
+  }
+  static float lane0(reg v) { return _mm512_cvtss_f32(v); }
+  // (sum of a's lanes, sum of b's lanes, the same again)
+  static __m128 sum2(reg a, reg b) {
+    __m256 x = _mm256_add_ps(_mm512_castps512_ps256(a), _mm512_extractf32x8_ps(a, 1));
+    __m256 y = _mm256_add_ps(_mm512_castps512_ps256(b), _mm512_extractf32x8_ps(b, 1));
+    __m256 h = _mm256_hadd_ps(x, y);  // x01 x23 y01 y23 | x45 x67 y45 y67
+    __m128 t = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+    return _mm_hadd_ps(t, t);  // x, y, x, y
+  }
 };
 #else
 struct Vec {
@@ -155,62 +173,111 @@ struct Vec {
   static reg mul(reg a, reg b) { return _mm256_mul_ps(a, b); }
   static reg fmadd(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
   static reg fnmadd(reg a, reg b, reg c) { return _mm256_fnmadd_ps(a, b, c); }
+  static reg sub(reg a, reg b) { return _mm256_sub_ps(a, b); }
   static float sum(reg v) { return hsum256(v); }
+  static reg allsum(reg v) {
+    v = _mm256_add_ps(v, _mm256_permute2f128_ps(v, v, 1));
+    v = _mm256_add_ps(v, _mm256_permute_ps(v, _MM_SHUFFLE(1, 0, 3, 2)));
+    return _mm256_add_ps(v, _mm256_permute_ps(v, _MM_SHUFFLE(2, 3, 0, 1)));
+  }
+  static float lane0(reg v) { return _mm256_cvtss_f32(v); }
+  static __m128 sum2(reg x, reg y) {
+    __m256 h = _mm256_hadd_ps(x, y);
+    __m128 t = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+    return _mm_hadd_ps(t, t);
+  }
 };
 #endif
 
 // The whole update with both rows held in NV registers each (ld == NV * Vec::width): p and q
-// are loaded once, the dot product, gradients and squared-gradient sums reuse them.
-template <int NV>
+// are loaded once. The update is latency-bound (the next update of the same user waits for
+// this one's p), so the chain p -> p.q -> error -> new p is kept short:
+// - p.q is summed by a butterfly that leaves the total in every lane (the error is then formed
+//   as a vector: no scalar round trip and no broadcast on the chain);
+// - the adaptive-rate statistics |g_p|^2 = l_u^2 |p|^2 - 2 l_u e p.q + e^2 |q|^2 (and the same
+//   for g_q) come from |p|^2 and |q|^2, summed alongside p.q, instead of a sum over g_p after
+//   the gradient is known;
+// - both rates eta / sqrt(G) come from one 2-lane sqrt and divide.
+// ADAPTIVE / BIAS are template arguments so the loop is straight-line code with every constant
+// in a register.
+template <int NV, bool adaptive, bool bias>
 void train_block_fixed(const int32_t* users, const int32_t* items, const float* ratings,
                        int64_t begin, int64_t end, Factors<float> P, Factors<float> Q,
                        int64_t k, const Params<float>& prm) {
+  using reg = typename Vec::reg;
   constexpr int64_t ld = int64_t(NV) * Vec::width;
   const float eta = prm.learning_rate, lb = prm.reg_bias, mu = prm.global_mean;
+  const float lu = prm.reg_user, li = prm.reg_item;
   const float inv_k = 1.f / float(k);
-  const bool bias = P.bias != nullptr && Q.bias != nullptr;
-  const bool adaptive = prm.adaptive;
-  const typename Vec::reg vlp = Vec::set1(prm.reg_user), vlq = Vec::set1(prm.reg_item);
+  const reg vlp = Vec::set1(lu), vlq = Vec::set1(li);
+  const __m128 veta = _mm_set1_ps(eta), vlb = _mm_set1_ps(lb);
+  const __m128 vlsq = _mm_set_ps(0.f, 0.f, li * li, lu * lu);
+  const __m128 vl2 = _mm_set_ps(0.f, 0.f, 2.f * li, 2.f * lu);
+  const __m128 vinv_k = _mm_set1_ps(inv_k);
+  constexpr int kAhead = 6;  // ratings ahead to prefetch rows for
   for (int64_t e = begin; e < end; ++e) {
     const int64_t u = users[e], i = items[e];
     float* p = P.rows + u * ld;
     float* q = Q.rows + i * ld;
-    if (e + 4 < end) {
-      _mm_prefetch(reinterpret_cast<const char*>(Q.rows + int64_t(items[e + 4]) * ld), _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(P.rows + int64_t(users[e + 4]) * ld), _MM_HINT_T0);
+    if (e + kAhead < end) {
+      const float* qn = Q.rows + int64_t(items[e + kAhead]) * ld;
+      const float* pn = P.rows + int64_t(users[e + kAhead]) * ld;
+      for (int64_t c = 0; c < ld; c += 16) {
+        _mm_prefetch(reinterpret_cast<const char*>(qn + c), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(pn + c), _MM_HINT_T0);
+      }
     }
-    typename Vec::reg vp[NV], vq[NV];
+    reg vp[NV], vq[NV];
     for (int v = 0; v < NV; ++v) {
       vp[v] = Vec::load(p + v * Vec::width);
       vq[v] = Vec::load(q + v * Vec::width);
     }
-    typename Vec::reg acc = Vec::mul(vp[0], vq[0]);
-    for (int v = 1; v < NV; ++v) acc = Vec::fmadd(vp[v], vq[v], acc);
-    float pred = mu + Vec::sum(acc);
-    if (bias) pred += P.bias[u] + Q.bias[i];
-    const float err = ratings[e] - pred;
-    float ep = eta, eq = eta;
-    if (adaptive) {
-      ep = eta / std::sqrt(P.acc[u]);
-      eq = eta / std::sqrt(Q.acc[i]);
+    // user and item scalars side by side in 2 lanes: [user, item, -, -]
+    float target = ratings[e] - mu;  // off the chain: r - mu - b_u - b_i
+    __m128 vb = _mm_setzero_ps();
+    if constexpr (bias) {
+      vb = _mm_set_ps(0.f, 0.f, Q.bias[i], P.bias[u]);
+      target -= _mm_cvtss_f32(_mm_add_ss(vb, _mm_movehdup_ps(vb)));
     }
-    const typename Vec::reg ve = Vec::set1(err), vep = Vec::set1(ep), veq = Vec::set1(eq);
-    typename Vec::reg sp = Vec::zero(), sq = Vec::zero();
+    reg acc = Vec::mul(vp[0], vq[0]);
+    for (int v = 1; v < NV; ++v) acc = Vec::fmadd(vp[v], vq[v], acc);
+    const reg ve = Vec::sub(Vec::set1(target), Vec::allsum(acc));
+    const __m128 verr = _mm_broadcastss_ps(_mm_set_ss(Vec::lane0(ve)));
+    __m128 rate = veta, g = _mm_setzero_ps(), pp_qq = _mm_setzero_ps();
+    if constexpr (adaptive) {
+      g = _mm_set_ps(0.f, 0.f, Q.acc[i], P.acc[u]);
+      rate = _mm_div_ps(veta, _mm_sqrt_ps(g));
+      reg a = Vec::mul(vp[0], vp[0]), b = Vec::mul(vq[0], vq[0]);
+      for (int v = 1; v < NV; ++v) {
+        a = Vec::fmadd(vp[v], vp[v], a);
+        b = Vec::fmadd(vq[v], vq[v], b);
+      }
+      pp_qq = Vec::sum2(a, b);  // |p|^2, |q|^2, |p|^2, |q|^2
+    }
+    const reg vep = Vec::set1(_mm_cvtss_f32(rate));
+    const reg veq = Vec::set1(_mm_cvtss_f32(_mm_movehdup_ps(rate)));
     for (int v = 0; v < NV; ++v) {
-      typename Vec::reg gp = Vec::fnmadd(ve, vq[v], Vec::mul(vlp, vp[v]));
-      typename Vec::reg gq = Vec::fnmadd(ve, vp[v], Vec::mul(vlq, vq[v]));
-      sp = Vec::fmadd(gp, gp, sp);
-      sq = Vec::fmadd(gq, gq, sq);
+      const reg gp = Vec::fnmadd(ve, vq[v], Vec::mul(vlp, vp[v]));
+      const reg gq = Vec::fnmadd(ve, vp[v], Vec::mul(vlq, vq[v]));
       Vec::store(p + v * Vec::width, Vec::fnmadd(vep, gp, vp[v]));
       Vec::store(q + v * Vec::width, Vec::fnmadd(veq, gq, vq[v]));
     }
-    if (bias) {
-      P.bias[u] -= ep * (lb * P.bias[u] - err);
-      Q.bias[i] -= eq * (lb * Q.bias[i] - err);
+    if constexpr (bias) {  // b -= eta * (reg_bias * b - e), both at once
+      vb = _mm_fnmadd_ps(rate, _mm_fmsub_ps(vlb, vb, verr), vb);
+      P.bias[u] = _mm_cvtss_f32(vb);
+      Q.bias[i] = _mm_cvtss_f32(_mm_movehdup_ps(vb));
     }
-    if (adaptive) {
-      P.acc[u] += Vec::sum(sp) * inv_k;
-      Q.acc[i] += Vec::sum(sq) * inv_k;
+    if constexpr (adaptive) {
+      // |g_p|^2 = l_u^2 |p|^2 - 2 l_u e p.q + e^2 |q|^2, |g_q|^2 likewise (lanes: user, item);
+      // p.q = target - e (as summed above, up to rounding)
+      const __m128 pq = _mm_sub_ps(_mm_set1_ps(target), verr);
+      const __m128 swapped = _mm_shuffle_ps(pp_qq, pp_qq, _MM_SHUFFLE(2, 3, 0, 1));
+      __m128 gg = _mm_mul_ps(_mm_mul_ps(verr, verr), swapped);
+      gg = _mm_fnmadd_ps(_mm_mul_ps(vl2, verr), pq, gg);
+      gg = _mm_fmadd_ps(vlsq, pp_qq, gg);
+      g = _mm_fmadd_ps(_mm_max_ps(gg, _mm_setzero_ps()), vinv_k, g);
+      P.acc[u] = _mm_cvtss_f32(g);
+      Q.acc[i] = _mm_cvtss_f32(_mm_movehdup_ps(g));
     }
   }
 }
@@ -218,22 +285,27 @@ void train_block_fixed(const int32_t* users, const int32_t* items, const float* 
 // Register-resident kernel for ld up to 128 floats, or nullptr.
 using FixedFn = void (*)(const int32_t*, const int32_t*, const float*, int64_t, int64_t,
                          Factors<float>, Factors<float>, int64_t, const Params<float>&);
-inline FixedFn fixed_kernel(int64_t ld) {
+template <int NV>
+FixedFn fixed_variant(bool adaptive, bool bias) {
+  if (adaptive) return bias ? &train_block_fixed<NV, true, true> : &train_block_fixed<NV, true, false>;
+  return bias ? &train_block_fixed<NV, false, true> : &train_block_fixed<NV, false, false>;
+}
+inline FixedFn fixed_kernel(int64_t ld, bool adaptive, bool bias) {
   if (ld % Vec::width != 0) return nullptr;
   switch (ld / Vec::width) {
-    case 1: return &train_block_fixed<1>;
-    case 2: return &train_block_fixed<2>;
-    case 3: return &train_block_fixed<3>;
-    case 4: return &train_block_fixed<4>;
-    case 5: return &train_block_fixed<5>;
-    case 6: return &train_block_fixed<6>;
-    case 7: return &train_block_fixed<7>;
-    case 8: return &train_block_fixed<8>;
+    case 1: return fixed_variant<1>(adaptive, bias);
+    case 2: return fixed_variant<2>(adaptive, bias);
+    case 3: return fixed_variant<3>(adaptive, bias);
+    case 4: return fixed_variant<4>(adaptive, bias);
+    case 5: return fixed_variant<5>(adaptive, bias);
+    case 6: return fixed_variant<6>(adaptive, bias);
+    case 7: return fixed_variant<7>(adaptive, bias);
+    case 8: return fixed_variant<8>(adaptive, bias);
 #if !defined(__AVX512F__)
-    case 10: return &train_block_fixed<10>;
-    case 12: return &train_block_fixed<12>;
-    case 14: return &train_block_fixed<14>;
-    case 16: return &train_block_fixed<16>;
+    case 10: return fixed_variant<10>(adaptive, bias);
+    case 12: return fixed_variant<12>(adaptive, bias);
+    case 14: return fixed_variant<14>(adaptive, bias);
+    case 16: return fixed_variant<16>(adaptive, bias);
 #endif
     default: return nullptr;
   }
@@ -249,7 +321,7 @@ void train_block(const int32_t* users, const int32_t* items, const T* ratings, i
 #if defined(__AVX2__) || defined(__AVX512F__)
   if constexpr (std::is_same_v<T, float>) {
     if (k > 0) {
-      if (FixedFn fn = fixed_kernel(ld)) {
+      if (FixedFn fn = fixed_kernel(ld, prm.adaptive, P.bias != nullptr && Q.bias != nullptr)) {
         fn(users, items, ratings, begin, end, P, Q, k, prm);
         return;
       }

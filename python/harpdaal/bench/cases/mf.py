@@ -1,4 +1,5 @@
-"""W-MF: matrix factorisation by SGD, harpdaal against LIBMF (PyPI `libmf`) and scikit-surprise.
+"""W-MF: matrix factorisation by SGD, harpdaal against LIBMF (AVX build and PyPI `libmf`) and
+scikit-surprise.
 
 Cases: synthetic power-law ratings from a rank-16 truth (90/10 split), k=32 (full: also k=128),
 and ml-latest-small with k=40 when the data folder is given. Every tool runs the same number of
@@ -11,6 +12,11 @@ Peers:
 - libmf: the PyPI `libmf` 0.9.2 bindings (an old, scalar LIBMF). Its predict() is wrong, so the
   test RMSE is computed from its P and Q factors. l2 regularisation 0.05 on synthetic data, 0.1 on
   ml-latest-small (LIBMF's best there, DESIGN.md), no L1, eta 0.1.
+- libmf-avx: the same LIBMF mf.cpp (from the libmf 0.9.2 sdist) built with its AVX path
+  (-DUSEAVX -mavx2 -mfma -O3, as LIBMF's Makefile does) by benchmarks/libmf_avx.py into
+  build/libmf-avx/ and driven through ctypes; same settings as `libmf`, LIBMF's default 26 bins.
+  Absent (with the reason) when the repository's benchmarks/ folder, the sdist or a compiler is
+  missing.
 - surprise: SVD (biased, its default lr 0.005 / reg 0.02), single-threaded; skipped (with the
   reason) where one fit would take minutes.
 """
@@ -27,7 +33,7 @@ import numpy as np
 
 from ..errors import PeerUnavailable
 
-TOOLS = ["harpdaal", "libmf", "surprise"]
+TOOLS = ["harpdaal", "libmf-avx", "libmf", "surprise"]
 DISTRIBUTED_TOOLS = ["harpdaal"]
 
 _SYNTH = {  # m users, n items, ratings, epochs
@@ -44,6 +50,8 @@ def cases(size: str, data_dir: str | None) -> list[dict]:
     m, n, nnz, epochs = _SYNTH[size]
     out = [{"name": f"mf-synthetic-{m}x{n}-k32", "params": {
         "data": "synthetic", "m": m, "n": n, "nnz": nnz, "k": 32, "epochs": epochs}}]
+    if size == "smoke":
+        out[0]["params"]["build_peers"] = False
     if size == "full":
         out.append({"name": f"mf-synthetic-{m}x{n}-k128", "params": {
             "data": "synthetic", "m": m, "n": n, "nnz": nnz, "k": 128, "epochs": epochs}})
@@ -174,6 +182,48 @@ def _run_libmf(train, test, p, threads, repeat):
             "quality": rmse, "cpu_seconds_per_iter": cpu}
 
 
+def _libmf_avx_module():
+    """benchmarks/libmf_avx.py of the source tree this package runs from (editable install)."""
+    import importlib.util
+    import sys
+
+    name = "harpdaal_bench_libmf_avx"
+    if name in sys.modules:
+        return sys.modules[name]
+    here = pathlib.Path(__file__).resolve()
+    script = next((d / "benchmarks" / "libmf_avx.py" for d in here.parents
+                   if (d / "benchmarks" / "libmf_avx.py").is_file()), None)
+    if script is None:
+        raise PeerUnavailable("libmf-avx: benchmarks/libmf_avx.py not found (needs the source "
+                              "tree, i.e. an editable install)")
+    spec = importlib.util.spec_from_file_location(name, script)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    sys.modules[name] = mod
+    return mod
+
+
+def _run_libmf_avx(train, test, p, threads, repeat):
+    lm = _libmf_avx_module()
+    try:
+        # the smoke size never compiles it (CI time): it runs there only when already built
+        lm.load(build=p.get("build_peers", True))
+    except lm.BuildError as exc:
+        raise PeerUnavailable(f"libmf-avx: {exc}") from None
+    l2 = 0.1 if p["data"] != "synthetic" else 0.05
+    secs, cpu, rmse = [], [], None
+    m, n = int(max(train[0].max(), test[0].max())) + 1, int(max(train[1].max(), test[1].max())) + 1
+    for _ in range(repeat):
+        c0, t0 = time.process_time(), time.perf_counter()
+        model = lm.train(train[0], train[1], train[2], k=p["k"], nr_threads=threads,
+                         nr_iters=p["epochs"], lambda_p2=l2, lambda_q2=l2, eta=0.1, m=m, n=n)
+        secs.append((time.perf_counter() - t0) / p["epochs"])
+        cpu.append((time.process_time() - c0) / p["epochs"])
+        rmse = model.rmse(test[0], test[1], test[2])
+    return {"seconds_per_iter": secs, "throughput": train[2].size / statistics.median(secs),
+            "quality": rmse, "cpu_seconds_per_iter": cpu}
+
+
 def _run_surprise(train, test, p, threads, repeat):
     try:
         import pandas as pd
@@ -205,7 +255,8 @@ def run(case: dict, tool: str, threads: int, repeat: int) -> dict:
         raise ValueError(f"tool must be one of {TOOLS}, got {tool!r}")
     p = case["params"]
     train, test = _load(p)
-    fn = {"harpdaal": _run_harpdaal, "libmf": _run_libmf, "surprise": _run_surprise}[tool]
+    fn = {"harpdaal": _run_harpdaal, "libmf-avx": _run_libmf_avx, "libmf": _run_libmf,
+          "surprise": _run_surprise}[tool]
     out = fn(train, test, p, threads, repeat)
     out.update({"throughput_unit": "updates/s", "quality_name": "test_rmse"})
     out["throughput"] = float(out["throughput"])
