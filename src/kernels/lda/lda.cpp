@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <numeric>
 #include <stdexcept>
 #include <type_traits>
@@ -267,17 +268,23 @@ inline void sample_tokens(const int32_t* words, int32_t* topics, int64_t p0, int
 }
 
 
+inline int env_int(const char* name, int dflt) {
+  const char* e = std::getenv(name);
+  return e ? std::atoi(e) : dflt;
+}
+
 // Per-thread state of the document being sampled by the sparse sampler: dense counts, the list
 // of its non-zero topics (with positions, for O(1) removal) and 1 / (n_k + V beta).
 template <class T>
 struct DocState {
   std::vector<int32_t> nd, nz, pos;
   std::vector<T> cum, inv;
+  std::vector<T> coef;  // coef[j] = nd[nz[j]] * inv[nz[j]], by position like nz
   std::vector<T> block_sums;
   DocBucketFn bucket = nullptr;  // the ISA's document bucket (float only)
   int32_t n_nz = 0;
   explicit DocState(int32_t K)
-      : nd(K, 0), nz(K), pos(K), cum(K), inv(K), block_sums(K / kBucketBlock + 1) {
+      : nd(K, 0), nz(K), pos(K), cum(K), inv(K), coef(K), block_sums(K / kBucketBlock + 1) {
     if constexpr (std::is_same_v<T, float>)
       bucket = dispatch<DocBucketFn>(&generic::doc_bucket, &avx2::doc_bucket, &avx512::doc_bucket);
   }
@@ -289,6 +296,7 @@ struct DocState {
         nz[n_nz++] = k;
       }
     }
+    for (int32_t j = 0; j < n_nz; ++j) coef[j] = static_cast<T>(nd[nz[j]]) * inv[nz[j]];
   }
   void clear() {
     for (int32_t j = 0; j < n_nz; ++j) nd[nz[j]] = 0;
@@ -313,29 +321,49 @@ inline void sample_tokens_sparse(const int32_t* words, int32_t* topics, int64_t 
   int32_t* pos = ds.pos.data();
   T* cum = ds.cum.data();
   T* inv = ds.inv.data();
+  T* coef = ds.coef.data();
+  const int pf = env_int("HARPDAAL_LDA_PF", 1);
+  const int64_t pf_row_limit = env_int("HARPDAAL_LDA_PFROW", 1024);
+  const int64_t row_bytes = static_cast<int64_t>(K) * 4;
   for (int64_t i = lo; i < hi; ++i) {
+    if (pf > 0 && i + pf < hi) {
+      // the word row of a later token, and its alias table, are cache misses otherwise (the
+      // V x K table does not fit in L2): start loading them now.
+      const int64_t prow = words[i + pf] - word_begin;
+      const char* pr = reinterpret_cast<const char*>(wt + prow * K);
+      if (row_bytes <= pf_row_limit) {
+        for (int64_t b = 0; b < row_bytes; b += 64) __builtin_prefetch(pr + b, 1, 3);
+      } else {
+        const int32_t* pnw = wt + prow * K;
+        for (int32_t j = 0; j < ds.n_nz; ++j) __builtin_prefetch(pnw + nz[j], 1, 3);
+      }
+      __builtin_prefetch(prop.entries.data() + prop.offsets[prow], 0, 3);
+      __builtin_prefetch(prop.word_mass.data() + prow, 0, 3);
+    }
     TokenRng rng = token_rng(dkey, i - p0);
     const int32_t s = topics[i];
     const int64_t row = words[i] - word_begin;
     int32_t* nw = wt + row * K;
-    if (--nd[s] == 0) {
-      int32_t p = pos[s], last = nz[--ds.n_nz];
-      nz[p] = last;
-      pos[last] = p;
-    }
     if (update_model) {
       --nw[s];
       --nk[s];
       inv[s] = T(1) / (static_cast<T>(nk[s]) + vbeta);
     }
+    if (--nd[s] == 0) {
+      int32_t p = pos[s], last = nz[--ds.n_nz];
+      nz[p] = last;
+      pos[last] = p;
+      coef[p] = coef[ds.n_nz];
+    } else {
+      coef[pos[s]] = static_cast<T>(nd[s]) * inv[s];
+    }
     const int32_t n_nz = ds.n_nz;
     T z = 0;
     if constexpr (std::is_same_v<T, float>) {
-      z = ds.bucket(nz, n_nz, nd, nw, inv, beta, cum, ds.block_sums.data());
+      z = ds.bucket(nz, n_nz, coef, nw, beta, cum, ds.block_sums.data());
     } else {
       for (int32_t j = 0; j < n_nz; ++j) {
-        const int32_t k = nz[j];
-        z += static_cast<T>(nd[k]) * (static_cast<T>(nw[k]) + beta) * inv[k];
+        z += coef[j] * (static_cast<T>(nw[nz[j]]) + beta);
         cum[j] = z;
       }
     }
@@ -381,6 +409,7 @@ inline void sample_tokens_sparse(const int32_t* words, int32_t* topics, int64_t 
       ++nk[t];
       inv[t] = T(1) / (static_cast<T>(nk[t]) + vbeta);
     }
+    coef[pos[t]] = static_cast<T>(nd[t]) * inv[t];
   }
 }
 
