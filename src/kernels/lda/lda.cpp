@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <numeric>
 #include <stdexcept>
 #include <type_traits>
@@ -268,11 +267,6 @@ inline void sample_tokens(const int32_t* words, int32_t* topics, int64_t p0, int
 }
 
 
-inline int env_int(const char* name, int dflt) {
-  const char* e = std::getenv(name);
-  return e ? std::atoi(e) : dflt;
-}
-
 // Per-thread state of the document being sampled by the sparse sampler: dense counts, the list
 // of its non-zero topics (with positions, for O(1) removal) and 1 / (n_k + V beta).
 template <class T>
@@ -322,11 +316,14 @@ inline void sample_tokens_sparse(const int32_t* words, int32_t* topics, int64_t 
   T* cum = ds.cum.data();
   T* inv = ds.inv.data();
   T* coef = ds.coef.data();
-  const int pf = env_int("HARPDAAL_LDA_PF", 1);
-  const int64_t pf_row_limit = env_int("HARPDAAL_LDA_PFROW", 1024);
+  // Prefetch distance in tokens and the largest word row prefetched whole (measured on the
+  // 2-core Sapphire Rapids VM: 2 tokens ahead takes ~12% off at K = 100 and ~20% at K = 1000; rows
+  // over 1 KB are prefetched only at the document's topics, same speed, fewer instructions).
+  constexpr int pf = 2;
+  constexpr int64_t pf_row_limit = 1024;
   const int64_t row_bytes = static_cast<int64_t>(K) * 4;
   for (int64_t i = lo; i < hi; ++i) {
-    if (pf > 0 && i + pf < hi) {
+    if (i + pf < hi) {
       // the word row of a later token, and its alias table, are cache misses otherwise (the
       // V x K table does not fit in L2): start loading them now.
       const int64_t prow = words[i + pf] - word_begin;
