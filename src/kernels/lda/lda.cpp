@@ -1,6 +1,8 @@
 #include "kernels/lda/lda.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <numeric>
 #include <stdexcept>
@@ -413,13 +415,20 @@ inline void sample_tokens_sparse(const int32_t* words, int32_t* topics, int64_t 
 }  // namespace
 
 template <class T>
-void sample_block(const int64_t* doc_ptr, const int32_t* words, int32_t* topics, int64_t n_docs,
-                  int64_t first_doc_id, int32_t* word_topic, int64_t word_begin, int64_t word_end,
-                  int64_t* topic_totals, int32_t n_topics, const Priors& priors, uint64_t seed,
-                  int64_t iteration, int mh_steps, int n_threads) {
+int64_t sample_block(const int64_t* doc_ptr, const int32_t* words, int32_t* topics, int64_t n_docs,
+                     int64_t first_doc_id, int32_t* word_topic, int64_t word_begin,
+                     int64_t word_end, int64_t* topic_totals, int32_t n_topics,
+                     const Priors& priors, uint64_t seed, int64_t iteration, int mh_steps,
+                     int n_threads, double time_limit_s, int64_t doc_offset) {
+  using clock = std::chrono::steady_clock;
+  const auto t_begin = clock::now();
+  const bool bounded = time_limit_s > 0 && std::isfinite(time_limit_s);
+  const auto deadline =
+      t_begin + std::chrono::duration_cast<clock::duration>(
+                    std::chrono::duration<double>(bounded ? time_limit_s : 0.0));
   const int32_t K = n_topics;
   const int64_t n_rows = word_end - word_begin;
-  if (n_docs <= 0 || n_rows <= 0 || K <= 0) return;
+  if (n_docs <= 0 || n_rows <= 0 || K <= 0) return 0;
   const int nt = static_cast<int>(std::min<int64_t>(resolve_threads(n_threads), std::max<int64_t>(1, n_docs)));
   const T alpha = static_cast<T>(priors.alpha), beta = static_cast<T>(priors.beta);
   const T vbeta = static_cast<T>(priors.beta * static_cast<double>(priors.n_words_total));
@@ -449,6 +458,8 @@ void sample_block(const int64_t* doc_ptr, const int32_t* words, int32_t* topics,
   const double smooth_share = priors.alpha * K / (mean_len + priors.alpha * K);
   const bool correct_stale = smooth_share > 0.1;
   std::vector<DocState<T>> states(nt, DocState<T>(K));
+  std::vector<int64_t> sampled(nt, 0);
+  std::atomic<bool> expired{false};
   std::vector<int64_t> nk_local(static_cast<size_t>(nt) * K);
   std::vector<int64_t> round_start(K);
 
@@ -461,7 +472,17 @@ void sample_block(const int64_t* doc_ptr, const int32_t* words, int32_t* topics,
     int32_t wlo = static_cast<int32_t>(word_begin + word_bounds[sub]);
     int32_t whi = static_cast<int32_t>(word_begin + word_bounds[sub + 1]);
     if (wlo >= whi) return;
-    for (int64_t d = doc_bounds[t]; d < doc_bounds[t + 1]; ++d) {
+    const int64_t b0 = doc_bounds[t], nb = doc_bounds[t + 1] - b0;
+    const int64_t start = nb > 0 ? ((doc_offset % nb) + nb) % nb : 0;
+    for (int64_t q = 0; q < nb; ++q) {
+      if (bounded) {
+        if (expired.load(std::memory_order_relaxed)) break;
+        if (clock::now() >= deadline) {
+          expired.store(true, std::memory_order_relaxed);
+          break;
+        }
+      }
+      const int64_t d = b0 + (start + q < nb ? start + q : start + q - nb);
       const int64_t p0 = doc_ptr[d], p1 = doc_ptr[d + 1];
       const int32_t* wb = words + p0;
       const int32_t* we = words + p1;
@@ -469,6 +490,7 @@ void sample_block(const int64_t* doc_ptr, const int32_t* words, int32_t* topics,
       int64_t hi = std::lower_bound(words + lo, we, whi) - words;
       if (lo >= hi) continue;
       const uint64_t dkey = doc_key(seed, iteration, first_doc_id + d);
+      sampled[t] += hi - lo;
       ds.load(topics, p0, p1);
       if (mh_steps == 0)
         sample_tokens_sparse<T, true>(words, topics, p0, lo, hi, dkey, ds, word_topic, word_begin,
@@ -502,6 +524,9 @@ void sample_block(const int64_t* doc_ptr, const int32_t* words, int32_t* topics,
       for (int32_t k = 0; k < K; ++k) topic_totals[k] += nk[k] - round_start[k];
     }
   }
+  int64_t total = 0;
+  for (int64_t n : sampled) total += n;
+  return total;
 }
 
 template <class T>
@@ -622,9 +647,9 @@ void accumulate_counts(const int32_t* words, const int32_t* topics, int64_t n_to
 }
 
 #define HARPDAAL_LDA_INSTANTIATE(T)                                                              \
-  template void sample_block<T>(const int64_t*, const int32_t*, int32_t*, int64_t, int64_t,      \
-                                int32_t*, int64_t, int64_t, int64_t*, int32_t, const Priors&,    \
-                                uint64_t, int64_t, int, int);                                    \
+  template int64_t sample_block<T>(const int64_t*, const int32_t*, int32_t*, int64_t, int64_t,   \
+                                   int32_t*, int64_t, int64_t, int64_t*, int32_t, const Priors&, \
+                                   uint64_t, int64_t, int, int, double, int64_t);                \
   template void fold_in<T>(const int64_t*, const int32_t*, int32_t*, int64_t, int64_t,           \
                            const int32_t*, const int64_t*, int32_t, const Priors&, uint64_t, int, \
                            int, int, T*, int);
