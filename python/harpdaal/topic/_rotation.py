@@ -186,7 +186,7 @@ def fit_rotation(comm, corpus, K, alpha, beta, max_iter, seed, mh_steps, n_threa
                 t0 = time.perf_counter()
                 n = _K.sample_block(doc_ptr, words, topics, first_doc, slice_view(s, buf),
                                     int(bounds[s]), totals, alpha, beta, V, seed, it, mh_steps,
-                                    n_threads, time_limit=limit, doc_offset=offset)
+                                    n_threads, limit, offset)  # time_limit, doc_offset
                 if slow > 1.0:
                     time.sleep((slow - 1.0) * (time.perf_counter() - t0))
                 compute += time.perf_counter() - t0
