@@ -13,6 +13,7 @@ run() {
   echo "== $name end   $(date -u +%H:%M:%S) load $(cut -d' ' -f1-3 /proc/loadavg) rc=$?" >> $OUT/load.log
 }
 # W-LDA proper (20,000 docs, ~4M tokens, K=100, 100 iterations), 3 repeats, 1 and 2 threads
+if [ -z "${PASS2_ONLY:-}" ]; then
 [ -n "${SKIP_WLDA:-}" ] || run wlda_k100 --size full --only lda-synth-k100 --tools harpdaal,tomotopy --threads 1,2 --repeat 3 --iterations 100
 # 20news train (UCI, 11,269 docs, 2.77M tokens), K=100, 50 iterations (time), 3 repeats
 run news_k100 --size full --only lda-20news-k100 --tools harpdaal,tomotopy --threads 1,2 --repeat 3 --iterations 50
@@ -21,3 +22,9 @@ run wlda_k1000 --size full --only lda-synth-k1000 --tools harpdaal,tomotopy --th
 # the PyPI lda package (1 thread only), 2 iterations, W-LDA corpus
 run wlda_k100_lda --size full --only lda-synth-k100 --tools lda --threads 1 --repeat 1 --iterations 2
 echo "== all done $(date -u +%H:%M:%S)" >> $OUT/load.log
+fi
+# --- second pass (run after the first, lower load): tomotopy with its alpha re-estimation off
+# (optim_interval=0: the fixed-prior model harpdaal samples; the default optim_interval=10 used
+# in the first pass learns an asymmetric alpha), harpdaal again in the same window.
+run news_k100_pass2 --size full --only lda-20news-k100 --tools harpdaal,tomotopy --threads 1,2 --repeat 3 --iterations 50
+run wlda_k100_pass2 --size full --only lda-synth-k100 --tools harpdaal,tomotopy --threads 1 --repeat 1 --iterations 100
