@@ -12,15 +12,18 @@ for f in sorted(glob.glob(os.path.join(here, "*.json"))):
         if r["status"] == "ok":
             r["file"] = os.path.basename(f)
             rows.append(r)
-print("| case | iters | tool | threads | repeats | s/iter median (min-max) | M tokens/s | x tomotopy | LL/token |")
-print("|---|---|---|---|---|---|---|---|---|")
+print("| run (json) | case | iters | tool | threads | repeats | s/iter median (min-max) | M tokens/s | x tomotopy | LL/token |")
+print("|---|---|---|---|---|---|---|---|---|---|")
 for r in rows:
     s = r["seconds_per_iter"]
-    peer = [p for p in rows if p["case"] == r["case"] and p["tool"] == "tomotopy"
+    peer = [p for p in rows if p["file"] == r["file"] and p["case"] == r["case"]
+            and p["tool"] == "tomotopy"
             and p["threads"] == r["threads"] and p["params"]["iterations"] == r["params"]["iterations"]]
     ratio = (f"{r['throughput'] / peer[0]['throughput']:.2f}" if peer and r["tool"] != "tomotopy"
              else "")
     q = r["quality"]
-    print(f"| {r['case']} | {r['params']['iterations']} | {r['tool']} | {r['threads']} | {len(s)} | "
+    tp = r.get("tomotopy_optim_interval", 10 if r["tool"] == "tomotopy" else None)
+    tool = r["tool"] + (f" (optim_interval={tp})" if tp is not None else "")
+    print(f"| {r['file'][:-5]} | {r['case']} | {r['params']['iterations']} | {tool} | {r['threads']} | {len(s)} | "
           f"{statistics.median(s):.3f} ({min(s):.3f}-{max(s):.3f}) | {r['throughput'] / 1e6:.2f} | "
           f"{ratio} | {'n/a' if q is None else f'{q:.4f}'} |")
