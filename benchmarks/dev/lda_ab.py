@@ -1,7 +1,9 @@
-"""Paired A/B timing of the sweep kernel under a noisy machine: variants (env settings) run
-interleaved, one sweep each in turn, each on its own chain; CPU time per token summed.
+"""Paired A/B timing of the sweep kernel under a noisy machine: variants (environment settings
+read by an experimental build of the kernel) run interleaved, one sweep each in turn, each on its
+own chain; CPU time per token summed. The committed kernel reads no such settings (the measured
+choices are fixed in it); with one variant, e.g. `BASE=1`, it times the kernel as built.
 
-    python benchmarks/dev/lda_ab.py --k 100 --iters 20 HARPDAAL_LDA_PF=0 HARPDAAL_LDA_PF=1
+    python benchmarks/dev/lda_ab.py --k 100 --iters 20 HARPDAAL_LDA_PF=0 HARPDAAL_LDA_PF=2
 """
 import argparse
 import os
