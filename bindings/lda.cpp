@@ -1,4 +1,5 @@
 // Bindings of the LDA collapsed Gibbs kernels (harpdaal._core.lda). Checks only; no algorithm.
+#include <cmath>
 #include <string>
 
 #include "arrays.hpp"
@@ -39,11 +40,13 @@ lk::Priors priors(double alpha, double beta, int64_t n_words_total) {
   return lk::Priors{alpha, beta, n_words_total};
 }
 
-void sample_block(const py::handle& doc_ptr_o, const py::handle& words_o, const py::handle& topics_o,
-                  int64_t first_doc_id, const py::handle& word_topic_o, int64_t word_begin,
-                  const py::handle& topic_totals_o, double alpha, double beta,
-                  int64_t n_words_total, uint64_t seed, int64_t iteration, int mh_steps,
-                  int n_threads) {
+int64_t sample_block(const py::handle& doc_ptr_o, const py::handle& words_o,
+                     const py::handle& topics_o, int64_t first_doc_id,
+                     const py::handle& word_topic_o, int64_t word_begin,
+                     const py::handle& topic_totals_o, double alpha, double beta,
+                     int64_t n_words_total, uint64_t seed, int64_t iteration, int mh_steps,
+                     int n_threads, double time_limit, int64_t doc_offset) {
+  if (std::isnan(time_limit)) throw py::value_error("time_limit must be a number of seconds (0: none)");
   auto doc_ptr = checked_array<int64_t>(doc_ptr_o, "doc_ptr", {any_dim});
   auto words = checked_array<int32_t>(words_o, "words", {any_dim});
   auto topics = checked_array<int32_t>(topics_o, "topics", {words.shape(0)}, true);
@@ -64,8 +67,9 @@ void sample_block(const py::handle& doc_ptr_o, const py::handle& words_o, const 
   int64_t* ktp = out_ptr(totals);
   const int64_t word_end = word_begin + word_topic.shape(0);
   py::gil_scoped_release nogil;
-  lk::sample_block<float>(dp, wp, tp, n_docs, first_doc_id, wtp, word_begin, word_end, ktp, K, pr,
-                          seed, iteration, mh_steps, n_threads);
+  return lk::sample_block<float>(dp, wp, tp, n_docs, first_doc_id, wtp, word_begin, word_end, ktp,
+                                 K, pr, seed, iteration, mh_steps, n_threads, time_limit,
+                                 doc_offset);
 }
 
 void fold_in(const py::handle& doc_ptr_o, const py::handle& words_o, const py::handle& topics_o,
@@ -147,8 +151,11 @@ void register_lda(py::module_& m) {
         py::arg("first_doc_id"), py::arg("word_topic"), py::arg("word_begin"),
         py::arg("topic_totals"), py::arg("alpha"), py::arg("beta"), py::arg("n_words_total"),
         py::arg("seed"), py::arg("iteration"), py::arg("mh_steps") = 2, py::arg("n_threads") = 0,
+        py::arg("time_limit") = 0.0, py::arg("doc_offset") = 0,
         "One sweep over the tokens of a document block whose word lies in the word_topic slice "
-        "[word_begin, word_begin + len(word_topic)); updates topics, word_topic, topic_totals.");
+        "[word_begin, word_begin + len(word_topic)); updates topics, word_topic, topic_totals. "
+        "time_limit > 0 (seconds) ends the sweep early (timer-bounded step); doc_offset rotates "
+        "each thread's starting document. Returns the number of tokens sampled.");
   k.def("fold_in", &fold_in, py::arg("doc_ptr"), py::arg("words"), py::arg("topics"),
         py::arg("first_doc_id"), py::arg("word_topic"), py::arg("topic_totals"), py::arg("alpha"),
         py::arg("beta"), py::arg("seed"), py::arg("n_sweeps"), py::arg("burn_in"),

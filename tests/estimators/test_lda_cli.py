@@ -65,3 +65,18 @@ def test_cli_bad_input(tmp_path, capsys):
     ok = tmp_path / "ok.ldac"
     ok.write_text("2 0:1 1:3\n")
     assert main(["lda", "--data", str(ok), "-k", "0", "--out", str(tmp_path / "x.npz")]) == 2
+
+
+def test_cli_step_fraction(corpus_files, tmp_path, capsys):
+    X, ldac, uci, vocab = corpus_files
+    out = tmp_path / "t.npz"
+    rc = main(["lda", "--data", str(ldac), "-k", "4", "--max-iter", "4", "--n-jobs", "1",
+               "--step-fraction", "0.5", "--out", str(out)])
+    assert rc == 0
+    report = json.loads((tmp_path / "t.json").read_text())
+    assert report["step_fraction"] == 0.5
+    assert [h["iteration"] for h in report["step_history"]] == [1, 2, 3, 4]
+    assert np.load(out)["word_topic"].sum() == X.sum()
+    assert main(["lda", "--data", str(ldac), "-k", "4", "--step-fraction", "50",
+                 "--out", str(out)]) == 2
+    assert "did you mean 0.5" in capsys.readouterr().err

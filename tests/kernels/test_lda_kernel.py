@@ -131,3 +131,46 @@ def test_binding_rejects_bad_arrays():
     ro.flags.writeable = False
     with pytest.raises(ValueError, match="read-only"):
         K_.sample_block(c.doc_ptr, c.words, topics, 0, ro, 0, nk, 0.1, 0.1, c.n_words, 1, 0, 2, 1)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_time_limited_sweep_keeps_counts_exact(threads):
+    """Timer-bounded steps: a sweep cut short by time_limit samples fewer tokens, leaves the
+    rest as they were, and the counts still equal a recount; no limit samples every token."""
+    K = 8
+    c, topics = corpus(n_docs=3000, V=300, K=K)
+    wt, nk = counts(c, topics, K)
+    n = K_.sample_block(c.doc_ptr, c.words, topics, 0, wt, 0, nk, 0.2, 0.05, c.n_words, 5, 0,
+                        0, threads)
+    assert n == c.n_tokens
+    before = topics.copy()
+    n = K_.sample_block(c.doc_ptr, c.words, topics, 0, wt, 0, nk, 0.2, 0.05, c.n_words, 5, 1,
+                        0, threads, time_limit=1e-7, doc_offset=1234)
+    assert 0 <= n < c.n_tokens
+    wt2, nk2 = counts(c, topics, K)
+    np.testing.assert_array_equal(wt, wt2)
+    np.testing.assert_array_equal(nk, nk2)
+    # documents not reached keep their topics: at most n tokens changed
+    assert np.count_nonzero(before != topics) <= n
+    with pytest.raises(ValueError, match="time_limit"):
+        K_.sample_block(c.doc_ptr, c.words, topics, 0, wt, 0, nk, 0.2, 0.05, c.n_words, 5, 1,
+                        0, threads, time_limit=float("nan"))
+
+
+def test_doc_offset_zero_and_no_limit_is_the_plain_sweep():
+    K = 8
+    c, topics = corpus(K=K)
+    wt, nk = counts(c, topics, K)
+    t2, w2, n2 = topics.copy(), wt.copy(), nk.copy()
+    K_.sample_block(c.doc_ptr, c.words, topics, 0, wt, 0, nk, 0.2, 0.05, c.n_words, 5, 0, 0, 1)
+    K_.sample_block(c.doc_ptr, c.words, t2, 0, w2, 0, n2, 0.2, 0.05, c.n_words, 5, 0, 0, 1,
+                    time_limit=0.0, doc_offset=0)
+    np.testing.assert_array_equal(topics, t2)
+    np.testing.assert_array_equal(wt, w2)
+    # another offset visits documents in another order: same counts invariant, other sample
+    t3, w3, n3 = t2.copy(), w2.copy(), n2.copy()
+    K_.sample_block(c.doc_ptr, c.words, t2, 0, w2, 0, n2, 0.2, 0.05, c.n_words, 5, 1, 0, 1)
+    K_.sample_block(c.doc_ptr, c.words, t3, 0, w3, 0, n3, 0.2, 0.05, c.n_words, 5, 1, 0, 1,
+                    doc_offset=77)
+    assert not np.array_equal(t2, t3)
+    np.testing.assert_array_equal(counts(c, t3, K)[0], w3)

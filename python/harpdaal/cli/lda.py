@@ -30,6 +30,9 @@ def add_parser(sub):
     p.add_argument("--n-jobs", type=int, default=None, help="threads per rank (default: all)")
     p.add_argument("--evaluate-every", type=int, default=10)
     p.add_argument("--top-words", type=int, default=10, help="top words per topic in the report")
+    p.add_argument("--step-fraction", type=float, default=None,
+                   help="timer-bounded steps: fraction of tokens to sample per rotation step "
+                        "(0-1; Harp's dynamic rotation control; default: full steps)")
     p.add_argument("--ranks", type=int, default=1, help="MPI ranks (relaunches under mpiexec)")
     p.add_argument("--out", default="lda_model.npz", help="model file written by rank 0")
     p.add_argument("--report", default=None, help="JSON report (default: <out>.json)")
@@ -72,7 +75,7 @@ def run(args) -> int:
         args.n_topics, doc_topic_prior=args.alpha, topic_word_prior=args.beta,
         max_iter=args.max_iter, random_state=args.random_state, n_jobs=args.n_jobs,
         verbose=int(args.verbose), evaluate_every=args.evaluate_every, sampler=args.sampler,
-        mh_steps=args.mh_steps)
+        mh_steps=args.mh_steps, step_fraction=args.step_fraction)
     try:
         t_fit = time.perf_counter()
         model.fit(X[lo:hi])
@@ -100,6 +103,8 @@ def run(args) -> int:
         "loglik_history": [[int(i), float(v)] for i, v in model.loglik_history_],
         "heldout_perplexity": perplexity,
         "timings": model.timings_,
+        "step_fraction": args.step_fraction,
+        "step_history": model.step_history_,
         "top_words": model.top_words(vocab, args.top_words),
         "model": os.path.abspath(args.out),
     }

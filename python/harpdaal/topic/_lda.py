@@ -196,6 +196,13 @@ class LatentDirichletAllocation:
         the last one, bitwise as if never interrupted (needs an int random_state).
     checkpoint_every : int or str, default 1
         Iterations between checkpoints, or seconds as a string ('30s').
+    step_fraction : float in (0, 1] or None, default None
+        Timer-bounded steps (Harp's dynamic rotation control): each slice sampling gets a time
+        budget, re-solved after every iteration by :class:`harpdaal.comm.RotationTimer` so that
+        this fraction of all tokens is sampled per step; a slow rank samples part of its
+        documents and passes the slice on instead of holding the others up. The first iteration
+        is unbounded (it measures the rates). None: every step samples all tokens. Fits with
+        timer-bounded steps depend on timing (not reproducible bit for bit).
 
     Attributes
     ----------
@@ -205,12 +212,15 @@ class LatentDirichletAllocation:
     loglik_per_token_ : float, log p(w, z) / tokens after the last iteration (MALLET's formula).
     loglik_history_ : list of (iteration, loglik_per_token).
     n_iter_, n_features_in_, timings_ (seconds in compute / comm / glue).
+    step_history_ : list of dict, with step_fraction: per iteration the budget in seconds
+        (None for the measuring iteration), the sampled fraction of all ranks' tokens and of this
+        rank's, and the next budget.
     """
 
     def __init__(self, n_components=10, *, doc_topic_prior=None, topic_word_prior=None,
                  max_iter=100, random_state=None, n_jobs=None, verbose=0, evaluate_every=10,
                  sampler="sparse", mh_steps=4, transform_max_iter=30, checkpoint_dir=None,
-                 checkpoint_every=1):
+                 checkpoint_every=1, step_fraction=None):
         self.n_components = n_components
         self.doc_topic_prior = doc_topic_prior
         self.topic_word_prior = topic_word_prior
@@ -224,13 +234,14 @@ class LatentDirichletAllocation:
         self.transform_max_iter = transform_max_iter
         self.checkpoint_dir = checkpoint_dir
         self.checkpoint_every = checkpoint_every
+        self.step_fraction = step_fraction
 
     # -- scikit-learn protocol ----------------------------------------------------------------
     def get_params(self, deep=True):
         return {k: getattr(self, k) for k in (
             "n_components", "doc_topic_prior", "topic_word_prior", "max_iter", "random_state",
             "n_jobs", "verbose", "evaluate_every", "sampler", "mh_steps",
-            "transform_max_iter", "checkpoint_dir", "checkpoint_every")}
+            "transform_max_iter", "checkpoint_dir", "checkpoint_every", "step_fraction")}
 
     def set_params(self, **params):
         valid = self.get_params()
@@ -264,6 +275,13 @@ class LatentDirichletAllocation:
                 raise TypeError(f"{name} must be an int, got {type(v).__name__}")
             if v < 1:
                 raise ValueError(f"{name} must be >= 1, got {v}")
+        f = self.step_fraction
+        if f is not None:
+            if not isinstance(f, numbers.Real) or isinstance(f, bool):
+                raise TypeError(f"step_fraction must be None or a float, got {type(f).__name__}")
+            if not 0 < f <= 1:
+                hint = f" (a fraction: did you mean {f / 100:g}?)" if 1 < f <= 100 else ""
+                raise ValueError(f"step_fraction must lie in (0, 1], got {f!r}{hint}")
         if self.sampler not in ("sparse", "mh"):
             raise ValueError(f"sampler must be 'sparse' or 'mh', got {self.sampler!r}")
         return int(K), float(alpha), float(beta)
@@ -298,7 +316,9 @@ class LatentDirichletAllocation:
                                    data=(corpus.doc_ptr, corpus.words, np.array([corpus.n_words])),
                                    comm=comm if comm.size > 1 else None)
         result = fit_rotation(comm, corpus, K, alpha, beta, self.max_iter, seed, self._kernel_steps(),
-                              n_threads, self.evaluate_every, self.verbose, checkpoint)
+                              n_threads, self.evaluate_every, self.verbose, checkpoint,
+                              step_fraction=(None if self.step_fraction is None
+                                             else float(self.step_fraction)))
         self.word_topic_ = result.word_topic
         self.topic_totals_ = result.topic_totals
         self.components_ = result.word_topic.T.astype(np.float64) + beta
@@ -307,6 +327,7 @@ class LatentDirichletAllocation:
         self.loglik_per_token_ = result.loglik_history[-1][1]
         self.loglik_history_ = result.loglik_history
         self.timings_ = result.timings
+        self.step_history_ = result.step_history
         self.n_tokens_ = result.n_tokens
         self.train_topics_ = result.topics
         self.train_corpus_ = corpus

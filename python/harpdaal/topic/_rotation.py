@@ -8,6 +8,15 @@ slice is sampled it is sent on to rank r+1 while the second one is sampled (pipe
 the slices are home again. Topic totals are synchronised by an allreduce of the step's changes
 after every step. On one process (size 1) there is one slice and no communication; the kernel
 itself rotates sub-slices between its threads.
+
+Timer-bounded steps (Harp's dynamic rotation control, ``step_fraction=f``): every slice sampling
+gets a time budget from :class:`harpdaal.comm.RotationTimer`; the kernel stops when it is spent
+(tokens not reached keep their topics, so the counts stay exact) and the slice moves on, so a
+fast rank never waits for a slow one. The first iteration is unbounded and measures each rank's
+rate; after every iteration the budget is re-solved (collectively) so that a fraction ``f`` of
+all tokens is sampled per step. Each call starts at a different document (a golden-ratio
+rotation), so the documents left out differ between iterations. Fits with timer-bounded steps
+depend on timing and are not reproducible bit for bit.
 """
 from __future__ import annotations
 
@@ -20,6 +29,12 @@ import numpy as np
 from .. import _core
 
 _K = _core.lda
+
+# Test hook: {rank: factor} makes that rank behave as if its kernel ran `factor` times slower
+# (it gets 1/factor of the step's remaining budget and then sleeps (factor - 1) times the kernel's
+# time), to exercise timer-bounded steps with a deliberately slow rank. Empty in normal use.
+_SLOWDOWN: dict = {}
+_GOLDEN = 0.6180339887498949
 
 
 class _SingleProcess:
@@ -57,6 +72,7 @@ class RotationResult:
     n_tokens: int
     loglik_history: list = field(default_factory=list)
     timings: dict = field(default_factory=dict)
+    step_history: list = field(default_factory=list)
 
 
 def _slice_bounds(word_freq: np.ndarray, n_slices: int) -> np.ndarray:
@@ -83,8 +99,10 @@ def loglik_parts(comm, doc_ptr, topics, word_rows, topic_totals, K, alpha, beta,
 
 
 def fit_rotation(comm, corpus, K, alpha, beta, max_iter, seed, mh_steps, n_threads,
-                 evaluate_every, verbose, checkpoint=(None, None)) -> RotationResult:
-    """`checkpoint`: (Checkpointer or None, Checkpoint to resume from or None)."""
+                 evaluate_every, verbose, checkpoint=(None, None),
+                 step_fraction=None) -> RotationResult:
+    """`checkpoint`: (Checkpointer or None, Checkpoint to resume from or None);
+    `step_fraction`: None (full steps) or the RotationTimer target fraction in (0, 1]."""
     R, rank = comm.size, comm.rank
     V = corpus.n_words
     doc_ptr = corpus.doc_ptr
@@ -129,6 +147,20 @@ def fit_rotation(comm, corpus, K, alpha, beta, max_iter, seed, mh_steps, n_threa
     def slice_view(s, buf):
         return buf[: int(bounds[s + 1] - bounds[s])]
 
+    # tokens of this rank per slice: the work available in one slice sampling
+    slice_tokens = np.bincount(np.searchsorted(bounds, words, side="right") - 1,
+                               minlength=n_slices).astype(np.int64)
+    timer = None
+    timer_ready = False
+    step_history = []
+    slow = float(_SLOWDOWN.get(rank, 1.0))
+    if step_fraction is not None:
+        from ..comm import RotationTimer
+        from ..comm.timer import solve_budget
+
+        # rates follow the newest iteration closely (0.7): the sampler speeds up as topics settle
+        timer = RotationTimer(comm, budget=1.0, target_fraction=step_fraction, smoothing=0.7)
+
     history = []
     ck, state = checkpoint
     start = 0
@@ -140,15 +172,29 @@ def fit_rotation(comm, corpus, K, alpha, beta, max_iter, seed, mh_steps, n_threa
             held[j][1][...] = state.arrays[f"slice{j}"]
         history = [tuple(h) for h in state.extra["history"]]
     for it in range(start, max_iter):
+        done = avail = 0
+        busy = 0.0
+        offset = int(it * _GOLDEN * corpus.n_docs) if timer_ready else 0
         for step in range(R):
             snapshot = totals.copy()
             handles = []
             for j, (s, buf) in enumerate(held):
+                limit = 0.0
+                if timer_ready:
+                    timer.start()  # > 0: a zero limit would mean "unbounded" to the kernel
+                    limit = max(timer.remaining() / slow, 1e-9)
                 t0 = time.perf_counter()
-                _K.sample_block(doc_ptr, words, topics, first_doc, slice_view(s, buf),
-                                int(bounds[s]), totals, alpha, beta, V, seed, it, mh_steps,
-                                n_threads)
+                n = _K.sample_block(doc_ptr, words, topics, first_doc, slice_view(s, buf),
+                                    int(bounds[s]), totals, alpha, beta, V, seed, it, mh_steps,
+                                    n_threads, limit, offset)  # time_limit, doc_offset
+                if slow > 1.0:
+                    time.sleep((slow - 1.0) * (time.perf_counter() - t0))
                 compute += time.perf_counter() - t0
+                busy += time.perf_counter() - t0
+                done += n
+                avail += int(slice_tokens[s])
+                if timer_ready:
+                    timer.stop(work_done=n, work_total=int(slice_tokens[s]))
                 if R > 1:
                     t0 = time.perf_counter()
                     handles.append(comm.irotate_array(buf, spare[j], shift=1,
@@ -166,6 +212,29 @@ def fit_rotation(comm, corpus, K, alpha, beta, max_iter, seed, mh_steps, n_threa
                 for j in range(len(held)):
                     held[j][0] = (held[j][0] - 2) % n_slices
                     held[j][1], spare[j] = spare[j], held[j][1]
+        if timer is not None:
+            t0 = time.perf_counter()
+            if timer_ready:
+                used = timer.budget
+                timer.adapt()  # collective: every rank's rate and work -> the next budget
+                fraction = timer.history[-1]["done_fraction"]
+            else:
+                # The first (unbounded) iteration sets the starting budget by solving the
+                # target from its rates directly (the same on every rank); they do not enter the
+                # timer's averaged rates, as the first sweep from random topics is slower than
+                # later ones (the budget only errs on the large side).
+                used, fraction = None, 1.0
+                steps = max(1, R * len(held))
+                stats = comm.allgather_object((done, busy, avail))
+                b = solve_budget([d / t if t > 0 else 0.0 for d, t, _ in stats],
+                                 [a / steps for _, _, a in stats], step_fraction)
+                timer.budget = max(b, timer.min_budget)
+                timer_ready = True
+            comm_time += time.perf_counter() - t0
+            step_history.append({"iteration": it + 1, "budget_s": used,
+                                 "sampled_fraction": fraction,
+                                 "rank_sampled_fraction": done / max(avail, 1),
+                                 "next_budget_s": timer.budget})
         last = it == max_iter - 1
         if last or (evaluate_every and evaluate_every > 0 and (it + 1) % evaluate_every == 0):
             t0 = time.perf_counter()
@@ -192,4 +261,4 @@ def fit_rotation(comm, corpus, K, alpha, beta, max_iter, seed, mh_steps, n_threa
     timings = {"compute": compute, "comm": comm_time, "glue": max(0.0, total - compute - comm_time),
                "total": total}
     return RotationResult(np.ascontiguousarray(word_topic, dtype=np.int32), totals, topics, n_tok,
-                          history, timings)
+                          history, timings, step_history)

@@ -1,7 +1,8 @@
 // The document bucket of the sparse sampler, per ISA: for the document's non-zero topics
-// nz[0..n), v[j] = nd[k] (nw[k] + beta) inv[k] with k = nz[j]; block_sums[b] = sum of
+// nz[0..n), v[j] = coef[j] (nw[k] + beta) with k = nz[j] and coef[j] = n_dk / (n_k + V beta)
+// kept up to date by the sampler in the same (position) order as nz; block_sums[b] = sum of
 // v[16 b .. 16 b + 16); returns the sum of block_sums in order. The AVX2 / AVX-512 versions
-// gather nd, nw and inv; all levels round differently, so samples are deterministic per seed,
+// gather only the word row nw; all levels round differently, so samples are deterministic per seed,
 // thread count and ISA level.
 #pragma once
 #include <cstdint>
@@ -10,13 +11,13 @@ namespace harpdaal::kernels::lda {
 
 inline constexpr int kBucketBlock = 16;
 
-using DocBucketFn = float (*)(const int32_t* nz, int32_t n, const int32_t* nd, const int32_t* nw,
-                              const float* inv, float beta, float* v, float* block_sums);
+using DocBucketFn = float (*)(const int32_t* nz, int32_t n, const float* coef, const int32_t* nw,
+                              float beta, float* v, float* block_sums);
 
 #define HARPDAAL_LDA_DECLARE_BUCKET(NS)                                                       \
   namespace NS {                                                                              \
-  float doc_bucket(const int32_t* nz, int32_t n, const int32_t* nd, const int32_t* nw,        \
-                   const float* inv, float beta, float* v, float* block_sums);                \
+  float doc_bucket(const int32_t* nz, int32_t n, const float* coef, const int32_t* nw,        \
+                   float beta, float* v, float* block_sums);                                  \
   }
 HARPDAAL_LDA_DECLARE_BUCKET(generic)
 HARPDAAL_LDA_DECLARE_BUCKET(avx2)

@@ -14,22 +14,19 @@
 
 namespace harpdaal::kernels::lda::HARPDAAL_ISA_NS {
 
-float doc_bucket(const int32_t* nz, int32_t n, const int32_t* nd, const int32_t* nw,
-                 const float* inv, float beta, float* v, float* block_sums) {
+float doc_bucket(const int32_t* nz, int32_t n, const float* coef, const int32_t* nw, float beta,
+                 float* v, float* block_sums) {
   int32_t j = 0;
   int32_t b = 0;
 #if defined(__AVX512F__)
   // masked gathers with a zero source: GCC 12 warns (maybe-uninitialized) on the plain forms
   const __m512 vbeta = _mm512_set1_ps(beta);
   const __m512i zero_i = _mm512_setzero_si512();
-  const __m512 zero_f = _mm512_setzero_ps();
   for (; j + 16 <= n; j += 16, ++b) {
     __m512i k = _mm512_loadu_si512(nz + j);
-    __m512 d = _mm512_cvtepi32_ps(_mm512_mask_i32gather_epi32(zero_i, 0xFFFF, k, nd, 4));
     __m512 w = _mm512_add_ps(
         _mm512_cvtepi32_ps(_mm512_mask_i32gather_epi32(zero_i, 0xFFFF, k, nw, 4)), vbeta);
-    __m512 x = _mm512_mul_ps(_mm512_mul_ps(d, w),
-                             _mm512_mask_i32gather_ps(zero_f, 0xFFFF, k, inv, 4));
+    __m512 x = _mm512_mul_ps(w, _mm512_loadu_ps(coef + j));
     _mm512_storeu_ps(v + j, x);
     __m256 h = _mm256_add_ps(_mm512_castps512_ps256(x), _mm512_extractf32x8_ps(x, 1));
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
@@ -43,9 +40,8 @@ float doc_bucket(const int32_t* nz, int32_t n, const int32_t* nd, const int32_t*
     __m256 acc = _mm256_setzero_ps();
     for (int h = 0; h < 16; h += 8) {
       __m256i k = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(nz + j + h));
-      __m256 d = _mm256_cvtepi32_ps(_mm256_i32gather_epi32(nd, k, 4));
       __m256 w = _mm256_add_ps(_mm256_cvtepi32_ps(_mm256_i32gather_epi32(nw, k, 4)), vbeta);
-      __m256 x = _mm256_mul_ps(_mm256_mul_ps(d, w), _mm256_i32gather_ps(inv, k, 4));
+      __m256 x = _mm256_mul_ps(w, _mm256_loadu_ps(coef + j + h));
       _mm256_storeu_ps(v + j + h, x);
       acc = _mm256_add_ps(acc, x);
     }
@@ -61,7 +57,7 @@ float doc_bucket(const int32_t* nz, int32_t n, const int32_t* nd, const int32_t*
     float acc[4] = {0.f, 0.f, 0.f, 0.f};
     for (int32_t q = 0; j < end; ++j, ++q) {
       const int32_t k = nz[j];
-      const float x = static_cast<float>(nd[k]) * (static_cast<float>(nw[k]) + beta) * inv[k];
+      const float x = (static_cast<float>(nw[k]) + beta) * coef[j];
       v[j] = x;
       acc[q & 3] += x;
     }

@@ -1,6 +1,8 @@
 #include "kernels/lda/lda.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <numeric>
 #include <stdexcept>
@@ -273,11 +275,12 @@ template <class T>
 struct DocState {
   std::vector<int32_t> nd, nz, pos;
   std::vector<T> cum, inv;
+  std::vector<T> coef;  // coef[j] = nd[nz[j]] * inv[nz[j]], by position like nz
   std::vector<T> block_sums;
   DocBucketFn bucket = nullptr;  // the ISA's document bucket (float only)
   int32_t n_nz = 0;
   explicit DocState(int32_t K)
-      : nd(K, 0), nz(K), pos(K), cum(K), inv(K), block_sums(K / kBucketBlock + 1) {
+      : nd(K, 0), nz(K), pos(K), cum(K), inv(K), coef(K), block_sums(K / kBucketBlock + 1) {
     if constexpr (std::is_same_v<T, float>)
       bucket = dispatch<DocBucketFn>(&generic::doc_bucket, &avx2::doc_bucket, &avx512::doc_bucket);
   }
@@ -289,6 +292,7 @@ struct DocState {
         nz[n_nz++] = k;
       }
     }
+    for (int32_t j = 0; j < n_nz; ++j) coef[j] = static_cast<T>(nd[nz[j]]) * inv[nz[j]];
   }
   void clear() {
     for (int32_t j = 0; j < n_nz; ++j) nd[nz[j]] = 0;
@@ -313,29 +317,52 @@ inline void sample_tokens_sparse(const int32_t* words, int32_t* topics, int64_t 
   int32_t* pos = ds.pos.data();
   T* cum = ds.cum.data();
   T* inv = ds.inv.data();
+  T* coef = ds.coef.data();
+  // Prefetch distance in tokens and the largest word row prefetched whole (measured on the
+  // 2-core Sapphire Rapids VM: 2 tokens ahead takes ~12% off at K = 100 and ~20% at K = 1000; rows
+  // over 1 KB are prefetched only at the document's topics, same speed, fewer instructions).
+  constexpr int pf = 2;
+  constexpr int64_t pf_row_limit = 1024;
+  const int64_t row_bytes = static_cast<int64_t>(K) * 4;
   for (int64_t i = lo; i < hi; ++i) {
+    if (i + pf < hi) {
+      // the word row of a later token, and its alias table, are cache misses otherwise (the
+      // V x K table does not fit in L2): start loading them now.
+      const int64_t prow = words[i + pf] - word_begin;
+      const char* pr = reinterpret_cast<const char*>(wt + prow * K);
+      if (row_bytes <= pf_row_limit) {
+        for (int64_t b = 0; b < row_bytes; b += 64) __builtin_prefetch(pr + b, 1, 3);
+      } else {
+        const int32_t* pnw = wt + prow * K;
+        for (int32_t j = 0; j < ds.n_nz; ++j) __builtin_prefetch(pnw + nz[j], 1, 3);
+      }
+      __builtin_prefetch(prop.entries.data() + prop.offsets[prow], 0, 3);
+      __builtin_prefetch(prop.word_mass.data() + prow, 0, 3);
+    }
     TokenRng rng = token_rng(dkey, i - p0);
     const int32_t s = topics[i];
     const int64_t row = words[i] - word_begin;
     int32_t* nw = wt + row * K;
-    if (--nd[s] == 0) {
-      int32_t p = pos[s], last = nz[--ds.n_nz];
-      nz[p] = last;
-      pos[last] = p;
-    }
     if (update_model) {
       --nw[s];
       --nk[s];
       inv[s] = T(1) / (static_cast<T>(nk[s]) + vbeta);
     }
+    if (--nd[s] == 0) {
+      int32_t p = pos[s], last = nz[--ds.n_nz];
+      nz[p] = last;
+      pos[last] = p;
+      coef[p] = coef[ds.n_nz];
+    } else {
+      coef[pos[s]] = static_cast<T>(nd[s]) * inv[s];
+    }
     const int32_t n_nz = ds.n_nz;
     T z = 0;
     if constexpr (std::is_same_v<T, float>) {
-      z = ds.bucket(nz, n_nz, nd, nw, inv, beta, cum, ds.block_sums.data());
+      z = ds.bucket(nz, n_nz, coef, nw, beta, cum, ds.block_sums.data());
     } else {
       for (int32_t j = 0; j < n_nz; ++j) {
-        const int32_t k = nz[j];
-        z += static_cast<T>(nd[k]) * (static_cast<T>(nw[k]) + beta) * inv[k];
+        z += coef[j] * (static_cast<T>(nw[nz[j]]) + beta);
         cum[j] = z;
       }
     }
@@ -381,19 +408,27 @@ inline void sample_tokens_sparse(const int32_t* words, int32_t* topics, int64_t 
       ++nk[t];
       inv[t] = T(1) / (static_cast<T>(nk[t]) + vbeta);
     }
+    coef[pos[t]] = static_cast<T>(nd[t]) * inv[t];
   }
 }
 
 }  // namespace
 
 template <class T>
-void sample_block(const int64_t* doc_ptr, const int32_t* words, int32_t* topics, int64_t n_docs,
-                  int64_t first_doc_id, int32_t* word_topic, int64_t word_begin, int64_t word_end,
-                  int64_t* topic_totals, int32_t n_topics, const Priors& priors, uint64_t seed,
-                  int64_t iteration, int mh_steps, int n_threads) {
+int64_t sample_block(const int64_t* doc_ptr, const int32_t* words, int32_t* topics, int64_t n_docs,
+                     int64_t first_doc_id, int32_t* word_topic, int64_t word_begin,
+                     int64_t word_end, int64_t* topic_totals, int32_t n_topics,
+                     const Priors& priors, uint64_t seed, int64_t iteration, int mh_steps,
+                     int n_threads, double time_limit_s, int64_t doc_offset) {
+  using clock = std::chrono::steady_clock;
+  const auto t_begin = clock::now();
+  const bool bounded = time_limit_s > 0 && std::isfinite(time_limit_s);
+  const auto deadline =
+      t_begin + std::chrono::duration_cast<clock::duration>(
+                    std::chrono::duration<double>(bounded ? time_limit_s : 0.0));
   const int32_t K = n_topics;
   const int64_t n_rows = word_end - word_begin;
-  if (n_docs <= 0 || n_rows <= 0 || K <= 0) return;
+  if (n_docs <= 0 || n_rows <= 0 || K <= 0) return 0;
   const int nt = static_cast<int>(std::min<int64_t>(resolve_threads(n_threads), std::max<int64_t>(1, n_docs)));
   const T alpha = static_cast<T>(priors.alpha), beta = static_cast<T>(priors.beta);
   const T vbeta = static_cast<T>(priors.beta * static_cast<double>(priors.n_words_total));
@@ -423,6 +458,8 @@ void sample_block(const int64_t* doc_ptr, const int32_t* words, int32_t* topics,
   const double smooth_share = priors.alpha * K / (mean_len + priors.alpha * K);
   const bool correct_stale = smooth_share > 0.1;
   std::vector<DocState<T>> states(nt, DocState<T>(K));
+  std::vector<int64_t> sampled(nt, 0);
+  std::atomic<bool> expired{false};
   std::vector<int64_t> nk_local(static_cast<size_t>(nt) * K);
   std::vector<int64_t> round_start(K);
 
@@ -435,7 +472,17 @@ void sample_block(const int64_t* doc_ptr, const int32_t* words, int32_t* topics,
     int32_t wlo = static_cast<int32_t>(word_begin + word_bounds[sub]);
     int32_t whi = static_cast<int32_t>(word_begin + word_bounds[sub + 1]);
     if (wlo >= whi) return;
-    for (int64_t d = doc_bounds[t]; d < doc_bounds[t + 1]; ++d) {
+    const int64_t b0 = doc_bounds[t], nb = doc_bounds[t + 1] - b0;
+    const int64_t start = nb > 0 ? ((doc_offset % nb) + nb) % nb : 0;
+    for (int64_t q = 0; q < nb; ++q) {
+      if (bounded) {
+        if (expired.load(std::memory_order_relaxed)) break;
+        if (clock::now() >= deadline) {
+          expired.store(true, std::memory_order_relaxed);
+          break;
+        }
+      }
+      const int64_t d = b0 + (start + q < nb ? start + q : start + q - nb);
       const int64_t p0 = doc_ptr[d], p1 = doc_ptr[d + 1];
       const int32_t* wb = words + p0;
       const int32_t* we = words + p1;
@@ -443,6 +490,7 @@ void sample_block(const int64_t* doc_ptr, const int32_t* words, int32_t* topics,
       int64_t hi = std::lower_bound(words + lo, we, whi) - words;
       if (lo >= hi) continue;
       const uint64_t dkey = doc_key(seed, iteration, first_doc_id + d);
+      sampled[t] += hi - lo;
       ds.load(topics, p0, p1);
       if (mh_steps == 0)
         sample_tokens_sparse<T, true>(words, topics, p0, lo, hi, dkey, ds, word_topic, word_begin,
@@ -476,6 +524,9 @@ void sample_block(const int64_t* doc_ptr, const int32_t* words, int32_t* topics,
       for (int32_t k = 0; k < K; ++k) topic_totals[k] += nk[k] - round_start[k];
     }
   }
+  int64_t total = 0;
+  for (int64_t n : sampled) total += n;
+  return total;
 }
 
 template <class T>
@@ -596,9 +647,9 @@ void accumulate_counts(const int32_t* words, const int32_t* topics, int64_t n_to
 }
 
 #define HARPDAAL_LDA_INSTANTIATE(T)                                                              \
-  template void sample_block<T>(const int64_t*, const int32_t*, int32_t*, int64_t, int64_t,      \
-                                int32_t*, int64_t, int64_t, int64_t*, int32_t, const Priors&,    \
-                                uint64_t, int64_t, int, int);                                    \
+  template int64_t sample_block<T>(const int64_t*, const int32_t*, int32_t*, int64_t, int64_t,   \
+                                   int32_t*, int64_t, int64_t, int64_t*, int32_t, const Priors&, \
+                                   uint64_t, int64_t, int, int, double, int64_t);                \
   template void fold_in<T>(const int64_t*, const int32_t*, int32_t*, int64_t, int64_t,           \
                            const int32_t*, const int64_t*, int32_t, const Priors&, uint64_t, int, \
                            int, int, T*, int);

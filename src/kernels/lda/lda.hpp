@@ -27,11 +27,18 @@ struct Priors {
 // mh_steps >= 1: the Metropolis-Hastings sampler with that many (word proposal, doc proposal)
 // pairs per token; mh_steps == 0: the sparse sampler (exact document bucket over the document's
 // non-zero topics + the smoothing bucket from the word's alias table, built once per call).
+// Timer-bounded steps (Harp's dynamic rotation): time_limit_s > 0 stops the sweep once that many
+// seconds have passed since the call began (checked before each document; the tokens not reached
+// keep their topics, so counts stay exact); doc_offset rotates where each thread starts in its
+// document block (circularly) so that different documents are left out at different calls.
+// Returns the number of tokens sampled (all the block's tokens in the slice when not bounded).
+// time_limit_s <= 0 and doc_offset = 0 give the plain sweep, identical to the unbounded call.
 template <class T>
-void sample_block(const int64_t* doc_ptr, const int32_t* words, int32_t* topics, int64_t n_docs,
-                  int64_t first_doc_id, int32_t* word_topic, int64_t word_begin, int64_t word_end,
-                  int64_t* topic_totals, int32_t n_topics, const Priors& priors, uint64_t seed,
-                  int64_t iteration, int mh_steps, int n_threads);
+int64_t sample_block(const int64_t* doc_ptr, const int32_t* words, int32_t* topics, int64_t n_docs,
+                     int64_t first_doc_id, int32_t* word_topic, int64_t word_begin,
+                     int64_t word_end, int64_t* topic_totals, int32_t n_topics,
+                     const Priors& priors, uint64_t seed, int64_t iteration, int mh_steps,
+                     int n_threads, double time_limit_s = 0.0, int64_t doc_offset = 0);
 
 // Fold-in: sample topics for new documents against a fixed model (word_topic for all
 // n_words_total words, topic_totals), n_sweeps sweeps per document; doc_topic (n_docs x K, may be
