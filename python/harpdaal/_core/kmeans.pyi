@@ -3,7 +3,7 @@ K-means kernels
 """
 from __future__ import annotations
 import typing
-__all__: list[str] = ['assign_csr_f32', 'assign_csr_f64', 'assign_f32', 'assign_f64', 'assigned_sq_dist_f32', 'assigned_sq_dist_f64', 'choose_method', 'distances_f32', 'distances_f64', 'lloyd_partial_csr_f32', 'lloyd_partial_csr_f64', 'lloyd_partial_f32', 'lloyd_partial_f64']
+__all__: list[str] = ['assign_csr_f32', 'assign_csr_f64', 'assign_f32', 'assign_f64', 'assigned_sq_dist_f32', 'assigned_sq_dist_f64', 'center_f32', 'center_f64', 'choose_method', 'distances_f32', 'distances_f64', 'lloyd_fit_f32', 'lloyd_fit_f64', 'lloyd_partial_csr_f32', 'lloyd_partial_csr_f64', 'lloyd_partial_f32', 'lloyd_partial_f64']
 def assign_csr_f32(data: typing.Any, indices: typing.Any, indptr: typing.Any, centers: typing.Any, labels: typing.Any, sq_dist: typing.Any = None, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
     """
     assign for CSR input.
@@ -28,6 +28,14 @@ def assigned_sq_dist_f64(X: typing.Any, centers: typing.Any, labels: typing.Any,
     """
     out[i] = ||X[i] - centers[labels[i]]||^2, computed directly.
     """
+def center_f32(X: typing.Any, out: typing.Any, mean: typing.Any, col_stats: typing.Any, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
+    """
+    mean = column means of X, out = X - mean, col_stats = [column sums of out, column sums of out**2] (float64).
+    """
+def center_f64(X: typing.Any, out: typing.Any, mean: typing.Any, col_stats: typing.Any, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
+    """
+    mean = column means of X, out = X - mean, col_stats = [column sums of out, column sums of out**2] (float64).
+    """
 def choose_method(d: typing.SupportsInt | typing.SupportsIndex, k: typing.SupportsInt | typing.SupportsIndex, is_double: bool) -> str:
     """
     The method 'auto' picks for this shape on the active ISA.
@@ -39,6 +47,14 @@ def distances_f32(X: typing.Any, centers: typing.Any, out: typing.Any, squared: 
 def distances_f64(X: typing.Any, centers: typing.Any, out: typing.Any, squared: bool = False, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
     """
     out[i, j] = ||X[i] - centers[j]|| (squared if asked).
+    """
+def lloyd_fit_f32(X: typing.Any, sample_weight: typing.Any, centers: typing.Any, labels: typing.Any, max_iter: typing.SupportsInt | typing.SupportsIndex, tol: typing.SupportsFloat | typing.SupportsIndex, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, method: str = 'auto') -> tuple:
+    """
+    A whole single-process Lloyd fit in one call (GIL released): centers (in: initial, out: final) and labels are updated in place; returns (n_iter, compute_seconds, other_seconds).
+    """
+def lloyd_fit_f64(X: typing.Any, sample_weight: typing.Any, centers: typing.Any, labels: typing.Any, max_iter: typing.SupportsInt | typing.SupportsIndex, tol: typing.SupportsFloat | typing.SupportsIndex, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, method: str = 'auto') -> tuple:
+    """
+    A whole single-process Lloyd fit in one call (GIL released): centers (in: initial, out: final) and labels are updated in place; returns (n_iter, compute_seconds, other_seconds).
     """
 def lloyd_partial_csr_f32(data: typing.Any, indices: typing.Any, indptr: typing.Any, sample_weight: typing.Any, centers: typing.Any, labels: typing.Any, sums: typing.Any, weights: typing.Any, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> float:
     """

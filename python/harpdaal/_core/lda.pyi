@@ -12,9 +12,9 @@ def fold_in(doc_ptr: typing.Any, words: typing.Any, topics: typing.Any, first_do
     """
     Sample topics of new documents against a fixed model; doc_topic (float32) accumulates doc-topic counts over the sweeps after burn_in.
     """
-def sample_block(doc_ptr: typing.Any, words: typing.Any, topics: typing.Any, first_doc_id: typing.SupportsInt | typing.SupportsIndex, word_topic: typing.Any, word_begin: typing.SupportsInt | typing.SupportsIndex, topic_totals: typing.Any, alpha: typing.SupportsFloat | typing.SupportsIndex, beta: typing.SupportsFloat | typing.SupportsIndex, n_words_total: typing.SupportsInt | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex, iteration: typing.SupportsInt | typing.SupportsIndex, mh_steps: typing.SupportsInt | typing.SupportsIndex = 2, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
+def sample_block(doc_ptr: typing.Any, words: typing.Any, topics: typing.Any, first_doc_id: typing.SupportsInt | typing.SupportsIndex, word_topic: typing.Any, word_begin: typing.SupportsInt | typing.SupportsIndex, topic_totals: typing.Any, alpha: typing.SupportsFloat | typing.SupportsIndex, beta: typing.SupportsFloat | typing.SupportsIndex, n_words_total: typing.SupportsInt | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex, iteration: typing.SupportsInt | typing.SupportsIndex, mh_steps: typing.SupportsInt | typing.SupportsIndex = 2, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, time_limit: typing.SupportsFloat | typing.SupportsIndex = 0.0, doc_offset: typing.SupportsInt | typing.SupportsIndex = 0) -> int:
     """
-    One sweep over the tokens of a document block whose word lies in the word_topic slice [word_begin, word_begin + len(word_topic)); updates topics, word_topic, topic_totals.
+    One sweep over the tokens of a document block whose word lies in the word_topic slice [word_begin, word_begin + len(word_topic)); updates topics, word_topic, topic_totals. time_limit > 0 (seconds) ends the sweep early (timer-bounded step); doc_offset rotates each thread's starting document. Returns the number of tokens sampled.
     """
 def word_log_likelihood(word_topic: typing.Any, beta: typing.SupportsFloat | typing.SupportsIndex, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> float:
     ...

@@ -3,10 +3,14 @@ matrix factorisation kernels (MF-SGD, CCD++), float32
 """
 from __future__ import annotations
 import typing
-__all__: list[str] = ['bucket', 'ccd_dist_add_rank_one', 'ccd_dist_item_sums', 'ccd_dist_update_users', 'ccd_epoch', 'group_by_row', 'sgd_predict', 'sgd_train_grid', 'sum_squared_error']
+__all__: list[str] = ['bucket', 'bucket_relabel', 'ccd_dist_add_rank_one', 'ccd_dist_item_sums', 'ccd_dist_update_users', 'ccd_epoch', 'group_by_row', 'seen_lists', 'sgd_predict', 'sgd_train_grid', 'sum_squared_error']
 def bucket(users: typing.Any, items: typing.Any, ratings: typing.Any, n_users: typing.SupportsInt | typing.SupportsIndex, n_items: typing.SupportsInt | typing.SupportsIndex, grid: typing.SupportsInt | typing.SupportsIndex, out_users: typing.Any, out_items: typing.Any, out_ratings: typing.Any, block_ptr: typing.Any, ways: typing.SupportsInt | typing.SupportsIndex = 1, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> int:
     """
     Order ratings by grid block, user, item for sgd_train_grid; returns the number of repeated (user, item) pairs.
+    """
+def bucket_relabel(users: typing.Any, items: typing.Any, ratings: typing.Any, user_perm: typing.Any, item_perm: typing.Any, shift: typing.SupportsFloat | typing.SupportsIndex, scale: typing.SupportsFloat | typing.SupportsIndex, grid: typing.SupportsInt | typing.SupportsIndex, out_users: typing.Any, out_items: typing.Any, out_ratings: typing.Any, block_ptr: typing.Any, ways: typing.SupportsInt | typing.SupportsIndex = 1, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> int:
+    """
+    bucket() of (user_perm[users], item_perm[items], float32((ratings - shift) / scale)) without materialising them; ratings float64. Returns the number of repeated pairs.
     """
 def ccd_dist_add_rank_one(row_ptr: typing.Any, col_idx: typing.Any, residual: typing.Any, user_factors: typing.Any, item_factors: typing.Any, t: typing.SupportsInt | typing.SupportsIndex, sign: typing.SupportsFloat | typing.SupportsIndex, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
     """
@@ -28,13 +32,17 @@ def group_by_row(rows: typing.Any, cols: typing.Any, n_rows: typing.SupportsInt 
     """
     CSR grouping of (row, col) pairs.
     """
+def seen_lists(users: typing.Any, items: typing.Any, user_perm: typing.Any, item_inverse: typing.Any, row_ptr: typing.Any, out_items: typing.Any) -> None:
+    """
+    Items rated by each internal user (CSR) from bucketed work-id ratings.
+    """
 def sgd_predict(users: typing.Any, items: typing.Any, user_factors: typing.Any, item_factors: typing.Any, user_bias: typing.Any, item_bias: typing.Any, n_factors: typing.SupportsInt | typing.SupportsIndex, global_mean: typing.SupportsFloat | typing.SupportsIndex, out: typing.Any, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
     """
     out[e] = mu + b_u + b_i + p_u . q_i
     """
-def sgd_train_grid(users: typing.Any, items: typing.Any, ratings: typing.Any, block_ptr: typing.Any, col_order: typing.Any, user_factors: typing.Any, item_factors: typing.Any, user_acc: typing.Any, item_acc: typing.Any, user_bias: typing.Any, item_bias: typing.Any, n_factors: typing.SupportsInt | typing.SupportsIndex, learning_rate: typing.SupportsFloat | typing.SupportsIndex, reg_user: typing.SupportsFloat | typing.SupportsIndex, reg_item: typing.SupportsFloat | typing.SupportsIndex, reg_bias: typing.SupportsFloat | typing.SupportsIndex, global_mean: typing.SupportsFloat | typing.SupportsIndex, adaptive: bool = True, dynamic: bool = False, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
+def sgd_train_grid(users: typing.Any, items: typing.Any, ratings: typing.Any, block_ptr: typing.Any, col_order: typing.Any, user_factors: typing.Any, item_factors: typing.Any, user_acc: typing.Any, item_acc: typing.Any, user_bias: typing.Any, item_bias: typing.Any, n_factors: typing.SupportsInt | typing.SupportsIndex, learning_rate: typing.SupportsFloat | typing.SupportsIndex, reg_user: typing.SupportsFloat | typing.SupportsIndex, reg_item: typing.SupportsFloat | typing.SupportsIndex, reg_bias: typing.SupportsFloat | typing.SupportsIndex, global_mean: typing.SupportsFloat | typing.SupportsIndex, adaptive: bool = True, dynamic: bool = False, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, check_ids: bool = True) -> None:
     """
-    One SGD epoch over ratings bucketed into a grid x grid block array (in place).
+    One SGD epoch over ratings bucketed into a grid x grid block array (in place). check_ids=False skips the O(n) scan of users/items against the factor tables: only for ids the caller produced and checked itself (e.g. bucket() output already passed to a checked call, unchanged since).
     """
 def sum_squared_error(users: typing.Any, items: typing.Any, ratings: typing.Any, user_factors: typing.Any, item_factors: typing.Any, user_bias: typing.Any, item_bias: typing.Any, n_factors: typing.SupportsInt | typing.SupportsIndex, global_mean: typing.SupportsFloat | typing.SupportsIndex, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> float:
     """
