@@ -3,6 +3,8 @@
 Run with ``mpiexec -n 2|4 python -m pytest -m mpi tests/distributed/test_lda_mpi.py``; under
 plain pytest (one process) it skips.
 """
+import os
+
 import numpy as np
 import pytest
 
@@ -113,4 +115,7 @@ def test_timer_bounded_steps_with_a_slow_rank(comm, monkeypatch):
     # first budgets err on the large side because the first sweeps are the slowest)
     busy = comm.allgather_object((full.timings_["compute"], m.timings_["compute"]))
     assert busy[slow_rank][1] < busy[slow_rank][0], busy
-    assert t_timer < 0.9 * t_full, (t_timer, t_full)
+    # with more ranks than cores, MPI's busy-waiting ranks take the CPU from the working ones
+    # and wall times say nothing (the same rule as the MF timer test)
+    if comm.size <= (os.cpu_count() or 1):
+        assert t_timer < 0.9 * t_full, (t_timer, t_full)
