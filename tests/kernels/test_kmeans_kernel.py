@@ -30,7 +30,10 @@ def isa(request):
 @pytest.mark.parametrize("dtype,rtol", [(np.float64, 1e-12), (np.float32, 2e-5)])
 @pytest.mark.parametrize("method", ["fused", "gemm", "auto"])
 @pytest.mark.parametrize("n,d,k", [(257, 7, 3), (300, 16, 41), (64, 33, 100), (131, 40, 10),
-                                   (61, 35, 15), (37, 64, 1)])
+                                   (61, 35, 15), (37, 64, 1),
+                                   # a last tile of 1-4 centers (the AVX-512 f32 dot tile),
+                                   # rows not a multiple of 4, d not of 16
+                                   (97, 19, 33), (203, 70, 36), (62, 16, 98), (125, 64, 100)])
 def test_lloyd_partial_matches_numpy(isa, dtype, rtol, method, n, d, k):
     rng = np.random.default_rng(n + d + k)
     X = rng.standard_normal((n, d)).astype(dtype)
