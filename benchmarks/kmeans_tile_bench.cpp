@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
   for (int64_t i = 0; i < k * d; ++i) c[i] = x[i];
   const int64_t nr = tile_width<float>();
   std::vector<float> packed(((k + nr - 1) / nr) * nr * (d + 1));
-  const int64_t rb = 60;
+  const int64_t rb = getenv("RB") ? atol(getenv("RB")) : 60;  // lloyd_partial: 60 (k >= 16)
   std::vector<float> scratch(fused_scratch_size<float>(rb, d)), gap(rb);
   std::vector<int32_t> lab(n);
   std::vector<double> sums(k * d), w(k);

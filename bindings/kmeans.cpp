@@ -71,7 +71,11 @@ void center(const py::handle& x_obj, const py::handle& out_obj, const py::handle
   auto x = checked_array<T>(x_obj, "X", {any_dim, any_dim});
   const int64_t n = x.shape(0), d = x.shape(1);
   auto mean = checked_array<T>(mean_obj, "mean", {d}, true);
-  auto stats = checked_array<double>(stats_obj, "col_stats", {2 * d}, true);
+  double* sp = nullptr;
+  if (!stats_obj.is_none()) {
+    auto stats = checked_array<double>(stats_obj, "col_stats", {2 * d}, true);
+    sp = out_ptr(stats);
+  }
   T* op = nullptr;
   if (!out_obj.is_none()) {
     auto out = checked_array<T>(out_obj, "out", {n, d}, true);
@@ -80,7 +84,6 @@ void center(const py::handle& x_obj, const py::handle& out_obj, const py::handle
   }
   const T* xp = in_ptr(x);
   T* mp = out_ptr(mean);
-  double* sp = out_ptr(stats);
   run_kernel([&] { km::center<T>(xp, n, d, op, mp, sp, n_threads); });
 }
 
@@ -234,7 +237,7 @@ void define(py::module_& k, const char* suffix) {
         "returns the inertia.");
   k.def(name("center").c_str(), &center<T>, py::arg("X"), py::arg("out"), py::arg("mean"),
         py::arg("col_stats"), py::arg("n_threads") = 0,
-        "mean = column means of X, out = X - mean (None: not written), col_stats = [column sums of out, column "
+        "mean = column means of X, out = X - mean (None: not written), col_stats (None: not computed) = [column sums of out, column "
         "sums of out**2] (float64).");
   k.def(name("lloyd_fit").c_str(), &lloyd_fit<T>, py::arg("X"), py::arg("sample_weight"),
         py::arg("centers"), py::arg("labels"), py::arg("max_iter"), py::arg("tol"),

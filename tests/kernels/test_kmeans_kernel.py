@@ -121,6 +121,9 @@ def test_shift_gives_the_centred_copys_bits(dtype, k, method):
     Xc, mean2, stats2 = np.empty_like(X), np.empty(d, dtype), np.empty(2 * d)
     getattr(K, "center" + sfx)(X, Xc, mean2, stats2, 1)
     assert np.array_equal(mean, mean2) and np.array_equal(stats, stats2)
+    mean3 = np.full(d, np.nan, dtype)
+    getattr(K, "center" + sfx)(X, None, mean3, None, 2)  # the mean only (tol = 0)
+    assert np.array_equal(mean, mean3)
     init = Xc[rng.choice(n, k, replace=False)].copy()
     init[1] = init[0]  # an empty cluster: the relocation reads rows through the shift too
     for n_threads in (1, 2):

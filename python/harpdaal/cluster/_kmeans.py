@@ -250,7 +250,8 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             # one native call (threaded): the mean and the column sums behind tol; no centred
             # copy (the kernels take X with shift = mean; _Data makes a copy only if needed)
             X_mean = np.empty(d, dtype=X.dtype)
-            col_stats = np.empty(2 * d, dtype=np.float64)
+            # tol = 0 needs no variances: then X is read once, for the mean
+            col_stats = np.empty(2 * d, dtype=np.float64) if self.tol != 0 else None
             getattr(_K, "center" + _suffix(X.dtype))(X, None, X_mean, col_stats, n_threads)
             shift = X_mean
         elif not sp.issparse(X):

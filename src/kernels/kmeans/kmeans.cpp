@@ -367,6 +367,7 @@ void center(const T* x, int64_t n, int64_t d, T* out, T* mean, double* col_stats
   for (int64_t c = 0; c < n_chunks; ++c)
     for (int64_t f = 0; f < d; ++f) sum[size_t(f)] += part[size_t(c * 2 * d + f)];
   for (int64_t f = 0; f < d; ++f) mean[f] = T(sum[size_t(f)] / double(n));
+  if (!out && !col_stats) return;  // the mean only (tol = 0 and no copy): one pass over x
   std::fill(part.begin(), part.end(), 0.0);
   parallel_for(n_threads, n_chunks, 1, [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c) {
@@ -379,12 +380,15 @@ void center(const T* x, int64_t n, int64_t d, T* out, T* mean, double* col_stats
         for (int64_t f = 0; f < d; ++f) {
           const T v = r[f] - mean[f];
           if (o) o[f] = v;
-          p[f] += double(v);
-          q[f] += double(v) * double(v);
+          if (col_stats) {
+            p[f] += double(v);
+            q[f] += double(v) * double(v);
+          }
         }
       }
     }
   });
+  if (!col_stats) return;
   std::fill(col_stats, col_stats + 2 * d, 0.0);
   for (int64_t c = 0; c < n_chunks; ++c)
     for (int64_t f = 0; f < 2 * d; ++f) col_stats[f] += part[size_t(c * 2 * d + f)];

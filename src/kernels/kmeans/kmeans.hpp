@@ -55,7 +55,8 @@ FitResult lloyd_fit(const T* x, int64_t n, int64_t d, const T* sample_weight, T*
 
 // Centring (as the estimator does before fitting, for precision): mean[f] = T(sum_i x[i,f] / n)
 // (float64 sums), out = x - mean (out may not alias x; null: not written), and col_stats = [sum_i out[i,f] for f]
-// ++ [sum_i out[i,f]^2 for f] in float64 (the feature variances behind `tol`). Row chunks of a
+// ++ [sum_i out[i,f]^2 for f] in float64 (the feature variances behind `tol`; col_stats may be
+// null: not computed, and with out also null x is read once, for the mean only). Row chunks of a
 // fixed size, reduced in order: the same result for every n_threads.
 template <class T>
 void center(const T* x, int64_t n, int64_t d, T* out, T* mean, double* col_stats, int n_threads);
