@@ -90,7 +90,8 @@ void center(const py::handle& x_obj, const py::handle& out_obj, const py::handle
 template <class T>
 py::tuple lloyd_fit(const py::handle& x_obj, const py::handle& w_obj, const py::handle& c_obj,
                     const py::handle& labels_obj, int max_iter, double tol, int n_threads,
-                    const std::string& method, const py::handle& shift_obj) {
+                    const std::string& method, const py::handle& shift_obj,
+                    const py::handle& dist_obj) {
   auto x = checked_array<T>(x_obj, "X", {any_dim, any_dim});
   const int64_t n = x.shape(0), d = x.shape(1);
   auto c = checked_array<T>(c_obj, "centers", {any_dim, d}, true);
@@ -98,6 +99,11 @@ py::tuple lloyd_fit(const py::handle& x_obj, const py::handle& w_obj, const py::
   auto labels = checked_array<int32_t>(labels_obj, "labels", {n}, true);
   const T* w = in_ptr(checked_array<T>(w_obj, "sample_weight", {n}));
   const T* sh = optional_shift<T>(shift_obj, d);
+  T* dp = nullptr;
+  if (!dist_obj.is_none()) {
+    auto dist = checked_array<T>(dist_obj, "sq_dist", {n}, true);
+    dp = out_ptr(dist);
+  }
   if (max_iter < 1) throw py::value_error("max_iter: must be >= 1");
   if (!(tol >= 0)) throw py::value_error("tol: must be >= 0");
   const km::Method m = parse_method(method);
@@ -105,7 +111,7 @@ py::tuple lloyd_fit(const py::handle& x_obj, const py::handle& w_obj, const py::
   T* cp = out_ptr(c);
   int32_t* lp = out_ptr(labels);
   km::FitResult r;
-  run_kernel([&] { r = km::lloyd_fit<T>(xp, n, d, w, cp, k, max_iter, tol, lp, n_threads, m, sh); });
+  run_kernel([&] { r = km::lloyd_fit<T>(xp, n, d, w, cp, k, max_iter, tol, lp, n_threads, m, sh, dp); });
   return py::make_tuple(r.n_iter, r.compute_s, r.other_s);
 }
 
@@ -242,9 +248,11 @@ void define(py::module_& k, const char* suffix) {
   k.def(name("lloyd_fit").c_str(), &lloyd_fit<T>, py::arg("X"), py::arg("sample_weight"),
         py::arg("centers"), py::arg("labels"), py::arg("max_iter"), py::arg("tol"),
         py::arg("n_threads") = 0, py::arg("method") = "auto", py::arg("shift") = py::none(),
+        py::arg("sq_dist") = py::none(),
         "A whole single-process Lloyd fit in one call (GIL released): centers (in: initial, "
         "out: final) and labels are updated in place; returns (n_iter, compute_seconds, "
-        "other_seconds). shift (optional, d values): fit X - shift without a centred copy.");
+        "other_seconds). shift (optional, d values): fit X - shift without a centred copy. "
+        "sq_dist (optional, n values): the final squared distances, as assigned_sq_dist.");
   k.def(name("assign").c_str(), &assign<T>, py::arg("X"), py::arg("centers"), py::arg("labels"),
         py::arg("sq_dist") = py::none(), py::arg("n_threads") = 0, py::arg("method") = "auto",
         py::arg("shift") = py::none(),

@@ -137,6 +137,14 @@ def test_shift_gives_the_centred_copys_bits(dtype, k, method):
         getattr(K, "assigned_sq_dist" + sfx)(Xc, c_ref, l_ref, d_ref, n_threads)
         getattr(K, "assigned_sq_dist" + sfx)(X, c_ref, l_ref, d_sh, n_threads, mean)
         assert np.array_equal(d_ref, d_sh)
+        # lloyd_fit's own sq_dist (taken in the final E-step): the same values
+        for max_iter in (7, 200):  # the final E-step, and strict convergence (none)
+            c_fit, l_fit, d_fit = init.copy(), np.empty(n, np.int32), np.full(n, np.nan, dtype)
+            getattr(K, "lloyd_fit" + sfx)(X, w, c_fit, l_fit, max_iter, 0.0, n_threads, method,
+                                          mean, d_fit)
+            d_chk = np.empty(n, dtype)
+            getattr(K, "assigned_sq_dist" + sfx)(X, c_fit, l_fit, d_chk, n_threads, mean)
+            assert np.array_equal(d_fit, d_chk)
         a_ref, a_sh = np.empty(n, np.int32), np.empty(n, np.int32)
         q_ref, q_sh = np.empty(n, dtype), np.empty(n, dtype)
         getattr(K, "assign" + sfx)(Xc, c_ref, a_ref, q_ref, n_threads, method)

@@ -429,11 +429,12 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             centers = np.array(centers, dtype=data.dtype, order="C")  # updated in place
             labels = np.empty(data.n, dtype=np.int32)
             X, shift = data._native_input()
+            dist = np.empty(data.n, dtype=data.dtype)  # assigned_sq_dist's values, same pass
             n_iter, compute, other = getattr(_K, "lloyd_fit" + data.sfx)(
                 X, data.w, centers, labels, int(self.max_iter), float(tol),
-                data.n_threads, data.method, shift)
+                data.n_threads, data.method, shift, dist)
             t = time.perf_counter()
-            inertia = float(data.assigned_sq_dist(centers, labels).astype(np.float64) @ data.w)
+            inertia = float(dist.astype(np.float64) @ data.w)
             timer.add(compute, 0.0, other + time.perf_counter() - t, iters=n_iter)
             return labels, inertia, centers, n_iter
         start = 0

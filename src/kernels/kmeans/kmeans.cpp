@@ -259,9 +259,12 @@ void lloyd_partial(const T* x, int64_t n, int64_t d, const T* sample_weight, con
   if (inertia) *inertia = total;
 }
 
+namespace {
+// assign; with `exact`, sq_dist[i] is the direct ||x_i - c||^2 of assigned_sq_dist (the same
+// kernel and values), computed while the row block is still in L1: no second pass over x.
 template <class T>
-void assign(const T* x, int64_t n, int64_t d, const T* centers, int64_t k, int32_t* labels,
-            T* sq_dist, int n_threads, Method method, const T* shift) {
+void assign_impl(const T* x, int64_t n, int64_t d, const T* centers, int64_t k, int32_t* labels,
+                 T* sq_dist, int n_threads, Method method, const T* shift, bool exact) {
   check_sizes(n, d, k);
   const Ops<T> ops = active_ops<T>();
   method = resolve<T>(method, d, k);
@@ -278,6 +281,10 @@ void assign(const T* x, int64_t n, int64_t d, const T* centers, int64_t k, int32
       const T* xb = assigner.rows(b, e, s.data());
       const T* gap = assigner.run(xb, b, e, labels, s.data());
       if (!sq_dist) continue;
+      if (exact) {
+        ops.assigned(xb, 0, e - b, d, centers, labels + b, sq_dist + b);
+        continue;
+      }
       for (int64_t i = b; i < e; ++i) {
         const T* row = xb + (i - b) * d;
         T nrm = 0;
@@ -287,6 +294,13 @@ void assign(const T* x, int64_t n, int64_t d, const T* centers, int64_t k, int32
       }
     }
   });
+}
+}  // namespace
+
+template <class T>
+void assign(const T* x, int64_t n, int64_t d, const T* centers, int64_t k, int32_t* labels,
+            T* sq_dist, int n_threads, Method method, const T* shift) {
+  assign_impl<T>(x, n, d, centers, k, labels, sq_dist, n_threads, method, shift, false);
 }
 
 template <class T>
@@ -397,7 +411,7 @@ void center(const T* x, int64_t n, int64_t d, T* out, T* mean, double* col_stats
 template <class T>
 FitResult lloyd_fit(const T* x, int64_t n, int64_t d, const T* sample_weight, T* centers,
                     int64_t k, int max_iter, double tol, int32_t* labels, int n_threads,
-                    Method method, const T* shift) {
+                    Method method, const T* shift, T* sq_dist) {
   using clock = std::chrono::steady_clock;
   auto secs = [](clock::time_point a, clock::time_point b) {
     return std::chrono::duration<double>(b - a).count();
@@ -469,7 +483,10 @@ FitResult lloyd_fit(const T* x, int64_t n, int64_t d, const T* sample_weight, T*
     std::copy(labels, labels + n, labels_old.begin());
   }
   res.n_iter = it < max_iter ? it + 1 : max_iter;
-  if (!strict) assign<T>(x, n, d, centers, k, labels, nullptr, n_threads, method, shift);
+  if (!strict)
+    assign_impl<T>(x, n, d, centers, k, labels, sq_dist, n_threads, method, shift, true);
+  else if (sq_dist)
+    assigned_sq_dist<T>(x, n, d, centers, k, labels, sq_dist, n_threads, shift);
   res.other_s = secs(t_start, clock::now()) - res.compute_s;
   return res;
 }
@@ -603,7 +620,7 @@ void assign_csr(const T* data, const int32_t* indices, const int64_t* indptr, in
                                  int32_t*, double*, double*, double*, int, Method, const T*);  \
   template void center<T>(const T*, int64_t, int64_t, T*, T*, double*, int);                  \
   template FitResult lloyd_fit<T>(const T*, int64_t, int64_t, const T*, T*, int64_t, int,      \
-                                  double, int32_t*, int, Method, const T*);                    \
+                                  double, int32_t*, int, Method, const T*, T*);                \
   template void assign<T>(const T*, int64_t, int64_t, const T*, int64_t, int32_t*, T*, int,    \
                           Method, const T*);                                                   \
   template void distances<T>(const T*, int64_t, int64_t, const T*, int64_t, T*, bool, int);    \

@@ -41,8 +41,9 @@ void lloyd_partial(const T* x, int64_t n, int64_t d, const T* sample_weight, con
 // first, ties to the lower row index; not when every distance is 0); new centers = sums /
 // weights (0 for a cluster left empty), cast to T; stop at once when no label changed
 // (strict) or when the squared center shift (summed in float64) is <= tol; without strict
-// convergence, a final E-step. sample_weight must be non-null. Writes labels. (The final
-// inertia is left to the caller: the estimator computes it the same way on every path.)
+// convergence, a final E-step. sample_weight must be non-null. Writes labels, and sq_dist (n
+// values, may be null) = ||x_i - c_{labels[i]}||^2 as assigned_sq_dist computes it, taken in
+// the final E-step's pass (the caller's final inertia is w . sq_dist on every path).
 struct FitResult {
   int n_iter = 0;
   double compute_s = 0;  // time in lloyd_partial
@@ -51,7 +52,8 @@ struct FitResult {
 template <class T>
 FitResult lloyd_fit(const T* x, int64_t n, int64_t d, const T* sample_weight, T* centers,
                     int64_t k, int max_iter, double tol, int32_t* labels, int n_threads,
-                    Method method = Method::automatic, const T* shift = nullptr);
+                    Method method = Method::automatic, const T* shift = nullptr,
+                    T* sq_dist = nullptr);
 
 // Centring (as the estimator does before fitting, for precision): mean[f] = T(sum_i x[i,f] / n)
 // (float64 sums), out = x - mean (out may not alias x; null: not written), and col_stats = [sum_i out[i,f] for f]
