@@ -6,7 +6,7 @@ On a shared, oversubscribed machine CPU time is the load-robust figure for singl
 runs; wall time is printed too. Same data, init and settings as bench_kmeans.py (10 Lloyd
 iterations, tol=0, final E-step included), fits interleaved, median of --repeat.
 
-    python benchmarks/kmeans_cpu_time_vs_peers.py [--shape 500000 64 100] [--repeat 3] [--faiss] [--out f.json]
+    python benchmarks/kmeans_cpu_time_vs_peers.py [--shape 500000 64 100 | --fashion DATA_DIR] [--repeat 3] [--faiss] [--out f.json]
 """
 import argparse
 import json
@@ -28,10 +28,17 @@ def main():
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--out")
     p.add_argument("--faiss", action="store_true", help="add faiss-cpu (child process)")
+    p.add_argument("--fashion", metavar="DIR", help="fashion-mnist (k=10, as bench_kmeans.py) "
+                   "from DIR/fashion-mnist instead of blobs of --shape")
     a = p.parse_args()
     n, d, k = a.shape
-    X, init = case.data({"data": "blobs", "n": n, "d": d, "k": k, "iters": 10,
-                         "dtype": "float32", "seed": 0})
+    if a.fashion:
+        c = [c for c in case.cases("full", a.fashion) if "fashion" in c["name"]][0]
+        X, init = case.data(c["params"])
+        a.shape = [len(X), X.shape[1], len(init)]
+    else:
+        X, init = case.data({"data": "blobs", "n": n, "d": d, "k": k, "iters": 10,
+                             "dtype": "float32", "seed": 0})
     fits = {"harpdaal": case._fit_harpdaal, "sklearn": case._fit_sklearn,
             "sklearnex": case._fit_sklearnex}
     tmp = None
