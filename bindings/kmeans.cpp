@@ -35,6 +35,13 @@ void run_kernel(Fn&& fn) {
   }
 }
 
+// An optional `shift` argument: None, or d values (the kernel centres x - shift block by block).
+template <class T>
+const T* optional_shift(const py::handle& obj, int64_t d) {
+  if (obj.is_none()) return nullptr;
+  return in_ptr(checked_array<T>(obj, "shift", {d}));
+}
+
 template <class T>
 double lloyd_partial(const py::handle& x_obj, const py::handle& w_obj, const py::handle& c_obj,
                      const py::handle& labels_obj, const py::handle& sums_obj,
@@ -63,27 +70,40 @@ void center(const py::handle& x_obj, const py::handle& out_obj, const py::handle
             const py::handle& stats_obj, int n_threads) {
   auto x = checked_array<T>(x_obj, "X", {any_dim, any_dim});
   const int64_t n = x.shape(0), d = x.shape(1);
-  auto out = checked_array<T>(out_obj, "out", {n, d}, true);
   auto mean = checked_array<T>(mean_obj, "mean", {d}, true);
-  auto stats = checked_array<double>(stats_obj, "col_stats", {2 * d}, true);
-  if (x.data() == out.data()) throw py::value_error("out: must not be X itself");
+  double* sp = nullptr;
+  if (!stats_obj.is_none()) {
+    auto stats = checked_array<double>(stats_obj, "col_stats", {2 * d}, true);
+    sp = out_ptr(stats);
+  }
+  T* op = nullptr;
+  if (!out_obj.is_none()) {
+    auto out = checked_array<T>(out_obj, "out", {n, d}, true);
+    if (x.data() == out.data()) throw py::value_error("out: must not be X itself");
+    op = out_ptr(out);
+  }
   const T* xp = in_ptr(x);
-  T* op = out_ptr(out);
   T* mp = out_ptr(mean);
-  double* sp = out_ptr(stats);
   run_kernel([&] { km::center<T>(xp, n, d, op, mp, sp, n_threads); });
 }
 
 template <class T>
 py::tuple lloyd_fit(const py::handle& x_obj, const py::handle& w_obj, const py::handle& c_obj,
                     const py::handle& labels_obj, int max_iter, double tol, int n_threads,
-                    const std::string& method) {
+                    const std::string& method, const py::handle& shift_obj,
+                    const py::handle& dist_obj) {
   auto x = checked_array<T>(x_obj, "X", {any_dim, any_dim});
   const int64_t n = x.shape(0), d = x.shape(1);
   auto c = checked_array<T>(c_obj, "centers", {any_dim, d}, true);
   const int64_t k = c.shape(0);
   auto labels = checked_array<int32_t>(labels_obj, "labels", {n}, true);
   const T* w = in_ptr(checked_array<T>(w_obj, "sample_weight", {n}));
+  const T* sh = optional_shift<T>(shift_obj, d);
+  T* dp = nullptr;
+  if (!dist_obj.is_none()) {
+    auto dist = checked_array<T>(dist_obj, "sq_dist", {n}, true);
+    dp = out_ptr(dist);
+  }
   if (max_iter < 1) throw py::value_error("max_iter: must be >= 1");
   if (!(tol >= 0)) throw py::value_error("tol: must be >= 0");
   const km::Method m = parse_method(method);
@@ -91,13 +111,14 @@ py::tuple lloyd_fit(const py::handle& x_obj, const py::handle& w_obj, const py::
   T* cp = out_ptr(c);
   int32_t* lp = out_ptr(labels);
   km::FitResult r;
-  run_kernel([&] { r = km::lloyd_fit<T>(xp, n, d, w, cp, k, max_iter, tol, lp, n_threads, m); });
+  run_kernel([&] { r = km::lloyd_fit<T>(xp, n, d, w, cp, k, max_iter, tol, lp, n_threads, m, sh, dp); });
   return py::make_tuple(r.n_iter, r.compute_s, r.other_s);
 }
 
 template <class T>
 void assign(const py::handle& x_obj, const py::handle& c_obj, const py::handle& labels_obj,
-            const py::handle& dist_obj, int n_threads, const std::string& method) {
+            const py::handle& dist_obj, int n_threads, const std::string& method,
+            const py::handle& shift_obj) {
   auto x = checked_array<T>(x_obj, "X", {any_dim, any_dim});
   const int64_t n = x.shape(0), d = x.shape(1);
   auto c = checked_array<T>(c_obj, "centers", {any_dim, d});
@@ -109,10 +130,11 @@ void assign(const py::handle& x_obj, const py::handle& c_obj, const py::handle& 
     dp = out_ptr(dist);
   }
   const km::Method m = parse_method(method);
+  const T* sh = optional_shift<T>(shift_obj, d);
   const T* xp = in_ptr(x);
   const T* cp = in_ptr(c);
   int32_t* lp = out_ptr(labels);
-  run_kernel([&] { km::assign<T>(xp, n, d, cp, k, lp, dp, n_threads, m); });
+  run_kernel([&] { km::assign<T>(xp, n, d, cp, k, lp, dp, n_threads, m, sh); });
 }
 
 template <class T>
@@ -131,18 +153,20 @@ void distances(const py::handle& x_obj, const py::handle& c_obj, const py::handl
 
 template <class T>
 void assigned_sq_dist(const py::handle& x_obj, const py::handle& c_obj,
-                      const py::handle& labels_obj, const py::handle& out_obj, int n_threads) {
+                      const py::handle& labels_obj, const py::handle& out_obj, int n_threads,
+                      const py::handle& shift_obj) {
   auto x = checked_array<T>(x_obj, "X", {any_dim, any_dim});
   const int64_t n = x.shape(0), d = x.shape(1);
   auto c = checked_array<T>(c_obj, "centers", {any_dim, d});
   const int64_t k = c.shape(0);
   auto labels = checked_array<int32_t>(labels_obj, "labels", {n});
   auto out = checked_array<T>(out_obj, "out", {n}, true);
+  const T* sh = optional_shift<T>(shift_obj, d);
   const T* xp = in_ptr(x);
   const T* cp = in_ptr(c);
   const int32_t* lp = in_ptr(labels);
   T* op = out_ptr(out);
-  run_kernel([&] { km::assigned_sq_dist<T>(xp, n, d, cp, k, lp, op, n_threads); });
+  run_kernel([&] { km::assigned_sq_dist<T>(xp, n, d, cp, k, lp, op, n_threads, sh); });
 }
 
 struct Csr {
@@ -219,23 +243,27 @@ void define(py::module_& k, const char* suffix) {
         "returns the inertia.");
   k.def(name("center").c_str(), &center<T>, py::arg("X"), py::arg("out"), py::arg("mean"),
         py::arg("col_stats"), py::arg("n_threads") = 0,
-        "mean = column means of X, out = X - mean, col_stats = [column sums of out, column "
+        "mean = column means of X, out = X - mean (None: not written), col_stats (None: not computed) = [column sums of out, column "
         "sums of out**2] (float64).");
   k.def(name("lloyd_fit").c_str(), &lloyd_fit<T>, py::arg("X"), py::arg("sample_weight"),
         py::arg("centers"), py::arg("labels"), py::arg("max_iter"), py::arg("tol"),
-        py::arg("n_threads") = 0, py::arg("method") = "auto",
+        py::arg("n_threads") = 0, py::arg("method") = "auto", py::arg("shift") = py::none(),
+        py::arg("sq_dist") = py::none(),
         "A whole single-process Lloyd fit in one call (GIL released): centers (in: initial, "
         "out: final) and labels are updated in place; returns (n_iter, compute_seconds, "
-        "other_seconds).");
+        "other_seconds). shift (optional, d values): fit X - shift without a centred copy. "
+        "sq_dist (optional, n values): the final squared distances, as assigned_sq_dist.");
   k.def(name("assign").c_str(), &assign<T>, py::arg("X"), py::arg("centers"), py::arg("labels"),
         py::arg("sq_dist") = py::none(), py::arg("n_threads") = 0, py::arg("method") = "auto",
-        "labels[i] = nearest center; sq_dist[i] (optional) = its squared distance.");
+        py::arg("shift") = py::none(),
+        "labels[i] = nearest center of X - shift; sq_dist[i] (optional) = its squared distance.");
   k.def(name("distances").c_str(), &distances<T>, py::arg("X"), py::arg("centers"),
         py::arg("out"), py::arg("squared") = false, py::arg("n_threads") = 0,
         "out[i, j] = ||X[i] - centers[j]|| (squared if asked).");
   k.def(name("assigned_sq_dist").c_str(), &assigned_sq_dist<T>, py::arg("X"),
         py::arg("centers"), py::arg("labels"), py::arg("out"), py::arg("n_threads") = 0,
-        "out[i] = ||X[i] - centers[labels[i]]||^2, computed directly.");
+        py::arg("shift") = py::none(),
+        "out[i] = ||(X[i] - shift) - centers[labels[i]]||^2, computed directly.");
   k.def(name("lloyd_partial_csr").c_str(), &lloyd_partial_csr<T>, py::arg("data"),
         py::arg("indices"), py::arg("indptr"), py::arg("sample_weight"), py::arg("centers"),
         py::arg("labels"), py::arg("sums"), py::arg("weights"), py::arg("n_threads") = 0,

@@ -146,3 +146,32 @@ def test_native_loop_identical_to_python_loop(monkeypatch, dtype, k, tol, n_jobs
     assert native.cluster_centers_.tobytes() == python.cluster_centers_.tobytes()
     assert native.inertia_ == python.inertia_
     assert len(np.unique(native.labels_)) == k  # the empty cluster was relocated
+
+
+@pytest.mark.parametrize("init", ["array", "random", "k-means++"])
+def test_fit_without_centred_copy_matches_copy(init, monkeypatch):
+    """A dense single-process fit centres inside the kernels (no copy of X) unless k-means++
+    needs the copy; either way the result is the same as with an explicit centred copy."""
+    from harpdaal.cluster import _kmeans as mod
+
+    rng = np.random.default_rng(3)
+    X = (rng.standard_normal((3000, 12)) + 20).astype(np.float32)
+    init_arg = X[:7].copy() if init == "array" else init
+    made = []
+    orig = mod._Data.X.fget
+
+    def spy(self):
+        if self._X is None:
+            made.append(True)
+        return orig(self)
+
+    monkeypatch.setattr(mod._Data, "X", property(spy))
+    km = KMeans(7, init=init_arg, n_init=1, random_state=0, max_iter=30).fit(X)
+    assert bool(made) == (init == "k-means++")
+    monkeypatch.setattr(mod._Data, "X", property(orig))
+    # the reference: the Python loop on the centred copy (the pre-shift path)
+    monkeypatch.setattr(KMeans, "_native_loop", False)
+    ref = KMeans(7, init=init_arg, n_init=1, random_state=0, max_iter=30).fit(X)
+    assert np.array_equal(km.labels_, ref.labels_)
+    assert np.array_equal(km.cluster_centers_, ref.cluster_centers_)
+    assert km.inertia_ == ref.inertia_ and km.n_iter_ == ref.n_iter_

@@ -30,7 +30,10 @@ def isa(request):
 @pytest.mark.parametrize("dtype,rtol", [(np.float64, 1e-12), (np.float32, 2e-5)])
 @pytest.mark.parametrize("method", ["fused", "gemm", "auto"])
 @pytest.mark.parametrize("n,d,k", [(257, 7, 3), (300, 16, 41), (64, 33, 100), (131, 40, 10),
-                                   (61, 35, 15), (37, 64, 1)])
+                                   (61, 35, 15), (37, 64, 1),
+                                   # a last tile of 1-4 centers (the AVX-512 f32 dot tile),
+                                   # rows not a multiple of 4, d not of 16
+                                   (97, 19, 33), (203, 70, 36), (62, 16, 98), (125, 64, 100)])
 def test_lloyd_partial_matches_numpy(isa, dtype, rtol, method, n, d, k):
     rng = np.random.default_rng(n + d + k)
     X = rng.standard_normal((n, d)).astype(dtype)
@@ -101,3 +104,51 @@ def test_center_matches_numpy(dtype, n_threads):
     np.testing.assert_allclose(stats[13:], (out.astype(np.float64) ** 2).sum(0), rtol=1e-9)
     with pytest.raises(ValueError, match="out"):
         getattr(K, "center" + ("_f32" if dtype == np.float32 else "_f64"))(X, X, mean, stats, 1)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("k", [4, 40])
+@pytest.mark.parametrize("method", ["fused", "gemm"])
+def test_shift_gives_the_centred_copys_bits(dtype, k, method):
+    """shift=mean (centring block by block inside the kernels) == the kernels on X - mean."""
+    sfx = "_f32" if dtype == np.float32 else "_f64"
+    rng = np.random.default_rng(11)
+    n, d = 997, 19  # rows not a multiple of any block, d not of any vector width
+    X = (rng.standard_normal((n, d)) * 2 + 50).astype(dtype)
+    w = rng.uniform(0.5, 2, n).astype(dtype)
+    mean, stats = np.empty(d, dtype), np.empty(2 * d)
+    getattr(K, "center" + sfx)(X, None, mean, stats, 1)  # out=None: mean and stats only
+    Xc, mean2, stats2 = np.empty_like(X), np.empty(d, dtype), np.empty(2 * d)
+    getattr(K, "center" + sfx)(X, Xc, mean2, stats2, 1)
+    assert np.array_equal(mean, mean2) and np.array_equal(stats, stats2)
+    mean3 = np.full(d, np.nan, dtype)
+    getattr(K, "center" + sfx)(X, None, mean3, None, 2)  # the mean only (tol = 0)
+    assert np.array_equal(mean, mean3)
+    init = Xc[rng.choice(n, k, replace=False)].copy()
+    init[1] = init[0]  # an empty cluster: the relocation reads rows through the shift too
+    for n_threads in (1, 2):
+        c_ref, c_sh = init.copy(), init.copy()
+        l_ref, l_sh = np.empty(n, np.int32), np.empty(n, np.int32)
+        r_ref = getattr(K, "lloyd_fit" + sfx)(Xc, w, c_ref, l_ref, 7, 0.0, n_threads, method)
+        r_sh = getattr(K, "lloyd_fit" + sfx)(X, w, c_sh, l_sh, 7, 0.0, n_threads, method, mean)
+        assert r_ref[0] == r_sh[0]
+        assert np.array_equal(c_ref, c_sh) and np.array_equal(l_ref, l_sh)
+        d_ref, d_sh = np.empty(n, dtype), np.empty(n, dtype)
+        getattr(K, "assigned_sq_dist" + sfx)(Xc, c_ref, l_ref, d_ref, n_threads)
+        getattr(K, "assigned_sq_dist" + sfx)(X, c_ref, l_ref, d_sh, n_threads, mean)
+        assert np.array_equal(d_ref, d_sh)
+        # lloyd_fit's own sq_dist (taken in the final E-step): the same values
+        for max_iter in (7, 200):  # the final E-step, and strict convergence (none)
+            c_fit, l_fit, d_fit = init.copy(), np.empty(n, np.int32), np.full(n, np.nan, dtype)
+            getattr(K, "lloyd_fit" + sfx)(X, w, c_fit, l_fit, max_iter, 0.0, n_threads, method,
+                                          mean, d_fit)
+            d_chk = np.empty(n, dtype)
+            getattr(K, "assigned_sq_dist" + sfx)(X, c_fit, l_fit, d_chk, n_threads, mean)
+            assert np.array_equal(d_fit, d_chk)
+        a_ref, a_sh = np.empty(n, np.int32), np.empty(n, np.int32)
+        q_ref, q_sh = np.empty(n, dtype), np.empty(n, dtype)
+        getattr(K, "assign" + sfx)(Xc, c_ref, a_ref, q_ref, n_threads, method)
+        getattr(K, "assign" + sfx)(X, c_ref, a_sh, q_sh, n_threads, method, mean)
+        assert np.array_equal(a_ref, a_sh) and np.array_equal(q_ref, q_sh)
+    with pytest.raises(ValueError, match="shift"):
+        getattr(K, "assign" + sfx)(X, init, a_sh, None, 1, method, mean[:-1])

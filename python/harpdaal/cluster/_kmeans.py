@@ -47,7 +47,7 @@ def _threads(n_jobs):
 class _Data:
     """The local rows in the form the kernels take (dense C-contiguous or CSR parts)."""
 
-    def __init__(self, X, sample_weight, n_threads, method):
+    def __init__(self, X, sample_weight, n_threads, method, shift=None):
         self.sparse = sp.issparse(X)
         self.dtype = X.dtype
         self.n, self.d = X.shape
@@ -61,7 +61,22 @@ class _Data:
             self.csr = (np.ascontiguousarray(X.data, dtype=X.dtype),
                         np.ascontiguousarray(X.indices, dtype=np.int32),
                         np.ascontiguousarray(X.indptr, dtype=np.int64))
-        self.X = X
+        # Dense single-process fits: `raw` is the caller's X and `shift` its column means; the
+        # native loop and the exact distances centre block by block inside the kernels, so no
+        # centred copy is written unless something else needs it (k-means++, the Python loop):
+        # then `X` makes it once (X - shift, the same values the kernels see).
+        self.raw, self.shift = X, shift
+        self._X = X if shift is None else None
+
+    @property
+    def X(self):
+        if self._X is None:
+            self._X = self.raw - self.shift
+        return self._X
+
+    def _native_input(self):
+        """(array, shift) for the kernels: the centred copy when one exists, else raw + shift."""
+        return (self._X, None) if self._X is not None else (self.raw, self.shift)
 
     def lloyd(self, centers, labels, sums, weights):
         if self.sparse:
@@ -82,7 +97,8 @@ class _Data:
             diff = self.X - sp.csr_matrix(centers[labels])
             return np.asarray(diff.multiply(diff).sum(axis=1), dtype=self.dtype).ravel()
         out = np.empty(self.n, dtype=self.dtype)
-        getattr(_K, "assigned_sq_dist" + self.sfx)(self.X, centers, labels, out, self.n_threads)
+        X, shift = self._native_input()
+        getattr(_K, "assigned_sq_dist" + self.sfx)(X, centers, labels, out, self.n_threads, shift)
         return out
 
     def sq_dists(self, centers):
@@ -98,6 +114,8 @@ class _Data:
         return out
 
     def rows(self, idx):
+        if self._X is None:  # the same values as rows of the centred copy
+            return np.asarray(self.raw[idx]) - self.shift
         r = self.X[idx]
         return r.toarray() if self.sparse else np.asarray(r)
 
@@ -227,13 +245,15 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
 
         # Center dense data (as scikit-learn does) so ||x||^2 - 2x.c + ||c||^2 keeps precision.
         X_mean = col_stats = None
+        shift = None
         if not sp.issparse(X) and comm.size == 1 and self.copy_x:
-            # one native call (threaded): the mean, the centred copy and the column sums behind tol
-            Xc = np.empty_like(X)
+            # one native call (threaded): the mean and the column sums behind tol; no centred
+            # copy (the kernels take X with shift = mean; _Data makes a copy only if needed)
             X_mean = np.empty(d, dtype=X.dtype)
-            col_stats = np.empty(2 * d, dtype=np.float64)
-            getattr(_K, "center" + _suffix(X.dtype))(X, Xc, X_mean, col_stats, n_threads)
-            X = Xc
+            # tol = 0 needs no variances: then X is read once, for the mean
+            col_stats = np.empty(2 * d, dtype=np.float64) if self.tol != 0 else None
+            getattr(_K, "center" + _suffix(X.dtype))(X, None, X_mean, col_stats, n_threads)
+            shift = X_mean
         elif not sp.issparse(X):
             col = X.sum(axis=0, dtype=np.float64)
             comm.allreduce_array(col, op="sum")
@@ -243,7 +263,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             else:
                 X -= X_mean
         tol = self._tolerance(comm, X, n_total, col_stats)
-        data = _Data(X, sample_weight, n_threads, self.method)
+        data = _Data(X, sample_weight, n_threads, self.method, shift)
         if self.method == "auto" and not data.sparse:
             data.method = _K.choose_method(d, k, X.dtype == np.float64)
         random_state = check_random_state(self.random_state)
@@ -349,7 +369,10 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         if callable(init):
             if comm.size > 1:
                 raise ValueError("init: a callable init is not supported under MPI")
-            X = data.X if X_mean is None else data.X + X_mean
+            if X_mean is None:
+                X = data.X
+            else:
+                X = data.raw if data.shift is not None else data.X + X_mean
             centers = np.asarray(init(X, k, random_state=random_state), dtype=dtype)
             if centers.shape != (k, data.d):
                 raise ValueError(f"init: the callable returned shape {centers.shape}, expected {(k, data.d)}")
@@ -405,11 +428,13 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
                 and getattr(self, "_ck", None) is None and isinstance(centers, np.ndarray)):
             centers = np.array(centers, dtype=data.dtype, order="C")  # updated in place
             labels = np.empty(data.n, dtype=np.int32)
+            X, shift = data._native_input()
+            dist = np.empty(data.n, dtype=data.dtype)  # assigned_sq_dist's values, same pass
             n_iter, compute, other = getattr(_K, "lloyd_fit" + data.sfx)(
-                data.X, data.w, centers, labels, int(self.max_iter), float(tol),
-                data.n_threads, data.method)
+                X, data.w, centers, labels, int(self.max_iter), float(tol),
+                data.n_threads, data.method, shift, dist)
             t = time.perf_counter()
-            inertia = float(data.assigned_sq_dist(centers, labels).astype(np.float64) @ data.w)
+            inertia = float(dist.astype(np.float64) @ data.w)
             timer.add(compute, 0.0, other + time.perf_counter() - t, iters=n_iter)
             return labels, inertia, centers, n_iter
         start = 0

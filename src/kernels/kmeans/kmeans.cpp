@@ -92,6 +92,14 @@ void gemm_nt(int64_t m, int64_t n, int64_t kk, double alpha, const double* a, co
               int(kk), b, int(kk), beta, c, int(n));
 }
 
+// out[i*d + f] = x[i*d + f] - shift[f], rounded to T: the values of a centred copy.
+template <class T>
+void shift_rows(const T* x, int64_t rows, int64_t d, const T* shift, T* out) {
+  for (int64_t i = 0; i < rows; ++i)
+#pragma GCC ivdep
+    for (int64_t f = 0; f < d; ++f) out[i * d + f] = x[i * d + f] - shift[f];
+}
+
 template <class T>
 std::vector<T> center_sq_norms(const T* centers, int64_t k, int64_t d) {
   std::vector<T> cn(size_t(k), T(0));
@@ -122,21 +130,34 @@ struct Assigner {
   const T* packed;     // fused
   const T* cn;         // gemm
   int64_t block_rows;  // rows per parallel block
+  const T* shift;      // null, or x is used as x - shift (centred block by block)
 
-  int64_t scratch_size() const {
-    return method == Method::fused ? ops.scratch(block_rows, d) + block_rows
-                                   : block_rows * k + block_rows;
+  int64_t work_size() const {
+    return method == Method::fused ? ops.scratch(block_rows, d) : block_rows * k;
   }
-  // Rows [b, e) (e - b <= block_rows). Returns gap in scratch[0 .. e-b).
-  const T* run(int64_t b, int64_t e, int32_t* labels, T* scratch) const {
+  // [gap: block_rows][centred rows: block_rows * d, only with a shift][work]
+  int64_t scratch_size() const {
+    return block_rows + (shift ? block_rows * d : 0) + work_size();
+  }
+  // The rows [b, e) as the kernels see them: x itself, or x - shift written into scratch
+  // (the same values as a centred copy of x, one L1-sized block at a time).
+  const T* rows(int64_t b, int64_t e, T* scratch) const {
+    if (!shift) return x + b * d;
+    T* xs = scratch + block_rows;
+    shift_rows(x + b * d, e - b, d, shift, xs);
+    return xs;
+  }
+  // Rows [b, e) (e - b <= block_rows), xb = rows(b, e, scratch). Returns gap in
+  // scratch[0 .. e-b).
+  const T* run(const T* xb, int64_t b, int64_t e, int32_t* labels, T* scratch) const {
     const int64_t rows = e - b;
     T* gap = scratch;
-    T* work = scratch + block_rows;
+    T* work = scratch + block_rows + (shift ? block_rows * d : 0);
     if (method == Method::fused) {
-      ops.fused(x + b * d, rows, d, packed, k, labels + b, gap, work);
+      ops.fused(xb, rows, d, packed, k, labels + b, gap, work);
     } else {
       for (int64_t i = 0; i < rows; ++i) std::copy(cn, cn + k, work + i * k);
-      gemm_nt(rows, k, d, T(-2), x + b * d, centers, T(1), work);
+      gemm_nt(rows, k, d, T(-2), xb, centers, T(1), work);
       ops.argmin(work, rows, k, labels + b, gap);
     }
     return gap;
@@ -157,8 +178,9 @@ struct AssignerStorage {
 
 template <class T>
 Assigner<T> make_assigner(const Ops<T>& ops, Method method, const T* x, int64_t d,
-                          const T* centers, int64_t k, AssignerStorage<T>& st) {
-  Assigner<T> a{ops, method, x, d, centers, k, nullptr, nullptr, 0};
+                          const T* centers, int64_t k, AssignerStorage<T>& st,
+                          const T* shift) {
+  Assigner<T> a{ops, method, x, d, centers, k, nullptr, nullptr, 0, shift};
   if (method == Method::fused) {
     const int64_t nr = ops.tile_width();
     st.packed.assign(size_t(((k + nr - 1) / nr) * nr * (d + 1)), T(0));
@@ -190,12 +212,12 @@ Method choose_method(int64_t d, int64_t k, bool is_double) {
 template <class T>
 void lloyd_partial(const T* x, int64_t n, int64_t d, const T* sample_weight, const T* centers,
                    int64_t k, int32_t* labels, double* sums, double* weights, double* inertia,
-                   int n_threads, Method method) {
+                   int n_threads, Method method, const T* shift) {
   check_sizes(n, d, k);
   const Ops<T> ops = active_ops<T>();
   method = resolve<T>(method, d, k);
   AssignerStorage<T> storage;
-  const Assigner<T> assigner = make_assigner(ops, method, x, d, centers, k, storage);
+  const Assigner<T> assigner = make_assigner(ops, method, x, d, centers, k, storage, shift);
   // One partial per fixed chunk of rows (not per thread), reduced in chunk order: the result
   // is bitwise identical from run to run for a given n_threads.
   const int64_t rb = assigner.block_rows;
@@ -217,8 +239,9 @@ void lloyd_partial(const T* x, int64_t n, int64_t d, const T* sample_weight, con
       const int64_t blk_end = std::min(n_blocks, (c + 1) * per_chunk);
       for (int64_t blk = c * per_chunk; blk < blk_end; ++blk) {
         const int64_t b = blk * rb, e = std::min(n, b + rb);
-        const T* gap = assigner.run(b, e, labels, s.data());
-        ops.accumulate(x + b * d, e - b, d, sample_weight ? sample_weight + b : nullptr,
+        const T* xb = assigner.rows(b, e, s.data());
+        const T* gap = assigner.run(xb, b, e, labels, s.data());
+        ops.accumulate(xb, e - b, d, sample_weight ? sample_weight + b : nullptr,
                        labels + b, gap, method == Method::fused, ps.data(), pw.data(),
                        inertia ? &part_inertia[size_t(c)] : nullptr);
       }
@@ -236,14 +259,17 @@ void lloyd_partial(const T* x, int64_t n, int64_t d, const T* sample_weight, con
   if (inertia) *inertia = total;
 }
 
+namespace {
+// assign; with `exact`, sq_dist[i] is the direct ||x_i - c||^2 of assigned_sq_dist (the same
+// kernel and values), computed while the row block is still in L1: no second pass over x.
 template <class T>
-void assign(const T* x, int64_t n, int64_t d, const T* centers, int64_t k, int32_t* labels,
-            T* sq_dist, int n_threads, Method method) {
+void assign_impl(const T* x, int64_t n, int64_t d, const T* centers, int64_t k, int32_t* labels,
+                 T* sq_dist, int n_threads, Method method, const T* shift, bool exact) {
   check_sizes(n, d, k);
   const Ops<T> ops = active_ops<T>();
   method = resolve<T>(method, d, k);
   AssignerStorage<T> storage;
-  const Assigner<T> assigner = make_assigner(ops, method, x, d, centers, k, storage);
+  const Assigner<T> assigner = make_assigner(ops, method, x, d, centers, k, storage, shift);
   oneapi::tbb::enumerable_thread_specific<std::vector<T>> scratch(
       [&] { return std::vector<T>(size_t(assigner.scratch_size())); });
   const int64_t rb = assigner.block_rows;
@@ -252,10 +278,15 @@ void assign(const T* x, int64_t n, int64_t d, const T* centers, int64_t k, int32
     std::vector<T>& s = scratch.local();
     for (int64_t blk = b0; blk < b1; ++blk) {
       const int64_t b = blk * rb, e = std::min(n, b + rb);
-      const T* gap = assigner.run(b, e, labels, s.data());
+      const T* xb = assigner.rows(b, e, s.data());
+      const T* gap = assigner.run(xb, b, e, labels, s.data());
       if (!sq_dist) continue;
+      if (exact) {
+        ops.assigned(xb, 0, e - b, d, centers, labels + b, sq_dist + b);
+        continue;
+      }
       for (int64_t i = b; i < e; ++i) {
-        const T* row = x + i * d;
+        const T* row = xb + (i - b) * d;
         T nrm = 0;
         for (int64_t f = 0; f < d; ++f) nrm += row[f] * row[f];
         T dist = method == Method::fused ? nrm - T(2) * gap[i - b] : nrm + gap[i - b];
@@ -263,6 +294,13 @@ void assign(const T* x, int64_t n, int64_t d, const T* centers, int64_t k, int32
       }
     }
   });
+}
+}  // namespace
+
+template <class T>
+void assign(const T* x, int64_t n, int64_t d, const T* centers, int64_t k, int32_t* labels,
+            T* sq_dist, int n_threads, Method method, const T* shift) {
+  assign_impl<T>(x, n, d, centers, k, labels, sq_dist, n_threads, method, shift, false);
 }
 
 template <class T>
@@ -295,20 +333,37 @@ void distances(const T* x, int64_t n, int64_t d, const T* centers, int64_t k, T*
 
 template <class T>
 void assigned_sq_dist(const T* x, int64_t n, int64_t d, const T* centers, int64_t k,
-                      const int32_t* labels, T* out, int n_threads) {
+                      const int32_t* labels, T* out, int n_threads, const T* shift) {
   check_sizes(n, d, k);
   for (int64_t i = 0; i < n; ++i)
     if (labels[i] < 0 || labels[i] >= k) throw std::invalid_argument("kmeans: label out of range");
   const Ops<T> ops = active_ops<T>();
   const int64_t grain = std::max<int64_t>(1, 16384 / d);
-  parallel_for(n_threads, n, grain,
-               [&](int64_t b, int64_t e) { ops.assigned(x, b, e, d, centers, labels, out); });
+  if (!shift) {
+    parallel_for(n_threads, n, grain,
+                 [&](int64_t b, int64_t e) { ops.assigned(x, b, e, d, centers, labels, out); });
+    return;
+  }
+  // Centred in blocks of rows (x - shift, then the same kernel on the block).
+  const int64_t rb = std::max<int64_t>(1, std::min<int64_t>(grain, 64));
+  const int64_t n_blocks = (n + rb - 1) / rb;
+  oneapi::tbb::enumerable_thread_specific<std::vector<T>> scratch(
+      [&] { return std::vector<T>(size_t(rb * d)); });
+  parallel_for(n_threads, n_blocks, 1, [&](int64_t b0, int64_t b1) {
+    std::vector<T>& s = scratch.local();
+    for (int64_t blk = b0; blk < b1; ++blk) {
+      const int64_t b = blk * rb, e = std::min(n, b + rb);
+      shift_rows(x + b * d, e - b, d, shift, s.data());
+      ops.assigned(s.data(), 0, e - b, d, centers, labels + b, out + b);
+    }
+  });
 }
 
 template <class T>
 void center(const T* x, int64_t n, int64_t d, T* out, T* mean, double* col_stats,
             int n_threads) {
   if (n < 1 || d < 1) throw std::invalid_argument("kmeans: center needs n >= 1, d >= 1");
+  // out may be null: the mean and col_stats only (the kernels then take x with a shift).
   // At most 64 chunks (each with its own 2*d float64 partials), at least ~64 KB of f32 rows
   // each; the cut depends on n and d only, never on n_threads.
   const int64_t rows = std::max<int64_t>({int64_t(1), (int64_t(1) << 14) / d, (n + 63) / 64});
@@ -326,24 +381,28 @@ void center(const T* x, int64_t n, int64_t d, T* out, T* mean, double* col_stats
   for (int64_t c = 0; c < n_chunks; ++c)
     for (int64_t f = 0; f < d; ++f) sum[size_t(f)] += part[size_t(c * 2 * d + f)];
   for (int64_t f = 0; f < d; ++f) mean[f] = T(sum[size_t(f)] / double(n));
+  if (!out && !col_stats) return;  // the mean only (tol = 0 and no copy): one pass over x
   std::fill(part.begin(), part.end(), 0.0);
   parallel_for(n_threads, n_chunks, 1, [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c) {
       double* p = part.data() + c * 2 * d;
       double* q = p + d;
       for (int64_t i = c * rows, e = std::min(n, (c + 1) * rows); i < e; ++i) {
-        T* o = out + i * d;
+        T* o = out ? out + i * d : nullptr;
         const T* r = x + i * d;
 #pragma GCC ivdep
         for (int64_t f = 0; f < d; ++f) {
           const T v = r[f] - mean[f];
-          o[f] = v;
-          p[f] += double(v);
-          q[f] += double(v) * double(v);
+          if (o) o[f] = v;
+          if (col_stats) {
+            p[f] += double(v);
+            q[f] += double(v) * double(v);
+          }
         }
       }
     }
   });
+  if (!col_stats) return;
   std::fill(col_stats, col_stats + 2 * d, 0.0);
   for (int64_t c = 0; c < n_chunks; ++c)
     for (int64_t f = 0; f < 2 * d; ++f) col_stats[f] += part[size_t(c * 2 * d + f)];
@@ -352,7 +411,7 @@ void center(const T* x, int64_t n, int64_t d, T* out, T* mean, double* col_stats
 template <class T>
 FitResult lloyd_fit(const T* x, int64_t n, int64_t d, const T* sample_weight, T* centers,
                     int64_t k, int max_iter, double tol, int32_t* labels, int n_threads,
-                    Method method) {
+                    Method method, const T* shift, T* sq_dist) {
   using clock = std::chrono::steady_clock;
   auto secs = [](clock::time_point a, clock::time_point b) {
     return std::chrono::duration<double>(b - a).count();
@@ -374,7 +433,7 @@ FitResult lloyd_fit(const T* x, int64_t n, int64_t d, const T* sample_weight, T*
   for (it = 0; it < max_iter; ++it) {
     const auto t0 = clock::now();
     lloyd_partial<T>(x, n, d, sample_weight, centers, k, labels, sums.data(), weights.data(),
-                     nullptr, n_threads, method);
+                     nullptr, n_threads, method, shift);
     res.compute_s += secs(t0, clock::now());
     const bool changed = !std::equal(labels, labels + n, labels_old.begin());
     // Empty clusters: the farthest points (scikit-learn's rule, as _relocate in Python).
@@ -383,7 +442,7 @@ FitResult lloyd_fit(const T* x, int64_t n, int64_t d, const T* sample_weight, T*
       if (weights[size_t(j)] == 0) empty.push_back(j);
     if (!empty.empty()) {
       dist.resize(size_t(n));
-      assigned_sq_dist<T>(x, n, d, centers, k, labels, dist.data(), n_threads);
+      assigned_sq_dist<T>(x, n, d, centers, k, labels, dist.data(), n_threads, shift);
       const int64_t m = std::min<int64_t>(int64_t(empty.size()), n);
       order.resize(size_t(n));
       for (int64_t i = 0; i < n; ++i) order[size_t(i)] = i;
@@ -396,7 +455,8 @@ FitResult lloyd_fit(const T* x, int64_t n, int64_t d, const T* sample_weight, T*
           const int64_t old = labels[g];
           const double w = double(sample_weight[g]);
           for (int64_t f = 0; f < d; ++f) {
-            const double xw = double(x[g * d + f]) * w;
+            const T xv = shift ? T(x[g * d + f] - shift[f]) : x[g * d + f];
+            const double xw = double(xv) * w;
             sums[size_t(old * d + f)] -= xw;
             sums[size_t(new_id * d + f)] = xw;
           }
@@ -423,7 +483,10 @@ FitResult lloyd_fit(const T* x, int64_t n, int64_t d, const T* sample_weight, T*
     std::copy(labels, labels + n, labels_old.begin());
   }
   res.n_iter = it < max_iter ? it + 1 : max_iter;
-  if (!strict) assign<T>(x, n, d, centers, k, labels, nullptr, n_threads, method);
+  if (!strict)
+    assign_impl<T>(x, n, d, centers, k, labels, sq_dist, n_threads, method, shift, true);
+  else if (sq_dist)
+    assigned_sq_dist<T>(x, n, d, centers, k, labels, sq_dist, n_threads, shift);
   res.other_s = secs(t_start, clock::now()) - res.compute_s;
   return res;
 }
@@ -554,15 +617,15 @@ void assign_csr(const T* data, const int32_t* indices, const int64_t* indptr, in
 
 #define HARPDAAL_KMEANS_API(T)                                                                 \
   template void lloyd_partial<T>(const T*, int64_t, int64_t, const T*, const T*, int64_t,      \
-                                 int32_t*, double*, double*, double*, int, Method);            \
+                                 int32_t*, double*, double*, double*, int, Method, const T*);  \
   template void center<T>(const T*, int64_t, int64_t, T*, T*, double*, int);                  \
   template FitResult lloyd_fit<T>(const T*, int64_t, int64_t, const T*, T*, int64_t, int,      \
-                                  double, int32_t*, int, Method);                              \
+                                  double, int32_t*, int, Method, const T*, T*);                \
   template void assign<T>(const T*, int64_t, int64_t, const T*, int64_t, int32_t*, T*, int,    \
-                          Method);                                                             \
+                          Method, const T*);                                                   \
   template void distances<T>(const T*, int64_t, int64_t, const T*, int64_t, T*, bool, int);    \
   template void assigned_sq_dist<T>(const T*, int64_t, int64_t, const T*, int64_t,             \
-                                    const int32_t*, T*, int);                                  \
+                                    const int32_t*, T*, int, const T*);                        \
   template void lloyd_partial_csr<T>(const T*, const int32_t*, const int64_t*, int64_t,        \
                                      int64_t, const T*, const T*, int64_t, int32_t*, double*,  \
                                      double*, double*, int);                                   \

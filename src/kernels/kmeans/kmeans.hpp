@@ -29,7 +29,11 @@ Method choose_method(int64_t d, int64_t k, bool is_double);
 template <class T>
 void lloyd_partial(const T* x, int64_t n, int64_t d, const T* sample_weight, const T* centers,
                    int64_t k, int32_t* labels, double* sums, double* weights, double* inertia,
-                   int n_threads, Method method = Method::automatic);
+                   int n_threads, Method method = Method::automatic, const T* shift = nullptr);
+
+// `shift` (d values, may be null) everywhere below: the kernel works on x - shift (rounded to
+// T) instead of x, centring one small block of rows at a time, so the results are those of a
+// centred copy of x (the same bits) without writing one.
 
 // A whole single-process Lloyd fit from `centers` (k x d, updated in place to the final
 // centers), the same loop as the Python estimator (scikit-learn's _kmeans_single_lloyd): up to
@@ -37,8 +41,9 @@ void lloyd_partial(const T* x, int64_t n, int64_t d, const T* sample_weight, con
 // first, ties to the lower row index; not when every distance is 0); new centers = sums /
 // weights (0 for a cluster left empty), cast to T; stop at once when no label changed
 // (strict) or when the squared center shift (summed in float64) is <= tol; without strict
-// convergence, a final E-step. sample_weight must be non-null. Writes labels. (The final
-// inertia is left to the caller: the estimator computes it the same way on every path.)
+// convergence, a final E-step. sample_weight must be non-null. Writes labels, and sq_dist (n
+// values, may be null) = ||x_i - c_{labels[i]}||^2 as assigned_sq_dist computes it, taken in
+// the final E-step's pass (the caller's final inertia is w . sq_dist on every path).
 struct FitResult {
   int n_iter = 0;
   double compute_s = 0;  // time in lloyd_partial
@@ -47,11 +52,13 @@ struct FitResult {
 template <class T>
 FitResult lloyd_fit(const T* x, int64_t n, int64_t d, const T* sample_weight, T* centers,
                     int64_t k, int max_iter, double tol, int32_t* labels, int n_threads,
-                    Method method = Method::automatic);
+                    Method method = Method::automatic, const T* shift = nullptr,
+                    T* sq_dist = nullptr);
 
 // Centring (as the estimator does before fitting, for precision): mean[f] = T(sum_i x[i,f] / n)
-// (float64 sums), out = x - mean (out may not alias x), and col_stats = [sum_i out[i,f] for f]
-// ++ [sum_i out[i,f]^2 for f] in float64 (the feature variances behind `tol`). Row chunks of a
+// (float64 sums), out = x - mean (out may not alias x; null: not written), and col_stats = [sum_i out[i,f] for f]
+// ++ [sum_i out[i,f]^2 for f] in float64 (the feature variances behind `tol`; col_stats may be
+// null: not computed, and with out also null x is read once, for the mean only). Row chunks of a
 // fixed size, reduced in order: the same result for every n_threads.
 template <class T>
 void center(const T* x, int64_t n, int64_t d, T* out, T* mean, double* col_stats, int n_threads);
@@ -59,7 +66,8 @@ void center(const T* x, int64_t n, int64_t d, T* out, T* mean, double* col_stats
 // labels[i] = argmin_j ||x_i - c_j||^2; sq_dist[i] (may be null) = that distance (>= 0).
 template <class T>
 void assign(const T* x, int64_t n, int64_t d, const T* centers, int64_t k, int32_t* labels,
-            T* sq_dist, int n_threads, Method method = Method::automatic);
+            T* sq_dist, int n_threads, Method method = Method::automatic,
+            const T* shift = nullptr);
 
 // out[i*k + j] = ||x_i - c_j|| (squared when `squared`), via norms + MKL gemm, clamped at 0.
 template <class T>
@@ -70,7 +78,7 @@ void distances(const T* x, int64_t n, int64_t d, const T* centers, int64_t k, T*
 // terms and the "farthest points" used to relocate empty clusters.
 template <class T>
 void assigned_sq_dist(const T* x, int64_t n, int64_t d, const T* centers, int64_t k,
-                      const int32_t* labels, T* out, int n_threads);
+                      const int32_t* labels, T* out, int n_threads, const T* shift = nullptr);
 
 // CSR versions (indptr has n+1 entries; column indices < d). Same outputs as above.
 template <class T>

@@ -1,0 +1,48 @@
+// Standalone micro-benchmark of the AVX-512 fused tile (no Python, no TBB): fused_block +
+// accumulate_rows over row blocks of 60, as lloyd_partial runs them on 1 thread; best thread
+// CPU time of `reps`. Used for A/B runs of kmeans_impl.hpp variants (copy the header to a
+// folder, edit it, build against that folder with -I, run both binaries interleaved).
+//
+//   g++ -O3 -std=c++17 -mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx2 -mfma -mbmi2
+//       -mprefer-vector-width=512 -Isrc -o /tmp/km_tile benchmarks/kmeans_tile_bench.cpp
+//   [N=rows] /tmp/km_tile D K REPS ACC     (e.g. /tmp/km_tile 64 100 8 1; ACC=0: no M-step)
+#define HARPDAAL_ISA_NS avx512
+#include "kernels/kmeans/kmeans_impl.hpp"
+#include <chrono>
+#include <cstdio>
+#include <random>
+#include <vector>
+#include <cstdlib>
+#include <ctime>
+using namespace harpdaal::kernels::kmeans::avx512;
+int main(int argc, char** argv) {
+  int64_t n = getenv("N") ? atol(getenv("N")) : 100000, d = argc > 1 ? atoi(argv[1]) : 64, k = argc > 2 ? atoi(argv[2]) : 100;
+  int reps = argc > 3 ? atoi(argv[3]) : 10;
+  bool acc = argc > 4 ? atoi(argv[4]) : 1;
+  std::vector<float> x(n * d), c(k * d);
+  std::mt19937 g(0); std::normal_distribution<float> nd;
+  for (auto& v : x) v = nd(g);
+  for (int64_t i = 0; i < k * d; ++i) c[i] = x[i];
+  const int64_t nr = tile_width<float>();
+  std::vector<float> packed(((k + nr - 1) / nr) * nr * (d + 1));
+  const int64_t rb = getenv("RB") ? atol(getenv("RB")) : 60;  // lloyd_partial: 60 (k >= 16)
+  std::vector<float> scratch(fused_scratch_size<float>(rb, d)), gap(rb);
+  std::vector<int32_t> lab(n);
+  std::vector<double> sums(k * d), w(k);
+  double best = 1e30;
+  for (int r = 0; r < reps; ++r) {
+    timespec t0, t1; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+    pack_centers<float>(c.data(), k, d, packed.data());
+    std::fill(sums.begin(), sums.end(), 0.0); std::fill(w.begin(), w.end(), 0.0);
+    for (int64_t b = 0; b < n; b += rb) {
+      int64_t e = std::min(n, b + rb);
+      fused_block<float>(x.data() + b * d, e - b, d, packed.data(), k, lab.data() + b, gap.data(), scratch.data());
+      if (acc) accumulate_rows<float>(x.data() + b * d, e - b, d, nullptr, lab.data() + b, gap.data(), true, sums.data(), w.data(), nullptr);
+    }
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+    double s = (t1.tv_sec - t0.tv_sec) + 1e-9 * (t1.tv_nsec - t0.tv_nsec);
+    best = std::min(best, s);
+  }
+  long h = 0; for (auto l : lab) h = h * 31 + l;
+  printf("d=%ld k=%ld acc=%d: %.1f GFLOP/s (best thread-CPU of %d) labels hash %ld\n", d, k, int(acc), 2.0 * n * k * d / best / 1e9, reps, h);
+}
