@@ -12,29 +12,29 @@ def assign_csr_f64(data: typing.Any, indices: typing.Any, indptr: typing.Any, ce
     """
     assign for CSR input.
     """
-def assign_f32(X: typing.Any, centers: typing.Any, labels: typing.Any, sq_dist: typing.Any = None, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, method: str = 'auto') -> None:
+def assign_f32(X: typing.Any, centers: typing.Any, labels: typing.Any, sq_dist: typing.Any = None, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, method: str = 'auto', shift: typing.Any = None) -> None:
     """
-    labels[i] = nearest center; sq_dist[i] (optional) = its squared distance.
+    labels[i] = nearest center of X - shift; sq_dist[i] (optional) = its squared distance.
     """
-def assign_f64(X: typing.Any, centers: typing.Any, labels: typing.Any, sq_dist: typing.Any = None, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, method: str = 'auto') -> None:
+def assign_f64(X: typing.Any, centers: typing.Any, labels: typing.Any, sq_dist: typing.Any = None, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, method: str = 'auto', shift: typing.Any = None) -> None:
     """
-    labels[i] = nearest center; sq_dist[i] (optional) = its squared distance.
+    labels[i] = nearest center of X - shift; sq_dist[i] (optional) = its squared distance.
     """
-def assigned_sq_dist_f32(X: typing.Any, centers: typing.Any, labels: typing.Any, out: typing.Any, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
+def assigned_sq_dist_f32(X: typing.Any, centers: typing.Any, labels: typing.Any, out: typing.Any, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, shift: typing.Any = None) -> None:
     """
-    out[i] = ||X[i] - centers[labels[i]]||^2, computed directly.
+    out[i] = ||(X[i] - shift) - centers[labels[i]]||^2, computed directly.
     """
-def assigned_sq_dist_f64(X: typing.Any, centers: typing.Any, labels: typing.Any, out: typing.Any, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
+def assigned_sq_dist_f64(X: typing.Any, centers: typing.Any, labels: typing.Any, out: typing.Any, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, shift: typing.Any = None) -> None:
     """
-    out[i] = ||X[i] - centers[labels[i]]||^2, computed directly.
+    out[i] = ||(X[i] - shift) - centers[labels[i]]||^2, computed directly.
     """
 def center_f32(X: typing.Any, out: typing.Any, mean: typing.Any, col_stats: typing.Any, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
     """
-    mean = column means of X, out = X - mean, col_stats = [column sums of out, column sums of out**2] (float64).
+    mean = column means of X, out = X - mean (None: not written), col_stats (None: not computed) = [column sums of out, column sums of out**2] (float64).
     """
 def center_f64(X: typing.Any, out: typing.Any, mean: typing.Any, col_stats: typing.Any, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
     """
-    mean = column means of X, out = X - mean, col_stats = [column sums of out, column sums of out**2] (float64).
+    mean = column means of X, out = X - mean (None: not written), col_stats (None: not computed) = [column sums of out, column sums of out**2] (float64).
     """
 def choose_method(d: typing.SupportsInt | typing.SupportsIndex, k: typing.SupportsInt | typing.SupportsIndex, is_double: bool) -> str:
     """
@@ -48,13 +48,13 @@ def distances_f64(X: typing.Any, centers: typing.Any, out: typing.Any, squared: 
     """
     out[i, j] = ||X[i] - centers[j]|| (squared if asked).
     """
-def lloyd_fit_f32(X: typing.Any, sample_weight: typing.Any, centers: typing.Any, labels: typing.Any, max_iter: typing.SupportsInt | typing.SupportsIndex, tol: typing.SupportsFloat | typing.SupportsIndex, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, method: str = 'auto') -> tuple:
+def lloyd_fit_f32(X: typing.Any, sample_weight: typing.Any, centers: typing.Any, labels: typing.Any, max_iter: typing.SupportsInt | typing.SupportsIndex, tol: typing.SupportsFloat | typing.SupportsIndex, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, method: str = 'auto', shift: typing.Any = None, sq_dist: typing.Any = None) -> tuple:
     """
-    A whole single-process Lloyd fit in one call (GIL released): centers (in: initial, out: final) and labels are updated in place; returns (n_iter, compute_seconds, other_seconds).
+    A whole single-process Lloyd fit in one call (GIL released): centers (in: initial, out: final) and labels are updated in place; returns (n_iter, compute_seconds, other_seconds). shift (optional, d values): fit X - shift without a centred copy. sq_dist (optional, n values): the final squared distances, as assigned_sq_dist.
     """
-def lloyd_fit_f64(X: typing.Any, sample_weight: typing.Any, centers: typing.Any, labels: typing.Any, max_iter: typing.SupportsInt | typing.SupportsIndex, tol: typing.SupportsFloat | typing.SupportsIndex, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, method: str = 'auto') -> tuple:
+def lloyd_fit_f64(X: typing.Any, sample_weight: typing.Any, centers: typing.Any, labels: typing.Any, max_iter: typing.SupportsInt | typing.SupportsIndex, tol: typing.SupportsFloat | typing.SupportsIndex, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, method: str = 'auto', shift: typing.Any = None, sq_dist: typing.Any = None) -> tuple:
     """
-    A whole single-process Lloyd fit in one call (GIL released): centers (in: initial, out: final) and labels are updated in place; returns (n_iter, compute_seconds, other_seconds).
+    A whole single-process Lloyd fit in one call (GIL released): centers (in: initial, out: final) and labels are updated in place; returns (n_iter, compute_seconds, other_seconds). shift (optional, d values): fit X - shift without a centred copy. sq_dist (optional, n values): the final squared distances, as assigned_sq_dist.
     """
 def lloyd_partial_csr_f32(data: typing.Any, indices: typing.Any, indptr: typing.Any, sample_weight: typing.Any, centers: typing.Any, labels: typing.Any, sums: typing.Any, weights: typing.Any, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> float:
     """
