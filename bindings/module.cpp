@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <mkl.h>
+#include <memory>
+#include <oneapi/tbb/global_control.h>
 #include <oneapi/tbb/info.h>
 #include <oneapi/tbb/version.h>
 
@@ -45,6 +47,12 @@ py::dict build_info() {
   return d;
 }
 
+// The process-wide cap harpdaal.set_thread_limit() installs (none while null).
+std::unique_ptr<oneapi::tbb::global_control>& thread_cap() {
+  static std::unique_ptr<oneapi::tbb::global_control> cap;
+  return cap;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -65,6 +73,22 @@ PYBIND11_MODULE(_core, m) {
           }
         },
         py::arg("isa"), "Force the ISA level ('avx512', 'avx2', 'generic').");
+  m.def("thread_limit",
+        [] {
+          return oneapi::tbb::global_control::active_value(
+              oneapi::tbb::global_control::max_allowed_parallelism);
+        },
+        "oneTBB's process-wide thread limit now in force (another library in the process, such "
+        "as daal4py.daalinit(), may have lowered it).");
+  m.def("set_thread_limit",
+        [](int n) {
+          if (n < 0) throw py::value_error("set_thread_limit: n must be >= 0 (0 removes the cap)");
+          thread_cap().reset();
+          if (n > 0)
+            thread_cap() = std::make_unique<oneapi::tbb::global_control>(
+                oneapi::tbb::global_control::max_allowed_parallelism, static_cast<size_t>(n));
+        },
+        py::arg("n"), "Cap oneTBB's threads process-wide at n (0 removes harpdaal's cap).");
   auto& regs = harpdaal::bindings::registrars();
   std::sort(regs.begin(), regs.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });

@@ -6,6 +6,7 @@ estimators. ``import harpdaal`` never needs MPI.
 """
 from ._config import active_isa, available_isas, detected_isa, set_isa, show_config
 from ._context import config_context, get_config, set_config
+from ._threads import ThreadLimitWarning, set_thread_limit, thread_limit
 
 __version__ = "0.1.0"
 
@@ -18,5 +19,8 @@ __all__ = [
     "get_config",
     "set_config",
     "set_isa",
+    "set_thread_limit",
     "show_config",
+    "thread_limit",
+    "ThreadLimitWarning",
 ]

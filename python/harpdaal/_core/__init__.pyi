@@ -2,13 +2,14 @@
 harpdaal native kernels (see harpdaal.show_config())
 """
 from __future__ import annotations
+import typing
 from . import common
 from . import testing
 from . import comm
 from . import kmeans
 from . import mf
 from . import lda
-__all__: list[str] = ['active_isa', 'build_info', 'comm', 'common', 'detected_isa', 'kmeans', 'lda', 'mf', 'set_isa', 'testing']
+__all__: list[str] = ['active_isa', 'build_info', 'comm', 'common', 'detected_isa', 'kmeans', 'lda', 'mf', 'set_isa', 'set_thread_limit', 'testing', 'thread_limit']
 def active_isa() -> str:
     """
     ISA level the kernels currently dispatch to.
@@ -24,4 +25,12 @@ def detected_isa() -> str:
 def set_isa(isa: str) -> None:
     """
     Force the ISA level ('avx512', 'avx2', 'generic').
+    """
+def set_thread_limit(n: typing.SupportsInt | typing.SupportsIndex) -> None:
+    """
+    Cap oneTBB's threads process-wide at n (0 removes harpdaal's cap).
+    """
+def thread_limit() -> int:
+    """
+    oneTBB's process-wide thread limit now in force (another library in the process, such as daal4py.daalinit(), may have lowered it).
     """

@@ -13,6 +13,7 @@ import time
 import numpy as np
 
 from .. import _core
+from .._threads import check_thread_limit
 from . import _ratings as R
 
 _SOLVERS = ("sgd", "ccd")
@@ -31,7 +32,9 @@ def _resolve_jobs(n_jobs):
 
 def _threads(n_jobs):
     nt = _resolve_jobs(n_jobs)
-    return nt if nt > 0 else (os.cpu_count() or 1)
+    nt = nt if nt > 0 else (os.cpu_count() or 1)
+    check_thread_limit(nt)
+    return nt
 
 
 def _communicator():

@@ -15,6 +15,7 @@ import scipy.sparse as sp
 from scipy.special import gammaln
 
 from .. import _core
+from .._threads import check_thread_limit
 
 _K = _core.lda
 
@@ -140,6 +141,7 @@ def _seed_from(random_state) -> int:
 
 def _threads(n_jobs) -> int:
     if n_jobs is None:
+        check_thread_limit(0)
         return 0
     if not isinstance(n_jobs, numbers.Integral) or isinstance(n_jobs, bool):
         raise TypeError(f"n_jobs must be None or an int, got {type(n_jobs).__name__}")
@@ -148,7 +150,8 @@ def _threads(n_jobs) -> int:
     if n_jobs < 0:
         import os
 
-        return max(1, (os.cpu_count() or 1) + 1 + int(n_jobs))
+        n_jobs = max(1, (os.cpu_count() or 1) + 1 + int(n_jobs))
+    check_thread_limit(int(n_jobs))
     return int(n_jobs)
 
 

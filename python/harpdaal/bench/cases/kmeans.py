@@ -145,8 +145,14 @@ def _fit_sklearnex(X, init, iters, threads):
         from sklearnex.cluster import KMeans
     except ImportError as exc:
         raise PeerUnavailable(f"scikit-learn-intelex is not installed ({exc})") from None
+    # daalinit(n) caps oneTBB process-wide, and harpdaal shares that oneTBB: undo the cap after
+    # the run, or every later harpdaal fit in this process runs on n threads (a 1-thread
+    # sklearnex run made the 2-thread harpdaal cells of earlier benchmarks single-threaded)
     daal4py.daalinit(threads)
-    return _fit_lloyd(KMeans, X, init, iters, threads)
+    try:
+        return _fit_lloyd(KMeans, X, init, iters, threads)
+    finally:
+        daal4py.daalinit(os.cpu_count() or 1)
 
 
 _FAISS_WORKER = r"""
