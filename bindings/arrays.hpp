@@ -8,6 +8,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <initializer_list>
 #include <sstream>
@@ -102,5 +103,23 @@ std::vector<std::pair<int, Registrar>>& registrars();
 struct Register {
   Register(int order, Registrar fn) { registrars().emplace_back(order, fn); }
 };
+
+// Every id in ids[0, n) must lie in [0, limit): ValueError naming `name` and the range found.
+// The scan runs without the GIL.
+inline void check_ids(const int32_t* ids, int64_t n, int64_t limit, const char* name) {
+  int32_t lo = 0, hi = -1;
+  {
+    py::gil_scoped_release nogil;
+    if (n > 0) {
+      auto mm = std::minmax_element(ids, ids + n);
+      lo = *mm.first;
+      hi = *mm.second;
+    }
+  }
+  if (n > 0 && (lo < 0 || hi >= limit))
+    throw py::value_error(std::string(name) + ": ids must lie in [0, " + std::to_string(limit) +
+                          "), got range [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                          "]");
+}
 
 }  // namespace harpdaal::bindings

@@ -21,23 +21,6 @@ using F32 = py::array_t<float, py::array::c_style>;
 using I32 = py::array_t<int32_t, py::array::c_style>;
 using I64 = py::array_t<int64_t, py::array::c_style>;
 
-// Largest index in ids (or -1 when empty) and whether any is negative.
-void check_ids(const int32_t* ids, int64_t n, int64_t limit, const char* name) {
-  int32_t lo = 0, hi = -1;
-  {
-    py::gil_scoped_release nogil;
-    if (n > 0) {
-      auto mm = std::minmax_element(ids, ids + n);
-      lo = *mm.first;
-      hi = *mm.second;
-    }
-  }
-  if (n > 0 && (lo < 0 || hi >= limit))
-    throw py::value_error(std::string(name) + ": ids must lie in [0, " + std::to_string(limit) +
-                          "), got range [" + std::to_string(lo) + ", " + std::to_string(hi) +
-                          "]");
-}
-
 void check_factors(const F32& f, int64_t k, const char* name) {
   if (f.shape(1) % 16 != 0)
     throw py::value_error(std::string(name) +

@@ -17,22 +17,6 @@ using F32 = py::array_t<float, py::array::c_style>;
 using I32 = py::array_t<int32_t, py::array::c_style>;
 using I64 = py::array_t<int64_t, py::array::c_style>;
 
-void check_range(const int32_t* ids, int64_t n, int64_t limit, const char* name) {
-  int32_t lo = 0, hi = -1;
-  {
-    py::gil_scoped_release nogil;
-    if (n > 0) {
-      auto mm = std::minmax_element(ids, ids + n);
-      lo = *mm.first;
-      hi = *mm.second;
-    }
-  }
-  if (n > 0 && (lo < 0 || hi >= limit))
-    throw py::value_error(std::string(name) + ": ids must lie in [0, " + std::to_string(limit) +
-                          "), got range [" + std::to_string(lo) + ", " + std::to_string(hi) +
-                          "]");
-}
-
 void check_ptr(const I64& ptr, int64_t len, int64_t nnz, const char* name) {
   const int64_t* p = ptr.data();
   if (p[0] != 0 || p[len] != nnz)
@@ -60,7 +44,7 @@ Csr checked_csr(const py::handle& row_ptr_obj, const py::handle& col_idx_obj, in
   Csr c{checked_array<int64_t>(row_ptr_obj, ptr_name, {n_rows + 1}),
         checked_array<int32_t>(col_idx_obj, idx_name, {nnz})};
   check_ptr(c.row_ptr, n_rows, nnz, ptr_name);
-  check_range(c.col_idx.data(), nnz, n_cols, idx_name);
+  check_ids(c.col_idx.data(), nnz, n_cols, idx_name);
   return c;
 }
 

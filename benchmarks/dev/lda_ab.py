@@ -5,32 +5,24 @@ choices are fixed in it); with one variant, e.g. `BASE=1`, it times the kernel a
 
     python benchmarks/dev/lda_ab.py --k 100 --iters 20 HARPDAAL_LDA_PF=0 HARPDAAL_LDA_PF=2
 """
-import argparse
+import sys
 import os
 import time
 
 import numpy as np
 
 from harpdaal import _core
-from harpdaal.bench.cases.lda import loglik_per_token
-from harpdaal.datasets.synthetic_lda import make_lda_corpus
 
-p = argparse.ArgumentParser()
-p.add_argument("--k", type=int, default=100)
-p.add_argument("--iters", type=int, default=20)
-p.add_argument("--threads", type=int, default=1)
-p.add_argument("--docs", type=int, default=5000)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _corpus  # noqa: E402
+from harpdaal.bench.cases.lda import loglik_per_token
+
+p = _corpus.parser(__doc__)
 p.add_argument("variants", nargs="+")
 a = p.parse_args()
-X, _ = make_lda_corpus(a.docs, 10000, 100, 200, 0.1, 0.01, seed=0)
-X = X.tocsr()
+X, doc_ptr, words = _corpus.tokens(a.docs)
 D, V = X.shape
 K = a.k
-lens = np.asarray(X.sum(axis=1)).ravel().astype(np.int64)
-doc_ptr = np.zeros(D + 1, np.int64)
-np.cumsum(lens, out=doc_ptr[1:])
-words = np.concatenate([np.repeat(X.indices[X.indptr[d]:X.indptr[d + 1]],
-                                  X.data[X.indptr[d]:X.indptr[d + 1]]) for d in range(D)]).astype(np.int32)
 N = len(words)
 topics0 = np.random.default_rng(0).integers(0, K, N).astype(np.int32)
 state = []
@@ -57,7 +49,7 @@ for it in range(a.iters):
                 os.environ.pop(k)
             else:
                 os.environ[k] = v
-doc_of = np.repeat(np.arange(D), lens)
+doc_of = np.repeat(np.arange(D), np.diff(doc_ptr))
 for v, t, wt, tot, c, w, its in state:
     dt = np.bincount(doc_of * K + t, minlength=D * K).reshape(D, K)
     print(f"{v:40s} K={K} T={a.threads}: {c / a.iters / N * 1e9:7.1f} ns/token cpu "

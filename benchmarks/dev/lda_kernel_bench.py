@@ -3,33 +3,26 @@ final LL/token, against tomotopy on the same corpus in the same run.
 
     python benchmarks/dev/lda_kernel_bench.py --k 100 --iters 20 --threads 1 [--tomotopy]
 """
-import argparse
+import os
+import sys
 import time
 
 import numpy as np
 
 from harpdaal import _core
-from harpdaal.bench.cases.lda import loglik_per_token
-from harpdaal.datasets.synthetic_lda import make_lda_corpus
 
-p = argparse.ArgumentParser()
-p.add_argument("--k", type=int, default=100)
-p.add_argument("--iters", type=int, default=20)
-p.add_argument("--threads", type=int, default=1)
-p.add_argument("--docs", type=int, default=5000)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _corpus  # noqa: E402
+from harpdaal.bench.cases.lda import loglik_per_token
+
+p = _corpus.parser(__doc__)
 p.add_argument("--mh", type=int, default=0)
 p.add_argument("--seed", type=int, default=0)
 p.add_argument("--tomotopy", action="store_true")
 a = p.parse_args()
-X, _ = make_lda_corpus(a.docs, 10000, 100, 200, 0.1, 0.01, seed=0)
-X = X.tocsr()
+X, doc_ptr, words = _corpus.tokens(a.docs)
 D, V = X.shape
 K = a.k
-lens = np.asarray(X.sum(axis=1)).ravel().astype(np.int64)
-doc_ptr = np.zeros(D + 1, np.int64)
-np.cumsum(lens, out=doc_ptr[1:])
-words = np.concatenate([np.repeat(X.indices[X.indptr[d]:X.indptr[d + 1]],
-                                  X.data[X.indptr[d]:X.indptr[d + 1]]) for d in range(D)]).astype(np.int32)
 N = len(words)
 rng = np.random.default_rng(a.seed)
 topics = rng.integers(0, K, N).astype(np.int32)
@@ -44,7 +37,7 @@ for it in range(a.iters):
                            a.mh, a.threads)
     times.append(time.perf_counter() - t0)
 print(f"harpdaal cpu {(time.process_time() - c0) / a.iters / N * 1e9:.1f} ns/token")
-doc_of = np.repeat(np.arange(D), lens)
+doc_of = np.repeat(np.arange(D), np.diff(doc_ptr))
 dt = np.bincount(doc_of * K + topics, minlength=D * K).reshape(D, K)
 ll = loglik_per_token(wt, dt, 0.1, 0.01, V)
 print(f"harpdaal K={K} T={a.threads}: {np.median(times) / N * 1e9:.1f} ns/token (median iter), "
