@@ -187,6 +187,24 @@ void ccd_epoch(const py::handle& row_ptr_obj, const py::handle& col_idx_obj,
                         reg_item, inner_iters, n_threads);
 }
 
+// bucket() and bucket_relabel() share their grid bounds and their outputs.
+void check_grid(int64_t grid, int ways) {
+  if (grid < 1 || grid > 4096) throw py::value_error("grid must lie in [1, 4096]");
+  if (ways < 1 || ways > 64) throw py::value_error("ways must lie in [1, 64]");
+}
+
+struct BucketOutputs {
+  I32 users, items;
+  F32 ratings;
+  I64 block_ptr;
+  BucketOutputs(int64_t n, int64_t grid, const py::handle& users_obj, const py::handle& items_obj,
+                const py::handle& ratings_obj, const py::handle& block_ptr_obj)
+      : users(checked_array<int32_t>(users_obj, "out_users", {n}, true)),
+        items(checked_array<int32_t>(items_obj, "out_items", {n}, true)),
+        ratings(checked_array<float>(ratings_obj, "out_ratings", {n}, true)),
+        block_ptr(checked_array<int64_t>(block_ptr_obj, "block_ptr", {grid * grid + 1}, true)) {}
+};
+
 int64_t sgd_bucket(const py::handle& users_obj, const py::handle& items_obj,
                    const py::handle& ratings_obj, int64_t n_users, int64_t n_items, int64_t grid,
                    const py::handle& out_users_obj, const py::handle& out_items_obj,
@@ -196,18 +214,14 @@ int64_t sgd_bucket(const py::handle& users_obj, const py::handle& items_obj,
   const int64_t n = users.shape(0);
   auto items = checked_array<int32_t>(items_obj, "items", {n});
   auto ratings = checked_array<float>(ratings_obj, "ratings", {n});
-  if (grid < 1 || grid > 4096) throw py::value_error("grid must lie in [1, 4096]");
-  if (ways < 1 || ways > 64) throw py::value_error("ways must lie in [1, 64]");
+  check_grid(grid, ways);
   if (n_users < 1 || n_items < 1) throw py::value_error("n_users and n_items must be >= 1");
-  auto ou = checked_array<int32_t>(out_users_obj, "out_users", {n}, true);
-  auto oi = checked_array<int32_t>(out_items_obj, "out_items", {n}, true);
-  auto orr = checked_array<float>(out_ratings_obj, "out_ratings", {n}, true);
-  auto bp = checked_array<int64_t>(block_ptr_obj, "block_ptr", {grid * grid + 1}, true);
+  BucketOutputs out(n, grid, out_users_obj, out_items_obj, out_ratings_obj, block_ptr_obj);
   check_ids(users.data(), n, n_users, "users");
   check_ids(items.data(), n, n_items, "items");
-  int32_t *oup = ou.mutable_data(), *oip = oi.mutable_data();
-  float* orp = orr.mutable_data();
-  int64_t* bpp = bp.mutable_data();
+  int32_t *oup = out.users.mutable_data(), *oip = out.items.mutable_data();
+  float* orp = out.ratings.mutable_data();
+  int64_t* bpp = out.block_ptr.mutable_data();
   py::gil_scoped_release nogil;
   return sgd::bucket<float>(users.data(), items.data(), ratings.data(), n, n_users, n_items, grid,
                             oup, oip, orp, bpp, ways, n_threads);
@@ -226,15 +240,11 @@ int64_t sgd_bucket_relabel(const py::handle& users_obj, const py::handle& items_
   auto uperm = checked_array<int32_t>(user_perm_obj, "user_perm", {any_dim});
   auto iperm = checked_array<int32_t>(item_perm_obj, "item_perm", {any_dim});
   const int64_t n_users = uperm.shape(0), n_items = iperm.shape(0);
-  if (grid < 1 || grid > 4096) throw py::value_error("grid must lie in [1, 4096]");
-  if (ways < 1 || ways > 64) throw py::value_error("ways must lie in [1, 64]");
+  check_grid(grid, ways);
   if (n_users < 1 || n_items < 1) throw py::value_error("user_perm and item_perm must be non-empty");
   if (!(scale > 0.0) || !std::isfinite(scale) || !std::isfinite(shift))
     throw py::value_error("scale must be finite and > 0, shift finite");
-  auto ou = checked_array<int32_t>(out_users_obj, "out_users", {n}, true);
-  auto oi = checked_array<int32_t>(out_items_obj, "out_items", {n}, true);
-  auto orr = checked_array<float>(out_ratings_obj, "out_ratings", {n}, true);
-  auto bp = checked_array<int64_t>(block_ptr_obj, "block_ptr", {grid * grid + 1}, true);
+  BucketOutputs out(n, grid, out_users_obj, out_items_obj, out_ratings_obj, block_ptr_obj);
   check_ids(users.data(), n, n_users, "users");
   check_ids(items.data(), n, n_items, "items");
   check_ids(uperm.data(), n_users, n_users, "user_perm");
@@ -247,9 +257,9 @@ int64_t sgd_bucket_relabel(const py::handle& users_obj, const py::handle& items_
     for (int64_t x = 0; x < n_items; ++x)
       if (seen[iperm.data()[x]]++) throw py::value_error("item_perm must be a permutation");
   }
-  int32_t *oup = ou.mutable_data(), *oip = oi.mutable_data();
-  float* orp = orr.mutable_data();
-  int64_t* bpp = bp.mutable_data();
+  int32_t *oup = out.users.mutable_data(), *oip = out.items.mutable_data();
+  float* orp = out.ratings.mutable_data();
+  int64_t* bpp = out.block_ptr.mutable_data();
   py::gil_scoped_release nogil;
   return sgd::bucket_relabel(users.data(), items.data(), ratings.data(), n, uperm.data(),
                              iperm.data(), n_users, n_items, shift, scale, grid, oup, oip, orp,
