@@ -61,3 +61,27 @@ def test_no_warning_without_a_cap(which):
     # n_jobs above the core count is oneTBB's normal cap, not a lowered one: no warning
     _fits()[which](harpdaal.thread_limit() + 2)
     _fits()[which](1)
+
+
+def test_one_n_jobs_rule_for_every_estimator():
+    import os
+
+    from harpdaal._threads import resolve_n_jobs
+    cores = os.cpu_count() or 1
+    assert resolve_n_jobs(None) == 0 and resolve_n_jobs(-1) == 0  # 0: every core
+    assert resolve_n_jobs(3) == 3
+    assert resolve_n_jobs(-2) == max(1, cores - 1)
+    assert resolve_n_jobs(-10 * cores) == 1
+
+
+@pytest.mark.parametrize("which", range(3))
+@pytest.mark.parametrize("bad, err", [(0, ValueError), (1.5, TypeError), (True, TypeError),
+                                      ("2", TypeError)])
+def test_bad_n_jobs_is_the_same_error_everywhere(which, bad, err):
+    with pytest.raises(err, match="n_jobs"):
+        _fits()[which](bad)
+
+
+@pytest.mark.parametrize("which", range(3))
+def test_negative_n_jobs_counts_back_from_the_cores(which):
+    _fits()[which](-2)  # every core but one, at least one: accepted by every estimator

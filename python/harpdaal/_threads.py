@@ -8,6 +8,8 @@ when they resolve ``n_jobs`` and warn when it is below what was asked for.
 """
 from __future__ import annotations
 
+import numbers
+import os
 import warnings
 
 from . import _core
@@ -53,3 +55,26 @@ def check_thread_limit(n_threads: int, what: str = "n_jobs") -> None:
             "(lowered by another library in this process, e.g. daal4py.daalinit() from "
             "scikit-learn-intelex, or by harpdaal.set_thread_limit()): the kernels will run on "
             f"{cap} thread(s)", ThreadLimitWarning, stacklevel=3)
+
+
+def resolve_n_jobs(n_jobs, check: bool = True) -> int:
+    """``n_jobs`` as the kernels take it: ``0`` for every core (``None`` or ``-1``: oneTBB's
+    default arena), ``n`` for ``n > 0``, and ``cores + 1 + n`` (at least 1) for ``n < -1``, as in
+    scikit-learn and joblib. One rule for every estimator. ``check`` warns with
+    :class:`ThreadLimitWarning` when oneTBB's process-wide cap is lower than what is asked for."""
+    if n_jobs is None:
+        n = 0
+    elif isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral):
+        raise TypeError(f"n_jobs must be None or an int, got {type(n_jobs).__name__}")
+    elif n_jobs == 0:
+        raise ValueError("n_jobs must not be 0 (None or -1: every core; n > 0: n threads; "
+                         "n < -1: every core but |n| - 1)")
+    elif n_jobs == -1:
+        n = 0
+    elif n_jobs < 0:
+        n = max(1, (os.cpu_count() or 1) + 1 + int(n_jobs))
+    else:
+        n = int(n_jobs)
+    if check:
+        check_thread_limit(n)
+    return n

@@ -26,7 +26,7 @@ except ImportError:  # scikit-learn < 1.6
         return est._validate_data(*args, **kwargs)
 
 from .. import _core
-from .._threads import check_thread_limit
+from .._threads import resolve_n_jobs
 from ..comm import Partition, Table, current_communicator
 
 COLLECTIVES = ("allreduce", "bcast_reduce", "regroup_allgather", "push_pull", "rotate")
@@ -38,13 +38,7 @@ def _suffix(dtype):
 
 
 def _threads(n_jobs):
-    if n_jobs is None or n_jobs == -1:
-        check_thread_limit(0)
-        return 0
-    if not isinstance(n_jobs, numbers.Integral) or isinstance(n_jobs, bool) or n_jobs < -1 or n_jobs == 0:
-        raise ValueError(f"n_jobs must be None, -1 or a positive int, got {n_jobs!r}")
-    check_thread_limit(int(n_jobs))
-    return int(n_jobs)
+    return resolve_n_jobs(n_jobs)
 
 
 class _Data:

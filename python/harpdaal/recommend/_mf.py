@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 from .. import _core
-from .._threads import check_thread_limit
+from .._threads import resolve_n_jobs
 from . import _ratings as R
 
 _SOLVERS = ("sgd", "ccd")
@@ -25,16 +25,12 @@ _FORMAT = "harpdaal.MatrixFactorization/1"
 
 
 def _resolve_jobs(n_jobs):
-    if n_jobs is None or n_jobs == -1:
-        return 0  # all cores (the kernels' TBB default)
-    return R.check_int(n_jobs, "n_jobs", 1)
+    return resolve_n_jobs(n_jobs, check=False)  # 0: all cores (the kernels' TBB default)
 
 
 def _threads(n_jobs):
-    nt = _resolve_jobs(n_jobs)
-    nt = nt if nt > 0 else (os.cpu_count() or 1)
-    check_thread_limit(nt)
-    return nt
+    nt = resolve_n_jobs(n_jobs)
+    return nt if nt > 0 else (os.cpu_count() or 1)
 
 
 def _communicator():

@@ -15,7 +15,7 @@ import scipy.sparse as sp
 from scipy.special import gammaln
 
 from .. import _core
-from .._threads import check_thread_limit
+from .._threads import resolve_n_jobs
 
 _K = _core.lda
 
@@ -140,19 +140,7 @@ def _seed_from(random_state) -> int:
 
 
 def _threads(n_jobs) -> int:
-    if n_jobs is None:
-        check_thread_limit(0)
-        return 0
-    if not isinstance(n_jobs, numbers.Integral) or isinstance(n_jobs, bool):
-        raise TypeError(f"n_jobs must be None or an int, got {type(n_jobs).__name__}")
-    if n_jobs == 0:
-        raise ValueError("n_jobs must not be 0")
-    if n_jobs < 0:
-        import os
-
-        n_jobs = max(1, (os.cpu_count() or 1) + 1 + int(n_jobs))
-    check_thread_limit(int(n_jobs))
-    return int(n_jobs)
+    return resolve_n_jobs(n_jobs)
 
 
 def topic_log_likelihood(topic_totals: np.ndarray, n_words: int, beta: float) -> float:
