@@ -17,6 +17,8 @@ run() {
 # W-LDA (20,000 docs, ~4M tokens), K=100, 100 iterations, 3 rounds, 1 and 2 threads
 run wlda_k100_t1 --case lda-synth-k100 --threads 1 --rounds 3 --iterations 100
 run wlda_k100_t2 --case lda-synth-k100 --threads 2 --rounds 3 --iterations 100
+# the same at 30 iterations, 1 thread (the lead's quiet-machine setting; run after the others)
+RUN_30IT=1
 # K=1000 on the same corpus, 10 iterations (time), 2 rounds at 1 thread, 1 round at 2
 run wlda_k1000_t1 --case lda-synth-k1000 --threads 1 --rounds 2 --iterations 10
 run wlda_k1000_t2 --case lda-synth-k1000 --threads 2 --rounds 1 --iterations 10
@@ -25,4 +27,5 @@ log "wlda_k100_mpi2 start"
 $MPIEXEC -n 2 $PY benchmarks/bench_lda.py --size full --only lda-synth-k100 --tools harpdaal \
   --threads 1 --repeat 1 --iterations 100 --out $OUT/wlda_k100_mpi2.json > $OUT/wlda_k100_mpi2.md 2>&1
 log "wlda_k100_mpi2 end rc=$?"
+[ -n "$RUN_30IT" ] && run wlda_k100_t1_30it --case lda-synth-k100 --threads 1 --rounds 3 --iterations 30
 log "all done"
