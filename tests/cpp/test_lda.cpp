@@ -171,3 +171,59 @@ HD_TEST(lda_fold_in_keeps_model_and_is_thread_independent) {
     HD_CHECK_NEAR(s, 5.0 * (t1.doc_ptr[d + 1] - t1.doc_ptr[d]), 1e-9);
   }
 }
+
+#include "kernels/common/isa.hpp"
+#include "kernels/lda/doc_bucket.hpp"
+
+// The document bucket (in-block prefix sums, masked last block) and find_in_bucket at every ISA
+// level the machine has, against a scalar reference: for every n from 0 to 70 (partial and whole
+// blocks), v holds the prefix sums within blocks, block sums add up, and the position found for u
+// is the first j whose global prefix exceeds u (up to float rounding at the block edges).
+HD_TEST(lda_doc_bucket_and_find_match_a_scalar_reference) {
+  using Fn = lda::DocBucketFn;
+  std::vector<std::pair<const char*, Fn>> levels{{"generic", &lda::generic::doc_bucket}};
+  const auto best = harpdaal::kernels::detected_isa();
+  if (best >= harpdaal::kernels::Isa::avx2) levels.push_back({"avx2", &lda::avx2::doc_bucket});
+  if (best >= harpdaal::kernels::Isa::avx512) levels.push_back({"avx512", &lda::avx512::doc_bucket});
+  std::mt19937_64 rng(7);
+  const int32_t K = 80;
+  std::vector<int32_t> nw(K);
+  for (auto& x : nw) x = static_cast<int32_t>(rng() % 50);
+  for (const auto& [name, fn] : levels) {
+    for (int32_t n = 0; n <= 70; ++n) {
+      std::vector<int32_t> nz(K);
+      for (int32_t k = 0; k < K; ++k) nz[k] = k;
+      std::shuffle(nz.begin(), nz.end(), rng);
+      std::vector<float> coef(K + 16, 0.f), v(K + 16, -1.f), bs(K / 16 + 2, -1.f);
+      for (int32_t j = 0; j < n; ++j) coef[j] = 0.001f + static_cast<float>(rng() % 1000) * 1e-4f;
+      const float total = fn(nz.data(), n, coef.data(), nw.data(), 0.01f, v.data(), bs.data());
+      std::vector<double> x(n), prefix(n + 1, 0.0);
+      for (int32_t j = 0; j < n; ++j) {
+        x[j] = (nw[nz[j]] + 0.01) * coef[j];
+        prefix[j + 1] = prefix[j] + x[j];
+      }
+      HD_CHECK_NEAR(total, prefix[n], 1e-5);
+      for (int32_t j = 0; j < n; ++j) {
+        const int32_t b0 = j / 16 * 16;
+        HD_CHECK_NEAR(v[j], prefix[j + 1] - prefix[b0], 1e-5);
+      }
+      for (int32_t b = 0; b * 16 < n; ++b) {
+        const int32_t e = std::min(n, b * 16 + 16);
+        HD_CHECK_NEAR(bs[b], prefix[e] - prefix[b * 16], 1e-5);
+      }
+      if (n == 0) continue;
+      for (int q = 0; q < 200; ++q) {
+        const float u = total * static_cast<float>(rng() % 1000000) * 1e-6f;
+        const int32_t j = lda::find_in_bucket(v.data(), bs.data(), n, u);
+        HD_CHECK(j >= 0 && j < n);
+        int32_t ref = 0;
+        while (ref < n - 1 && prefix[ref + 1] <= u) ++ref;
+        // the same position, or a neighbour when u lies within rounding of a boundary
+        if (j != ref) {
+          const double edge = prefix[std::max(j, ref)];
+          HD_CHECK(std::abs(j - ref) == 1 && std::fabs(edge - u) <= 1e-5 * (1.0 + total));
+        }
+      }
+    }
+  }
+}

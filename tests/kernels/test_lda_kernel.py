@@ -174,3 +174,72 @@ def test_doc_offset_zero_and_no_limit_is_the_plain_sweep():
                     doc_offset=77)
     assert not np.array_equal(t2, t3)
     np.testing.assert_array_equal(counts(c, t3, K)[0], w3)
+
+
+def _first_token_conditional(words, topics, wt, nk, K, a, b, V):
+    """Exact full conditional of token 0's topic given all the other assignments."""
+    nd = np.bincount(topics[1:], minlength=K).astype(float)
+    w = words[0]
+    nw = wt[w].astype(float)
+    nw[topics[0]] -= 1
+    n = nk.astype(float)
+    n[topics[0]] -= 1
+    p = (nd + a) * (nw + b) / (n + V * b)
+    return p / p.sum()
+
+
+# The sparse sampler (exact document bucket over the document's topics, in-block prefix sums and
+# the branch-free search; stale smoothing tables corrected by Metropolis-Hastings, on here since
+# alpha K / (n_d + alpha K) > 0.1) must leave the exact full conditional of a token invariant: draw
+# token 0's topic from that conditional, run one sweep of its document against fixed other
+# counts, and the topic it comes out with must follow the same distribution (chi-square over
+# many independent sweeps, each keyed by its own iteration number). K = 40 with a 60-token
+# document puts ~30 topics in the document bucket (two blocks of 16, one partial).
+@pytest.mark.parametrize("K, doc_len, alpha", [(5, 12, 1.0), (40, 60, 0.5)], ids=["K5", "K40"])
+@pytest.mark.parametrize("isa", harpdaal.available_isas())
+def test_sparse_sweep_leaves_the_exact_conditional_invariant(isa, K, doc_len, alpha):
+    from scipy.stats import chi2
+    V, b, draws = 12, 0.1, 6000
+    rng = np.random.default_rng(K)
+    words = np.sort(rng.integers(0, V, doc_len)).astype(np.int32)
+    topics0 = rng.integers(0, K, doc_len).astype(np.int32)
+    # the rest of the corpus: fixed counts, skewed so that the conditional is far from uniform
+    other = np.zeros((V, K), np.int32)
+    for w in range(V):
+        other[w] = rng.multinomial(40, rng.dirichlet(np.full(K, 0.3)))
+    doc_ptr = np.array([0, doc_len], np.int64)
+    before = harpdaal.active_isa()
+    harpdaal.set_isa(isa)
+    try:
+        wt_base = other.copy()
+        np.add.at(wt_base, (words[1:], topics0[1:]), 1)
+        nk_base = wt_base.sum(axis=0).astype(np.int64)
+        # p does not depend on token 0's current topic (it is removed), only on the others
+        t_probe = topics0.copy()
+        wt_probe = wt_base.copy()
+        wt_probe[words[0], t_probe[0]] += 1
+        nk_probe = nk_base.copy()
+        nk_probe[t_probe[0]] += 1
+        p = _first_token_conditional(words, t_probe, wt_probe, nk_probe, K, alpha, b, V)
+        starts = rng.choice(K, size=draws, p=p)
+        out = np.empty(draws, np.int64)
+        for i in range(draws):
+            t = topics0.copy()
+            t[0] = starts[i]
+            wt = wt_base.copy()
+            wt[words[0], t[0]] += 1
+            nk = nk_base.copy()
+            nk[t[0]] += 1
+            K_.sample_block(doc_ptr, words, t, 0, wt, 0, nk, alpha, b, V, 11, i, 0, 1)
+            out[i] = t[0]
+    finally:
+        harpdaal.set_isa(before)
+    observed = np.bincount(out, minlength=K).astype(float)
+    expected = p * draws
+    keep = expected >= 5  # pool the rare topics into one cell
+    obs = np.append(observed[keep], observed[~keep].sum())
+    exp = np.append(expected[keep], expected[~keep].sum())
+    if exp[-1] == 0:
+        obs, exp = obs[:-1], exp[:-1]
+    stat = ((obs - exp) ** 2 / exp).sum()
+    assert chi2.sf(stat, len(obs) - 1) > 1e-4, (stat, len(obs))

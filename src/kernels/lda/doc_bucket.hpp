@@ -1,9 +1,11 @@
 // The document bucket of the sparse sampler, per ISA: for the document's non-zero topics
-// nz[0..n), v[j] = coef[j] (nw[k] + beta) with k = nz[j] and coef[j] = n_dk / (n_k + V beta)
-// kept up to date by the sampler in the same (position) order as nz; block_sums[b] = sum of
-// v[16 b .. 16 b + 16); returns the sum of block_sums in order. The AVX2 / AVX-512 versions
-// gather only the word row nw; all levels round differently, so samples are deterministic per seed,
-// thread count and ISA level.
+// nz[0..n), x[j] = coef[j] (nw[k] + beta) with k = nz[j] and coef[j] = n_dk / (n_k + V beta)
+// kept up to date by the sampler in the same (position) order as nz; v[j] = the inclusive prefix
+// sum of x within j's block of 16 (v[16 b .. 16 b + 16)), block_sums[b] = the block's total; returns
+// the sum of block_sums in order. v must have room for n rounded up to 16 (the last block is
+// stored and read whole). The AVX2 / AVX-512 versions gather only the word row nw (the last,
+// partial block with masked loads); all levels round differently, so samples are deterministic per
+// seed, thread count and ISA level.
 #pragma once
 #include <cstdint>
 
@@ -24,15 +26,26 @@ HARPDAAL_LDA_DECLARE_BUCKET(avx2)
 HARPDAAL_LDA_DECLARE_BUCKET(avx512)
 #undef HARPDAAL_LDA_DECLARE_BUCKET
 
-// The position j with prefix(v)[j] > u, scanning block sums first (u in [0, total)).
+// The position j with prefix(v)[j] > u (u in [0, total)), v holding prefix sums within blocks of
+// 16. Branch-free apart from the loop bounds: counts the blocks whose running total stays <= u,
+// then the entries of the chosen block whose prefix stays <= u (a scan with a data-dependent exit
+// mispredicts about once per token; these loops do not).
 inline int32_t find_in_bucket(const float* v, const float* block_sums, int32_t n, float u) {
   const int32_t n_blocks = (n + kBucketBlock - 1) / kBucketBlock;
   int32_t b = 0;
-  while (b < n_blocks - 1 && u >= block_sums[b]) u -= block_sums[b++];
-  int32_t j = b * kBucketBlock;
-  const int32_t end = j + kBucketBlock < n ? j + kBucketBlock : n;
-  while (j < end - 1 && u >= v[j]) u -= v[j++];
-  return j;
+  float run = 0.f, before = 0.f;
+  for (int32_t i = 0; i < n_blocks - 1; ++i) {
+    run += block_sums[i];
+    const bool past = run <= u;
+    b += past;
+    before = past ? run : before;
+  }
+  u -= before;
+  const int32_t j0 = b * kBucketBlock;
+  const int32_t len = n - j0 < kBucketBlock ? n - j0 : kBucketBlock;
+  int32_t c = 0;
+  for (int32_t q = 0; q < kBucketBlock; ++q) c += (q < len - 1) & (v[j0 + q] <= u);
+  return j0 + c;
 }
 
 }  // namespace harpdaal::kernels::lda

@@ -21,51 +21,67 @@ float doc_bucket(const int32_t* nz, int32_t n, const float* coef, const int32_t*
 #if defined(__AVX512F__)
   // masked gathers with a zero source: GCC 12 warns (maybe-uninitialized) on the plain forms
   const __m512 vbeta = _mm512_set1_ps(beta);
-  const __m512i zero_i = _mm512_setzero_si512();
-  for (; j + 16 <= n; j += 16, ++b) {
-    __m512i k = _mm512_loadu_si512(nz + j);
+  const __m512i zero_i = _mm512_setzero_si512();  // the zero lanes shifted into the prefix sums
+  // the last, partial block too, with masked loads: lanes past n read nothing and add 0
+  for (; j < n; j += 16, ++b) {
+    const __mmask16 m =
+        n - j >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << (n - j)) - 1u);
+    __m512i k = _mm512_maskz_loadu_epi32(m, nz + j);
     __m512 w = _mm512_add_ps(
-        _mm512_cvtepi32_ps(_mm512_mask_i32gather_epi32(zero_i, 0xFFFF, k, nw, 4)), vbeta);
-    __m512 x = _mm512_mul_ps(w, _mm512_loadu_ps(coef + j));
+        _mm512_cvtepi32_ps(_mm512_mask_i32gather_epi32(zero_i, m, k, nw, 4)), vbeta);
+    __m512 x = _mm512_mul_ps(w, _mm512_maskz_loadu_ps(m, coef + j));
+    // inclusive prefix sum within the block (lane i += lane i - s for s = 1, 2, 4, 8)
+    const __m512i xi0 = _mm512_castps_si512(x);
+    x = _mm512_add_ps(x, _mm512_castsi512_ps(_mm512_alignr_epi32(xi0, zero_i, 15)));
+    const __m512i xi1 = _mm512_castps_si512(x);
+    x = _mm512_add_ps(x, _mm512_castsi512_ps(_mm512_alignr_epi32(xi1, zero_i, 14)));
+    const __m512i xi2 = _mm512_castps_si512(x);
+    x = _mm512_add_ps(x, _mm512_castsi512_ps(_mm512_alignr_epi32(xi2, zero_i, 12)));
+    const __m512i xi3 = _mm512_castps_si512(x);
+    x = _mm512_add_ps(x, _mm512_castsi512_ps(_mm512_alignr_epi32(xi3, zero_i, 8)));
     _mm512_storeu_ps(v + j, x);
-    __m256 h = _mm256_add_ps(_mm512_castps512_ps256(x), _mm512_extractf32x8_ps(x, 1));
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    block_sums[b] = _mm_cvtss_f32(s);
+    block_sums[b] = _mm_cvtss_f32(_mm512_castps512_ps128(
+        _mm512_permutexvar_ps(_mm512_set1_epi32(15), x)));
   }
 #elif defined(__AVX2__)
   const __m256 vbeta = _mm256_set1_ps(beta);
-  for (; j + 16 <= n; j += 16, ++b) {
-    __m256 acc = _mm256_setzero_ps();
+  const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i zero_i = _mm256_setzero_si256();
+  // the last, partial block too, with masked loads: lanes past n read nothing and add 0
+  for (; j < n; j += 16, ++b) {
+    __m256 carry = _mm256_setzero_ps();  // the block's running total, in every lane
     for (int h = 0; h < 16; h += 8) {
-      __m256i k = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(nz + j + h));
-      __m256 w = _mm256_add_ps(_mm256_cvtepi32_ps(_mm256_i32gather_epi32(nw, k, 4)), vbeta);
-      __m256 x = _mm256_mul_ps(w, _mm256_loadu_ps(coef + j + h));
+      const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(n - j - h), iota);
+      __m256i k = _mm256_maskload_epi32(nz + j + h, m);
+      __m256 w = _mm256_add_ps(
+          _mm256_cvtepi32_ps(_mm256_mask_i32gather_epi32(zero_i, nw, k, m, 4)), vbeta);
+      __m256 x = _mm256_mul_ps(w, _mm256_maskload_ps(coef + j + h, m));
+      // inclusive prefix within each 128-bit half, then the low half's total into the high one
+      x = _mm256_add_ps(x, _mm256_castsi256_ps(_mm256_slli_si256(_mm256_castps_si256(x), 4)));
+      x = _mm256_add_ps(x, _mm256_castsi256_ps(_mm256_slli_si256(_mm256_castps_si256(x), 8)));
+      __m256 low_total = _mm256_permute_ps(x, 0xFF);
+      x = _mm256_add_ps(x, _mm256_permute2f128_ps(low_total, low_total, 0x08));
+      x = _mm256_add_ps(x, carry);
       _mm256_storeu_ps(v + j + h, x);
-      acc = _mm256_add_ps(acc, x);
+      carry = _mm256_permute2f128_ps(x, x, 0x11);
+      carry = _mm256_permute_ps(carry, 0xFF);
     }
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    block_sums[b] = _mm_cvtss_f32(s);
+    block_sums[b] = _mm256_cvtss_f32(carry);
   }
 #endif
-  // remaining entries (all of them on the generic level), 16 at a time with 4 partial sums
+  // remaining entries (all of them on the generic level), 16 at a time
   for (; j < n; ++b) {
     const int32_t end = j + kBucketBlock < n ? j + kBucketBlock : n;
-    float acc[4] = {0.f, 0.f, 0.f, 0.f};
-    for (int32_t q = 0; j < end; ++j, ++q) {
+    float acc = 0.f;
+    for (; j < end; ++j) {
       const int32_t k = nz[j];
-      const float x = (static_cast<float>(nw[k]) + beta) * coef[j];
-      v[j] = x;
-      acc[q & 3] += x;
+      acc += (static_cast<float>(nw[k]) + beta) * coef[j];
+      v[j] = acc;
     }
-    block_sums[b] = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    block_sums[b] = acc;
   }
   float total = 0.f;
   for (int32_t i = 0; i < b; ++i) total += block_sums[i];
   return total;
 }
-
 }  // namespace harpdaal::kernels::lda::HARPDAAL_ISA_NS

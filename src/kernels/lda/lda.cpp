@@ -96,7 +96,9 @@ inline int32_t sample_alias(const AliasEntry<T>* table, int32_t n, T u) {
   int32_t i = static_cast<int32_t>(x);
   if (i >= n) i = n - 1;
   const AliasEntry<T>& e = table[i];
-  return (x - static_cast<T>(i)) < e.prob ? e.topic : e.alias;
+  // a select, not a branch: which way it goes is a coin flip the predictor cannot learn
+  const int32_t keep = -static_cast<int32_t>((x - static_cast<T>(i)) < e.prob);
+  return (e.topic & keep) | (e.alias & ~keep);
 }
 
 // Word proposal q_w(k) ~ (n_wk + beta) / (n_k + V beta), as a mixture of a sparse alias table
@@ -113,16 +115,22 @@ struct WordProposals {
 
   // The stale smoothing weight (n~_wk + beta) / (n~_k + V beta) of topic k for row `row`.
   inline T stale_weight(int64_t row, int32_t k, T beta) const {
-    const AliasEntry<T>* lo = entries.data() + offsets[row];
-    const AliasEntry<T>* hi = entries.data() + offsets[row + 1];
-    T w = beta * stale_inv[k];
-    while (lo < hi) {  // topics ascend within a row's table
-      const AliasEntry<T>* mid = lo + (hi - lo) / 2;
-      if (mid->topic < k) lo = mid + 1;
-      else hi = mid;
+    const AliasEntry<T>* base = entries.data() + offsets[row];
+    const AliasEntry<T>* end = entries.data() + offsets[row + 1];
+    int64_t len = end - base;
+    const T w = beta * stale_inv[k];
+    if (len == 0) return w;
+    // Branch-free lower bound (topics ascend within a row's table): its comparisons are coin
+    // flips that a branch would mispredict at about every other level.
+    while (len > 1) {
+      const int64_t half = len / 2;
+      base += (base[half].topic < k) ? half : 0;
+      len -= half;
     }
-    if (lo != entries.data() + offsets[row + 1] && lo->topic == k) w += lo->weight;
-    return w;
+    base += base->topic < k;  // the first entry with topic >= k, or end
+    const bool inside = base < end;
+    const AliasEntry<T>* e = inside ? base : end - 1;
+    return w + ((inside && e->topic == k) ? e->weight : T(0));
   }
 
   void build(const int32_t* word_topic, int64_t n_rows, int32_t K, const int64_t* topic_totals,
@@ -280,7 +288,8 @@ struct DocState {
   DocBucketFn bucket = nullptr;  // the ISA's document bucket (float only)
   int32_t n_nz = 0;
   explicit DocState(int32_t K)
-      : nd(K, 0), nz(K), pos(K), cum(K), inv(K), coef(K), block_sums(K / kBucketBlock + 1) {
+      : nd(K, 0), nz(K), pos(K), cum(K + kBucketBlock),  // + a block: the bucket stores whole blocks
+        inv(K), coef(K), block_sums(K / kBucketBlock + 1) {
     if constexpr (std::is_same_v<T, float>)
       bucket = dispatch<DocBucketFn>(&generic::doc_bucket, &avx2::doc_bucket, &avx512::doc_bucket);
   }
@@ -324,22 +333,40 @@ inline void sample_tokens_sparse(const int32_t* words, int32_t* topics, int64_t 
   constexpr int pf = 2;
   constexpr int64_t pf_row_limit = 1024;
   const int64_t row_bytes = static_cast<int64_t>(K) * 4;
-  for (int64_t i = lo; i < hi; ++i) {
-    if (i + pf < hi) {
-      // the word row of a later token, and its alias table, are cache misses otherwise (the
-      // V x K table does not fit in L2): start loading them now.
-      const int64_t prow = words[i + pf] - word_begin;
-      const char* pr = reinterpret_cast<const char*>(wt + prow * K);
-      if (row_bytes <= pf_row_limit) {
-        for (int64_t b = 0; b < row_bytes; b += 64) __builtin_prefetch(pr + b, 1, 3);
-      } else {
-        const int32_t* pnw = wt + prow * K;
-        for (int32_t j = 0; j < ds.n_nz; ++j) __builtin_prefetch(pnw + nz[j], 1, 3);
-      }
-      __builtin_prefetch(prop.entries.data() + prop.offsets[prow], 0, 3);
-      __builtin_prefetch(prop.word_mass.data() + prow, 0, 3);
+  // The random draws of a token are made when it is prefetched (pf tokens ahead), so that the
+  // alias entry its smoothing draw would read can be prefetched too; kept in a ring of 4.
+  struct Draws {
+    uint64_t r, r2;
+    TokenRng rng;  // continues the token's stream (the Metropolis-Hastings draw)
+  };
+  Draws ring[4];
+  auto prepare = [&](int64_t ip) {
+    Draws& d = ring[ip & 3];
+    d.rng = token_rng(dkey, ip - p0);
+    d.r = d.rng.next();
+    d.r2 = d.rng.next();
+    // the word row of a later token, and its alias tables, are cache misses otherwise (the
+    // V x K table does not fit in L2): start loading them now.
+    const int64_t prow = words[ip] - word_begin;
+    const char* pr = reinterpret_cast<const char*>(wt + prow * K);
+    if (row_bytes <= pf_row_limit) {
+      for (int64_t b = 0; b < row_bytes; b += 64) __builtin_prefetch(pr + b, 1, 3);
+    } else {
+      const int32_t* pnw = wt + prow * K;
+      for (int32_t j = 0; j < ds.n_nz; ++j) __builtin_prefetch(pnw + nz[j], 1, 3);
     }
-    TokenRng rng = token_rng(dkey, i - p0);
+    const int64_t o = prop.offsets[prow], n_w = prop.offsets[prow + 1] - o;
+    const T u2 = static_cast<T>(d.r2 & 0xFFFFFF) * static_cast<T>(1.0 / 16777216.0);
+    int64_t e = static_cast<int64_t>(u2 * static_cast<T>(n_w));
+    if (e >= n_w) e = n_w - 1;
+    if (e > 0) __builtin_prefetch(prop.entries.data() + o + e, 0, 3);
+    __builtin_prefetch(prop.entries.data() + o, 0, 3);
+    __builtin_prefetch(prop.word_mass.data() + prow, 0, 3);
+  };
+  for (int64_t ip = lo; ip < hi && ip < lo + pf; ++ip) prepare(ip);
+  for (int64_t i = lo; i < hi; ++i) {
+    if (i + pf < hi) prepare(i + pf);
+    Draws& dr = ring[i & 3];
     const int32_t s = topics[i];
     const int64_t row = words[i] - word_begin;
     int32_t* nw = wt + row * K;
@@ -367,7 +394,7 @@ inline void sample_tokens_sparse(const int32_t* words, int32_t* topics, int64_t 
       }
     }
     const T smooth = alpha * (prop.word_mass[row] + prop.dense_mass);
-    const uint64_t r = rng.next();
+    const uint64_t r = dr.r;
     const T u = static_cast<T>(r >> 40) * static_cast<T>(1.0 / 16777216.0) * (z + smooth);
     int32_t t;
     if (u < z) {
@@ -379,7 +406,7 @@ inline void sample_tokens_sparse(const int32_t* words, int32_t* topics, int64_t 
       }
       t = nz[j];
     } else {
-      const uint64_t r2 = rng.next();
+      const uint64_t r2 = dr.r2;
       const T u1 = static_cast<T>(r2 >> 40) * static_cast<T>(1.0 / 16777216.0);
       const T u2 = static_cast<T>(r2 & 0xFFFFFF) * static_cast<T>(1.0 / 16777216.0);
       t = prop.propose(row, u1, u2, K);
@@ -394,7 +421,7 @@ inline void sample_tokens_sparse(const int32_t* words, int32_t* topics, int64_t 
       const T p_s = ds_ + alpha * ws, p_t = dt_ + alpha * wt_;
       const T q_s = ds_ + alpha * prop.stale_weight(row, s, beta);
       const T q_t = dt_ + alpha * prop.stale_weight(row, t, beta);
-      const uint64_t r3 = rng.next();
+      const uint64_t r3 = dr.rng.next();
       const T ua = static_cast<T>(r3 >> 40) * static_cast<T>(1.0 / 16777216.0);
       if (ua * (p_s * q_t) >= p_t * q_s) t = s;
     }
