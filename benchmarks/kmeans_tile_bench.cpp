@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
     std::fill(sums.begin(), sums.end(), 0.0); std::fill(w.begin(), w.end(), 0.0);
     for (int64_t b = 0; b < n; b += rb) {
       int64_t e = std::min(n, b + rb);
-      fused_block<float>(x.data() + b * d, e - b, d, packed.data(), k, lab.data() + b, gap.data(), scratch.data());
+      fused_block<float>(x.data() + b * d, e - b, d, packed.data(), k, lab.data() + b, gap.data(), scratch.data(), nullptr);
       if (acc) accumulate_rows<float>(x.data() + b * d, e - b, d, nullptr, lab.data() + b, gap.data(), true, sums.data(), w.data(), nullptr);
     }
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
