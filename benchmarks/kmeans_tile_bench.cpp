@@ -25,6 +25,9 @@ int main(int argc, char** argv) {
   for (int64_t i = 0; i < k * d; ++i) c[i] = x[i];
   const int64_t nr = tile_width<float>();
   std::vector<float> packed(((k + nr - 1) / nr) * nr * (d + 1));
+  // PF=b: pass fused_block the rows b blocks ahead to prefetch (as lloyd_partial does with a
+  // shift); PF=0 (default): null, the tile's own prefetch.
+  const int64_t pf_blocks = getenv("PF") ? atol(getenv("PF")) : 0;
   const int64_t rb = getenv("RB") ? atol(getenv("RB")) : 60;  // lloyd_partial: 60 (k >= 16)
   std::vector<float> scratch(fused_scratch_size<float>(rb, d)), gap(rb);
   std::vector<int32_t> lab(n);
@@ -36,7 +39,8 @@ int main(int argc, char** argv) {
     std::fill(sums.begin(), sums.end(), 0.0); std::fill(w.begin(), w.end(), 0.0);
     for (int64_t b = 0; b < n; b += rb) {
       int64_t e = std::min(n, b + rb);
-      fused_block<float>(x.data() + b * d, e - b, d, packed.data(), k, lab.data() + b, gap.data(), scratch.data(), nullptr);
+      fused_block<float>(x.data() + b * d, e - b, d, packed.data(), k, lab.data() + b, gap.data(), scratch.data(),
+                        pf_blocks > 0 && e < n ? x.data() + (e + (pf_blocks - 1) * rb) * d : nullptr);
       if (acc) accumulate_rows<float>(x.data() + b * d, e - b, d, nullptr, lab.data() + b, gap.data(), true, sums.data(), w.data(), nullptr);
     }
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);

@@ -342,6 +342,7 @@ inline void dot_tile(const T* xr, int64_t d, const T* c, const T* half, T* out, 
   using V = typename S::V;
   constexpr int W = S::W;
   const int64_t dv = d / W * W;
+  (void)pf;  // (no prefetch on the generic ISA)
   V acc[MR][KC];
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r)
@@ -440,6 +441,27 @@ inline __m512 unpack_lo(__m512 a, __m512 b) {
 }
 inline __m512 unpack_hi(__m512 a, __m512 b) {
   return _mm512_mask_unpackhi_ps(_mm512_setzero_ps(), __mmask16(0xFFFF), a, b);
+}
+
+inline __m512 permil(__m512 a, int imm_sel) {  // swap pairs (imm_sel 0) or halves of 128 bits (1)
+  return imm_sel ? _mm512_mask_permute_ps(a, __mmask16(0xFFFF), a, 0x4E)
+                 : _mm512_mask_permute_ps(a, __mmask16(0xFFFF), a, 0xB1);
+}
+// every lane <- the max (allmax) / min (allmin) over the 16 lanes (exact: no rounding; the
+// masked forms with an explicit source, as above)
+inline __m512 vmax(__m512 a, __m512 b) { return _mm512_mask_max_ps(a, __mmask16(0xFFFF), a, b); }
+inline __m512 vmin(__m512 a, __m512 b) { return _mm512_mask_min_ps(a, __mmask16(0xFFFF), a, b); }
+inline __m512 allmax(__m512 m) {
+  m = vmax(m, shuf128<0x4E>(m, m));
+  m = vmax(m, shuf128<0xB1>(m, m));
+  m = vmax(m, permil(m, 1));
+  return vmax(m, permil(m, 0));
+}
+inline __m512 allmin(__m512 m) {
+  m = vmin(m, shuf128<0x4E>(m, m));
+  m = vmin(m, shuf128<0xB1>(m, m));
+  m = vmin(m, permil(m, 1));
+  return vmin(m, permil(m, 0));
 }
 
 // 4 rows (stride d) x the last tile's L <= 4 centers (packed row-wise by pack_centers): the
@@ -616,6 +638,22 @@ void fused_block(const T* x, int64_t rows, int64_t d, const T* packed, int64_t k
         std::memcpy(st_idx + full4 * W, pad_idx, size_t(r4 * W) * sizeof(T));
       }
     }
+  }
+#endif
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<T, float>) {
+    // The same (max, first index of the max) per row, by vector reductions: a scalar pass over
+    // the 16 lanes cost about as much as the 4-center dot tile.
+    for (int64_t i = 0; i < rows; ++i) {
+      const __m512 b = _mm512_loadu_ps(st_best + i * W);
+      const __m512 bmax = allmax(b);
+      const __mmask16 at = _mm512_cmp_ps_mask(b, bmax, _CMP_EQ_OQ);
+      const __m512 id = _mm512_mask_mov_ps(
+          _mm512_set1_ps(std::numeric_limits<float>::infinity()), at, _mm512_loadu_ps(st_idx + i * W));
+      labels[i] = int32_t(_mm512_cvtss_f32(allmin(id)));
+      best[i] = _mm512_cvtss_f32(bmax);
+    }
+    return;
   }
 #endif
   for (int64_t i = 0; i < rows; ++i) {
