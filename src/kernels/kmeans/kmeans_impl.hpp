@@ -604,6 +604,14 @@ void fused_block(const T* x, int64_t rows, int64_t d, const T* packed, int64_t k
         for (int64_t o = 0; o < MR * row_bytes; o += 64)
           _mm_prefetch(reinterpret_cast<const char*>(p + uintptr_t(o)), _MM_HINT_T0);
       }
+      // ... and, reading x itself, the same micro-tile of the next block into L2 (an address
+      // past the end of x is never touched: a prefetch does not fault). At d=64, k=100 with
+      // acc=2 (kmeans_tile_bench, best of 10, 3 interleaved rounds): 110-115 vs 108-111 GFLOP/s.
+      if (t0 == 0 && !pf) {
+        const uintptr_t p2 = reinterpret_cast<uintptr_t>(x) + uintptr_t((rows + i) * row_bytes);
+        for (int64_t o = 0; o < MR * row_bytes; o += 64)
+          _mm_prefetch(reinterpret_cast<const char*>(p2 + uintptr_t(o)), _MM_HINT_T1);
+      }
 #endif
       run(x + i * d, t0, t1, st_best + i * W, st_idx + i * W);
     }
