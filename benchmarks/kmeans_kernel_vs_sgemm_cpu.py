@@ -6,6 +6,8 @@ call is timed with the calling thread's CPU time (time.thread_time: every call h
 calling thread, 1 thread) and the median of --repeat interleaved runs is reported. On the
 shared, oversubscribed machine wall time mostly measures the scheduler; CPU time measures the
 kernel. The fused step includes the M-step (sums, weights) and the inertia; sgemm does not.
+`assign fused (no M-step)` is the distance part alone: the same fused tile and per-row
+argmin (labels), no sums, no inertia.
 
     python benchmarks/kmeans_kernel_vs_sgemm_cpu.py [--repeat 7] [--out f.json]
 """
@@ -59,6 +61,9 @@ def main():
                 for m in ("fused", "gemm"):
                     timed(f"lloyd_partial {m} {name}", fl,
                           lambda: K.lloyd_partial_f32(X, None, C, lab, s, w, 1, m))
+                # the distance part alone: the same fused tile and argmin, no M-step
+                timed(f"assign fused (no M-step) {name}", fl,
+                      lambda: K.assign_f32(X, C, lab, None, 1, "fused"))
                 timed(f"numpy sgemm only {name}", fl, lambda: np.matmul(X, Ct, out=G))
     load.append(os.getloadavg())
     med = {key: statistics.median(v) for key, v in cpu.items()}

@@ -18,13 +18,17 @@ using namespace harpdaal::kernels::kmeans::avx512;
 int main(int argc, char** argv) {
   int64_t n = getenv("N") ? atol(getenv("N")) : 100000, d = argc > 1 ? atoi(argv[1]) : 64, k = argc > 2 ? atoi(argv[2]) : 100;
   int reps = argc > 3 ? atoi(argv[3]) : 10;
-  bool acc = argc > 4 ? atoi(argv[4]) : 1;
+  const int acc = argc > 4 ? atoi(argv[4]) : 1;  // 0: no M-step, 1: M-step, 2: and the inertia
+  double inertia = 0;
   std::vector<float> x(n * d), c(k * d);
   std::mt19937 g(0); std::normal_distribution<float> nd;
   for (auto& v : x) v = nd(g);
   for (int64_t i = 0; i < k * d; ++i) c[i] = x[i];
   const int64_t nr = tile_width<float>();
   std::vector<float> packed(((k + nr - 1) / nr) * nr * (d + 1));
+  // PF=b: pass fused_block the rows b blocks ahead to prefetch (as lloyd_partial does with a
+  // shift); PF=0 (default): null, the tile's own prefetch.
+  const int64_t pf_blocks = getenv("PF") ? atol(getenv("PF")) : 0;
   const int64_t rb = getenv("RB") ? atol(getenv("RB")) : 60;  // lloyd_partial: 60 (k >= 16)
   std::vector<float> scratch(fused_scratch_size<float>(rb, d)), gap(rb);
   std::vector<int32_t> lab(n);
@@ -36,8 +40,9 @@ int main(int argc, char** argv) {
     std::fill(sums.begin(), sums.end(), 0.0); std::fill(w.begin(), w.end(), 0.0);
     for (int64_t b = 0; b < n; b += rb) {
       int64_t e = std::min(n, b + rb);
-      fused_block<float>(x.data() + b * d, e - b, d, packed.data(), k, lab.data() + b, gap.data(), scratch.data());
-      if (acc) accumulate_rows<float>(x.data() + b * d, e - b, d, nullptr, lab.data() + b, gap.data(), true, sums.data(), w.data(), nullptr);
+      fused_block<float>(x.data() + b * d, e - b, d, packed.data(), k, lab.data() + b, gap.data(), scratch.data(),
+                        pf_blocks > 0 && e < n ? x.data() + (e + (pf_blocks - 1) * rb) * d : nullptr);
+      if (acc) accumulate_rows<float>(x.data() + b * d, e - b, d, nullptr, lab.data() + b, gap.data(), true, sums.data(), w.data(), acc > 1 ? &inertia : nullptr);
     }
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
     double s = (t1.tv_sec - t0.tv_sec) + 1e-9 * (t1.tv_nsec - t0.tv_nsec);

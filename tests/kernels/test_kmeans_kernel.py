@@ -33,7 +33,11 @@ def isa(request):
                                    (61, 35, 15), (37, 64, 1),
                                    # a last tile of 1-4 centers (the AVX-512 f32 dot tile),
                                    # rows not a multiple of 4, d not of 16
-                                   (97, 19, 33), (203, 70, 36), (62, 16, 98), (125, 64, 100)])
+                                   (97, 19, 33), (203, 70, 36), (62, 16, 98), (125, 64, 100),
+                                   # k < 16: centers in chunks of up to 5 (AVX-512; 6 on AVX2):
+                                   # one chunk, 5 + 1, 5 + 5 + 1, 5 + 5 + 4; rows not a
+                                   # multiple of 4, odd d, d over several 16-wide vectors
+                                   (58, 17, 5), (93, 51, 6), (45, 33, 11), (31, 785, 14)])
 def test_lloyd_partial_matches_numpy(isa, dtype, rtol, method, n, d, k):
     rng = np.random.default_rng(n + d + k)
     X = rng.standard_normal((n, d)).astype(dtype)
@@ -56,6 +60,25 @@ def test_lloyd_partial_matches_numpy(isa, dtype, rtol, method, n, d, k):
     out = np.empty((n, k), dtype)
     getattr(K, "distances" + sfx)(X, C, out, True, 2)
     np.testing.assert_allclose(out, reference(X, C, w.astype(np.float64))[4], rtol=1e-3 if dtype == np.float32 else 1e-9, atol=1e-3)
+
+
+@pytest.mark.parametrize("k,tied", [(10, (3, 8, 9)), (14, (6, 11, 12)), (40, (9, 3, 20, 37)),
+                                    (100, (35, 21, 98)), (1000, (517, 260, 999))])
+def test_ties_pick_the_first_center_f32(isa, k, tied):
+    """Several centers at exactly the best distance, in different vector lanes, tiles and
+    center chunks: every kernel path picks the lowest index (as numpy's argmin)."""
+    n, d = 23, 5
+    X = np.ones((n, d), np.float32)
+    C = np.full((k, d), 5.0, np.float32)
+    C[list(tied)] = 1.0
+    want = min(tied)
+    for method in ("fused", "gemm"):
+        labels = np.full(n, -1, np.int32)
+        K.assign_f32(X, C, labels, None, 1, method)
+        assert (labels == want).all(), (method, labels)
+        sums, weights = np.empty((k, d)), np.empty(k)
+        K.lloyd_partial_f32(X, None, C, labels, sums, weights, 2, method)
+        assert (labels == want).all() and weights[want] == n, method
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

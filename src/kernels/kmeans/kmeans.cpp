@@ -25,7 +25,8 @@ namespace harpdaal::kernels::kmeans {
   template <class T>                                                                          \
   int64_t fused_scratch_size(int64_t, int64_t);                                               \
   template <class T>                                                                          \
-  void fused_block(const T*, int64_t, int64_t, const T*, int64_t, int32_t*, T*, T*);          \
+  void fused_block(const T*, int64_t, int64_t, const T*, int64_t, int32_t*, T*, T*,          \
+                   const T*);                                                                 \
   template <class T>                                                                          \
   void argmin_rows(const T*, int64_t, int64_t, int32_t*, T*);                                 \
   template <class T>                                                                          \
@@ -48,7 +49,7 @@ struct Ops {
   int64_t (*tile_width)();
   void (*pack)(const T*, int64_t, int64_t, T*);
   int64_t (*scratch)(int64_t, int64_t);
-  void (*fused)(const T*, int64_t, int64_t, const T*, int64_t, int32_t*, T*, T*);
+  void (*fused)(const T*, int64_t, int64_t, const T*, int64_t, int32_t*, T*, T*, const T*);
   void (*argmin)(const T*, int64_t, int64_t, int32_t*, T*);
   void (*accumulate)(const T*, int64_t, int64_t, const T*, const int32_t*, const T*, bool,
                      double*, double*, double*);
@@ -124,6 +125,7 @@ struct Assigner {
   const Ops<T>& ops;
   Method method;
   const T* x;
+  int64_t n;
   int64_t d;
   const T* centers;
   int64_t k;
@@ -148,13 +150,23 @@ struct Assigner {
     return xs;
   }
   // Rows [b, e) (e - b <= block_rows), xb = rows(b, e, scratch). Returns gap in
-  // scratch[0 .. e-b).
+  // scratch[0 .. e-b). With a shift, xb is the centred L1 buffer: the fused tile then
+  // prefetches the raw rows of the next block (from e on) while it computes this one.
   const T* run(const T* xb, int64_t b, int64_t e, int32_t* labels, T* scratch) const {
+    // (The address only: it may lie past the end of x.) k < 16: two blocks ahead (its blocks
+    // are ~12 KB; 1 thread, fashion-mnist fit compute 0.035-0.040 s/iter vs 0.038-0.042 one
+    // block ahead and 0.042-0.043 without); otherwise the next block (200k x 64, k=100:
+    // 0.031 vs 0.035 without, 0.036-0.044 two ahead), by CPU time, interleaved.
+    const int64_t ahead = (k < 16 ? 1 : 0) * block_rows;
+    const T* pf = shift && e < n
+                      ? reinterpret_cast<const T*>(reinterpret_cast<uintptr_t>(x + e * d) +
+                                                   uintptr_t(ahead * d * int64_t(sizeof(T))))
+                      : nullptr;
     const int64_t rows = e - b;
     T* gap = scratch;
     T* work = scratch + block_rows + (shift ? block_rows * d : 0);
     if (method == Method::fused) {
-      ops.fused(xb, rows, d, packed, k, labels + b, gap, work);
+      ops.fused(xb, rows, d, packed, k, labels + b, gap, work, pf);
     } else {
       for (int64_t i = 0; i < rows; ++i) std::copy(cn, cn + k, work + i * k);
       gemm_nt(rows, k, d, T(-2), xb, centers, T(1), work);
@@ -177,10 +189,10 @@ struct AssignerStorage {
 };
 
 template <class T>
-Assigner<T> make_assigner(const Ops<T>& ops, Method method, const T* x, int64_t d,
+Assigner<T> make_assigner(const Ops<T>& ops, Method method, const T* x, int64_t n, int64_t d,
                           const T* centers, int64_t k, AssignerStorage<T>& st,
                           const T* shift) {
-  Assigner<T> a{ops, method, x, d, centers, k, nullptr, nullptr, 0, shift};
+  Assigner<T> a{ops, method, x, n, d, centers, k, nullptr, nullptr, 0, shift};
   if (method == Method::fused) {
     const int64_t nr = ops.tile_width();
     st.packed.assign(size_t(((k + nr - 1) / nr) * nr * (d + 1)), T(0));
@@ -217,7 +229,7 @@ void lloyd_partial(const T* x, int64_t n, int64_t d, const T* sample_weight, con
   const Ops<T> ops = active_ops<T>();
   method = resolve<T>(method, d, k);
   AssignerStorage<T> storage;
-  const Assigner<T> assigner = make_assigner(ops, method, x, d, centers, k, storage, shift);
+  const Assigner<T> assigner = make_assigner(ops, method, x, n, d, centers, k, storage, shift);
   // One partial per fixed chunk of rows (not per thread), reduced in chunk order: the result
   // is bitwise identical from run to run for a given n_threads.
   const int64_t rb = assigner.block_rows;
@@ -269,7 +281,7 @@ void assign_impl(const T* x, int64_t n, int64_t d, const T* centers, int64_t k, 
   const Ops<T> ops = active_ops<T>();
   method = resolve<T>(method, d, k);
   AssignerStorage<T> storage;
-  const Assigner<T> assigner = make_assigner(ops, method, x, d, centers, k, storage, shift);
+  const Assigner<T> assigner = make_assigner(ops, method, x, n, d, centers, k, storage, shift);
   oneapi::tbb::enumerable_thread_specific<std::vector<T>> scratch(
       [&] { return std::vector<T>(size_t(assigner.scratch_size())); });
   const int64_t rb = assigner.block_rows;

@@ -80,7 +80,8 @@ struct Simd<double> {
   }
 };
 constexpr int kRowsPerTile = 6;  // 6 rows x 2 zmm = 12 accumulators + 12 state + 5 temps
-constexpr int kDotRows = 4;      // small-k tile: 4 rows x 4 centers = 16 zmm accumulators
+constexpr int kDotRows = 4;      // small-k tile: 4 rows x up to 5 centers = 20 zmm accumulators
+constexpr int kDotCols = 5;
 #elif defined(__AVX2__)
 template <>
 struct Simd<float> {
@@ -131,7 +132,8 @@ struct Simd<double> {
   }
 };
 constexpr int kRowsPerTile = 4;  // 16 ymm registers: 8 accumulators, state spills to L1
-constexpr int kDotRows = 2;      // small-k tile: 2 rows x 4 centers = 8 ymm accumulators
+constexpr int kDotRows = 2;      // small-k tile: 2 rows x up to 6 centers = 12 ymm accumulators
+constexpr int kDotCols = 6;
 #else
 template <class T>
 struct SimdGeneric {
@@ -191,6 +193,7 @@ template <>
 struct Simd<double> : SimdGeneric<double> {};
 constexpr int kRowsPerTile = 4;
 constexpr int kDotRows = 2;
+constexpr int kDotCols = 4;
 #endif
 
 constexpr int kVecsPerTile = 2;
@@ -334,11 +337,12 @@ inline void micro_tile(const T* xr, int64_t d, const T* packed, int64_t t0, int6
 // Small k: MR rows x KC centers, dot products along the features (vector lanes over f), then
 // one horizontal sum per (row, center). out[r * KC + j] = x_r.c_j - ||c_j||^2/2.
 template <class T, int MR, int KC>
-inline void dot_tile(const T* xr, int64_t d, const T* c, const T* half, T* out) {
+inline void dot_tile(const T* xr, int64_t d, const T* c, const T* half, T* out, uintptr_t pf) {
   using S = Simd<T>;
   using V = typename S::V;
   constexpr int W = S::W;
   const int64_t dv = d / W * W;
+  (void)pf;  // (no prefetch on the generic ISA)
   V acc[MR][KC];
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r)
@@ -350,13 +354,11 @@ inline void dot_tile(const T* xr, int64_t d, const T* c, const T* half, T* out) 
     for (int r = 0; r < MR; ++r) {
       a[r] = S::load(xr + r * d + f);
 #if defined(__AVX512F__) || defined(__AVX2__)
-      // The same line of the row 2 tiles ahead (often the next row block's; near the end of
-      // X past it: a prefetch never faults, and the address is formed as an integer). Wide
-      // rows and few centers stream X (fashion-mnist: 20 flops per float): 29.6 vs 26.2
-      // GFLOP/s by CPU time at d=784, k=10 (benchmarks/kmeans_tile_bench.cpp).
-      _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<uintptr_t>(xr + r * d + f) +
-                                                 uintptr_t(2 * MR * d * int64_t(sizeof(T)))),
-                   _MM_HINT_T0);
+      // Row r's line f of the rows to prefetch (pf, 0 = none: see dot_rows). Wide rows and
+      // few centers stream X (fashion-mnist: 20 flops per float).
+      if (pf)
+        _mm_prefetch(reinterpret_cast<const char*>(pf + uintptr_t((r * d + f) * int64_t(sizeof(T)))),
+                     _MM_HINT_T0);
 #endif
     }
 #pragma GCC unroll 16
@@ -375,23 +377,44 @@ inline void dot_tile(const T* xr, int64_t d, const T* c, const T* half, T* out) 
 }
 
 // MR rows against all k < kSmallK centers (packed as in pack_centers): running max, first
-// index on ties (centers are visited in order with a strict comparison).
+// index on ties (centers are visited in order with a strict comparison). The centers go in
+// chunks of up to kDotCols (k = 10: one chunk), so each row vector loaded feeds every center:
+// per vector step MR + KC loads for MR * KC FMAs. Every (row, center) dot product is summed in
+// the same order whatever MR and KC are (lanes over f, hsum, then the scalar tail).
+// pf: the address of MR rows (stride d) to prefetch into L1 during the first chunk (the rows
+// this block's caller reads next), or 0.
 template <class T, int MR>
-inline void dot_rows(const T* xr, int64_t d, const T* packed, int64_t k, T* best, int32_t* lab) {
+inline void dot_rows(const T* xr, int64_t d, const T* packed, int64_t k, T* best, int32_t* lab,
+                     uintptr_t pf) {
   const T* half = packed;
   const T* c = packed + k;
   for (int r = 0; r < MR; ++r) {
     best[r] = -std::numeric_limits<T>::infinity();
     lab[r] = 0;
   }
-  alignas(64) T out[MR * 4];
-  for (int64_t j0 = 0; j0 < k; j0 += 4) {
-    const int kc = k - j0 < 4 ? int(k - j0) : 4;
+  alignas(64) T out[MR * kDotCols];
+  for (int64_t j0 = 0; j0 < k; j0 += kDotCols) {
+    const int kc = k - j0 < kDotCols ? int(k - j0) : kDotCols;
+    const T* cj = c + j0 * d;
+    const T* hj = half + j0;
+    const uintptr_t pfc = j0 == 0 ? pf : 0;
     switch (kc) {
-      case 4: dot_tile<T, MR, 4>(xr, d, c + j0 * d, half + j0, out); break;
-      case 3: dot_tile<T, MR, 3>(xr, d, c + j0 * d, half + j0, out); break;
-      case 2: dot_tile<T, MR, 2>(xr, d, c + j0 * d, half + j0, out); break;
-      default: dot_tile<T, MR, 1>(xr, d, c + j0 * d, half + j0, out); break;
+#if defined(__AVX512F__)
+      case 12: dot_tile<T, MR, 12>(xr, d, cj, hj, out, pfc); break;
+      case 11: dot_tile<T, MR, 11>(xr, d, cj, hj, out, pfc); break;
+      case 10: dot_tile<T, MR, 10>(xr, d, cj, hj, out, pfc); break;
+      case 9: dot_tile<T, MR, 9>(xr, d, cj, hj, out, pfc); break;
+      case 8: dot_tile<T, MR, 8>(xr, d, cj, hj, out, pfc); break;
+      case 7: dot_tile<T, MR, 7>(xr, d, cj, hj, out, pfc); break;
+#endif
+#if defined(__AVX512F__) || defined(__AVX2__)
+      case 6: dot_tile<T, MR, 6>(xr, d, cj, hj, out, pfc); break;
+      case 5: dot_tile<T, MR, 5>(xr, d, cj, hj, out, pfc); break;
+#endif
+      case 4: dot_tile<T, MR, 4>(xr, d, cj, hj, out, pfc); break;
+      case 3: dot_tile<T, MR, 3>(xr, d, cj, hj, out, pfc); break;
+      case 2: dot_tile<T, MR, 2>(xr, d, cj, hj, out, pfc); break;
+      default: dot_tile<T, MR, 1>(xr, d, cj, hj, out, pfc); break;
     }
     for (int r = 0; r < MR; ++r)
       for (int j = 0; j < kc; ++j)
@@ -418,6 +441,27 @@ inline __m512 unpack_lo(__m512 a, __m512 b) {
 }
 inline __m512 unpack_hi(__m512 a, __m512 b) {
   return _mm512_mask_unpackhi_ps(_mm512_setzero_ps(), __mmask16(0xFFFF), a, b);
+}
+
+inline __m512 permil(__m512 a, int imm_sel) {  // swap pairs (imm_sel 0) or halves of 128 bits (1)
+  return imm_sel ? _mm512_mask_permute_ps(a, __mmask16(0xFFFF), a, 0x4E)
+                 : _mm512_mask_permute_ps(a, __mmask16(0xFFFF), a, 0xB1);
+}
+// every lane <- the max (allmax) / min (allmin) over the 16 lanes (exact: no rounding; the
+// masked forms with an explicit source, as above)
+inline __m512 vmax(__m512 a, __m512 b) { return _mm512_mask_max_ps(a, __mmask16(0xFFFF), a, b); }
+inline __m512 vmin(__m512 a, __m512 b) { return _mm512_mask_min_ps(a, __mmask16(0xFFFF), a, b); }
+inline __m512 allmax(__m512 m) {
+  m = vmax(m, shuf128<0x4E>(m, m));
+  m = vmax(m, shuf128<0xB1>(m, m));
+  m = vmax(m, permil(m, 1));
+  return vmax(m, permil(m, 0));
+}
+inline __m512 allmin(__m512 m) {
+  m = vmin(m, shuf128<0x4E>(m, m));
+  m = vmin(m, shuf128<0xB1>(m, m));
+  m = vmin(m, permil(m, 1));
+  return vmin(m, permil(m, 0));
 }
 
 // 4 rows (stride d) x the last tile's L <= 4 centers (packed row-wise by pack_centers): the
@@ -482,9 +526,14 @@ int64_t fused_scratch_size(int64_t rows, int64_t d) {
 }
 
 // Rows [0, rows) of x: labels and best[i] = max_c (x.c - ||c||^2/2).
+// pf: null, or the rows the caller reads next (pf + i * d for row i of this block, as an
+// address only: it may lie past the end of an array), prefetched into L1 during the first
+// pass over this block. The caller passes the next block's raw rows when it feeds x from a
+// centred L1 buffer (shift): there the buffer is what the tile reads and the raw stream is what
+// misses. With null the tile prefetches rows of x itself, a little ahead.
 template <class T>
 void fused_block(const T* x, int64_t rows, int64_t d, const T* packed, int64_t k,
-                 int32_t* labels, T* best, T* scratch) {
+                 int32_t* labels, T* best, T* scratch, const T* pf) {
   using S = Simd<T>;
   constexpr int W = S::W;
   constexpr int MR = kRowsPerTile;
@@ -495,17 +544,22 @@ void fused_block(const T* x, int64_t rows, int64_t d, const T* packed, int64_t k
   T* st_best = scratch;
   T* st_idx = scratch + rows * W;
   T* tail = scratch + 2 * rows * W;
+  const int64_t row_bytes = d * int64_t(sizeof(T));
   if (k < kSmallK) {
     constexpr int DR = kDotRows;
+    // Without pf: the rows two tiles ahead (near the end of x past it: a prefetch never faults).
+    const uintptr_t pf0 = pf ? reinterpret_cast<uintptr_t>(pf)
+                             : reinterpret_cast<uintptr_t>(x) + uintptr_t(2 * DR * row_bytes);
     const int64_t dfull = rows / DR * DR;
-    for (int64_t i = 0; i < dfull; i += DR) dot_rows<T, DR>(x + i * d, d, packed, k, best + i, labels + i);
+    for (int64_t i = 0; i < dfull; i += DR)
+      dot_rows<T, DR>(x + i * d, d, packed, k, best + i, labels + i, pf0 + uintptr_t(i * row_bytes));
     if (rows > dfull) {
       const int64_t drest = rows - dfull;
       std::memcpy(tail, x + dfull * d, size_t(drest * d) * sizeof(T));
       std::memset(tail + drest * d, 0, size_t((DR - drest) * d) * sizeof(T));
       T tb[DR];
       int32_t tl[DR];
-      dot_rows<T, DR>(tail, d, packed, k, tb, tl);
+      dot_rows<T, DR>(tail, d, packed, k, tb, tl, 0);
       for (int64_t r = 0; r < drest; ++r) {
         best[dfull + r] = tb[r];
         labels[dfull + r] = tl[r];
@@ -544,10 +598,19 @@ void fused_block(const T* x, int64_t rows, int64_t d, const T* packed, int64_t k
       // First pass over the block: the next micro-tile's rows into L1 while this one runs
       // (at d=64, k=100: 102 vs 96 GFLOP/s by CPU time; the hardware prefetchers alone
       // leave the interleaved row streams waiting on L3).
-      if (t0 == 0 && i + 2 * MR <= rows) {
-        const char* p = reinterpret_cast<const char*>(x + (i + MR) * d);
-        for (int64_t o = 0; o < MR * d * int64_t(sizeof(T)); o += 64)
-          _mm_prefetch(p + o, _MM_HINT_T0);
+      if (t0 == 0 && (pf || i + 2 * MR <= rows)) {
+        const uintptr_t p = pf ? reinterpret_cast<uintptr_t>(pf) + uintptr_t(i * row_bytes)
+                               : reinterpret_cast<uintptr_t>(x + (i + MR) * d);
+        for (int64_t o = 0; o < MR * row_bytes; o += 64)
+          _mm_prefetch(reinterpret_cast<const char*>(p + uintptr_t(o)), _MM_HINT_T0);
+      }
+      // ... and, reading x itself, the same micro-tile of the next block into L2 (an address
+      // past the end of x is never touched: a prefetch does not fault). At d=64, k=100 with
+      // acc=2 (kmeans_tile_bench, best of 10, 3 interleaved rounds): 110-115 vs 108-111 GFLOP/s.
+      if (t0 == 0 && !pf) {
+        const uintptr_t p2 = reinterpret_cast<uintptr_t>(x) + uintptr_t((rows + i) * row_bytes);
+        for (int64_t o = 0; o < MR * row_bytes; o += 64)
+          _mm_prefetch(reinterpret_cast<const char*>(p2 + uintptr_t(o)), _MM_HINT_T1);
       }
 #endif
       run(x + i * d, t0, t1, st_best + i * W, st_idx + i * W);
@@ -583,6 +646,22 @@ void fused_block(const T* x, int64_t rows, int64_t d, const T* packed, int64_t k
         std::memcpy(st_idx + full4 * W, pad_idx, size_t(r4 * W) * sizeof(T));
       }
     }
+  }
+#endif
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<T, float>) {
+    // The same (max, first index of the max) per row, by vector reductions: a scalar pass over
+    // the 16 lanes cost about as much as the 4-center dot tile.
+    for (int64_t i = 0; i < rows; ++i) {
+      const __m512 b = _mm512_loadu_ps(st_best + i * W);
+      const __m512 bmax = allmax(b);
+      const __mmask16 at = _mm512_cmp_ps_mask(b, bmax, _CMP_EQ_OQ);
+      const __m512 id = _mm512_mask_mov_ps(
+          _mm512_set1_ps(std::numeric_limits<float>::infinity()), at, _mm512_loadu_ps(st_idx + i * W));
+      labels[i] = int32_t(_mm512_cvtss_f32(allmin(id)));
+      best[i] = _mm512_cvtss_f32(bmax);
+    }
+    return;
   }
 #endif
   for (int64_t i = 0; i < rows; ++i) {
@@ -703,7 +782,7 @@ void assigned_sq_dist_rows(const T* x, int64_t begin, int64_t end, int64_t d, co
   template void pack_centers<T>(const T*, int64_t, int64_t, T*);                              \
   template int64_t fused_scratch_size<T>(int64_t, int64_t);                                   \
   template void fused_block<T>(const T*, int64_t, int64_t, const T*, int64_t, int32_t*, T*,   \
-                               T*);                                                           \
+                               T*, const T*);                                                         \
   template void argmin_rows<T>(const T*, int64_t, int64_t, int32_t*, T*);                     \
   template void accumulate_rows<T>(const T*, int64_t, int64_t, const T*, const int32_t*,      \
                                    const T*, bool, double*, double*, double*);                \
