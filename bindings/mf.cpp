@@ -9,6 +9,7 @@
 #include "arrays.hpp"
 #include "kernels/mf_ccd/mf_ccd.hpp"
 #include "kernels/mf_sgd/mf_sgd.hpp"
+#include "kernels/mf_sgd/setup.hpp"
 
 namespace py = pybind11;
 using namespace harpdaal::bindings;
@@ -302,6 +303,44 @@ void group_by_row(const py::handle& rows_obj, const py::handle& cols_obj, int64_
   sgd::group_by_row(rows.data(), cols.data(), n, n_rows, rpp, ocp);
 }
 
+int64_t dense_rank(const py::handle& ids_obj, const py::handle& table_obj,
+                   const py::handle& index_obj, int n_threads) {
+  auto ids = checked_array<int64_t>(ids_obj, "ids", {any_dim});
+  const int64_t n = ids.shape(0);
+  auto table = checked_array<int32_t>(table_obj, "table", {any_dim}, true);
+  auto index = checked_array<int32_t>(index_obj, "index", {n}, true);
+  if (table.shape(0) > int64_t{1} << 31)
+    throw py::value_error("table: at most 2**31 entries (int32 ranks)");
+  int32_t *tp = table.mutable_data(), *ip = index.mutable_data();
+  py::gil_scoped_release nogil;
+  return sgd::dense_rank(ids.data(), n, table.shape(0), tp, ip, n_threads);
+}
+
+void normal_rows(const py::handle& out_obj, int64_t n_factors, float stddev, uint64_t seed,
+                 uint64_t stream, int64_t first_row, int n_threads) {
+  auto out = checked_array<float>(out_obj, "out", {any_dim, any_dim}, true);
+  if (n_factors < 0 || n_factors > out.shape(1))
+    throw py::value_error("n_factors must lie in [0, " + std::to_string(out.shape(1)) +
+                          "], got " + std::to_string(n_factors));
+  if (!std::isfinite(stddev) || stddev < 0.f)
+    throw py::value_error("stddev must be finite and >= 0");
+  if (first_row < 0) throw py::value_error("first_row must be >= 0");
+  float* op = out.mutable_data();
+  py::gil_scoped_release nogil;
+  sgd::normal_rows(op, out.shape(0), out.shape(1), n_factors, stddev, seed, stream, first_row,
+                   n_threads);
+}
+
+py::tuple mean_std(const py::handle& x_obj, int n_threads) {
+  auto x = checked_array<double>(x_obj, "x", {any_dim});
+  double mean = 0.0, sd = 0.0;
+  {
+    py::gil_scoped_release nogil;
+    sgd::mean_std(x.data(), x.shape(0), &mean, &sd, n_threads);
+  }
+  return py::make_tuple(mean, sd);
+}
+
 void register_mf(py::module_& m) {
   auto k = m.def_submodule("mf", "matrix factorisation kernels (MF-SGD, CCD++), float32");
   k.def("sgd_train_grid", &sgd_train_grid, py::arg("users"), py::arg("items"),
@@ -341,6 +380,18 @@ void register_mf(py::module_& m) {
         "Items rated by each internal user (CSR) from bucketed work-id ratings.");
   k.def("group_by_row", &group_by_row, py::arg("rows"), py::arg("cols"), py::arg("n_rows"),
         py::arg("row_ptr"), py::arg("out_cols"), "CSR grouping of (row, col) pairs.");
+  k.def("dense_rank", &dense_rank, py::arg("ids"), py::arg("table"), py::arg("index"),
+        py::arg("n_threads") = 0,
+        "Rank int64 ids through a lookup table: table[v] = rank of v among the distinct ids "
+        "(ascending) or -1 if absent, index[e] = table[ids[e]]. Returns the number of "
+        "distinct ids, or -1 (outputs unspecified) if an id lies outside [0, len(table)).");
+  k.def("normal_rows", &normal_rows, py::arg("out"), py::arg("n_factors"), py::arg("stddev"),
+        py::arg("seed"), py::arg("stream") = 0, py::arg("first_row") = 0,
+        py::arg("n_threads") = 0,
+        "out[r, :n_factors] = stddev * N(0, 1) from a counter-based generator keyed by (seed, "
+        "stream, first_row + r): the same for any thread count; out[r, n_factors:] = 0.");
+  k.def("mean_std", &mean_std, py::arg("x"), py::arg("n_threads") = 0,
+        "(mean, population standard deviation) of float64 x; the same for any thread count.");
   k.def("ccd_epoch", &ccd_epoch, py::arg("row_ptr"), py::arg("col_idx"), py::arg("col_ptr"),
         py::arg("row_idx"), py::arg("csc_to_csr"), py::arg("residual"), py::arg("user_factors"),
         py::arg("item_factors"), py::arg("n_factors"), py::arg("reg_user"),

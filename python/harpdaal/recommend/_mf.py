@@ -260,8 +260,8 @@ class MatrixFactorization:
         if self.early_stopping or self.solver == "ccd":
             # the held-out part must not split a repeated pair; CCD++ needs unique pairs
             users, items, ratings = R.resolve_duplicates(users, items, ratings, self.duplicates)
-        self.user_ids_, u = R.map_ids(users)
-        self.item_ids_, i = R.map_ids(items)
+        self.user_ids_, u = R.map_ids(users, p["threads"])
+        self.item_ids_, i = R.map_ids(items, p["threads"])
         del users, items
         val = None
         if eval_set is not None:
@@ -286,18 +286,20 @@ class MatrixFactorization:
         return self
 
     def _setup_model(self, p, ratings, rng):
-        k, ld = p["k"], R.padded_width(p["k"])
+        k, ld, nt = p["k"], R.padded_width(p["k"]), p["threads"]
         self.n_factors_ = k
-        self.global_mean_ = float(ratings.mean())
-        self._scale = float(max(ratings.std(), 1e-4))
+        mean, std = _core.mf.mean_std(np.ascontiguousarray(ratings, dtype=np.float64), nt)
+        self.global_mean_ = float(mean)
+        self._scale = float(max(std, 1e-4))
         nu, ni = self.user_ids_.size, self.item_ids_.size
-        self._P = R.aligned_empty((nu, ld))
-        self._Q = R.aligned_empty((ni, ld))
-        std = np.float32(p["init_std"])
-        self._P[:, :k] = rng.standard_normal((nu, k), dtype=np.float32) * std
+        # factors drawn per row from a counter-based generator keyed by one seed from rng: the
+        # same for any n_jobs (and under MPI, where _rotation draws the same rows), in parallel
+        seed = R.init_seed(rng)
+        self._P = R.normal_factors(nu, k, p["init_std"], seed, 0, nt)
         if self.solver == "sgd":
-            self._Q[:, :k] = rng.standard_normal((ni, k), dtype=np.float32) * std
-        # CCD++ starts from Q = 0 and updates items first (Yu et al.)
+            self._Q = R.normal_factors(ni, k, p["init_std"], seed, 1, nt)
+        else:  # CCD++ starts from Q = 0 and updates items first (Yu et al.)
+            self._Q = R.aligned_empty((ni, ld))
         use_bias = bool(self.use_bias) and self.solver == "sgd"
         self._bu = np.zeros(nu, np.float32) if use_bias else None
         self._bi = np.zeros(ni, np.float32) if use_bias else None
@@ -471,7 +473,7 @@ class MatrixFactorization:
 
     @staticmethod
     def _unpermute_rows(work, perm):
-        out = R.aligned_empty(work.shape)
+        out = R.aligned_empty(work.shape, fill=None)
         np.take(work, perm, axis=0, out=out)
         return out
 

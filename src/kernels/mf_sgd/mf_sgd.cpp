@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -197,8 +198,11 @@ int64_t bucket_impl(int64_t n, UserOf user_of, ItemOf item_of, RatingOf rating_o
     }
     block_ptr[nb] = pos;
   }
-  std::vector<int32_t> tu(static_cast<size_t>(n)), ti(static_cast<size_t>(n));
-  std::vector<T> tr(static_cast<size_t>(n));
+  // scratch left uninitialised: the scatter below writes every slot, and its page faults then
+  // happen in parallel instead of in a serial zero fill (~0.1 s for 10M ratings)
+  std::unique_ptr<int32_t[]> tu(new int32_t[static_cast<size_t>(n)]);
+  std::unique_ptr<int32_t[]> ti(new int32_t[static_cast<size_t>(n)]);
+  std::unique_ptr<T[]> tr(new T[static_cast<size_t>(n)]);
   parallel_for(n_threads, n_chunks, 1, [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c) {
       int64_t* next = counts.data() + c * nb;
@@ -230,7 +234,7 @@ int64_t bucket_impl(int64_t n, UserOf user_of, ItemOf item_of, RatingOf rating_o
   std::vector<int64_t> dups(static_cast<size_t>(nb), 0);
   parallel_for(n_threads, nb, 1, [&](int64_t b0, int64_t b1) {
     std::vector<int64_t> hist, gstart;
-    std::vector<int32_t> si, su, count, last, seen, grp, gcnt;
+    std::vector<int32_t> si, su, count, last, seen, grp, rank, gcnt;
     std::vector<T> sr;
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t beg = block_ptr[b], len = block_ptr[b + 1] - beg;
@@ -257,6 +261,7 @@ int64_t bucket_impl(int64_t n, UserOf user_of, ItemOf item_of, RatingOf rating_o
       // whose members have counts c_0..c_{w-1} puts its j-th rating (in item order) at
       // group_start + sum_q' min(c_q', j) + #{q' < q : c_q' > j}.
       grp.assign(static_cast<size_t>(uw), 0);
+      rank.assign(static_cast<size_t>(uw), 0);
       gstart.clear();
       gcnt.clear();
       int64_t pos = beg, members = 0;
@@ -267,7 +272,8 @@ int64_t bucket_impl(int64_t n, UserOf user_of, ItemOf item_of, RatingOf rating_o
           gcnt.insert(gcnt.end(), static_cast<size_t>(w), 0);
         }
         const int64_t g = int64_t(gstart.size()) - 1;
-        grp[x] = int32_t(g * w + members);  // group slot: g * w + rank
+        grp[x] = int32_t(g);  // (group, rank in it): no divisions in the scatter below
+        rank[x] = int32_t(members);
         gcnt[g * w + members] = count[x];
         pos += count[x];
         members = (members + 1) % w;
@@ -279,7 +285,7 @@ int64_t bucket_impl(int64_t n, UserOf user_of, ItemOf item_of, RatingOf rating_o
         const int32_t j = seen[uu]++;
         if (si[x] == last[uu]) ++dups[b];
         last[uu] = si[x];
-        const int64_t slot = grp[uu], g = slot / w, q = slot % w;
+        const int64_t g = grp[uu], q = rank[uu];
         const int32_t* c = gcnt.data() + g * w;
         int64_t d = gstart[g];
         for (int64_t r = 0; r < w; ++r) d += std::min(c[r], j) + ((r < q && c[r] > j) ? 1 : 0);
