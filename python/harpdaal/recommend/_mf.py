@@ -447,15 +447,14 @@ class MatrixFactorization:
             val = (np.where(vu >= 0, data.user_perm[np.maximum(vu, 0)], -1).astype(np.int32),
                    np.where(vi >= 0, data.item_perm[np.maximum(vi, 0)], -1).astype(np.int32), vr)
 
-        checked = []  # check_ids: the ids are scanned on the first epoch only (never changed)
-
+        # check_ids=False: bucket_relabel wrote data.users / data.items through the permutations
+        # it checked, so they lie in [0, nu) / [0, ni) (no serial O(n) scan before epoch 1)
         def epoch_fn(_epoch):
             order = rng.permutation(grid).astype(np.int32)
             _core.mf.sgd_train_grid(data.users, data.items, data.ratings, data.block_ptr, order,
                                     self._P, self._Q, uacc, iacc, self._bu, self._bi, p["k"],
                                     p["lr"], p["reg_user"], p["reg_item"], p["reg_bias"], 0.0,
-                                    adaptive, p["dynamic"], p["threads"], not checked)
-            checked.append(True)
+                                    adaptive, p["dynamic"], p["threads"], False)
 
         state = {"P": self._P, "Q": self._Q}
         state.update({k: v for k, v in (("uacc", uacc), ("iacc", iacc), ("bu", self._bu),

@@ -233,7 +233,7 @@ int64_t bucket_impl(int64_t n, UserOf user_of, ItemOf item_of, RatingOf rating_o
   const int64_t w = std::max<int64_t>(1, ways);
   std::vector<int64_t> dups(static_cast<size_t>(nb), 0);
   parallel_for(n_threads, nb, 1, [&](int64_t b0, int64_t b1) {
-    std::vector<int64_t> hist, gstart;
+    std::vector<int64_t> hist, gstart, round_at, round_off;
     std::vector<int32_t> si, su, count, last, seen, grp, rank, gcnt;
     std::vector<T> sr;
     for (int64_t b = b0; b < b1; ++b) {
@@ -259,7 +259,9 @@ int64_t bucket_impl(int64_t n, UserOf user_of, ItemOf item_of, RatingOf rating_o
       }
       // groups of w consecutive users present in the block (in user order). User q of a group
       // whose members have counts c_0..c_{w-1} puts its j-th rating (in item order) at
-      // group_start + sum_q' min(c_q', j) + #{q' < q : c_q' > j}.
+      // group_start + sum_q' min(c_q', j) + #{q' < q : c_q' > j}; the first two terms, the
+      // start of the group's round j, are tabulated per group (round_at), so a rating costs at
+      // most w - 1 compares.
       grp.assign(static_cast<size_t>(uw), 0);
       rank.assign(static_cast<size_t>(uw), 0);
       gstart.clear();
@@ -278,6 +280,18 @@ int64_t bucket_impl(int64_t n, UserOf user_of, ItemOf item_of, RatingOf rating_o
         pos += count[x];
         members = (members + 1) % w;
       }
+      round_at.clear();
+      round_off.assign(gstart.size(), 0);
+      for (size_t g = 0; g < gstart.size(); ++g) {
+        const int32_t* c = gcnt.data() + g * w;
+        const int32_t rounds = *std::max_element(c, c + w);
+        round_off[g] = int64_t(round_at.size());
+        int64_t at = gstart[g];
+        for (int32_t j = 0; j < rounds; ++j) {
+          round_at.push_back(at);
+          for (int64_t r = 0; r < w; ++r) at += c[r] > j;
+        }
+      }
       last.assign(static_cast<size_t>(uw), -1);
       seen.assign(static_cast<size_t>(uw), 0);  // ratings placed so far per user
       for (int64_t x = 0; x < len; ++x) {
@@ -287,8 +301,8 @@ int64_t bucket_impl(int64_t n, UserOf user_of, ItemOf item_of, RatingOf rating_o
         last[uu] = si[x];
         const int64_t g = grp[uu], q = rank[uu];
         const int32_t* c = gcnt.data() + g * w;
-        int64_t d = gstart[g];
-        for (int64_t r = 0; r < w; ++r) d += std::min(c[r], j) + ((r < q && c[r] > j) ? 1 : 0);
+        int64_t d = round_at[round_off[g] + j];
+        for (int64_t r = 0; r < q; ++r) d += c[r] > j;
         out_users[d] = su[x];
         out_items[d] = si[x];
         out_ratings[d] = sr[x];
