@@ -188,6 +188,22 @@ void ccd_epoch(const py::handle& row_ptr_obj, const py::handle& col_idx_obj,
                         reg_item, inner_iters, n_threads);
 }
 
+// check_ids (arrays.hpp) with the scan in parallel: the bucketing's inputs are the whole
+// rating set, where a serial scan is a visible share of the fit's set-up.
+void check_ids_parallel(const int32_t* ids, int64_t n, int64_t limit, const char* name,
+                        int n_threads) {
+  if (n <= 0) return;
+  int32_t lo = 0, hi = 0;
+  {
+    py::gil_scoped_release nogil;
+    sgd::id_range(ids, n, &lo, &hi, n_threads);
+  }
+  if (lo < 0 || hi >= limit)
+    throw py::value_error(std::string(name) + ": ids must lie in [0, " + std::to_string(limit) +
+                          "), got range [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                          "]");
+}
+
 // bucket() and bucket_relabel() share their grid bounds and their outputs.
 void check_grid(int64_t grid, int ways) {
   if (grid < 1 || grid > 4096) throw py::value_error("grid must lie in [1, 4096]");
@@ -218,8 +234,8 @@ int64_t sgd_bucket(const py::handle& users_obj, const py::handle& items_obj,
   check_grid(grid, ways);
   if (n_users < 1 || n_items < 1) throw py::value_error("n_users and n_items must be >= 1");
   BucketOutputs out(n, grid, out_users_obj, out_items_obj, out_ratings_obj, block_ptr_obj);
-  check_ids(users.data(), n, n_users, "users");
-  check_ids(items.data(), n, n_items, "items");
+  check_ids_parallel(users.data(), n, n_users, "users", n_threads);
+  check_ids_parallel(items.data(), n, n_items, "items", n_threads);
   int32_t *oup = out.users.mutable_data(), *oip = out.items.mutable_data();
   float* orp = out.ratings.mutable_data();
   int64_t* bpp = out.block_ptr.mutable_data();
@@ -246,8 +262,8 @@ int64_t sgd_bucket_relabel(const py::handle& users_obj, const py::handle& items_
   if (!(scale > 0.0) || !std::isfinite(scale) || !std::isfinite(shift))
     throw py::value_error("scale must be finite and > 0, shift finite");
   BucketOutputs out(n, grid, out_users_obj, out_items_obj, out_ratings_obj, block_ptr_obj);
-  check_ids(users.data(), n, n_users, "users");
-  check_ids(items.data(), n, n_items, "items");
+  check_ids_parallel(users.data(), n, n_users, "users", n_threads);
+  check_ids_parallel(items.data(), n, n_items, "items", n_threads);
   check_ids(uperm.data(), n_users, n_users, "user_perm");
   check_ids(iperm.data(), n_items, n_items, "item_perm");
   {  // permutations: every id exactly once (a repeat would merge two rows)
@@ -331,6 +347,18 @@ void normal_rows(const py::handle& out_obj, int64_t n_factors, float stddev, uin
                    n_threads);
 }
 
+void gather_rows(const py::handle& src_obj, const py::handle& rows_obj, float scale,
+                 const py::handle& out_obj, int n_threads) {
+  auto src = checked_array<float>(src_obj, "src", {any_dim, any_dim});
+  auto rows = checked_array<int32_t>(rows_obj, "rows", {any_dim});
+  const int64_t n = rows.shape(0);
+  auto out = checked_array<float>(out_obj, "out", {n, src.shape(1)}, true);
+  check_ids(rows.data(), n, src.shape(0), "rows");
+  float* op = out.mutable_data();
+  py::gil_scoped_release nogil;
+  sgd::gather_rows(src.data(), rows.data(), n, src.shape(1), scale, op, n_threads);
+}
+
 py::tuple mean_std(const py::handle& x_obj, int n_threads) {
   auto x = checked_array<double>(x_obj, "x", {any_dim});
   double mean = 0.0, sd = 0.0;
@@ -390,6 +418,8 @@ void register_mf(py::module_& m) {
         py::arg("n_threads") = 0,
         "out[r, :n_factors] = stddev * N(0, 1) from a counter-based generator keyed by (seed, "
         "stream, first_row + r): the same for any thread count; out[r, n_factors:] = 0.");
+  k.def("gather_rows", &gather_rows, py::arg("src"), py::arg("rows"), py::arg("scale"),
+        py::arg("out"), py::arg("n_threads") = 0, "out[x] = scale * src[rows[x]] (float32 rows).");
   k.def("mean_std", &mean_std, py::arg("x"), py::arg("n_threads") = 0,
         "(mean, population standard deviation) of float64 x; the same for any thread count.");
   k.def("ccd_epoch", &ccd_epoch, py::arg("row_ptr"), py::arg("col_idx"), py::arg("col_ptr"),

@@ -18,7 +18,8 @@ for line in open(sys.argv[1]):
         runs[key][stage].extend(values)
 stages = []
 for key in order:
-    stages += [s for s in runs[key] if s not in stages and s != "train loop total"]
+    stages += [s for s in runs[key] if s not in stages and not s.startswith("train loop total")]
+stages = [s for s in stages if not s.endswith("[CPU]")] + [s for s in stages if s.endswith("[CPU]")]
 n = min(len(v) for key in order for v in runs[key].values())
 print(f"median seconds over {n} fit(s) each")
 print("| stage | " + " | ".join(f"{lab} {nt} thr" for lab, nt in order) + " |")

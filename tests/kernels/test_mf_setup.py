@@ -213,3 +213,31 @@ def test_initial_factors_have_init_std():
     m2 = MatrixFactorization(n_factors=16, n_epochs=1, learning_rate=1e-9, init_std=0.2,
                              random_state=1, n_jobs=1).fit((u, i, r))
     assert not np.allclose(m.user_factors_, m2.user_factors_)
+
+
+def test_gather_rows_matches_numpy_and_checks_rows():
+    rng = np.random.default_rng(10)
+    src = rng.normal(size=(3000, 48)).astype(np.float32)
+    rows = rng.permutation(3000).astype(np.int32)
+    for threads in (1, 2):
+        out = np.empty_like(src)
+        _core.mf.gather_rows(src, rows, 1.5, out, threads)
+        np.testing.assert_array_equal(out, src[rows] * np.float32(1.5))
+    with pytest.raises(ValueError, match="rows: ids must lie"):
+        _core.mf.gather_rows(src, np.array([0, 3000], np.int32), 1.0, np.empty((2, 48), np.float32))
+    with pytest.raises(ValueError, match="out"):
+        _core.mf.gather_rows(src, rows, 1.0, np.empty((3000, 32), np.float32))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_bucket_id_check_reports_the_range(threads):
+    n = 200_000  # several chunks of the parallel range scan
+    u = np.zeros(n, np.int32)
+    u[150_001] = -3
+    i = np.zeros(n, np.int32)
+    with pytest.raises(ValueError, match=r"users: ids must lie in \[0, 10\), got range \[-3, 0\]"):
+        R.bucket(u, i, np.zeros(n, np.float32), 10, 5, 2, threads)
+    u[150_001] = 0
+    i[-1] = 5
+    with pytest.raises(ValueError, match=r"items: ids must lie in \[0, 5\), got range \[0, 5\]"):
+        R.bucket(u, i, np.zeros(n, np.float32), 10, 5, 2, threads)

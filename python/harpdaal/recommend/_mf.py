@@ -460,20 +460,22 @@ class MatrixFactorization:
         state.update({k: v for k, v in (("uacc", uacc), ("iacc", iacc), ("bu", self._bu),
                                         ("bi", self._bi)) if v is not None})
         self._train_loop(p, epoch_fn, (data.users, data.items, data.ratings), val, state, rng)
-        # back from the kernel's relabelled rows to the internal (sorted-id) order
-        self._P = self._unpermute_rows(self._P, data.user_perm)
-        self._Q = self._unpermute_rows(self._Q, data.item_perm)
+        # back from the kernel's relabelled rows to the internal (sorted-id) order, and to
+        # rating units (_finish's factor rescaling, fused into the same parallel pass)
+        root = np.float32(np.sqrt(self._scale))
+        self._P = self._unpermute_rows(self._P, data.user_perm, root, p["threads"])
+        self._Q = self._unpermute_rows(self._Q, data.item_perm, root, p["threads"])
         if self._bu is not None:
             self._bu = self._bu[data.user_perm]
             self._bi = self._bi[data.item_perm]
         # the seen-item lists are grouped on first use (recommend / save), not in fit
         self._finish(seen=functools.partial(R.seen_lists, data.users, data.items, data.user_perm,
-                                            data.item_perm))
+                                            data.item_perm), factors_scaled=True)
 
     @staticmethod
-    def _unpermute_rows(work, perm):
+    def _unpermute_rows(work, perm, scale, n_threads):
         out = R.aligned_empty(work.shape, fill=None)
-        np.take(work, perm, axis=0, out=out)
+        _core.mf.gather_rows(work, perm, float(scale), out, n_threads)
         return out
 
     def _fit_ccd(self, p, u, i, ratings, val):
@@ -504,12 +506,14 @@ class MatrixFactorization:
         self._train_loop(p, epoch_fn, train, val,
                          {"P": self._P, "Q": self._Q, "residual": residual})
 
-    def _finish(self, u=None, i=None, seen=None):
-        """Back to rating units; keep the items each user rated (for recommend): grouped now
-        from (u, i), or later by `seen()` -> (row_ptr, items) on first use."""
-        root = np.float32(np.sqrt(self._scale))
-        self._P *= root
-        self._Q *= root
+    def _finish(self, u=None, i=None, seen=None, factors_scaled=False):
+        """Back to rating units (factors_scaled: P and Q already are); keep the items each user
+        rated (for recommend): grouped now from (u, i), or later by `seen()` -> (row_ptr,
+        items) on first use."""
+        if not factors_scaled:
+            root = np.float32(np.sqrt(self._scale))
+            self._P *= root
+            self._Q *= root
         if self._bu is not None:
             self._bu *= np.float32(self._scale)
             self._bi *= np.float32(self._scale)

@@ -101,4 +101,33 @@ void mean_std(const double* x, int64_t n, double* mean, double* stddev, int n_th
   *stddev = std::sqrt(var);
 }
 
+void id_range(const int32_t* ids, int64_t n, int32_t* lo, int32_t* hi, int n_threads) {
+  const int64_t nc = std::max<int64_t>(1, n_chunks(n));
+  std::vector<int32_t> los(static_cast<size_t>(nc)), his(static_cast<size_t>(nc));
+  parallel_for(n_threads, nc, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      int32_t a = ids[c * kChunk], b = a;
+      for (int64_t e = c * kChunk, end = std::min(n, (c + 1) * kChunk); e < end; ++e) {
+        a = std::min(a, ids[e]);
+        b = std::max(b, ids[e]);
+      }
+      los[c] = a;
+      his[c] = b;
+    }
+  });
+  *lo = *std::min_element(los.begin(), los.end());
+  *hi = *std::max_element(his.begin(), his.end());
+}
+
+void gather_rows(const float* src, const int32_t* rows, int64_t n, int64_t ld, float scale,
+                 float* out, int n_threads) {
+  parallel_for(n_threads, n, 1024, [&](int64_t b, int64_t e) {
+    for (int64_t x = b; x < e; ++x) {
+      const float* from = src + int64_t(rows[x]) * ld;
+      float* to = out + x * ld;
+      for (int64_t j = 0; j < ld; ++j) to[j] = from[j] * scale;
+    }
+  });
+}
+
 }  // namespace harpdaal::kernels::mf_sgd
