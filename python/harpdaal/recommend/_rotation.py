@@ -132,8 +132,8 @@ def _unique_pairs(users, items, ratings, policy, n_threads):
     counted by the kernel's O(n) bucketing (one block) instead of sorting every rating."""
     if users.size == 0:
         return users, items, ratings
-    uu, lu = R.map_ids(users)
-    ui, li = R.map_ids(items)
+    uu, lu = R.map_ids(users, n_threads)
+    ui, li = R.map_ids(items, n_threads)
     n = ratings.size
     scratch = (np.empty(n, np.int32), np.empty(n, np.int32), np.empty(n, np.float32),
                np.empty(2, np.int64))

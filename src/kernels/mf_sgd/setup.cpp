@@ -106,13 +106,10 @@ void id_range(const int32_t* ids, int64_t n, int32_t* lo, int32_t* hi, int n_thr
   std::vector<int32_t> los(static_cast<size_t>(nc)), his(static_cast<size_t>(nc));
   parallel_for(n_threads, nc, 1, [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c) {
-      int32_t a = ids[c * kChunk], b = a;
-      for (int64_t e = c * kChunk, end = std::min(n, (c + 1) * kChunk); e < end; ++e) {
-        a = std::min(a, ids[e]);
-        b = std::max(b, ids[e]);
-      }
-      los[c] = a;
-      his[c] = b;
+      // std::minmax_element: measured faster than a plain min/max loop at the baseline ISA
+      auto mm = std::minmax_element(ids + c * kChunk, ids + std::min(n, (c + 1) * kChunk));
+      los[c] = *mm.first;
+      his[c] = *mm.second;
     }
   });
   *lo = *std::min_element(los.begin(), los.end());
