@@ -241,3 +241,15 @@ def test_bucket_id_check_reports_the_range(threads):
     i[-1] = 5
     with pytest.raises(ValueError, match=r"items: ids must lie in \[0, 5\), got range \[0, 5\]"):
         R.bucket(u, i, np.zeros(n, np.float32), 10, 5, 2, threads)
+
+
+def test_as_triplets_finiteness_check():
+    u = np.arange(4)
+    ok = np.array([1e308, 1e308, -1.0, 2.0])  # finite, but the sum overflows
+    assert R.as_triplets((u, u, ok))[2] is not None
+    for bad in (np.nan, np.inf, -np.inf):
+        r = np.array([1.0, bad, 2.0, 3.0])
+        with pytest.raises(ValueError, match="1 value"):
+            R.as_triplets((u, u, r))
+    with pytest.raises(ValueError, match="2 value"):
+        R.as_triplets((u, u, np.array([np.inf, -np.inf, 1.0, 2.0])))

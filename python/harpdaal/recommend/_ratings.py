@@ -96,7 +96,12 @@ def as_triplets(X, y=None, allow_empty=False):
                          f"{users.shape[0]}, {items.shape[0]}, {ratings.shape[0]}")
     if ratings.size == 0 and not allow_empty:
         raise ValueError("no ratings: the rating matrix is empty")
-    if not np.all(np.isfinite(ratings)):
+    # a finite sum means no NaN or inf (either would propagate); only when the sum is not
+    # finite (a bad value, or finite values overflowing) is every value tested: no full-size
+    # boolean temporary on the common path
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.add.reduce(ratings)
+    if not np.isfinite(total) and not np.all(np.isfinite(ratings)):
         bad = int(np.count_nonzero(~np.isfinite(ratings)))
         raise ValueError(f"ratings: {bad} value(s) are NaN or infinite")
     return users, items, ratings, shape
