@@ -210,6 +210,12 @@ void check_grid(int64_t grid, int ways) {
   if (ways < 1 || ways > 64) throw py::value_error("ways must lie in [1, 64]");
 }
 
+// True when [a, a + a_bytes) and [b, b + b_bytes) share a byte.
+bool overlaps(const void* a, int64_t a_bytes, const void* b, int64_t b_bytes) {
+  const auto x = reinterpret_cast<uintptr_t>(a), y = reinterpret_cast<uintptr_t>(b);
+  return a_bytes > 0 && b_bytes > 0 && x < y + uintptr_t(b_bytes) && y < x + uintptr_t(a_bytes);
+}
+
 struct BucketOutputs {
   I32 users, items;
   F32 ratings;
@@ -220,6 +226,15 @@ struct BucketOutputs {
         items(checked_array<int32_t>(items_obj, "out_items", {n}, true)),
         ratings(checked_array<float>(ratings_obj, "out_ratings", {n}, true)),
         block_ptr(checked_array<int64_t>(block_ptr_obj, "block_ptr", {grid * grid + 1}, true)) {}
+  // the kernels use the outputs as scratch while still reading the inputs
+  void check_disjoint(const py::array& a, const py::array& b, const py::array& c) const {
+    const py::array* ins[] = {&a, &b, &c};
+    const py::array* outs[] = {&users, &items, &ratings, &block_ptr};
+    for (const py::array* o : outs)
+      for (const py::array* i : ins)
+        if (overlaps(o->data(), o->nbytes(), i->data(), i->nbytes()))
+          throw py::value_error("bucket: the output arrays must not share memory with the inputs");
+  }
 };
 
 int64_t sgd_bucket(const py::handle& users_obj, const py::handle& items_obj,
@@ -234,6 +249,7 @@ int64_t sgd_bucket(const py::handle& users_obj, const py::handle& items_obj,
   check_grid(grid, ways);
   if (n_users < 1 || n_items < 1) throw py::value_error("n_users and n_items must be >= 1");
   BucketOutputs out(n, grid, out_users_obj, out_items_obj, out_ratings_obj, block_ptr_obj);
+  out.check_disjoint(users, items, ratings);
   check_ids_parallel(users.data(), n, n_users, "users", n_threads);
   check_ids_parallel(items.data(), n, n_items, "items", n_threads);
   int32_t *oup = out.users.mutable_data(), *oip = out.items.mutable_data();
@@ -262,6 +278,8 @@ int64_t sgd_bucket_relabel(const py::handle& users_obj, const py::handle& items_
   if (!(scale > 0.0) || !std::isfinite(scale) || !std::isfinite(shift))
     throw py::value_error("scale must be finite and > 0, shift finite");
   BucketOutputs out(n, grid, out_users_obj, out_items_obj, out_ratings_obj, block_ptr_obj);
+  out.check_disjoint(users, items, ratings);
+  out.check_disjoint(uperm, iperm, ratings);
   check_ids_parallel(users.data(), n, n_users, "users", n_threads);
   check_ids_parallel(items.data(), n, n_items, "items", n_threads);
   check_ids(uperm.data(), n_users, n_users, "user_perm");

@@ -253,3 +253,30 @@ def test_as_triplets_finiteness_check():
             R.as_triplets((u, u, r))
     with pytest.raises(ValueError, match="2 value"):
         R.as_triplets((u, u, np.array([np.inf, -np.inf, 1.0, 2.0])))
+
+
+def test_bucket_outputs_must_not_alias_inputs():
+    rng = np.random.default_rng(11)
+    n, m, k, grid = 1000, 50, 30, 2
+    u = rng.integers(0, m, n).astype(np.int32)
+    i = rng.integers(0, k, n).astype(np.int32)
+    r = rng.normal(size=n).astype(np.float32)
+    ptr = np.empty(grid * grid + 1, np.int64)
+    with pytest.raises(ValueError, match="share memory"):
+        _core.mf.bucket(u, i, r, m, k, grid, u, np.empty(n, np.int32), np.empty(n, np.float32),
+                        ptr)
+    big = np.empty(2 * n, np.float32)  # an output overlapping part of an input
+    with pytest.raises(ValueError, match="share memory"):
+        _core.mf.bucket(u, i, big[:n], m, k, grid, np.empty(n, np.int32),
+                        np.empty(n, np.int32), big[n // 2 : n // 2 + n], ptr)
+    up = rng.permutation(m).astype(np.int32)
+    ip = rng.permutation(k).astype(np.int32)
+    with pytest.raises(ValueError, match="share memory"):  # out_users is the items input
+        _core.mf.bucket_relabel(u, i, r.astype(np.float64), up, ip, 0.0, 1.0, grid, i,
+                                np.empty(n, np.int32), np.empty(n, np.float32), ptr, 1, 1)
+    buf = np.empty(m + n, np.int32)  # out_items overlaps the user permutation's last entry
+    buf[:m] = up
+    with pytest.raises(ValueError, match="share memory"):
+        _core.mf.bucket_relabel(u, i, r.astype(np.float64), buf[:m], ip, 0.0, 1.0, grid,
+                                np.empty(n, np.int32), buf[m - 1 : m - 1 + n],
+                                np.empty(n, np.float32), ptr, 1, 1)
