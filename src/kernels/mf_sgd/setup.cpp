@@ -37,8 +37,11 @@ int64_t dense_rank(const int64_t* ids, int64_t n, int64_t table_size, int32_t* t
         bad = true;
         continue;
       }
-      // every writer stores the same value; relaxed atomics make the race well-defined
-      __atomic_store_n(table + v, int32_t{1}, __ATOMIC_RELAXED);
+      // every writer stores the same value; relaxed atomics make the race well-defined. Load
+      // first: popular ids would otherwise have both threads writing (and bouncing) the same
+      // cache lines on every rating (measured 2 threads slower than 1 without the test)
+      if (!__atomic_load_n(table + v, __ATOMIC_RELAXED))
+        __atomic_store_n(table + v, int32_t{1}, __ATOMIC_RELAXED);
     }
     if (bad) out_of_range.store(true, std::memory_order_relaxed);
   });
