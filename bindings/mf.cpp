@@ -9,6 +9,7 @@
 #include "arrays.hpp"
 #include "kernels/mf_ccd/mf_ccd.hpp"
 #include "kernels/mf_sgd/mf_sgd.hpp"
+#include "kernels/mf_sgd/setup.hpp"
 
 namespace py = pybind11;
 using namespace harpdaal::bindings;
@@ -187,10 +188,32 @@ void ccd_epoch(const py::handle& row_ptr_obj, const py::handle& col_idx_obj,
                         reg_item, inner_iters, n_threads);
 }
 
+// check_ids (arrays.hpp) with the scan in parallel: the bucketing's inputs are the whole
+// rating set, where a serial scan is a visible share of the fit's set-up.
+void check_ids_parallel(const int32_t* ids, int64_t n, int64_t limit, const char* name,
+                        int n_threads) {
+  if (n <= 0) return;
+  int32_t lo = 0, hi = 0;
+  {
+    py::gil_scoped_release nogil;
+    sgd::id_range(ids, n, &lo, &hi, n_threads);
+  }
+  if (lo < 0 || hi >= limit)
+    throw py::value_error(std::string(name) + ": ids must lie in [0, " + std::to_string(limit) +
+                          "), got range [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                          "]");
+}
+
 // bucket() and bucket_relabel() share their grid bounds and their outputs.
 void check_grid(int64_t grid, int ways) {
   if (grid < 1 || grid > 4096) throw py::value_error("grid must lie in [1, 4096]");
   if (ways < 1 || ways > 64) throw py::value_error("ways must lie in [1, 64]");
+}
+
+// True when [a, a + a_bytes) and [b, b + b_bytes) share a byte.
+bool overlaps(const void* a, int64_t a_bytes, const void* b, int64_t b_bytes) {
+  const auto x = reinterpret_cast<uintptr_t>(a), y = reinterpret_cast<uintptr_t>(b);
+  return a_bytes > 0 && b_bytes > 0 && x < y + uintptr_t(b_bytes) && y < x + uintptr_t(a_bytes);
 }
 
 struct BucketOutputs {
@@ -203,6 +226,15 @@ struct BucketOutputs {
         items(checked_array<int32_t>(items_obj, "out_items", {n}, true)),
         ratings(checked_array<float>(ratings_obj, "out_ratings", {n}, true)),
         block_ptr(checked_array<int64_t>(block_ptr_obj, "block_ptr", {grid * grid + 1}, true)) {}
+  // the kernels use the outputs as scratch while still reading the inputs
+  void check_disjoint(const py::array& a, const py::array& b, const py::array& c) const {
+    const py::array* ins[] = {&a, &b, &c};
+    const py::array* outs[] = {&users, &items, &ratings, &block_ptr};
+    for (const py::array* o : outs)
+      for (const py::array* i : ins)
+        if (overlaps(o->data(), o->nbytes(), i->data(), i->nbytes()))
+          throw py::value_error("bucket: the output arrays must not share memory with the inputs");
+  }
 };
 
 int64_t sgd_bucket(const py::handle& users_obj, const py::handle& items_obj,
@@ -217,8 +249,9 @@ int64_t sgd_bucket(const py::handle& users_obj, const py::handle& items_obj,
   check_grid(grid, ways);
   if (n_users < 1 || n_items < 1) throw py::value_error("n_users and n_items must be >= 1");
   BucketOutputs out(n, grid, out_users_obj, out_items_obj, out_ratings_obj, block_ptr_obj);
-  check_ids(users.data(), n, n_users, "users");
-  check_ids(items.data(), n, n_items, "items");
+  out.check_disjoint(users, items, ratings);
+  check_ids_parallel(users.data(), n, n_users, "users", n_threads);
+  check_ids_parallel(items.data(), n, n_items, "items", n_threads);
   int32_t *oup = out.users.mutable_data(), *oip = out.items.mutable_data();
   float* orp = out.ratings.mutable_data();
   int64_t* bpp = out.block_ptr.mutable_data();
@@ -245,8 +278,10 @@ int64_t sgd_bucket_relabel(const py::handle& users_obj, const py::handle& items_
   if (!(scale > 0.0) || !std::isfinite(scale) || !std::isfinite(shift))
     throw py::value_error("scale must be finite and > 0, shift finite");
   BucketOutputs out(n, grid, out_users_obj, out_items_obj, out_ratings_obj, block_ptr_obj);
-  check_ids(users.data(), n, n_users, "users");
-  check_ids(items.data(), n, n_items, "items");
+  out.check_disjoint(users, items, ratings);
+  out.check_disjoint(uperm, iperm, ratings);
+  check_ids_parallel(users.data(), n, n_users, "users", n_threads);
+  check_ids_parallel(items.data(), n, n_items, "items", n_threads);
   check_ids(uperm.data(), n_users, n_users, "user_perm");
   check_ids(iperm.data(), n_items, n_items, "item_perm");
   {  // permutations: every id exactly once (a repeat would merge two rows)
@@ -302,6 +337,56 @@ void group_by_row(const py::handle& rows_obj, const py::handle& cols_obj, int64_
   sgd::group_by_row(rows.data(), cols.data(), n, n_rows, rpp, ocp);
 }
 
+int64_t dense_rank(const py::handle& ids_obj, const py::handle& table_obj,
+                   const py::handle& index_obj, int n_threads) {
+  auto ids = checked_array<int64_t>(ids_obj, "ids", {any_dim});
+  const int64_t n = ids.shape(0);
+  auto table = checked_array<int32_t>(table_obj, "table", {any_dim}, true);
+  auto index = checked_array<int32_t>(index_obj, "index", {n}, true);
+  if (table.shape(0) > int64_t{1} << 31)
+    throw py::value_error("table: at most 2**31 entries (int32 ranks)");
+  int32_t *tp = table.mutable_data(), *ip = index.mutable_data();
+  py::gil_scoped_release nogil;
+  return sgd::dense_rank(ids.data(), n, table.shape(0), tp, ip, n_threads);
+}
+
+void normal_rows(const py::handle& out_obj, int64_t n_factors, float stddev, uint64_t seed,
+                 uint64_t stream, int64_t first_row, int n_threads) {
+  auto out = checked_array<float>(out_obj, "out", {any_dim, any_dim}, true);
+  if (n_factors < 0 || n_factors > out.shape(1))
+    throw py::value_error("n_factors must lie in [0, " + std::to_string(out.shape(1)) +
+                          "], got " + std::to_string(n_factors));
+  if (!std::isfinite(stddev) || stddev < 0.f)
+    throw py::value_error("stddev must be finite and >= 0");
+  if (first_row < 0) throw py::value_error("first_row must be >= 0");
+  float* op = out.mutable_data();
+  py::gil_scoped_release nogil;
+  sgd::normal_rows(op, out.shape(0), out.shape(1), n_factors, stddev, seed, stream, first_row,
+                   n_threads);
+}
+
+void gather_rows(const py::handle& src_obj, const py::handle& rows_obj, float scale,
+                 const py::handle& out_obj, int n_threads) {
+  auto src = checked_array<float>(src_obj, "src", {any_dim, any_dim});
+  auto rows = checked_array<int32_t>(rows_obj, "rows", {any_dim});
+  const int64_t n = rows.shape(0);
+  auto out = checked_array<float>(out_obj, "out", {n, src.shape(1)}, true);
+  check_ids(rows.data(), n, src.shape(0), "rows");
+  float* op = out.mutable_data();
+  py::gil_scoped_release nogil;
+  sgd::gather_rows(src.data(), rows.data(), n, src.shape(1), scale, op, n_threads);
+}
+
+py::tuple mean_std(const py::handle& x_obj, int n_threads) {
+  auto x = checked_array<double>(x_obj, "x", {any_dim});
+  double mean = 0.0, sd = 0.0;
+  {
+    py::gil_scoped_release nogil;
+    sgd::mean_std(x.data(), x.shape(0), &mean, &sd, n_threads);
+  }
+  return py::make_tuple(mean, sd);
+}
+
 void register_mf(py::module_& m) {
   auto k = m.def_submodule("mf", "matrix factorisation kernels (MF-SGD, CCD++), float32");
   k.def("sgd_train_grid", &sgd_train_grid, py::arg("users"), py::arg("items"),
@@ -341,6 +426,20 @@ void register_mf(py::module_& m) {
         "Items rated by each internal user (CSR) from bucketed work-id ratings.");
   k.def("group_by_row", &group_by_row, py::arg("rows"), py::arg("cols"), py::arg("n_rows"),
         py::arg("row_ptr"), py::arg("out_cols"), "CSR grouping of (row, col) pairs.");
+  k.def("dense_rank", &dense_rank, py::arg("ids"), py::arg("table"), py::arg("index"),
+        py::arg("n_threads") = 0,
+        "Rank int64 ids through a lookup table: table[v] = rank of v among the distinct ids "
+        "(ascending) or -1 if absent, index[e] = table[ids[e]]. Returns the number of "
+        "distinct ids, or -1 (outputs unspecified) if an id lies outside [0, len(table)).");
+  k.def("normal_rows", &normal_rows, py::arg("out"), py::arg("n_factors"), py::arg("stddev"),
+        py::arg("seed"), py::arg("stream") = 0, py::arg("first_row") = 0,
+        py::arg("n_threads") = 0,
+        "out[r, :n_factors] = stddev * N(0, 1) from a counter-based generator keyed by (seed, "
+        "stream, first_row + r): the same for any thread count; out[r, n_factors:] = 0.");
+  k.def("gather_rows", &gather_rows, py::arg("src"), py::arg("rows"), py::arg("scale"),
+        py::arg("out"), py::arg("n_threads") = 0, "out[x] = scale * src[rows[x]] (float32 rows).");
+  k.def("mean_std", &mean_std, py::arg("x"), py::arg("n_threads") = 0,
+        "(mean, population standard deviation) of float64 x; the same for any thread count.");
   k.def("ccd_epoch", &ccd_epoch, py::arg("row_ptr"), py::arg("col_idx"), py::arg("col_ptr"),
         py::arg("row_idx"), py::arg("csc_to_csr"), py::arg("residual"), py::arg("user_factors"),
         py::arg("item_factors"), py::arg("n_factors"), py::arg("reg_user"),

@@ -8,6 +8,7 @@
 #include "harness.hpp"
 #include "kernels/mf_ccd/mf_ccd.hpp"
 #include "kernels/mf_sgd/mf_sgd.hpp"
+#include "kernels/mf_sgd/setup.hpp"
 
 namespace sgd = harpdaal::kernels::mf_sgd;
 namespace ccd = harpdaal::kernels::mf_ccd;
@@ -259,4 +260,50 @@ HD_TEST(mf_sgd_bucket_orders_blocks_and_counts_duplicates) {
         }
     }
   }
+}
+
+// Set-up kernels: the same output for 1 and 2 threads; dense_rank against a sort.
+HD_TEST(mf_sgd_setup_kernels_independent_of_threads) {
+  namespace s = harpdaal::kernels::mf_sgd;
+  std::mt19937_64 rng(5);
+  std::vector<int64_t> ids(200000);
+  for (auto& v : ids) v = int64_t(rng() % 70000) * 3;
+  const int64_t size = 70000 * 3;
+  std::vector<int32_t> t1(size), t2(size), i1(ids.size()), i2(ids.size());
+  const int64_t u1 = s::dense_rank(ids.data(), int64_t(ids.size()), size, t1.data(), i1.data(), 1);
+  const int64_t u2 = s::dense_rank(ids.data(), int64_t(ids.size()), size, t2.data(), i2.data(), 2);
+  std::vector<int64_t> uniq(ids);
+  std::sort(uniq.begin(), uniq.end());
+  uniq.erase(std::unique(uniq.begin(), uniq.end()), uniq.end());
+  HD_CHECK(u1 == int64_t(uniq.size()) && u2 == u1);
+  HD_CHECK(t1 == t2 && i1 == i2);
+  for (size_t e = 0; e < ids.size(); e += 997)
+    HD_CHECK(uniq[i1[e]] == ids[e]);
+  ids[17] = -1;
+  HD_CHECK(s::dense_rank(ids.data(), int64_t(ids.size()), size, t1.data(), i1.data(), 2) == -1);
+
+  std::vector<float> a(3000 * 48, -1.f), b(3000 * 48, -2.f);
+  s::normal_rows(a.data(), 3000, 48, 33, 0.5f, 99, 1, 0, 1);
+  s::normal_rows(b.data(), 3000, 48, 33, 0.5f, 99, 1, 0, 2);
+  HD_CHECK(a == b);
+  double sum = 0, sq = 0;
+  for (int64_t r = 0; r < 3000; ++r) {
+    for (int64_t j = 33; j < 48; ++j) HD_CHECK(a[r * 48 + j] == 0.f);
+    for (int64_t j = 0; j < 33; ++j) {
+      sum += a[r * 48 + j];
+      sq += double(a[r * 48 + j]) * a[r * 48 + j];
+    }
+  }
+  const double n = 3000.0 * 33;
+  HD_CHECK(std::abs(sum / n) < 0.01 && std::abs(std::sqrt(sq / n) - 0.5) < 0.01);
+
+  std::vector<double> x(300001);
+  std::normal_distribution<double> g(2.0, 3.0);
+  for (auto& v : x) v = g(rng);
+  double m1, s1, m2, s2;
+  s::mean_std(x.data(), int64_t(x.size()), &m1, &s1, 1);
+  s::mean_std(x.data(), int64_t(x.size()), &m2, &s2, 2);
+  HD_CHECK(m1 == m2 && s1 == s2);
+  HD_CHECK_NEAR(m1, 2.0, 0.05);
+  HD_CHECK_NEAR(s1, 3.0, 0.05);
 }

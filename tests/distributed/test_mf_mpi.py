@@ -75,7 +75,9 @@ def agree(comm, a):
 @pytest.mark.parametrize("solver, slices", [("sgd", 1), ("sgd", 2), ("sgd", 3), ("ccd", 2)])
 def test_distributed_path_in_one_process_matches_plain_fit(solver, slices):
     tr, te = ratings()
-    kw = dict(n_factors=8, n_epochs=15, random_state=0, solver=solver, n_jobs=1)
+    # 30 epochs: at 15 this tiny problem is still converging and the RMSE of one update order
+    # vs another varies by up to ~3% with the seed; at 30 it is within 0.7% for seeds 0-4
+    kw = dict(n_factors=8, n_epochs=30, random_state=0, solver=solver, n_jobs=1)
     plain = one_process(**kw).rmse(te)
     est = MatrixFactorization(slices_per_rank=slices, **kw)
     rotated = fit_distributed(est, LocalCommunicator(), tr, eval_set=te)
@@ -127,7 +129,7 @@ def test_timer_path_in_one_process_trains_most_ratings_at_fraction_one():
 @pytest.mark.parametrize("solver, slices", [("sgd", 2), ("sgd", 3), ("ccd", 2)])
 def test_ranks_reach_one_process_rmse(comm, solver, slices):
     tr, te = ratings()
-    kw = dict(n_factors=8, n_epochs=15, random_state=0, n_jobs=1, solver=solver)
+    kw = dict(n_factors=8, n_epochs=30, random_state=0, n_jobs=1, solver=solver)  # see above
     one = one_process(**kw).rmse(te)
     dist = MatrixFactorization(slices_per_rank=slices, **kw).fit(my_part(tr, comm))
     assert dist.user_factors_.shape[0] == np.unique(tr[0]).size  # every rank has the model

@@ -256,8 +256,8 @@ class MatrixFactorization:
         if self.early_stopping or self.solver == "ccd":
             # the held-out part must not split a repeated pair; CCD++ needs unique pairs
             users, items, ratings = R.resolve_duplicates(users, items, ratings, self.duplicates)
-        self.user_ids_, u = R.map_ids(users)
-        self.item_ids_, i = R.map_ids(items)
+        self.user_ids_, u = R.map_ids(users, p["threads"])
+        self.item_ids_, i = R.map_ids(items, p["threads"])
         del users, items
         val = None
         if eval_set is not None:
@@ -282,18 +282,20 @@ class MatrixFactorization:
         return self
 
     def _setup_model(self, p, ratings, rng):
-        k, ld = p["k"], R.padded_width(p["k"])
+        k, ld, nt = p["k"], R.padded_width(p["k"]), p["threads"]
         self.n_factors_ = k
-        self.global_mean_ = float(ratings.mean())
-        self._scale = float(max(ratings.std(), 1e-4))
+        mean, std = _core.mf.mean_std(np.ascontiguousarray(ratings, dtype=np.float64), nt)
+        self.global_mean_ = float(mean)
+        self._scale = float(max(std, 1e-4))
         nu, ni = self.user_ids_.size, self.item_ids_.size
-        self._P = R.aligned_empty((nu, ld))
-        self._Q = R.aligned_empty((ni, ld))
-        std = np.float32(p["init_std"])
-        self._P[:, :k] = rng.standard_normal((nu, k), dtype=np.float32) * std
+        # factors drawn per row from a counter-based generator keyed by one seed from rng: the
+        # same for any n_jobs (and under MPI, where _rotation draws the same rows), in parallel
+        seed = R.init_seed(rng)
+        self._P = R.normal_factors(nu, k, p["init_std"], seed, 0, nt)
         if self.solver == "sgd":
-            self._Q[:, :k] = rng.standard_normal((ni, k), dtype=np.float32) * std
-        # CCD++ starts from Q = 0 and updates items first (Yu et al.)
+            self._Q = R.normal_factors(ni, k, p["init_std"], seed, 1, nt)
+        else:  # CCD++ starts from Q = 0 and updates items first (Yu et al.)
+            self._Q = R.aligned_empty((ni, ld))
         use_bias = bool(self.use_bias) and self.solver == "sgd"
         self._bu = np.zeros(nu, np.float32) if use_bias else None
         self._bi = np.zeros(ni, np.float32) if use_bias else None
@@ -441,34 +443,35 @@ class MatrixFactorization:
             val = (np.where(vu >= 0, data.user_perm[np.maximum(vu, 0)], -1).astype(np.int32),
                    np.where(vi >= 0, data.item_perm[np.maximum(vi, 0)], -1).astype(np.int32), vr)
 
-        checked = []  # check_ids: the ids are scanned on the first epoch only (never changed)
-
+        # check_ids=False: bucket_relabel wrote data.users / data.items through the permutations
+        # it checked, so they lie in [0, nu) / [0, ni) (no serial O(n) scan before epoch 1)
         def epoch_fn(_epoch):
             order = rng.permutation(grid).astype(np.int32)
             _core.mf.sgd_train_grid(data.users, data.items, data.ratings, data.block_ptr, order,
                                     self._P, self._Q, uacc, iacc, self._bu, self._bi, p["k"],
                                     p["lr"], p["reg_user"], p["reg_item"], p["reg_bias"], 0.0,
-                                    adaptive, p["dynamic"], p["threads"], not checked)
-            checked.append(True)
+                                    adaptive, p["dynamic"], p["threads"], False)
 
         state = {"P": self._P, "Q": self._Q}
         state.update({k: v for k, v in (("uacc", uacc), ("iacc", iacc), ("bu", self._bu),
                                         ("bi", self._bi)) if v is not None})
         self._train_loop(p, epoch_fn, (data.users, data.items, data.ratings), val, state, rng)
-        # back from the kernel's relabelled rows to the internal (sorted-id) order
-        self._P = self._unpermute_rows(self._P, data.user_perm)
-        self._Q = self._unpermute_rows(self._Q, data.item_perm)
+        # back from the kernel's relabelled rows to the internal (sorted-id) order, and to
+        # rating units (_finish's factor rescaling, fused into the same parallel pass)
+        root = np.float32(np.sqrt(self._scale))
+        self._P = self._unpermute_rows(self._P, data.user_perm, root, p["threads"])
+        self._Q = self._unpermute_rows(self._Q, data.item_perm, root, p["threads"])
         if self._bu is not None:
             self._bu = self._bu[data.user_perm]
             self._bi = self._bi[data.item_perm]
         # the seen-item lists are grouped on first use (recommend / save), not in fit
         self._finish(seen=functools.partial(R.seen_lists, data.users, data.items, data.user_perm,
-                                            data.item_perm))
+                                            data.item_perm), factors_scaled=True)
 
     @staticmethod
-    def _unpermute_rows(work, perm):
-        out = R.aligned_empty(work.shape)
-        np.take(work, perm, axis=0, out=out)
+    def _unpermute_rows(work, perm, scale, n_threads):
+        out = R.aligned_empty(work.shape, fill=None)
+        _core.mf.gather_rows(work, perm, float(scale), out, n_threads)
         return out
 
     def _fit_ccd(self, p, u, i, ratings, val):
@@ -499,12 +502,14 @@ class MatrixFactorization:
         self._train_loop(p, epoch_fn, train, val,
                          {"P": self._P, "Q": self._Q, "residual": residual})
 
-    def _finish(self, u=None, i=None, seen=None):
-        """Back to rating units; keep the items each user rated (for recommend): grouped now
-        from (u, i), or later by `seen()` -> (row_ptr, items) on first use."""
-        root = np.float32(np.sqrt(self._scale))
-        self._P *= root
-        self._Q *= root
+    def _finish(self, u=None, i=None, seen=None, factors_scaled=False):
+        """Back to rating units (factors_scaled: P and Q already are); keep the items each user
+        rated (for recommend): grouped now from (u, i), or later by `seen()` -> (row_ptr,
+        items) on first use."""
+        if not factors_scaled:
+            root = np.float32(np.sqrt(self._scale))
+            self._P *= root
+            self._Q *= root
         if self._bu is not None:
             self._bu *= np.float32(self._scale)
             self._bi *= np.float32(self._scale)

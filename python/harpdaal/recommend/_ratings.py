@@ -9,14 +9,32 @@ DUPLICATE_POLICIES = ("error", "mean", "last")
 
 
 def aligned_empty(shape, dtype=np.float32, align=64, fill=0.0):
-    """A C-contiguous array whose data starts on an `align`-byte boundary."""
+    """A C-contiguous array whose data starts on an `align`-byte boundary, filled with `fill`
+    (None: left uninitialised, for a caller that writes every entry)."""
     dtype = np.dtype(dtype)
     n = int(np.prod(shape)) * dtype.itemsize
     buf = np.empty(n + align, dtype=np.uint8)
     off = (-buf.ctypes.data) % align
     out = buf[off : off + n].view(dtype).reshape(shape)
-    out.fill(fill)
+    if fill is not None:
+        out.fill(fill)
     return out
+
+
+def normal_factors(rows, k, std, seed, stream, n_threads=1):
+    """(rows, padded_width(k)) aligned float32 factors: std * N(0, 1) in the first k columns
+    (row r drawn from a counter-based generator keyed by (seed, stream, r), so the same for any
+    thread count and any process that draws it), zeros after."""
+    from .. import _core
+
+    out = aligned_empty((rows, padded_width(k)), fill=None)
+    _core.mf.normal_rows(out, k, float(std), int(seed), int(stream), 0, n_threads)
+    return out
+
+
+def init_seed(rng):
+    """The one draw from a fit's Generator that keys its initial factors."""
+    return int(rng.integers(0, 2**63))
 
 
 def padded_width(k: int) -> int:
@@ -78,7 +96,12 @@ def as_triplets(X, y=None, allow_empty=False):
                          f"{users.shape[0]}, {items.shape[0]}, {ratings.shape[0]}")
     if ratings.size == 0 and not allow_empty:
         raise ValueError("no ratings: the rating matrix is empty")
-    if not np.all(np.isfinite(ratings)):
+    # a finite sum means no NaN or inf (either would propagate); only when the sum is not
+    # finite (a bad value, or finite values overflowing) is every value tested: no full-size
+    # boolean temporary on the common path
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.add.reduce(ratings)
+    if not np.isfinite(total) and not np.all(np.isfinite(ratings)):
         bad = int(np.count_nonzero(~np.isfinite(ratings)))
         raise ValueError(f"ratings: {bad} value(s) are NaN or infinite")
     return users, items, ratings, shape
@@ -114,20 +137,31 @@ def resolve_duplicates(users, items, ratings, policy):
     return users[first], items[first], sums / counts
 
 
-def map_ids(ids):
-    """(sorted unique ids, int32 index of each id into them). O(n) through a presence table when
-    the ids are dense enough, else a sort."""
+def dense_id_limit(n):
+    """Largest id + 1 for which map_ids of n ids takes the lookup-table path."""
+    return 4 * int(n) + (1 << 20)
+
+
+def map_ids(ids, n_threads=1):
+    """(sorted unique ids, int32 index of each id into them).
+
+    Dense path: non-negative int64 ids whose maximum is below dense_id_limit(len(ids)) are
+    ranked through a lookup table in C++ (O(n + max id), parallel over n_threads, the same
+    result for any thread count). Anything else (other dtypes, negative ids, a larger maximum)
+    falls back to np.unique (a sort), which gives the same answer."""
     if ids.size == 0:
         return ids.copy(), np.zeros(0, np.int32)
     top = int(ids.max())
-    if top < 4 * ids.size + (1 << 20):
-        present = np.zeros(top + 1, np.bool_)
-        present[ids] = True
-        unique = np.flatnonzero(present)
-        index = np.cumsum(present, dtype=np.int64).astype(np.int32) - 1
-        return unique.astype(ids.dtype, copy=False), index[ids]
+    if ids.dtype == np.int64 and ids.flags.c_contiguous and 0 <= top < dense_id_limit(ids.size):
+        from .. import _core
+
+        table = np.empty(top + 1, np.int32)
+        index = np.empty(ids.size, np.int32)
+        if _core.mf.dense_rank(ids, table, index, n_threads) >= 0:
+            return np.flatnonzero(table >= 0), index
+        # a negative id: the general path below
     unique, inverse = np.unique(ids, return_inverse=True)
-    return unique, inverse.astype(np.int32)
+    return unique, inverse.astype(np.int32).reshape(-1)
 
 
 # Runs of this many users are interleaved inside each block (see mf_sgd.hpp's bucket): measured

@@ -132,8 +132,8 @@ def _unique_pairs(users, items, ratings, policy, n_threads):
     counted by the kernel's O(n) bucketing (one block) instead of sorting every rating."""
     if users.size == 0:
         return users, items, ratings
-    uu, lu = R.map_ids(users)
-    ui, li = R.map_ids(items)
+    uu, lu = R.map_ids(users, n_threads)
+    ui, li = R.map_ids(items, n_threads)
     n = ratings.size
     scratch = (np.empty(n, np.int32), np.empty(n, np.int32), np.empty(n, np.float32),
                np.empty(2, np.int64))
@@ -188,13 +188,15 @@ class _SGDRotation:
         nu, ni = data.nu, data.ni
         self.adaptive = est.learning_rate_schedule == "adaptive"
         use_bias = bool(est.use_bias)
-        std = np.float32(p["init_std"])
-        # the draws of a one-process fit (P then Q), so every rank starts from the same model
-        P_all = rng.standard_normal((nu, k), dtype=np.float32) * std
-        Q_all = rng.standard_normal((ni, k), dtype=np.float32) * std
+        # the initial factors of a one-process fit (same seed draw, same rows), so every rank
+        # starts from the same model
+        seed0 = R.init_seed(rng)
+        nt = p["threads"]
+        P_all = R.normal_factors(nu, k, p["init_std"], seed0, 0, nt)
+        Q_all = R.normal_factors(ni, k, p["init_std"], seed0, 1, nt)[:, :k]
         nmy = data.my_users.size
-        self.P = R.aligned_empty((nmy, ld))
-        self.P[:, :k] = P_all[data.my_users]
+        self.P = R.aligned_empty((nmy, ld), fill=None)
+        np.take(P_all, data.my_users, axis=0, out=self.P)
         self.uacc = np.ones(nmy, np.float32) if self.adaptive else None
         self.ubias = np.zeros(nmy, np.float32) if use_bias else None
         del P_all
@@ -364,9 +366,9 @@ class _CCDReduce:
         k, ld = p["k"], R.padded_width(p["k"])
         self.k = k
         nmy, ni = data.my_users.size, data.ni
-        P_all = rng.standard_normal((data.nu, k), dtype=np.float32) * np.float32(p["init_std"])
-        self.P = R.aligned_empty((nmy, ld))
-        self.P[:, :k] = P_all[data.my_users]
+        P_all = R.normal_factors(data.nu, k, p["init_std"], R.init_seed(rng), 0, p["threads"])
+        self.P = R.aligned_empty((nmy, ld), fill=None)
+        np.take(P_all, data.my_users, axis=0, out=self.P)
         del P_all
         self.Q = R.aligned_empty((ni, ld))        # replicated; CCD++ starts from Q = 0
         # this rank's ratings as CSR (local users x global items) and a CSC view of them

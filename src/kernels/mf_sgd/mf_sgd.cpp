@@ -197,8 +197,13 @@ int64_t bucket_impl(int64_t n, UserOf user_of, ItemOf item_of, RatingOf rating_o
     }
     block_ptr[nb] = pos;
   }
-  std::vector<int32_t> tu(static_cast<size_t>(n)), ti(static_cast<size_t>(n));
-  std::vector<T> tr(static_cast<size_t>(n));
+  // pass 1 scatters straight into the outputs: pass 2 copies each block into block-local
+  // scratch before writing the block's final order back over the same range, so no full-size
+  // scratch is needed (it cost 12 bytes per rating of allocation, page faults and traffic).
+  // The outputs must not overlap the inputs (the bindings check).
+  int32_t* tu = out_users;
+  int32_t* ti = out_items;
+  T* tr = out_ratings;
   parallel_for(n_threads, n_chunks, 1, [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c) {
       int64_t* next = counts.data() + c * nb;
@@ -229,8 +234,8 @@ int64_t bucket_impl(int64_t n, UserOf user_of, ItemOf item_of, RatingOf rating_o
   const int64_t w = std::max<int64_t>(1, ways);
   std::vector<int64_t> dups(static_cast<size_t>(nb), 0);
   parallel_for(n_threads, nb, 1, [&](int64_t b0, int64_t b1) {
-    std::vector<int64_t> hist, gstart;
-    std::vector<int32_t> si, su, count, last, seen, grp, gcnt;
+    std::vector<int64_t> hist, gstart, round_at, round_off;
+    std::vector<int32_t> si, su, count, last, seen, grp, rank, gcnt;
     std::vector<T> sr;
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t beg = block_ptr[b], len = block_ptr[b + 1] - beg;
@@ -253,10 +258,14 @@ int64_t bucket_impl(int64_t n, UserOf user_of, ItemOf item_of, RatingOf rating_o
         si[d] = ti[x];
         sr[d] = tr[x];
       }
+      // from here on the block lives in su / si / sr: out[beg, beg + len) may be overwritten
       // groups of w consecutive users present in the block (in user order). User q of a group
       // whose members have counts c_0..c_{w-1} puts its j-th rating (in item order) at
-      // group_start + sum_q' min(c_q', j) + #{q' < q : c_q' > j}.
+      // group_start + sum_q' min(c_q', j) + #{q' < q : c_q' > j}; the first two terms, the
+      // start of the group's round j, are tabulated per group (round_at), so a rating costs at
+      // most w - 1 compares.
       grp.assign(static_cast<size_t>(uw), 0);
+      rank.assign(static_cast<size_t>(uw), 0);
       gstart.clear();
       gcnt.clear();
       int64_t pos = beg, members = 0;
@@ -267,10 +276,23 @@ int64_t bucket_impl(int64_t n, UserOf user_of, ItemOf item_of, RatingOf rating_o
           gcnt.insert(gcnt.end(), static_cast<size_t>(w), 0);
         }
         const int64_t g = int64_t(gstart.size()) - 1;
-        grp[x] = int32_t(g * w + members);  // group slot: g * w + rank
+        grp[x] = int32_t(g);  // (group, rank in it): no divisions in the scatter below
+        rank[x] = int32_t(members);
         gcnt[g * w + members] = count[x];
         pos += count[x];
         members = (members + 1) % w;
+      }
+      round_at.clear();
+      round_off.assign(gstart.size(), 0);
+      for (size_t g = 0; g < gstart.size(); ++g) {
+        const int32_t* c = gcnt.data() + g * w;
+        const int32_t rounds = *std::max_element(c, c + w);
+        round_off[g] = int64_t(round_at.size());
+        int64_t at = gstart[g];
+        for (int32_t j = 0; j < rounds; ++j) {
+          round_at.push_back(at);
+          for (int64_t r = 0; r < w; ++r) at += c[r] > j;
+        }
       }
       last.assign(static_cast<size_t>(uw), -1);
       seen.assign(static_cast<size_t>(uw), 0);  // ratings placed so far per user
@@ -279,10 +301,10 @@ int64_t bucket_impl(int64_t n, UserOf user_of, ItemOf item_of, RatingOf rating_o
         const int32_t j = seen[uu]++;
         if (si[x] == last[uu]) ++dups[b];
         last[uu] = si[x];
-        const int64_t slot = grp[uu], g = slot / w, q = slot % w;
+        const int64_t g = grp[uu], q = rank[uu];
         const int32_t* c = gcnt.data() + g * w;
-        int64_t d = gstart[g];
-        for (int64_t r = 0; r < w; ++r) d += std::min(c[r], j) + ((r < q && c[r] > j) ? 1 : 0);
+        int64_t d = round_at[round_off[g] + j];
+        for (int64_t r = 0; r < q; ++r) d += c[r] > j;
         out_users[d] = su[x];
         out_items[d] = si[x];
         out_ratings[d] = sr[x];

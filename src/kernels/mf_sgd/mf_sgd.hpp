@@ -78,7 +78,8 @@ double sum_squared_error(const int32_t* users, const int32_t* items, const T* ra
 // counting sorts and a sort of each user's run), then the runs of `ways` consecutive users are
 // interleaved (ways = 1: plain (user, item) order) so consecutive updates touch different rows
 // and the CPU can overlap them. block_ptr gets grid*grid + 1 offsets. Returns the number of
-// ratings whose (user, item) pair repeats (0: no duplicates).
+// ratings whose (user, item) pair repeats (0: no duplicates). The outputs must not overlap the
+// inputs (they serve as the first pass's scratch).
 template <class T>
 int64_t bucket(const int32_t* users, const int32_t* items, const T* ratings, int64_t n,
                int64_t n_users, int64_t n_items, int64_t grid, int32_t* out_users,
