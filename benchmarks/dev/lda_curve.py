@@ -59,13 +59,7 @@ dt = np.bincount(doc_of * K + topics, minlength=D * K).reshape(D, K)
 out = {"K": K, "threads": a.threads, "docs": D, "tokens": N, "mh": a.mh, "rows": rows,
        "harpdaal_ll": loglik_per_token(wt, dt, 0.1, 0.01, V)}
 if mdl is not None:
-    w2 = np.concatenate([np.asarray(d.words, np.int64) for d in mdl.docs])
-    t2 = np.concatenate([np.asarray(d.topics, np.int64) for d in mdl.docs])
-    l2 = np.array([len(d.words) for d in mdl.docs])
-    do2 = np.repeat(np.arange(len(l2)), l2)
-    wt2 = np.bincount(w2 * K + t2, minlength=V * K).reshape(V, K)
-    dt2 = np.bincount(do2 * K + t2, minlength=len(l2) * K).reshape(-1, K)
-    out["tomotopy_ll"] = loglik_per_token(wt2, dt2, 0.1, 0.01, V)
+    out["tomotopy_ll"] = _corpus.tomotopy_loglik_per_token(mdl, K, V)
 print(f"LL/token harpdaal {out['harpdaal_ll']:.4f} tomotopy {out.get('tomotopy_ll', float('nan')):.4f}")
 last = rows[len(rows) // 2:]
 print("median ns/token over the second half: harpdaal %.1f tomotopy %s" % (

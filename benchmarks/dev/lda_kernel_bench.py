@@ -53,11 +53,5 @@ if a.tomotopy:
     mdl.train(a.iters, workers=a.threads, parallel=tp.ParallelScheme.PARTITION)
     s = time.perf_counter() - t0
     print(f"tomotopy cpu {(time.process_time() - c0) / a.iters / N * 1e9:.1f} ns/token")
-    w2 = np.concatenate([np.asarray(d.words, np.int64) for d in mdl.docs])
-    t2 = np.concatenate([np.asarray(d.topics, np.int64) for d in mdl.docs])
-    l2 = np.array([len(d.words) for d in mdl.docs])
-    do2 = np.repeat(np.arange(len(l2)), l2)
-    wt2 = np.bincount(w2 * K + t2, minlength=V * K).reshape(V, K)
-    dt2 = np.bincount(do2 * K + t2, minlength=len(l2) * K).reshape(-1, K)
     print(f"tomotopy K={K} T={a.threads}: {s / a.iters / N * 1e9:.1f} ns/token (mean iter), "
-          f"total {s:.2f}s, LL/token {loglik_per_token(wt2, dt2, 0.1, 0.01, V):.4f}")
+          f"total {s:.2f}s, LL/token {_corpus.tomotopy_loglik_per_token(mdl, K, V):.4f}")
