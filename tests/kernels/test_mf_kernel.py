@@ -214,13 +214,9 @@ def test_sgd_wide_rows_match_numpy(isa):
 
 
 @pytest.mark.parametrize("ways", [1, 4])
-def test_bucket_relabel_equals_bucket_of_relabelled(ways):
-    rng = np.random.default_rng(2)
+def test_bucket_relabel_equals_bucket_of_relabelled(ways, random_ratings):
     m, n, nnz, grid = 300, 120, 20000, 4
-    u = rng.integers(0, m, nnz).astype(np.int32)
-    i = rng.integers(0, n, nnz).astype(np.int32)
-    r = rng.normal(3.0, 1.0, nnz)
-    up, ip = rng.permutation(m).astype(np.int32), rng.permutation(n).astype(np.int32)
+    u, i, r, up, ip = random_ratings(2, m, n, nnz)
     shift, scale = 3.1, 0.9
     want = bucket(up[u], ip[i], ((r - shift) / scale).astype(np.float32), m, n, grid, ways=ways)
     got = (np.empty(nnz, np.int32), np.empty(nnz, np.int32), np.empty(nnz, np.float32),

@@ -164,13 +164,9 @@ def test_bucket_matches_numpy_reference_for_any_threads(ways):
             np.testing.assert_array_equal(a, b)
 
 
-def test_bucket_relabel_independent_of_threads():
-    rng = np.random.default_rng(6)
+def test_bucket_relabel_independent_of_threads(random_ratings):
     m, n, nnz, grid = 5000, 900, 300_000, 8
-    u = rng.integers(0, m, nnz).astype(np.int32)
-    i = rng.integers(0, n, nnz).astype(np.int32)
-    r = rng.normal(3.0, 1.0, nnz)
-    up, ip = rng.permutation(m).astype(np.int32), rng.permutation(n).astype(np.int32)
+    u, i, r, up, ip = random_ratings(6, m, n, nnz)
     outs = []
     for threads in (1, 2):
         got = (np.empty(nnz, np.int32), np.empty(nnz, np.int32), np.empty(nnz, np.float32),
