@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "kernels/common/ids.hpp"
+
 namespace harpdaal::bindings {
 
 namespace py = pybind11;
@@ -106,15 +108,12 @@ struct Register {
 
 // Every id in ids[0, n) must lie in [0, limit): ValueError naming `name` and the range found.
 // The scan runs without the GIL.
-inline void check_ids(const int32_t* ids, int64_t n, int64_t limit, const char* name) {
+inline void check_ids(const int32_t* ids, int64_t n, int64_t limit, const char* name,
+                      int n_threads = 1) {
   int32_t lo = 0, hi = -1;
   {
     py::gil_scoped_release nogil;
-    if (n > 0) {
-      auto mm = std::minmax_element(ids, ids + n);
-      lo = *mm.first;
-      hi = *mm.second;
-    }
+    kernels::id_range(ids, n, &lo, &hi, n_threads);
   }
   if (n > 0 && (lo < 0 || hi >= limit))
     throw py::value_error(std::string(name) + ": ids must lie in [0, " + std::to_string(limit) +

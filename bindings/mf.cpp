@@ -188,22 +188,6 @@ void ccd_epoch(const py::handle& row_ptr_obj, const py::handle& col_idx_obj,
                         reg_item, inner_iters, n_threads);
 }
 
-// check_ids (arrays.hpp) with the scan in parallel: the bucketing's inputs are the whole
-// rating set, where a serial scan is a visible share of the fit's set-up.
-void check_ids_parallel(const int32_t* ids, int64_t n, int64_t limit, const char* name,
-                        int n_threads) {
-  if (n <= 0) return;
-  int32_t lo = 0, hi = 0;
-  {
-    py::gil_scoped_release nogil;
-    sgd::id_range(ids, n, &lo, &hi, n_threads);
-  }
-  if (lo < 0 || hi >= limit)
-    throw py::value_error(std::string(name) + ": ids must lie in [0, " + std::to_string(limit) +
-                          "), got range [" + std::to_string(lo) + ", " + std::to_string(hi) +
-                          "]");
-}
-
 // bucket() and bucket_relabel() share their grid bounds and their outputs.
 void check_grid(int64_t grid, int ways) {
   if (grid < 1 || grid > 4096) throw py::value_error("grid must lie in [1, 4096]");
@@ -250,8 +234,8 @@ int64_t sgd_bucket(const py::handle& users_obj, const py::handle& items_obj,
   if (n_users < 1 || n_items < 1) throw py::value_error("n_users and n_items must be >= 1");
   BucketOutputs out(n, grid, out_users_obj, out_items_obj, out_ratings_obj, block_ptr_obj);
   out.check_disjoint(users, items, ratings);
-  check_ids_parallel(users.data(), n, n_users, "users", n_threads);
-  check_ids_parallel(items.data(), n, n_items, "items", n_threads);
+  check_ids(users.data(), n, n_users, "users", n_threads);
+  check_ids(items.data(), n, n_items, "items", n_threads);
   int32_t *oup = out.users.mutable_data(), *oip = out.items.mutable_data();
   float* orp = out.ratings.mutable_data();
   int64_t* bpp = out.block_ptr.mutable_data();
@@ -280,8 +264,8 @@ int64_t sgd_bucket_relabel(const py::handle& users_obj, const py::handle& items_
   BucketOutputs out(n, grid, out_users_obj, out_items_obj, out_ratings_obj, block_ptr_obj);
   out.check_disjoint(users, items, ratings);
   out.check_disjoint(uperm, iperm, ratings);
-  check_ids_parallel(users.data(), n, n_users, "users", n_threads);
-  check_ids_parallel(items.data(), n, n_items, "items", n_threads);
+  check_ids(users.data(), n, n_users, "users", n_threads);
+  check_ids(items.data(), n, n_items, "items", n_threads);
   check_ids(uperm.data(), n_users, n_users, "user_perm");
   check_ids(iperm.data(), n_items, n_items, "item_perm");
   {  // permutations: every id exactly once (a repeat would merge two rows)

@@ -14,6 +14,7 @@
 #include <oneapi/tbb/task_arena.h>
 
 #include "kernels/common/isa.hpp"
+#include "kernels/common/mix64.hpp"
 #include "kernels/common/parallel.hpp"
 #include "kernels/lda/doc_bucket.hpp"
 
@@ -21,13 +22,7 @@ namespace harpdaal::kernels::lda {
 
 namespace {
 
-// ---- counter-based random numbers ------------------------------------------------------------
-inline uint64_t mix64(uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
+// ---- counter-based random numbers (mix64: kernels/common/mix64.hpp) ---------------------------
 // splitmix64 stream whose start is a hash of (seed, iteration, document, token): the draws for a
 // token never depend on which thread samples it or in which order.
 struct TokenRng {

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <vector>
 
+#include "kernels/common/mix64.hpp"
 #include "kernels/common/parallel.hpp"
 
 namespace harpdaal::kernels::mf_sgd {
@@ -13,12 +14,6 @@ namespace {
 constexpr int64_t kChunk = 1 << 16;  // fixed chunks: sums independent of the thread count
 
 int64_t n_chunks(int64_t n) { return (n + kChunk - 1) / kChunk; }
-
-uint64_t mix64(uint64_t z) {  // splitmix64's finaliser (Steele et al. 2014)
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
 }  // namespace
 
 int64_t dense_rank(const int64_t* ids, int64_t n, int64_t table_size, int32_t* table,
@@ -102,21 +97,6 @@ void mean_std(const double* x, int64_t n, double* mean, double* stddev, int n_th
                      static_cast<double>(n);
   *mean = mu;
   *stddev = std::sqrt(var);
-}
-
-void id_range(const int32_t* ids, int64_t n, int32_t* lo, int32_t* hi, int n_threads) {
-  const int64_t nc = std::max<int64_t>(1, n_chunks(n));
-  std::vector<int32_t> los(static_cast<size_t>(nc)), his(static_cast<size_t>(nc));
-  parallel_for(n_threads, nc, 1, [&](int64_t c0, int64_t c1) {
-    for (int64_t c = c0; c < c1; ++c) {
-      // std::minmax_element: measured faster than a plain min/max loop at the baseline ISA
-      auto mm = std::minmax_element(ids + c * kChunk, ids + std::min(n, (c + 1) * kChunk));
-      los[c] = *mm.first;
-      his[c] = *mm.second;
-    }
-  });
-  *lo = *std::min_element(los.begin(), los.end());
-  *hi = *std::max_element(his.begin(), his.end());
 }
 
 void gather_rows(const float* src, const int32_t* rows, int64_t n, int64_t ld, float scale,

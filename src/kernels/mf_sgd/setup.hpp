@@ -24,9 +24,6 @@ void normal_rows(float* out, int64_t rows, int64_t ld, int64_t k, float stddev, 
 // Mean and population standard deviation of x (two passes, float64 sums over fixed chunks).
 void mean_std(const double* x, int64_t n, double* mean, double* stddev, int n_threads);
 
-// Smallest and largest of n ids (n > 0), in parallel.
-void id_range(const int32_t* ids, int64_t n, int32_t* lo, int32_t* hi, int n_threads);
-
 // out[x, :] = scale * src[rows[x], :] for x < n (rows of ld floats; every rows[x] in range).
 void gather_rows(const float* src, const int32_t* rows, int64_t n, int64_t ld, float scale,
                  float* out, int n_threads);
