@@ -37,10 +37,6 @@ def _suffix(dtype):
     return "_f32" if dtype == np.float32 else "_f64"
 
 
-def _threads(n_jobs):
-    return resolve_n_jobs(n_jobs)
-
-
 class _Data:
     """The local rows in the form the kernels take (dense C-contiguous or CSR parts)."""
 
@@ -207,7 +203,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
                               order="C", copy=False, accept_large_sparse=False,
                               ensure_min_samples=1 if comm.size == 1 else 0)
             n_init = self._check_params(X.shape[1])
-            n_threads = _threads(self.n_jobs)
+            n_threads = resolve_n_jobs(self.n_jobs)
             sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
             if np.any(sample_weight < 0):
                 raise ValueError("sample_weight must be non-negative")
@@ -587,7 +583,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         X = self._check_test_data(X)
         labels = np.empty(X.shape[0], dtype=np.int32)
-        data = _Data(X, np.ones(X.shape[0], X.dtype), _threads(self.n_jobs), self.method)
+        data = _Data(X, np.ones(X.shape[0], X.dtype), resolve_n_jobs(self.n_jobs), self.method)
         data.assign(self._centers_for(X), labels)
         return labels
 
@@ -603,10 +599,10 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     def _transform(self, X):
         c = self._centers_for(X)
         if sp.issparse(X):
-            data = _Data(X, np.ones(X.shape[0], X.dtype), _threads(self.n_jobs), self.method)
+            data = _Data(X, np.ones(X.shape[0], X.dtype), resolve_n_jobs(self.n_jobs), self.method)
             return np.sqrt(data.sq_dists(c)).astype(X.dtype)
         out = np.empty((X.shape[0], c.shape[0]), dtype=X.dtype)
-        getattr(_K, "distances" + _suffix(X.dtype))(X, c, out, False, _threads(self.n_jobs))
+        getattr(_K, "distances" + _suffix(X.dtype))(X, c, out, False, resolve_n_jobs(self.n_jobs))
         return out
 
     def fit_transform(self, X, y=None, sample_weight=None):
@@ -617,7 +613,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         X = self._check_test_data(X)
         sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
-        data = _Data(X, sample_weight, _threads(self.n_jobs), self.method)
+        data = _Data(X, sample_weight, resolve_n_jobs(self.n_jobs), self.method)
         c = self._centers_for(X)
         labels = np.empty(X.shape[0], dtype=np.int32)
         data.assign(c, labels)

@@ -139,10 +139,6 @@ def _seed_from(random_state) -> int:
                     f"got {type(random_state).__name__}")
 
 
-def _threads(n_jobs) -> int:
-    return resolve_n_jobs(n_jobs)
-
-
 def topic_log_likelihood(topic_totals: np.ndarray, n_words: int, beta: float) -> float:
     """The topic part of log p(w|z): K lgamma(V beta) - sum_k lgamma(n_k + V beta)."""
     vb = n_words * beta
@@ -294,7 +290,7 @@ class LatentDirichletAllocation:
         from ._rotation import fit_rotation, get_communicator
 
         K, alpha, beta = self._validated_params()
-        n_threads = _threads(self.n_jobs)
+        n_threads = resolve_n_jobs(self.n_jobs)
         comm = get_communicator()
         corpus = as_token_corpus(X)
         if comm.size > 1:
@@ -349,7 +345,7 @@ class LatentDirichletAllocation:
         doc_topic = np.zeros((corpus.n_docs, K), np.float32)
         _K.fold_in(corpus.doc_ptr, corpus.words, topics, 0, self.word_topic_, self.topic_totals_,
                    self._alpha, self._beta, seed, sweeps, burn, self._kernel_steps(), doc_topic,
-                   _threads(self.n_jobs))
+                   resolve_n_jobs(self.n_jobs))
         kept = sweeps - burn
         return (doc_topic / kept).astype(np.float64)
 
