@@ -181,15 +181,23 @@ HD_TEST(lda_fold_in_keeps_model_and_is_thread_independent) {
 // is the first j whose global prefix exceeds u (up to float rounding at the block edges).
 HD_TEST(lda_doc_bucket_and_find_match_a_scalar_reference) {
   using Fn = lda::DocBucketFn;
-  std::vector<std::pair<const char*, Fn>> levels{{"generic", &lda::generic::doc_bucket}};
+  using DrawFn = lda::DocBucketDrawFn;
+  struct Level {
+    const char* name;
+    Fn fn;
+    DrawFn draw;
+  };
+  std::vector<Level> levels{{"generic", &lda::generic::doc_bucket, &lda::generic::doc_bucket_draw}};
   const auto best = harpdaal::kernels::detected_isa();
-  if (best >= harpdaal::kernels::Isa::avx2) levels.push_back({"avx2", &lda::avx2::doc_bucket});
-  if (best >= harpdaal::kernels::Isa::avx512) levels.push_back({"avx512", &lda::avx512::doc_bucket});
+  if (best >= harpdaal::kernels::Isa::avx2)
+    levels.push_back({"avx2", &lda::avx2::doc_bucket, &lda::avx2::doc_bucket_draw});
+  if (best >= harpdaal::kernels::Isa::avx512)
+    levels.push_back({"avx512", &lda::avx512::doc_bucket, &lda::avx512::doc_bucket_draw});
   std::mt19937_64 rng(7);
   const int32_t K = 80;
   std::vector<int32_t> nw(K);
   for (auto& x : nw) x = static_cast<int32_t>(rng() % 50);
-  for (const auto& [name, fn] : levels) {
+  for (const auto& [name, fn, draw] : levels) {
     for (int32_t n = 0; n <= 70; ++n) {
       std::vector<int32_t> nz(K);
       for (int32_t k = 0; k < K; ++k) nz[k] = k;
@@ -216,6 +224,22 @@ HD_TEST(lda_doc_bucket_and_find_match_a_scalar_reference) {
         const float u = total * static_cast<float>(rng() % 1000000) * 1e-6f;
         const int32_t j = lda::find_in_bucket(v.data(), bs.data(), n, u);
         HD_CHECK(j >= 0 && j < n);
+        // the fused bucket + draw (the level's vector search) picks the same position for the
+        // same u, and -1 when u falls in the smoothing mass past the bucket's total
+        const float smooth = 0.25f * total + 0.001f;
+        const float u01 = u / (total + smooth);
+        std::vector<float> v2(K + 16, -1.f), bs2(K / 16 + 2, -1.f);
+        const int32_t jd = draw(nz.data(), n, coef.data(), nw.data(), 0.01f, smooth, u01, v2.data(),
+                                bs2.data());
+        const float ud = u01 * (total + smooth);
+        if (ud < total) {
+          HD_CHECK(jd == lda::find_in_bucket(v.data(), bs.data(), n, ud));
+        } else {
+          HD_CHECK(jd == -1);
+        }
+        const int32_t jm = draw(nz.data(), n, coef.data(), nw.data(), 0.01f, smooth, 0.99f,
+                                v2.data(), bs2.data());
+        HD_CHECK(jm == -1);  // the smoothing mass is >= 20% of the whole here
         int32_t ref = 0;
         while (ref < n - 1 && prefix[ref + 1] <= u) ++ref;
         // the same position, or a neighbour when u lies within rounding of a boundary

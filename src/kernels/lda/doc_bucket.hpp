@@ -16,10 +16,19 @@ inline constexpr int kBucketBlock = 16;
 using DocBucketFn = float (*)(const int32_t* nz, int32_t n, const float* coef, const int32_t* nw,
                               float beta, float* v, float* block_sums);
 
+// The document bucket and the draw in one call: with z = doc_bucket(...), the position j whose
+// prefix first exceeds u = u01 (z + smooth) when u < z (as find_in_bucket finds it, with the
+// level's vector compares), else -1 (the draw falls in the smoothing bucket of mass smooth).
+using DocBucketDrawFn = int32_t (*)(const int32_t* nz, int32_t n, const float* coef,
+                                    const int32_t* nw, float beta, float smooth, float u01,
+                                    float* v, float* block_sums);
+
 #define HARPDAAL_LDA_DECLARE_BUCKET(NS)                                                       \
   namespace NS {                                                                              \
   float doc_bucket(const int32_t* nz, int32_t n, const float* coef, const int32_t* nw,        \
                    float beta, float* v, float* block_sums);                                  \
+  int32_t doc_bucket_draw(const int32_t* nz, int32_t n, const float* coef, const int32_t* nw, \
+                          float beta, float smooth, float u01, float* v, float* block_sums);  \
   }
 HARPDAAL_LDA_DECLARE_BUCKET(generic)
 HARPDAAL_LDA_DECLARE_BUCKET(avx2)

@@ -84,4 +84,40 @@ float doc_bucket(const int32_t* nz, int32_t n, const float* coef, const int32_t*
   for (int32_t i = 0; i < b; ++i) total += block_sums[i];
   return total;
 }
+
+int32_t doc_bucket_draw(const int32_t* nz, int32_t n, const float* coef, const int32_t* nw,
+                        float beta, float smooth, float u01, float* v, float* block_sums) {
+  const float z = doc_bucket(nz, n, coef, nw, beta, v, block_sums);
+  float u = u01 * (z + smooth);
+  if (!(u < z)) return -1;
+  const int32_t n_blocks = (n + kBucketBlock - 1) / kBucketBlock;
+  int32_t b = 0;
+  float run = 0.f, before = 0.f;
+  for (int32_t i = 0; i < n_blocks - 1; ++i) {
+    run += block_sums[i];
+    const bool past = run <= u;
+    b += past;
+    before = past ? run : before;
+  }
+  u -= before;
+  const int32_t j0 = b * kBucketBlock;
+  const int32_t len = n - j0 < kBucketBlock ? n - j0 : kBucketBlock;
+  // entries of the block whose prefix stays <= u, the last one excluded (it takes what is left)
+#if defined(__AVX512F__) || defined(__AVX2__)
+  const uint32_t valid = (1u << (len - 1)) - 1u;
+#endif
+#if defined(__AVX512F__)
+  const __mmask16 le = _mm512_cmp_ps_mask(_mm512_loadu_ps(v + j0), _mm512_set1_ps(u), _CMP_LE_OQ);
+  return j0 + __builtin_popcount(static_cast<uint32_t>(le) & valid);
+#elif defined(__AVX2__)
+  const __m256 vu = _mm256_set1_ps(u);
+  const uint32_t lo = static_cast<uint32_t>(_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(v + j0), vu, _CMP_LE_OQ)));
+  const uint32_t hi = static_cast<uint32_t>(_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(v + j0 + 8), vu, _CMP_LE_OQ)));
+  return j0 + __builtin_popcount((lo | (hi << 8)) & valid);
+#else
+  int32_t c = 0;
+  for (int32_t q = 0; q < kBucketBlock; ++q) c += (q < len - 1) & (v[j0 + q] <= u);
+  return j0 + c;
+#endif
+}
 }  // namespace harpdaal::kernels::lda::HARPDAAL_ISA_NS

@@ -272,23 +272,24 @@ inline void sample_tokens(const int32_t* words, int32_t* topics, int64_t p0, int
 }
 
 
-// Per-thread state of the document being sampled by the sparse sampler: dense counts, the list
-// of its non-zero topics (with positions, for O(1) removal) and 1 / (n_k + V beta).
+// State of one document being sampled by the sparse sampler: dense counts, the list of its
+// non-zero topics (with positions, for O(1) removal) and, by position, coef = n_dk / (n_k + V b).
 template <class T>
 struct DocState {
   std::vector<int32_t> nd, nz, pos;
-  std::vector<T> cum, inv;
+  std::vector<T> cum;
   std::vector<T> coef;  // coef[j] = nd[nz[j]] * inv[nz[j]], by position like nz
   std::vector<T> block_sums;
-  DocBucketFn bucket = nullptr;  // the ISA's document bucket (float only)
+  DocBucketDrawFn draw = nullptr;  // the ISA's document bucket and draw (float only)
   int32_t n_nz = 0;
   explicit DocState(int32_t K)
       : nd(K, 0), nz(K), pos(K), cum(K + kBucketBlock),  // + a block: the bucket stores whole blocks
-        inv(K), coef(K), block_sums(K / kBucketBlock + 1) {
+        coef(K), block_sums(K / kBucketBlock + 1) {
     if constexpr (std::is_same_v<T, float>)
-      bucket = dispatch<DocBucketFn>(&generic::doc_bucket, &avx2::doc_bucket, &avx512::doc_bucket);
+      draw = dispatch<DocBucketDrawFn>(&generic::doc_bucket_draw, &avx2::doc_bucket_draw,
+                                       &avx512::doc_bucket_draw);
   }
-  void load(const int32_t* topics, int64_t p0, int64_t p1) {
+  void load(const int32_t* topics, int64_t p0, int64_t p1, const T* inv) {
     for (int64_t i = p0; i < p1; ++i) {
       int32_t k = topics[i];
       if (nd[k]++ == 0) {
@@ -302,53 +303,79 @@ struct DocState {
     for (int32_t j = 0; j < n_nz; ++j) nd[nz[j]] = 0;
     n_nz = 0;
   }
-  void set_inv(const int64_t* nk, int32_t K, T vbeta) {
-    for (int32_t k = 0; k < K; ++k) inv[k] = T(1) / (static_cast<T>(nk[k]) + vbeta);
-  }
 };
+
+// 1 / (n_k + V beta) for every topic: shared by the documents one thread samples.
+template <class T>
+void set_inv(T* inv, const int64_t* nk, int32_t K, T vbeta) {
+  for (int32_t k = 0; k < K; ++k) inv[k] = T(1) / (static_cast<T>(nk[k]) + vbeta);
+}
 
 // Sparse sampler: p(k) ~ n_dk (n_wk + b) / (n_k + V b)  +  a (n_wk + b) / (n_k + V b).
 // The first (document) bucket is summed exactly over the document's non-zero topics (O(K_d));
 // the second (smoothing) bucket is drawn from the word's alias tables built at the start of the
 // call, i.e. from counts at most one sweep old (exact in fold-in, where the model is fixed).
+// A Lane is one document in progress; step() samples its next token. A thread keeps up to two
+// lanes (documents) and steps them in turn: a token depends on the one before it in its own
+// document (the counts it changed), hardly on the other lane's, so the core overlaps the two
+// chains (docs/lda.md, v4). The lanes share the thread's topic totals: a lane's coef of a topic
+// whose n_k the other lane changed is stale until it touches that topic again (relative error
+// about 1 / (n_k + V b) per change, far below the staleness between threads within a round).
+inline constexpr int kMaxLanes = 2;
+
 template <class T, bool update_model>
-inline void sample_tokens_sparse(const int32_t* words, int32_t* topics, int64_t p0, int64_t lo,
-                                 int64_t hi, uint64_t dkey, DocState<T>& ds, int32_t* wt,
-                                 int64_t word_begin, int64_t* nk, int32_t K, T alpha, T beta,
-                                 T vbeta, const WordProposals<T>& prop, bool correct_stale) {
-  int32_t* nd = ds.nd.data();
-  int32_t* nz = ds.nz.data();
-  int32_t* pos = ds.pos.data();
-  T* cum = ds.cum.data();
-  T* inv = ds.inv.data();
-  T* coef = ds.coef.data();
-  // Prefetch distance in tokens and the largest word row prefetched whole (measured on the
-  // 2-core Sapphire Rapids VM: 2 tokens ahead takes ~12% off at K = 100 and ~20% at K = 1000; rows
-  // over 1 KB are prefetched only at the document's topics, same speed, fewer instructions).
-  constexpr int pf = 2;
-  constexpr int64_t pf_row_limit = 1024;
-  const int64_t row_bytes = static_cast<int64_t>(K) * 4;
+struct SparseSampler {
+  const int32_t* words;
+  int32_t* topics;
+  int32_t* wt;
+  int64_t word_begin;
+  int64_t* nk;
+  T* inv;
+  int32_t K;
+  T alpha, beta, vbeta;
+  const WordProposals<T>& prop;
+  bool correct_stale;
+
+  // Prefetch distance in tokens of a lane and the largest word row prefetched whole (measured on
+  // the 2-core Sapphire Rapids VM: 2 tokens ahead takes ~12% off at K = 100 and ~20% at K = 1000;
+  // rows over 1 KB are prefetched only at the document's topics, same speed, fewer instructions).
+  static constexpr int pf = 2;
+  static constexpr int64_t pf_row_limit = 1024;
+
+  // Lanes per thread, measured on the 1M-token corpus (docs/lda.md, v4): 2 where a word row is
+  // prefetched whole (K <= 256; -4% per token at K = 100), 1 above (+2-5% at K = 1000 with 2: the
+  // two lanes' prefetches of scattered row lines compete for the fill buffers).
+  static int lanes_for(int32_t K) { return static_cast<int64_t>(K) * 4 <= pf_row_limit ? 2 : 1; }
+
   // The random draws of a token are made when it is prefetched (pf tokens ahead), so that the
   // alias entry its smoothing draw would read can be prefetched too; kept in a ring of 4.
   struct Draws {
     uint64_t r, r2;
     TokenRng rng;  // continues the token's stream (the Metropolis-Hastings draw)
   };
-  Draws ring[4];
-  auto prepare = [&](int64_t ip) {
-    Draws& d = ring[ip & 3];
-    d.rng = token_rng(dkey, ip - p0);
-    d.r = d.rng.next();
+  struct Lane {
+    DocState<T>* ds = nullptr;
+    int64_t p0 = 0, i = 0, hi = 0;
+    uint64_t dkey = 0;
+    Draws ring[4];
+  };
+
+  inline void prepare(Lane& L, int64_t ip) const {
+    Draws& d = L.ring[ip & 3];
+    d.rng = token_rng(L.dkey, ip - L.p0);
+    d.r = d.rng.x;  // the stream's start is itself a mix64 output: the first draw
     d.r2 = d.rng.next();
     // the word row of a later token, and its alias tables, are cache misses otherwise (the
     // V x K table does not fit in L2): start loading them now.
     const int64_t prow = words[ip] - word_begin;
+    const int64_t row_bytes = static_cast<int64_t>(K) * 4;
     const char* pr = reinterpret_cast<const char*>(wt + prow * K);
     if (row_bytes <= pf_row_limit) {
       for (int64_t b = 0; b < row_bytes; b += 64) __builtin_prefetch(pr + b, 1, 3);
     } else {
       const int32_t* pnw = wt + prow * K;
-      for (int32_t j = 0; j < ds.n_nz; ++j) __builtin_prefetch(pnw + nz[j], 1, 3);
+      const int32_t* nz = L.ds->nz.data();
+      for (int32_t j = 0; j < L.ds->n_nz; ++j) __builtin_prefetch(pnw + nz[j], 1, 3);
     }
     const int64_t o = prop.offsets[prow], n_w = prop.offsets[prow + 1] - o;
     const T u2 = static_cast<T>(d.r2 & 0xFFFFFF) * static_cast<T>(1.0 / 16777216.0);
@@ -357,11 +384,29 @@ inline void sample_tokens_sparse(const int32_t* words, int32_t* topics, int64_t 
     if (e > 0) __builtin_prefetch(prop.entries.data() + o + e, 0, 3);
     __builtin_prefetch(prop.entries.data() + o, 0, 3);
     __builtin_prefetch(prop.word_mass.data() + prow, 0, 3);
-  };
-  for (int64_t ip = lo; ip < hi && ip < lo + pf; ++ip) prepare(ip);
-  for (int64_t i = lo; i < hi; ++i) {
-    if (i + pf < hi) prepare(i + pf);
-    Draws& dr = ring[i & 3];
+  }
+
+  // Starts the tokens [lo, hi) of the document whose tokens begin at p0 (ds already loaded).
+  inline void begin(Lane& L, DocState<T>* ds, int64_t p0, int64_t lo, int64_t hi, uint64_t dkey) const {
+    L.ds = ds;
+    L.p0 = p0;
+    L.i = lo;
+    L.hi = hi;
+    L.dkey = dkey;
+    for (int64_t ip = lo; ip < hi && ip < lo + pf; ++ip) prepare(L, ip);
+  }
+
+  // Samples token L.i and advances; the caller checks L.i < L.hi first.
+  inline void step(Lane& L) const {
+    const int64_t i = L.i;
+    if (i + pf < L.hi) prepare(L, i + pf);
+    DocState<T>& ds = *L.ds;
+    int32_t* nd = ds.nd.data();
+    int32_t* nz = ds.nz.data();
+    int32_t* pos = ds.pos.data();
+    T* cum = ds.cum.data();
+    T* coef = ds.coef.data();
+    Draws& dr = L.ring[i & 3];
     const int32_t s = topics[i];
     const int64_t row = words[i] - word_begin;
     int32_t* nw = wt + row * K;
@@ -379,26 +424,26 @@ inline void sample_tokens_sparse(const int32_t* words, int32_t* topics, int64_t 
       coef[pos[s]] = static_cast<T>(nd[s]) * inv[s];
     }
     const int32_t n_nz = ds.n_nz;
-    T z = 0;
-    if constexpr (std::is_same_v<T, float>) {
-      z = ds.bucket(nz, n_nz, coef, nw, beta, cum, ds.block_sums.data());
-    } else {
-      for (int32_t j = 0; j < n_nz; ++j) {
-        z += coef[j] * (static_cast<T>(nw[nz[j]]) + beta);
-        cum[j] = z;
-      }
-    }
     const T smooth = alpha * (prop.word_mass[row] + prop.dense_mass);
-    const uint64_t r = dr.r;
-    const T u = static_cast<T>(r >> 40) * static_cast<T>(1.0 / 16777216.0) * (z + smooth);
-    int32_t t;
-    if (u < z) {
-      int32_t j = 0;
-      if constexpr (std::is_same_v<T, float>) {
-        j = find_in_bucket(cum, ds.block_sums.data(), n_nz, u);
-      } else {
+    const T u01 = static_cast<T>(dr.r >> 40) * static_cast<T>(1.0 / 16777216.0);
+    int32_t j;
+    if constexpr (std::is_same_v<T, float>) {
+      j = ds.draw(nz, n_nz, coef, nw, beta, smooth, u01, cum, ds.block_sums.data());
+    } else {
+      T z = 0;
+      for (int32_t q = 0; q < n_nz; ++q) {
+        z += coef[q] * (static_cast<T>(nw[nz[q]]) + beta);
+        cum[q] = z;
+      }
+      const T u = u01 * (z + smooth);
+      j = -1;
+      if (u < z) {
+        j = 0;
         while (j < n_nz - 1 && cum[j] <= u) ++j;
       }
+    }
+    int32_t t;
+    if (j >= 0) {
       t = nz[j];
     } else {
       const uint64_t r2 = dr.r2;
@@ -431,8 +476,9 @@ inline void sample_tokens_sparse(const int32_t* words, int32_t* topics, int64_t 
       inv[t] = T(1) / (static_cast<T>(nk[t]) + vbeta);
     }
     coef[pos[t]] = static_cast<T>(nd[t]) * inv[t];
+    L.i = i + 1;
   }
-}
+};
 
 }  // namespace
 
@@ -479,53 +525,89 @@ int64_t sample_block(const int64_t* doc_ptr, const int32_t* words, int32_t* topi
   const double mean_len = static_cast<double>(doc_ptr[n_docs] - doc_ptr[0]) / static_cast<double>(n_docs);
   const double smooth_share = priors.alpha * K / (mean_len + priors.alpha * K);
   const bool correct_stale = smooth_share > 0.1;
-  std::vector<DocState<T>> states(nt, DocState<T>(K));
+  // Documents sampled side by side by one thread (lanes, see SparseSampler): two where a word
+  // row is prefetched whole, one where only the document's topics of it are (large K).
+  const int n_lanes =
+      mh_steps == 0 ? SparseSampler<T, true>::lanes_for(K) : 1;
+  std::vector<std::vector<DocState<T>>> states(nt, std::vector<DocState<T>>(n_lanes, DocState<T>(K)));
+  std::vector<std::vector<T>> invs(nt, std::vector<T>(K));
   std::vector<int64_t> sampled(nt, 0);
   std::atomic<bool> expired{false};
   std::vector<int64_t> nk_local(static_cast<size_t>(nt) * K);
   std::vector<int64_t> round_start(K);
 
   auto work = [&](int t, int round) {
-    DocState<T>& ds = states[t];
     int64_t* nk = nk_local.data() + static_cast<size_t>(t) * K;
     std::copy(round_start.begin(), round_start.end(), nk);
-    if (mh_steps == 0) ds.set_inv(nk, K, vbeta);
     int sub = (t + round) % nt;
     int32_t wlo = static_cast<int32_t>(word_begin + word_bounds[sub]);
     int32_t whi = static_cast<int32_t>(word_begin + word_bounds[sub + 1]);
     if (wlo >= whi) return;
     const int64_t b0 = doc_bounds[t], nb = doc_bounds[t + 1] - b0;
     const int64_t start = nb > 0 ? ((doc_offset % nb) + nb) % nb : 0;
-    for (int64_t q = 0; q < nb; ++q) {
-      if (bounded) {
-        if (expired.load(std::memory_order_relaxed)) break;
-        if (clock::now() >= deadline) {
-          expired.store(true, std::memory_order_relaxed);
-          break;
+    int64_t q = 0;
+    // The next document of the block with tokens in the sub-slice: its token range [lo, hi) and
+    // token start p0; false when the block is done or the time budget is spent.
+    auto next_doc = [&](int64_t& d, int64_t& p0, int64_t& lo, int64_t& hi) -> bool {
+      for (; q < nb; ++q) {
+        if (bounded) {
+          if (expired.load(std::memory_order_relaxed)) break;
+          if (clock::now() >= deadline) {
+            expired.store(true, std::memory_order_relaxed);
+            break;
+          }
         }
+        d = b0 + (start + q < nb ? start + q : start + q - nb);
+        p0 = doc_ptr[d];
+        const int32_t* wb = words + p0;
+        const int32_t* we = words + doc_ptr[d + 1];
+        lo = std::lower_bound(wb, we, wlo) - words;
+        hi = std::lower_bound(words + lo, we, whi) - words;
+        if (lo >= hi) continue;
+        sampled[t] += hi - lo;
+        ++q;
+        return true;
       }
-      const int64_t d = b0 + (start + q < nb ? start + q : start + q - nb);
-      const int64_t p0 = doc_ptr[d], p1 = doc_ptr[d + 1];
-      const int32_t* wb = words + p0;
-      const int32_t* we = words + p1;
-      int64_t lo = std::lower_bound(wb, we, wlo) - words;
-      int64_t hi = std::lower_bound(words + lo, we, whi) - words;
-      if (lo >= hi) continue;
-      const uint64_t dkey = doc_key(seed, iteration, first_doc_id + d);
-      sampled[t] += hi - lo;
-      ds.load(topics, p0, p1);
-      if (mh_steps == 0)
-        sample_tokens_sparse<T, true>(words, topics, p0, lo, hi, dkey, ds, word_topic, word_begin,
-                                      nk, K, alpha, beta, vbeta, prop, correct_stale);
-      else
-        sample_tokens<T, true>(words, topics, p0, p1, lo, hi, dkey, ds.nd.data(), word_topic,
-                               word_begin, nk, K, alpha, beta, vbeta, prop, mh_steps);
-      // the MH sampler updates only nd: rebuild the non-zero list from it before clearing
-      if (mh_steps != 0) {
+      q = nb;
+      return false;
+    };
+    int64_t d = 0, p0 = 0, lo = 0, hi = 0;
+    if (mh_steps != 0) {
+      DocState<T>& ds = states[t][0];
+      while (next_doc(d, p0, lo, hi)) {
+        const int64_t p1 = doc_ptr[d + 1];
+        for (int64_t i = p0; i < p1; ++i) ++ds.nd[topics[i]];
+        sample_tokens<T, true>(words, topics, p0, p1, lo, hi, doc_key(seed, iteration, first_doc_id + d),
+                               ds.nd.data(), word_topic, word_begin, nk, K, alpha, beta, vbeta,
+                               prop, mh_steps);
         for (int64_t i = p0; i < p1; ++i) ds.nd[topics[i]] = 0;
-        ds.n_nz = 0;
-      } else {
-        ds.clear();
+      }
+      return;
+    }
+    T* inv = invs[t].data();
+    set_inv(inv, nk, K, vbeta);
+    using Sampler = SparseSampler<T, true>;
+    const Sampler S{words, topics, word_topic, word_begin, nk, inv, K, alpha, beta, vbeta, prop,
+                    correct_stale};
+    typename Sampler::Lane lanes[kMaxLanes];
+    auto refill = [&](int l) -> bool {
+      if (!next_doc(d, p0, lo, hi)) return false;
+      DocState<T>& ds = states[t][l];
+      ds.load(topics, p0, doc_ptr[d + 1], inv);
+      S.begin(lanes[l], &ds, p0, lo, hi, doc_key(seed, iteration, first_doc_id + d));
+      return true;
+    };
+    int active = 0;
+    for (int l = 0; l < n_lanes; ++l) active += refill(l);
+    while (active > 0) {
+      for (int l = 0; l < n_lanes; ++l) {
+        typename Sampler::Lane& L = lanes[l];
+        if (L.i >= L.hi) continue;
+        S.step(L);
+        if (L.i == L.hi) {
+          L.ds->clear();
+          if (!refill(l)) --active;
+        }
       }
     }
   };
@@ -574,19 +656,26 @@ void fold_in(const int64_t* doc_ptr, const int32_t* words, int32_t* topics, int6
         oneapi::tbb::blocked_range<int64_t>(0, n_docs, 16),
         [&](const oneapi::tbb::blocked_range<int64_t>& r) {
           DocState<T> ds(K);
-          ds.set_inv(topic_totals, K, vbeta);
+          std::vector<T> inv(K);
+          set_inv(inv.data(), topic_totals, K, vbeta);
+          using Sampler = SparseSampler<T, false>;
+          const Sampler S{words, topics, wt, 0, nk, inv.data(), K, alpha, beta, vbeta, prop, false};
+          typename Sampler::Lane lane;
           for (int64_t d = r.begin(); d < r.end(); ++d) {
             const int64_t p0 = doc_ptr[d], p1 = doc_ptr[d + 1];
             if (p0 == p1) continue;
-            ds.load(topics, p0, p1);
+            if (mh_steps == 0) ds.load(topics, p0, p1, inv.data());
+            else
+              for (int64_t i = p0; i < p1; ++i) ++ds.nd[topics[i]];
             for (int sweep = 0; sweep < n_sweeps; ++sweep) {
               const uint64_t dkey = doc_key(seed, sweep, first_doc_id + d);
-              if (mh_steps == 0)
-                sample_tokens_sparse<T, false>(words, topics, p0, p0, p1, dkey, ds, wt, 0, nk, K,
-                                               alpha, beta, vbeta, prop, false);
-              else
+              if (mh_steps == 0) {
+                S.begin(lane, &ds, p0, p0, p1, dkey);
+                while (lane.i < lane.hi) S.step(lane);
+              } else {
                 sample_tokens<T, false>(words, topics, p0, p1, p0, p1, dkey, ds.nd.data(), wt, 0,
                                         nk, K, alpha, beta, vbeta, prop, mh_steps);
+              }
               if (doc_topic && sweep >= burn_in)
                 for (int64_t i = p0; i < p1; ++i) doc_topic[d * K + topics[i]] += T(1);
             }
