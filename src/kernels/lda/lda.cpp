@@ -25,6 +25,13 @@ namespace {
 // ---- counter-based random numbers (mix64: kernels/common/mix64.hpp) ---------------------------
 // splitmix64 stream whose start is a hash of (seed, iteration, document, token): the draws for a
 // token never depend on which thread samples it or in which order.
+// 24 random bits (the low 24 of r) as a number in [0, 1): converted through int32, one
+// instruction (a uint64 -> float conversion is a dozen on x86 before AVX-512).
+template <class T>
+inline T unit24(uint64_t r) {
+  return static_cast<T>(static_cast<int32_t>(r & 0xFFFFFF)) * static_cast<T>(1.0 / 16777216.0);
+}
+
 struct TokenRng {
   uint64_t x;
   inline uint64_t next() {
@@ -33,7 +40,7 @@ struct TokenRng {
   }
   // uniform in [0, 1) with 24 random bits (the sampler works in float).
   template <class T>
-  inline T uniform() { return static_cast<T>(next() >> 40) * static_cast<T>(1.0 / 16777216.0); }
+  inline T uniform() { return unit24<T>(next() >> 40); }
 };
 
 inline uint64_t doc_key(uint64_t seed, int64_t iteration, int64_t doc_id) {
@@ -316,9 +323,9 @@ void set_inv(T* inv, const int64_t* nk, int32_t K, T vbeta) {
 // the second (smoothing) bucket is drawn from the word's alias tables built at the start of the
 // call, i.e. from counts at most one sweep old (exact in fold-in, where the model is fixed).
 // A Lane is one document in progress; step() samples its next token. A thread keeps up to two
-// lanes (documents) and steps them in turn: a token depends on the one before it in its own
-// document (the counts it changed), hardly on the other lane's, so the core overlaps the two
-// chains (docs/lda.md, v4). The lanes share the thread's topic totals: a lane's coef of a topic
+// lanes (documents) and advances both by one token at a time, phase by phase (step_n): a token
+// depends on the one before it in its own document (the counts it changed), hardly on the other
+// lane's, so the core overlaps the two chains (docs/lda.md, v4). The lanes share the thread's topic totals: a lane's coef of a topic
 // whose n_k the other lane changed is stale until it touches that topic again (relative error
 // about 1 / (n_k + V b) per change, far below the staleness between threads within a round).
 inline constexpr int kMaxLanes = 2;
@@ -343,8 +350,9 @@ struct SparseSampler {
   static constexpr int64_t pf_row_limit = 1024;
 
   // Lanes per thread, measured on the 1M-token corpus (docs/lda.md, v4): 2 where a word row is
-  // prefetched whole (K <= 256; -4% per token at K = 100), 1 above (+2-5% at K = 1000 with 2: the
-  // two lanes' prefetches of scattered row lines compete for the fill buffers).
+  // prefetched whole (K <= 256: -26% per token at K = 100 stepped phase by phase, step_n; 3 or 4
+  // lanes were no faster), 1 above (K = 1000: 2 lanes +2%, 3 lanes +11%: there the time goes to
+  // the scattered lines of 4 KB rows, and more lanes' prefetches compete for the fill buffers).
   static int lanes_for(int32_t K) { return static_cast<int64_t>(K) * 4 <= pf_row_limit ? 2 : 1; }
 
   // The random draws of a token are made when it is prefetched (pf tokens ahead), so that the
@@ -371,6 +379,7 @@ struct SparseSampler {
     const int64_t row_bytes = static_cast<int64_t>(K) * 4;
     const char* pr = reinterpret_cast<const char*>(wt + prow * K);
     if (row_bytes <= pf_row_limit) {
+#pragma GCC unroll 4
       for (int64_t b = 0; b < row_bytes; b += 64) __builtin_prefetch(pr + b, 1, 3);
     } else {
       const int32_t* pnw = wt + prow * K;
@@ -378,7 +387,7 @@ struct SparseSampler {
       for (int32_t j = 0; j < L.ds->n_nz; ++j) __builtin_prefetch(pnw + nz[j], 1, 3);
     }
     const int64_t o = prop.offsets[prow], n_w = prop.offsets[prow + 1] - o;
-    const T u2 = static_cast<T>(d.r2 & 0xFFFFFF) * static_cast<T>(1.0 / 16777216.0);
+    const T u2 = unit24<T>(d.r2);
     int64_t e = static_cast<int64_t>(u2 * static_cast<T>(n_w));
     if (e >= n_w) e = n_w - 1;
     if (e > 0) __builtin_prefetch(prop.entries.data() + o + e, 0, 3);
@@ -397,59 +406,77 @@ struct SparseSampler {
   }
 
   // Samples token L.i and advances; the caller checks L.i < L.hi first.
-  inline void step(Lane& L) const {
-    const int64_t i = L.i;
-    if (i + pf < L.hi) prepare(L, i + pf);
+  // A token in flight: its position, old topic, word row, and the bucket's pick (j, or -1).
+  struct Tok {
+    int64_t i, row;
+    int32_t s, j;
+    int32_t* nw;
+  };
+
+  // Phase 1: prefetch ahead, take token L.i's old topic out of every count.
+  inline void remove(Lane& L, Tok& x) const {
+    x.i = L.i;
+    if (x.i + pf < L.hi) prepare(L, x.i + pf);
     DocState<T>& ds = *L.ds;
-    int32_t* nd = ds.nd.data();
-    int32_t* nz = ds.nz.data();
-    int32_t* pos = ds.pos.data();
-    T* cum = ds.cum.data();
-    T* coef = ds.coef.data();
-    Draws& dr = L.ring[i & 3];
-    const int32_t s = topics[i];
-    const int64_t row = words[i] - word_begin;
-    int32_t* nw = wt + row * K;
+    x.s = topics[x.i];
+    x.row = words[x.i] - word_begin;
+    x.nw = wt + x.row * K;
+    const int32_t s = x.s;
     if (update_model) {
-      --nw[s];
+      --x.nw[s];
       --nk[s];
       inv[s] = T(1) / (static_cast<T>(nk[s]) + vbeta);
     }
-    if (--nd[s] == 0) {
-      int32_t p = pos[s], last = nz[--ds.n_nz];
-      nz[p] = last;
-      pos[last] = p;
-      coef[p] = coef[ds.n_nz];
+    if (--ds.nd[s] == 0) {
+      int32_t p = ds.pos[s], last = ds.nz[--ds.n_nz];
+      ds.nz[p] = last;
+      ds.pos[last] = p;
+      ds.coef[p] = ds.coef[ds.n_nz];
     } else {
-      coef[pos[s]] = static_cast<T>(nd[s]) * inv[s];
+      ds.coef[ds.pos[s]] = static_cast<T>(ds.nd[s]) * inv[s];
     }
+  }
+
+  // Phase 2: the document bucket and the draw (j = the bucket's position, -1 = smoothing).
+  inline void draw(Lane& L, Tok& x) const {
+    DocState<T>& ds = *L.ds;
     const int32_t n_nz = ds.n_nz;
-    const T smooth = alpha * (prop.word_mass[row] + prop.dense_mass);
-    const T u01 = static_cast<T>(dr.r >> 40) * static_cast<T>(1.0 / 16777216.0);
-    int32_t j;
+    const T smooth = alpha * (prop.word_mass[x.row] + prop.dense_mass);
+    const T u01 = unit24<T>(L.ring[x.i & 3].r >> 40);
     if constexpr (std::is_same_v<T, float>) {
-      j = ds.draw(nz, n_nz, coef, nw, beta, smooth, u01, cum, ds.block_sums.data());
+      x.j = ds.draw(ds.nz.data(), n_nz, ds.coef.data(), x.nw, beta, smooth, u01, ds.cum.data(),
+                    ds.block_sums.data());
     } else {
+      T* cum = ds.cum.data();
       T z = 0;
       for (int32_t q = 0; q < n_nz; ++q) {
-        z += coef[q] * (static_cast<T>(nw[nz[q]]) + beta);
+        z += ds.coef[q] * (static_cast<T>(x.nw[ds.nz[q]]) + beta);
         cum[q] = z;
       }
       const T u = u01 * (z + smooth);
-      j = -1;
+      x.j = -1;
       if (u < z) {
-        j = 0;
+        int32_t j = 0;
         while (j < n_nz - 1 && cum[j] <= u) ++j;
+        x.j = j;
       }
     }
+  }
+
+  // Phase 3: the new topic (from the smoothing bucket where the draw fell there, corrected where
+  // the tables are stale), put back into every count; L advances.
+  inline void finish(Lane& L, const Tok& x) const {
+    DocState<T>& ds = *L.ds;
+    int32_t* nd = ds.nd.data();
+    Draws& dr = L.ring[x.i & 3];
+    const int32_t s = x.s;
+    int32_t* nw = x.nw;
     int32_t t;
-    if (j >= 0) {
-      t = nz[j];
+    if (x.j >= 0) {
+      t = ds.nz[x.j];
     } else {
       const uint64_t r2 = dr.r2;
-      const T u1 = static_cast<T>(r2 >> 40) * static_cast<T>(1.0 / 16777216.0);
-      const T u2 = static_cast<T>(r2 & 0xFFFFFF) * static_cast<T>(1.0 / 16777216.0);
-      t = prop.propose(row, u1, u2, K);
+      t = prop.propose(x.row, unit24<T>(r2 >> 40), unit24<T>(r2), K);
     }
     if (update_model && correct_stale && t != s) {
       // Independence Metropolis-Hastings against the exact conditional: the proposal used the
@@ -459,24 +486,43 @@ struct SparseSampler {
       const T wt_ = (static_cast<T>(nw[t]) + beta) * inv[t];
       const T ds_ = static_cast<T>(nd[s]) * ws, dt_ = static_cast<T>(nd[t]) * wt_;
       const T p_s = ds_ + alpha * ws, p_t = dt_ + alpha * wt_;
-      const T q_s = ds_ + alpha * prop.stale_weight(row, s, beta);
-      const T q_t = dt_ + alpha * prop.stale_weight(row, t, beta);
-      const uint64_t r3 = dr.rng.next();
-      const T ua = static_cast<T>(r3 >> 40) * static_cast<T>(1.0 / 16777216.0);
+      const T q_s = ds_ + alpha * prop.stale_weight(x.row, s, beta);
+      const T q_t = dt_ + alpha * prop.stale_weight(x.row, t, beta);
+      const T ua = unit24<T>(dr.rng.next() >> 40);
       if (ua * (p_s * q_t) >= p_t * q_s) t = s;
     }
-    topics[i] = t;
+    topics[x.i] = t;
     if (nd[t]++ == 0) {
-      pos[t] = ds.n_nz;
-      nz[ds.n_nz++] = t;
+      ds.pos[t] = ds.n_nz;
+      ds.nz[ds.n_nz++] = t;
     }
     if (update_model) {
       ++nw[t];
       ++nk[t];
       inv[t] = T(1) / (static_cast<T>(nk[t]) + vbeta);
     }
-    coef[pos[t]] = static_cast<T>(nd[t]) * inv[t];
-    L.i = i + 1;
+    ds.coef[ds.pos[t]] = static_cast<T>(nd[t]) * inv[t];
+    L.i = x.i + 1;
+  }
+
+  // Samples token L.i and advances; the caller checks L.i < L.hi first.
+  inline void step(Lane& L) const {
+    Tok x;
+    remove(L, x);
+    draw(L, x);
+    finish(L, x);
+  }
+
+  // One token of each of N lanes, phase by phase, so that the core works on all chains at
+  // once (a whole token is more instructions than the reorder window holds). A lane's token is
+  // taken out before the earlier lanes' are put back: its draw sees those tokens in neither
+  // topic (a few of millions).
+  template <int N>
+  inline void step_n(Lane* lanes) const {
+    Tok x[N];
+    for (int l = 0; l < N; ++l) remove(lanes[l], x[l]);
+    for (int l = 0; l < N; ++l) draw(lanes[l], x[l]);
+    for (int l = 0; l < N; ++l) finish(lanes[l], x[l]);
   }
 };
 
@@ -527,8 +573,7 @@ int64_t sample_block(const int64_t* doc_ptr, const int32_t* words, int32_t* topi
   const bool correct_stale = smooth_share > 0.1;
   // Documents sampled side by side by one thread (lanes, see SparseSampler): two where a word
   // row is prefetched whole, one where only the document's topics of it are (large K).
-  const int n_lanes =
-      mh_steps == 0 ? SparseSampler<T, true>::lanes_for(K) : 1;
+  const int n_lanes = mh_steps == 0 ? SparseSampler<T, true>::lanes_for(K) : 1;
   std::vector<std::vector<DocState<T>>> states(nt, std::vector<DocState<T>>(n_lanes, DocState<T>(K)));
   std::vector<std::vector<T>> invs(nt, std::vector<T>(K));
   std::vector<int64_t> sampled(nt, 0);
@@ -600,6 +645,17 @@ int64_t sample_block(const int64_t* doc_ptr, const int32_t* words, int32_t* topi
     int active = 0;
     for (int l = 0; l < n_lanes; ++l) active += refill(l);
     while (active > 0) {
+      if (n_lanes == 2 && lanes[0].i < lanes[0].hi && lanes[1].i < lanes[1].hi) {
+        S.template step_n<2>(lanes);
+        for (int l = 0; l < 2; ++l) {
+          if (lanes[l].i == lanes[l].hi) {
+            lanes[l].ds->clear();
+            if (!refill(l)) --active;
+          }
+        }
+        continue;
+      }
+      // one lane left (or one lane per thread): token by token
       for (int l = 0; l < n_lanes; ++l) {
         typename Sampler::Lane& L = lanes[l];
         if (L.i >= L.hi) continue;
