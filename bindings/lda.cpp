@@ -13,24 +13,18 @@ namespace lk = harpdaal::kernels::lda;
 namespace {
 
 // doc_ptr must be non-decreasing offsets into the token arrays; topics must lie in [0, K).
-// These are O(D + N) scans, cheap next to a sweep, and keep a bad call from reading out of bounds.
+// These are O(D + N) scans (the token ones on n_threads threads, without the GIL), cheap next to
+// a sweep, and keep a bad call from reading out of bounds.
 void check_corpus(const int64_t* doc_ptr, int64_t n_docs, int64_t n_tokens, const int32_t* topics,
-                  int32_t n_topics) {
+                  int32_t n_topics, int n_threads = 1) {
   if (n_docs < 0) throw py::value_error("doc_ptr: must have at least one entry");
   if (n_docs >= 0 && (doc_ptr[0] < 0 || doc_ptr[n_docs] > n_tokens))
     throw py::value_error("doc_ptr: offsets must lie in [0, len(words)]");
-  for (int64_t d = 0; d < n_docs; ++d)
-    if (doc_ptr[d + 1] < doc_ptr[d]) throw py::value_error("doc_ptr: offsets must be non-decreasing");
+  bool decreasing = false;
+  for (int64_t d = 0; d < n_docs; ++d) decreasing |= doc_ptr[d + 1] < doc_ptr[d];
+  if (decreasing) throw py::value_error("doc_ptr: offsets must be non-decreasing");
   if (n_topics < 1) throw py::value_error("n_topics must be >= 1");
-  bool bad = false;
-  for (int64_t i = 0; i < n_tokens; ++i) bad |= static_cast<uint32_t>(topics[i]) >= static_cast<uint32_t>(n_topics);
-  if (bad) throw py::value_error("topics: every assignment must lie in [0, n_topics)");
-}
-
-void check_words(const int32_t* words, int64_t n_tokens, int64_t n_words_total) {
-  bool bad = false;
-  for (int64_t i = 0; i < n_tokens; ++i) bad |= words[i] < 0 || words[i] >= n_words_total;
-  if (bad) throw py::value_error("words: every word id must lie in [0, n_words_total)");
+  check_ids(topics, n_tokens, n_topics, "topics", n_threads);
 }
 
 lk::Priors priors(double alpha, double beta, int64_t n_words_total) {
@@ -59,7 +53,7 @@ int64_t sample_block(const py::handle& doc_ptr_o, const py::handle& words_o,
   if (mh_steps < 0) throw py::value_error("mh_steps must be >= 0 (0: sparse sampler)");
   if (word_begin < 0 || word_begin + word_topic.shape(0) > n_words_total)
     throw py::value_error("word_topic: rows [word_begin, word_begin + len) must lie in [0, n_words_total)");
-  check_corpus(in_ptr(doc_ptr), n_docs, n_tok, in_ptr(topics), K);
+  check_corpus(in_ptr(doc_ptr), n_docs, n_tok, in_ptr(topics), K, n_threads);
   const int64_t* dp = in_ptr(doc_ptr);
   const int32_t* wp = in_ptr(words);
   int32_t* tp = out_ptr(topics);
@@ -90,8 +84,8 @@ void fold_in(const py::handle& doc_ptr_o, const py::handle& words_o, const py::h
   if (n_sweeps < 1 || burn_in < 0 || burn_in >= n_sweeps)
     throw py::value_error("need n_sweeps >= 1 and 0 <= burn_in < n_sweeps");
   const int64_t n_tok = words.shape(0);
-  check_corpus(in_ptr(doc_ptr), n_docs, n_tok, in_ptr(topics), K);
-  check_words(in_ptr(words), n_tok, V);
+  check_corpus(in_ptr(doc_ptr), n_docs, n_tok, in_ptr(topics), K, n_threads);
+  check_ids(in_ptr(words), n_tok, V, "words", n_threads);
   const int64_t* dp = in_ptr(doc_ptr);
   const int32_t* wp = in_ptr(words);
   int32_t* tp = out_ptr(topics);

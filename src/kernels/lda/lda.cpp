@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <memory>
 #include <numeric>
 #include <stdexcept>
 #include <type_traits>
@@ -103,13 +104,22 @@ inline int32_t sample_alias(const AliasEntry<T>* table, int32_t n, T u) {
   return (e.topic & keep) | (e.alias & ~keep);
 }
 
+// An array whose elements are left uninitialised (trivial types: written before read).
+template <class E>
+struct RawArray {
+  std::unique_ptr<E[]> p;
+  void resize(int64_t n) { p.reset(new E[static_cast<size_t>(n > 0 ? n : 1)]); }
+  E* data() { return p.get(); }
+  const E* data() const { return p.get(); }
+};
+
 // Word proposal q_w(k) ~ (n_wk + beta) / (n_k + V beta), as a mixture of a sparse alias table
 // over the word's non-zero topics (mass word_mass[w]) and one dense table for beta / (n_k + V beta)
 // shared by every word (mass dense_mass): memory stays O(non-zeros), not O(V K).
 template <class T>
 struct WordProposals {
   std::vector<int64_t> offsets;
-  std::vector<AliasEntry<T>> entries;
+  RawArray<AliasEntry<T>> entries;  // filled in parallel: no serial zeroing of the pages
   std::vector<T> word_mass;
   std::vector<AliasEntry<T>> dense;
   std::vector<T> stale_inv;  // 1 / (n_k + V beta) when the tables were built
@@ -169,28 +179,26 @@ struct WordProposals {
     for (int64_t r = 0; r < n_rows; ++r) offsets[r + 1] += offsets[r];
     entries.resize(offsets[n_rows]);
     parallel_for(n_threads, n_rows, 256, [&](int64_t b, int64_t e) {
-      std::vector<double> w;
-      std::vector<int32_t> ids, small, large;
+      std::vector<double> w(K);
+      std::vector<int32_t> ids(K), small, large;
       std::vector<double> scaled;
-      w.reserve(K);
-      ids.reserve(K);
       for (int64_t r = b; r < e; ++r) {
         const int32_t* row = word_topic + r * K;
-        w.clear();
-        ids.clear();
+        // the row's non-zero topics, compacted without a branch per topic (whether a count is
+        // zero is a coin flip the predictor cannot learn)
+        int32_t n = 0;
         double total = 0;
         for (int32_t k = 0; k < K; ++k) {
-          if (row[k] > 0) {
-            double v = row[k] * inv_den[k];
-            w.push_back(v);
-            ids.push_back(k);
-            total += v;
-          }
+          const double v = row[k] * inv_den[k];
+          w[n] = v;
+          ids[n] = k;
+          n += row[k] > 0;
+          total += v;
         }
         word_mass[r] = static_cast<T>(total);
-        if (!w.empty())
-          build_alias<T>(w.data(), ids.data(), static_cast<int32_t>(w.size()), total,
-                         entries.data() + offsets[r], small, large, scaled);
+        if (n > 0)
+          build_alias<T>(w.data(), ids.data(), n, total, entries.data() + offsets[r], small, large,
+                         scaled);
       }
     });
   }
@@ -555,12 +563,23 @@ int64_t sample_block(const int64_t* doc_ptr, const int32_t* words, int32_t* topi
   std::vector<int64_t> word_bounds(nt + 1, 0);
   word_bounds[nt] = n_rows;
   if (nt > 1) {
+    // tokens per word of the slice, counted by the threads over their document blocks
+    std::vector<int64_t> counts(static_cast<size_t>(nt) * n_rows, 0);
+    parallel_for(nt, nt, 1, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        int64_t* c = counts.data() + t * n_rows;
+        for (int64_t i = doc_ptr[doc_bounds[t]]; i < doc_ptr[doc_bounds[t + 1]]; ++i) {
+          const int64_t r = words[i] - word_begin;
+          if (r >= 0 && r < n_rows) ++c[r];
+        }
+      }
+    });
     std::vector<int64_t> cum(n_rows + 1, 0);
-    for (int64_t i = doc_ptr[0]; i < doc_ptr[n_docs]; ++i) {
-      int64_t r = words[i] - word_begin;
-      if (r >= 0 && r < n_rows) ++cum[r + 1];
+    for (int64_t r = 0; r < n_rows; ++r) {
+      int64_t c = 0;
+      for (int t = 0; t < nt; ++t) c += counts[static_cast<size_t>(t) * n_rows + r];
+      cum[r + 1] = cum[r] + c;
     }
-    for (int64_t r = 0; r < n_rows; ++r) cum[r + 1] += cum[r];
     word_bounds = balanced_bounds(cum.data(), n_rows, nt);
   }
 
