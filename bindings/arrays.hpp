@@ -113,7 +113,8 @@ inline void check_ids(const int32_t* ids, int64_t n, int64_t limit, const char* 
   int32_t lo = 0, hi = -1;
   {
     py::gil_scoped_release nogil;
-    kernels::id_range(ids, n, &lo, &hi, n_threads);
+    if (kernels::ids_in_range(ids, n, limit, n_threads)) return;
+    kernels::id_range(ids, n, &lo, &hi, n_threads);  // only to name what was found
   }
   if (n > 0 && (lo < 0 || hi >= limit))
     throw py::value_error(std::string(name) + ": ids must lie in [0, " + std::to_string(limit) +
