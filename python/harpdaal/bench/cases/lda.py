@@ -56,6 +56,9 @@ def cases(size: str, data_dir: str | None) -> list[dict]:
             out.append({"name": "lda-20news-k100", "params": {
                 "corpus": "20news", "path": path, "n_topics": 100, "iterations": it,
                 "alpha": 0.1, "beta": 0.01}})
+            out.append({"name": "lda-20news-k1000", "params": {
+                "corpus": "20news", "path": path, "n_topics": 1000,
+                "iterations": max(2, it // 2), "alpha": 0.1, "beta": 0.01}})
     return out
 
 
