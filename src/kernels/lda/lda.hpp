@@ -1,5 +1,6 @@
-// Collapsed Gibbs sampling for LDA with an O(1)-per-token Metropolis-Hastings sampler
-// (LightLDA-style cycle of word and document proposals; see docs/lda.md for why).
+// Collapsed Gibbs sampling for LDA: a sparse sampler (exact document bucket over the document's
+// topics + alias tables for the smoothing bucket; the default) and an O(1)-per-token
+// Metropolis-Hastings sampler (LightLDA-style word and document proposals); docs/lda.md says why.
 //
 // Corpus layout (what every kernel reads): CSR of token word ids per document,
 //   doc_ptr[n_docs + 1] (int64), words[doc_ptr[n_docs]] (int32, sorted within each document),
