@@ -35,11 +35,11 @@ HARPDAAL_LDA_DECLARE_BUCKET(avx2)
 HARPDAAL_LDA_DECLARE_BUCKET(avx512)
 #undef HARPDAAL_LDA_DECLARE_BUCKET
 
-// The position j with prefix(v)[j] > u (u in [0, total)), v holding prefix sums within blocks of
-// 16. Branch-free apart from the loop bounds: counts the blocks whose running total stays <= u,
-// then the entries of the chosen block whose prefix stays <= u (a scan with a data-dependent exit
-// mispredicts about once per token; these loops do not).
-inline int32_t find_in_bucket(const float* v, const float* block_sums, int32_t n, float u) {
+// The block of a bucket (prefix sums within blocks of 16, block totals block_sums) in which u
+// (in [0, total)) falls: counts the blocks whose running total stays <= u, without a
+// data-dependent branch; u becomes the offset within that block. Returns the block's first
+// position; *len receives how many of the n entries it holds.
+inline int32_t find_block(const float* block_sums, int32_t n, float& u, int32_t* len) {
   const int32_t n_blocks = (n + kBucketBlock - 1) / kBucketBlock;
   int32_t b = 0;
   float run = 0.f, before = 0.f;
@@ -51,7 +51,17 @@ inline int32_t find_in_bucket(const float* v, const float* block_sums, int32_t n
   }
   u -= before;
   const int32_t j0 = b * kBucketBlock;
-  const int32_t len = n - j0 < kBucketBlock ? n - j0 : kBucketBlock;
+  *len = n - j0 < kBucketBlock ? n - j0 : kBucketBlock;
+  return j0;
+}
+
+// The position j with prefix(v)[j] > u (u in [0, total)), v holding prefix sums within blocks of
+// 16. Branch-free apart from the loop bounds: the block (find_block), then the entries of that
+// block whose prefix stays <= u (a scan with a data-dependent exit mispredicts about once per
+// token; these loops do not).
+inline int32_t find_in_bucket(const float* v, const float* block_sums, int32_t n, float u) {
+  int32_t len = 0;
+  const int32_t j0 = find_block(block_sums, n, u, &len);
   int32_t c = 0;
   for (int32_t q = 0; q < kBucketBlock; ++q) c += (q < len - 1) & (v[j0 + q] <= u);
   return j0 + c;

@@ -90,18 +90,8 @@ int32_t doc_bucket_draw(const int32_t* nz, int32_t n, const float* coef, const i
   const float z = doc_bucket(nz, n, coef, nw, beta, v, block_sums);
   float u = u01 * (z + smooth);
   if (!(u < z)) return -1;
-  const int32_t n_blocks = (n + kBucketBlock - 1) / kBucketBlock;
-  int32_t b = 0;
-  float run = 0.f, before = 0.f;
-  for (int32_t i = 0; i < n_blocks - 1; ++i) {
-    run += block_sums[i];
-    const bool past = run <= u;
-    b += past;
-    before = past ? run : before;
-  }
-  u -= before;
-  const int32_t j0 = b * kBucketBlock;
-  const int32_t len = n - j0 < kBucketBlock ? n - j0 : kBucketBlock;
+  int32_t len = 0;
+  const int32_t j0 = find_block(block_sums, n, u, &len);
   // entries of the block whose prefix stays <= u, the last one excluded (it takes what is left)
 #if defined(__AVX512F__) || defined(__AVX2__)
   const uint32_t valid = (1u << (len - 1)) - 1u;
