@@ -24,7 +24,7 @@ inline bool ids_in_range(const int32_t* ids, int64_t n, int64_t limit, int n_thr
     for (int64_t c = c0; c < c1; ++c) {
       const int64_t e = std::min(n, (c + 1) * kChunk);
       uint32_t b = 0;
-      for (int64_t i = c * kChunk; i < e; ++i) b |= static_cast<uint32_t>(static_cast<uint32_t>(ids[i]) >= lim);
+      for (int64_t i = c * kChunk; i < e; ++i) b |= static_cast<uint32_t>(ids[i]) >= lim;
       bad[c] = static_cast<uint8_t>(b);
     }
   });

@@ -90,24 +90,25 @@ int32_t doc_bucket_draw(const int32_t* nz, int32_t n, const float* coef, const i
   const float z = doc_bucket(nz, n, coef, nw, beta, v, block_sums);
   float u = u01 * (z + smooth);
   if (!(u < z)) return -1;
+#if defined(__AVX512F__) || defined(__AVX2__)
   int32_t len = 0;
   const int32_t j0 = find_block(block_sums, n, u, &len);
   // entries of the block whose prefix stays <= u, the last one excluded (it takes what is left)
-#if defined(__AVX512F__) || defined(__AVX2__)
   const uint32_t valid = (1u << (len - 1)) - 1u;
-#endif
 #if defined(__AVX512F__)
   const __mmask16 le = _mm512_cmp_ps_mask(_mm512_loadu_ps(v + j0), _mm512_set1_ps(u), _CMP_LE_OQ);
-  return j0 + __builtin_popcount(static_cast<uint32_t>(le) & valid);
-#elif defined(__AVX2__)
-  const __m256 vu = _mm256_set1_ps(u);
-  const uint32_t lo = static_cast<uint32_t>(_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(v + j0), vu, _CMP_LE_OQ)));
-  const uint32_t hi = static_cast<uint32_t>(_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(v + j0 + 8), vu, _CMP_LE_OQ)));
-  return j0 + __builtin_popcount((lo | (hi << 8)) & valid);
+  const uint32_t below = static_cast<uint32_t>(le);
 #else
-  int32_t c = 0;
-  for (int32_t q = 0; q < kBucketBlock; ++q) c += (q < len - 1) & (v[j0 + q] <= u);
-  return j0 + c;
+  const __m256 vu = _mm256_set1_ps(u);
+  const uint32_t lo = static_cast<uint32_t>(
+      _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(v + j0), vu, _CMP_LE_OQ)));
+  const uint32_t hi = static_cast<uint32_t>(
+      _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(v + j0 + 8), vu, _CMP_LE_OQ)));
+  const uint32_t below = lo | (hi << 8);
+#endif
+  return j0 + __builtin_popcount(below & valid);
+#else
+  return find_in_bucket(v, block_sums, n, u);
 #endif
 }
 }  // namespace harpdaal::kernels::lda::HARPDAAL_ISA_NS

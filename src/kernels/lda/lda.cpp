@@ -333,9 +333,10 @@ void set_inv(T* inv, const int64_t* nk, int32_t K, T vbeta) {
 // A Lane is one document in progress; step() samples its next token. A thread keeps up to two
 // lanes (documents) and advances both by one token at a time, phase by phase (step_n): a token
 // depends on the one before it in its own document (the counts it changed), hardly on the other
-// lane's, so the core overlaps the two chains (docs/lda.md, v4). The lanes share the thread's topic totals: a lane's coef of a topic
-// whose n_k the other lane changed is stale until it touches that topic again (relative error
-// about 1 / (n_k + V b) per change, far below the staleness between threads within a round).
+// lane's, so the core overlaps the two chains (docs/lda.md, v4). The lanes share the thread's
+// topic totals: a lane's coef of a topic whose n_k the other lane changed is stale until it
+// touches that topic again (relative error about 1 / (n_k + V b) per change, far below the
+// staleness between threads within a round).
 inline constexpr int kMaxLanes = 2;
 
 template <class T, bool update_model>
@@ -413,7 +414,6 @@ struct SparseSampler {
     for (int64_t ip = lo; ip < hi && ip < lo + pf; ++ip) prepare(L, ip);
   }
 
-  // Samples token L.i and advances; the caller checks L.i < L.hi first.
   // A token in flight: its position, old topic, word row, and the bucket's pick (j, or -1).
   struct Tok {
     int64_t i, row;
@@ -663,26 +663,24 @@ int64_t sample_block(const int64_t* doc_ptr, const int32_t* words, int32_t* topi
     };
     int active = 0;
     for (int l = 0; l < n_lanes; ++l) active += refill(l);
+    // a lane whose document is done takes the next one, or goes idle
+    auto next_if_done = [&](int l) {
+      if (lanes[l].i < lanes[l].hi) return;
+      lanes[l].ds->clear();
+      if (!refill(l)) --active;
+    };
     while (active > 0) {
       if (n_lanes == 2 && lanes[0].i < lanes[0].hi && lanes[1].i < lanes[1].hi) {
         S.template step_n<2>(lanes);
-        for (int l = 0; l < 2; ++l) {
-          if (lanes[l].i == lanes[l].hi) {
-            lanes[l].ds->clear();
-            if (!refill(l)) --active;
-          }
-        }
+        next_if_done(0);
+        next_if_done(1);
         continue;
       }
       // one lane left (or one lane per thread): token by token
       for (int l = 0; l < n_lanes; ++l) {
-        typename Sampler::Lane& L = lanes[l];
-        if (L.i >= L.hi) continue;
-        S.step(L);
-        if (L.i == L.hi) {
-          L.ds->clear();
-          if (!refill(l)) --active;
-        }
+        if (lanes[l].i >= lanes[l].hi) continue;
+        S.step(lanes[l]);
+        next_if_done(l);
       }
     }
   };
