@@ -4,6 +4,7 @@ import gzip
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from sklearn.exceptions import NotFittedError
 
 from harpdaal.recommend import MatrixFactorization
 
@@ -81,6 +82,8 @@ def test_empty_sparse_matrix_and_bad_types():
     with pytest.raises(ValueError, match="empty"):
         MatrixFactorization().fit(sp.csr_matrix((5, 4)))
     with pytest.raises(TypeError, match="X: expected"):
+        MatrixFactorization().fit((np.arange(3), np.arange(3)))
+    with pytest.raises(ValueError, match="Expected 2D array, got 1D array"):
         MatrixFactorization().fit([1, 2, 3])
 
 
@@ -178,7 +181,7 @@ def test_sklearn_contract():
     c = clone(m)
     assert c.get_params() == m.get_params() and c is not m
     assert "n_factors=7" in repr(m)
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         m.predict([0], [0])
     assert sklearn.__version__
 

@@ -4,13 +4,14 @@ scaling, validation, early stopping and (under MPI) Harp's model rotation of ite
 from __future__ import annotations
 
 import functools
-import inspect
 import json
 import os
 import sys
 import time
 
 import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
 
 from .. import _core
 from .._threads import resolve_n_jobs
@@ -43,7 +44,7 @@ def _communicator():
     return comm if comm.size > 1 else None
 
 
-class MatrixFactorization:
+class MatrixFactorization(BaseEstimator):
     """Low-rank matrix factorisation of explicit ratings, r_ui ~ mu + b_u + b_i + p_u . q_i.
 
     Parameters
@@ -120,6 +121,12 @@ class MatrixFactorization:
     passes its own ratings, split by user; eval_set may be split any way (e.g. all on rank 0).
     Every rank ends with the whole model.
 
+    Input: a rating matrix (rows = users, columns = items: scipy.sparse, every stored entry a
+    rating, or a dense array with NaN where not rated), a (users, items, ratings) tuple, or
+    (user, item) id pairs X of shape (n, 2) with the ratings y. A dense X of two columns with a
+    y is read as id pairs; with a rating matrix y is ignored (scikit-learn's convention for fits
+    without a target, so the estimator works inside a Pipeline).
+
     Ids: any non-negative integers; they are mapped internally. predict() on an id never seen in
     fit uses what is known: the global mean plus the known side's bias (its factors count as 0).
     """
@@ -158,28 +165,12 @@ class MatrixFactorization:
         self.slices_per_rank = slices_per_rank
         self.rotation_timer = rotation_timer
 
-    # -- scikit-learn parameter protocol (no runtime dependency on scikit-learn) --------------
-    @classmethod
-    def _param_names(cls):
-        sig = inspect.signature(cls.__init__)
-        return [p for p in sig.parameters if p != "self"]
-
-    def get_params(self, deep=True):
-        return {name: getattr(self, name) for name in self._param_names()}
-
-    def set_params(self, **params):
-        valid = self._param_names()
-        for key, value in params.items():
-            if key not in valid:
-                raise ValueError(f"invalid parameter {key!r} for MatrixFactorization")
-            setattr(self, key, value)
-        return self
-
-    def __repr__(self):
-        default = {k: v.default for k, v in inspect.signature(type(self).__init__).parameters.items()}
-        changed = [f"{k}={v!r}" for k, v in self.get_params().items() if default.get(k) is not v
-                   and default.get(k) != v]
-        return f"MatrixFactorization({', '.join(changed)})"
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True      # a sparse rating matrix: stored entries are rated
+        tags.input_tags.allow_nan = True   # a dense rating matrix: NaN marks "not rated"
+        tags.target_tags.required = False  # y only with the (n, 2) id-pair form
+        return tags
 
     # -- validation -----------------------------------------------------------------------------
     def _validated(self):
@@ -237,9 +228,11 @@ class MatrixFactorization:
 
     # -- fit ------------------------------------------------------------------------------------
     def fit(self, X, y=None, eval_set=None, resume=False):
-        """Fit on ratings: scipy.sparse (rows = users, columns = items), a (users, items,
-        ratings) tuple, or an (n, 2) id array with ratings y. eval_set: optional (users, items,
-        ratings) reported per epoch (and used for early stopping instead of a held-out part)."""
+        """Fit on ratings: a rating matrix (rows = users, columns = items; scipy.sparse with
+        the ratings as stored entries, or a dense 2-d array with NaN where not rated; y is
+        ignored), a (users, items, ratings) tuple, or an (n, 2) array of (user, item) ids with
+        the ratings in y. eval_set: optional (users, items, ratings) reported per epoch (and
+        used for early stopping instead of a held-out part)."""
         comm = _communicator()
         if comm is not None:
             from ._rotation import fit_distributed
@@ -553,9 +546,12 @@ class MatrixFactorization:
         self._check_fitted()
         return None if self._bi is None else self._bi.copy()
 
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "_P")
+
     def _check_fitted(self):
         if not hasattr(self, "_P"):
-            raise RuntimeError("this MatrixFactorization is not fitted yet: call fit first")
+            raise NotFittedError("this MatrixFactorization is not fitted yet: call fit first")
 
     def _predict_internal(self, u, i, scaled=False):
         """Predictions for internal ids (-1 = unknown) in rating units (or standardised units
@@ -583,13 +579,23 @@ class MatrixFactorization:
         return out
 
     def predict(self, users, items=None):
-        """Predicted ratings for (users[e], items[e]); also accepts an (n, 2) id array. Ids
-        unseen in fit get the global mean plus the known side's bias."""
+        """Predicted ratings.
+
+        ``predict(users, items)``: for the pairs (users[e], items[e]) of 1-d id arrays;
+        ``predict(X)`` with X an (n, 2) array of (user, item) ids: the same, one per row;
+        ``predict(R)`` with R a rating matrix (rows = users, columns = items; scipy.sparse, or a
+        dense array of another width than 2): the predictions at the entries R rates, in R's
+        form (the same sparse structure, or a float32 array with NaN where R has NaN).
+        Ids unseen in fit get the global mean plus the known side's bias."""
+        import scipy.sparse as sp
+
         self._check_fitted()
         if items is None:
+            if sp.issparse(users):
+                return self._predict_matrix(users, sparse=True)
+            if np.ndim(users) != 2 or np.shape(users)[1] != 2:
+                return self._predict_matrix(users, sparse=False)
             X = np.asarray(users)
-            if X.ndim != 2 or X.shape[1] != 2:
-                raise ValueError("predict(X): expected an (n, 2) array of (user, item) ids")
             users, items = X[:, 0], X[:, 1]
         users = R._as_id_array(np.atleast_1d(users), "users")
         items = R._as_id_array(np.atleast_1d(items), "items")
@@ -598,8 +604,32 @@ class MatrixFactorization:
         u, i = self._map_known(users, items)
         return self._predict_internal(u, i)
 
+    def _predict_matrix(self, X, sparse):
+        import scipy.sparse as sp
+        from sklearn.utils import check_array
+
+        if sparse:
+            coo = check_array(X, accept_sparse="coo", dtype=None, ensure_min_samples=0,
+                              input_name="X").tocoo(copy=True)
+            coo.sum_duplicates()
+            rows, cols = coo.row, coo.col
+        else:
+            X = check_array(X, dtype="numeric", ensure_all_finite="allow-nan",
+                            ensure_min_samples=0, input_name="X")
+            rows, cols = np.nonzero(~np.isnan(X))
+        u, i = self._map_known(rows.astype(np.int64), cols.astype(np.int64))
+        pred = self._predict_internal(u, i)
+        if sparse:
+            kind = sp.coo_array if isinstance(X, sp.sparray) else sp.coo_matrix
+            return kind((pred, (rows, cols)), shape=coo.shape).asformat(X.format)
+        out = np.full(X.shape, np.nan, np.float32)
+        out[rows, cols] = pred
+        return out
+
     def score(self, X, y=None):
-        """Negative RMSE on (users, items, ratings) (higher is better, as scikit-learn expects)."""
+        """Negative RMSE (higher is better, as scikit-learn expects) on ratings in any form
+        ``fit`` takes: a rating matrix (y ignored), a (users, items, ratings) tuple, or (user,
+        item) id pairs X with ratings y."""
         users, items, ratings, _ = R.as_triplets(X, y)
         pred = self.predict(users, items).astype(np.float64)
         return -float(np.sqrt(np.mean((pred - ratings) ** 2)))
