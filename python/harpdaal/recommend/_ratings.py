@@ -181,6 +181,14 @@ def map_ids(ids, n_threads=1):
     return unique, inverse.astype(np.int32).reshape(-1)
 
 
+def map_known(known, ids):
+    """Position of each id in the sorted array `known`, -1 for an id not there (int32)."""
+    pos = np.searchsorted(known, ids)
+    pos = np.minimum(pos, max(known.size - 1, 0))
+    found = (known[pos] == ids) if known.size else np.zeros(np.shape(ids), bool)
+    return np.where(found, pos, -1).astype(np.int32)
+
+
 # Runs of this many users are interleaved inside each block (see mf_sgd.hpp's bucket): measured
 # faster than plain (user, item) order, as consecutive updates no longer wait on each other.
 INTERLEAVE = 4
