@@ -115,11 +115,11 @@ def _run_here(args, world=None, limits=True, failure_note=None) -> dict:
 
 def run(args) -> int:
     from ..bench.report import write_outputs
-    from ..bench.runner import current_world, merge
+    from ..bench.runner import merge
     from .launch import RelaunchTimeout, relaunch, under_mpi
 
     if under_mpi():  # one rank of a job: run collectively, rank 0 writes
-        world = current_world()
+        world = current_communicator()
         doc = _run_here(args, world=world, limits=args.partial_out is None,
                         failure_note=args.partial_out)
         if world.rank != 0:
