@@ -26,6 +26,7 @@ import time
 import traceback
 
 from ..comm import current_communicator
+from . import cases as pkg
 from . import machine
 from .errors import PeerUnavailable
 from .schema import SCHEMA_ID
@@ -38,8 +39,6 @@ BREAKDOWN_KEYS = ("compute", "comm", "glue")
 # ---- case modules -----------------------------------------------------------------------------
 def discover(extra: list[str] | None = None) -> tuple[list, list]:
     """([(name, module)], [error records]) for harpdaal.bench.cases.* and the ``extra`` modules."""
-    from . import cases as pkg
-
     names = [f"{pkg.__name__}.{m.name}" for m in pkgutil.iter_modules(pkg.__path__)
              if not m.name.startswith("_")]
     found, errors = [], []

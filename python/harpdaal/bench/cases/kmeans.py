@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -203,7 +204,6 @@ def run(case: dict, tool: str, threads: int, repeat: int) -> dict:
            "throughput_unit": "GFLOP/s", "quality": float(inertia(X, centers)),
            "quality_name": "inertia", "iterations": int(n_iter)}
     if tool == "harpdaal":
-        import statistics
 
         out["breakdown"] = {key: statistics.median(b[key] for b in breakdowns)
                             for key in ("compute", "comm", "glue")}

@@ -14,6 +14,7 @@ their quality is None, and they run ``min(iterations, VARIATIONAL_PASSES)`` pass
 """
 from __future__ import annotations
 
+import logging
 import os
 import statistics
 import time
@@ -191,7 +192,6 @@ def _run_lda(X, p, threads, repeat):
         import lda
     except ImportError as exc:
         raise PeerUnavailable(f"lda is not installed ({exc})") from None
-    import logging
 
     logging.getLogger("lda").setLevel(logging.WARNING)
     K, it = p["n_topics"], p["iterations"]
@@ -213,7 +213,6 @@ def _run_gensim(X, p, threads, repeat):
         from gensim.models import LdaModel, LdaMulticore
     except ImportError as exc:
         raise PeerUnavailable(f"gensim is not installed ({exc})") from None
-    import logging
 
     logging.getLogger("gensim").setLevel(logging.WARNING)
     corpus = list(Sparse2Corpus(X, documents_columns=False))

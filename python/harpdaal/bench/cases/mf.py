@@ -23,10 +23,12 @@ Peers:
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
 import os
 import pathlib
 import statistics
+import sys
 import time
 
 import numpy as np
@@ -179,8 +181,6 @@ def _run_libmf(train, test, p, threads, repeat):
 
 def _libmf_avx_module():
     """benchmarks/libmf_avx.py of the source tree this package runs from (editable install)."""
-    import importlib.util
-    import sys
 
     name = "harpdaal_bench_libmf_avx"
     if name in sys.modules:
