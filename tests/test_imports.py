@@ -95,3 +95,17 @@ def test_package_imports_neither_cli_nor_estimators():
         print("OK")
     """))
     assert proc.returncode == 0 and proc.stdout.strip() == "OK", proc.stderr[-3000:]
+
+
+def test_command_line_parser_does_not_load_scikit_learn():
+    """Building the parser imports every command module; the estimators (scikit-learn) load
+    only when a command runs, so ``harpdaal info`` and a --ranks relaunching parent start fast."""
+    proc = _run(textwrap.dedent("""
+        import sys
+        from harpdaal.__main__ import build_parser
+        build_parser()
+        assert "harpdaal.cli.kmeans" in sys.modules and "harpdaal.cli.bench" in sys.modules
+        assert "sklearn" not in sys.modules, "sklearn loaded"
+        print("OK")
+    """))
+    assert proc.returncode == 0 and proc.stdout.strip() == "OK", proc.stderr[-3000:]
