@@ -25,6 +25,8 @@ import sys
 import time
 import traceback
 
+from tqdm import tqdm
+
 from ..comm import current_communicator
 from . import cases as pkg
 from . import machine
@@ -161,33 +163,7 @@ def speedups(tools: list[dict]) -> dict:
 
 
 # ---- progress -----------------------------------------------------------------------------------
-class _Lines:
-    """Plain-line progress when tqdm is not installed."""
-
-    def __init__(self, total: int, enabled: bool):
-        self.total, self.n, self.enabled = total, 0, enabled
-
-    def set_description(self, text: str):
-        self._desc = text
-
-    def update(self, k: int = 1):
-        self.n += k
-        if self.enabled:
-            print(f"[{self.n}/{self.total}] {getattr(self, '_desc', '')}", file=sys.stderr, flush=True)
-
-    def write(self, text: str):
-        if self.enabled:
-            print(text, file=sys.stderr, flush=True)
-
-    def close(self):
-        pass
-
-
 def progress_bar(total: int, enabled: bool):
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return _Lines(total, enabled)
     return tqdm(total=total, disable=not enabled, file=sys.stderr, unit="run", dynamic_ncols=True)
 
 
