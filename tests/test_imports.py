@@ -109,3 +109,34 @@ def test_command_line_parser_does_not_load_scikit_learn():
         print("OK")
     """))
     assert proc.returncode == 0 and proc.stdout.strip() == "OK", proc.stderr[-3000:]
+
+
+def _package_imports(path: pathlib.Path, package: str) -> set[str]:
+    """Absolute names of the harpdaal modules a source file imports (at any depth)."""
+    import ast
+
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names if a.name.split(".")[0] == "harpdaal")
+        elif isinstance(node, ast.ImportFrom):
+            parts = package.split(".")
+            base = parts[: len(parts) - node.level + 1] if node.level else []
+            if node.module:
+                targets = [".".join(base + [node.module])]
+            else:  # from .. import x: x is a module of the package
+                targets = [".".join(base + [a.name]) for a in node.names]
+            out.update(t for t in targets if t.split(".")[0] == "harpdaal")
+    return out
+
+
+def test_comm_layer_depends_only_on_core():
+    """Layers: harpdaal.comm sits under estimators, the CLI and the settings (_context, which
+    imports comm); from outside its own package it may use only the native module."""
+    outside = {}
+    for path in sorted((_ROOT / "comm").glob("*.py")):
+        for target in _package_imports(path, "harpdaal.comm"):
+            if not (target == "harpdaal.comm" or target.startswith("harpdaal.comm.")
+                    or target == "harpdaal._core"):
+                outside.setdefault(path.name, set()).add(target)
+    assert not outside, outside
