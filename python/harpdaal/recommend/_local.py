@@ -83,7 +83,8 @@ def _aligned_copy(a):
 
 class _LocalStep(Step):
     """What both one-process solvers share: the epoch count, the per-epoch record, checkpoint
-    state (the arrays an epoch updates in place) and early stopping's snapshot of the model."""
+    state (the arrays an epoch updates in place) and early stopping's snapshot of the model.
+    The model arrays are trained in place (standardised units)."""
 
     def __init__(self, P, Q, bu, bi, scorer, verbose):
         self.P, self.Q, self.bu, self.bi = P, Q, bu, bi
@@ -133,9 +134,11 @@ class _LocalStep(Step):
 
 class SGDStep(_LocalStep):
     """One epoch = one pass of the blocked SGD kernel over the grid, in a column order drawn
-    from the fit's generator (saved with checkpoints)."""
+    from the fit's generator (saved with checkpoints). data: the bucketed ratings
+    (_ratings.Bucketed), in the kernel's relabelled ids, as are P, Q, bu, bi and val's ids."""
 
-    def __init__(self, p, data, P, Q, bu, bi, rng, scorer, verbose):
+    def __init__(self, p, data, P, Q, bu, bi, rng, val, global_mean, scale, verbose):
+        scorer = Scorer(p, (data.users, data.items, data.ratings), val, global_mean, scale)
         super().__init__(P, Q, bu, bi, scorer, verbose)
         self.p, self.data, self.rng = p, data, rng
         self.uacc = np.ones(P.shape[0], np.float32) if p["adaptive"] else None
@@ -159,12 +162,11 @@ class SGDStep(_LocalStep):
 
 class CCDStep(_LocalStep):
     """One epoch = one CCD++ sweep over the k rank-one terms (CSR and CSC views of the ratings,
-    residuals kept in CSR order)."""
+    residuals kept in CSR order). ratings_scaled: standardised float32 ratings of (u, i)."""
 
-    def __init__(self, p, u, i, ratings_scaled, P, Q, scorer, verbose):
+    def __init__(self, p, u, i, ratings_scaled, P, Q, val, global_mean, scale, verbose):
         import scipy.sparse as sp
 
-        super().__init__(P, Q, None, None, scorer, verbose)
         self.p = p
         nu, ni = P.shape[0], Q.shape[0]
         rs = ratings_scaled
@@ -181,8 +183,9 @@ class CCDStep(_LocalStep):
         self.row_idx = csc.indices.astype(np.int32)
         self.residual = np.ascontiguousarray(rs[src])
         # the training RMSE is scored on the ratings in CSR order
-        scorer.train = (np.repeat(np.arange(nu, dtype=np.int32), np.diff(self.row_ptr)),
-                        self.col_idx, rs[src].copy())
+        train = (np.repeat(np.arange(nu, dtype=np.int32), np.diff(self.row_ptr)), self.col_idx,
+                 rs[src].copy())
+        super().__init__(P, Q, None, None, Scorer(p, train, val, global_mean, scale), verbose)
 
     def _epoch(self):
         p = self.p

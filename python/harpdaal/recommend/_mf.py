@@ -20,7 +20,7 @@ from .._checkpoint import for_estimator
 from .._driver import FitLoop, fit_communicator
 from .._threads import resolve_n_jobs
 from . import _ratings as R
-from ._local import CCDStep, SGDStep, Scorer, predict_pairs
+from ._local import CCDStep, SGDStep, predict_pairs
 
 _SOLVERS = ("sgd", "ccd")
 _SCHEDULES = ("adaptive", "constant")
@@ -361,9 +361,8 @@ class MatrixFactorization(BaseEstimator):
             vu, vi, vr = val
             val = (np.where(vu >= 0, data.user_perm[np.maximum(vu, 0)], -1).astype(np.int32),
                    np.where(vi >= 0, data.item_perm[np.maximum(vi, 0)], -1).astype(np.int32), vr)
-        scorer = Scorer(p, (data.users, data.items, data.ratings), val, self.global_mean_,
-                         self._scale)
-        step = SGDStep(p, data, self._P, self._Q, self._bu, self._bi, rng, scorer, self.verbose)
+        step = SGDStep(p, data, self._P, self._Q, self._bu, self._bi, rng, val, self.global_mean_,
+                       self._scale, self.verbose)
         result = self._loop(p, comm, ck, saved, callbacks, rng={"rng": rng}).run(step)
         self._set_result(result)
         # back from the kernel's relabelled rows to the internal (sorted-id) order, and to
@@ -386,8 +385,8 @@ class MatrixFactorization(BaseEstimator):
 
     def _fit_ccd(self, p, comm, ck, saved, callbacks, u, i, ratings, val):
         rs = ((ratings - self.global_mean_) / self._scale).astype(np.float32)
-        scorer = Scorer(p, None, val, self.global_mean_, self._scale)
-        step = CCDStep(p, u, i, rs, self._P, self._Q, scorer, self.verbose)
+        step = CCDStep(p, u, i, rs, self._P, self._Q, val, self.global_mean_, self._scale,
+                       self.verbose)
         result = self._loop(p, comm, ck, saved, callbacks).run(step)
         self._set_result(result)
         self._P, self._Q = step.P, step.Q
