@@ -79,9 +79,11 @@ def test_token_lists_and_empty_documents():
 @pytest.mark.parametrize("X, msg", [
     (sp.csr_matrix(np.array([[1, -1]])), "non-negative"),
     (sp.csr_matrix(np.array([[1.5, 1.0]])), "integers"),
-    (np.array([[1.0, np.nan]]), "finite"),
+    (np.array([[1.0, np.nan]]), "contains NaN"),
+    (np.array([[1.0, np.inf]]), "contains infinity"),
     ([[0, -1]], ">= 0"),
-    (np.ones(3), "2-d"),
+    (np.ones(3), "Expected 2D array"),
+    ([[0.5, 1]], "word ids must be integers"),
 ])
 def test_bad_input(X, msg):
     with pytest.raises(ValueError, match=msg):

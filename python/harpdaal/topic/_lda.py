@@ -13,6 +13,8 @@ import numbers
 import numpy as np
 import scipy.sparse as sp
 from scipy.special import gammaln
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .. import _core
 from .._threads import resolve_n_jobs
@@ -46,13 +48,14 @@ def _check_counts(data: np.ndarray, name: str) -> np.ndarray:
     data = np.asarray(data)
     if data.dtype.kind not in "biuf":
         raise TypeError(f"{name}: expected numeric counts, got dtype {data.dtype}")
-    if data.size and data.dtype.kind == "f":
-        if not np.all(np.isfinite(data)):
-            raise ValueError(f"{name}: counts must be finite")
-        if np.any(data != np.floor(data)):
-            raise ValueError(f"{name}: counts must be integers (got non-integer values)")
+    if data.size and data.dtype.kind == "f" and not np.all(np.isfinite(data)):
+        raise ValueError(f"{name}: counts must be finite")
     if data.size and data.min() < 0:
-        raise ValueError(f"{name}: counts must be non-negative")
+        # scikit-learn's wording (check_non_negative), which its estimator checks look for
+        raise ValueError(f"Negative values in data passed to {name}: counts must be "
+                         f"non-negative")
+    if data.size and data.dtype.kind == "f" and np.any(data != np.floor(data)):
+        raise ValueError(f"{name}: counts must be integers (got non-integer values)")
     if data.size and data.max() >= 2**31:
         # one document-word count of 2^31 tokens would be an 8 GB token array: a corrupt input
         raise ValueError(f"{name}: count {data.max()} is too large (counts must be < 2**31)")
@@ -145,8 +148,15 @@ def topic_log_likelihood(topic_totals: np.ndarray, n_words: int, beta: float) ->
     return float(len(topic_totals) * gammaln(vb) - gammaln(topic_totals + vb).sum())
 
 
-class LatentDirichletAllocation:
+class LatentDirichletAllocation(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
+                                BaseEstimator):
     """Latent Dirichlet Allocation fitted by collapsed Gibbs sampling.
+
+    A scikit-learn estimator (``clone``, ``get_params``/``set_params``, pipelines, pickling).
+    ``X`` is a document-term matrix of non-negative integer counts (scipy.sparse or dense;
+    non-integer values are rejected: the sampler draws one topic per token) or a list of
+    token-id arrays, one per document. ``fit_transform`` returns the training documents'
+    proportions from the chain's final sample; ``transform`` folds documents in by a new chain.
 
     Parameters
     ----------
@@ -223,24 +233,16 @@ class LatentDirichletAllocation:
         self.checkpoint_every = checkpoint_every
         self.step_fraction = step_fraction
 
-    # -- scikit-learn protocol ----------------------------------------------------------------
-    def get_params(self, deep=True):
-        return {k: getattr(self, k) for k in (
-            "n_components", "doc_topic_prior", "topic_word_prior", "max_iter", "random_state",
-            "n_jobs", "verbose", "evaluate_every", "sampler", "mh_steps",
-            "transform_max_iter", "checkpoint_dir", "checkpoint_every", "step_fraction")}
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = True   # counts
+        tags.input_tags.sparse = True
+        return tags
 
-    def set_params(self, **params):
-        valid = self.get_params()
-        for k, v in params.items():
-            if k not in valid:
-                raise ValueError(f"invalid parameter {k!r} for LatentDirichletAllocation")
-            setattr(self, k, v)
-        return self
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"LatentDirichletAllocation({args})"
+    @property
+    def _n_features_out(self):
+        """Output columns of transform (for get_feature_names_out): one per topic."""
+        return self.components_.shape[0]
 
     # -- validation ---------------------------------------------------------------------------
     def _validated_params(self):
@@ -276,9 +278,21 @@ class LatentDirichletAllocation:
     def _kernel_steps(self) -> int:
         return 0 if self.sampler == "sparse" else int(self.mh_steps)
 
+    def _corpus(self, X, *, reset, allow_empty=False) -> TokenCorpus:
+        """The documents of X as a TokenCorpus. A document-term matrix goes through
+        scikit-learn's validate_data (shape, NaN/inf, dtype and, with reset=False, the number of
+        features of the fit); a TokenCorpus or a list of token-id arrays is taken as documents.
+        allow_empty: accept zero documents (a rank may hold none under MPI)."""
+        if isinstance(X, (TokenCorpus, list, tuple)):
+            if reset and hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_   # documents have no feature names
+            return as_token_corpus(X, n_features=None if reset else self.n_features_in_)
+        X = validate_data(self, X, reset=reset, accept_sparse="csr", dtype="numeric",
+                          ensure_min_samples=0 if allow_empty else 1)
+        return as_token_corpus(X, n_features=None if reset else self.n_features_in_)
+
     def _check_fitted(self):
-        if not hasattr(self, "word_topic_"):
-            raise AttributeError("this LatentDirichletAllocation is not fitted yet: call fit(X)")
+        check_is_fitted(self, "word_topic_")
 
     # -- fitting ------------------------------------------------------------------------------
     def fit(self, X, y=None, resume=False):
@@ -292,7 +306,7 @@ class LatentDirichletAllocation:
         K, alpha, beta = self._validated_params()
         n_threads = resolve_n_jobs(self.n_jobs)
         comm = get_communicator()
-        corpus = as_token_corpus(X)
+        corpus = self._corpus(X, reset=True, allow_empty=comm.size > 1)
         if comm.size > 1:
             V = int(comm.allreduce_array(np.array([corpus.n_words], np.int64), op="max")[0])
             corpus = TokenCorpus(corpus.doc_ptr, corpus.words, V)
@@ -353,7 +367,7 @@ class LatentDirichletAllocation:
         """Topic proportions of documents (n_docs x n_components) by fold-in Gibbs sampling
         against the learned topics (the model is not changed)."""
         self._check_fitted()
-        corpus = as_token_corpus(X, n_features=self.n_features_in_)
+        corpus = self._corpus(X, reset=False)
         counts = self._fold_in(corpus)
         theta = counts + self._alpha
         return theta / theta.sum(axis=1, keepdims=True)
@@ -368,7 +382,7 @@ class LatentDirichletAllocation:
         ``seed``); topic proportions are folded in on the first half and the second half is
         scored: returns (sum of log p(w | first half), number of held-out tokens)."""
         self._check_fitted()
-        corpus = as_token_corpus(X, n_features=self.n_features_in_)
+        corpus = self._corpus(X, reset=False)
         rng = np.random.default_rng(seed)
         lengths = corpus.doc_lengths()
         doc_of = np.repeat(np.arange(corpus.n_docs), lengths)
