@@ -69,6 +69,27 @@ def test_rank_with_no_documents(comm):
     assert m.topic_totals_.sum() == X.sum()
 
 
+def test_bad_input_on_one_rank_raises_on_every_rank(comm):
+    X, _ = make_lda_corpus(40, 50, 3, 20, 0.1, 0.01, seed=1)
+    mine = X.toarray()
+    if comm.rank == comm.size - 1:
+        mine[0, 0] = -1
+    with pytest.raises(ValueError, match="Negative values in data"):
+        LatentDirichletAllocation(3, max_iter=2, random_state=0, n_jobs=1).fit(mine)
+    comm.barrier()
+
+
+def test_no_random_state_draws_one_seed_for_all_ranks(comm):
+    X, _ = make_lda_corpus(60, 80, 3, 20, 0.1, 0.01, seed=2)
+    bounds = np.linspace(0, X.shape[0], comm.size + 1).astype(int)
+    m = LatentDirichletAllocation(3, max_iter=3, n_jobs=1).fit(X[bounds[comm.rank]:
+                                                                   bounds[comm.rank + 1]])
+    assert m.topic_totals_.sum() == X.sum()
+    gathered = comm.allgather_array(m.word_topic_)
+    for r in range(comm.size):
+        np.testing.assert_array_equal(gathered[r], m.word_topic_)
+
+
 def slow_down_sampler(monkeypatch, factor):
     """Make this rank's sampler behave as if its kernel ran `factor` times slower: a bounded call
     gets 1/factor of its time budget, and every call then sleeps (factor - 1) times the kernel's
