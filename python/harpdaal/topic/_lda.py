@@ -66,7 +66,8 @@ class LatentDirichletAllocation(ClassNamePrefixFeaturesOutMixin, TransformerMixi
     n_jobs : int, default None
         Threads (None: all cores).
     verbose : int, default 0
-        Print the log-likelihood per token every ``evaluate_every`` iterations.
+        Progress on rank 0 (stderr): a progress bar on a terminal, else a line with the
+        log-likelihood per token every ``evaluate_every`` iterations.
     evaluate_every : int, default 10
         Iterations between log-likelihood evaluations (recorded in ``loglik_history_``); 0 or
         negative evaluates only at the end.
@@ -100,7 +101,8 @@ class LatentDirichletAllocation(ClassNamePrefixFeaturesOutMixin, TransformerMixi
     word_topic_ : ndarray (n_features, n_components) int32, topic_totals_ : ndarray int64
     loglik_per_token_ : float, log p(w, z) / tokens after the last iteration (MALLET's formula).
     loglik_history_ : list of (iteration, loglik_per_token).
-    n_iter_, n_features_in_, timings_ (seconds in compute / comm / glue).
+    n_iter_ : iterations run (``max_iter`` unless a callback stopped the fit).
+    n_features_in_, timings_ (seconds of the whole fit in compute / comm / glue, and total).
     step_history_ : list of dict, with step_fraction: per iteration the budget in seconds
         (None for the measuring iteration), the sampled fraction of all ranks' tokens and of this
         rank's, and the next budget.
