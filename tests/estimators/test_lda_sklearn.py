@@ -14,14 +14,16 @@ non-integer values with a ValueError. The checks therefore run twice:
 """
 import inspect
 import pickle
+import traceback
+import warnings
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.base import clone
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import NotFittedError, SkipTestWarning
 from sklearn.utils import get_tags
-from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.utils.estimator_checks import check_estimator, parametrize_with_checks
 
 from harpdaal.topic import LatentDirichletAllocation
 
@@ -40,6 +42,7 @@ COUNT_FAILURES = {
 }
 # checks that feed non-integer data to fit
 NON_INTEGER_CHECKS = [
+    "check_array_api_input",   # runs only with SCIPY_ARRAY_API=1
     "check_dict_unchanged", "check_dont_overwrite_parameters", "check_dtype_object",
     "check_estimator_sparse_array", "check_estimator_sparse_matrix", "check_estimator_sparse_tag",
     "check_estimators_dtypes", "check_estimators_fit_returns_self", "check_estimators_nan_inf",
@@ -88,6 +91,26 @@ def _expected_failures(est):
     expected_failed_checks=_expected_failures)
 def test_sklearn_contract(estimator, check):
     check(estimator)
+
+
+def test_expected_failures_fail_for_their_reason():
+    """Each expected failure of the estimator itself is the non-integer rejection (or, for the
+    checks declared on counts too, fit_transform against transform), not another error."""
+    est = LatentDirichletAllocation(n_components=3, max_iter=5, random_state=0, n_jobs=1)
+    with warnings.catch_warnings():   # scikit-learn warns about the checks it skips
+        warnings.simplefilter("ignore", SkipTestWarning)
+        results = check_estimator(est, on_fail=None, expected_failed_checks={})
+    failed, skipped = {}, set()
+    for r in results:
+        if r["status"] == "failed":
+            text = "".join(traceback.format_exception(r["exception"]))
+            failed.setdefault(r["check_name"], []).append(text)
+        elif r["status"] == "skipped":
+            skipped.add(r["check_name"])
+    assert set(failed) == (set(NON_INTEGER_CHECKS) | set(COUNT_FAILURES)) - skipped
+    for name, texts in failed.items():
+        for text in texts:
+            assert "counts must be integers" in text, (name, text[-2000:])
 
 
 def test_non_integer_counts_are_rejected():
