@@ -49,8 +49,11 @@ import time
 
 import numpy as np
 
+from .. import _core
 from . import _packing
-from .base import Communicator, _capture
+from ._agreement import _capture
+from ._current import current_communicator
+from .base import Communicator
 from .table import Partition, Table
 
 _TAG_BASE = 0x4900
@@ -94,8 +97,6 @@ class ModelRotator:
                  order: str = "ring", seed: int = 0, progress: str = "auto",
                  poll_interval: float = 2e-4, transport: str = "auto", slice_bounds=None):
         if comm is None:
-            from . import current_communicator
-
             comm = current_communicator()
         if not isinstance(comm, Communicator):
             raise TypeError(f"comm: expected a harpdaal.comm.Communicator, got {type(comm).__name__}")
@@ -480,7 +481,5 @@ class ModelRotator:
 
 
 def _packing_pack_into(items, offsets, buf):
-    from .. import _core
-
     _core.comm.pack([np.ascontiguousarray(a) for _, a in items], offsets, buf,
                     _packing.COPY_THREADS)
