@@ -164,7 +164,7 @@ def test_save_load_roundtrip_without_pickle(tmp_path):
 def test_early_stopping_and_history(capsys):
     tr, te = split(*low_rank_ratings(noise=1.0))
     m = MatrixFactorization(n_factors=30, reg=0.0, n_epochs=60, early_stopping=True,
-                            n_iter_no_change=2, random_state=0, verbose=1).fit(tr)
+                            n_iter_no_change=2, refit=False, random_state=0, verbose=1).fit(tr)
     assert m.n_epochs_ < 60
     assert 1 <= m.best_epoch_ <= m.n_epochs_
     vals = [h["val_rmse"] for h in m.history_]
@@ -213,7 +213,7 @@ def test_early_stopping_resumed_from_a_checkpoint_restores_the_same_best_epoch(t
     and resumed stops at the same epoch and restores the same best epoch, bitwise."""
     tr, _ = split(*low_rank_ratings(noise=1.0))
     kw = dict(n_factors=30, reg=0.0, n_epochs=60, solver=solver, early_stopping=True,
-              n_iter_no_change=3, random_state=0, n_jobs=1)
+              n_iter_no_change=3, refit=False, random_state=0, n_jobs=1)
     ref = MatrixFactorization(**kw).fit(tr)
     assert ref.best_epoch_ + 3 == ref.n_epochs_ < 60  # stopped early, restored an earlier epoch
     # the model kept is the best epoch's: that of a fit (same held-out part) ending there

@@ -313,12 +313,12 @@ class MatrixFactorization(BaseEstimator):
         fits, search = [], []
         say = self.verbose and comm.rank == 0
         for params in tried:
-            if say:
-                print(f"MatrixFactorization: early stopping on {self.validation_fraction:g} of "
-                      f"the ratings, reg {params.get('reg', 'as given')}", file=sys.stderr,
-                      flush=True)
             sub = clone(self).set_params(random_state=seed, refit=False, checkpoint_dir=None,
                                          **params)
+            if say:
+                print("MatrixFactorization: early stopping on {:g} of the ratings, reg_user {:g},"
+                      " reg_item {:g}".format(self.validation_fraction, *sub._regs()),
+                      file=sys.stderr, flush=True)
             sub._fit(comm, distributed, X, y, None, False, callbacks)
             fits.append(sub)
             search.append({"reg_user": sub.reg_user_, "reg_item": sub.reg_item_,
@@ -336,9 +336,8 @@ class MatrixFactorization(BaseEstimator):
         if final is not None:
             if say:
                 what = "all the ratings" if self.refit else "the same split"
-                print(f"MatrixFactorization: fit on {what}, reg "
-                      f"{tried[won].get('reg', 'as given')}, {final.n_epochs} epochs",
-                      file=sys.stderr, flush=True)
+                print("MatrixFactorization: fit on {}, reg_user {:g}, reg_item {:g}, {} epochs"
+                      .format(what, *final._regs(), final.n_epochs), file=sys.stderr, flush=True)
             final._fit(comm, distributed, X, y, None, resume, callbacks)
             fits.append(final)
         model = fits[-1] if final is not None else fits[won]
