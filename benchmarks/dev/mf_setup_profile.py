@@ -71,13 +71,13 @@ def main():
     _patch()
     per = {nt: collections.defaultdict(list) for nt in args.threads}
     # one short fit first: the process's first fit also pays for first-touching its heap
-    _mf.MatrixFactorization(n_factors=p["k"], n_epochs=1, random_state=0,
+    _mf.MatrixFactorization(n_factors=p["k"], n_epochs=1, random_state=0, early_stopping=False,
                             n_jobs=args.threads[0]).fit(train)
     for rep in range(args.repeat):
         for nt in args.threads:
             TIMES.clear()
             est = _mf.MatrixFactorization(n_factors=p["k"], n_epochs=epochs, random_state=0,
-                                          n_jobs=nt)
+                                          early_stopping=False, n_jobs=nt)
             prof = cProfile.Profile() if args.cprofile and rep == args.repeat - 1 else None
             t0, c0 = time.perf_counter(), time.process_time()
             if prof:

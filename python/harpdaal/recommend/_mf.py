@@ -408,7 +408,8 @@ class MatrixFactorization(BaseEstimator):
             perm = rng.permutation(ratings.size)
             n_val = max(1, int(round(p["vf"] * ratings.size)))
             if n_val >= ratings.size:
-                raise ValueError("early_stopping: too few ratings to hold out a validation set")
+                raise ValueError("early_stopping: too few ratings to hold out a validation set; "
+                                 "pass early_stopping=False")
             vi, ti = perm[:n_val], perm[n_val:]
             val = (u[vi], i[vi], ratings[vi].astype(np.float32))
             u, i, ratings = u[ti], i[ti], ratings[ti]
