@@ -16,6 +16,7 @@ import harpdaal
 from harpdaal import _core
 from harpdaal.comm import LocalCommunicator
 from harpdaal.recommend import MatrixFactorization
+from harpdaal.recommend._mf import REG_GRID
 
 
 def ratings(seed=0, m=400, n=250, k=4, density=0.15):
@@ -228,6 +229,35 @@ def test_early_stopping_stops_every_rank_at_the_same_epoch(comm, solver):
     assert vals[est.best_epoch_ - 1] <= min(vals) + 0.01
     assert all(v > vals[est.best_epoch_ - 1] - 0.01 for v in vals[est.best_epoch_:])
     assert agree(comm, est.item_factors_)
+
+
+@pytest.mark.mpi
+@pytest.mark.timeout(240, method="thread")
+@pytest.mark.parametrize("solver", ["sgd", "ccd"])
+def test_defaults_search_and_refit_as_distributed_fits(comm, solver):
+    """The defaults under MPI: every search fit and the refit are distributed fits (the internal
+    split drawn per rank), every rank takes the same decisions and ends with the same model."""
+    tr, te = ratings()
+    data = my_part(tr, comm)
+    kw = dict(n_factors=8, n_jobs=1, solver=solver)
+    dist = MatrixFactorization(random_state=0, **kw).fit(data)
+    assert comm.allgather_object(dist.reg_search_) == [dist.reg_search_] * comm.size
+    assert [s["reg_user"] for s in dist.reg_search_] == list(REG_GRID[solver])
+    won = min(dist.reg_search_, key=lambda s: s["val_rmse"])
+    assert (dist.reg_user_, dist.n_epochs_, dist.best_epoch_) == \
+        (won["reg_user"], won["best_epoch"], won["best_epoch"])
+    assert agree(comm, dist.item_factors_) and agree(comm, dist.user_factors_)
+    # the model is the distributed fit on all the ratings with the chosen reg and epoch count
+    refit = MatrixFactorization(random_state=0, reg=dist.reg_user_, early_stopping=False,
+                                n_epochs=dist.n_epochs_, **kw).fit(data)
+    assert dist.item_factors_.tobytes() == refit.item_factors_.tobytes()
+    # as good as the one-process defaults (another split, another update order)
+    one = one_process(random_state=0, **kw)
+    assert dist.rmse(te) == pytest.approx(one.rmse(te), rel=0.03)
+    # random_state None: rank 0's seed, so the ranks still agree on everything
+    free = MatrixFactorization(**kw).fit(data)
+    assert comm.allgather_object(free.reg_search_) == [free.reg_search_] * comm.size
+    assert agree(comm, free.item_factors_)
 
 
 @pytest.mark.mpi
