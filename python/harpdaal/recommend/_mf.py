@@ -31,7 +31,7 @@ _DEFAULT_REG_USER = 0.04
 _DEFAULT_REG_ITEM = 0.05
 # With one (the defaults): the regularisations tried, each early-stopped on the internal
 # validation split; chosen leave-one-data-set-out against LIBMF's best (docs/mf.md, "Defaults").
-REG_GRID = {"sgd": (0.03, 0.06, 0.12), "ccd": (0.03, 0.1, 0.3)}
+REG_GRID = {"sgd": (0.03, 0.06, 0.12), "ccd": (0.02, 0.05, 0.1, 0.2, 0.4)}
 _FORMAT = "harpdaal.MatrixFactorization/1"
 
 
