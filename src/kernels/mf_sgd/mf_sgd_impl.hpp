@@ -383,4 +383,3 @@ HARPDAAL_MF_INST(double)
 #undef HARPDAAL_MF_INST
 
 }  // namespace harpdaal::kernels::mf_sgd::HARPDAAL_ISA_NS
-
