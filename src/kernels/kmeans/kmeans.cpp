@@ -13,8 +13,8 @@
 #include <oneapi/tbb/enumerable_thread_specific.h>
 
 #include "kernels/common/isa.hpp"
-#include "kernels/kmeans/kmeans_ops.hpp"
 #include "kernels/common/parallel.hpp"
+#include "kernels/kmeans/kmeans_ops.hpp"
 
 namespace harpdaal::kernels::kmeans {
 

@@ -40,7 +40,7 @@ struct Simd<float> {
   static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
   static V add(V a, V b) { return _mm512_add_ps(a, b); }
   static V sub(V a, V b) { return _mm512_sub_ps(a, b); }
-  static float hsum(V a) { return vx::hsum(a); }
+  static float hsum(V a) { return vx::hsum_store(a); }
   // idx = val > best ? cand : idx; best = max(best, val)  (strict: earlier centers win ties)
   static void update(V& best, V& idx, V val, V cand) {
     __mmask16 m = _mm512_cmp_ps_mask(val, best, _CMP_GT_OQ);
@@ -62,7 +62,7 @@ struct Simd<double> {
   static V fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
   static V add(V a, V b) { return _mm512_add_pd(a, b); }
   static V sub(V a, V b) { return _mm512_sub_pd(a, b); }
-  static double hsum(V a) { return vx::hsum(a); }
+  static double hsum(V a) { return vx::hsum_store(a); }
   static void update(V& best, V& idx, V val, V cand) {
     __mmask8 m = _mm512_cmp_pd_mask(val, best, _CMP_GT_OQ);
     best = _mm512_mask_mov_pd(best, m, val);
