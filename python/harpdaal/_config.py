@@ -6,6 +6,7 @@ import platform
 import sys
 
 from . import _core
+from ._version import __version__
 
 # Lowest first; a CPU that runs a level runs every level before it. avx512f: AVX-512 F/CD without
 # BW/DQ/VL (Knights Landing).
@@ -66,8 +67,6 @@ def _mpi4py_version() -> str:
 
 def config() -> dict:
     """The configuration as a dict (what ``show_config`` prints)."""
-    from . import __version__
-
     info = dict(_core.build_info())
     info["harpdaal"] = __version__
     info["python"] = sys.version.split()[0]
