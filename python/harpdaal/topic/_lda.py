@@ -314,15 +314,20 @@ class LatentDirichletAllocation(PersistMixin, ClassNamePrefixFeaturesOutMixin, T
         return theta / theta.sum(axis=1, keepdims=True)
 
     # -- inference ----------------------------------------------------------------------------
-    def _fold_in(self, corpus: TokenCorpus, n_sweeps=None, seed=None):
+    def _fold_in(self, corpus: TokenCorpus, n_sweeps=None, seed=None, rng=None, first_doc=0):
+        """Fold-in counts of `corpus`. A stream of chunks gives the same result as one call on
+        their concatenation when every chunk passes the same `rng` (initial topics, drawn in
+        token order) and its global `first_doc` (the sampler's per-document streams)."""
         K = self.n_components
         sweeps = self.transform_max_iter if n_sweeps is None else n_sweeps
         burn = sweeps // 3
         seed = _seed_from(self.random_state) if seed is None else seed
-        rng = np.random.default_rng(seed)
+        if rng is None:
+            rng = np.random.default_rng(seed)
         topics = rng.integers(0, K, corpus.n_tokens, dtype=np.int32)
         doc_topic = np.zeros((corpus.n_docs, K), np.float32)
-        _K.fold_in(corpus.doc_ptr, corpus.words, topics, 0, self.word_topic_, self.topic_totals_,
+        _K.fold_in(corpus.doc_ptr, corpus.words, topics, first_doc, self.word_topic_,
+                   self.topic_totals_,
                    self._alpha, self._beta, seed, sweeps, burn, self._kernel_steps(), doc_topic,
                    resolve_n_jobs(self.n_jobs))
         kept = sweeps - burn
@@ -336,6 +341,19 @@ class LatentDirichletAllocation(PersistMixin, ClassNamePrefixFeaturesOutMixin, T
         counts = self._fold_in(corpus)
         theta = counts + self._alpha
         return theta / theta.sum(axis=1, keepdims=True)
+
+    def transform_stream(self, chunks):
+        """transform() over an iterable of document chunks, one result per chunk: together the
+        same rows as ``transform`` of all documents at once, with memory bounded by a chunk
+        (``harpdaal transform`` streams files this way)."""
+        self._check_fitted()
+        rng = np.random.default_rng(_seed_from(self.random_state))
+        first = 0
+        for X in chunks:
+            corpus = self._corpus(X, reset=False)
+            theta = self._fold_in(corpus, rng=rng, first_doc=first) + self._alpha
+            first += corpus.n_docs
+            yield theta / theta.sum(axis=1, keepdims=True)
 
     def topic_word_distribution(self) -> np.ndarray:
         """phi (n_components x n_features): (n_kw + beta) / (n_k + V beta)."""
