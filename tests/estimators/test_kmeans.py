@@ -175,3 +175,20 @@ def test_fit_without_centred_copy_matches_copy(init, monkeypatch):
     assert np.array_equal(km.labels_, ref.labels_)
     assert np.array_equal(km.cluster_centers_, ref.cluster_centers_)
     assert km.inertia_ == ref.inertia_ and km.n_iter_ == ref.n_iter_
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_same_bits_every_run_with_two_threads(sparse):
+    """Same seed and thread count: the same bits on every run, sparse input included (the CSR
+    step reduces its partial sums in a fixed order, not in the order threads finish)."""
+    X = blobs(n=4000, d=10, centers=8, seed=2)
+    X[np.abs(X) < 4] = 0
+    if sparse:
+        X = sp.csr_matrix(X)
+    w = np.random.default_rng(0).uniform(0.5, 2.0, X.shape[0])
+    fits = [KMeans(8, random_state=1, n_jobs=2, tol=0, max_iter=15).fit(X, sample_weight=w)
+            for _ in range(6)]
+    for km in fits[1:]:
+        assert km.cluster_centers_.tobytes() == fits[0].cluster_centers_.tobytes()
+        assert km.inertia_ == fits[0].inertia_
+        assert np.array_equal(km.labels_, fits[0].labels_)

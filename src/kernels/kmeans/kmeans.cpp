@@ -568,42 +568,53 @@ void lloyd_partial_csr(const T* data, const int32_t* indices, const int64_t* ind
   check_sizes(n, d, k);
   check_csr<T>(indices, indptr, n, d);
   const std::vector<T> ct = transpose(centers, k, d), cn = center_sq_norms(centers, k, d);
-  struct Partial {
-    std::vector<double> sums, weights;
-    double inertia = 0;
-    std::vector<T> dots;
-  };
-  oneapi::tbb::enumerable_thread_specific<Partial> partials([&] {
-    Partial p;
-    p.sums.assign(size_t(k * d), 0.0);
-    p.weights.assign(size_t(k), 0.0);
-    p.dots.assign(size_t(k), T(0));
-    return p;
-  });
-  parallel_for(n_threads, n, 64, [&](int64_t b, int64_t e) {
-    Partial& p = partials.local();
-    for (int64_t i = b; i < e; ++i) {
-      csr_row_dots(data, indices, indptr[i], indptr[i + 1], ct.data(), k, p.dots.data());
-      const T gap = csr_best(p.dots.data(), cn.data(), k, labels + i);
-      const double w = sample_weight ? double(sample_weight[i]) : 1.0;
-      double* s = p.sums.data() + int64_t(labels[i]) * d;
-      T nrm = 0;
-      for (int64_t z = indptr[i]; z < indptr[i + 1]; ++z) {
-        nrm += data[z] * data[z];
-        s[indices[z]] += w * double(data[z]);
+  // As lloyd_partial: one partial per fixed chunk of rows (not per thread), reduced in chunk
+  // order, so the sums are bitwise identical from run to run for a given n_threads (per-thread
+  // partials summed whatever rows the scheduler gave each thread). One thread: one chunk.
+  constexpr int64_t kRowBlock = 64;
+  const int nt = resolve_threads(n_threads);
+  const int64_t n_blocks = (n + kRowBlock - 1) / kRowBlock;
+  const int64_t n_chunks =
+      nt == 1 ? 1 : std::max<int64_t>(1, std::min<int64_t>(n_blocks, 16 * int64_t(nt)));
+  const int64_t per_chunk = ((n_blocks + n_chunks - 1) / n_chunks) * kRowBlock;
+  const int64_t stride = k * d + k;
+  std::unique_ptr<double[]> part(new double[size_t(n_chunks * stride)]);
+  std::vector<double> part_inertia(static_cast<size_t>(n_chunks), 0.0);
+  oneapi::tbb::enumerable_thread_specific<std::vector<T>> dots(
+      [&] { return std::vector<T>(size_t(k)); });
+  parallel_for(n_threads, n_chunks, 1, [&](int64_t c0, int64_t c1) {
+    std::vector<T>& dt = dots.local();
+    for (int64_t c = c0; c < c1; ++c) {
+      double* ps = part.get() + c * stride;
+      double* pw = ps + k * d;
+      std::fill(ps, ps + stride, 0.0);
+      double pin = 0;
+      const int64_t e = std::min(n, (c + 1) * per_chunk);
+      for (int64_t i = c * per_chunk; i < e; ++i) {
+        csr_row_dots(data, indices, indptr[i], indptr[i + 1], ct.data(), k, dt.data());
+        const T gap = csr_best(dt.data(), cn.data(), k, labels + i);
+        const double w = sample_weight ? double(sample_weight[i]) : 1.0;
+        double* s = ps + int64_t(labels[i]) * d;
+        T nrm = 0;
+        for (int64_t z = indptr[i]; z < indptr[i + 1]; ++z) {
+          nrm += data[z] * data[z];
+          s[indices[z]] += w * double(data[z]);
+        }
+        pw[labels[i]] += w;
+        const double dist = double(nrm) + double(gap);
+        pin += w * (dist > 0 ? dist : 0.0);
       }
-      p.weights[size_t(labels[i])] += w;
-      const double dist = double(nrm) + double(gap);
-      p.inertia += w * (dist > 0 ? dist : 0.0);
+      part_inertia[size_t(c)] = pin;
     }
   });
   std::fill(sums, sums + k * d, 0.0);
   std::fill(weights, weights + k, 0.0);
   double total = 0;
-  for (const Partial& p : partials) {
-    for (int64_t i = 0; i < k * d; ++i) sums[i] += p.sums[size_t(i)];
-    for (int64_t j = 0; j < k; ++j) weights[j] += p.weights[size_t(j)];
-    total += p.inertia;
+  for (int64_t c = 0; c < n_chunks; ++c) {
+    const double* ps = part.get() + c * stride;
+    for (int64_t i = 0; i < k * d; ++i) sums[i] += ps[i];
+    for (int64_t j = 0; j < k; ++j) weights[j] += ps[k * d + j];
+    total += part_inertia[size_t(c)];
   }
   *inertia = total;
 }
