@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.cluster import KMeans as SKMeans
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from harpdaal.cluster import KMeans
@@ -192,3 +193,81 @@ def test_same_bits_every_run_with_two_threads(sparse):
         assert km.cluster_centers_.tobytes() == fits[0].cluster_centers_.tobytes()
         assert km.inertia_ == fits[0].inertia_
         assert np.array_equal(km.labels_, fits[0].labels_)
+
+
+@pytest.mark.parametrize("algorithm", ["elkan", "auto"])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_algorithm_elkan_and_auto_run_lloyd(algorithm, sparse):
+    """'elkan' and 'auto' are accepted and (until a pruning method lands) give Lloyd's bits."""
+    X = blobs(n=900, d=7, centers=6, seed=5)
+    if sparse:
+        X[np.abs(X) < 3] = 0
+        X = sp.csr_matrix(X)
+    ref = KMeans(6, random_state=2, n_init=2, init="random").fit(X)
+    km = KMeans(6, random_state=2, n_init=2, init="random", algorithm=algorithm).fit(X)
+    assert km.cluster_centers_.tobytes() == ref.cluster_centers_.tobytes()
+    assert np.array_equal(km.labels_, ref.labels_)
+    assert km.inertia_ == ref.inertia_ and km.n_iter_ == ref.n_iter_
+
+
+def test_algorithm_checked_and_elkan_single_cluster_warns():
+    X = blobs(n=50)
+    with pytest.raises(ValueError, match="algorithm must be one of"):
+        KMeans(2, algorithm="full").fit(X)
+    with pytest.warns(RuntimeWarning, match="algorithm='elkan' doesn't make sense"):
+        KMeans(1, algorithm="elkan").fit(X)
+
+
+@pytest.mark.parametrize("init,expected", [("k-means++", 1), ("random", 10),
+                                           (lambda X, k, random_state: X[:k], 10), ("array", 1)])
+def test_n_init_auto_as_sklearn(init, expected):
+    X = blobs(n=100)
+    init = X[:3].copy() if isinstance(init, str) and init == "array" else init
+    km = KMeans(3, init=init, n_init="auto", random_state=0).fit(X)
+    ref = SKMeans(3, init=init, n_init="auto", random_state=0).fit(X)
+    assert km._n_init == ref._n_init == expected
+
+
+@pytest.mark.parametrize("native", [True, False])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_duplicates_leave_empty_cluster_on_heaviest_center(monkeypatch, native, sparse):
+    """More clusters than distinct points: nothing can be relocated; the empty cluster sits on
+    the heaviest cluster's center (scikit-learn's rule), so the fit stops after one iteration
+    (the native loop and the Python loop alike)."""
+    monkeypatch.setattr(KMeans, "_native_loop", native)
+    X = np.array([[0, 0], [1, 1], [1, 1], [1, 0], [0, 1]], dtype=np.float64)
+    with pytest.warns(ConvergenceWarning, match=r"distinct clusters \(4\)"):
+        km = KMeans(5, init=X).fit(sp.csr_matrix(X) if sparse else X)
+    assert km.n_iter_ == 1
+    np.testing.assert_allclose(km.cluster_centers_, X[[0, 1, 1, 3, 4]], atol=1e-12)
+
+
+def test_feature_names_out_and_transform_of_centers():
+    X = blobs(n=200)
+    km = KMeans(4, random_state=0).fit(X)
+    assert list(km.get_feature_names_out()) == [f"kmeans{i}" for i in range(4)]
+    assert np.array_equal(np.diag(km.transform(km.cluster_centers_)), np.zeros(4))
+
+
+def test_sparse_float32_transform_keeps_small_distances():
+    """A point on its center is at ~0 in float32 as in float64 (no float32 cancellation)."""
+    X = blobs(n=300, d=5, seed=9)
+    X[np.abs(X) < 2] = 0
+    X = np.vstack([X, X[:1] * 10]).astype(np.float32)  # a far point: its own cluster
+    km = KMeans(6, random_state=0).fit(sp.csr_matrix(X))
+    t = km.transform(sp.csr_matrix(X))
+    assert t[-1].min() <= 1e-6 * np.abs(X[-1]).max()
+    t64 = KMeans(6, random_state=0).fit(sp.csr_matrix(X.astype(np.float64))).transform(
+        sp.csr_matrix(X.astype(np.float64)))
+    np.testing.assert_allclose(t, t64, atol=1e-4 * t64.max())
+
+
+def test_init_centroids_hook_uses_weights():
+    """scikit-learn's _init_centroids hook runs harpdaal's init: zero-weight rows never drawn."""
+    X = blobs(n=100, d=5, centers=5)
+    w = np.random.default_rng(0).uniform(size=100)
+    w[::2] = 0
+    for init in ("k-means++", "random"):
+        c = KMeans()._init_centroids(X, None, init, np.random.RandomState(0), w, n_centroids=10)
+        assert c.shape == (10, 5)
+        assert not np.any(np.all(np.isclose(X[::2, None, :], c[None]), axis=2))

@@ -14,10 +14,11 @@ import warnings
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+from sklearn.base import (BaseEstimator, ClassNamePrefixFeaturesOutMixin, ClusterMixin,
+                          TransformerMixin)
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+from sklearn.utils.validation import _check_sample_weight, check_array, check_is_fitted
 
 try:
     from sklearn.utils.validation import validate_data
@@ -27,8 +28,9 @@ except ImportError:  # scikit-learn < 1.6
 
 from .. import _core
 from .._threads import resolve_n_jobs
-from ..comm import Partition, Table, current_communicator
+from ..comm import LocalCommunicator, Partition, Table, current_communicator
 
+ALGORITHMS = ("lloyd", "elkan", "auto")
 COLLECTIVES = ("allreduce", "bcast_reduce", "regroup_allgather", "push_pull", "rotate")
 _K = _core.kmeans
 
@@ -113,10 +115,14 @@ class _Data:
         return r.toarray() if self.sparse else np.asarray(r)
 
 
-class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
+class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseEstimator):
     """K-means clustering (Lloyd), scikit-learn compatible, optionally distributed over MPI.
 
-    Parameters follow :class:`sklearn.cluster.KMeans`; in addition ``n_jobs`` (threads per
+    Parameters follow :class:`sklearn.cluster.KMeans`. ``algorithm`` takes scikit-learn's
+    values: 'lloyd' (the default), 'elkan' and 'auto'. Until the exact bound-based method lands,
+    'elkan' and 'auto' run the same Lloyd iterations as 'lloyd' (so they give the same result,
+    which is also what an exact pruning method must give); with ``n_clusters=1``, 'elkan' warns
+    as scikit-learn does. In addition ``n_jobs`` (threads per
     process; None = all cores), ``collective`` (how ranks synchronise the model under MPI, one of
     Harp's five: 'allreduce', 'bcast_reduce', 'regroup_allgather', 'push_pull', 'rotate') and
     ``method`` ('auto', 'fused', 'gemm': how the dense distances are computed).
@@ -132,8 +138,9 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     """
 
     def __init__(self, n_clusters=8, *, init="k-means++", n_init="auto", max_iter=300,
-                 tol=1e-4, verbose=0, random_state=None, copy_x=True, n_jobs=None,
-                 collective="allreduce", method="auto", checkpoint_dir=None, checkpoint_every=1):
+                 tol=1e-4, verbose=0, random_state=None, copy_x=True, algorithm="lloyd",
+                 n_jobs=None, collective="allreduce", method="auto", checkpoint_dir=None,
+                 checkpoint_every=1):
         self.n_clusters = n_clusters
         self.init = init
         self.n_init = n_init
@@ -142,6 +149,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         self.verbose = verbose
         self.random_state = random_state
         self.copy_x = copy_x
+        self.algorithm = algorithm
         self.n_jobs = n_jobs
         self.collective = collective
         self.method = method
@@ -167,6 +175,11 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             raise ValueError(f"tol must be a float >= 0, got {self.tol!r}")
         if self.collective not in COLLECTIVES:
             raise ValueError(f"collective must be one of {COLLECTIVES}, got {self.collective!r}")
+        if self.algorithm not in ALGORITHMS:
+            raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {self.algorithm!r}")
+        if self.algorithm == "elkan" and self.n_clusters == 1:
+            warnings.warn("algorithm='elkan' doesn't make sense for a single cluster. Using "
+                          "'lloyd' instead.", RuntimeWarning, stacklevel=3)
         if self.method not in ("auto", "fused", "gemm"):
             raise ValueError(f"method must be 'auto', 'fused' or 'gemm', got {self.method!r}")
         init = self.init
@@ -175,11 +188,12 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
                 raise ValueError(f"init must be 'k-means++', 'random', an array or a callable, got {init!r}")
         elif not callable(init):
             arr = np.asarray(init)
-            if arr.shape != (self.n_clusters, n_features):
-                raise ValueError(f"init: the array has shape {arr.shape}, expected "
-                                 f"(n_clusters, n_features) = ({self.n_clusters}, {n_features})")
-        if self.n_init == "auto":
-            n_init = 10 if isinstance(init, str) and init == "random" else 1
+            if arr.ndim != 2:
+                raise ValueError(f"init: expected a 2-d array of initial centers, got an array "
+                                 f"of shape {arr.shape}")
+            _check_center_shape(arr.shape, self.n_clusters, n_features)
+        if self.n_init == "auto":  # scikit-learn's rule: 10 runs for 'random' or a callable
+            n_init = 10 if (isinstance(init, str) and init == "random") or callable(init) else 1
         elif isinstance(self.n_init, numbers.Integral) and not isinstance(self.n_init, bool) \
                 and self.n_init >= 1:
             n_init = int(self.n_init)
@@ -219,6 +233,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
                 raise ValueError(f"invalid input on rank {bad[0][0]}: {bad[0][1]}")
         elif error is not None:
             raise error
+        self._n_init = n_init  # the number of runs (scikit-learn's attribute, for n_init="auto")
         comm.check_same(int(X.shape[1]), what="n_features")
         comm.check_same(str(X.dtype), what="dtype")
         counts = np.array([X.shape[0]], dtype=np.int64)
@@ -349,8 +364,8 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         comm.allreduce_array(out, op="sum")
         return out.astype(dtype)
 
-    def _init_centers(self, comm, data, init, random_state, n_total, X_mean):
-        k, dtype = self.n_clusters, data.dtype
+    def _init_centers(self, comm, data, init, random_state, n_total, X_mean, k=None):
+        k, dtype = k or self.n_clusters, data.dtype
         offsets = self._offsets(comm, data.n)
         if isinstance(init, str) and init == "random":
             w = data.w.astype(np.float64)
@@ -358,7 +373,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             seeds = random_state.choice(n_total, size=k, replace=False, p=w_all / w_all.sum())
             return self._gather_rows(comm, data, seeds, offsets, dtype)
         if isinstance(init, str):
-            return self._kmeans_plusplus(comm, data, random_state, offsets)
+            return self._kmeans_plusplus(comm, data, random_state, offsets, k)
         if callable(init):
             if comm.size > 1:
                 raise ValueError("init: a callable init is not supported under MPI")
@@ -367,14 +382,16 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             else:
                 X = data.raw if data.shift is not None else data.X + X_mean
             centers = np.asarray(init(X, k, random_state=random_state), dtype=dtype)
-            if centers.shape != (k, data.d):
-                raise ValueError(f"init: the callable returned shape {centers.shape}, expected {(k, data.d)}")
+            if centers.ndim != 2:
+                raise ValueError(f"init: the callable returned an array of shape "
+                                 f"{centers.shape}, expected (n_clusters, n_features)")
+            _check_center_shape(centers.shape, k, data.d)
             return centers - X_mean if X_mean is not None else centers
         return np.ascontiguousarray(init, dtype=dtype)
 
-    def _kmeans_plusplus(self, comm, data, random_state, offsets):
+    def _kmeans_plusplus(self, comm, data, random_state, offsets, k):
         """Greedy k-means++ exactly as scikit-learn's _kmeans_plusplus, over all ranks' rows."""
-        k, dtype = self.n_clusters, data.dtype
+        dtype = data.dtype
         n_trials = 2 + int(np.log(k))
         w = data.w.astype(np.float64)
         w_all = comm.allgatherv_rows(w) if comm.size > 1 else w
@@ -408,6 +425,25 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             current_pot = pots[b]
             closest = dist[:, b].copy()
             centers[c] = cand_rows[b]
+        return centers
+
+    def _init_centroids(self, X, x_squared_norms, init, random_state, sample_weight,
+                        init_size=None, n_centroids=None):
+        """scikit-learn's hook (same signature): ``n_centroids`` initial centers for X by
+        ``init``, one process, from harpdaal's initialisation (``x_squared_norms`` is not needed
+        and ``init_size`` subsamples as scikit-learn does)."""
+        X = check_array(X, accept_sparse="csr", dtype=[np.float64, np.float32], order="C")
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+        if init_size is not None and init_size < X.shape[0]:
+            idx = random_state.randint(0, X.shape[0], init_size)
+            X, sample_weight = X[idx], sample_weight[idx]
+        k = self.n_clusters if n_centroids is None else n_centroids
+        data = _Data(X, sample_weight, resolve_n_jobs(self.n_jobs), self.method)
+        if not isinstance(init, str) and not callable(init):
+            init = np.asarray(init, dtype=X.dtype)
+        centers = self._init_centers(LocalCommunicator(), data, init, random_state, X.shape[0],
+                                     None, k)
+        _check_center_shape(centers.shape, k, X.shape[1])
         return centers
 
     # ---- Lloyd --------------------------------------------------------------------------------
@@ -461,6 +497,8 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             nz = weights > 0
             new = np.zeros((k, d), dtype=np.float64)
             new[nz] = sums[nz] / weights[nz, None]
+            if not nz.all():  # still empty (duplicates): on the heaviest cluster's center
+                new[~nz] = new[np.argmax(weights)]
             new = new.astype(data.dtype)
             shift = float(((new.astype(np.float64) - centers) ** 2).sum())
             centers = new
@@ -593,14 +631,23 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     def transform(self, X):
         """Euclidean distances from each row of X to every center, shape (n, n_clusters)."""
         check_is_fitted(self)
+        same = X is self.cluster_centers_
         X = self._check_test_data(X)
-        return self._transform(X)
+        out = self._transform(X)
+        if same:  # as scikit-learn's euclidean_distances(X, X): a center is at 0 from itself
+            np.fill_diagonal(out, 0)
+        return out
 
     def _transform(self, X):
         c = self._centers_for(X)
         if sp.issparse(X):
-            data = _Data(X, np.ones(X.shape[0], X.dtype), resolve_n_jobs(self.n_jobs), self.method)
-            return np.sqrt(data.sq_dists(c)).astype(X.dtype)
+            # in float64 (as scikit-learn's euclidean_distances for float32): ||x||^2 - 2x.c +
+            # ||c||^2 in float32 loses the small distances to cancellation
+            X64 = X.astype(np.float64)
+            c64 = c.astype(np.float64)
+            xn = np.asarray(X64.multiply(X64).sum(axis=1)).ravel()
+            sq = xn[:, None] - 2 * np.asarray(X64 @ c64.T) + (c64 ** 2).sum(axis=1)[None, :]
+            return np.sqrt(np.maximum(sq, 0)).astype(X.dtype)
         out = np.empty((X.shape[0], c.shape[0]), dtype=X.dtype)
         getattr(_K, "distances" + _suffix(X.dtype))(X, c, out, False, resolve_n_jobs(self.n_jobs))
         return out
@@ -618,6 +665,16 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         labels = np.empty(X.shape[0], dtype=np.int32)
         data.assign(c, labels)
         return -float(data.assigned_sq_dist(c, labels).astype(np.float64) @ data.w)
+
+
+def _check_center_shape(shape, n_clusters, n_features):
+    """scikit-learn's messages for initial centers of the wrong shape."""
+    if shape[0] != n_clusters:
+        raise ValueError(f"init: The shape of the initial centers {shape} does not match the "
+                         f"number of clusters {n_clusters}.")
+    if shape[1] != n_features:
+        raise ValueError(f"init: The shape of the initial centers {shape} does not match the "
+                         f"number of features of the data {n_features}.")
 
 
 def _same_clustering(comm, a, b, k):

@@ -482,11 +482,17 @@ FitResult lloyd_fit(const T* x, int64_t n, int64_t d, const T* sample_weight, T*
         }
       }
     }
+    // A cluster still empty (no point left to move: duplicates) is placed on the center of the
+    // heaviest cluster (the first one), as scikit-learn does, not at the origin.
+    const int64_t heaviest = std::max_element(weights.begin(), weights.end()) - weights.begin();
+    const double w_heaviest = weights[size_t(heaviest)];
     double shift = 0;
     for (int64_t j = 0; j < k; ++j) {
       const double wj = weights[size_t(j)];
       for (int64_t f = 0; f < d; ++f) {
-        const T c = wj > 0 ? T(sums[size_t(j * d + f)] / wj) : T(0);
+        const T c = wj > 0            ? T(sums[size_t(j * d + f)] / wj)
+                    : w_heaviest > 0 ? T(sums[size_t(heaviest * d + f)] / w_heaviest)
+                                     : T(0);
         const double diff = double(c) - double(centers[j * d + f]);
         shift += diff * diff;
         centers[j * d + f] = c;
