@@ -426,31 +426,33 @@ void center(const T* x, int64_t n, int64_t d, T* out, T* mean, double* col_stats
 }
 
 template <class T>
-FitResult lloyd_fit(const T* x, int64_t n, int64_t d, const T* sample_weight, T* centers,
-                    int64_t k, int max_iter, double tol, int32_t* labels, int n_threads,
-                    Method method, const T* shift, T* sq_dist) {
+IterationsResult lloyd_iterations(const T* x, int64_t n, int64_t d, const T* sample_weight,
+                                  T* centers, int64_t k, int max_iter, double tol,
+                                  int32_t* labels, int n_threads, Method method, const T* shift,
+                                  double* inertia) {
   using clock = std::chrono::steady_clock;
   auto secs = [](clock::time_point a, clock::time_point b) {
     return std::chrono::duration<double>(b - a).count();
   };
   check_sizes(n, d, k);
-  if (n < 1) throw std::invalid_argument("kmeans: lloyd_fit needs n >= 1");
+  if (n < 1) throw std::invalid_argument("kmeans: lloyd_iterations needs n >= 1");
   if (max_iter < 1) throw std::invalid_argument("kmeans: max_iter must be >= 1");
-  if (!sample_weight) throw std::invalid_argument("kmeans: lloyd_fit needs sample_weight");
+  if (!sample_weight) throw std::invalid_argument("kmeans: lloyd_iterations needs sample_weight");
+  for (int64_t i = 0; i < n; ++i)
+    if (labels[i] < -1 || labels[i] >= k)
+      throw std::invalid_argument("kmeans: labels must be -1 or in [0, k)");
   method = resolve<T>(method, d, k);
   const auto t_start = clock::now();
-  FitResult res;
-  std::vector<int32_t> labels_old(static_cast<size_t>(n), -1);
-  std::fill(labels, labels + n, -1);
+  IterationsResult res;
+  std::vector<int32_t> labels_old(labels, labels + n);
   std::vector<double> sums(static_cast<size_t>(k * d)), weights(static_cast<size_t>(k));
-  std::vector<T> dist;  // farthest-point search and the final inertia
+  std::vector<T> dist;  // farthest-point search
   std::vector<int64_t> order;
-  bool strict = false;
   int it = 0;
   for (it = 0; it < max_iter; ++it) {
     const auto t0 = clock::now();
     lloyd_partial<T>(x, n, d, sample_weight, centers, k, labels, sums.data(), weights.data(),
-                     nullptr, n_threads, method, shift);
+                     inertia ? inertia + it : nullptr, n_threads, method, shift);
     res.compute_s += secs(t0, clock::now());
     const bool changed = !std::equal(labels, labels + n, labels_old.begin());
     // Empty clusters: the farthest points (scikit-learn's rule, as _relocate in Python).
@@ -486,7 +488,7 @@ FitResult lloyd_fit(const T* x, int64_t n, int64_t d, const T* sample_weight, T*
     // heaviest cluster (the first one), as scikit-learn does, not at the origin.
     const int64_t heaviest = std::max_element(weights.begin(), weights.end()) - weights.begin();
     const double w_heaviest = weights[size_t(heaviest)];
-    double shift = 0;
+    double center_shift = 0;
     for (int64_t j = 0; j < k; ++j) {
       const double wj = weights[size_t(j)];
       for (int64_t f = 0; f < d; ++f) {
@@ -494,23 +496,56 @@ FitResult lloyd_fit(const T* x, int64_t n, int64_t d, const T* sample_weight, T*
                     : w_heaviest > 0 ? T(sums[size_t(heaviest * d + f)] / w_heaviest)
                                      : T(0);
         const double diff = double(c) - double(centers[j * d + f]);
-        shift += diff * diff;
+        center_shift += diff * diff;
         centers[j * d + f] = c;
       }
     }
+    res.center_shift = center_shift;
     if (!changed) {
-      strict = true;
+      res.stop = Stop::strict;
       break;
     }
-    if (shift <= tol) break;
+    if (center_shift <= tol) {
+      res.stop = Stop::tolerance;
+      break;
+    }
     std::copy(labels, labels + n, labels_old.begin());
   }
   res.n_iter = it < max_iter ? it + 1 : max_iter;
-  if (!strict)
+  res.other_s = secs(t_start, clock::now()) - res.compute_s;
+  return res;
+}
+
+template <class T>
+void lloyd_finish(const T* x, int64_t n, int64_t d, const T* centers, int64_t k,
+                  int32_t* labels, bool reassign, T* sq_dist, int n_threads, Method method,
+                  const T* shift) {
+  method = resolve<T>(method, d, k);
+  if (reassign)
     assign_impl<T>(x, n, d, centers, k, labels, sq_dist, n_threads, method, shift, true);
   else if (sq_dist)
     assigned_sq_dist<T>(x, n, d, centers, k, labels, sq_dist, n_threads, shift);
-  res.other_s = secs(t_start, clock::now()) - res.compute_s;
+}
+
+template <class T>
+FitResult lloyd_fit(const T* x, int64_t n, int64_t d, const T* sample_weight, T* centers,
+                    int64_t k, int max_iter, double tol, int32_t* labels, int n_threads,
+                    Method method, const T* shift, T* sq_dist) {
+  using clock = std::chrono::steady_clock;
+  check_sizes(n, d, k);
+  if (n < 1) throw std::invalid_argument("kmeans: lloyd_fit needs n >= 1");
+  if (max_iter < 1) throw std::invalid_argument("kmeans: max_iter must be >= 1");
+  if (!sample_weight) throw std::invalid_argument("kmeans: lloyd_fit needs sample_weight");
+  std::fill(labels, labels + n, -1);
+  const IterationsResult r = lloyd_iterations<T>(x, n, d, sample_weight, centers, k, max_iter,
+                                                 tol, labels, n_threads, method, shift, nullptr);
+  const auto t0 = clock::now();
+  lloyd_finish<T>(x, n, d, centers, k, labels, r.stop != Stop::strict, sq_dist, n_threads,
+                  method, shift);
+  FitResult res;
+  res.n_iter = r.n_iter;
+  res.compute_s = r.compute_s;
+  res.other_s = r.other_s + std::chrono::duration<double>(clock::now() - t0).count();
   return res;
 }
 
@@ -655,6 +690,11 @@ void assign_csr(const T* data, const int32_t* indices, const int64_t* indptr, in
   template void center<T>(const T*, int64_t, int64_t, T*, T*, double*, int);                  \
   template FitResult lloyd_fit<T>(const T*, int64_t, int64_t, const T*, T*, int64_t, int,      \
                                   double, int32_t*, int, Method, const T*, T*);                \
+  template IterationsResult lloyd_iterations<T>(const T*, int64_t, int64_t, const T*, T*,      \
+                                                int64_t, int, double, int32_t*, int, Method,   \
+                                                const T*, double*);                            \
+  template void lloyd_finish<T>(const T*, int64_t, int64_t, const T*, int64_t, int32_t*, bool, \
+                                T*, int, Method, const T*);                                    \
   template void assign<T>(const T*, int64_t, int64_t, const T*, int64_t, int32_t*, T*, int,    \
                           Method, const T*);                                                   \
   template void distances<T>(const T*, int64_t, int64_t, const T*, int64_t, T*, bool, int);    \
