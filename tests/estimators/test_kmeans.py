@@ -9,6 +9,7 @@ from sklearn.cluster import KMeans as SKMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from harpdaal import _core
 from harpdaal.cluster import KMeans
 
 # Every check scikit-learn's KMeans passes should pass here; the expected failures, with reasons:
@@ -130,17 +131,27 @@ def test_fashion_mnist_inertia_matches_sklearn(data_file):
     assert abs(ours.inertia_ - ref.inertia_) <= 1e-3 * ref.inertia_
 
 
+def use_synced_step(monkeypatch):
+    """Make one-process dense fits take the one-iteration step (the one sparse and
+    distributed fits take) instead of the native blocks."""
+    from harpdaal.cluster import _kmeans as mod
+
+    monkeypatch.setattr(mod, "_make_step", lambda est, comm, data, *args:
+                        mod._SyncedLloyd(est, comm, data, *args))
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("k,tol,n_jobs", [(4, 0.0, 1), (10, 1e-4, 2), (40, 0.0, 2)])
 def test_native_loop_identical_to_python_loop(monkeypatch, dtype, k, tol, n_jobs):
-    """The one-call native Lloyd loop (lloyd_fit) gives bit-identical results to the Python
-    loop it replaces, empty-cluster relocation and sample weights included."""
+    """The native blocks of iterations (lloyd_iterations) give bit-identical results to the
+    one-iteration step around lloyd_partial, empty-cluster relocation and sample weights
+    included."""
     X = blobs(n=700, d=9, centers=5, seed=3).astype(dtype)
     w = np.random.default_rng(4).uniform(0.5, 2.0, len(X))
     init = np.vstack([X[:k - 1], X.mean(0) + 1e3]).astype(dtype)  # last center starts empty
     kw = dict(init=init, max_iter=30, tol=tol, n_jobs=n_jobs)
     native = KMeans(k, **kw).fit(X, sample_weight=w)
-    monkeypatch.setattr(KMeans, "_native_loop", False)
+    use_synced_step(monkeypatch)
     python = KMeans(k, **kw).fit(X, sample_weight=w)
     assert native.n_iter_ == python.n_iter_
     assert np.array_equal(native.labels_, python.labels_)
@@ -170,8 +181,8 @@ def test_fit_without_centred_copy_matches_copy(init, monkeypatch):
     km = KMeans(7, init=init_arg, n_init=1, random_state=0, max_iter=30).fit(X)
     assert bool(made) == (init == "k-means++")
     monkeypatch.setattr(mod._Data, "X", property(orig))
-    # the reference: the Python loop on the centred copy (the pre-shift path)
-    monkeypatch.setattr(KMeans, "_native_loop", False)
+    # the reference: the one-iteration step on the centred copy
+    use_synced_step(monkeypatch)
     ref = KMeans(7, init=init_arg, n_init=1, random_state=0, max_iter=30).fit(X)
     assert np.array_equal(km.labels_, ref.labels_)
     assert np.array_equal(km.cluster_centers_, ref.cluster_centers_)
@@ -234,7 +245,8 @@ def test_duplicates_leave_empty_cluster_on_heaviest_center(monkeypatch, native, 
     """More clusters than distinct points: nothing can be relocated; the empty cluster sits on
     the heaviest cluster's center (scikit-learn's rule), so the fit stops after one iteration
     (the native loop and the Python loop alike)."""
-    monkeypatch.setattr(KMeans, "_native_loop", native)
+    if not native:
+        use_synced_step(monkeypatch)
     X = np.array([[0, 0], [1, 1], [1, 1], [1, 0], [0, 1]], dtype=np.float64)
     with pytest.warns(ConvergenceWarning, match=r"distinct clusters \(4\)"):
         km = KMeans(5, init=X).fit(sp.csr_matrix(X) if sparse else X)
@@ -271,3 +283,46 @@ def test_init_centroids_hook_uses_weights():
         c = KMeans()._init_centroids(X, None, init, np.random.RandomState(0), w, n_centroids=10)
         assert c.shape == (10, 5)
         assert not np.any(np.all(np.isclose(X[::2, None, :], c[None]), axis=2))
+
+
+@pytest.mark.parametrize("block", [1, 2, 5, None])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_steps_identical_in_any_blocks(block, dtype):
+    """One loop semantics: the native step run in blocks of any size through the fit loop and
+    the one-iteration step give the same centers, labels and iteration count, bit for bit."""
+    from harpdaal._driver import FitLoop
+    from harpdaal.cluster import _kmeans as mod
+    from harpdaal.comm import LocalCommunicator
+
+    X = blobs(n=1500, d=6, centers=7, seed=11).astype(dtype)
+    w = np.random.default_rng(1).uniform(0.5, 2.0, len(X)).astype(dtype)
+    est = KMeans(12, max_iter=40, tol=0.0, n_jobs=2)
+    comm = LocalCommunicator()
+    out = []
+    for cls, blk in ((mod._NativeLloyd, block), (mod._SyncedLloyd, None)):
+        data = mod._Data(X, w, 2, "auto")
+        data.method = _core.kmeans.choose_method(X.shape[1], 12, dtype == np.float64)
+        step = cls(est, comm, data, X[:12], 0.0, 0, None)
+        result = FitLoop(max_iter=40, comm=comm, block=blk).run(step)
+        labels, inertia = step.finish()
+        out.append((result.n_iter, result.stopped, step.centers.tobytes(), labels.copy(), inertia))
+    (n1, s1, c1, l1, i1), (n2, s2, c2, l2, i2) = out
+    assert n1 == n2 and s1 == s2 and 1 < n1
+    assert c1 == c2 and np.array_equal(l1, l2) and i1 == i2
+
+
+def test_verbose_and_checkpointed_fits_give_the_plain_fit(tmp_path, capsys):
+    """Verbose output and checkpoints make the loop ask for one (or a few) native iterations
+    at a time; the result stays the plain fit's, bit for bit."""
+    X = blobs(n=2000, d=8, centers=9, seed=4).astype(np.float32)
+    kw = dict(n_clusters=9, random_state=5, tol=0, max_iter=25, n_init=2, init="random")
+    plain = KMeans(**kw).fit(X)
+    verbose = KMeans(**kw, verbose=1).fit(X)
+    out = capsys.readouterr().out
+    assert out.count("Initialization complete") == 2
+    assert "Iteration 0, inertia " in out and "Converged at iteration" in out
+    ck = KMeans(**kw, checkpoint_dir=str(tmp_path), checkpoint_every=3).fit(X)
+    for km in (verbose, ck):
+        assert km.cluster_centers_.tobytes() == plain.cluster_centers_.tobytes()
+        assert np.array_equal(km.labels_, plain.labels_)
+        assert km.inertia_ == plain.inertia_ and km.n_iter_ == plain.n_iter_
