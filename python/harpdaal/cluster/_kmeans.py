@@ -1,10 +1,13 @@
 """harpdaal.cluster.KMeans: Lloyd's algorithm on the fused native kernel, scikit-learn contract,
 and Harp's five synchronisation schemes when run under MPI (each rank fits its own rows).
 
-The loop mirrors scikit-learn's ``_kmeans_single_lloyd``: one native step per iteration
-(labels, weighted per-cluster sums, inertia), a model synchronisation across ranks, empty
-clusters relocated to the farthest points, convergence when labels stop changing or the squared
-center shift falls to ``tol * mean(feature variances)``, and a final E-step.
+Each init runs through the shared fit driver (:class:`harpdaal._driver.FitLoop`) with a Lloyd
+step: scikit-learn's ``_kmeans_single_lloyd`` iteration (labels, weighted per-cluster sums, a
+model synchronisation across ranks, empty clusters relocated to the farthest points,
+convergence when labels stop changing or the squared center shift falls to
+``tol * mean(feature variances)``), then a final E-step. One process with dense rows runs blocks
+of iterations in one native call (:class:`_NativeLloyd`); sparse rows or several ranks one
+iteration per call (:class:`_SyncedLloyd`). Both give the same bits.
 """
 from __future__ import annotations
 
@@ -125,15 +128,21 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
     values: 'lloyd' (the default), 'elkan' and 'auto'. Until the exact bound-based method lands,
     'elkan' and 'auto' run the same Lloyd iterations as 'lloyd' (so they give the same result,
     which is also what an exact pruning method must give); with ``n_clusters=1``, 'elkan' warns
-    as scikit-learn does. In addition ``n_jobs`` (threads per
-    process; None = all cores), ``collective`` (how ranks synchronise the model under MPI, one of
-    Harp's five: 'allreduce', 'bcast_reduce', 'regroup_allgather', 'push_pull', 'rotate') and
-    ``method`` ('auto', 'fused', 'gemm': how the dense distances are computed).
+    as scikit-learn does. In addition ``n_jobs`` (threads per process; None = all cores),
+    ``collective`` (how ranks synchronise the model under MPI, one of Harp's five: 'allreduce',
+    'bcast_reduce', 'regroup_allgather', 'push_pull', 'rotate' (the centers travel the ring
+    through :class:`harpdaal.comm.ModelRotator`)) and ``method`` ('auto', 'fused', 'gemm': how
+    the dense distances are computed).
 
     Under ``mpiexec`` each rank passes its own rows to ``fit``; the communicator comes from
-    ``harpdaal.comm.current_communicator()`` (``harpdaal.config_context(comm=...)``). The fitted
-    centers equal those of one process fitting the concatenated rows; ``labels_`` holds the
-    labels of the local rows, ``inertia_`` the global inertia.
+    ``harpdaal._driver.fit_communicator()`` (``harpdaal.config_context(comm=...)``, else
+    ``COMM_WORLD`` under ``mpiexec``). The fitted centers equal those of one process fitting the
+    concatenated rows; ``labels_`` holds the labels of the local rows, ``inertia_`` the global
+    inertia.
+
+    ``verbose`` prints scikit-learn's lines (a progress bar instead on a terminal);
+    ``timings_`` holds the seconds in kernels (``compute``), collectives (``comm``), the rest
+    (``glue``), their ``total`` and the ``iterations`` over all runs.
 
     ``checkpoint_dir`` (a folder shared by the ranks) and ``checkpoint_every`` (iterations, or
     seconds as '30s') save the fit's state; ``fit(X, resume=True)`` continues a killed fit from
