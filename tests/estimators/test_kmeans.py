@@ -324,3 +324,28 @@ def test_verbose_and_checkpointed_fits_give_the_plain_fit(tmp_path, capsys):
         assert km.cluster_centers_.tobytes() == plain.cluster_centers_.tobytes()
         assert np.array_equal(km.labels_, plain.labels_)
         assert km.inertia_ == plain.inertia_ and km.n_iter_ == plain.n_iter_
+
+
+def test_native_blocks_as_large_as_allowed(monkeypatch, tmp_path, capsys):
+    """The loop keeps the native speed: a plain fit is one native call for all its iterations;
+    verbose asks for one iteration per call; checkpoints every 4 for blocks of (at most) 4."""
+    calls = []
+    real = _core.kmeans.lloyd_iterations_f64
+
+    def counting(X, w, centers, labels, max_iter, *args):
+        out = real(X, w, centers, labels, max_iter, *args)
+        calls.append((max_iter, out[0]))
+        return out
+
+    monkeypatch.setattr(_core.kmeans, "lloyd_iterations_f64", counting)
+    X = blobs(n=3000, d=5, centers=12, seed=8)
+    kw = dict(n_clusters=12, init="random", random_state=0, n_init=1, tol=0, max_iter=13)
+    n_iter = KMeans(**kw).fit(X).n_iter_
+    assert calls == [(13, n_iter)] and n_iter > 4
+    calls.clear()
+    KMeans(**kw, verbose=1).fit(X)
+    capsys.readouterr()
+    assert [c[0] for c in calls] == [1] * n_iter
+    calls.clear()
+    KMeans(**kw, checkpoint_dir=str(tmp_path), checkpoint_every=4).fit(X)
+    assert [c[0] for c in calls][:2] == [4, 4] and sum(c[1] for c in calls) == n_iter
