@@ -66,6 +66,8 @@ def _jsonable(value, where):
         if not math.isfinite(v):
             return {"__float__": repr(v)}
         return v
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+        return _jsonable(value.tolist(), where)
     if isinstance(value, (list, tuple)):
         return [_jsonable(v, where) for v in value]
     if isinstance(value, dict):

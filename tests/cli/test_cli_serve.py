@@ -126,3 +126,43 @@ def test_recommend_refuses_bad_input(tmp_path, mf_model, lda_model, capsys):
     assert main(["recommend", "--model", str(model), "--user", "1", "-n", "0",
                  "--out", str(tmp_path / "r.npy")]) == 2
     assert "-n must be" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("fmt,output,out", [("npy", "labels", "npy"), ("csv", "distances", "csv"),
+                                            ("npy", "distances", "npy")])
+def test_predict_streams_the_same_rows_as_predict(tmp_path, fmt, output, out):
+    from harpdaal.cluster import KMeans
+
+    rng = np.random.default_rng(3)
+    X = (rng.uniform(-5, 5, (4, 6))[rng.integers(0, 4, 1000)]
+         + rng.standard_normal((1000, 6))).astype(np.float32)
+    km = KMeans(4, random_state=0, n_jobs=1).fit(X)
+    model = tmp_path / "km.npz"
+    km.save(model)
+    data = tmp_path / f"x.{fmt}"
+    if fmt == "npy":
+        np.save(data, X)
+    else:
+        np.savetxt(data, X, delimiter=",", fmt="%.9g")
+    dest = tmp_path / f"out.{out}"
+    rc = main(["predict", "--model", str(model), "--data", str(data), "--out", str(dest),
+               "--output", output, "--chunk-rows", "77", "--no-progress"])
+    assert rc == 0
+    got = np.load(dest) if out == "npy" else np.loadtxt(dest, delimiter=",")
+    want = km.predict(X) if output == "labels" else km.transform(X)
+    if out == "npy":
+        np.testing.assert_array_equal(got, want)
+    else:
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def test_predict_refuses_mismatched_data(tmp_path, capsys):
+    from harpdaal.cluster import KMeans
+
+    X = np.random.default_rng(0).random((50, 3))
+    model = tmp_path / "km.npz"
+    KMeans(2, random_state=0, n_jobs=1).fit(X).save(model)
+    np.save(tmp_path / "x.npy", np.zeros((5, 4)))
+    assert main(["predict", "--model", str(model), "--data", str(tmp_path / "x.npy"),
+                 "--out", str(tmp_path / "l.npy")]) == 2
+    assert "4 columns, the model 3" in capsys.readouterr().err

@@ -139,3 +139,27 @@ def test_sparse_input_for_lda_file_round_trip(lda):
     X, m = lda
     back = LatentDirichletAllocation.load(io.BytesIO(_raw(m)))
     np.testing.assert_array_equal(back.transform(sp.csr_matrix(X[:5])), m.transform(X[:5]))
+
+
+def test_kmeans_round_trip_and_refusals(tmp_path):
+    from harpdaal.cluster import KMeans
+
+    X = np.random.default_rng(0).random((200, 5)).astype(np.float32)
+    init = X[:3].copy()
+    km = KMeans(3, init=init, n_init=1, random_state=0, n_jobs=1).fit(X)
+    raw = _raw(km)
+    back = KMeans.load(io.BytesIO(raw))
+    np.testing.assert_array_equal(back.predict(X), km.predict(X))
+    np.testing.assert_array_equal(back.transform(X), km.transform(X))
+    assert back.n_iter_ == km.n_iter_ and back.inertia_ == km.inertia_
+    np.testing.assert_array_equal(back.init, init)  # an array init is kept as a parameter
+    bad = km.cluster_centers_.copy()
+    bad[0, 0] = np.inf
+    with pytest.raises(ModelFileError, match="cluster_centers.*NaN or infinite"):
+        KMeans.load(_tamper(raw, {"cluster_centers": bad}))
+    with pytest.raises(ModelFileError, match="shape"):
+        KMeans.load(_tamper(raw, {"cluster_centers": km.cluster_centers_[:2].copy()}))
+    with pytest.raises(ModelFileError, match="cluster_centers.*dtype int32"):
+        KMeans.load(_tamper(raw, {"cluster_centers": np.zeros((3, 5), np.int32)}))
+    with pytest.raises(TypeError, match="cannot be stored"):
+        KMeans(3, init=lambda X, k, random_state: X[:k]).fit(X).save(tmp_path / "k.npz")

@@ -33,6 +33,7 @@ except ImportError:  # scikit-learn < 1.6
 from .. import _core
 from .._checkpoint import for_estimator
 from .._driver import FitLoop, Step, agree, fit_communicator
+from .._persist import PersistMixin, attribute, check, require
 from .._threads import resolve_n_jobs
 from ..comm import LocalCommunicator, ModelRotator, Partition, Table
 
@@ -121,7 +122,8 @@ class _Data:
         return r.toarray() if self.sparse else np.asarray(r)
 
 
-class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseEstimator):
+class KMeans(PersistMixin, ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin,
+             BaseEstimator):
     """K-means clustering (Lloyd), scikit-learn compatible, optionally distributed over MPI.
 
     Parameters follow :class:`sklearn.cluster.KMeans`. ``algorithm`` takes scikit-learn's
@@ -459,6 +461,27 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
         return centers
 
     # ---- predict / transform ------------------------------------------------------------------
+    # ---- model files (npz + JSON header, no pickle: harpdaal._persist) -------------------------
+    def _model_arrays(self):
+        check_is_fitted(self)
+        return ({"cluster_centers": self.cluster_centers_},
+                {"inertia_": float(self.inertia_), "n_iter_": int(self.n_iter_)})
+
+    @classmethod
+    def _from_model(cls, est, header, arrays, where):
+        centers = require(arrays, "cluster_centers", where, ndim=2,
+                          shape=(est.n_clusters, None))
+        check(centers.dtype in (np.float32, np.float64) and centers.shape[1] >= 1, where,
+              f"cluster_centers must be float32 or float64 with >= 1 column, got "
+              f"{centers.dtype} {list(centers.shape)}")
+        est.cluster_centers_ = np.ascontiguousarray(centers)
+        est.n_features_in_ = centers.shape[1]
+        est._n_features_out = centers.shape[0]
+        est.inertia_ = attribute(header, "inertia_", where, float)
+        check(np.isfinite(est.inertia_) and est.inertia_ >= 0, where,
+              f"inertia_ must be finite and >= 0, got {est.inertia_!r}")
+        est.n_iter_ = attribute(header, "n_iter_", where, int, low=0)
+
     def _check_test_data(self, X):
         X = validate_data(self, X, accept_sparse="csr", reset=False,
                           dtype=[np.float64, np.float32], order="C", accept_large_sparse=False)
