@@ -2,7 +2,7 @@
 ``harpdaal transform`` (LDA topic proportions of new documents) and ``harpdaal recommend``
 (top-N items for a list of users). Each streams its input in chunks (bounded memory), shows a
 progress bar on a terminal (``--progress`` / ``--no-progress`` to choose) and writes .npy or
-.csv.
+.csv. Under ``mpiexec`` rank 0 serves and the other ranks return at once.
 """
 from __future__ import annotations
 
@@ -55,6 +55,13 @@ def add_parser(sub):
     p.set_defaults(func=run_recommend)
 
 
+def _other_rank() -> bool:
+    """Started by mpiexec: rank 0 serves, the other ranks have nothing to do (one output file)."""
+    from ..comm import current_communicator
+
+    return current_communicator().rank != 0
+
+
 def _fail(cmd, exc) -> int:
     print(f"harpdaal {cmd}: {exc}", file=sys.stderr)
     return 2
@@ -67,6 +74,8 @@ def _load_model(cls, path):
 
 
 def run_predict(args) -> int:
+    if _other_rank():
+        return 0
     from ..cluster import KMeans
 
     try:
@@ -100,6 +109,8 @@ def run_predict(args) -> int:
 
 
 def run_transform(args) -> int:
+    if _other_rank():
+        return 0
     from ..topic import LatentDirichletAllocation
 
     try:
@@ -182,6 +193,8 @@ def _top_n(model, users, n, exclude_seen, blocked):
 
 
 def run_recommend(args) -> int:
+    if _other_rank():
+        return 0
     try:
         if args.n_items < 1:
             raise ValueError(f"-n must be >= 1, got {args.n_items}")
