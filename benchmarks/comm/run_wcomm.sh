@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Reproduces every W-COMM figure in docs/comm.md: RUNS independent runs of each setting
-# (the summary takes medians over them), written to benchmarks/results/comm/<OUT>/.
-#   PATH=/path/to/venv/bin:$PATH bash benchmarks/results/comm/run_wcomm.sh [OUT] [RUNS]
+# (the summary takes medians over them), written to the folder OUT (default results/wcomm).
+#   PATH=/path/to/venv/bin:$PATH bash benchmarks/comm/run_wcomm.sh [OUT] [RUNS]
 # Needs root for the namespace hosts (scripts/netns_hosts.sh); skips them otherwise.
 set -euo pipefail
-cd "$(dirname "$0")/../../.."
-out=$PWD/benchmarks/results/comm/${1:-r2}
+cd "$(dirname "$0")/../.."
+out=$(realpath -m "${1:-results/wcomm}")
 py=$(command -v python)
 runs=${2:-3}
 mkdir -p "$out"
@@ -33,5 +33,5 @@ for run in $(seq 1 "$runs"); do
     fi
   done
 done
-python benchmarks/results/comm/summarize.py "$out" > "$out/summary.md"
+"$py" benchmarks/comm/summarize.py "$out" > "$out/summary.md"
 cat "$out/summary.md"

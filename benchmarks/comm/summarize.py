@@ -1,6 +1,6 @@
 """Medians over runs of the W-COMM JSON files in a folder (written by run_wcomm.sh), as markdown.
 
-    python benchmarks/results/comm/summarize.py benchmarks/results/comm/r2 > summary.md
+    python benchmarks/comm/summarize.py results/wcomm > summary.md
 """
 from __future__ import annotations
 
