@@ -14,65 +14,17 @@
 
 #include "kernels/common/isa.hpp"
 #include "kernels/common/parallel.hpp"
+#include "kernels/kmeans/kmeans_ops.hpp"
 
 namespace harpdaal::kernels::kmeans {
-
-#define HARPDAAL_KMEANS_DECLARE(NS)                                                           \
-  namespace NS {                                                                              \
-  template <class T>                                                                          \
-  int64_t tile_width();                                                                       \
-  template <class T>                                                                          \
-  void pack_centers(const T*, int64_t, int64_t, T*);                                          \
-  template <class T>                                                                          \
-  int64_t fused_scratch_size(int64_t, int64_t);                                               \
-  template <class T>                                                                          \
-  void fused_block(const T*, int64_t, int64_t, const T*, int64_t, int32_t*, T*, T*,          \
-                   const T*);                                                                 \
-  template <class T>                                                                          \
-  void argmin_rows(const T*, int64_t, int64_t, int32_t*, T*);                                 \
-  template <class T>                                                                          \
-  void accumulate_rows(const T*, int64_t, int64_t, const T*, const int32_t*, const T*, bool,  \
-                       double*, double*, double*);                                            \
-  template <class T>                                                                          \
-  void assigned_sq_dist_rows(const T*, int64_t, int64_t, int64_t, const T*, const int32_t*,   \
-                             T*);                                                             \
-  }
-HARPDAAL_KMEANS_DECLARE(generic)
-HARPDAAL_KMEANS_DECLARE(avx2)
-HARPDAAL_KMEANS_DECLARE(avx512)
-#undef HARPDAAL_KMEANS_DECLARE
 
 namespace {
 
 // The active ISA's bodies, chosen once per kernel call.
 template <class T>
-struct Ops {
-  int64_t (*tile_width)();
-  void (*pack)(const T*, int64_t, int64_t, T*);
-  int64_t (*scratch)(int64_t, int64_t);
-  void (*fused)(const T*, int64_t, int64_t, const T*, int64_t, int32_t*, T*, T*, const T*);
-  void (*argmin)(const T*, int64_t, int64_t, int32_t*, T*);
-  void (*accumulate)(const T*, int64_t, int64_t, const T*, const int32_t*, const T*, bool,
-                     double*, double*, double*);
-  void (*assigned)(const T*, int64_t, int64_t, int64_t, const T*, const int32_t*, T*);
-};
-
-#define HARPDAAL_KMEANS_OPS(NS)                                                       \
-  Ops<T> {                                                                            \
-    &NS::tile_width<T>, &NS::pack_centers<T>, &NS::fused_scratch_size<T>,             \
-        &NS::fused_block<T>, &NS::argmin_rows<T>, &NS::accumulate_rows<T>,            \
-        &NS::assigned_sq_dist_rows<T>                                                 \
-  }
-
-template <class T>
 Ops<T> active_ops() {
-  switch (active_isa()) {
-    case Isa::avx512: return HARPDAAL_KMEANS_OPS(avx512);
-    case Isa::avx2: return HARPDAAL_KMEANS_OPS(avx2);
-    default: return HARPDAAL_KMEANS_OPS(generic);
-  }
+  return dispatch(&generic::ops<T>, &avx2::ops<T>, &avx512f::ops<T>, &avx512::ops<T>)();
 }
-#undef HARPDAAL_KMEANS_OPS
 
 constexpr int64_t kFusedRows = 60;  // rows per parallel block (fused): a multiple of 6 and 4
 constexpr int64_t kSmallKBlockBytes = 24 * 1024;  // row block for k < 16 (see make_assigner)

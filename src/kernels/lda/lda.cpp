@@ -302,7 +302,7 @@ struct DocState {
         coef(K), block_sums(K / kBucketBlock + 1) {
     if constexpr (std::is_same_v<T, float>)
       draw = dispatch<DocBucketDrawFn>(&generic::doc_bucket_draw, &avx2::doc_bucket_draw,
-                                       &avx512::doc_bucket_draw);
+                                       &avx512f::doc_bucket_draw, &avx512::doc_bucket_draw);
   }
   void load(const int32_t* topics, int64_t p0, int64_t p1, const T* inv) {
     for (int64_t i = p0; i < p1; ++i) {
