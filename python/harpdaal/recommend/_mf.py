@@ -305,6 +305,13 @@ class MatrixFactorization(PersistMixin, BaseEstimator):
         checkpoint_dir."""
         t0 = time.perf_counter()
         seed = self.random_state
+        # what the model's fit would refuse, refused before the search
+        if resume and self.checkpoint_dir is None:
+            raise ValueError("resume=True needs checkpoint_dir: the folder an earlier fit wrote "
+                             "its checkpoints to")
+        if self.checkpoint_dir is not None and seed is None:
+            raise ValueError("checkpoint_dir needs random_state to be an int (got None), so that "
+                             "a resumed fit continues the same random stream")
         if seed is None:  # one split for every regularisation tried, the same on every rank
             seed = int(np.random.SeedSequence().entropy % (2**63))
             if distributed:
