@@ -1,0 +1,125 @@
+#include "kernels/als/als.hpp"
+
+#include <mkl.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "kernels/als/rows.hpp"
+#include "kernels/common/isa.hpp"
+#include "kernels/common/parallel.hpp"
+
+namespace harpdaal::kernels::als {
+
+namespace {
+
+// Rows per Gram block: fixed (not derived from the thread count) so that the sum, taken block by
+// block in order, is the same at any thread count.
+constexpr int64_t kGramBlock = 4096;
+// Rows per task of the row solves (rows vary widely in length; small tasks balance them).
+constexpr int64_t kRowGrain = 16;
+// Rows per partial sum of the loss (fixed, as for the Gram blocks).
+constexpr int64_t kLossBlock = 1024;
+
+inline void syrk(const float* Y, int64_t n, int64_t k, float* C) {
+  cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, MKL_INT(k), MKL_INT(n), 1.0f, Y,
+              MKL_INT(k), 0.0f, C, MKL_INT(k));
+}
+inline void syrk(const double* Y, int64_t n, int64_t k, double* C) {
+  cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, MKL_INT(k), MKL_INT(n), 1.0, Y, MKL_INT(k),
+              0.0, C, MKL_INT(k));
+}
+
+}  // namespace
+
+template <class T>
+void gram(const T* Y, int64_t n, int64_t k, T* out, int n_threads) {
+  if (k <= 0) return;
+  const int64_t kk = k * k;
+  const int64_t n_blocks = std::max<int64_t>(1, (n + kGramBlock - 1) / kGramBlock);
+  std::vector<T> partial(static_cast<size_t>(n_blocks * kk), T(0));
+  parallel_for(n_threads, n_blocks, 1, [&](int64_t b, int64_t e) {
+    for (int64_t blk = b; blk < e; ++blk) {
+      const int64_t lo = blk * kGramBlock, hi = std::min(n, lo + kGramBlock);
+      if (hi > lo) syrk(Y + lo * k, hi - lo, k, partial.data() + blk * kk);
+    }
+  });
+  // Upper triangle summed in double in block order, then mirrored.
+  parallel_for(n_threads, k, 8, [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) {
+      for (int64_t c = r; c < k; ++c) {
+        double s = 0;
+        for (int64_t blk = 0; blk < n_blocks; ++blk) s += double(partial[blk * kk + r * k + c]);
+        out[r * k + c] = T(s);
+        out[c * k + r] = T(s);
+      }
+    }
+  });
+}
+
+template <class T>
+void solve_rows(const int64_t* indptr, const int32_t* indices, const T* values, int64_t n_rows,
+                const T* Y, const T* gram_in, int64_t k, T reg, T alpha, Solver solver,
+                int cg_steps, T* X, int n_threads) {
+  if (n_rows <= 0 || k <= 0) return;
+  std::vector<T> gram_reg(gram_in, gram_in + k * k);
+  for (int64_t j = 0; j < k; ++j) gram_reg[j * k + j] += reg;
+  std::vector<double> gram_reg_d;
+  if (solver == Solver::cholesky) gram_reg_d.assign(gram_reg.begin(), gram_reg.end());
+  const RowsArgs<T> a{indptr, indices, values, Y, gram_in, gram_reg.data(),
+                      gram_reg_d.data(), k, reg, alpha, cg_steps, X};
+  if (solver == Solver::cg) {
+    using Fn = void (*)(const RowsArgs<T>&, int64_t, int64_t, T*);
+    Fn rows = dispatch<Fn>(&generic::cg_rows<T>, &avx2::cg_rows<T>, &avx512::cg_rows<T>);
+    parallel_for(n_threads, n_rows, kRowGrain, [&](int64_t b, int64_t e) {
+      std::vector<T> scratch(static_cast<size_t>(3 * k));
+      rows(a, b, e, scratch.data());
+    });
+  } else {
+    using Fn = void (*)(const RowsArgs<T>&, int64_t, int64_t, double*);
+    Fn rows = dispatch<Fn>(&generic::cholesky_rows<T>, &avx2::cholesky_rows<T>,
+                           &avx512::cholesky_rows<T>);
+    parallel_for(n_threads, n_rows, kRowGrain, [&](int64_t b, int64_t e) {
+      std::vector<double> scratch(static_cast<size_t>(k * k + 2 * k));
+      rows(a, b, e, scratch.data());
+    });
+  }
+}
+
+template <class T>
+double loss(const int64_t* indptr, const int32_t* indices, const T* values, int64_t n_rows,
+            const T* X, const T* Y, const T* gram_in, int64_t k, T reg, T alpha,
+            int n_threads) {
+  if (n_rows <= 0 || k <= 0) return 0.0;
+  const RowsArgs<T> a{indptr, indices, values, Y, gram_in, nullptr, nullptr, k, reg, alpha, 0,
+                      const_cast<T*>(X)};  // loss_rows only reads X
+  using Fn = double (*)(const RowsArgs<T>&, int64_t, int64_t, T*);
+  Fn rows = dispatch<Fn>(&generic::loss_rows<T>, &avx2::loss_rows<T>, &avx512::loss_rows<T>);
+  const int64_t n_blocks = (n_rows + kLossBlock - 1) / kLossBlock;
+  std::vector<double> partial(static_cast<size_t>(n_blocks), 0.0);
+  parallel_for(n_threads, n_blocks, 1, [&](int64_t b, int64_t e) {
+    std::vector<T> scratch(static_cast<size_t>(k));
+    for (int64_t blk = b; blk < e; ++blk)
+      partial[blk] = rows(a, blk * kLossBlock, std::min(n_rows, (blk + 1) * kLossBlock),
+                          scratch.data());
+  });
+  double total = 0;
+  for (double p : partial) total += p;
+  return total;
+}
+
+template void gram<float>(const float*, int64_t, int64_t, float*, int);
+template void gram<double>(const double*, int64_t, int64_t, double*, int);
+template void solve_rows<float>(const int64_t*, const int32_t*, const float*, int64_t,
+                                const float*, const float*, int64_t, float, float, Solver, int,
+                                float*, int);
+template void solve_rows<double>(const int64_t*, const int32_t*, const double*, int64_t,
+                                 const double*, const double*, int64_t, double, double, Solver,
+                                 int, double*, int);
+template double loss<float>(const int64_t*, const int32_t*, const float*, int64_t, const float*,
+                            const float*, const float*, int64_t, float, float, int);
+template double loss<double>(const int64_t*, const int32_t*, const double*, int64_t,
+                             const double*, const double*, const double*, int64_t, double,
+                             double, int);
+
+}  // namespace harpdaal::kernels::als

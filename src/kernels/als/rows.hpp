@@ -1,0 +1,36 @@
+// Arguments shared by the per-ISA row kernels of als.cpp (internal to the ALS kernels).
+#pragma once
+#include <cstdint>
+
+namespace harpdaal::kernels::als {
+
+template <class T>
+struct RowsArgs {
+  const int64_t* indptr;
+  const int32_t* indices;
+  const T* values;
+  const T* Y;
+  const T* gram;          // YᵀY
+  const T* gram_reg;      // YᵀY + reg I (cg)
+  const double* gram_reg_d;  // YᵀY + reg I in double (cholesky)
+  int64_t k;
+  T reg, alpha;
+  int cg_steps;
+  T* X;
+};
+
+#define HARPDAAL_ALS_DECLARE_ROWS(NS)                                                         \
+  namespace NS {                                                                          \
+  template <class T>                                                                      \
+  void cg_rows(const RowsArgs<T>& a, int64_t begin, int64_t end, T* scratch);             \
+  template <class T>                                                                      \
+  void cholesky_rows(const RowsArgs<T>& a, int64_t begin, int64_t end, double* scratch);  \
+  template <class T>                                                                      \
+  double loss_rows(const RowsArgs<T>& a, int64_t begin, int64_t end, T* scratch);         \
+  }
+HARPDAAL_ALS_DECLARE_ROWS(generic)
+HARPDAAL_ALS_DECLARE_ROWS(avx2)
+HARPDAAL_ALS_DECLARE_ROWS(avx512)
+#undef HARPDAAL_ALS_DECLARE_ROWS
+
+}  // namespace harpdaal::kernels::als
