@@ -106,7 +106,7 @@ void register_als(py::module_& m) {
         py::arg("regularization"), py::arg("alpha"), py::arg("solver") = "cg",
         py::arg("cg_steps") = 3, py::arg("n_threads") = 0,
         "One ALS half-step over the CSR rows (in place on factors): row u solves "
-        "(gram + reg I + sum alpha r y yᵀ) x = sum (1 + alpha r) y over its entries, by "
+        "(gram + reg I + sum (alpha r - 1) y yᵀ) x = sum alpha r y over its entries, by "
         "cg_steps warm-started CG steps ('cg') or exactly ('cholesky').");
   k.def("loss", &loss, py::arg("indptr"), py::arg("indices"), py::arg("values"),
         py::arg("factors"), py::arg("other_factors"), py::arg("gram"),

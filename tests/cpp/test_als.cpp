@@ -45,10 +45,10 @@ struct Problem {
     for (int64_t a = 0; a < k; ++a) A[a * k + a] += reg;
     for (int64_t e = indptr[u]; e < indptr[u + 1]; ++e) {
       const T* y = &Y[int64_t(indices[e]) * k];
-      const double w = alpha * values[e];
+      const double c = alpha * values[e];
       for (int64_t a = 0; a < k; ++a) {
-        b[a] += (1 + w) * y[a];
-        for (int64_t c = 0; c < k; ++c) A[a * k + c] += w * double(y[a]) * y[c];
+        b[a] += c * y[a];
+        for (int64_t j = 0; j < k; ++j) A[a * k + j] += (c - 1) * double(y[a]) * y[j];
       }
     }
     double worst = 0;

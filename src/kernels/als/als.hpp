@@ -2,8 +2,11 @@
 //
 // For one half-step the factors Y of the other side are fixed; every row u (a user, or an item
 // on the item half-step) then minimises
-//     sum_i c_ui (p_ui - x_u . y_i)^2 + reg |x_u|^2,   c_ui = 1 + alpha r_ui,  p_ui = [r_ui > 0]
-// over all columns i, which is the linear system
+//     sum_i c_ui (p_ui - x_u . y_i)^2 + reg |x_u|^2
+// over all columns i, with preference p_ui = 1 and confidence c_ui = alpha r_ui for the entries
+// of row u (r_ui > 0, the interaction strength), p_ui = 0 and c_ui = 1 elsewhere (the `implicit`
+// library's convention; the paper's 1 + alpha' r is alpha r with r' = r + 1/alpha'). This is the
+// linear system
 //     A_u x_u = b_u,   A_u = YᵀY + reg I + sum_{i in row u} (c_ui - 1) y_i y_iᵀ,
 //                      b_u = sum_{i in row u} c_ui y_i.
 // The Gram trick: YᵀY is computed once per half-step (`gram`), so a row costs O(nnz_u k^2) for
@@ -17,6 +20,7 @@
 //   cholesky  A_u formed in double and factorised exactly (A_u is symmetric positive definite
 //             when reg > 0, or when YᵀY has full rank); x_u overwritten by the solution.
 //
+// A row without entries has b = 0 and the exact solution 0, which both solvers write.
 // Rows are independent: the result does not depend on the thread count. `gram` sums fixed
 // blocks of rows in a fixed order, so it does not depend on the thread count either.
 #pragma once

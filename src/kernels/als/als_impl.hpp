@@ -45,12 +45,16 @@ void cg_rows(const RowsArgs<T>& a, int64_t begin, int64_t end, T* scratch) {
   for (int64_t u = begin; u < end; ++u) {
     T* x = a.X + u * k;
     const int64_t lo = a.indptr[u], hi = a.indptr[u + 1];
+    if (lo == hi) {  // b = 0: the exact solution is 0 (CG would only approach it)
+      for (int64_t j = 0; j < k; ++j) x[j] = T(0);
+      continue;
+    }
     // r = b - A x
     symv(a.gram_reg, x, T(-1), r, k);
     for (int64_t e = lo; e < hi; ++e) {
       const T* y = a.Y + int64_t(a.indices[e]) * k;
-      const T w = a.alpha * a.values[e];  // c - 1
-      axpy((w + T(1)) - w * dot(y, x, k), y, r, k);
+      const T c = a.alpha * a.values[e];
+      axpy(c - (c - T(1)) * dot(y, x, k), y, r, k);
     }
 #pragma omp simd
     for (int64_t j = 0; j < k; ++j) p[j] = r[j];
@@ -60,7 +64,7 @@ void cg_rows(const RowsArgs<T>& a, int64_t begin, int64_t end, T* scratch) {
       symv(a.gram_reg, p, T(1), ap, k);
       for (int64_t e = lo; e < hi; ++e) {
         const T* y = a.Y + int64_t(a.indices[e]) * k;
-        axpy(a.alpha * a.values[e] * dot(y, p, k), y, ap, k);
+        axpy((a.alpha * a.values[e] - T(1)) * dot(y, p, k), y, ap, k);
       }
       const T step_len = rs_old / dot(p, ap, k);
       axpy(step_len, p, x, k);
@@ -75,7 +79,7 @@ void cg_rows(const RowsArgs<T>& a, int64_t begin, int64_t end, T* scratch) {
   }
 }
 
-// A (lower triangle, double) = gram_reg + sum w y yᵀ; b = sum c y; then Cholesky A = L Lᵀ in place
+// A (lower triangle, double) = gram_reg + sum (c - 1) y yᵀ; b = sum c y; then Cholesky A = L Lᵀ in place
 // and x = L⁻ᵀ L⁻¹ b. scratch: k*k + 2k doubles.
 template <class T>
 void cholesky_rows(const RowsArgs<T>& a, int64_t begin, int64_t end, double* scratch) {
@@ -94,11 +98,11 @@ void cholesky_rows(const RowsArgs<T>& a, int64_t begin, int64_t end, double* scr
     for (int64_t j = 0; j < k; ++j) b[j] = 0;
     for (int64_t e = lo; e < hi; ++e) {
       const T* y = a.Y + int64_t(a.indices[e]) * k;
-      const double w = double(a.alpha) * double(a.values[e]);
+      const double c = double(a.alpha) * double(a.values[e]);
 #pragma omp simd
       for (int64_t j = 0; j < k; ++j) yd[j] = double(y[j]);
-      axpy(w + 1.0, yd, b, k);
-      for (int64_t r = 0; r < k; ++r) axpy(w * yd[r], yd, A + r * k, r + 1);
+      axpy(c, yd, b, k);
+      for (int64_t r = 0; r < k; ++r) axpy((c - 1.0) * yd[r], yd, A + r * k, r + 1);
     }
     // Cholesky, row by row (lower triangle): L[r][c] = (A[r][c] - L[r][:c].L[c][:c]) / L[c][c].
     for (int64_t r = 0; r < k; ++r) {
@@ -135,7 +139,7 @@ double loss_rows(const RowsArgs<T>& a, int64_t begin, int64_t end, T* scratch) {
     double row = double(dot(x, scratch, k)) + double(a.reg) * double(dot(x, x, k));
     for (int64_t e = a.indptr[u]; e < a.indptr[u + 1]; ++e) {
       const double s = double(dot(x, a.Y + int64_t(a.indices[e]) * k, k));
-      const double c = 1.0 + double(a.alpha) * double(a.values[e]);
+      const double c = double(a.alpha) * double(a.values[e]);
       row += c * (1.0 - s) * (1.0 - s) - s * s;
     }
     total += row;
