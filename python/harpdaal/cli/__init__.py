@@ -1,2 +1,2 @@
 """Command-line subcommands. Each module here defines ``add_parser(subparsers)``."""
-COMMANDS = ("info", "demo", "kmeans", "mf", "lda", "bench")
+COMMANDS = ("info", "demo", "kmeans", "mf", "lda", "als", "bench")
