@@ -114,14 +114,17 @@ def test_cholesky_equals_linalg_solve(isa, reg, alpha):
 
 
 @pytest.mark.parametrize("steps", [1, 3])
-def test_cg_steps_match_reference(isa, steps):
-    R, X, Y = _problem(seed=2)
+@pytest.mark.parametrize("k", [12, 16, 33, 64, 100, 128, 130])
+def test_cg_steps_match_reference(isa, steps, k):
+    # k <= 128: the AVX-512 level keeps the vectors in registers (tail lanes masked); above, the
+    # portable body runs at every level
+    R, X, Y = _problem(seed=2, k=k)
     X0 = X.copy()
     G = np.empty((Y.shape[1],) * 2, np.float32)
     als.gram(Y, G)
     als.solve_rows(R.indptr, R.indices, R.data, Y, G, X, 0.05, 3.0, "cg", steps, n_threads=2)
     ref = ref_cg(R, X0, Y, 0.05, 3.0, steps)
-    np.testing.assert_allclose(X, ref, rtol=2e-3, atol=2e-4)
+    np.testing.assert_allclose(X, ref, rtol=2e-3, atol=3e-4)
     assert not np.allclose(X, X0)
 
 

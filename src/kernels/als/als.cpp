@@ -3,6 +3,7 @@
 #include <mkl.h>
 
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/als/rows.hpp"
@@ -71,6 +72,11 @@ void solve_rows(const int64_t* indptr, const int32_t* indices, const T* values, 
   if (solver == Solver::cg) {
     using Fn = void (*)(const RowsArgs<T>&, int64_t, int64_t, T*);
     Fn rows = dispatch<Fn>(&generic::cg_rows<T>, &avx2::cg_rows<T>, &avx512::cg_rows<T>);
+    if constexpr (std::is_same_v<T, float>) {
+      if (active_isa() == Isa::avx512) {
+        if (Fn wide = avx512::cg_rows_registers(k)) rows = wide;
+      }
+    }
     parallel_for(n_threads, n_rows, kRowGrain, [&](int64_t b, int64_t e) {
       std::vector<T> scratch(static_cast<size_t>(3 * k));
       rows(a, b, e, scratch.data());

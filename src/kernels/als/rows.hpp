@@ -33,4 +33,10 @@ HARPDAAL_ALS_DECLARE_ROWS(avx2)
 HARPDAAL_ALS_DECLARE_ROWS(avx512)
 #undef HARPDAAL_ALS_DECLARE_ROWS
 
+using CgRowsFn = void (*)(const RowsArgs<float>&, int64_t, int64_t, float*);
+namespace avx512 {
+// cg_avx512.cpp: CG rows with the vectors in registers, for float and k <= 128 (else nullptr).
+CgRowsFn cg_rows_registers(int64_t k);
+}
+
 }  // namespace harpdaal::kernels::als
