@@ -128,6 +128,16 @@ def test_cg_steps_match_reference(isa, steps, k):
     assert not np.allclose(X, X0)
 
 
+def test_cholesky_long_rows():
+    # rows of ~420 entries: the sparse part is added in several blocks of entries
+    R, X, Y = _problem(seed=9, n_rows=6, n_cols=700, k=20, density=0.6)
+    assert np.diff(R.indptr).min() > 256
+    G = np.empty((20, 20), np.float32)
+    als.gram(Y, G)
+    als.solve_rows(R.indptr, R.indices, R.data, Y, G, X, 0.5, 0.7, "cholesky")
+    np.testing.assert_allclose(X, ref_exact(R, Y, 0.5, 0.7), rtol=1e-4, atol=2e-5)
+
+
 def test_cg_with_many_steps_converges_to_exact(isa):
     R, X, Y = _problem(seed=3)
     G = np.empty((Y.shape[1],) * 2, np.float32)

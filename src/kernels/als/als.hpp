@@ -17,8 +17,9 @@
 //             x_u (Takács, Pilászy & Tikk, RecSys 2011; as the `implicit` library does). A·p is
 //             computed as YᵀY·p + reg p + sum (c_ui - 1)(y_i·p) y_i without forming A. float
 //             arithmetic (the dot products are short, k terms).
-//   cholesky  A_u formed in double and factorised exactly (A_u is symmetric positive definite
-//             when reg > 0, or when YᵀY has full rank); x_u overwritten by the solution.
+//   cholesky  A_u formed in double (the sparse part as one MKL dgemm per block of entries) and
+//             factorised by MKL's potrf (A_u is symmetric positive definite when reg > 0 or YᵀY
+//             has full rank; a row whose A_u is not keeps its x_u); x_u = the exact solution.
 //
 // A row without entries has b = 0 and the exact solution 0, which both solvers write.
 // Rows are independent: the result does not depend on the thread count. `gram` sums fixed

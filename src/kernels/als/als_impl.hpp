@@ -79,56 +79,6 @@ void cg_rows(const RowsArgs<T>& a, int64_t begin, int64_t end, T* scratch) {
   }
 }
 
-// A (lower triangle, double) = gram_reg + sum (c - 1) y yᵀ; b = sum c y; then Cholesky A = L Lᵀ in place
-// and x = L⁻ᵀ L⁻¹ b. scratch: k*k + 2k doubles.
-template <class T>
-void cholesky_rows(const RowsArgs<T>& a, int64_t begin, int64_t end, double* scratch) {
-  const int64_t k = a.k;
-  double* A = scratch;
-  double* b = scratch + k * k;
-  double* yd = b + k;
-  for (int64_t u = begin; u < end; ++u) {
-    const int64_t lo = a.indptr[u], hi = a.indptr[u + 1];
-    T* x = a.X + u * k;
-    if (lo == hi) {  // b = 0: the solution is 0
-      for (int64_t j = 0; j < k; ++j) x[j] = T(0);
-      continue;
-    }
-    for (int64_t i = 0; i < k * k; ++i) A[i] = a.gram_reg_d[i];
-    for (int64_t j = 0; j < k; ++j) b[j] = 0;
-    for (int64_t e = lo; e < hi; ++e) {
-      const T* y = a.Y + int64_t(a.indices[e]) * k;
-      const double c = double(a.alpha) * double(a.values[e]);
-#pragma omp simd
-      for (int64_t j = 0; j < k; ++j) yd[j] = double(y[j]);
-      axpy(c, yd, b, k);
-      for (int64_t r = 0; r < k; ++r) axpy((c - 1.0) * yd[r], yd, A + r * k, r + 1);
-    }
-    // Cholesky, row by row (lower triangle): L[r][c] = (A[r][c] - L[r][:c].L[c][:c]) / L[c][c].
-    for (int64_t r = 0; r < k; ++r) {
-      double* Lr = A + r * k;
-      for (int64_t c = 0; c < r; ++c) {
-        const double* Lc = A + c * k;
-        Lr[c] = (Lr[c] - dot(Lr, Lc, c)) / Lc[c];
-      }
-      const double d = Lr[r] - dot(Lr, Lr, r);
-      // Not positive definite (reg = 0 and rank-deficient factors): keep the row as it is.
-      Lr[r] = d > 0 ? std::sqrt(d) : 0.0;
-    }
-    bool singular = false;
-    for (int64_t r = 0; r < k; ++r) singular |= !(A[r * k + r] > 0);
-    if (singular) continue;
-    // forward: L z = b (z in b)
-    for (int64_t r = 0; r < k; ++r) b[r] = (b[r] - dot(A + r * k, b, r)) / A[r * k + r];
-    // backward: Lᵀ x = z, column-oriented so the inner loop runs over a row of L
-    for (int64_t r = k - 1; r >= 0; --r) {
-      b[r] /= A[r * k + r];
-      axpy(-b[r], A + r * k, b, r);
-    }
-    for (int64_t j = 0; j < k; ++j) x[j] = T(b[j]);
-  }
-}
-
 template <class T>
 double loss_rows(const RowsArgs<T>& a, int64_t begin, int64_t end, T* scratch) {
   const int64_t k = a.k;
@@ -149,8 +99,6 @@ double loss_rows(const RowsArgs<T>& a, int64_t begin, int64_t end, T* scratch) {
 
 template void cg_rows<float>(const RowsArgs<float>&, int64_t, int64_t, float*);
 template void cg_rows<double>(const RowsArgs<double>&, int64_t, int64_t, double*);
-template void cholesky_rows<float>(const RowsArgs<float>&, int64_t, int64_t, double*);
-template void cholesky_rows<double>(const RowsArgs<double>&, int64_t, int64_t, double*);
 template double loss_rows<float>(const RowsArgs<float>&, int64_t, int64_t, float*);
 template double loss_rows<double>(const RowsArgs<double>&, int64_t, int64_t, double*);
 

@@ -24,8 +24,6 @@ struct RowsArgs {
   template <class T>                                                                      \
   void cg_rows(const RowsArgs<T>& a, int64_t begin, int64_t end, T* scratch);             \
   template <class T>                                                                      \
-  void cholesky_rows(const RowsArgs<T>& a, int64_t begin, int64_t end, double* scratch);  \
-  template <class T>                                                                      \
   double loss_rows(const RowsArgs<T>& a, int64_t begin, int64_t end, T* scratch);         \
   }
 HARPDAAL_ALS_DECLARE_ROWS(generic)
