@@ -134,35 +134,52 @@ def _check_params(est) -> dict:
             "alpha": real("alpha"), "threads": resolve_n_jobs(est.n_jobs)}
 
 
+def _generator(random_state) -> np.random.Generator:
+    """A numpy Generator from an int, None, a RandomState or a Generator."""
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if random_state is None or isinstance(random_state, numbers.Integral):
+        return np.random.default_rng(random_state)
+    return np.random.default_rng(check_random_state(random_state).randint(0, 2**31 - 1))
+
+
 def _initial_factors(rng, n: int, k: int) -> np.ndarray:
     """implicit's initialisation: uniform in [0, 0.01)."""
-    return (rng.random_sample((n, k)) * 0.01).astype(np.float32)
+    out = rng.random((n, k), dtype=np.float32)
+    out *= np.float32(0.01)
+    return out
 
 
 def _item_rows(user_rows, user_offset: int, n_users: int, comm, item_lo, item_hi):
     """The CSR (items in [item_lo[rank], item_hi[rank]) x all users) of this rank's item slice,
     entries ordered by user id, from every rank's user rows. One process: the transpose."""
-    users = np.repeat(np.arange(user_rows.shape[0], dtype=np.int64) + user_offset,
-                      np.diff(user_rows.indptr))
-    items = user_rows.indices.astype(np.int64)
-    values = user_rows.data
-    if comm.size > 1:
-        from ..comm import Partition, Table
+    # the local transpose: per item, this rank's users in ascending order
+    csc = sp.csr_matrix((user_rows.data, user_rows.indices, user_rows.indptr),
+                        shape=user_rows.shape).tocsc()
+    if comm.size == 1:
+        return _Rows(csc.indptr.astype(np.int64), csc.indices.astype(np.int32),
+                     csc.data.astype(np.float32, copy=False), (csc.shape[1], n_users))
+    items = np.repeat(np.arange(csc.shape[1], dtype=np.int64), np.diff(csc.indptr))
+    users = csc.indices.astype(np.int64) + user_offset
+    values = csc.data
+    from ..comm import Partition, Table
 
-        owner = np.searchsorted(np.asarray(item_hi), items, side="right")
-        table = Table("sum")
-        for dest in range(comm.size):
-            sel = owner == dest
-            if sel.any():
-                block = np.stack([items[sel], users[sel], values[sel].astype(np.float64)], axis=1)
-                table.add(Partition(dest * comm.size + comm.rank, np.ascontiguousarray(block)))
-        comm.regroup(table, partitioner=lambda pid: pid // comm.size)
-        parts = [table[pid] for pid in sorted(table.ids())]
-        block = np.concatenate(parts) if parts else np.empty((0, 3))
-        items, users = block[:, 0].astype(np.int64), block[:, 1].astype(np.int64)
-        values = block[:, 2].astype(np.float32)
+    owner = np.searchsorted(np.asarray(item_hi), items, side="right")
+    table = Table("sum")
+    for dest in range(comm.size):
+        sel = owner == dest
+        if sel.any():
+            block = np.stack([items[sel], users[sel], values[sel].astype(np.float64)], axis=1)
+            table.add(Partition(dest * comm.size + comm.rank, np.ascontiguousarray(block)))
+    comm.regroup(table, partitioner=lambda pid: pid // comm.size)
+    parts = [table[pid] for pid in sorted(table.ids())]
+    block = np.concatenate(parts) if parts else np.empty((0, 3))
+    items, users = block[:, 0].astype(np.int64), block[:, 1].astype(np.int64)
+    values = block[:, 2].astype(np.float32)
     lo, hi = item_lo[comm.rank], item_hi[comm.rank]
-    order = np.lexsort((users, items))
+    # parts arrive in source-rank order (ascending user blocks), each sorted by (item, user):
+    # a stable sort by item orders the whole slice by (item, user), as the one-process transpose
+    order = np.argsort(items, kind="stable")
     items, users, values = items[order] - lo, users[order], values[order]
     indptr = np.zeros(hi - lo + 1, dtype=np.int64)
     np.cumsum(np.bincount(items, minlength=hi - lo), out=indptr[1:])
@@ -354,7 +371,7 @@ class ImplicitALS(BaseEstimator):
 
         ck, saved = for_estimator(self, "ImplicitALS", resume=resume,
                                   data=(rows.indptr, rows.indices, rows.data), comm=comm)
-        rng = check_random_state(self.random_state)
+        rng = _generator(self.random_state)
         k = p["factors"]
         X = _initial_factors(rng, n_users, k)
         Y = _initial_factors(rng, n_items, k)
