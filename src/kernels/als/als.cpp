@@ -18,7 +18,9 @@ namespace {
 // block in order, is the same at any thread count.
 constexpr int64_t kGramBlock = 4096;
 // Rows per task of the row solves (rows vary widely in length; small tasks balance them).
-constexpr int64_t kRowGrain = 16;
+constexpr int64_t kRowGrain = 32;
+// Rows per lockstep block of the AVX-512 CG body (cg_avx512.cpp): sizes its scratch.
+constexpr int64_t kCgBlock = 32;
 // Rows per partial sum of the loss (fixed, as for the Gram blocks).
 constexpr int64_t kLossBlock = 1024;
 
@@ -127,7 +129,7 @@ void solve_rows(const int64_t* indptr, const int32_t* indices, const T* values, 
       }
     }
     parallel_for(n_threads, n_rows, kRowGrain, [&](int64_t b, int64_t e) {
-      std::vector<T> scratch(static_cast<size_t>(3 * k));
+      std::vector<T> scratch(static_cast<size_t>(3 * kCgBlock * k));
       rows(a, b, e, scratch.data());
     });
   } else {

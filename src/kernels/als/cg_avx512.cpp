@@ -1,9 +1,9 @@
-// AVX-512 conjugate-gradient rows for float factors with k <= 128: a row's x, r, p and A·p live
-// in registers (k/16 zmm each) for all its CG steps, the sparse correction reads each y_i once
-// per pass (dot with p, then the scaled add into A·p) with the next rows prefetched, and
-// YᵀY·p is a sum of broadcast-scaled rows of YᵀY. The portable body (als_impl.hpp) keeps its
-// vectors in memory and reduces every dot product through the stack; this one was measured
-// 3-4x faster per half-step on pinterest-20 at k = 64.
+// AVX-512 conjugate-gradient rows for float factors with k <= 128. Blocks of rows run their CG
+// steps side by side: YᵀY·p for a tile of rows per pass over YᵀY (register-blocked, each YᵀY
+// row loaded once per tile), then per row the sparse correction with p and A·p held in
+// registers (k/16 zmm each), each y_i read once per pass (dot with p, then the scaled add) and
+// the next entries' rows prefetched. The portable body (als_impl.hpp) keeps its vectors in
+// memory and reduces every dot product through the stack.
 #include <immintrin.h>
 
 // GCC 12's AVX-512 headers build shuffles on _mm*_undefined_*(), which -Wmaybe-uninitialized
@@ -70,16 +70,6 @@ struct Row {
     const __m512 sv = _mm512_set1_ps(s);
     for (int c = 0; c < NC; ++c) acc.v[c] = _mm512_fmadd_ps(sv, load(y, c), acc.v[c]);
   }
-  // out = sign * G v, G symmetric k x k; v also in memory at vmem (for the broadcasts)
-  Vec<NC> symv(const float* G, int64_t k, const float* vmem, float sign) const {
-    Vec<NC> out;
-    for (int c = 0; c < NC; ++c) out.v[c] = _mm512_setzero_ps();
-    for (int64_t b = 0; b < k; ++b) {
-      const __m512 vb = _mm512_set1_ps(sign * vmem[b]);
-      for (int c = 0; c < NC; ++c) out.v[c] = _mm512_fmadd_ps(vb, load(G + b * k, c), out.v[c]);
-    }
-    return out;
-  }
 };
 
 inline void prefetch_row(const float* y, int64_t k) {
@@ -88,52 +78,127 @@ inline void prefetch_row(const float* y, int64_t k) {
     _mm_prefetch(p + off, _MM_HINT_T0);
 }
 
+// Rows solved side by side (lockstep CG): YᵀY·p is then computed for several rows per pass over
+// YᵀY (each of its rows loaded once for kTile rows), which is what the dense part needs at
+// large k. Each row keeps its own CG scalars and stops on its own, so a row's result does not
+// depend on the rows beside it (the per-row sums run in the same order), nor on the threads.
+// A block ends after kBlock rows or once its rows' factor rows (entries x k floats) pass
+// kBlockBytes: the CG passes of a block then re-read them from L2 (rows with many entries, as
+// popular items have, thus run one at a time).
+constexpr int64_t kBlock = 32;
+constexpr int64_t kBlockBytes = 192 * 1024;
+
+constexpr int tile_rows(int nc) { return nc <= 2 ? 8 : (nc <= 4 ? 4 : 2); }
+
+// O[j] = sign * G V[j] for MR rows (row stride k).
+template <int NC, int MR>
+void symv_rows(const Row<NC>& R, const float* G, int64_t k, const float* V, float sign,
+               float* O) {
+  __m512 acc[MR][NC];
+  for (int j = 0; j < MR; ++j)
+    for (int c = 0; c < NC; ++c) acc[j][c] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < k; ++b) {
+    __m512 g[NC];
+    for (int c = 0; c < NC; ++c) g[c] = R.load(G + b * k, c);
+    for (int j = 0; j < MR; ++j) {
+      const __m512 vb = _mm512_set1_ps(sign * V[j * k + b]);
+      for (int c = 0; c < NC; ++c) acc[j][c] = _mm512_fmadd_ps(vb, g[c], acc[j][c]);
+    }
+  }
+  for (int j = 0; j < MR; ++j)
+    for (int c = 0; c < NC; ++c) R.store(O + j * k, c, acc[j][c]);
+}
+
+template <int NC>
+void symv_block(const Row<NC>& R, const float* G, int64_t k, const float* V, int64_t n,
+                float sign, float* O) {
+  constexpr int MR = tile_rows(NC);
+  int64_t j = 0;
+  for (; j + MR <= n; j += MR) symv_rows<NC, MR>(R, G, k, V + j * k, sign, O + j * k);
+  for (; j < n; ++j) symv_rows<NC, 1>(R, G, k, V + j * k, sign, O + j * k);
+}
+
+// scratch: 3 * kBlock * k floats.
 template <int NC>
 void cg_rows_nc(const RowsArgs<float>& a, int64_t begin, int64_t end, float* scratch) {
   const int64_t k = a.k;
   const Row<NC> R{static_cast<__mmask16>(k % 16 ? (1u << (k % 16)) - 1u : 0xFFFFu)};
-  float* pmem = scratch;
-  for (int64_t u = begin; u < end; ++u) {
-    float* xmem = a.X + u * k;
-    const int64_t lo = a.indptr[u], hi = a.indptr[u + 1];
-    if (lo == hi) {  // b = 0: the exact solution is 0
-      for (int c = 0; c < NC; ++c) R.store(xmem, c, _mm512_setzero_ps());
-      continue;
-    }
-    const int32_t* idx = a.indices;
-    const float* val = a.values;
-    Vec<NC> x = R.load(xmem);
-    // r = b - A x
-    Vec<NC> r = R.symv(a.gram_reg, k, xmem, -1.0f);
-    for (int64_t e = lo; e < hi; ++e) {
-      if (e + kPrefetchAhead < hi) prefetch_row(a.Y + int64_t(idx[e + kPrefetchAhead]) * k, k);
-      const float* y = a.Y + int64_t(idx[e]) * k;
-      const float c = a.alpha * val[e];
-      R.axpy(c - (c - 1.0f) * R.dot(y, x), y, r);
-    }
-    Vec<NC> p = r;
-    float rs_old = Row<NC>::dot(r, r);
-    if (rs_old < 1e-20f) continue;
-    for (int step = 0; step < a.cg_steps; ++step) {
-      R.store(pmem, p);
-      Vec<NC> ap = R.symv(a.gram_reg, k, pmem, 1.0f);
+  float* P = scratch;
+  float* AP = P + kBlock * k;
+  float* Rs = AP + kBlock * k;
+  float rs[kBlock];
+  bool live[kBlock];
+  const int32_t* idx = a.indices;
+  const float* val = a.values;
+  for (int64_t b0 = begin, nb = 0; b0 < end; b0 += nb) {
+    nb = 1;
+    while (nb < kBlock && b0 + nb < end &&
+           (a.indptr[b0 + nb + 1] - a.indptr[b0]) * k * int64_t(sizeof(float)) <= kBlockBytes)
+      ++nb;
+    float* Xb = a.X + b0 * k;
+    int n_live = 0;
+    symv_block(R, a.gram_reg, k, Xb, nb, -1.0f, Rs);  // r = -A_dense x
+    for (int64_t j = 0; j < nb; ++j) {
+      const int64_t lo = a.indptr[b0 + j], hi = a.indptr[b0 + j + 1];
+      live[j] = false;
+      if (lo == hi) {  // b = 0: the exact solution is 0
+        for (int c = 0; c < NC; ++c) R.store(Xb + j * k, c, _mm512_setzero_ps());
+        for (int c = 0; c < NC; ++c) R.store(P + j * k, c, _mm512_setzero_ps());
+        continue;
+      }
+      const Vec<NC> x = R.load(Xb + j * k);
+      Vec<NC> r = R.load(Rs + j * k);
       for (int64_t e = lo; e < hi; ++e) {
         if (e + kPrefetchAhead < hi) prefetch_row(a.Y + int64_t(idx[e + kPrefetchAhead]) * k, k);
         const float* y = a.Y + int64_t(idx[e]) * k;
-        R.axpy((a.alpha * val[e] - 1.0f) * R.dot(y, p), y, ap);
+        const float c = a.alpha * val[e];
+        R.axpy(c - (c - 1.0f) * R.dot(y, x), y, r);
       }
-      const __m512 step_len = _mm512_set1_ps(rs_old / Row<NC>::dot(p, ap));
-      for (int c = 0; c < NC; ++c) {
-        x.v[c] = _mm512_fmadd_ps(step_len, p.v[c], x.v[c]);
-        r.v[c] = _mm512_fnmadd_ps(step_len, ap.v[c], r.v[c]);
+      R.store(Rs + j * k, r);
+      rs[j] = Row<NC>::dot(r, r);
+      live[j] = !(rs[j] < 1e-20f);
+      if (live[j]) {
+        R.store(P + j * k, r);
+        ++n_live;
+      } else {
+        for (int c = 0; c < NC; ++c) R.store(P + j * k, c, _mm512_setzero_ps());
       }
-      const float rs_new = Row<NC>::dot(r, r);
-      if (rs_new < 1e-20f) break;
-      const __m512 beta = _mm512_set1_ps(rs_new / rs_old);
-      for (int c = 0; c < NC; ++c) p.v[c] = _mm512_fmadd_ps(beta, p.v[c], r.v[c]);
-      rs_old = rs_new;
     }
-    R.store(xmem, x);
+    for (int step = 0; step < a.cg_steps && n_live > 0; ++step) {
+      symv_block(R, a.gram_reg, k, P, nb, 1.0f, AP);
+      for (int64_t j = 0; j < nb; ++j) {
+        if (!live[j]) continue;
+        const int64_t lo = a.indptr[b0 + j], hi = a.indptr[b0 + j + 1];
+        Vec<NC> p = R.load(P + j * k);
+        Vec<NC> ap = R.load(AP + j * k);
+        for (int64_t e = lo; e < hi; ++e) {
+          if (e + kPrefetchAhead < hi)
+            prefetch_row(a.Y + int64_t(idx[e + kPrefetchAhead]) * k, k);
+          const float* y = a.Y + int64_t(idx[e]) * k;
+          R.axpy((a.alpha * val[e] - 1.0f) * R.dot(y, p), y, ap);
+        }
+        const __m512 step_len = _mm512_set1_ps(rs[j] / Row<NC>::dot(p, ap));
+        Vec<NC> x = R.load(Xb + j * k);
+        Vec<NC> r = R.load(Rs + j * k);
+        for (int c = 0; c < NC; ++c) {
+          x.v[c] = _mm512_fmadd_ps(step_len, p.v[c], x.v[c]);
+          r.v[c] = _mm512_fnmadd_ps(step_len, ap.v[c], r.v[c]);
+        }
+        R.store(Xb + j * k, x);
+        R.store(Rs + j * k, r);
+        const float rs_new = Row<NC>::dot(r, r);
+        if (rs_new < 1e-20f) {
+          live[j] = false;
+          --n_live;
+          for (int c = 0; c < NC; ++c) R.store(P + j * k, c, _mm512_setzero_ps());
+          continue;
+        }
+        const __m512 beta = _mm512_set1_ps(rs_new / rs[j]);
+        for (int c = 0; c < NC; ++c) p.v[c] = _mm512_fmadd_ps(beta, p.v[c], r.v[c]);
+        R.store(P + j * k, p);
+        rs[j] = rs_new;
+      }
+    }
   }
 }
 
