@@ -43,11 +43,12 @@ def single_process(est, R, **fit_kw):
         return est.fit(R, **fit_kw)
 
 
-@pytest.mark.parametrize("solver", ["cg", "cholesky"])
-def test_shards_equal_whole(comm, solver):
+@pytest.mark.parametrize("solver,factors", [("cg", 8), ("cg", 64), ("cg", 100),
+                                            ("cholesky", 8)])
+def test_shards_equal_whole(comm, solver, factors):
     R = whole_data()
     local, bounds = shard(R, comm)
-    params = dict(factors=8, regularization=0.05, alpha=4.0, iterations=5, random_state=7,
+    params = dict(factors=factors, regularization=0.05, alpha=4.0, iterations=5, random_state=7,
                   solver=solver, calculate_training_loss=True)
     ref = single_process(ImplicitALS(**params), R)
     ours = ImplicitALS(**params).fit(local)

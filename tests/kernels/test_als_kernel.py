@@ -177,6 +177,29 @@ def test_same_bits_at_any_thread_count(solver):
     assert all(np.array_equal(outs[0], o) for o in outs[1:])
 
 
+@pytest.mark.parametrize("k", [16, 40, 128])
+def test_row_result_independent_of_its_neighbours(isa, k):
+    # rows solved side by side (AVX-512 blocks) give each row the bits it gets alone
+    R, X, Y = _problem(seed=10, n_rows=150, n_cols=80, k=k, density=0.1)
+    G = np.empty((k, k), np.float32)
+    als.gram(Y, G)
+    whole = X.copy()
+    als.solve_rows(R.indptr, R.indices, R.data, Y, G, whole, 0.1, 2.0, "cg", 3, n_threads=1)
+    perm = np.random.default_rng(0).permutation(R.shape[0])
+    Rp = R[perm]
+    Rp.indptr = Rp.indptr.astype(np.int64)
+    shuffled = X[perm].copy()
+    als.solve_rows(Rp.indptr, Rp.indices, Rp.data, Y, G, shuffled, 0.1, 2.0, "cg", 3,
+                   n_threads=2)
+    assert np.array_equal(shuffled, whole[perm])
+    for u in (0, 77, 149):
+        one = X[u:u + 1].copy()
+        Ru = R[u:u + 1]
+        als.solve_rows(Ru.indptr.astype(np.int64), Ru.indices, Ru.data, Y, G, one, 0.1, 2.0,
+                       "cg", 3)
+        assert np.array_equal(one[0], whole[u])
+
+
 def test_loss_matches_dense_reference(isa):
     R, X, Y = _problem(seed=6)
     G = np.empty((Y.shape[1],) * 2, np.float32)

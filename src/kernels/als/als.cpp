@@ -3,6 +3,7 @@
 #include <mkl.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <type_traits>
 #include <vector>
 
@@ -23,6 +24,22 @@ constexpr int64_t kRowGrain = 32;
 constexpr int64_t kCgBlock = 32;
 // Rows per partial sum of the loss (fixed, as for the Gram blocks).
 constexpr int64_t kLossBlock = 1024;
+
+// A zero-filled buffer whose data start on a 64-byte boundary (MKL's results may depend on the
+// alignment of its operands; the CG blocks need the same alignment on every call).
+template <class T>
+class Aligned {
+ public:
+  explicit Aligned(size_t n) : buf_(n + 64 / sizeof(T), T(0)) {
+    const auto p = reinterpret_cast<uintptr_t>(buf_.data());
+    data_ = reinterpret_cast<T*>((p + 63) & ~uintptr_t(63));
+  }
+  T* data() { return data_; }
+
+ private:
+  std::vector<T> buf_;
+  T* data_;
+};
 
 inline void syrk(const float* Y, int64_t n, int64_t k, float* C) {
   cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, MKL_INT(k), MKL_INT(n), 1.0f, Y,
@@ -114,10 +131,11 @@ void solve_rows(const int64_t* indptr, const int32_t* indices, const T* values, 
                 const T* Y, const T* gram_in, int64_t k, T reg, T alpha, Solver solver,
                 int cg_steps, T* X, int n_threads) {
   if (n_rows <= 0 || k <= 0) return;
-  std::vector<T> gram_reg(gram_in, gram_in + k * k);
-  for (int64_t j = 0; j < k; ++j) gram_reg[j * k + j] += reg;
+  Aligned<T> gram_reg(static_cast<size_t>(k * k));
+  std::copy(gram_in, gram_in + k * k, gram_reg.data());
+  for (int64_t j = 0; j < k; ++j) gram_reg.data()[j * k + j] += reg;
   std::vector<double> gram_reg_d;
-  if (solver == Solver::cholesky) gram_reg_d.assign(gram_reg.begin(), gram_reg.end());
+  if (solver == Solver::cholesky) gram_reg_d.assign(gram_reg.data(), gram_reg.data() + k * k);
   const RowsArgs<T> a{indptr, indices, values, Y, gram_in, gram_reg.data(),
                       gram_reg_d.data(), k, reg, alpha, cg_steps, X};
   if (solver == Solver::cg) {
@@ -129,7 +147,7 @@ void solve_rows(const int64_t* indptr, const int32_t* indices, const T* values, 
       }
     }
     parallel_for(n_threads, n_rows, kRowGrain, [&](int64_t b, int64_t e) {
-      std::vector<T> scratch(static_cast<size_t>(3 * kCgBlock * k));
+      Aligned<T> scratch(static_cast<size_t>(4 * kCgBlock * k));
       rows(a, b, e, scratch.data());
     });
   } else {
