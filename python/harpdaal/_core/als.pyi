@@ -14,5 +14,5 @@ def loss(indptr: typing.Any, indices: typing.Any, values: typing.Any, factors: t
     """
 def solve_rows(indptr: typing.Any, indices: typing.Any, values: typing.Any, other_factors: typing.Any, gram: typing.Any, factors: typing.Any, regularization: typing.SupportsFloat | typing.SupportsIndex, alpha: typing.SupportsFloat | typing.SupportsIndex, solver: str = 'cg', cg_steps: typing.SupportsInt | typing.SupportsIndex = 3, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
     """
-    One ALS half-step over the CSR rows (in place on factors): row u solves (gram + reg I + sum alpha r y yᵀ) x = sum (1 + alpha r) y over its entries, by cg_steps warm-started CG steps ('cg') or exactly ('cholesky').
+    One ALS half-step over the CSR rows (in place on factors): row u solves (gram + reg I + sum (alpha r - 1) y yᵀ) x = sum alpha r y over its entries, by cg_steps warm-started CG steps ('cg') or exactly ('cholesky').
     """
