@@ -70,6 +70,7 @@ def test_hit_ratio_ndcg_by_hand():
     assert hr == 0.0
 
 
+@pytest.mark.data
 def test_pinterest_quality(data_file):
     R = read_interactions(data_file("pinterest-20/pinterest-20.train.rating.gz"))
     negatives = read_ncf_negatives(data_file("pinterest-20/pinterest-20.test.negative.gz"))
