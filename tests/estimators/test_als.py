@@ -162,25 +162,20 @@ def test_load_rejects_bad_files(tmp_path):
     np.savez(tmp_path / "other.npz", x=np.zeros(3))
     with pytest.raises(ValueError, match="header"):
         ImplicitALS.load(tmp_path / "other.npz")
-    m = ImplicitALS(factors=3, iterations=1, random_state=0).fit(power_law(8))
-    m.save(tmp_path / "ok.npz")
-    with np.load(tmp_path / "ok.npz") as z:
-        arrays = dict(z)
-    for name, value in [("item_factors", np.zeros((4, 2), np.float32)),
-                        ("user_factors", np.full((2, 3), np.nan, np.float32)),
-                        ("user_factors", np.zeros((2, 3), np.float64))]:
-        broken = dict(arrays, **{name: value})
-        np.savez(tmp_path / "broken.npz", **broken)
-        with pytest.raises(ValueError, match=name):
+    # well-formed files whose factor tables this model cannot have
+    for name, value, match in [("item_factors_", np.zeros((4, 2), np.float32), "shape"),
+                               ("user_factors_", np.full((2, 3), np.nan, np.float32), "NaN"),
+                               ("user_factors_", np.zeros((2, 3), np.float64), "float32")]:
+        m = ImplicitALS(factors=3, iterations=1, random_state=0).fit(power_law(8))
+        setattr(m, name, value)
+        m.save(tmp_path / "broken.npz")
+        with pytest.raises(ValueError, match=match):
             ImplicitALS.load(tmp_path / "broken.npz")
-    np.savez(tmp_path / "obj.npz", header=np.array([{"a": 1}], dtype=object))
-    with pytest.raises(ValueError):
-        ImplicitALS.load(tmp_path / "obj.npz")
 
 
 def test_save_rejects_unstorable_params(tmp_path):
     m = ImplicitALS(random_state=np.random.RandomState(0))
-    with pytest.raises(ValueError, match="random_state"):
+    with pytest.raises(TypeError, match="RandomState cannot be stored"):
         m.save(tmp_path / "m.npz")
 
 

@@ -23,10 +23,7 @@ ranks and threads.
 """
 from __future__ import annotations
 
-import io
-import json
 import numbers
-import os
 import time
 import warnings
 from typing import NamedTuple
@@ -38,11 +35,10 @@ from sklearn.utils import check_random_state
 
 from .. import _core
 from .._driver import FitLoop, Step, agree, fit_communicator
+from .._persist import PersistMixin, attribute, check, require
 from .._threads import resolve_n_jobs
 
 _als = _core.als
-_FORMAT = "harpdaal-implicit-als"
-_FORMAT_VERSION = 1
 _SOLVERS = ("cg", "cholesky")
 _FILTERED = -np.finfo(np.float32).max  # the score of a filtered item (ranked last)
 _BLOCK_ROWS = 1024  # query rows per scoring block of recommend / similar_*
@@ -268,7 +264,7 @@ class _ALSStep(Step):
 
 
 # ---- the estimator ---------------------------------------------------------------------------
-class ImplicitALS(BaseEstimator):
+class ImplicitALS(PersistMixin, BaseEstimator):
     """Implicit-feedback matrix factorisation by alternating least squares, a drop-in for
     ``implicit.als.AlternatingLeastSquares`` (CPU).
 
@@ -600,66 +596,27 @@ class ImplicitALS(BaseEstimator):
         self._fitted()
         return self._similar("user_factors_", userid, N, filter_users, users)
 
-    # ---- save / load --------------------------------------------------------------------------
-    def save(self, file):
-        """Write the parameters (JSON) and the factor tables to an ``.npz`` file (a path or a
-        binary file object); no pickle inside."""
-        params = self.get_params()
-        for name, value in params.items():
-            try:
-                json.dumps(value)
-            except TypeError:
-                raise ValueError(f"save: parameter {name}={value!r} cannot be stored (only "
-                                 "JSON values: use an int random_state)") from None
-        header = {"format": _FORMAT, "version": _FORMAT_VERSION, "params": params,
-                  "fitted": getattr(self, "item_factors_", None) is not None}
-        arrays = {"header": np.array(json.dumps(header))}
-        if header["fitted"]:
-            arrays["user_factors"] = self.user_factors_
-            arrays["item_factors"] = self.item_factors_
-        if isinstance(file, (str, os.PathLike)):
-            with open(file, "wb") as f:
-                np.savez(f, **arrays)
-        else:
-            np.savez(file, **arrays)
+    # ---- save / load (harpdaal._persist's model files) ----------------------------------------
+    def _model_arrays(self):
+        if getattr(self, "item_factors_", None) is None:  # implicit saves unfitted models too
+            return {}, {"fitted": False}
+        return ({"user_factors": self.user_factors_, "item_factors": self.item_factors_},
+                {"fitted": True, "n_iter_": int(getattr(self, "n_iter_", 0))})
 
     @classmethod
-    def load(cls, file):
-        """Read a model written by :meth:`save` (a path or a binary file object). Raises
-        ValueError when the file is not such a model or is inconsistent."""
-        try:
-            with np.load(file, allow_pickle=False) as z:
-                arrays = {name: z[name] for name in z.files}
-        except (OSError, EOFError, ValueError, KeyError) as exc:
-            raise ValueError(f"load: not a readable .npz model file ({exc})") from exc
-        if "header" not in arrays or arrays["header"].dtype.kind != "U":
-            raise ValueError("load: the file holds no ImplicitALS header")
-        try:
-            header = json.loads(str(arrays["header"]))
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"load: the header is not valid JSON ({exc})") from exc
-        if not isinstance(header, dict) or header.get("format") != _FORMAT:
-            raise ValueError("load: the file is not an ImplicitALS model")
-        if header.get("version") != _FORMAT_VERSION:
-            raise ValueError(f"load: format version {header.get('version')!r} is not "
-                             f"supported (this version reads {_FORMAT_VERSION})")
-        params = header.get("params")
-        if not isinstance(params, dict) or set(params) != set(cls().get_params()):
-            raise ValueError("load: the header's parameters do not match ImplicitALS's")
-        model = cls(**params)
-        if header.get("fitted"):
-            x, y = arrays.get("user_factors"), arrays.get("item_factors")
-            for name, a in (("user_factors", x), ("item_factors", y)):
-                if a is None:
-                    raise ValueError(f"load: {name} is missing")
-                if a.dtype != np.float32 or a.ndim != 2 or a.shape[1] != params["factors"]:
-                    raise ValueError(f"load: {name} must be float32 of shape (*, "
-                                     f"{params['factors']}), got {a.dtype} {a.shape}")
-                if not np.isfinite(a).all():
-                    raise ValueError(f"load: {name} holds NaN or inf")
-            model.user_factors_ = np.ascontiguousarray(x)
-            model.item_factors_ = np.ascontiguousarray(y)
-        return model
+    def _from_model(cls, est, header, arrays, where):
+        if not attribute(header, "fitted", where, bool):
+            check(not arrays, where, "an unfitted model holds no arrays")
+            return
+        k = est.factors
+        check(isinstance(k, int) and k >= 1, where, f"factors is {k!r}")
+        for name in ("user_factors", "item_factors"):
+            a = require(arrays, name, where, ndim=2, shape=(None, k))
+            check(a.dtype == np.float32, where, f"array {name!r} has dtype {a.dtype}, "
+                  "expected float32")
+        est.user_factors_ = np.ascontiguousarray(arrays["user_factors"])
+        est.item_factors_ = np.ascontiguousarray(arrays["item_factors"])
+        est.n_iter_ = attribute(header, "n_iter_", where, int, low=0)
 
 
 def _restrict(rows: sp.csr_matrix, cand: np.ndarray) -> sp.csr_matrix:
