@@ -87,10 +87,11 @@ def fit(tool, R, k, threads, args):
 
 
 def load_pinterest(data_dir):
-    from harpdaal.cli.als import read_interactions, read_ncf_negatives
+    from harpdaal.cli.als import interactions_matrix
+    from harpdaal.datasets import load_ncf_negatives
 
     base = os.path.join(data_dir, "pinterest-20", "pinterest-20")
-    return read_interactions(base + ".train.rating.gz"), read_ncf_negatives(
+    return interactions_matrix(base + ".train.rating.gz"), load_ncf_negatives(
         base + ".test.negative.gz")
 
 

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from harpdaal.__main__ import main
-from harpdaal.cli.als import hit_ratio_ndcg, read_interactions, read_ncf_negatives
+from harpdaal.cli.als import hit_ratio_ndcg, interactions_matrix
+from harpdaal.datasets import load_ncf_negatives
 from harpdaal.recommend import ImplicitALS
 
 
@@ -50,12 +51,18 @@ def test_cli_writes_model_and_report(tmp_path, capsys):
 def test_readers_reject_bad_files(tmp_path):
     bad = tmp_path / "bad.txt"
     bad.write_text("0 1 1\n-3 2 1\n")
-    with pytest.raises(ValueError, match="line 2"):
-        read_interactions(bad)
-    neg = tmp_path / "neg.txt"
-    neg.write_text("(0,x)\t1\t2\n")
-    with pytest.raises(ValueError, match="line 1"):
-        read_ncf_negatives(neg)
+    with pytest.raises(ValueError, match="ids"):
+        interactions_matrix(bad)
+    for text, match in [("(0,x)\t1\t2\n", "line 1"), ("(0,1)\t2\n(0,3)\t4\n", "twice"),
+                        ("(0,1)\t-2\n", ">= 0"), ("\n", "no test users")]:
+        neg = tmp_path / "neg.txt"
+        neg.write_text(text)
+        with pytest.raises(ValueError, match=match):
+            load_ncf_negatives(neg)
+    neg = tmp_path / "ok.txt"
+    neg.write_text("(3,7)\t1\t2\t9\n")
+    item, negs = load_ncf_negatives(neg)[3]
+    assert item == 7 and negs.tolist() == [1, 2, 9]
 
 
 def test_hit_ratio_ndcg_by_hand():
@@ -72,8 +79,8 @@ def test_hit_ratio_ndcg_by_hand():
 
 @pytest.mark.data
 def test_pinterest_quality(data_file):
-    R = read_interactions(data_file("pinterest-20/pinterest-20.train.rating.gz"))
-    negatives = read_ncf_negatives(data_file("pinterest-20/pinterest-20.test.negative.gz"))
+    R = interactions_matrix(data_file("pinterest-20/pinterest-20.train.rating.gz"))
+    negatives = load_ncf_negatives(data_file("pinterest-20/pinterest-20.test.negative.gz"))
     m = ImplicitALS(factors=16, regularization=0.01, iterations=4, random_state=0).fit(R)
     hr, ndcg = hit_ratio_ndcg(m.user_factors_, m.item_factors_, negatives)
     assert hr > 0.75 and ndcg > 0.45  # NCF reports ~0.86 / ~0.54 for its best models at k=64

@@ -1,20 +1,20 @@
 """``harpdaal als``: fit an ImplicitALS from an interactions file, write the model and a report.
 
-Files: text ``user item [strength ...]`` (tab/space separated, 0-based integer ids, extra
-columns ignored; without a strength column every interaction counts 1; repeated pairs add up);
-``.gz`` is read transparently. With --negatives (NCF's ``(user,item)\\tneg1\\tneg2...`` lines:
+Files: ``user item strength`` lines (harpdaal.datasets.load_ratings: whitespace or CSV, extra
+columns ignored, 0-based integer ids; repeated pairs add up); ``.gz`` is read transparently. With --negatives (NCF's ``(user,item)\\tneg1\\tneg2...`` lines:
 each test user's held-out item and its sampled negatives) the report gives HR@N and NDCG@N of
 the held-out item ranked among its negatives (He et al., NCF, WWW 2017), e.g. for
 ``pinterest-20``. Under --ranks R each rank keeps one contiguous block of users.
 """
 from __future__ import annotations
 
-import gzip
 import json
 import time
 
 import numpy as np
 import scipy.sparse as sp
+
+from ..datasets import load_ncf_negatives, load_ratings
 
 
 def add_parser(sub):
@@ -38,43 +38,14 @@ def add_parser(sub):
     p.set_defaults(func=run)
 
 
-def _open(path):
-    return gzip.open(path, "rt") if str(path).endswith(".gz") else open(path)
-
-
-def read_interactions(path, n_users=None, n_items=None) -> sp.csr_matrix:
-    """users x items CSR matrix (float32 strengths; repeated pairs summed)."""
-    with _open(path) as fh:
-        data = np.loadtxt(fh, ndmin=2)
-    if data.shape[0] == 0:
-        raise ValueError(f"{path}: no interactions")
-    ids = data[:, :2]
-    bad = ~(np.isfinite(ids) & (ids == np.floor(ids)) & (ids >= 0) & (ids < 2.0**31))
-    if bad.any():
-        row = int(np.flatnonzero(bad.any(axis=1))[0])
-        raise ValueError(f"{path}: line {row + 1}: ids must be integers in [0, 2**31), got "
-                         f"{ids[row].tolist()}")
-    strength = data[:, 2] if data.shape[1] > 2 else np.ones(len(data))
-    users, items = ids[:, 0].astype(np.int64), ids[:, 1].astype(np.int64)
-    shape = (int(n_users or users.max() + 1), int(n_items or items.max() + 1))
+def interactions_matrix(path) -> sp.csr_matrix:
+    """users x items CSR matrix (float32 strengths, repeated pairs summed) of a ``user item
+    strength`` file read by :func:`harpdaal.datasets.load_ratings`."""
+    users, items, strength = load_ratings(path)
+    if users.max() >= 2**31 or items.max() >= 2**31:
+        raise ValueError(f"{path}: ids must be < 2**31")
+    shape = (int(users.max()) + 1, int(items.max()) + 1)
     return sp.coo_matrix((strength.astype(np.float32), (users, items)), shape=shape).tocsr()
-
-
-def read_ncf_negatives(path):
-    """{user: (item, negatives array)} from NCF's ``(u,i)\\tneg...`` lines."""
-    out = {}
-    with _open(path) as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            head, *rest = line.split("\t")
-            try:
-                u, i = (int(x) for x in head.strip().strip("()").split(","))
-                neg = np.array([int(x) for x in rest if x.strip()], dtype=np.int64)
-            except ValueError as exc:
-                raise ValueError(f"{path}: line {n}: expected '(user,item)\\tneg...'") from exc
-            out[u] = (i, neg)
-    return out
 
 
 def hit_ratio_ndcg(user_factors, item_factors, negatives: dict, top: int = 10):
@@ -106,7 +77,7 @@ def run(args) -> int:
 
     comm = current_communicator()
     t0 = time.perf_counter()
-    R = read_interactions(args.data)
+    R = interactions_matrix(args.data)
     load_s = time.perf_counter() - t0
     bounds = [(R.shape[0] * r) // comm.size for r in range(comm.size + 1)]
     local = R[bounds[comm.rank]:bounds[comm.rank + 1]]
@@ -126,7 +97,7 @@ def run(args) -> int:
     line = f"fit {fit_s:.2f} s ({est.n_iter_} iterations)"
     if args.negatives:
         hr, ndcg = hit_ratio_ndcg(est.user_factors_, est.item_factors_,
-                                  read_ncf_negatives(args.negatives), args.top)
+                                  load_ncf_negatives(args.negatives), args.top)
         report.update({f"hr@{args.top}": hr, f"ndcg@{args.top}": ndcg})
         line += f"  HR@{args.top} {hr:.4f}  NDCG@{args.top} {ndcg:.4f}"
     est.save(args.model)
