@@ -54,7 +54,8 @@ def test_readers_reject_bad_files(tmp_path):
     with pytest.raises(ValueError, match="ids"):
         interactions_matrix(bad)
     for text, match in [("(0,x)\t1\t2\n", "line 1"), ("(0,1)\t2\n(0,3)\t4\n", "twice"),
-                        ("(0,1)\t-2\n", ">= 0"), ("\n", "no test users")]:
+                        ("(0,1)\t-2\n", "ids must lie"),
+                        ("(0,1)\t" + "9" * 30 + "\n", "ids must lie"), ("(-1,1)\t2\n", "ids must lie"), ("\n", "no test users")]:
         neg = tmp_path / "neg.txt"
         neg.write_text(text)
         with pytest.raises(ValueError, match=match):

@@ -26,11 +26,15 @@ def load_ncf_negatives(path) -> dict:
                 try:
                     user, item = (int(x) for x in head.strip().strip("()").split(","))
                     neg = np.array([int(x) for x in rest if x.strip()], dtype=np.int64)
+                    if not (0 <= user < 2**63 and 0 <= item < 2**63):
+                        raise OverflowError
+                except OverflowError:
+                    raise ValueError(f"{path}: line {n}: ids must lie in [0, 2**63)") from None
                 except ValueError:
                     raise ValueError(f"{path}: line {n}: expected '(user,item)' and negative "
                                      "item ids, tab-separated") from None
-                if user < 0 or item < 0 or (neg.size and neg.min() < 0):
-                    raise ValueError(f"{path}: line {n}: ids must be >= 0")
+                if neg.size and neg.min() < 0:
+                    raise ValueError(f"{path}: line {n}: ids must lie in [0, 2**63)")
                 if user in out:
                     raise ValueError(f"{path}: line {n}: user {user} listed twice")
                 out[user] = (item, neg)
