@@ -140,7 +140,8 @@ void solve_rows(const int64_t* indptr, const int32_t* indices, const T* values, 
                       gram_reg_d.data(), k, reg, alpha, cg_steps, X};
   if (solver == Solver::cg) {
     using Fn = void (*)(const RowsArgs<T>&, int64_t, int64_t, T*);
-    Fn rows = dispatch<Fn>(&generic::cg_rows<T>, &avx2::cg_rows<T>, &avx512::cg_rows<T>);
+    Fn rows = dispatch<Fn>(&generic::cg_rows<T>, &avx2::cg_rows<T>, &avx512f::cg_rows<T>,
+                           &avx512::cg_rows<T>);
     if constexpr (std::is_same_v<T, float>) {
       if (active_isa() == Isa::avx512) {
         if (Fn wide = avx512::cg_rows_registers(k)) rows = wide;
@@ -166,7 +167,8 @@ double loss(const int64_t* indptr, const int32_t* indices, const T* values, int6
   const RowsArgs<T> a{indptr, indices, values, Y, gram_in, nullptr, nullptr, k, reg, alpha, 0,
                       const_cast<T*>(X)};  // loss_rows only reads X
   using Fn = double (*)(const RowsArgs<T>&, int64_t, int64_t, T*);
-  Fn rows = dispatch<Fn>(&generic::loss_rows<T>, &avx2::loss_rows<T>, &avx512::loss_rows<T>);
+  Fn rows = dispatch<Fn>(&generic::loss_rows<T>, &avx2::loss_rows<T>, &avx512f::loss_rows<T>,
+                         &avx512::loss_rows<T>);
   const int64_t n_blocks = (n_rows + kLossBlock - 1) / kLossBlock;
   std::vector<double> partial(static_cast<size_t>(n_blocks), 0.0);
   parallel_for(n_threads, n_blocks, 1, [&](int64_t b, int64_t e) {
