@@ -37,11 +37,10 @@ from .. import _core
 from .._driver import FitLoop, Step, agree, fit_communicator
 from .._persist import PersistMixin, attribute, check, require
 from .._threads import resolve_n_jobs
+from ._topn import top_n
 
 _als = _core.als
 _SOLVERS = ("cg", "cholesky")
-_FILTERED = -np.finfo(np.float32).max  # the score of a filtered item (ranked last)
-_BLOCK_ROWS = 1024  # query rows per scoring block of recommend / similar_*
 
 
 class ParameterWarning(UserWarning):
@@ -469,39 +468,8 @@ class ImplicitALS(PersistMixin, BaseEstimator):
     # ---- top-N --------------------------------------------------------------------------------
     def _topk(self, queries, table, N, norms=None, filter_rows=None, filter_ids=None,
               candidates=None):
-        """(ids, scores), each (len(queries), n): the best n = min(N, candidates) rows of
-        `table` by dot product (divided by `norms` when given), one block of queries at a time.
-        Entries of `filter_rows` (CSR over candidate positions) and `filter_ids` score
-        _FILTERED and rank last."""
-        cand = table if candidates is None else table[candidates]
-        cand_norms = None if norms is None else (norms if candidates is None
-                                                 else norms[candidates])
-        n_cand = cand.shape[0]
-        n = min(int(N), n_cand)
-        m = queries.shape[0]
-        ids = np.empty((m, n), np.int32)
-        scores = np.empty((m, n), np.float32)
-        if n == 0:
-            return ids, scores
-        for b in range(0, m, _BLOCK_ROWS):
-            e = min(m, b + _BLOCK_ROWS)
-            s = queries[b:e] @ cand.T
-            if cand_norms is not None:
-                s /= cand_norms
-            if filter_rows is not None:
-                blk = filter_rows[b:e]
-                s[np.repeat(np.arange(e - b), np.diff(blk.indptr)), blk.indices] = _FILTERED
-            if filter_ids is not None:
-                s[:, filter_ids] = _FILTERED
-            if n < n_cand:
-                part = np.argpartition(-s, n - 1, axis=1)[:, :n]
-            else:
-                part = np.broadcast_to(np.arange(n_cand), (e - b, n_cand))
-            ps = np.take_along_axis(s, part, axis=1)
-            order = np.lexsort((part, -ps), axis=1)  # score descending, ties by id
-            ids[b:e] = np.take_along_axis(part, order, axis=1)
-            scores[b:e] = np.take_along_axis(ps, order, axis=1)
-        return ids, scores
+        return top_n(queries, table, N, norms=norms, filter_rows=filter_rows,
+                     filter_ids=filter_ids, candidates=candidates)
 
     def recommend(self, userid, user_items, N=10, filter_already_liked_items=True,
                   filter_items=None, recalculate_user=False, items=None):
