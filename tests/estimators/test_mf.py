@@ -377,3 +377,51 @@ def test_jester5k_beats_libmf(data_file):
     tr, te = fixed_split(d[:, 0].astype(int), d[:, 1].astype(int), d[:, 2])
     m = MatrixFactorization(n_factors=40, random_state=0).fit(tr)
     assert m.rmse(te) <= 4.08
+
+
+def test_batch_recommend_family_against_brute_force():
+    u, i, r = low_rank_ratings(m=40, n=30, density=0.3)
+    m = MatrixFactorization(n_factors=4, n_epochs=5, random_state=0, early_stopping=False,
+                            n_jobs=1).fit((u, i, r))
+    users = np.array([int(u[0]), int(u[5]), 10**9, int(u[-1])])  # one never seen
+    ids, scores = m.recommend(users, n=6)
+    assert ids.shape == scores.shape == (4, 6)
+    for row, user in enumerate(users):
+        # brute force: every item's prediction, seen ones out, best first
+        all_scores = m.predict(np.full(m.item_ids_.size, user), m.item_ids_)
+        seen = set(i[u == user].tolist())
+        cand = [(-s, pos) for pos, s in enumerate(all_scores) if m.item_ids_[pos] not in seen]
+        want = [m.item_ids_[p] for _, p in sorted(cand)[:6]]
+        np.testing.assert_array_equal(ids[row], want)
+        np.testing.assert_allclose(scores[row], m.predict(np.full(6, user), ids[row]),
+                                   rtol=1e-6)
+        one_ids, one_scores = m.recommend(int(user), n=6)
+        np.testing.assert_array_equal(one_ids, ids[row])
+        np.testing.assert_array_equal(one_scores, scores[row])
+    blocked = ids[0, :2]
+    f_ids, _ = m.recommend(users, n=6, filter_items=blocked)
+    assert not np.isin(f_ids, blocked).any()
+    np.testing.assert_array_equal(f_ids[0, :4], ids[0, 2:])
+    subset = m.item_ids_[::3]
+    s_ids, s_scores = m.recommend(users, n=3, items=subset, exclude_seen=False)
+    assert np.isin(s_ids, subset).all()
+    np.testing.assert_allclose(s_scores[0], np.sort(m.predict(np.full(subset.size, users[0]),
+                                                              subset))[::-1][:3], rtol=1e-6)
+    with pytest.raises(ValueError, match="not in the training ratings"):
+        m.recommend(users, filter_items=[10**9])
+    with pytest.raises(ValueError, match="cannot both"):
+        m.recommend(users, filter_items=subset, items=subset)
+
+
+def test_similar_items_by_cosine():
+    u, i, r = low_rank_ratings(m=40, n=30, density=0.3)
+    m = MatrixFactorization(n_factors=4, n_epochs=5, random_state=0, early_stopping=False,
+                            n_jobs=1).fit((u, i, r))
+    Q = m.item_factors_.astype(np.float64)
+    cos = (Q @ Q.T) / np.outer(np.linalg.norm(Q, axis=1), np.linalg.norm(Q, axis=1))
+    item = int(m.item_ids_[3])
+    ids, scores = m.similar_items(item, n=5)
+    assert ids[0] == item and scores[0] == pytest.approx(1.0)
+    np.testing.assert_array_equal(ids, m.item_ids_[np.argsort(-cos[3], kind="stable")[:5]])
+    many, _ = m.similar_items(m.item_ids_[:4], n=5)
+    assert many.shape == (4, 5) and (many[:, 0] == m.item_ids_[:4]).all()

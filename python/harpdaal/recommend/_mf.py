@@ -13,6 +13,7 @@ import sys
 import time
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
 
@@ -23,6 +24,7 @@ from .._persist import PersistMixin, attribute, check, require
 from .._threads import resolve_n_jobs
 from . import _ratings as R
 from ._local import CCDStep, SGDStep, predict_pairs
+from ._topn import top_n
 
 _SOLVERS = ("sgd", "ccd")
 _SCHEDULES = ("adaptive", "constant")
@@ -643,31 +645,103 @@ class MatrixFactorization(PersistMixin, BaseEstimator):
     def rmse(self, X, y=None):
         return -self.score(X, y)
 
-    def recommend(self, user, n=10, exclude_seen=True):
-        """The n best items for `user` (an original id): (item_ids, scores), best first."""
+    def _internal_items(self, ids, name):
+        """Internal positions of original item ids (ids never seen in fit are refused)."""
+        ids = R._as_id_array(np.atleast_1d(np.asarray(ids)).ravel(), name)
+        pos = np.searchsorted(self.item_ids_, ids)
+        pos = np.minimum(pos, max(self.item_ids_.size - 1, 0))
+        known = self.item_ids_.size > 0 and bool(np.all(self.item_ids_[pos] == ids))
+        if not known:
+            bad = ids[self.item_ids_[pos] != ids] if self.item_ids_.size else ids
+            raise ValueError(f"{name}: item id {int(bad[0])} was not in the training ratings")
+        return pos
+
+    def recommend(self, user, n=10, exclude_seen=True, filter_items=None, items=None):
+        """The n best items for `user` (an original id, or an array of them), as
+        ``(item_ids, scores)`` in rating units, best first (ties: the lower internal item id).
+
+        One user: 1-d arrays without the excluded items (fewer than n when fewer remain).
+        An array of users: 2-d arrays, one row per user, scored by one blocked matrix product
+        per 1024 users; excluded items rank last with score -inf. ``exclude_seen``: leave out
+        the items the user rated in fit (under MPI: the items of this rank's users).
+        ``filter_items``: item ids never recommended. ``items``: rank only these item ids.
+        A user never seen in fit gets the items by global mean + item bias."""
         self._check_fitted()
         n = R.check_int(n, "n", 1)
-        uid = R._as_id_array(np.atleast_1d(user), "user")
-        if uid.size != 1:
-            raise ValueError("recommend: pass one user id")
-        (u,), _ = self._map_known(uid, uid)
+        scalar = np.ndim(user) == 0
+        uid = R._as_id_array(np.atleast_1d(np.asarray(user)).ravel(), "user")
+        if not scalar and np.ndim(user) != 1:
+            raise ValueError(f"user: expected an id or a 1-d array of ids, got shape "
+                             f"{np.shape(user)}")
+        u, _ = self._map_known(uid, np.zeros(uid.size, np.int64))
+        cand = None
+        if items is not None:
+            if filter_items is not None:
+                raise ValueError("items and filter_items cannot both be given")
+            cand = np.unique(self._internal_items(items, "items"))
+        blocked = None
+        if filter_items is not None:
+            blocked = np.unique(self._internal_items(filter_items, "filter_items"))
         k = self.n_factors_
-        if u < 0:
-            scores = np.full(self.item_ids_.size, self.global_mean_, np.float64)
-            if self._bi is not None:
-                scores += self._bi
-        else:
-            scores = self._Q[:, :k].astype(np.float64) @ self._P[u, :k] + self.global_mean_
-            if self._bi is not None:
-                scores += self._bi + self._bu[u]
-        if exclude_seen and u >= 0:
+        # score = mean + b_u + b_i + p_u . q_i: the item bias rides along the product, the
+        # user's constant is added after the selection (it does not change the order)
+        known = u >= 0
+        queries = np.zeros((uid.size, k), np.float64)
+        queries[known] = self._P[u[known], :k]
+        user_const = np.full(uid.size, self.global_mean_, np.float64)
+        if self._bu is not None:
+            user_const[known] += self._bu[u[known]]
+        seen_rows = None
+        if exclude_seen:
             ptr, seen = self._seen_csr()
-            scores[seen[ptr[u] : ptr[u + 1]]] = -np.inf
-        n_valid = int(np.isfinite(scores).sum())
-        n = min(n, n_valid)
-        top = np.argpartition(-scores, n - 1)[:n] if n > 0 else np.zeros(0, np.int64)
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return self.item_ids_[top], scores[top]
+            if ptr is not None:
+                rows = np.where(known, u, 0)
+                starts, ends = ptr[rows], ptr[rows + 1]
+                lengths = np.where(known, ends - starts, 0)
+                take = np.concatenate([np.arange(a, a + c) for a, c in zip(starts, lengths)]) \
+                    if lengths.sum() else np.zeros(0, np.int64)
+                cols = seen[take].astype(np.int64)
+                if cand is not None:  # positions among the candidates
+                    at = np.searchsorted(cand, cols)
+                    at = np.minimum(at, max(cand.size - 1, 0))
+                    ok = cand.size > 0 and (cand[at] == cols)
+                    rows_of = np.repeat(np.arange(uid.size), lengths)
+                    cols, rows_of = at[ok], rows_of[ok]
+                    lengths = np.bincount(rows_of, minlength=uid.size)
+                indptr = np.concatenate([[0], np.cumsum(lengths)])
+                seen_rows = sp.csr_matrix((np.ones(cols.size, np.int8), cols, indptr),
+                                          shape=(uid.size, self.item_ids_.size if cand is None
+                                                 else cand.size))
+        if blocked is not None and cand is None:
+            filter_pos = blocked
+        else:
+            filter_pos = None
+        ids, scores = top_n(queries, self._Q[:, :k].astype(np.float64, copy=False), n,
+                            filter_rows=seen_rows, filter_ids=filter_pos, candidates=cand,
+                            item_offset=self._bi, dtype=np.float64, filtered=-np.inf)
+        scores += user_const[:, None]
+        pos = ids if cand is None else cand[ids]
+        out_ids = self.item_ids_[pos]
+        if scalar:
+            keep = np.isfinite(scores[0])
+            return out_ids[0][keep], scores[0][keep]
+        return out_ids, scores
+
+    def similar_items(self, item, n=10):
+        """The n items whose factors are closest in cosine to `item`'s (an original id, or an
+        array of them; the item itself first), as ``(item_ids, scores)``: 1-d for one item,
+        2-d for an array."""
+        self._check_fitted()
+        n = R.check_int(n, "n", 1)
+        scalar = np.ndim(item) == 0
+        pos = self._internal_items(item, "item")
+        k = self.n_factors_
+        Q = self._Q[:, :k].astype(np.float64)
+        norms = np.linalg.norm(Q, axis=1)
+        norms[norms == 0] = 1e-30
+        ids, scores = top_n(Q[pos] / norms[pos, None], Q, n, norms=norms, dtype=np.float64)
+        out = self.item_ids_[ids]
+        return (out[0], scores[0]) if scalar else (out, scores)
 
     # -- model files (npz + JSON header, no pickle: harpdaal._persist) -------------------------
     def _model_arrays(self):
