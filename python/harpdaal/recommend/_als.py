@@ -469,7 +469,8 @@ class ImplicitALS(PersistMixin, BaseEstimator):
     def _topk(self, queries, table, N, norms=None, filter_rows=None, filter_ids=None,
               candidates=None):
         return top_n(queries, table, N, norms=norms, filter_rows=filter_rows,
-                     filter_ids=filter_ids, candidates=candidates)
+                     filter_ids=filter_ids, candidates=candidates,
+                     n_threads=resolve_n_jobs(self.n_jobs))
 
     def recommend(self, userid, user_items, N=10, filter_already_liked_items=True,
                   filter_items=None, recalculate_user=False, items=None):

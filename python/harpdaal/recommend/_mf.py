@@ -718,7 +718,8 @@ class MatrixFactorization(PersistMixin, BaseEstimator):
             filter_pos = None
         ids, scores = top_n(queries, self._Q[:, :k].astype(np.float64, copy=False), n,
                             filter_rows=seen_rows, filter_ids=filter_pos, candidates=cand,
-                            item_offset=self._bi, dtype=np.float64, filtered=-np.inf)
+                            item_offset=self._bi, dtype=np.float64, filtered=-np.inf,
+                            n_threads=_resolve_jobs(self.n_jobs))
         scores += user_const[:, None]
         pos = ids if cand is None else cand[ids]
         out_ids = self.item_ids_[pos]
@@ -739,7 +740,8 @@ class MatrixFactorization(PersistMixin, BaseEstimator):
         Q = self._Q[:, :k].astype(np.float64)
         norms = np.linalg.norm(Q, axis=1)
         norms[norms == 0] = 1e-30
-        ids, scores = top_n(Q[pos] / norms[pos, None], Q, n, norms=norms, dtype=np.float64)
+        ids, scores = top_n(Q[pos] / norms[pos, None], Q, n, norms=norms, dtype=np.float64,
+                            n_threads=_resolve_jobs(self.n_jobs))
         out = self.item_ids_[ids]
         return (out[0], scores[0]) if scalar else (out, scores)
 

@@ -1,20 +1,24 @@
 """Batch top-N by blocked GEMM and a partial selection, shared by the recommenders.
 
 Scores of a block of queries against every candidate row come from one matrix product
-(numpy's BLAS, threaded); each row's best n come from ``argpartition`` and a sort of those n
-only (score descending, ties by the lower id). Queries go in blocks of ``BLOCK_ROWS`` so the
-score block stays in cache-friendly bounds (1024 x n_items floats) whatever the number of users.
+(numpy's BLAS, threaded); each row's best n come from the native selection
+``_core.common.top_k_rows`` (one pass per row against the current n-th best, then a sort of
+the n kept; score descending, ties by the lower id; rows on the estimator's threads). Queries go
+in blocks of ``BLOCK_ROWS``, so the score block stays bounded (1024 x n_items) whatever the
+number of users.
 """
 from __future__ import annotations
 
 import numpy as np
+
+from .. import _core
 
 FILTERED = -np.finfo(np.float32).max  # the score of a filtered candidate (ranked last)
 BLOCK_ROWS = 1024
 
 
 def top_n(queries, table, N, *, norms=None, filter_rows=None, filter_ids=None, candidates=None,
-          item_offset=None, dtype=np.float32, filtered=FILTERED):
+          item_offset=None, dtype=np.float32, filtered=FILTERED, n_threads=0):
     """(ids, scores), each (len(queries), n): the best n = min(N, candidates) rows of `table`
     by dot product (plus `item_offset` per row of `table`; divided by `norms` when given), one
     block of queries at a time. ids index `candidates` when given, else `table`. Entries of
@@ -28,6 +32,8 @@ def top_n(queries, table, N, *, norms=None, filter_rows=None, filter_ids=None, c
     m = queries.shape[0]
     ids = np.empty((m, n), np.int32)
     scores = np.empty((m, n), dtype)
+    select = (_core.common.top_k_rows_f32 if np.dtype(dtype) == np.float32
+              else _core.common.top_k_rows_f64)
     if n == 0:
         return ids, scores
     cand_t = np.ascontiguousarray(cand.T)
@@ -43,12 +49,5 @@ def top_n(queries, table, N, *, norms=None, filter_rows=None, filter_ids=None, c
             s[np.repeat(np.arange(e - b), np.diff(blk.indptr)), blk.indices] = filtered
         if filter_ids is not None:
             s[:, filter_ids] = filtered
-        if n < n_cand:
-            part = np.argpartition(-s, n - 1, axis=1)[:, :n]
-        else:
-            part = np.broadcast_to(np.arange(n_cand), (e - b, n_cand))
-        ps = np.take_along_axis(s, part, axis=1)
-        order = np.lexsort((part, -ps), axis=1)  # score descending, ties by id
-        ids[b:e] = np.take_along_axis(part, order, axis=1)
-        scores[b:e] = np.take_along_axis(ps, order, axis=1)
+        select(np.ascontiguousarray(s), ids[b:e], scores[b:e], n_threads)
     return ids, scores
