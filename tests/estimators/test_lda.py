@@ -180,3 +180,36 @@ def test_rotator_slices_of_unequal_size():
     for bad in ([0, 3, 2], [0, 5], [0, 2, 4], [1, 2, 5], [0.0, 1.0, 5.0]):
         with pytest.raises(ValueError, match="slice_bounds"):
             ModelRotator(model, comm=LocalCommunicator(), slices_per_rank=2, slice_bounds=bad)
+
+
+def test_coherence_against_a_direct_count():
+    import itertools
+
+    from harpdaal.datasets.synthetic_lda import make_lda_corpus
+
+    X, _ = make_lda_corpus(200, 120, 4, 40, seed=5)
+    m = LatentDirichletAllocation(4, max_iter=30, random_state=0, n_jobs=1).fit(X)
+    B = (X.toarray() > 0)
+    D = B.shape[0]
+    top = np.argsort(-m.word_topic_.T, axis=1, kind="stable")[:, :6]
+    want_u, want_n = [], []
+    for row in top:
+        u = n = 0.0
+        for ia, ib in itertools.combinations(range(6), 2):
+            a, b = row[ia], row[ib]
+            both, da, db = np.sum(B[:, a] & B[:, b]), B[:, a].sum(), B[:, b].sum()
+            u += np.log((both + 1) / da)
+            n += (np.log((both / D) / ((da / D) * (db / D))) / -np.log(both / D)
+                  if both else -1.0)
+        want_u.append(u)
+        want_n.append(n / 15)
+    np.testing.assert_allclose(m.coherence(X, top_n=6, measure="umass", per_topic=True), want_u)
+    np.testing.assert_allclose(m.coherence(X, top_n=6, per_topic=True), want_n)
+    assert -1 <= m.coherence(X, top_n=6) <= 1
+    # learned topics are more coherent than random word sets of the same size
+    shuffled = LatentDirichletAllocation(4, max_iter=1, random_state=0, n_jobs=1).fit(X)
+    assert m.coherence(X, top_n=6) > shuffled.coherence(X, top_n=6)
+    with pytest.raises(ValueError, match="measure"):
+        m.coherence(X, measure="cv")
+    with pytest.raises(ValueError, match="top_n"):
+        m.coherence(X, top_n=1)

@@ -12,6 +12,7 @@ import numbers
 import time
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -399,6 +400,59 @@ class LatentDirichletAllocation(PersistMixin, ClassNamePrefixFeaturesOutMixin, T
         """Held-out log-likelihood per token by document completion (higher is better)."""
         ll, n = self.heldout_log_likelihood(X)
         return ll / max(n, 1)
+
+    def coherence(self, X, top_n=10, measure="npmi", per_topic=False):
+        """Topic coherence of the fitted topics on the documents X (usually the training
+        corpus): over each topic's `top_n` most probable words, co-occurrence counted per
+        document.
+
+        ``"npmi"`` (Bouma 2009; Röder et al. 2015's C_NPMI with whole documents as the window):
+        the mean over word pairs of log(P(a, b) / (P(a) P(b))) / -log P(a, b), in [-1, 1];
+        pairs that never co-occur count -1. ``"umass"`` (Mimno et al. 2011): the sum over
+        pairs, the lower-ranked word m against each higher-ranked word l, of
+        log((D(m, l) + 1) / D(l)), D counting documents. Higher is better for both. Returns the
+        mean over topics, or the per-topic array when `per_topic`."""
+        self._check_fitted()
+        if measure not in ("npmi", "umass"):
+            raise ValueError(f"measure must be 'npmi' or 'umass', got {measure!r}")
+        if isinstance(top_n, bool) or not isinstance(top_n, numbers.Integral) or top_n < 2:
+            raise ValueError(f"top_n must be an int >= 2, got {top_n!r}")
+        top_n = min(int(top_n), self.n_features_in_)
+        corpus = self._corpus(X, reset=False)
+        D = corpus.n_docs
+        if D == 0:
+            raise ValueError("coherence needs at least one document")
+        # the top words of every topic, most probable first (ties: the lower word id)
+        top = np.argsort(-self.word_topic_.T, axis=1, kind="stable")[:, :top_n]
+        words = np.unique(top)
+        col = np.full(self.n_features_in_, -1, np.int64)
+        col[words] = np.arange(words.size)
+        doc_of = np.repeat(np.arange(D), corpus.doc_lengths())
+        keep = col[corpus.words] >= 0
+        present = sp.csr_matrix((np.ones(int(keep.sum()), np.float64),
+                                 (doc_of[keep], col[corpus.words[keep]])),
+                                shape=(D, words.size))
+        present.data[:] = 1.0
+        present.sum_duplicates()
+        present.data[:] = 1.0  # a word counts once per document
+        co = (present.T @ present).toarray()  # co[a, b]: documents holding both
+        df = np.diag(co).copy()
+        scores = np.empty(top.shape[0])
+        for k, row in enumerate(col[top]):
+            a, b = np.triu_indices(row.size, 1)  # a ranked above b
+            wa, wb = row[a], row[b]
+            joint = co[wa, wb]
+            if measure == "umass":
+                with np.errstate(divide="ignore"):
+                    scores[k] = float(np.sum(np.log((joint + 1.0) / np.maximum(df[wa], 1.0))))
+            else:
+                p_ab, p_a, p_b = joint / D, df[wa] / D, df[wb] / D
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    npmi = np.where(joint > 0,
+                                    np.log(p_ab / (p_a * p_b)) / -np.log(p_ab), -1.0)
+                npmi = np.where((joint > 0) & (p_ab >= 1.0), 1.0, npmi)  # in every document
+                scores[k] = float(np.mean(npmi))
+        return scores if per_topic else float(scores.mean())
 
     def top_words(self, vocab=None, n=10) -> list[list]:
         """The n most probable words of each topic (as vocabulary entries, or word ids)."""
