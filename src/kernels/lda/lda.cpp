@@ -145,8 +145,10 @@ struct WordProposals {
     return w + ((inside && e->topic == k) ? e->weight : T(0));
   }
 
+  // present (may be null: every row) marks the rows whose tables are built; the others get an
+  // empty sparse table (fold-in needs only the words of the documents it samples).
   void build(const int32_t* word_topic, int64_t n_rows, int32_t K, const int64_t* topic_totals,
-             const Priors& pr, int n_threads) {
+             const Priors& pr, int n_threads, const uint8_t* present = nullptr) {
     const double vbeta = pr.beta * static_cast<double>(pr.n_words_total);
     std::vector<double> inv_den(K);
     for (int32_t k = 0; k < K; ++k) inv_den[k] = 1.0 / (static_cast<double>(topic_totals[k]) + vbeta);
@@ -170,6 +172,7 @@ struct WordProposals {
     word_mass.assign(n_rows, T(0));
     parallel_for(n_threads, n_rows, 256, [&](int64_t b, int64_t e) {
       for (int64_t r = b; r < e; ++r) {
+        if (present && !present[r]) continue;
         const int32_t* row = word_topic + r * K;
         int64_t nnz = 0;
         for (int32_t k = 0; k < K; ++k) nnz += row[k] > 0;
@@ -183,6 +186,7 @@ struct WordProposals {
       std::vector<int32_t> ids(K), small, large;
       std::vector<double> scaled;
       for (int64_t r = b; r < e; ++r) {
+        if (present && !present[r]) continue;
         const int32_t* row = word_topic + r * K;
         // the row's non-zero topics, compacted without a branch per topic (whether a count is
         // zero is a coin flip the predictor cannot learn)
@@ -338,6 +342,8 @@ void set_inv(T* inv, const int64_t* nk, int32_t K, T vbeta) {
 // touches that topic again (relative error about 1 / (n_k + V b) per change, far below the
 // staleness between threads within a round).
 inline constexpr int kMaxLanes = 2;
+// Documents sampled side by side by one thread in fold-in (no shared counts: exact).
+inline constexpr int kFoldLanes = 4;
 
 template <class T, bool update_model>
 struct SparseSampler {
@@ -716,8 +722,12 @@ void fold_in(const int64_t* doc_ptr, const int32_t* words, int32_t* topics, int6
   if (n_docs <= 0 || K <= 0 || V <= 0) return;
   const T alpha = static_cast<T>(priors.alpha), beta = static_cast<T>(priors.beta);
   const T vbeta = static_cast<T>(priors.beta * static_cast<double>(V));
+  // Smoothing tables for the words of these documents only: building them for the whole
+  // vocabulary cost as much as several sweeps of a batch of short documents.
+  std::vector<uint8_t> present(static_cast<size_t>(V), 0);
+  for (int64_t i = doc_ptr[0]; i < doc_ptr[n_docs]; ++i) present[words[i]] = 1;
   WordProposals<T> prop;
-  prop.build(word_topic, V, K, topic_totals, priors, n_threads);
+  prop.build(word_topic, V, K, topic_totals, priors, n_threads, present.data());
   // the model is only read: cast away const for the shared token sampler, which never writes it
   // when update_model is false.
   int32_t* wt = const_cast<int32_t*>(word_topic);
@@ -728,32 +738,87 @@ void fold_in(const int64_t* doc_ptr, const int32_t* words, int32_t* topics, int6
     oneapi::tbb::parallel_for(
         oneapi::tbb::blocked_range<int64_t>(0, n_docs, 16),
         [&](const oneapi::tbb::blocked_range<int64_t>& r) {
-          DocState<T> ds(K);
           std::vector<T> inv(K);
           set_inv(inv.data(), topic_totals, K, vbeta);
+          if (mh_steps != 0) {
+            DocState<T> ds(K);
+            for (int64_t d = r.begin(); d < r.end(); ++d) {
+              const int64_t p0 = doc_ptr[d], p1 = doc_ptr[d + 1];
+              for (int64_t i = p0; i < p1; ++i) ++ds.nd[topics[i]];
+              for (int sweep = 0; sweep < n_sweeps; ++sweep) {
+                sample_tokens<T, false>(words, topics, p0, p1, p0, p1,
+                                        doc_key(seed, sweep, first_doc_id + d), ds.nd.data(), wt,
+                                        0, nk, K, alpha, beta, vbeta, prop, mh_steps);
+                if (doc_topic && sweep >= burn_in)
+                  for (int64_t i = p0; i < p1; ++i) doc_topic[d * K + topics[i]] += T(1);
+              }
+              for (int64_t i = p0; i < p1; ++i) ds.nd[topics[i]] = 0;
+            }
+            return;
+          }
+          // Documents are independent given the model: kFoldLanes of them are sampled side by
+          // side, a token of each in turn (step_n), so that the core overlaps their chains
+          // (each token depends on the one before it in its own document). The draws of a
+          // document depend only on (seed, sweep, first_doc_id + d, token), not on its lane.
           using Sampler = SparseSampler<T, false>;
           const Sampler S{words, topics, wt, 0, nk, inv.data(), K, alpha, beta, vbeta, prop, false};
-          typename Sampler::Lane lane;
-          for (int64_t d = r.begin(); d < r.end(); ++d) {
-            const int64_t p0 = doc_ptr[d], p1 = doc_ptr[d + 1];
-            if (p0 == p1) continue;
-            if (mh_steps == 0) ds.load(topics, p0, p1, inv.data());
-            else
-              for (int64_t i = p0; i < p1; ++i) ++ds.nd[topics[i]];
-            for (int sweep = 0; sweep < n_sweeps; ++sweep) {
-              const uint64_t dkey = doc_key(seed, sweep, first_doc_id + d);
-              if (mh_steps == 0) {
-                S.begin(lane, &ds, p0, p0, p1, dkey);
-                while (lane.i < lane.hi) S.step(lane);
-              } else {
-                sample_tokens<T, false>(words, topics, p0, p1, p0, p1, dkey, ds.nd.data(), wt, 0,
-                                        nk, K, alpha, beta, vbeta, prop, mh_steps);
-              }
-              if (doc_topic && sweep >= burn_in)
-                for (int64_t i = p0; i < p1; ++i) doc_topic[d * K + topics[i]] += T(1);
+          constexpr int L = kFoldLanes;
+          std::vector<DocState<T>> states(L, DocState<T>(K));
+          typename Sampler::Lane lanes[L];
+          int64_t lane_doc[L];
+          int lane_sweep[L];
+          for (int l = 0; l < L; ++l) lanes[l].ds = &states[l];
+          int64_t next = r.begin();
+          auto refill = [&](int l) -> bool {
+            for (; next < r.end(); ++next) {
+              const int64_t p0 = doc_ptr[next], p1 = doc_ptr[next + 1];
+              if (p0 == p1) continue;
+              lanes[l].ds->load(topics, p0, p1, inv.data());
+              lane_doc[l] = next;
+              lane_sweep[l] = 0;
+              S.begin(lanes[l], lanes[l].ds, p0, p0, p1, doc_key(seed, 0, first_doc_id + next));
+              ++next;
+              return true;
             }
-            for (int64_t i = p0; i < p1; ++i) ds.nd[topics[i]] = 0;
-            ds.n_nz = 0;
+            return false;
+          };
+          // true while lane l has a token to sample: at the end of a sweep its counts are
+          // kept and it starts the next sweep, or the next document
+          auto ready = [&](int l) -> bool {
+            if (lanes[l].i < lanes[l].hi) return true;
+            const int64_t d = lane_doc[l], p0 = doc_ptr[d], p1 = doc_ptr[d + 1];
+            if (doc_topic && lane_sweep[l] >= burn_in)
+              for (int64_t i = p0; i < p1; ++i) doc_topic[d * K + topics[i]] += T(1);
+            if (++lane_sweep[l] < n_sweeps) {
+              S.begin(lanes[l], lanes[l].ds, p0, p0, p1,
+                      doc_key(seed, lane_sweep[l], first_doc_id + d));
+              return true;
+            }
+            lanes[l].ds->clear();
+            return refill(l);
+          };
+          int active = 0;
+          while (active < L && refill(active)) ++active;
+          // whole rounds while every lane has a document
+          while (active == L) {
+            S.template step_n<L>(lanes);
+            int alive = 0;
+            for (int l = 0; l < L; ++l) {
+              if (!ready(l)) continue;
+              if (alive != l) {
+                std::swap(lanes[alive], lanes[l]);
+                std::swap(lane_doc[alive], lane_doc[l]);
+                std::swap(lane_sweep[alive], lane_sweep[l]);
+              }
+              ++alive;
+            }
+            active = alive;
+          }
+          // the last documents, one lane at a time
+          for (int l = 0; l < active; ++l) {
+            do {
+              S.step(lanes[l]);
+            } while (ready(l));
           }
         });
   });
