@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "harness.hpp"
@@ -170,6 +171,52 @@ HD_TEST(lda_fold_in_keeps_model_and_is_thread_independent) {
     for (int32_t k = 0; k < K; ++k) s += dt1[d * K + k];
     HD_CHECK_NEAR(s, 5.0 * (t1.doc_ptr[d + 1] - t1.doc_ptr[d]), 1e-9);
   }
+}
+
+// The exact fold-in sampler (mh_steps = 0), float and double: splitting the documents into
+// chunks (first_doc_id = the chunk's start) changes nothing, thread counts change nothing, and
+// documents of one well-separated topic are folded onto a single model topic.
+template <class T>
+void check_exact_fold_in() {
+  const int32_t V = 200, K = 10;
+  Corpus c = make_corpus(300, V, K, 5);
+  Model m = counts_of(c, V, K);
+  run_sweeps<float>(c, m, V, K, 2, 30, 3, false, 0);
+  const lda::Priors pr{0.1, 0.01, V};
+  const int64_t n = 60, cut = 25;
+  Corpus whole = make_corpus(n, V, K, 77), parts = whole;
+  std::vector<T> dt_whole(n * K, 0), dt_parts(n * K, 0);
+  lda::fold_in<T>(whole.doc_ptr.data(), whole.words.data(), whole.topics.data(), n, 0,
+                  m.word_topic.data(), m.totals.data(), K, pr, 4, 12, 4, 0, dt_whole.data(), 1);
+  for (auto [lo, hi] : {std::pair<int64_t, int64_t>{0, cut}, {cut, n}}) {
+    const int64_t p0 = parts.doc_ptr[lo];
+    std::vector<int64_t> ptr(parts.doc_ptr.begin() + lo, parts.doc_ptr.begin() + hi + 1);
+    for (int64_t& p : ptr) p -= p0;
+    lda::fold_in<T>(ptr.data(), parts.words.data() + p0, parts.topics.data() + p0, hi - lo, lo,
+                    m.word_topic.data(), m.totals.data(), K, pr, 4, 12, 4, 0,
+                    dt_parts.data() + lo * K, 2);
+  }
+  HD_CHECK(parts.topics == whole.topics);
+  HD_CHECK(dt_parts == dt_whole);
+  int64_t focused = 0, non_empty = 0;
+  for (int64_t d = 0; d < n; ++d) {
+    const int64_t len = whole.doc_ptr[d + 1] - whole.doc_ptr[d];
+    double s = 0, top = 0;
+    for (int32_t k = 0; k < K; ++k) {
+      s += static_cast<double>(dt_whole[d * K + k]);
+      top = std::max(top, static_cast<double>(dt_whole[d * K + k]));
+    }
+    HD_CHECK_NEAR(s, 8.0 * static_cast<double>(len), 1e-9);
+    if (len == 0) continue;
+    ++non_empty;
+    focused += top > 0.6 * s;  // two thirds of a document's words come from its own topic
+  }
+  HD_CHECK(focused >= non_empty * 9 / 10);
+}
+
+HD_TEST(lda_exact_fold_in_is_chunk_and_thread_independent) {
+  check_exact_fold_in<float>();
+  check_exact_fold_in<double>();
 }
 
 #include "kernels/common/isa.hpp"
