@@ -331,17 +331,19 @@ class LatentDirichletAllocation(PersistMixin, ClassNamePrefixFeaturesOutMixin, T
                    self.topic_totals_,
                    self._alpha, self._beta, seed, sweeps, burn, self._kernel_steps(), doc_topic,
                    resolve_n_jobs(self.n_jobs))
-        kept = sweeps - burn
-        return (doc_topic / kept).astype(np.float64)
+        out = doc_topic.astype(np.float64)
+        out /= sweeps - burn
+        return out
 
     def transform(self, X):
         """Topic proportions of documents (n_docs x n_components) by fold-in Gibbs sampling
         against the learned topics (the model is not changed)."""
         self._check_fitted()
         corpus = self._corpus(X, reset=False)
-        counts = self._fold_in(corpus)
-        theta = counts + self._alpha
-        return theta / theta.sum(axis=1, keepdims=True)
+        theta = self._fold_in(corpus)
+        theta += self._alpha
+        theta /= theta.sum(axis=1, keepdims=True)
+        return theta
 
     def transform_stream(self, chunks):
         """transform() over an iterable of document chunks, one result per chunk: together the
@@ -352,9 +354,11 @@ class LatentDirichletAllocation(PersistMixin, ClassNamePrefixFeaturesOutMixin, T
         first = 0
         for X in chunks:
             corpus = self._corpus(X, reset=False)
-            theta = self._fold_in(corpus, rng=rng, first_doc=first) + self._alpha
+            theta = self._fold_in(corpus, rng=rng, first_doc=first)
+            theta += self._alpha
+            theta /= theta.sum(axis=1, keepdims=True)
             first += corpus.n_docs
-            yield theta / theta.sum(axis=1, keepdims=True)
+            yield theta
 
     def topic_word_distribution(self) -> np.ndarray:
         """phi (n_components x n_features): (n_kw + beta) / (n_k + V beta)."""
