@@ -150,7 +150,7 @@ void check_args(int64_t n, int64_t d, int64_t k, int64_t t, const int32_t* group
   if (t < 1 || t > k)
     throw std::invalid_argument("kmeans prune: n_groups must lie in [1, k], got " +
                                 std::to_string(t));
-  std::vector<char> seen(size_t(t), 0);
+  std::vector<char> seen(static_cast<size_t>(t), 0);
   for (int64_t j = 0; j < k; ++j) {
     if (group_of[j] < 0 || group_of[j] >= t)
       throw std::invalid_argument("kmeans prune: group_of[" + std::to_string(j) +
@@ -184,7 +184,7 @@ PruneCounts prune_step(const T* x, int64_t n, int64_t d, const T* sample_weight,
   const double inf = std::numeric_limits<double>::infinity();
 
   // How far each center and group moved (float64, rounded up by a few ulps).
-  std::vector<double> drift(size_t(k), 0.0), gdrift(size_t(t), 0.0);
+  std::vector<double> drift(static_cast<size_t>(k), 0.0), gdrift(static_cast<size_t>(t), 0.0);
   double max_cn = 0;
   for (int64_t j = 0; j < k; ++j) {
     double nrm = 0, mv = 0;
