@@ -35,7 +35,8 @@ void check_factors(const F32& f, int64_t k, const char* name) {
 float* optional_vec(const py::object& obj, const char* name, int64_t n, bool writable) {
   if (obj.is_none()) return nullptr;
   auto a = checked_array<float>(obj, name, {n}, writable);
-  return a.mutable_data();
+  // read-only inputs (a memory-mapped fitted model) are only read: mutable_data() would refuse
+  return writable ? a.mutable_data() : const_cast<float*>(a.data());
 }
 
 struct Tables {

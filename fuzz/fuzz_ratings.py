@@ -1,21 +1,22 @@
-"""Fuzz target: the MF rating reader (text / CSV) of `harpdaal mf`, then a one-epoch fit on
-what it accepted (ids and ratings from a file must be validated before they reach a kernel)."""
+"""Fuzz target: the rating reader (text / CSV; harpdaal.datasets.load_ratings, used by
+`harpdaal mf`), then a one-epoch fit on what it accepted (ids and ratings from a file must be
+validated before they reach a kernel)."""
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _harness  # noqa: E402
 
-import harpdaal.cli.mf as _mf  # noqa: E402
+import harpdaal.datasets.ratings as _reader  # noqa: E402
 import harpdaal.recommend._ratings as _ratings  # noqa: E402
 from harpdaal.recommend import MatrixFactorization  # noqa: E402
 
-_harness.instrument(_mf, _ratings)
+_harness.instrument(_reader, _ratings)
 PATH = _harness.input_path(".csv")
 
 
 def test_one_input(data: bytes):
-    loaded = _harness.load(PATH, data, _mf.read_ratings)
+    loaded = _harness.load(PATH, data, _reader.load_ratings)
     if loaded is None:
         return
     users, items, ratings = loaded

@@ -7,8 +7,7 @@ estimators. ``import harpdaal`` never needs MPI.
 from ._config import active_isa, available_isas, detected_isa, set_isa, show_config
 from ._context import config_context, get_config, set_config
 from ._threads import ThreadLimitWarning, set_thread_limit, thread_limit
-
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = [
     "__version__",

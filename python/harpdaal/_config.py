@@ -6,6 +6,7 @@ import platform
 import sys
 
 from . import _core
+from ._version import __version__
 
 _ISA_LEVELS = ("generic", "avx2", "avx512")
 
@@ -64,8 +65,6 @@ def _mpi4py_version() -> str:
 
 def config() -> dict:
     """The configuration as a dict (what ``show_config`` prints)."""
-    from . import __version__
-
     info = dict(_core.build_info())
     info["harpdaal"] = __version__
     info["python"] = sys.version.split()[0]

@@ -34,6 +34,8 @@ import zlib
 import numpy as np
 
 from ._checkpoint import atomic_write
+from ._version import __version__
+from .comm import current_communicator
 
 FORMAT = "harpdaal-model"
 FORMAT_VERSION = 1
@@ -51,8 +53,6 @@ class ModelFileError(ValueError):
 
 
 def _version() -> str:
-    from . import __version__
-
     return __version__
 
 
@@ -325,8 +325,6 @@ class PersistMixin:
         """Write the fitted model to `file` (a path, written atomically, or a binary file
         object): an .npz with a JSON header, no pickle. Under MPI (`comm`, default: the
         current communicator) rank 0 writes."""
-        from .comm import current_communicator
-
         arrays, attributes = self._model_arrays()
         save_model(self, file, arrays=arrays, attributes=attributes,
                    comm=comm if comm is not None else current_communicator())

@@ -9,7 +9,15 @@ import time
 
 import numpy as np
 
-from . import _core, active_isa, available_isas, set_isa
+from . import _core
+from ._config import active_isa, available_isas, set_isa
+from .cli.launch import relaunch
+from .cluster import KMeans
+from .comm import current_communicator, under_mpi
+from .comm.demo import run_demo as run_collectives
+from .datasets.synthetic_lda import make_lda_corpus
+from .recommend import MatrixFactorization
+from .topic import LatentDirichletAllocation
 
 
 class DemoFailure(AssertionError):
@@ -47,8 +55,6 @@ def demo_kernel(comm) -> None:
 
 
 def demo_collectives(comm) -> None:
-    from .comm.demo import run_demo as run_collectives
-
     for line in run_collectives(comm):
         _say(comm, "  " + line)
 
@@ -62,8 +68,6 @@ def demo_algorithms(comm) -> None:
 
 
 def _demo_kmeans(comm) -> str:
-    from .cluster import KMeans
-
     k, d = 8, 16
     true_centers = np.random.default_rng(0).uniform(-10, 10, size=(k, d))
     rng = np.random.default_rng(100 + comm.rank)  # each rank holds its own rows
@@ -77,9 +81,6 @@ def _demo_kmeans(comm) -> str:
 
 
 def _demo_lda(comm) -> str:
-    from .datasets.synthetic_lda import make_lda_corpus
-    from .topic import LatentDirichletAllocation
-
     X, true_topics = make_lda_corpus(n_docs=1000, n_words=500, n_topics=10, seed=0)
     X = X[comm.rank::comm.size]  # documents split across ranks
     lda = LatentDirichletAllocation(n_components=true_topics.shape[0], max_iter=60,
@@ -95,8 +96,6 @@ def _demo_lda(comm) -> str:
 
 
 def _demo_mf(comm) -> str:
-    from .recommend import MatrixFactorization
-
     # rank-4 truth, 600 users x 200 items; each rank keeps its own users (ratings split by user)
     rng = np.random.default_rng(0)
     users_f, items_f = rng.standard_normal((600, 4)), rng.standard_normal((200, 4))
@@ -123,9 +122,6 @@ _ALGORITHM_DEMOS: list = [("K-means", _demo_kmeans), ("MF-SGD", _demo_mf), ("LDA
 
 
 def run_demo(ranks: int = 1) -> int:
-    from .cli.launch import relaunch, under_mpi
-    from .comm import current_communicator
-
     if ranks > 1 and not under_mpi():
         return relaunch(ranks, ["demo", "--ranks", str(ranks)])
     comm = current_communicator()

@@ -14,7 +14,7 @@ import textwrap
 
 import pytest
 
-from harpdaal.cli.launch import under_mpi
+from harpdaal.comm import under_mpi
 
 pytest.importorskip("mpi4py", reason="mpi4py is not installed")
 

@@ -4,11 +4,13 @@ Run with ``mpiexec -n 2|4 python -m pytest -m mpi tests/distributed/test_lda_mpi
 plain pytest (one process) it skips.
 """
 import os
+import time
 
 import numpy as np
 import pytest
 
 import harpdaal
+from harpdaal import _core
 from harpdaal.comm import LocalCommunicator, current_communicator
 from harpdaal.datasets.synthetic_lda import make_lda_corpus
 from harpdaal.topic import LatentDirichletAllocation
@@ -67,20 +69,56 @@ def test_rank_with_no_documents(comm):
     assert m.topic_totals_.sum() == X.sum()
 
 
+def test_bad_input_on_one_rank_raises_on_every_rank(comm):
+    X, _ = make_lda_corpus(40, 50, 3, 20, 0.1, 0.01, seed=1)
+    mine = X.toarray()
+    if comm.rank == comm.size - 1:
+        mine[0, 0] = -1
+    with pytest.raises(ValueError, match="Negative values in data"):
+        LatentDirichletAllocation(3, max_iter=2, random_state=0, n_jobs=1).fit(mine)
+    comm.barrier()
+
+
+def test_no_random_state_draws_one_seed_for_all_ranks(comm):
+    X, _ = make_lda_corpus(60, 80, 3, 20, 0.1, 0.01, seed=2)
+    bounds = np.linspace(0, X.shape[0], comm.size + 1).astype(int)
+    m = LatentDirichletAllocation(3, max_iter=3, n_jobs=1).fit(X[bounds[comm.rank]:
+                                                                   bounds[comm.rank + 1]])
+    assert m.topic_totals_.sum() == X.sum()
+    gathered = comm.allgather_array(m.word_topic_)
+    for r in range(comm.size):
+        np.testing.assert_array_equal(gathered[r], m.word_topic_)
+
+
+def slow_down_sampler(monkeypatch, factor):
+    """Make this rank's sampler behave as if its kernel ran `factor` times slower: a bounded call
+    gets 1/factor of its time budget, and every call then sleeps (factor - 1) times the kernel's
+    time."""
+    real = _core.lda.sample_block
+
+    def slow(*args):
+        args = list(args)
+        if args[14] > 0:  # time_limit (0: unbounded)
+            args[14] = max(args[14] / factor, 1e-9)
+        t0 = time.perf_counter()
+        n = real(*args)
+        time.sleep((factor - 1.0) * (time.perf_counter() - t0))
+        return n
+
+    monkeypatch.setattr(_core.lda, "sample_block", slow)
+
+
 def test_timer_bounded_steps_with_a_slow_rank(comm, monkeypatch):
     """Harp's dynamic rotation control: the last rank is made 10x slower. With full steps every
     rank waits for it; with step_fraction=0.55 its steps are cut at the budget (the target
     is reached with the fast ranks' tokens and ~10% of the slow rank's), it samples a smaller
     share of its tokens than the fast ranks, the counts stay exact and the fit is faster."""
-    import time
-
-    from harpdaal.topic import _rotation
-
     X, _ = make_lda_corpus(4000, 1000, 10, 100, 0.1, 0.01, seed=5)
     bounds = np.linspace(0, X.shape[0], comm.size + 1).astype(int)
     mine = X[bounds[comm.rank]:bounds[comm.rank + 1]]
     slow_rank = comm.size - 1
-    monkeypatch.setattr(_rotation, "_SLOWDOWN", {slow_rank: 10.0})
+    if comm.rank == slow_rank:
+        slow_down_sampler(monkeypatch, 10.0)
     params = dict(n_components=10, doc_topic_prior=0.1, topic_word_prior=0.01, max_iter=8,
                   random_state=2, n_jobs=1, evaluate_every=1)
     comm.barrier()

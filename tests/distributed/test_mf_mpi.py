@@ -16,7 +16,6 @@ import harpdaal
 from harpdaal import _core
 from harpdaal.comm import LocalCommunicator
 from harpdaal.recommend import MatrixFactorization
-from harpdaal.recommend._rotation import fit_distributed
 
 
 def ratings(seed=0, m=400, n=250, k=4, density=0.15):
@@ -28,6 +27,11 @@ def ratings(seed=0, m=400, n=250, k=4, density=0.15):
     cut = int(0.9 * r.size)
     tr, te = perm[:cut], perm[cut:]
     return (u[tr], i[tr], r[tr]), (u[te], i[te], r[te])
+
+
+def fit_distributed(est, comm, X, eval_set=None):
+    """What fit does under mpiexec (the distributed steps), here on `comm`."""
+    return est._fit(comm, True, X, eval_set=eval_set)
 
 
 def my_part(data, comm):
@@ -97,6 +101,21 @@ def test_distributed_ccd_is_the_one_process_algorithm():
     dist = fit_distributed(est, LocalCommunicator(), tr)
     np.testing.assert_allclose(dist.predict(te[0], te[1]), plain.predict(te[0], te[1]),
                                rtol=2e-3, atol=2e-3)
+
+
+def test_distributed_fit_returns_the_model_and_leaves_the_estimator_alone():
+    """The distributed steps hand the whole model back; only the estimator sets its attributes."""
+    from harpdaal.recommend._rotation import fit_distributed as run_distributed
+
+    tr, te = ratings()
+    est = MatrixFactorization(n_factors=5, n_epochs=3, random_state=0, n_jobs=1)
+    before = dict(vars(est))
+    out = run_distributed(est, LocalCommunicator(), tr, eval_set=te)
+    assert vars(est) == before
+    assert out.P.shape[0] == out.user_ids.size == np.unique(tr[0]).size
+    assert out.Q.shape[0] == out.item_ids.size and out.user_bias.size == out.user_ids.size
+    assert out.result.n_iter == 3 and len(out.result.history) == 3
+    assert set(out.timings) == {"compute", "comm", "rotation_wait"}
 
 
 def test_distributed_options_are_validated():
@@ -232,6 +251,31 @@ def test_checkpoint_resume_is_bitwise_equal(comm, shared_dir, solver):
     with pytest.raises(CheckpointError, match="input data differ"):
         other = tuple(a[: a.size // 2] for a in data)
         MatrixFactorization(n_epochs=7, checkpoint_dir=ck, **kw).fit(other, resume=True)
+
+
+@pytest.mark.mpi
+@pytest.mark.timeout(180, method="thread")
+@pytest.mark.parametrize("solver", ["sgd", "ccd"])
+def test_early_stopping_resumed_from_a_checkpoint_is_bitwise_equal(comm, shared_dir, solver):
+    """A fit stopped after its best epoch (by a callback on rank 0 only: every rank stops) and
+    resumed from the checkpoint restores the same best epoch as an uninterrupted fit."""
+    tr, _ = ratings()
+    data = my_part(tr, comm)
+    kw = dict(n_factors=32, n_epochs=60, random_state=0, n_jobs=1, solver=solver, reg=0.0,
+              early_stopping=True, n_iter_no_change=3, tol=0.002)
+    ref = MatrixFactorization(**kw).fit(data)
+    assert ref.best_epoch_ + 3 == ref.n_epochs_ < 60
+    ck = os.path.join(shared_dir, solver)
+    stop_at = ref.best_epoch_ + 2
+    cut = MatrixFactorization(checkpoint_dir=ck, checkpoint_every=1, **kw).fit(
+        data, callbacks=[lambda info: comm.rank == 0 and info.iteration == stop_at])
+    assert cut.n_epochs_ == stop_at
+    resumed = MatrixFactorization(checkpoint_dir=ck, **kw).fit(data, resume=True)
+    for name in ("user_factors_", "item_factors_", "user_bias_", "item_bias_"):
+        a, b = getattr(ref, name), getattr(resumed, name)
+        assert (a is None and b is None) or a.tobytes() == b.tobytes(), name
+    assert (resumed.n_epochs_, resumed.best_epoch_) == (ref.n_epochs_, ref.best_epoch_)
+    assert [h["val_rmse"] for h in resumed.history_] == [h["val_rmse"] for h in ref.history_]
 
 
 def _slow_kernel(monkeypatch, seconds_per_rating):

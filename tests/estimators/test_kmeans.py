@@ -1,5 +1,4 @@
 """harpdaal.cluster.KMeans against scikit-learn's contract and its KMeans."""
-import gzip
 import pickle
 
 import numpy as np
@@ -9,6 +8,7 @@ from sklearn.cluster import KMeans as SKMeans
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from harpdaal.cluster import KMeans
+from harpdaal.datasets import load_idx
 
 # Every check scikit-learn's KMeans passes should pass here; the expected failures, with reasons:
 _WEIGHT_REASON = ("the random initialisation draws rows with probability proportional to the "
@@ -111,10 +111,8 @@ def test_bad_input_raises_value_error(kwargs, X, match):
 
 
 def read_idx_images(path):
-    with gzip.open(path, "rb") as f:
-        raw = f.read()
-    n, rows, cols = (int.from_bytes(raw[i:i + 4], "big") for i in (4, 8, 12))
-    return np.frombuffer(raw, dtype=np.uint8, offset=16).reshape(n, rows * cols)
+    X = load_idx(path)
+    return X.reshape(len(X), -1)
 
 
 @pytest.mark.data

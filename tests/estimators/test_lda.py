@@ -79,9 +79,11 @@ def test_token_lists_and_empty_documents():
 @pytest.mark.parametrize("X, msg", [
     (sp.csr_matrix(np.array([[1, -1]])), "non-negative"),
     (sp.csr_matrix(np.array([[1.5, 1.0]])), "integers"),
-    (np.array([[1.0, np.nan]]), "finite"),
+    (np.array([[1.0, np.nan]]), "contains NaN"),
+    (np.array([[1.0, np.inf]]), "contains infinity"),
     ([[0, -1]], ">= 0"),
-    (np.ones(3), "2-d"),
+    (np.ones(3), "Expected 2D array"),
+    ([[0.5, 1]], "word ids must be integers"),
 ])
 def test_bad_input(X, msg):
     with pytest.raises(ValueError, match=msg):
@@ -108,3 +110,73 @@ def test_word_ids_outside_vocabulary_on_transform():
         m.transform(sp.csr_matrix(np.ones((1, 4))))
     with pytest.raises(AttributeError, match="not fitted"):
         LatentDirichletAllocation(2).transform([[0]])
+
+
+def _small():
+    X, _ = make_lda_corpus(150, 120, 4, 30, 0.2, 0.05, seed=8)
+    return X
+
+
+def test_callback_stops_the_fit_where_a_shorter_fit_ends():
+    X = _small()
+    seen = []
+
+    def stop_at_3(info):
+        seen.append((info.iteration, dict(info.metrics)))
+        return info.iteration == 3
+
+    params = dict(max_iter=10, random_state=3, n_jobs=1, evaluate_every=2)
+    stopped = LatentDirichletAllocation(4, **params).fit(X, callbacks=[stop_at_3])
+    short = LatentDirichletAllocation(4, **{**params, "max_iter": 3}).fit(X)
+    assert [i for i, _ in seen] == [1, 2, 3]
+    assert "loglik_per_token" in seen[1][1] and "loglik_per_token" not in seen[0][1]
+    assert stopped.n_iter_ == 3 and short.n_iter_ == 3
+    np.testing.assert_array_equal(stopped.word_topic_, short.word_topic_)
+    np.testing.assert_array_equal(stopped.train_topics_, short.train_topics_)
+    # the stopped fit's last sample is evaluated even though 3 is not a multiple of 2
+    assert stopped.loglik_history_ == short.loglik_history_
+    assert stopped.loglik_history_[-1][0] == 3
+    assert stopped.loglik_per_token_ == short.loglik_per_token_
+
+
+def test_verbose_lines_and_timings(capsys):
+    X = _small()
+    m = LatentDirichletAllocation(4, max_iter=4, random_state=0, n_jobs=1, evaluate_every=2,
+                                  verbose=1).fit(X)
+    err = capsys.readouterr().err
+    lines = [ln for ln in err.splitlines() if ln.startswith("[lda]")]
+    assert [ln.split(":")[0] for ln in lines] == ["[lda] iteration 2/4", "[lda] iteration 4/4"]
+    assert f"{m.loglik_per_token_:.4f}" in lines[-1]
+    t = m.timings_
+    assert set(t) == {"compute", "comm", "glue", "total"}
+    assert t["compute"] > 0 and t["total"] >= t["compute"] + t["comm"]
+
+
+def test_resume_with_more_iterations_continues_the_chain(tmp_path):
+    X = _small()
+    params = dict(random_state=5, n_jobs=1, evaluate_every=1, checkpoint_dir=tmp_path / "ck")
+    LatentDirichletAllocation(4, max_iter=4, **params).fit(X)   # last checkpoint: iteration 3
+    resumed = LatentDirichletAllocation(4, max_iter=6, **params).fit(X, resume=True)
+    plain = LatentDirichletAllocation(4, max_iter=6, random_state=5, n_jobs=1,
+                                      evaluate_every=1).fit(X)
+    np.testing.assert_array_equal(resumed.word_topic_, plain.word_topic_)
+    np.testing.assert_array_equal(resumed.train_topics_, plain.train_topics_)
+    assert resumed.loglik_history_ == plain.loglik_history_
+    assert resumed.n_iter_ == 6
+
+
+def test_rotator_slices_of_unequal_size():
+    """LDA's word slices have equal token mass, not equal row counts (ModelRotator's
+    slice_bounds); on one process the slots hold the given row ranges."""
+    from harpdaal.comm import LocalCommunicator, ModelRotator
+
+    model = np.arange(5 * 3, dtype=np.int32).reshape(5, 3)
+    rot = ModelRotator(model, comm=LocalCommunicator(), slices_per_rank=2,
+                       slice_bounds=np.array([0, 1, 5]))
+    assert rot.rows(0) == (0, 1) and rot.rows(1) == (1, 5)
+    np.testing.assert_array_equal(rot.get(1), model[1:])
+    rot.get(1)[...] += 1
+    np.testing.assert_array_equal(rot.assemble()[1:], model[1:] + 1)
+    for bad in ([0, 3, 2], [0, 5], [0, 2, 4], [1, 2, 5], [0.0, 1.0, 5.0]):
+        with pytest.raises(ValueError, match="slice_bounds"):
+            ModelRotator(model, comm=LocalCommunicator(), slices_per_rank=2, slice_bounds=bad)

@@ -4,6 +4,7 @@ import gzip
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from sklearn.exceptions import NotFittedError
 
 from harpdaal.recommend import MatrixFactorization
 
@@ -81,6 +82,8 @@ def test_empty_sparse_matrix_and_bad_types():
     with pytest.raises(ValueError, match="empty"):
         MatrixFactorization().fit(sp.csr_matrix((5, 4)))
     with pytest.raises(TypeError, match="X: expected"):
+        MatrixFactorization().fit((np.arange(3), np.arange(3)))
+    with pytest.raises(ValueError, match="Expected 2D array, got 1D array"):
         MatrixFactorization().fit([1, 2, 3])
 
 
@@ -170,6 +173,62 @@ def test_early_stopping_and_history(capsys):
     assert "validation RMSE" in err and "epoch   1" in err
 
 
+def fitted(m):
+    return {"P": m.user_factors_, "Q": m.item_factors_, "bu": m.user_bias_, "bi": m.item_bias_}
+
+
+def assert_same_model(a, b):
+    for name, x in fitted(a).items():
+        y = fitted(b)[name]
+        assert (x is None and y is None) or x.tobytes() == y.tobytes(), name
+    assert [{k: v for k, v in h.items() if k != "seconds"} for h in a.history_] == \
+        [{k: v for k, v in h.items() if k != "seconds"} for h in b.history_]
+    assert (a.n_epochs_, a.best_epoch_) == (b.n_epochs_, b.best_epoch_)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "ccd"])
+def test_callbacks_see_every_epoch_and_can_stop_the_fit(solver):
+    tr, te = split(*low_rank_ratings())
+    seen = []
+
+    def cb(info):
+        seen.append((info.iteration, info.metrics["epoch"], info.metrics["val_rmse"]))
+        return info.iteration == 4
+
+    kw = dict(n_factors=4, solver=solver, random_state=0, n_jobs=1)
+    m = MatrixFactorization(n_epochs=10, **kw).fit(tr, eval_set=te, callbacks=[cb])
+    assert m.n_epochs_ == 4 and [s[:2] for s in seen] == [(e, e) for e in range(1, 5)]
+    assert [h["val_rmse"] for h in m.history_] == [s[2] for s in seen]
+    # stopping after epoch 4 leaves the model of a 4-epoch fit, bitwise
+    assert_same_model(m, MatrixFactorization(n_epochs=4, **kw).fit(tr, eval_set=te))
+    assert {"compute", "comm", "glue", "total"} <= set(m.timings_)
+    assert m.timings_["compute"] > 0 and m.timings_["comm"] == 0.0
+    with pytest.raises(TypeError, match="callbacks"):
+        MatrixFactorization(n_epochs=2, **kw).fit(tr, callbacks=[1])
+
+
+@pytest.mark.parametrize("solver", ["sgd", "ccd"])
+def test_early_stopping_resumed_from_a_checkpoint_restores_the_same_best_epoch(tmp_path, solver):
+    """The checkpoint of an epoch after the best one carries the best model: a fit killed there
+    and resumed stops at the same epoch and restores the same best epoch, bitwise."""
+    tr, _ = split(*low_rank_ratings(noise=1.0))
+    kw = dict(n_factors=30, reg=0.0, n_epochs=60, solver=solver, early_stopping=True,
+              n_iter_no_change=3, random_state=0, n_jobs=1)
+    ref = MatrixFactorization(**kw).fit(tr)
+    assert ref.best_epoch_ + 3 == ref.n_epochs_ < 60  # stopped early, restored an earlier epoch
+    # the model kept is the best epoch's: that of a fit (same held-out part) ending there
+    best = MatrixFactorization(**{**kw, "n_epochs": ref.best_epoch_}).fit(tr)
+    for name, a in fitted(best).items():
+        assert a is None or a.tobytes() == fitted(ref)[name].tobytes(), name
+    ck = str(tmp_path / "ck")
+    stop_at = ref.best_epoch_ + 2  # checkpoints up to best + 1: the best model is a snapshot
+    cut = MatrixFactorization(checkpoint_dir=ck, checkpoint_every=1, **kw).fit(
+        tr, callbacks=[lambda info: info.iteration == stop_at])
+    assert cut.n_epochs_ == stop_at
+    resumed = MatrixFactorization(checkpoint_dir=ck, **kw).fit(tr, resume=True)
+    assert_same_model(ref, resumed)
+
+
 def test_sklearn_contract():
     sklearn = pytest.importorskip("sklearn")
     from sklearn.base import clone
@@ -178,7 +237,7 @@ def test_sklearn_contract():
     c = clone(m)
     assert c.get_params() == m.get_params() and c is not m
     assert "n_factors=7" in repr(m)
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         m.predict([0], [0])
     assert sklearn.__version__
 

@@ -21,7 +21,7 @@ def count_fault(kind: str, n: int = 1) -> None:
 
 
 def skip_inside_mpi():
-    from harpdaal.cli.launch import under_mpi
+    from harpdaal.comm import under_mpi
 
     if under_mpi():
         pytest.skip("starts its own processes; not run from inside an MPI job")

@@ -22,7 +22,7 @@ SECONDS = int(os.environ.get("HARPDAAL_FUZZ_SECONDS", "15"))
 
 
 def test_every_loader_has_a_target():
-    assert {"uci_docword", "ldac", "ratings", "kmeans_reader"} <= set(TARGETS), TARGETS
+    assert {"uci_docword", "ldac", "ratings", "kmeans_reader", "idx"} <= set(TARGETS), TARGETS
 
 
 @pytest.mark.timeout(SECONDS + 120)

@@ -9,6 +9,10 @@ import subprocess
 import sys
 import time
 
+import numpy as np  # also loads the BLAS that threadpoolctl inspects
+
+from .._config import config
+
 # Peers and libraries whose versions every result records (absent ones are recorded as None).
 PACKAGES = (
     "numpy", "scipy", "mpi4py", "mpich", "threadpoolctl", "scikit-learn", "scikit-learn-intelex",
@@ -54,8 +58,6 @@ def package_versions() -> dict:
 
 def numpy_blas() -> list:
     """numpy's BLAS as threadpoolctl sees it (library, version, kernel architecture, threads)."""
-    import numpy  # noqa: F401  (loads the BLAS that threadpoolctl inspects)
-
     try:
         from threadpoolctl import threadpool_info
     except ImportError:
@@ -67,8 +69,6 @@ def numpy_blas() -> list:
 
 def harpdaal_config() -> dict:
     try:
-        from .._config import config
-
         return config()
     except Exception as exc:  # a result must still say what it could not find
         return {"error": f"{type(exc).__name__}: {exc}"}
@@ -103,8 +103,6 @@ def machine_info() -> dict:
 
 def numpy_sgemm_gflops(n: int, threads: int, repeat: int = 3) -> dict:
     """Best-of-``repeat`` float32 n x n x n matmul through numpy's BLAS on ``threads`` threads."""
-    import numpy as np
-
     rng = np.random.default_rng(0)
     a = rng.standard_normal((n, n), dtype=np.float32)
     b = rng.standard_normal((n, n), dtype=np.float32)

@@ -25,6 +25,10 @@ import sys
 import time
 import traceback
 
+from tqdm import tqdm
+
+from ..comm import current_communicator
+from . import cases as pkg
 from . import machine
 from .errors import PeerUnavailable
 from .schema import SCHEMA_ID
@@ -34,53 +38,9 @@ SGEMM_N = {"smoke": 256, "small": 1024, "full": 2048}
 BREAKDOWN_KEYS = ("compute", "comm", "glue")
 
 
-# ---- where we run: one process, or one rank of an MPI job ------------------------------------
-class _SingleProcess:
-    rank, size = 0, 1
-
-    def allgather_object(self, obj):
-        return [obj]
-
-    def barrier(self):
-        pass
-
-
-class _Mpi4pyWorld:
-    """Fallback when harpdaal.comm is not in this build: bare COMM_WORLD, small objects only."""
-
-    def __init__(self):
-        from mpi4py import MPI
-
-        self._comm = MPI.COMM_WORLD
-        self.rank, self.size = self._comm.Get_rank(), self._comm.Get_size()
-
-    def allgather_object(self, obj):
-        return self._comm.allgather(obj)
-
-    def barrier(self):
-        self._comm.Barrier()
-
-
-def current_world():
-    """The job this process belongs to (harpdaal.comm's communicator when it is available)."""
-    from ..cli.launch import under_mpi
-
-    if not under_mpi():
-        return _SingleProcess()
-    try:
-        from ..comm import current_communicator
-    except ModuleNotFoundError as exc:
-        if exc.name != "harpdaal.comm":
-            raise
-        return _Mpi4pyWorld()  # until harpdaal.comm is in this build
-    return current_communicator()
-
-
 # ---- case modules -----------------------------------------------------------------------------
 def discover(extra: list[str] | None = None) -> tuple[list, list]:
     """([(name, module)], [error records]) for harpdaal.bench.cases.* and the ``extra`` modules."""
-    from . import cases as pkg
-
     names = [f"{pkg.__name__}.{m.name}" for m in pkgutil.iter_modules(pkg.__path__)
              if not m.name.startswith("_")]
     found, errors = [], []
@@ -203,33 +163,7 @@ def speedups(tools: list[dict]) -> dict:
 
 
 # ---- progress -----------------------------------------------------------------------------------
-class _Lines:
-    """Plain-line progress when tqdm is not installed."""
-
-    def __init__(self, total: int, enabled: bool):
-        self.total, self.n, self.enabled = total, 0, enabled
-
-    def set_description(self, text: str):
-        self._desc = text
-
-    def update(self, k: int = 1):
-        self.n += k
-        if self.enabled:
-            print(f"[{self.n}/{self.total}] {getattr(self, '_desc', '')}", file=sys.stderr, flush=True)
-
-    def write(self, text: str):
-        if self.enabled:
-            print(text, file=sys.stderr, flush=True)
-
-    def close(self):
-        pass
-
-
 def progress_bar(total: int, enabled: bool):
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return _Lines(total, enabled)
     return tqdm(total=total, disable=not enabled, file=sys.stderr, unit="run", dynamic_ncols=True)
 
 
@@ -252,7 +186,7 @@ def run_benchmarks(*, size: str, threads: list[int], repeat: int, only: list[str
         raise ValueError(f"threads must be a non-empty list of ints >= 1, got {threads!r}")
     if not isinstance(repeat, int) or repeat < 3:
         raise ValueError(f"repeat must be an int >= 3 (median and min of >= 3), got {repeat!r}")
-    world = world or current_world()
+    world = world or current_communicator()
     tool_patterns = list(tools) if tools else None
     found, errors = discover(modules)
 

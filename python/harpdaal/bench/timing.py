@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import statistics
 import time
 
 CATEGORIES = ("compute", "comm", "glue")
@@ -112,8 +113,6 @@ def section(name: str):
 
 def median_breakdown(breakdowns: list[dict]) -> dict:
     """Per-category median over repeats (what a case returns for several timed fits)."""
-    import statistics
-
     if not breakdowns:
         raise ValueError("breakdowns must not be empty")
     return {k: statistics.median(b[k] for b in breakdowns) for k in CATEGORIES}

@@ -9,6 +9,13 @@ import subprocess
 import tempfile
 import time
 
+from ..bench import machine
+from ..bench.report import write_outputs
+from ..bench.runner import merge, run_benchmarks
+from ..bench.schema import SCHEMA_ID
+from ..comm import current_communicator, under_mpi
+from .launch import RelaunchTimeout, relaunch
+
 
 def _int_list(text: str) -> list[int]:
     try:
@@ -102,8 +109,6 @@ def _child_argv(args, ranks: int, partial: str) -> list[str]:
 
 
 def _run_here(args, world=None, limits=True, failure_note=None) -> dict:
-    from ..bench.runner import run_benchmarks
-
     return run_benchmarks(size=args.size, threads=args.threads, repeat=args.repeat, only=args.only,
                           tools=args.tools,
                           data_dir=args.data_dir, modules=args.module, limits=limits,
@@ -114,12 +119,8 @@ def _run_here(args, world=None, limits=True, failure_note=None) -> dict:
 
 
 def run(args) -> int:
-    from ..bench.report import write_outputs
-    from ..bench.runner import current_world, merge
-    from .launch import RelaunchTimeout, relaunch, under_mpi
-
     if under_mpi():  # one rank of a job: run collectively, rank 0 writes
-        world = current_world()
+        world = current_communicator()
         doc = _run_here(args, world=world, limits=args.partial_out is None,
                         failure_note=args.partial_out)
         if world.rank != 0:
@@ -156,8 +157,6 @@ def run(args) -> int:
 
 
 def _failed_ranks_doc(args, ranks: int, why: str) -> dict:
-    from ..bench import machine
-    from ..bench.schema import SCHEMA_ID
 
     return {"schema": SCHEMA_ID, "created": machine.utc_now(), "git": machine.git_sha(),
             "command": ["harpdaal", *_bench_argv(args, str(ranks))], "machine": machine.machine_info(),

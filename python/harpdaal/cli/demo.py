@@ -9,6 +9,6 @@ def add_parser(sub):
 
 
 def run(args) -> int:
-    from ..demo import run_demo
+    from ..demo import run_demo  # imports every estimator: not for the parser
 
     return run_demo(ranks=args.ranks)

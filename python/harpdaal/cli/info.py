@@ -1,4 +1,5 @@
 """``harpdaal info``: versions, ISA levels, MKL/TBB/MPI."""
+from .._config import show_config
 
 
 def add_parser(sub):
@@ -7,7 +8,5 @@ def add_parser(sub):
 
 
 def run(_args) -> int:
-    from .. import show_config
-
     show_config()
     return 0

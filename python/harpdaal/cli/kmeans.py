@@ -5,11 +5,17 @@ Each rank reads the file and keeps its contiguous share of the rows; rank 0 writ
 """
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import sys
 import time
+
+import numpy as np
+
+from .._config import active_isa
+from ..comm import current_communicator
+from ..datasets import load_idx
+from .launch import ranks_mismatch, relaunch_if_needed
 
 
 def add_parser(sub):
@@ -35,9 +41,7 @@ def add_parser(sub):
 
 
 def load(path: str, fmt: str = "auto"):
-    """The rows of a csv / npy / idx(.gz) file as a 2-d float64 array."""
-    import numpy as np
-
+    """The rows of a csv / npy / idx(.gz) file as a 2-d array."""
     if not os.path.isfile(path):
         raise ValueError(f"--data: no such file: {path}")
     name = path.lower()
@@ -55,19 +59,8 @@ def load(path: str, fmt: str = "auto"):
     elif fmt == "csv":
         X = np.loadtxt(path, delimiter=",", ndmin=2)
     else:
-        opener = gzip.open if name.endswith(".gz") else open
-        with opener(path, "rb") as f:
-            raw = f.read()
-        if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
-            raise ValueError(f"--data: {path} is not an idx file")
-        dtypes = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
-        ndim = raw[3]
-        if raw[2] not in dtypes or ndim < 1 or len(raw) < 4 + 4 * ndim:
-            raise ValueError(f"--data: {path}: bad idx header (type 0x{raw[2]:02x}, "
-                             f"{ndim} dimensions, {len(raw)} bytes)")
-        dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
-        X = np.frombuffer(raw, dtype=dtypes[raw[2]], offset=4 + 4 * ndim).reshape(dims)
-        X = X.reshape(dims[0], -1)
+        X = load_idx(path)
+        X = X.reshape(len(X), int(np.prod(X.shape[1:], dtype=np.int64)))
     X = np.asarray(X)
     if X.ndim == 1:
         X = X[:, None]
@@ -77,17 +70,11 @@ def load(path: str, fmt: str = "auto"):
 
 
 def run(args) -> int:
-    from .launch import ranks_mismatch, relaunch_if_needed
-
     rc = relaunch_if_needed(args)
     if rc is not None:
         return rc
 
-    import numpy as np
-
-    import harpdaal
-    from ..cluster import KMeans
-    from ..comm import current_communicator
+    from ..cluster import KMeans  # scikit-learn: not for the parser or a relaunching parent
 
     try:
         comm = current_communicator()
@@ -113,7 +100,7 @@ def run(args) -> int:
                  collective=args.collective, verbose=int(args.verbose and comm.rank == 0))
     if comm.rank == 0 and args.verbose:
         print(f"harpdaal kmeans: {n_total} x {d} {args.dtype}, k={args.n_clusters}, "
-              f"{comm.size} rank(s), ISA {harpdaal.active_isa()}", flush=True)
+              f"{comm.size} rank(s), ISA {active_isa()}", flush=True)
     t0 = time.perf_counter()
     try:
         est.fit(X)
@@ -127,7 +114,7 @@ def run(args) -> int:
         report = {
             "data": os.path.abspath(args.data), "n_samples": n_total, "n_features": d,
             "n_clusters": args.n_clusters, "dtype": args.dtype, "ranks": comm.size,
-            "n_jobs": args.n_jobs, "collective": args.collective, "isa": harpdaal.active_isa(),
+            "n_jobs": args.n_jobs, "collective": args.collective, "isa": active_isa(),
             "inertia": est.inertia_, "n_iter": est.n_iter_, "fit_seconds": seconds,
             "seconds_per_iter": seconds / max(est.n_iter_, 1), "breakdown": est.timings_,
             "model": os.path.abspath(args.out),

@@ -3,8 +3,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+
+from ..comm import under_mpi
+
+__all__ = ["RelaunchTimeout", "find_mpiexec", "ranks_mismatch", "relaunch",
+           "relaunch_if_needed", "under_mpi"]
 
 
 def find_mpiexec() -> str:
@@ -16,12 +22,6 @@ def find_mpiexec() -> str:
     if found is None:
         raise RuntimeError("--ranks > 1 needs mpiexec: pip install 'harpdaal[mpi]' (MPICH wheel)")
     return found
-
-
-def under_mpi() -> bool:
-    """True inside a process started by mpiexec (MPICH/Hydra, Open MPI, Slurm PMI)."""
-    keys = ("PMI_RANK", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "HYDRA_CONTROL_FD")
-    return any(k in os.environ for k in keys)
 
 
 class RelaunchTimeout(RuntimeError):
@@ -54,8 +54,6 @@ def relaunch(ranks: int, module_argv: list[str], timeout: float | None = None) -
 
 def _kill_group(proc: subprocess.Popen) -> None:
     """SIGTERM the job's process group, SIGKILL what is left after 5 s, and reap mpiexec."""
-    import signal
-
     for sig, grace in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
         try:
             os.killpg(proc.pid, sig)

@@ -13,6 +13,12 @@ import os
 import sys
 import time
 
+import numpy as np
+
+from ..comm import current_communicator
+from ..datasets import load_bow
+from .launch import ranks_mismatch, relaunch_if_needed
+
 
 def add_parser(sub):
     p = sub.add_parser("lda", help="fit LDA (collapsed Gibbs) on a UCI docword / lda-c corpus, "
@@ -42,17 +48,11 @@ def add_parser(sub):
 
 
 def run(args) -> int:
-    from .launch import ranks_mismatch, relaunch_if_needed
-
     rc = relaunch_if_needed(args)
     if rc is not None:
         return rc
 
-    import numpy as np
-
-    from ..comm import current_communicator
-    from ..datasets.bow import load_bow
-    from ..topic import LatentDirichletAllocation
+    from ..topic import LatentDirichletAllocation  # scikit-learn: not for the parser
 
     comm = current_communicator()
     rc = ranks_mismatch(args, comm)

@@ -6,11 +6,14 @@ a seeded 90/10 split (numpy default_rng(split_seed).permutation) gives the test 
 """
 from __future__ import annotations
 
-import gzip
 import json
 import time
 
 import numpy as np
+
+from ..comm import current_communicator
+from ..datasets import load_ratings
+from .launch import relaunch_if_needed
 
 
 def add_parser(sub):
@@ -43,56 +46,19 @@ def add_parser(sub):
     p.set_defaults(func=run)
 
 
-def read_ratings(path):
-    """(users, items, ratings) from a text or CSV file."""
-    opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rt") as fh:
-        first = fh.readline()
-    if not first:
-        raise ValueError(f"{path}: empty file")
-    delim = "," if "," in first else None
-    try:
-        [float(x) for x in first.replace(",", " ").split()[:3]]
-        skip = 0
-    except ValueError:
-        skip = 1  # a header
-    data = np.loadtxt(path, delimiter=delim, skiprows=skip, usecols=(0, 1, 2), ndmin=2)
-    if data.shape[0] == 0:
-        raise ValueError(f"{path}: no ratings")
-    ids = data[:, :2]
-    bad = ~(np.isfinite(ids) & (ids == np.floor(ids)) & (ids >= 0) & (ids < 2.0**63))
-    if bad.any():
-        row = int(np.flatnonzero(bad.any(axis=1))[0])
-        raise ValueError(f"{path}: rating {row + 1}: ids must be integers in [0, 2**63), "
-                         f"got {ids[row].tolist()}")
-    if not np.all(np.isfinite(data[:, 2])):
-        raise ValueError(f"{path}: ratings must be finite numbers")
-    return data[:, 0].astype(np.int64), data[:, 1].astype(np.int64), data[:, 2]
-
-
-def _communicator():
-    try:
-        from ..comm import current_communicator
-    except ImportError:
-        return None
-    return current_communicator()
-
-
 def run(args) -> int:
-    from .launch import relaunch_if_needed
-
     rc = relaunch_if_needed(args)
     if rc is not None:
         return rc
 
-    from ..recommend import MatrixFactorization
+    from ..recommend import MatrixFactorization  # scikit-learn: not for the parser
 
-    comm = _communicator()
-    rank, size = (comm.rank, comm.size) if comm is not None else (0, 1)
+    comm = current_communicator()
+    rank, size = comm.rank, comm.size
     t0 = time.perf_counter()
-    users, items, ratings = read_ratings(args.data)
+    users, items, ratings = load_ratings(args.data)
     if args.test:
-        test = read_ratings(args.test)
+        test = load_ratings(args.test)
         train = (users, items, ratings)
     else:
         if not 0.0 < args.test_fraction < 1.0:
@@ -120,7 +86,7 @@ def run(args) -> int:
     est.fit(train, eval_set=eval_set if args.verbose else None)
     test_rmse = est.rmse(test)
     n_train = int(train[2].size)
-    if comm is not None and size > 1:
+    if size > 1:
         counts = np.array([n_train], np.int64)
         comm.allreduce_array(counts)
         n_train = int(counts[0])

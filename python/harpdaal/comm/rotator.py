@@ -30,6 +30,10 @@ former and raises (on every rank) where it is impossible. MPI's point-to-point
 synchronisation orders the writes of the rank handing a slice over before the reads of the
 rank receiving it (as for any MPI shared-memory program).
 
+``slice_bounds`` (array models) cuts a rank's rows into slices of unequal size, e.g. word
+ranges of equal token mass in LDA: ``slices_per_rank + 1`` row offsets from 0 to the rank's row
+count; by default the rows are split evenly.
+
 ``order="random"`` replaces the fixed ring by a random ring order per epoch, the same on every
 rank (derived from an agreed seed), so each slice still visits every rank once per epoch.
 """
@@ -45,8 +49,11 @@ import time
 
 import numpy as np
 
+from .. import _core
 from . import _packing
-from .base import Communicator, _capture
+from ._agreement import _capture
+from ._current import current_communicator
+from .base import Communicator
 from .table import Partition, Table
 
 _TAG_BASE = 0x4900
@@ -88,10 +95,8 @@ class ModelRotator:
 
     def __init__(self, model, comm: Communicator | None = None, slices_per_rank: int = 2,
                  order: str = "ring", seed: int = 0, progress: str = "auto",
-                 poll_interval: float = 2e-4, transport: str = "auto"):
+                 poll_interval: float = 2e-4, transport: str = "auto", slice_bounds=None):
         if comm is None:
-            from . import current_communicator
-
             comm = current_communicator()
         if not isinstance(comm, Communicator):
             raise TypeError(f"comm: expected a harpdaal.comm.Communicator, got {type(comm).__name__}")
@@ -112,7 +117,7 @@ class ModelRotator:
                                  f"{transport!r}")
             if not (isinstance(poll_interval, numbers.Real) and poll_interval > 0):
                 raise ValueError(f"poll_interval: expected seconds > 0, got {poll_interval!r}")
-            return self._split(model, int(slices_per_rank))
+            return self._split(model, int(slices_per_rank), slice_bounds)
         split, err = _capture(local)
         same = None
         if err is None:
@@ -149,8 +154,11 @@ class ModelRotator:
             self._setup_mpi(progress, poll_interval, transport)
 
     # ---- construction helpers -------------------------------------------------------------
-    def _split(self, model, S):
+    def _split(self, model, S, slice_bounds=None):
         if isinstance(model, Table):
+            if slice_bounds is not None:
+                raise TypeError("slice_bounds: only for array models (a Table's partitions are "
+                                "its slices)")
             items = model._items()
             groups = [items[k::S] for k in range(S)]
             slices = []
@@ -168,7 +176,15 @@ class ModelRotator:
             raise TypeError(f"model: expected a numeric array with >= 1 dimension, got dtype "
                             f"{model.dtype} ndim {model.ndim}")
         n = model.shape[0]
-        bounds = [n * k // S for k in range(S + 1)]
+        if slice_bounds is None:
+            bounds = [n * k // S for k in range(S + 1)]
+        else:
+            b = np.asarray(slice_bounds)
+            if b.shape != (S + 1,) or b.dtype.kind not in "iu" or b[0] != 0 or b[-1] != n \
+                    or np.any(np.diff(b) < 0):
+                raise ValueError(f"slice_bounds: expected {S + 1} non-decreasing row offsets "
+                                 f"from 0 to {n}, got {slice_bounds!r}")
+            bounds = [int(v) for v in b]
         self._trailing = (tuple(model.shape[1:]), model.dtype.str)
         slices = []
         for k in range(S):
@@ -465,7 +481,5 @@ class ModelRotator:
 
 
 def _packing_pack_into(items, offsets, buf):
-    from .. import _core
-
     _core.comm.pack([np.ascontiguousarray(a) for _, a in items], offsets, buf,
                     _packing.COPY_THREADS)

@@ -21,6 +21,7 @@ import math
 import numbers
 import time
 
+from ._current import current_communicator
 from .base import Communicator
 
 
@@ -72,8 +73,6 @@ class RotationTimer:
                  target_fraction: float = 1.0, min_budget: float = 1e-4,
                  max_change: float = 4.0, smoothing: float = 0.5):
         if comm is None:
-            from . import current_communicator
-
             comm = current_communicator()
         if not isinstance(comm, Communicator):
             raise TypeError(f"comm: expected a harpdaal.comm.Communicator, got {type(comm).__name__}")

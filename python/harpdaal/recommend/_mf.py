@@ -1,20 +1,26 @@
-"""MatrixFactorization: Harp-DAAL's MF-SGD and Harp's MF-CCD (CCD++) behind a scikit-learn-style
-estimator. The Python loop runs one compiled epoch at a time (harpdaal._core.mf) and handles ids,
-scaling, validation, early stopping and (under MPI) Harp's model rotation of item factors."""
+"""MatrixFactorization: Harp-DAAL's MF-SGD and Harp's MF-CCD (CCD++) as a scikit-learn
+estimator. The estimator validates, maps ids, standardises the ratings and sets the fitted
+attributes; the epochs run in the fit driver (harpdaal._driver.FitLoop: early stopping,
+checkpoints, progress, callbacks, timings) over a step per solver: one process
+(recommend._local) or distributed over MPI ranks (recommend._rotation: Harp's model rotation of
+item factors for SGD, reduced item statistics for CCD++)."""
 from __future__ import annotations
 
 import functools
-import inspect
 import json
 import os
-import sys
 import time
 
 import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
 
 from .. import _core
+from .._checkpoint import for_estimator
+from .._driver import FitLoop, fit_communicator
 from .._threads import resolve_n_jobs
 from . import _ratings as R
+from ._local import CCDStep, SGDStep, predict_pairs
 
 _SOLVERS = ("sgd", "ccd")
 _SCHEDULES = ("adaptive", "constant")
@@ -33,17 +39,17 @@ def _threads(n_jobs):
     return nt if nt > 0 else (os.cpu_count() or 1)
 
 
-def _communicator():
-    """harpdaal.comm's current communicator, or None when the comm layer is absent/size 1."""
-    try:
-        from ..comm import current_communicator
-    except ImportError:
-        return None
-    comm = current_communicator()
-    return comm if comm.size > 1 else None
+def _log_line(epoch, rec):
+    """The progress line of one epoch (verbose, not on a terminal)."""
+    msg = f"epoch {epoch:3d}"
+    if "train_rmse" in rec:
+        msg += f"  train RMSE {rec['train_rmse']:.4f}"
+    if "val_rmse" in rec:
+        msg += f"  validation RMSE {rec['val_rmse']:.4f}"
+    return msg + f"  ({rec['seconds']:.3f} s)"
 
 
-class MatrixFactorization:
+class MatrixFactorization(BaseEstimator):
     """Low-rank matrix factorisation of explicit ratings, r_ui ~ mu + b_u + b_i + p_u . q_i.
 
     Parameters
@@ -97,7 +103,8 @@ class MatrixFactorization:
     n_jobs : int or None
         Threads (None or -1: all cores).
     verbose : int
-        > 0 prints train (and validation) RMSE per epoch.
+        > 0 shows the training (and validation) RMSE per epoch: a progress bar on a terminal,
+        else one line per epoch on stderr (rank 0 only under MPI).
 
     checkpoint_dir : path or None
         Folder for checkpoints (shared by all ranks under MPI); ``fit(X, y, resume=True)``
@@ -119,6 +126,12 @@ class MatrixFactorization:
     Under MPI (``mpiexec``, or ``harpdaal.config_context(comm=...)`` with size > 1) each rank
     passes its own ratings, split by user; eval_set may be split any way (e.g. all on rank 0).
     Every rank ends with the whole model.
+
+    Input: a rating matrix (rows = users, columns = items: scipy.sparse, every stored entry a
+    rating, or a dense array with NaN where not rated), a (users, items, ratings) tuple, or
+    (user, item) id pairs X of shape (n, 2) with the ratings y. A dense X of two columns with a
+    y is read as id pairs; with a rating matrix y is ignored (scikit-learn's convention for fits
+    without a target, so the estimator works inside a Pipeline).
 
     Ids: any non-negative integers; they are mapped internally. predict() on an id never seen in
     fit uses what is known: the global mean plus the known side's bias (its factors count as 0).
@@ -158,28 +171,12 @@ class MatrixFactorization:
         self.slices_per_rank = slices_per_rank
         self.rotation_timer = rotation_timer
 
-    # -- scikit-learn parameter protocol (no runtime dependency on scikit-learn) --------------
-    @classmethod
-    def _param_names(cls):
-        sig = inspect.signature(cls.__init__)
-        return [p for p in sig.parameters if p != "self"]
-
-    def get_params(self, deep=True):
-        return {name: getattr(self, name) for name in self._param_names()}
-
-    def set_params(self, **params):
-        valid = self._param_names()
-        for key, value in params.items():
-            if key not in valid:
-                raise ValueError(f"invalid parameter {key!r} for MatrixFactorization")
-            setattr(self, key, value)
-        return self
-
-    def __repr__(self):
-        default = {k: v.default for k, v in inspect.signature(type(self).__init__).parameters.items()}
-        changed = [f"{k}={v!r}" for k, v in self.get_params().items() if default.get(k) is not v
-                   and default.get(k) != v]
-        return f"MatrixFactorization({', '.join(changed)})"
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True      # a sparse rating matrix: stored entries are rated
+        tags.input_tags.allow_nan = True   # a dense rating matrix: NaN marks "not rated"
+        tags.target_tags.required = False  # y only with the (n, 2) id-pair form
+        return tags
 
     # -- validation -----------------------------------------------------------------------------
     def _validated(self):
@@ -207,6 +204,9 @@ class MatrixFactorization:
         if vf >= 1.0:
             raise ValueError(f"validation_fraction must be in (0, 1), got {vf}")
         p["vf"] = vf
+        p["early_stopping"] = bool(self.early_stopping)
+        p["use_bias"] = bool(self.use_bias)
+        p["adaptive"] = self.learning_rate_schedule == "adaptive"
         p["patience"] = R.check_int(self.n_iter_no_change, "n_iter_no_change", 1)
         p["tol"] = R.check_float(self.tol, "tol")
         p["threads"] = _resolve_jobs(self.n_jobs)
@@ -236,22 +236,54 @@ class MatrixFactorization:
         return p
 
     # -- fit ------------------------------------------------------------------------------------
-    def fit(self, X, y=None, eval_set=None, resume=False):
-        """Fit on ratings: scipy.sparse (rows = users, columns = items), a (users, items,
-        ratings) tuple, or an (n, 2) id array with ratings y. eval_set: optional (users, items,
-        ratings) reported per epoch (and used for early stopping instead of a held-out part)."""
-        comm = _communicator()
-        if comm is not None:
+    def fit(self, X, y=None, eval_set=None, resume=False, callbacks=None):
+        """Fit on ratings: a rating matrix (rows = users, columns = items; scipy.sparse with
+        the ratings as stored entries, or a dense 2-d array with NaN where not rated; y is
+        ignored), a (users, items, ratings) tuple, or an (n, 2) array of (user, item) ids with
+        the ratings in y. eval_set: optional (users, items, ratings) reported per epoch (and
+        used for early stopping instead of a held-out part). resume: continue from the last
+        checkpoint in checkpoint_dir. callbacks: callables ``cb(info) -> bool`` called after
+        every epoch with a ``harpdaal._driver.IterationInfo`` (``info.iteration``,
+        ``info.metrics``: this epoch's history entry); a true return value stops the fit."""
+        comm = fit_communicator()
+        return self._fit(comm, comm.size > 1, X, y, eval_set, resume, callbacks)
+
+    def _fit(self, comm, distributed, X, y=None, eval_set=None, resume=False, callbacks=None):
+        """fit on `comm`: the one-process steps, or the distributed ones (the ratings split by
+        user over the ranks; in one process, the same code path on a LocalCommunicator)."""
+        t0 = time.perf_counter()
+        if distributed:
             from ._rotation import fit_distributed
 
-            return fit_distributed(self, comm, X, y, eval_set, resume)
+            self._set_distributed(fit_distributed(self, comm, X, y, eval_set, resume, callbacks))
+        else:
+            self._fit_local(comm, X, y, eval_set, resume, callbacks)
+        self.fit_time_ = time.perf_counter() - t0
+        tm = self.timings_
+        tm["glue"] = max(self.fit_time_ - tm["compute"] - tm["comm"], 0.0)
+        tm["total"] = self.fit_time_
+        return self
+
+    def _loop(self, p, comm, ck, saved, callbacks, rng=None):
+        """The fit driver's loop with this estimator's early stopping, progress and checkpoints."""
+        return FitLoop(max_iter=p["epochs"], comm=comm, verbose=self.verbose,
+                       desc="MatrixFactorization", log=_log_line,
+                       monitor="val_rmse" if p["early_stopping"] else None,
+                       early_stopping=p["early_stopping"], patience=p["patience"],
+                       min_delta=p["tol"], checkpointer=ck, saved=saved, rng=rng,
+                       callbacks=callbacks)
+
+    def _set_result(self, result):
+        self.n_epochs_ = result.n_iter
+        self.best_epoch_ = result.best_iter if self.early_stopping else result.n_iter
+        self.history_ = result.history
+        self.timings_ = {"compute": result.timings["compute"], "comm": result.timings["comm"]}
+
+    def _fit_local(self, comm, X, y, eval_set, resume, callbacks):
         p = self._validated()
         users, items, ratings, _ = R.as_triplets(X, y)
-        from .._checkpoint import for_estimator
-
-        self._ck = for_estimator(self, "MatrixFactorization", resume=resume,
-                                 data=(users, items, ratings))
-        t0 = time.perf_counter()
+        ck, saved = for_estimator(self, "MatrixFactorization", resume=resume,
+                                  data=(users, items, ratings))
         rng = np.random.default_rng(self.random_state)
         if self.early_stopping or self.solver == "ccd":
             # the held-out part must not split a repeated pair; CCD++ needs unique pairs
@@ -272,14 +304,10 @@ class MatrixFactorization:
             u, i, ratings = u[ti], i[ti], ratings[ti]
         self._setup_model(p, ratings, rng)
         if self.solver == "sgd":
-            self._fit_sgd(p, u, i, ratings, val, rng)
+            self._fit_sgd(p, comm, ck, saved, callbacks, u, i, ratings, val, rng)
         else:
-            self._fit_ccd(p, u, i, ratings, val)
+            self._fit_ccd(p, comm, ck, saved, callbacks, u, i, ratings, val)
             self._finish(u, i)
-        self.fit_time_ = time.perf_counter() - t0
-        compute = float(sum(h["seconds"] for h in self.history_))
-        self.timings_ = {"compute": compute, "comm": 0.0, "glue": self.fit_time_ - compute}
-        return self
 
     def _setup_model(self, p, ratings, rng):
         k, ld, nt = p["k"], R.padded_width(p["k"]), p["threads"]
@@ -299,7 +327,6 @@ class MatrixFactorization:
         use_bias = bool(self.use_bias) and self.solver == "sgd"
         self._bu = np.zeros(nu, np.float32) if use_bias else None
         self._bi = np.zeros(ni, np.float32) if use_bias else None
-        self.history_ = []
 
     def _eval_arrays(self, eval_set):
         if not (isinstance(eval_set, tuple) and len(eval_set) == 3):
@@ -309,114 +336,9 @@ class MatrixFactorization:
 
     def _map_known(self, users, items):
         """Internal ids, with -1 for ids unseen in fit."""
-        def look(ids, known):
-            pos = np.searchsorted(known, ids)
-            pos = np.minimum(pos, max(known.size - 1, 0))
-            ok = known.size > 0
-            found = (known[pos] == ids) if ok else np.zeros(ids.shape, bool)
-            return np.where(found, pos, -1).astype(np.int32)
-        return look(users, self.user_ids_), look(items, self.item_ids_)
+        return R.map_known(self.user_ids_, users), R.map_known(self.item_ids_, items)
 
-    def _scaled_rmse(self, u, i, r_scaled, nt):
-        if u.size == 0:
-            return float("nan")
-        sse = _core.mf.sum_squared_error(u, i, r_scaled, self._P, self._Q, self._bu, self._bi,
-                                         self.n_factors_, 0.0, nt)
-        return float(np.sqrt(sse / u.size)) * self._scale
-
-    def _val_scaled(self, val):
-        if val is None:
-            return None
-        u, i, r = val
-        known = (u >= 0) & (i >= 0)
-        # cold-start pairs are predicted by the fallback rule; score them separately
-        return (np.ascontiguousarray(u[known]), np.ascontiguousarray(i[known]),
-                ((r[known] - self.global_mean_) / self._scale).astype(np.float32), val)
-
-    def _epoch_report(self, epoch, p, train, val_s, seconds, val_rmse):
-        rec = {"epoch": epoch, "seconds": seconds}
-        if self.verbose:
-            rec["train_rmse"] = self._scaled_rmse(*train, p["threads"])
-        if val_rmse is not None:
-            rec["val_rmse"] = val_rmse
-        self.history_.append(rec)
-        if self.verbose:
-            msg = f"epoch {epoch:3d}  train RMSE {rec['train_rmse']:.4f}"
-            if val_rmse is not None:
-                msg += f"  validation RMSE {val_rmse:.4f}"
-            print(msg + f"  ({seconds:.3f} s)", file=sys.stderr, flush=True)
-
-    def _val_rmse(self, val_s, p):
-        if val_s is None:
-            return None
-        u, i, rs, full = val_s
-        if u.size == full[0].size:
-            return self._scaled_rmse(u, i, rs, p["threads"])
-        # some validation pairs are cold-start: predict them all in original units
-        pred = self._predict_internal(full[0], full[1], scaled=True)
-        return float(np.sqrt(np.mean((pred.astype(np.float64) - full[2]) ** 2)))
-
-    def _train_loop(self, p, epoch_fn, train, val, state=None, rng=None):
-        """`state`: the arrays an epoch updates in place (saved in checkpoints)."""
-        val_s = self._val_scaled(val)
-        best, best_state, stale = np.inf, None, 0
-        ck, saved = getattr(self, "_ck", (None, None))
-        self._ck = (None, None)
-        first = 1
-        if saved is not None:
-            for name, a in state.items():
-                np.copyto(a, saved.arrays[name])
-            if rng is not None:
-                from .._checkpoint import restore_rng
-
-                restore_rng(rng, saved.rng["rng"])
-            first = saved.iteration + 1
-            best, stale = saved.extra["best"], saved.extra["stale"]
-            self.history_ = saved.extra["history"]
-            self.n_epochs_ = saved.iteration
-            if "best_P" in saved.arrays:
-                best_state = {"epoch": saved.extra["best_epoch"]}
-                for x in ("P", "Q", "bu", "bi"):
-                    best_state[x] = saved.arrays.get("best_" + x)
-        for epoch in range(first, p["epochs"] + 1):
-            t0 = time.perf_counter()
-            epoch_fn(epoch)
-            seconds = time.perf_counter() - t0
-            vr = self._val_rmse(val_s, p)
-            self._epoch_report(epoch, p, train, val_s, seconds, vr)
-            self.n_epochs_ = epoch
-            if vr is not None:
-                if vr < best - p["tol"]:
-                    best, stale = vr, 0
-                    if self.early_stopping:
-                        best_state = self._state_copy(epoch)
-                else:
-                    stale += 1
-                    if self.early_stopping and stale >= p["patience"]:
-                        break
-            if ck is not None and epoch < p["epochs"] and ck.due(epoch):
-                arrays = dict(state)
-                extra = {"best": best, "stale": stale, "history": self.history_}
-                if best_state is not None:
-                    arrays.update({"best_" + x: best_state[x] for x in ("P", "Q", "bu", "bi")
-                                   if best_state[x] is not None})
-                    extra["best_epoch"] = best_state["epoch"]
-                ck.save(epoch, arrays, rng=None if rng is None else {"rng": rng}, extra=extra)
-        if best_state is not None and best_state["epoch"] != self.n_epochs_:
-            self._P, self._Q, self._bu, self._bi = (best_state[x] for x in ("P", "Q", "bu", "bi"))
-            self.best_epoch_ = best_state["epoch"]
-        else:
-            self.best_epoch_ = self.n_epochs_
-
-    def _state_copy(self, epoch):
-        cp = (lambda a: None if a is None else a.copy())
-        P = R.aligned_empty(self._P.shape)
-        P[...] = self._P
-        Q = R.aligned_empty(self._Q.shape)
-        Q[...] = self._Q
-        return {"epoch": epoch, "P": P, "Q": Q, "bu": cp(self._bu), "bi": cp(self._bi)}
-
-    def _fit_sgd(self, p, u, i, ratings, val, rng):
+    def _fit_sgd(self, p, comm, ck, saved, callbacks, u, i, ratings, val, rng):
         grid = p["grid"]
         nu, ni = self.user_ids_.size, self.item_ids_.size
         data = R.Bucketed(u, i, ratings, nu, ni, grid, rng, p["threads"],
@@ -434,36 +356,23 @@ class MatrixFactorization:
             data = R.Bucketed(u, i, ratings, nu, ni, grid, rng, p["threads"],
                               shift=self.global_mean_, scale=self._scale)
         del u, i, ratings
-        adaptive = self.learning_rate_schedule == "adaptive"
-        uacc = np.ones(nu, np.float32) if adaptive else None
-        iacc = np.ones(ni, np.float32) if adaptive else None
         self.grid_ = grid
         if val is not None:  # validation ids in the kernel's relabelled space
             vu, vi, vr = val
             val = (np.where(vu >= 0, data.user_perm[np.maximum(vu, 0)], -1).astype(np.int32),
                    np.where(vi >= 0, data.item_perm[np.maximum(vi, 0)], -1).astype(np.int32), vr)
-
-        # check_ids=False: bucket_relabel wrote data.users / data.items through the permutations
-        # it checked, so they lie in [0, nu) / [0, ni) (no serial O(n) scan before epoch 1)
-        def epoch_fn(_epoch):
-            order = rng.permutation(grid).astype(np.int32)
-            _core.mf.sgd_train_grid(data.users, data.items, data.ratings, data.block_ptr, order,
-                                    self._P, self._Q, uacc, iacc, self._bu, self._bi, p["k"],
-                                    p["lr"], p["reg_user"], p["reg_item"], p["reg_bias"], 0.0,
-                                    adaptive, p["dynamic"], p["threads"], False)
-
-        state = {"P": self._P, "Q": self._Q}
-        state.update({k: v for k, v in (("uacc", uacc), ("iacc", iacc), ("bu", self._bu),
-                                        ("bi", self._bi)) if v is not None})
-        self._train_loop(p, epoch_fn, (data.users, data.items, data.ratings), val, state, rng)
+        step = SGDStep(p, data, self._P, self._Q, self._bu, self._bi, rng, val, self.global_mean_,
+                       self._scale, self.verbose)
+        result = self._loop(p, comm, ck, saved, callbacks, rng={"rng": rng}).run(step)
+        self._set_result(result)
         # back from the kernel's relabelled rows to the internal (sorted-id) order, and to
         # rating units (_finish's factor rescaling, fused into the same parallel pass)
         root = np.float32(np.sqrt(self._scale))
-        self._P = self._unpermute_rows(self._P, data.user_perm, root, p["threads"])
-        self._Q = self._unpermute_rows(self._Q, data.item_perm, root, p["threads"])
+        self._P = self._unpermute_rows(step.P, data.user_perm, root, p["threads"])
+        self._Q = self._unpermute_rows(step.Q, data.item_perm, root, p["threads"])
         if self._bu is not None:
-            self._bu = self._bu[data.user_perm]
-            self._bi = self._bi[data.item_perm]
+            self._bu = step.bu[data.user_perm]
+            self._bi = step.bi[data.item_perm]
         # the seen-item lists are grouped on first use (recommend / save), not in fit
         self._finish(seen=functools.partial(R.seen_lists, data.users, data.items, data.user_perm,
                                             data.item_perm), factors_scaled=True)
@@ -474,33 +383,25 @@ class MatrixFactorization:
         _core.mf.gather_rows(work, perm, float(scale), out, n_threads)
         return out
 
-    def _fit_ccd(self, p, u, i, ratings, val):
-        import scipy.sparse as sp
-
-        nu, ni = self.user_ids_.size, self.item_ids_.size
+    def _fit_ccd(self, p, comm, ck, saved, callbacks, u, i, ratings, val):
         rs = ((ratings - self.global_mean_) / self._scale).astype(np.float32)
-        csr = sp.csr_matrix((np.arange(rs.size, dtype=np.float64) + 1, (u, i)), shape=(nu, ni))
-        csr.sort_indices()
-        src = csr.data.astype(np.int64) - 1  # original position of each CSR entry
-        row_ptr = csr.indptr.astype(np.int64)
-        col_idx = csr.indices.astype(np.int32)
-        csc = sp.csc_matrix((np.arange(src.size, dtype=np.float64) + 1, (u[src], i[src])),
-                            shape=(nu, ni))
-        csc.sort_indices()
-        csc_to_csr = csc.data.astype(np.int64) - 1
-        col_ptr = csc.indptr.astype(np.int64)
-        row_idx = csc.indices.astype(np.int32)
-        residual = np.ascontiguousarray(rs[src])
-        train = (np.repeat(np.arange(nu, dtype=np.int32), np.diff(row_ptr)), col_idx,
-                 rs[src].copy())
+        step = CCDStep(p, u, i, rs, self._P, self._Q, val, self.global_mean_, self._scale,
+                       self.verbose)
+        result = self._loop(p, comm, ck, saved, callbacks).run(step)
+        self._set_result(result)
+        self._P, self._Q = step.P, step.Q
 
-        def epoch_fn(_epoch):
-            _core.mf.ccd_epoch(row_ptr, col_idx, col_ptr, row_idx, csc_to_csr, residual, self._P,
-                               self._Q, p["k"], p["reg_user"], p["reg_item"], p["inner"],
-                               p["threads"])
-
-        self._train_loop(p, epoch_fn, train, val,
-                         {"P": self._P, "Q": self._Q, "residual": residual})
+    def _set_distributed(self, fitted):
+        """The estimator's fitted attributes from fit_distributed's result."""
+        self.user_ids_, self.item_ids_ = fitted.user_ids, fitted.item_ids
+        self.n_factors_, self.grid_ = fitted.n_factors, fitted.grid
+        self.global_mean_, self._scale = fitted.global_mean, fitted.scale
+        self._P, self._Q, self._bu, self._bi = fitted.P, fitted.Q, fitted.user_bias, fitted.item_bias
+        self._set_result(fitted.result)
+        self.timings_.update(fitted.timings)
+        if fitted.rotation_timer is not None:
+            self.rotation_timer_ = fitted.rotation_timer
+        self._finish(*fitted.seen)  # seen items: this rank's users; recommend() on others sees none
 
     def _finish(self, u=None, i=None, seen=None, factors_scaled=False):
         """Back to rating units (factors_scaled: P and Q already are); keep the items each user
@@ -553,43 +454,36 @@ class MatrixFactorization:
         self._check_fitted()
         return None if self._bi is None else self._bi.copy()
 
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "_P")
+
     def _check_fitted(self):
         if not hasattr(self, "_P"):
-            raise RuntimeError("this MatrixFactorization is not fitted yet: call fit first")
+            raise NotFittedError("this MatrixFactorization is not fitted yet: call fit first")
 
-    def _predict_internal(self, u, i, scaled=False):
-        """Predictions for internal ids (-1 = unknown) in rating units (or standardised units
-        during training when scaled=True)."""
-        n = u.size
-        out = np.empty(n, np.float32)
-        known = (u >= 0) & (i >= 0)
-        nt = _resolve_jobs(self.n_jobs)
-        if known.all():
-            _core.mf.sgd_predict(u, i, self._P, self._Q, self._bu, self._bi, self.n_factors_,
-                                 0.0 if scaled else self.global_mean_, out, nt)
-        else:
-            ku, ki = np.ascontiguousarray(u[known]), np.ascontiguousarray(i[known])
-            tmp = np.empty(ku.size, np.float32)
-            _core.mf.sgd_predict(ku, ki, self._P, self._Q, self._bu, self._bi, self.n_factors_,
-                                 0.0 if scaled else self.global_mean_, tmp, nt)
-            out[known] = tmp
-            fb = np.zeros(n, np.float64)
-            if self._bu is not None:
-                fb += np.where(u >= 0, self._bu[np.maximum(u, 0)], 0.0)
-                fb += np.where(i >= 0, self._bi[np.maximum(i, 0)], 0.0)
-            out[~known] = fb[~known] if scaled else fb[~known] + self.global_mean_
-        if scaled:
-            out = out * np.float32(self._scale) + np.float32(self.global_mean_)
-        return out
+    def _predict_internal(self, u, i):
+        """Predictions for internal ids (-1 = unknown) in rating units."""
+        return predict_pairs(u, i, self._P, self._Q, self._bu, self._bi, self.n_factors_,
+                             self.global_mean_, _resolve_jobs(self.n_jobs))
 
     def predict(self, users, items=None):
-        """Predicted ratings for (users[e], items[e]); also accepts an (n, 2) id array. Ids
-        unseen in fit get the global mean plus the known side's bias."""
+        """Predicted ratings.
+
+        ``predict(users, items)``: for the pairs (users[e], items[e]) of 1-d id arrays;
+        ``predict(X)`` with X an (n, 2) array of (user, item) ids: the same, one per row;
+        ``predict(R)`` with R a rating matrix (rows = users, columns = items; scipy.sparse, or a
+        dense array of another width than 2): the predictions at the entries R rates, in R's
+        form (the same sparse structure, or a float32 array with NaN where R has NaN).
+        Ids unseen in fit get the global mean plus the known side's bias."""
+        import scipy.sparse as sp
+
         self._check_fitted()
         if items is None:
+            if sp.issparse(users):
+                return self._predict_matrix(users, sparse=True)
+            if np.ndim(users) != 2 or np.shape(users)[1] != 2:
+                return self._predict_matrix(users, sparse=False)
             X = np.asarray(users)
-            if X.ndim != 2 or X.shape[1] != 2:
-                raise ValueError("predict(X): expected an (n, 2) array of (user, item) ids")
             users, items = X[:, 0], X[:, 1]
         users = R._as_id_array(np.atleast_1d(users), "users")
         items = R._as_id_array(np.atleast_1d(items), "items")
@@ -598,8 +492,32 @@ class MatrixFactorization:
         u, i = self._map_known(users, items)
         return self._predict_internal(u, i)
 
+    def _predict_matrix(self, X, sparse):
+        import scipy.sparse as sp
+        from sklearn.utils import check_array
+
+        if sparse:
+            coo = check_array(X, accept_sparse="coo", dtype=None, ensure_min_samples=0,
+                              input_name="X").tocoo(copy=True)
+            coo.sum_duplicates()
+            rows, cols = coo.row, coo.col
+        else:
+            X = check_array(X, dtype="numeric", ensure_all_finite="allow-nan",
+                            ensure_min_samples=0, input_name="X")
+            rows, cols = np.nonzero(~np.isnan(X))
+        u, i = self._map_known(rows.astype(np.int64), cols.astype(np.int64))
+        pred = self._predict_internal(u, i)
+        if sparse:
+            kind = sp.coo_array if isinstance(X, sp.sparray) else sp.coo_matrix
+            return kind((pred, (rows, cols)), shape=coo.shape).asformat(X.format)
+        out = np.full(X.shape, np.nan, np.float32)
+        out[rows, cols] = pred
+        return out
+
     def score(self, X, y=None):
-        """Negative RMSE on (users, items, ratings) (higher is better, as scikit-learn expects)."""
+        """Negative RMSE (higher is better, as scikit-learn expects) on ratings in any form
+        ``fit`` takes: a rating matrix (y ignored), a (users, items, ratings) tuple, or (user,
+        item) id pairs X with ratings y."""
         users, items, ratings, _ = R.as_triplets(X, y)
         pred = self.predict(users, items).astype(np.float64)
         return -float(np.sqrt(np.mean((pred - ratings) ** 2)))

@@ -58,15 +58,25 @@ def _as_id_array(a, name):
 
 
 def as_triplets(X, y=None, allow_empty=False):
-    """(users, items, ratings) from scipy.sparse ratings, a (users, items, ratings) tuple, or an
-    (n, 2) id array with y. Returns int64, int64, float64 arrays and a shape hint (or None).
-    allow_empty: no ratings is fine (one rank's part of a distributed fit)."""
+    """(users, items, ratings) from
+
+    - a rating matrix, rows = users and columns = items: scipy.sparse (every stored entry is a
+      rating) or a dense 2-d array (NaN = not rated); y is ignored, as scikit-learn ignores it
+      in every fit without a target (so a Pipeline may pass one);
+    - a (users, items, ratings) tuple (y must be None);
+    - an (n, 2) array of (user, item) ids with the ratings in y.
+
+    Returns int64, int64, float64 arrays and the matrix shape (None for ids). allow_empty: no
+    ratings is fine (one rank's part of a distributed fit)."""
     import scipy.sparse as sp
 
     shape = None
     if sp.issparse(X):
-        if y is not None:
-            raise ValueError("y must be None when X is a sparse rating matrix")
+        from sklearn.utils import check_array
+
+        # complex and object values, and a matrix without columns, get scikit-learn's messages
+        X = check_array(X, accept_sparse="coo", dtype=None, ensure_all_finite=False,
+                        ensure_min_samples=0, ensure_non_negative=False, input_name="X")
         coo = sp.coo_matrix(X)  # keeps duplicate entries (the policy decides)
         users, items, ratings = coo.row, coo.col, coo.data
         shape = coo.shape
@@ -74,15 +84,22 @@ def as_triplets(X, y=None, allow_empty=False):
         if y is not None:
             raise ValueError("y must be None when X is a (users, items, ratings) tuple")
         users, items, ratings = X
-    elif y is not None:
+    elif y is not None and np.ndim(X) == 2 and np.shape(X)[1] == 2:
         X = np.asarray(X)
-        if X.ndim != 2 or X.shape[1] != 2:
-            raise ValueError(f"X: expected an (n, 2) array of (user, item) ids, got shape {X.shape}")
         users, items, ratings = X[:, 0], X[:, 1], y
-    else:
+    elif isinstance(X, tuple):
         raise TypeError(
-            "X: expected a scipy.sparse rating matrix, a (users, items, ratings) tuple, "
-            "or an (n, 2) id array with ratings y")
+            "X: expected a rating matrix (scipy.sparse, or a dense 2-d array with NaN where "
+            "not rated), a (users, items, ratings) tuple, or an (n, 2) id array with ratings y")
+    else:
+        from sklearn.utils import check_array
+
+        # NaN marks "not rated"; infinity, complex and object values get scikit-learn's errors
+        X = check_array(X, dtype="numeric", ensure_all_finite="allow-nan",
+                        ensure_min_samples=0 if allow_empty else 1, input_name="X")
+        users, items = np.nonzero(~np.isnan(X))
+        ratings = X[users, items]
+        shape = X.shape
     users = _as_id_array(users, "users")
     items = _as_id_array(items, "items")
     ratings = np.asarray(ratings)
@@ -162,6 +179,14 @@ def map_ids(ids, n_threads=1):
         # a negative id: the general path below
     unique, inverse = np.unique(ids, return_inverse=True)
     return unique, inverse.astype(np.int32).reshape(-1)
+
+
+def map_known(known, ids):
+    """Position of each id in the sorted array `known`, -1 for an id not there (int32)."""
+    pos = np.searchsorted(known, ids)
+    pos = np.minimum(pos, max(known.size - 1, 0))
+    found = (known[pos] == ids) if known.size else np.zeros(np.shape(ids), bool)
+    return np.where(found, pos, -1).astype(np.int32)
 
 
 # Runs of this many users are interleaved inside each block (see mf_sgd.hpp's bucket): measured

@@ -31,19 +31,22 @@ solver='ccd' -- CCD++ with reduced item statistics (Harp's MF-CCD, users split b
     keeps the per-rank memory of a replicated item table (n_items x k floats) that CCD++ needs
     anyway for the user updates.
 
-Both solvers support a validation set (``eval_set`` or ``early_stopping``: the squared errors
-and counts of all ranks are allreduced, so every rank sees the same validation RMSE and stops
-at the same epoch) and checkpoints (``harpdaal._checkpoint``: per-rank files, manifest committed
-by rank 0 after a digest allgather).
+Both solvers are steps of the fit driver (``harpdaal._driver.FitLoop``), which owns the epochs,
+early stopping, checkpoints, progress and callbacks. Their validation RMSE (``eval_set`` or
+``early_stopping``) combines the squared errors and counts of all ranks by an allreduce, so every
+rank sees the same value and stops at the same epoch. ``fit_distributed`` returns the whole model
+to the estimator (every rank ends with it).
 """
 from __future__ import annotations
 
-import sys
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
 from .. import _core
+from .._checkpoint import for_estimator
+from .._driver import LoopResult, Step, agree
 from . import _ratings as R
 
 _TIMER_CHUNKS = 8       # pieces of each (rank, slice) block under the rotation timer
@@ -65,26 +68,26 @@ class _Data:
     """This rank's share: its users (compact rows), global items, standardised ratings, and the
     validation ratings of its users."""
 
-    def __init__(self, est, p, comm, users, items, ratings, eval_set, seed):
+    def __init__(self, p, comm, users, items, ratings, eval_set, seed):
         rank = comm.rank
-        est.user_ids_ = _global_ids(comm, users)
-        est.item_ids_ = _global_ids(comm, items)
-        self.nu, self.ni = est.user_ids_.size, est.item_ids_.size
-        u = R.index_of(est.user_ids_, users)
-        i = R.index_of(est.item_ids_, items)
+        self.user_ids = _global_ids(comm, users)
+        self.item_ids = _global_ids(comm, items)
+        self.nu, self.ni = self.user_ids.size, self.item_ids.size
+        u = R.index_of(self.user_ids, users)
+        i = R.index_of(self.item_ids, items)
         self.seen = (u, i)  # every local rating, for recommend()'s seen items
         self.my_users, lu = R.compact(u, self.nu)
         owners = np.zeros(self.nu, np.int32)
         owners[self.my_users] = 1
         comm.allreduce_array(owners, op="sum")
         if owners.max() > 1:
-            bad = est.user_ids_[int(np.argmax(owners))]
+            bad = self.user_ids[int(np.argmax(owners))]
             raise ValueError(f"ratings of user {bad} are on more than one rank: split the "
                              "ratings by user across ranks")
         val = None
         if eval_set is not None:
-            val = self._route_eval(est, comm, eval_set)
-        elif est.early_stopping:
+            val = self._route_eval(comm, eval_set)
+        elif p["early_stopping"]:
             # each rank holds out its own share (a rank-specific stream, so the parts differ)
             perm = np.random.default_rng([seed, 2, rank]).permutation(ratings.size)
             n_val = int(round(p["vf"] * ratings.size))
@@ -100,21 +103,21 @@ class _Data:
         mu = stats[0] / stats[1]
         var = np.array([np.sum((ratings - mu) ** 2)], np.float64)
         comm.allreduce_array(var)
-        est.global_mean_ = float(mu)
-        est._scale = float(max(np.sqrt(var[0] / stats[1]), 1e-4))
+        self.global_mean = float(mu)
+        self.scale = float(max(np.sqrt(var[0] / stats[1]), 1e-4))
         self.lu = lu.astype(np.int32)
         self.gi = i.astype(np.int32)
-        self.rs = ((ratings - mu) / est._scale).astype(np.float32)
+        self.rs = ((ratings - mu) / self.scale).astype(np.float32)
         self.val = val
 
-    def _route_eval(self, est, comm, eval_set):
+    def _route_eval(self, comm, eval_set):
         """eval_set: each rank passes its part (any split, e.g. all on rank 0). Every rating is
         scored on the rank that trains its user; ratings of users nobody trains on rank 0."""
         eu, ei, er = eval_set
         eu = comm.allgatherv_rows(np.ascontiguousarray(eu))
         ei = comm.allgatherv_rows(np.ascontiguousarray(ei))
         er = comm.allgatherv_rows(np.ascontiguousarray(er))
-        gu, gi = est._map_known(eu, ei)
+        gu, gi = R.map_known(self.user_ids, eu), R.map_known(self.item_ids, ei)
         row = np.full(gu.size, -1, np.int64)
         if self.my_users.size:
             pos = np.minimum(np.searchsorted(self.my_users, np.maximum(gu, 0)),
@@ -150,12 +153,12 @@ def _eval_triplets(eval_set):
     return R.as_triplets(eval_set, allow_empty=True)[:3]
 
 
-def _sums(est, data, P, ub, Q, qb, k, nt, want_train):
+def _sums(data, P, ub, Q, qb, k, nt, want_train):
     """[train SSE, train n, validation SSE, validation n] of this rank, in rating units."""
     out = np.zeros(4, np.float64)
     if want_train and data.lu.size:
         sse = _core.mf.sum_squared_error(data.lu, data.gi, data.rs, P, Q, ub, qb, k, 0.0, nt)
-        out[0], out[1] = sse * est._scale ** 2, data.lu.size
+        out[0], out[1] = sse * data.scale ** 2, data.lu.size
     if data.val is not None:
         vrow, vi, vr = data.val
         pred = np.zeros(vrow.size, np.float32)
@@ -170,24 +173,82 @@ def _sums(est, data, P, ub, Q, qb, k, nt, want_train):
             pred[only_u] = ub[vrow[only_u]]
             only_i = (vrow < 0) & (vi >= 0)
             pred[only_i] = qb[vi[only_i]]
-        pred = pred.astype(np.float64) * est._scale + est.global_mean_
+        pred = pred.astype(np.float64) * data.scale + data.global_mean
         out[2], out[3] = np.sum((pred - vr) ** 2), vrow.size
     return out
 
 
-class _SGDRotation:
+class _DistStep(Step):
+    """What both distributed solvers share: the epoch count, the per-epoch record with the
+    RMSEs combined across ranks (bitwise the same on every rank, so every rank takes the same
+    early-stopping decision), early stopping's snapshot of the whole model, and the final model.
+    A solver supplies run_epoch(epoch), users(), items(), state() / load_state(), close()."""
+
+    def _setup(self, p, comm, data, verbose):
+        self.p, self.comm, self.data, self.verbose = p, comm, data, bool(verbose)
+        self.epoch = 0
+        self.compute_s = self.comm_s = 0.0
+        self._scored = None   # (P, user bias, Q, item bias) of the last scored epoch
+        self._best = None     # the snapshot early stopping restored
+
+    def run(self, n):
+        records = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            self.run_epoch(self.epoch + 1)
+            seconds = time.perf_counter() - t0
+            self.epoch += 1
+            records.append(self._record(seconds))
+        return records
+
+    def _record(self, seconds):
+        rec = {"epoch": self.epoch, "seconds": seconds}
+        self._scored = None
+        if self.verbose or self.data.val is not None:
+            P, ub = self.users()
+            Q, qb = self.items()
+            self._scored = (P, ub, Q, qb)
+            sums = _sums(self.data, P, ub, Q, qb, self.p["k"], self.p["threads"], self.verbose)
+            self.comm.allreduce_array(sums)
+            self.comm.broadcast_array(sums, root=0)  # bitwise the same decision on every rank
+            if self.verbose:
+                rec["train_rmse"] = float(np.sqrt(sums[0] / max(sums[1], 1)))
+            if self.data.val is not None:
+                rec["val_rmse"] = float(np.sqrt(sums[2] / max(sums[3], 1)))
+        return rec
+
+    def snapshot(self):
+        return {name: a.copy() for name, a in zip(("P", "ubias", "Q", "qbias"), self._scored)
+                if a is not None}
+
+    def restore(self, arrays):
+        self._best = arrays
+
+    def model(self):
+        """(this rank's user factors, their biases, item factors, item biases): the restored
+        snapshot, else the current model (collective)."""
+        if self._best is not None:
+            b = self._best
+            return b["P"], b.get("ubias"), b["Q"], b.get("qbias")
+        P, ub = self.users()
+        Q, qb = self.items()
+        return P, ub, Q, qb
+
+
+class _SGDRotation(_DistStep):
     """Distributed MF-SGD over a ModelRotator of item slices (see the module docstring)."""
 
-    def __init__(self, est, p, comm, data, rng, seed):
+    def __init__(self, p, comm, data, rng, seed, verbose):
         from ..comm import ModelRotator, RotationTimer
 
-        self.comm, self.p, self.seed = comm, p, seed
+        self._setup(p, comm, data, verbose)
+        self.seed = seed
         rank, size = comm.rank, comm.size
         k, ld = p["k"], R.padded_width(p["k"])
         self.k, self.ld = k, ld
         nu, ni = data.nu, data.ni
-        self.adaptive = est.learning_rate_schedule == "adaptive"
-        use_bias = bool(est.use_bias)
+        self.adaptive = p["adaptive"]
+        use_bias = p["use_bias"]
         # the initial factors of a one-process fit (same seed draw, same rows), so every rank
         # starts from the same model
         seed0 = R.init_seed(rng)
@@ -241,7 +302,7 @@ class _SGDRotation:
         self.rot = ModelRotator(model, comm=comm, slices_per_rank=S)
         self.timer = RotationTimer(comm, target_fraction=p["timer"]) if self.timed else None
         self.timer_ready = False
-        self.compute = self.wait = self.comm_time = 0.0
+        self.wait = 0.0
         self.done = self.total = 0
 
     def _views(self, row):
@@ -260,6 +321,7 @@ class _SGDRotation:
                 g = self.rot.slice_id(s)
                 c0 = time.perf_counter()
                 self.wait += c0 - w0
+                self.comm_s += c0 - w0
                 Q, acc, bias = self._views(row)
                 chunks, sizes = self.blocks[g], self.block_sizes[g]
                 n = len(chunks)
@@ -285,7 +347,7 @@ class _SGDRotation:
                     self.timer.stop(work_done=done, work_total=sum(sizes))
                 c1 = time.perf_counter()
                 busy_max = max(busy_max, c1 - c0)
-                self.compute += c1 - c0
+                self.compute_s += c1 - c0
                 self.done += done
                 self.total += sum(sizes)
                 self.rot.rotate(s)                 # non-blocking: on to the next rank
@@ -298,13 +360,13 @@ class _SGDRotation:
                 self.timer.budget = max(float(top[0]), self.timer.min_budget)
                 self.timer_ready = True
             self.timer.adapt()
-            self.comm_time += time.perf_counter() - t0
+            self.comm_s += time.perf_counter() - t0
 
     def items(self):
         """(item factors (n_items, ld), item biases or None) on every rank (collective)."""
         t0 = time.perf_counter()
         every = self.rot.assemble()
-        self.comm_time += time.perf_counter() - t0
+        self.comm_s += time.perf_counter() - t0
         ni = sum(m.size for m in self.members)
         Q = R.aligned_empty((ni, self.ld))
         qb = np.zeros(ni, np.float32)
@@ -326,7 +388,8 @@ class _SGDRotation:
             arrays["uacc"] = self.uacc
         if self.ubias is not None:
             arrays["ubias"] = self.ubias
-        extra = {"timer_budget": self.timer.budget if self.timer_ready else None}
+        extra = {"epoch": self.epoch,
+                 "timer_budget": self.timer.budget if self.timer_ready else None}
         return arrays, extra
 
     def load_state(self, arrays, extra):
@@ -344,6 +407,7 @@ class _SGDRotation:
         for name in ("uacc", "ubias"):
             if getattr(self, name) is not None:
                 getattr(self, name)[...] = arrays[name]
+        self.epoch = int(extra["epoch"])
         if extra.get("timer_budget") is not None and self.timed:
             self.timer.budget = float(extra["timer_budget"])
             self.timer_ready = True
@@ -351,18 +415,21 @@ class _SGDRotation:
     def close(self):
         self.rot.close()
 
-    def timing(self):
-        return {"compute": self.compute, "comm": self.wait + self.comm_time,
-                "rotation_wait": self.wait}
+    def rotation_timer(self):
+        """What the timer did (rotation_timer_), or None without one."""
+        if not self.timed:
+            return None
+        return {"budget_s": self.timer.budget, "done_fraction": self.done / max(self.total, 1),
+                "history": self.timer.history}
 
 
-class _CCDReduce:
+class _CCDReduce(_DistStep):
     """Distributed CCD++ with allreduced item statistics (see the module docstring)."""
 
-    def __init__(self, est, p, comm, data, rng):
+    def __init__(self, p, comm, data, rng, verbose):
         import scipy.sparse as sp
 
-        self.comm, self.p, self.data = comm, p, data
+        self._setup(p, comm, data, verbose)
         k, ld = p["k"], R.padded_width(p["k"])
         self.k = k
         nmy, ni = data.my_users.size, data.ni
@@ -387,7 +454,6 @@ class _CCDReduce:
         self.row_idx = csc.indices.astype(np.int32)
         self.residual = np.ascontiguousarray(data.rs[src])   # CSR order
         self.reg_n_i = p["reg_item"] * np.diff(self.col_ptr).astype(np.float64)
-        self.compute = self.comm_time = 0.0
 
     def run_epoch(self, epoch):
         K = _core.mf
@@ -405,186 +471,107 @@ class _CCDReduce:
                 c1 = time.perf_counter()
                 self.comm.allreduce_array(stats, op="sum")   # every rank's raters of each item
                 c2 = time.perf_counter()
-                self.comm_time += c2 - c1
+                self.comm_s += c2 - c1
                 c0 += c2 - c1                   # compute time excludes the allreduce
                 num, den = stats
                 Q[:, t] = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
                 K.ccd_dist_update_users(*rows, res, P, Q, t, reg_user, nt)
             K.ccd_dist_add_rank_one(*rows, res, P, Q, t, -1.0, nt)
-            self.compute += time.perf_counter() - c0
+            self.compute_s += time.perf_counter() - c0
 
     def items(self):
         # every rank computed Q from the same allreduced sums; rank 0's copy is the reference
         t0 = time.perf_counter()
         self.comm.broadcast_array(self.Q, root=0)
-        self.comm_time += time.perf_counter() - t0
+        self.comm_s += time.perf_counter() - t0
         return self.Q, None
 
     def users(self):
         return self.P, None
 
     def state(self):
-        return {"P": self.P, "Q": self.Q, "residual": self.residual}, {}
+        return {"P": self.P, "Q": self.Q, "residual": self.residual}, {"epoch": self.epoch}
 
     def load_state(self, arrays, extra):
         for name in ("P", "Q", "residual"):
             getattr(self, name)[...] = arrays[name]
+        self.epoch = int(extra["epoch"])
 
-    def close(self):
-        pass
-
-    def timing(self):
-        return {"compute": self.compute, "comm": self.comm_time}
+    def rotation_timer(self):
+        return None
 
 
-def agreed(comm, fn):
-    """Run a local check on every rank: if it raises TypeError/ValueError on any rank, every rank
-    raises it (naming that rank), instead of one rank leaving the others in a collective."""
-    try:
-        result, err = fn(), None
-    except (TypeError, ValueError) as exc:
-        result, err = None, (type(exc).__name__, str(exc))
-    for r, e in enumerate(comm.allgather_object(err)):
-        if e is not None:
-            cls = TypeError if e[0] == "TypeError" else ValueError
-            raise cls(e[1] if r == comm.rank else f"rank {r}: {e[1]}")
-    return result
+@dataclass
+class DistributedFit:
+    """What a distributed fit hands back to the estimator: the whole model on every rank (in
+    standardised units: factors times sqrt(scale), biases times scale give rating units), and
+    the loop's result."""
+
+    user_ids: np.ndarray
+    item_ids: np.ndarray
+    n_factors: int
+    grid: int
+    global_mean: float
+    scale: float
+    P: np.ndarray
+    Q: np.ndarray
+    user_bias: np.ndarray | None
+    item_bias: np.ndarray | None
+    seen: tuple              # this rank's (internal users, internal items) rated
+    result: LoopResult
+    timings: dict            # compute / comm of the whole fit (rotation_wait for SGD)
+    rotation_timer: dict | None
 
 
-def fit_distributed(est, comm, X, y=None, eval_set=None, resume=False):
-    """Fit `est` on this rank's ratings `X` (users split by rank; one rank may have none);
-    every rank ends with the whole model. Collective."""
-    from .._checkpoint import for_estimator
-
-    t_start = time.perf_counter()
-    p = agreed(comm, est._validated)
+def fit_distributed(est, comm, X, y=None, eval_set=None, resume=False, callbacks=None):
+    """Fit `est`'s parameters on this rank's ratings `X` (users split by rank; one rank may have
+    none). Collective; returns a DistributedFit, the same whole model on every rank."""
+    p = agree(comm, est._validated)
     comm.check_same(est.get_params(), what="MatrixFactorization parameters")
-    users, items, ratings, _ = agreed(comm, lambda: R.as_triplets(X, y, allow_empty=True))
+    users, items, ratings, _ = agree(comm, lambda: R.as_triplets(X, y, allow_empty=True))
     total = np.array([ratings.size], np.int64)
     comm.allreduce_array(total)
     if total[0] == 0:
         raise ValueError("no ratings: the rating matrix is empty on every rank")
     if eval_set is not None:
-        eval_set = agreed(comm, lambda: _eval_triplets(eval_set))
+        eval_set = agree(comm, lambda: _eval_triplets(eval_set))
     ck, saved = for_estimator(est, "MatrixFactorization", resume=resume,
                               data=(users, items, ratings), comm=comm)
-    users, items, ratings = agreed(
+    users, items, ratings = agree(
         comm, lambda: _unique_pairs(users, items, ratings, est.duplicates, p["threads"]))
     seed = est.random_state
     if seed is None:
         seed = comm.bcast_object(int(np.random.SeedSequence().entropy % (2**63)), root=0)
     seed = int(seed)
     rng = np.random.default_rng(seed)  # identical stream on every rank
-    data = _Data(est, p, comm, users, items, ratings, eval_set, seed)
+    data = _Data(p, comm, users, items, ratings, eval_set, seed)
     del users, items, ratings
-    est.n_factors_ = k = p["k"]
-    est.grid_ = p["grid"]
     if est.solver == "sgd":
-        solver = _SGDRotation(est, p, comm, data, rng, seed)
+        step = _SGDRotation(p, comm, data, rng, seed, est.verbose)
     else:
-        solver = _CCDReduce(est, p, comm, data, rng)
+        step = _CCDReduce(p, comm, data, rng, est.verbose)
     try:
-        best = _epochs(est, p, comm, solver, data, ck, saved)
-        if best is not None:
-            P, ub, Q, qb = best
-        else:
-            P, ub = solver.users()
-            Q, qb = solver.items()
+        loop = est._loop(p, comm, ck, saved, callbacks)
+        result = loop.run(step)
+        P, ub, Q, qb = step.model()
     finally:
-        solver.close()
+        step.close()
     # every rank ends with the whole model
     t0 = time.perf_counter()
     ids = comm.allgatherv_rows(data.my_users.astype(np.int64))
     rows = comm.allgatherv_rows(np.ascontiguousarray(P))
-    est._P = R.aligned_empty((data.nu, P.shape[1]))
-    est._P[ids] = rows
-    est._Q = Q
+    P_all = R.aligned_empty((data.nu, P.shape[1]))
+    P_all[ids] = rows
+    bu = None
     if ub is not None:
-        est._bu = np.zeros(data.nu, np.float32)
-        est._bu[ids] = comm.allgatherv_rows(np.ascontiguousarray(ub))
-        est._bi = qb
-    else:
-        est._bu = est._bi = None
+        bu = np.zeros(data.nu, np.float32)
+        bu[ids] = comm.allgatherv_rows(np.ascontiguousarray(ub))
     gather = time.perf_counter() - t0
-    est.fit_time_ = time.perf_counter() - t_start
-    tm = solver.timing()
-    tm["comm"] += gather
-    tm["glue"] = est.fit_time_ - tm["compute"] - tm["comm"]
-    est.timings_ = tm
-    if est.solver == "sgd" and solver.timed:
-        est.rotation_timer_ = {"budget_s": solver.timer.budget,
-                               "done_fraction": solver.done / max(solver.total, 1),
-                               "history": solver.timer.history}
-    est._finish(*data.seen)  # seen items: this rank's users only; recommend() on others sees none
-    return est
-
-
-def _epochs(est, p, comm, solver, data, ck, saved):
-    """The epoch loop shared by both solvers: per-epoch report, validation RMSE combined across
-    ranks, early stopping (same epoch on every rank), checkpoints. Returns the best epoch's
-    (P, user bias, Q, item bias) when early stopping kept an earlier epoch, else None."""
-    k, nt = p["k"], p["threads"]
-    best, stale, best_state = np.inf, 0, None
-    est.history_ = []
-    first = 1
-    if saved is not None:
-        solver.load_state(saved.arrays, saved.extra)
-        first = saved.iteration + 1
-        best, stale = saved.extra["best"], saved.extra["stale"]
-        est.history_ = saved.extra["history"]
-        est.n_epochs_ = saved.iteration
-        if "best_P" in saved.arrays:
-            a = saved.arrays
-            best_state = (a["best_P"], a.get("best_ubias"), a["best_Q"], a.get("best_qbias"),
-                          saved.extra["best_epoch"])
-    want = bool(est.verbose) or data.val is not None
-    for epoch in range(first, p["epochs"] + 1):
-        t0 = time.perf_counter()
-        solver.run_epoch(epoch)
-        seconds = time.perf_counter() - t0
-        rec = {"epoch": epoch, "seconds": seconds}
-        est.n_epochs_ = epoch
-        vr = None
-        if want:
-            P, ub = solver.users()
-            Q, qb = solver.items()
-            sums = _sums(est, data, P, ub, Q, qb, k, nt, bool(est.verbose))
-            comm.allreduce_array(sums)
-            comm.broadcast_array(sums, root=0)  # bitwise the same decision on every rank
-            if est.verbose:
-                rec["train_rmse"] = float(np.sqrt(sums[0] / max(sums[1], 1)))
-            if data.val is not None:
-                vr = rec["val_rmse"] = float(np.sqrt(sums[2] / max(sums[3], 1)))
-        est.history_.append(rec)
-        if est.verbose and comm.rank == 0:
-            msg = f"epoch {epoch:3d}  train RMSE {rec['train_rmse']:.4f}"
-            if vr is not None:
-                msg += f"  validation RMSE {vr:.4f}"
-            print(msg + f"  ({seconds:.3f} s)", file=sys.stderr, flush=True)
-        stop = False
-        if vr is not None:
-            if vr < best - p["tol"]:
-                best, stale = vr, 0
-                if est.early_stopping:
-                    best_state = (P.copy(), None if ub is None else ub.copy(), Q.copy(),
-                                  None if qb is None else qb.copy(), epoch)
-            else:
-                stale += 1
-                stop = est.early_stopping and stale >= p["patience"]
-        if stop:
-            break
-        if ck is not None and epoch < p["epochs"] and ck.due(epoch):
-            arrays, extra = solver.state()
-            arrays = dict(arrays)
-            extra = {**extra, "best": best, "stale": stale, "history": est.history_}
-            if best_state is not None:
-                for name, a in zip(("best_P", "best_ubias", "best_Q", "best_qbias"), best_state):
-                    if a is not None:
-                        arrays[name] = a
-                extra["best_epoch"] = best_state[4]
-            ck.save(epoch, arrays, extra=extra)
-    if best_state is not None and best_state[4] != est.n_epochs_:
-        est.best_epoch_ = best_state[4]
-        return best_state[:4]
-    est.best_epoch_ = est.n_epochs_
-    return None
+    timings = {"compute": step.compute_s, "comm": step.comm_s + gather}
+    if est.solver == "sgd":
+        timings["rotation_wait"] = step.wait
+    return DistributedFit(
+        user_ids=data.user_ids, item_ids=data.item_ids, n_factors=p["k"], grid=p["grid"],
+        global_mean=data.global_mean, scale=data.scale, P=P_all, Q=Q, user_bias=bu,
+        item_bias=qb if ub is not None else None, seen=data.seen, result=result,
+        timings=timings, rotation_timer=step.rotation_timer())

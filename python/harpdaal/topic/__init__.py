@@ -1,4 +1,5 @@
 """Topic models: :class:`LatentDirichletAllocation` by collapsed Gibbs sampling."""
-from ._lda import LatentDirichletAllocation, as_token_corpus
+from ._corpus import as_token_corpus
+from ._lda import LatentDirichletAllocation
 
 __all__ = ["LatentDirichletAllocation", "as_token_corpus"]

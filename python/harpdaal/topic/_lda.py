@@ -1,127 +1,28 @@
 """LatentDirichletAllocation by collapsed Gibbs sampling (Harp's LDA-CGS, model rotation).
 
-The corpus is held as compact arrays: ``doc_ptr`` (int64, CSR offsets), ``words`` (int32 word id
-per token, sorted within each document) and ``topics`` (int32 assignment per token). The model is
-the word-topic count table (V x K, int32) and the topic totals (K, int64). Each iteration sweeps
-every word slice once: on one process the kernel rotates word slices between its threads; across
-MPI ranks the slices rotate in a ring (see ``_rotation.py``).
+The corpus is held as token arrays (``_corpus.py``) with an int32 topic assignment per token.
+The model is the word-topic count table (V x K, int32) and the topic totals (K, int64). The fit
+runs through the fit driver (``harpdaal._driver``); each iteration sweeps every word slice once
+(``_steps.py``): on one process the kernel rotates word slices between its threads; across MPI
+ranks the slices rotate in a ring.
 """
 from __future__ import annotations
 
 import numbers
+import time
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.special import gammaln
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .. import _core
+from .._checkpoint import for_estimator
+from .._driver import FitLoop, agree, fit_communicator
 from .._threads import resolve_n_jobs
+from ._corpus import TokenCorpus, as_token_corpus
+from ._steps import LOGLIK, OneProcessSweeps, RotationSweeps
 
 _K = _core.lda
-
-
-class TokenCorpus:
-    """Documents as CSR token arrays (see module docstring)."""
-
-    __slots__ = ("doc_ptr", "words", "n_words")
-
-    def __init__(self, doc_ptr: np.ndarray, words: np.ndarray, n_words: int):
-        self.doc_ptr = doc_ptr
-        self.words = words
-        self.n_words = int(n_words)
-
-    @property
-    def n_docs(self) -> int:
-        return len(self.doc_ptr) - 1
-
-    @property
-    def n_tokens(self) -> int:
-        return int(self.doc_ptr[-1])
-
-    def doc_lengths(self) -> np.ndarray:
-        return np.diff(self.doc_ptr)
-
-
-def _check_counts(data: np.ndarray, name: str) -> np.ndarray:
-    data = np.asarray(data)
-    if data.dtype.kind not in "biuf":
-        raise TypeError(f"{name}: expected numeric counts, got dtype {data.dtype}")
-    if data.size and data.dtype.kind == "f":
-        if not np.all(np.isfinite(data)):
-            raise ValueError(f"{name}: counts must be finite")
-        if np.any(data != np.floor(data)):
-            raise ValueError(f"{name}: counts must be integers (got non-integer values)")
-    if data.size and data.min() < 0:
-        raise ValueError(f"{name}: counts must be non-negative")
-    if data.size and data.max() >= 2**31:
-        # one document-word count of 2^31 tokens would be an 8 GB token array: a corrupt input
-        raise ValueError(f"{name}: count {data.max()} is too large (counts must be < 2**31)")
-    return data.astype(np.int64, copy=False)
-
-
-def as_token_corpus(X, n_features: int | None = None, name: str = "X") -> TokenCorpus:
-    """Convert a document-term count matrix (scipy.sparse or dense) or a list of token-id arrays
-    into a :class:`TokenCorpus`. ``n_features`` fixes the vocabulary size (word ids must lie in
-    ``[0, n_features)``)."""
-    if isinstance(X, TokenCorpus):
-        corpus = X
-        if n_features is not None and corpus.n_words != n_features:
-            raise ValueError(f"{name}: corpus has {corpus.n_words} words, model has {n_features}")
-        return corpus
-    if isinstance(X, (list, tuple)):
-        docs = []
-        for i, doc in enumerate(X):
-            a = np.asarray(doc)
-            if a.ndim != 1:
-                raise ValueError(f"{name}[{i}]: a document must be a 1-d sequence of word ids")
-            if a.size and a.dtype.kind not in "iu":
-                if a.dtype.kind == "f" and np.all(a == np.floor(a)):
-                    a = a.astype(np.int64)
-                else:
-                    raise ValueError(f"{name}[{i}]: word ids must be integers")
-            docs.append(np.sort(a.astype(np.int64, copy=False)))
-        lengths = np.array([len(d) for d in docs], dtype=np.int64)
-        words = np.concatenate(docs) if docs else np.zeros(0, np.int64)
-        if words.size and words.min() < 0:
-            raise ValueError(f"{name}: word ids must be >= 0")
-        if words.size and words.max() >= 2**31 - 1:
-            # word ids are int32 (and the vocabulary sizes V < 2**31, as for sparse input)
-            raise ValueError(f"{name}: word id {int(words.max())} does not fit the int32 "
-                             f"vocabulary (ids must be < 2**31 - 1)")
-        V = int(words.max()) + 1 if (n_features is None and words.size) else (n_features or 1)
-        if words.size and words.max() >= V:
-            raise ValueError(f"{name}: word id {int(words.max())} is outside the vocabulary "
-                             f"[0, {V})")
-        doc_ptr = np.zeros(len(docs) + 1, np.int64)
-        np.cumsum(lengths, out=doc_ptr[1:])
-        return TokenCorpus(doc_ptr, words.astype(np.int32), V)
-    if sp.issparse(X):
-        X = sp.csr_matrix(X)
-    else:
-        X = np.asarray(X)
-        if X.ndim != 2:
-            raise ValueError(f"{name}: expected a 2-d document-term matrix, got {X.ndim}-d")
-        X = sp.csr_matrix(X)
-    if X.ndim != 2:
-        raise ValueError(f"{name}: expected a 2-d document-term matrix")
-    data = _check_counts(X.data, name)
-    X = sp.csr_matrix((data, X.indices, X.indptr), shape=X.shape)
-    X.sum_duplicates()
-    X.sort_indices()
-    V = X.shape[1]
-    if n_features is not None and V != n_features:
-        raise ValueError(f"{name}: has {V} features (words), the model was fitted with "
-                         f"{n_features}")
-    if V < 1:
-        raise ValueError(f"{name}: needs at least one word (column)")
-    if V >= 2**31:
-        raise ValueError(f"{name}: vocabulary too large for int32 word ids")
-    counts = X.data.astype(np.int64)
-    words = np.repeat(X.indices.astype(np.int32), counts)
-    lengths = np.asarray(X.sum(axis=1), dtype=np.int64).ravel()
-    doc_ptr = np.zeros(X.shape[0] + 1, np.int64)
-    np.cumsum(lengths, out=doc_ptr[1:])
-    return TokenCorpus(doc_ptr, np.ascontiguousarray(words, dtype=np.int32), V)
 
 
 def _seed_from(random_state) -> int:
@@ -139,14 +40,15 @@ def _seed_from(random_state) -> int:
                     f"got {type(random_state).__name__}")
 
 
-def topic_log_likelihood(topic_totals: np.ndarray, n_words: int, beta: float) -> float:
-    """The topic part of log p(w|z): K lgamma(V beta) - sum_k lgamma(n_k + V beta)."""
-    vb = n_words * beta
-    return float(len(topic_totals) * gammaln(vb) - gammaln(topic_totals + vb).sum())
-
-
-class LatentDirichletAllocation:
+class LatentDirichletAllocation(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
+                                BaseEstimator):
     """Latent Dirichlet Allocation fitted by collapsed Gibbs sampling.
+
+    A scikit-learn estimator (``clone``, ``get_params``/``set_params``, pipelines, pickling).
+    ``X`` is a document-term matrix of non-negative integer counts (scipy.sparse or dense;
+    non-integer values are rejected: the sampler draws one topic per token) or a list of
+    token-id arrays, one per document. ``fit_transform`` returns the training documents'
+    proportions from the chain's final sample; ``transform`` folds documents in by a new chain.
 
     Parameters
     ----------
@@ -164,7 +66,8 @@ class LatentDirichletAllocation:
     n_jobs : int, default None
         Threads (None: all cores).
     verbose : int, default 0
-        Print the log-likelihood per token every ``evaluate_every`` iterations.
+        Progress on rank 0 (stderr): a progress bar on a terminal, else a line with the
+        log-likelihood per token every ``evaluate_every`` iterations.
     evaluate_every : int, default 10
         Iterations between log-likelihood evaluations (recorded in ``loglik_history_``); 0 or
         negative evaluates only at the end.
@@ -198,7 +101,8 @@ class LatentDirichletAllocation:
     word_topic_ : ndarray (n_features, n_components) int32, topic_totals_ : ndarray int64
     loglik_per_token_ : float, log p(w, z) / tokens after the last iteration (MALLET's formula).
     loglik_history_ : list of (iteration, loglik_per_token).
-    n_iter_, n_features_in_, timings_ (seconds in compute / comm / glue).
+    n_iter_ : iterations run (``max_iter`` unless a callback stopped the fit).
+    n_features_in_, timings_ (seconds of the whole fit in compute / comm / glue, and total).
     step_history_ : list of dict, with step_fraction: per iteration the budget in seconds
         (None for the measuring iteration), the sampled fraction of all ranks' tokens and of this
         rank's, and the next budget.
@@ -223,24 +127,16 @@ class LatentDirichletAllocation:
         self.checkpoint_every = checkpoint_every
         self.step_fraction = step_fraction
 
-    # -- scikit-learn protocol ----------------------------------------------------------------
-    def get_params(self, deep=True):
-        return {k: getattr(self, k) for k in (
-            "n_components", "doc_topic_prior", "topic_word_prior", "max_iter", "random_state",
-            "n_jobs", "verbose", "evaluate_every", "sampler", "mh_steps",
-            "transform_max_iter", "checkpoint_dir", "checkpoint_every", "step_fraction")}
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = True   # counts
+        tags.input_tags.sparse = True
+        return tags
 
-    def set_params(self, **params):
-        valid = self.get_params()
-        for k, v in params.items():
-            if k not in valid:
-                raise ValueError(f"invalid parameter {k!r} for LatentDirichletAllocation")
-            setattr(self, k, v)
-        return self
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"LatentDirichletAllocation({args})"
+    @property
+    def _n_features_out(self):
+        """Output columns of transform (for get_feature_names_out): one per topic."""
+        return self.components_.shape[0]
 
     # -- validation ---------------------------------------------------------------------------
     def _validated_params(self):
@@ -276,47 +172,84 @@ class LatentDirichletAllocation:
     def _kernel_steps(self) -> int:
         return 0 if self.sampler == "sparse" else int(self.mh_steps)
 
+    def _corpus(self, X, *, reset, allow_empty=False) -> TokenCorpus:
+        """The documents of X as a TokenCorpus. A document-term matrix goes through
+        scikit-learn's validate_data (shape, NaN/inf, dtype and, with reset=False, the number of
+        features of the fit); a TokenCorpus or a list of token-id arrays is taken as documents.
+        allow_empty: accept zero documents (a rank may hold none under MPI)."""
+        if isinstance(X, (TokenCorpus, list, tuple)):
+            if reset and hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_   # documents have no feature names
+            return as_token_corpus(X, n_features=None if reset else self.n_features_in_)
+        X = validate_data(self, X, reset=reset, accept_sparse="csr", dtype="numeric",
+                          ensure_min_samples=0 if allow_empty else 1)
+        return as_token_corpus(X, n_features=None if reset else self.n_features_in_)
+
     def _check_fitted(self):
-        if not hasattr(self, "word_topic_"):
-            raise AttributeError("this LatentDirichletAllocation is not fitted yet: call fit(X)")
+        check_is_fitted(self, "word_topic_")
 
     # -- fitting ------------------------------------------------------------------------------
-    def fit(self, X, y=None, resume=False):
+    def fit(self, X, y=None, resume=False, *, callbacks=None):
         """Fit on a document-term count matrix (n_docs x n_words; scipy.sparse or dense) or a
         list of token-id arrays. Under MPI (several ranks), each rank passes its own documents
         and the same vocabulary size. ``resume=True`` continues from the last checkpoint in
-        ``checkpoint_dir``."""
-        from .._checkpoint import for_estimator
-        from ._rotation import fit_rotation, get_communicator
-
-        K, alpha, beta = self._validated_params()
+        ``checkpoint_dir``. ``callbacks``: callables ``cb(info) -> bool`` called after every
+        iteration with a :class:`harpdaal._driver.IterationInfo` (``info.metrics`` holds
+        ``loglik_per_token`` on evaluated iterations); a true return value stops the fit."""
+        t_start = time.perf_counter()
+        comm = fit_communicator()
+        K, alpha, beta = agree(comm, self._validated_params)
         n_threads = resolve_n_jobs(self.n_jobs)
-        comm = get_communicator()
-        corpus = as_token_corpus(X)
+        corpus = agree(comm, lambda: self._corpus(X, reset=True, allow_empty=comm.size > 1))
         if comm.size > 1:
             V = int(comm.allreduce_array(np.array([corpus.n_words], np.int64), op="max")[0])
             corpus = TokenCorpus(corpus.doc_ptr, corpus.words, V)
-        seed = _seed_from(self.random_state)
+        seed = agree(comm, lambda: _seed_from(self.random_state))
         if comm.size > 1:
+            if self.random_state is None:  # a fresh seed, the same on every rank
+                seed = comm.bcast_object(seed, root=0)
             comm.check_same(seed, what="random_state")
-        checkpoint = for_estimator(self, "LatentDirichletAllocation", resume=resume,
-                                   data=(corpus.doc_ptr, corpus.words, np.array([corpus.n_words])),
-                                   comm=comm if comm.size > 1 else None)
-        result = fit_rotation(comm, corpus, K, alpha, beta, self.max_iter, seed, self._kernel_steps(),
-                              n_threads, self.evaluate_every, self.verbose, checkpoint,
-                              step_fraction=(None if self.step_fraction is None
-                                             else float(self.step_fraction)))
-        self.word_topic_ = result.word_topic
-        self.topic_totals_ = result.topic_totals
-        self.components_ = result.word_topic.T.astype(np.float64) + beta
+        ck, saved = for_estimator(self, "LatentDirichletAllocation", resume=resume,
+                                  data=(corpus.doc_ptr, corpus.words, np.array([corpus.n_words])),
+                                  comm=comm if comm.size > 1 else None)
+        sweeps = RotationSweeps if comm.size > 1 else OneProcessSweeps
+        step = sweeps(comm, corpus, K, alpha, beta, seed, self._kernel_steps(), n_threads,
+                      self.max_iter, self.evaluate_every,
+                      None if self.step_fraction is None else float(self.step_fraction))
+        max_iter = self.max_iter
+
+        def line(iteration, metrics):
+            if LOGLIK in metrics:
+                return (f"[lda] iteration {iteration}/{max_iter}: log-likelihood per token "
+                        f"{metrics[LOGLIK]:.4f}")
+            return None
+
+        try:
+            result = FitLoop(max_iter=max_iter, comm=comm, verbose=self.verbose,
+                             desc="LatentDirichletAllocation", log=line, checkpointer=ck,
+                             saved=saved, callbacks=callbacks).run(step)
+            history = [(i + 1, rec[LOGLIK]) for i, rec in enumerate(result.history)
+                       if LOGLIK in rec]
+            if not history or history[-1][0] != result.n_iter:  # stopped by a callback
+                history.append((result.n_iter, step.loglik_per_token()))
+            word_topic = np.ascontiguousarray(step.word_topic_table(), dtype=np.int32)
+            n_tokens = step.n_tokens()
+        finally:
+            step.close()
+        total = time.perf_counter() - t_start
+        compute, comm_s = step.compute_s, step.comm_s
+        self.word_topic_ = word_topic
+        self.topic_totals_ = step.totals
+        self.components_ = word_topic.T.astype(np.float64) + beta
         self.n_features_in_ = corpus.n_words
-        self.n_iter_ = self.max_iter
-        self.loglik_per_token_ = result.loglik_history[-1][1]
-        self.loglik_history_ = result.loglik_history
-        self.timings_ = result.timings
-        self.step_history_ = result.step_history
-        self.n_tokens_ = result.n_tokens
-        self.train_topics_ = result.topics
+        self.n_iter_ = result.n_iter
+        self.loglik_per_token_ = history[-1][1]
+        self.loglik_history_ = history
+        self.timings_ = {"compute": compute, "comm": comm_s,
+                         "glue": max(0.0, total - compute - comm_s), "total": total}
+        self.step_history_ = step.step_history
+        self.n_tokens_ = n_tokens
+        self.train_topics_ = step.topics
         self.train_corpus_ = corpus
         self._alpha, self._beta = alpha, beta
         return self
@@ -353,7 +286,7 @@ class LatentDirichletAllocation:
         """Topic proportions of documents (n_docs x n_components) by fold-in Gibbs sampling
         against the learned topics (the model is not changed)."""
         self._check_fitted()
-        corpus = as_token_corpus(X, n_features=self.n_features_in_)
+        corpus = self._corpus(X, reset=False)
         counts = self._fold_in(corpus)
         theta = counts + self._alpha
         return theta / theta.sum(axis=1, keepdims=True)
@@ -368,7 +301,7 @@ class LatentDirichletAllocation:
         ``seed``); topic proportions are folded in on the first half and the second half is
         scored: returns (sum of log p(w | first half), number of held-out tokens)."""
         self._check_fitted()
-        corpus = as_token_corpus(X, n_features=self.n_features_in_)
+        corpus = self._corpus(X, reset=False)
         rng = np.random.default_rng(seed)
         lengths = corpus.doc_lengths()
         doc_of = np.repeat(np.arange(corpus.n_docs), lengths)

@@ -17,6 +17,7 @@ import time
 
 import numpy as np
 
+from ...comm import current_communicator
 from ..errors import PeerUnavailable
 
 TOOLS = ["harpdaal", "mpi4py"]
@@ -64,12 +65,6 @@ class _Raw:
 
 class _Harpdaal:
     def __init__(self):
-        try:
-            from harpdaal.comm import current_communicator
-        except ModuleNotFoundError as exc:
-            if exc.name not in ("harpdaal.comm", "mpi4py"):
-                raise  # harpdaal.comm is there but broken: a failure, not an absence
-            raise PeerUnavailable(f"harpdaal.comm is not usable here ({exc})") from None
         self.comm = current_communicator()
         self.rank, self.size = self.comm.rank, self.comm.size
 

@@ -16,9 +16,9 @@ time is the slowest rank's.
 """
 from __future__ import annotations
 
-import gzip
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -26,6 +26,9 @@ import time
 
 import numpy as np
 
+from ...cluster import KMeans as HarpdaalKMeans
+from ...comm import current_communicator
+from ...datasets import load_idx
 from ..errors import PeerUnavailable
 
 TOOLS = ["harpdaal", "sklearn", "sklearnex", "faiss"]
@@ -57,11 +60,9 @@ def cases(size: str, data_dir: str | None) -> list[dict]:
     return out
 
 
-def _idx_images(path):
-    with gzip.open(path, "rb") as f:
-        raw = f.read()
-    n, rows, cols = (int.from_bytes(raw[i:i + 4], "big") for i in (4, 8, 12))
-    return np.frombuffer(raw, dtype=np.uint8, offset=16).reshape(n, rows * cols)
+def _images(path):
+    X = load_idx(path)
+    return X.reshape(len(X), -1)
 
 
 def data(params):
@@ -76,7 +77,7 @@ def data(params):
             X = means[rng.integers(0, k, n)]
             X += rng.standard_normal((n, d), dtype=np.float32)
         else:
-            X = np.vstack([_idx_images(os.path.join(params["path"], f))
+            X = np.vstack([_images(os.path.join(params["path"], f))
                            for f in ("train-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte.gz")])
             X = X.astype(np.float32) / 255.0
         X = np.ascontiguousarray(X, dtype=params["dtype"])
@@ -86,28 +87,18 @@ def data(params):
 
 
 def inertia(X, centers):
-    from harpdaal.cluster import KMeans
-
-    est = KMeans(len(centers), n_jobs=None)
+    est = HarpdaalKMeans(len(centers), n_jobs=None)
     est.cluster_centers_ = np.ascontiguousarray(centers, dtype=X.dtype)
     est.n_features_in_ = X.shape[1]
     est._n_features_out = len(centers)
     return -est.score(X)
 
 
-def _world():
-    from harpdaal.comm import current_communicator
-
-    return current_communicator()
-
-
 def _fit_harpdaal(X, init, iters, threads):
-    from harpdaal.cluster import KMeans
-
-    world = _world()
+    world = current_communicator()
     lo, hi = len(X) * world.rank // world.size, len(X) * (world.rank + 1) // world.size
     local = X[lo:hi]
-    est = KMeans(len(init), init=init, n_init=1, max_iter=iters, tol=0.0, n_jobs=threads)
+    est = HarpdaalKMeans(len(init), init=init, n_init=1, max_iter=iters, tol=0.0, n_jobs=threads)
     world.barrier()
     t = time.perf_counter()
     est.fit(local)
@@ -213,7 +204,6 @@ def run(case: dict, tool: str, threads: int, repeat: int) -> dict:
            "throughput_unit": "GFLOP/s", "quality": float(inertia(X, centers)),
            "quality_name": "inertia", "iterations": int(n_iter)}
     if tool == "harpdaal":
-        import statistics
 
         out["breakdown"] = {key: statistics.median(b[key] for b in breakdowns)
                             for key in ("compute", "comm", "glue")}

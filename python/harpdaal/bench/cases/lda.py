@@ -14,6 +14,7 @@ their quality is None, and they run ``min(iterations, VARIATIONAL_PASSES)`` pass
 """
 from __future__ import annotations
 
+import logging
 import os
 import statistics
 import time
@@ -21,6 +22,10 @@ import time
 import numpy as np
 from scipy.special import gammaln
 
+from ...comm import current_communicator
+from ...datasets import load_uci_docword
+from ...datasets.synthetic_lda import make_lda_corpus
+from ...topic import LatentDirichletAllocation
 from ..errors import PeerUnavailable
 
 TOOLS = ["harpdaal", "tomotopy", "lda", "gensim", "sklearn"]
@@ -70,13 +75,9 @@ def load_corpus(params: dict):
     key = tuple(sorted((k, v) for k, v in params.items() if k not in ("n_topics", "iterations")))
     if key not in _CACHE:
         if params["corpus"] == "synthetic":
-            from ...datasets.synthetic_lda import make_lda_corpus
-
             X, _ = make_lda_corpus(params["n_docs"], params["n_words"], params["true_topics"],
                                    params["doc_length"], params["alpha"], params["beta"], seed=0)
         else:
-            from ...datasets.bow import load_uci_docword
-
             X, _ = load_uci_docword(params["path"])
         _CACHE.clear()
         _CACHE[key] = X
@@ -116,9 +117,6 @@ def _result(secs, n_tokens, quality, breakdown=None, extra=None):
 
 # ---- tools ------------------------------------------------------------------------------------
 def _run_harpdaal(X, p, threads, repeat):
-    from ...comm import current_communicator
-    from ...topic import LatentDirichletAllocation
-
     comm = current_communicator()
     D = X.shape[0]
     mine = X[D * comm.rank // comm.size: D * (comm.rank + 1) // comm.size]
@@ -194,7 +192,6 @@ def _run_lda(X, p, threads, repeat):
         import lda
     except ImportError as exc:
         raise PeerUnavailable(f"lda is not installed ({exc})") from None
-    import logging
 
     logging.getLogger("lda").setLevel(logging.WARNING)
     K, it = p["n_topics"], p["iterations"]
@@ -216,7 +213,6 @@ def _run_gensim(X, p, threads, repeat):
         from gensim.models import LdaModel, LdaMulticore
     except ImportError as exc:
         raise PeerUnavailable(f"gensim is not installed ({exc})") from None
-    import logging
 
     logging.getLogger("gensim").setLevel(logging.WARNING)
     corpus = list(Sparse2Corpus(X, documents_columns=False))

@@ -23,14 +23,20 @@ Peers:
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
 import os
 import pathlib
 import statistics
+import sys
 import time
 
 import numpy as np
 
+from ..._config import active_isa
+from ...comm import current_communicator
+from ...datasets import load_ratings
+from ...recommend import MatrixFactorization
 from ..errors import PeerUnavailable
 
 TOOLS = ["harpdaal", "libmf-avx", "libmf", "surprise"]
@@ -103,8 +109,7 @@ def _load(p):
             np.savez(tmp, u=u, i=i, r=r)
             os.replace(tmp, f)
     else:
-        d = np.loadtxt(p["data"], delimiter=",", skiprows=1, usecols=(0, 1, 2))
-        u, i, r = d[:, 0].astype(np.int64), d[:, 1].astype(np.int64), d[:, 2]
+        u, i, r = load_ratings(p["data"])
         # dense 0-based ids (LIBMF sizes its tables by the largest id)
         u = np.unique(u, return_inverse=True)[1]
         i = np.unique(i, return_inverse=True)[1]
@@ -119,16 +124,8 @@ def _rmse(pred, r):
 
 
 def _run_harpdaal(train, test, p, threads, repeat):
-    from ..._config import active_isa
-    from ...recommend import MatrixFactorization
-
-    comm = None
-    try:
-        from ...comm import current_communicator
-        comm = current_communicator()
-    except ImportError:
-        pass
-    if comm is not None and comm.size > 1:
+    comm = current_communicator()
+    if comm.size > 1:
         mine = (train[0] % comm.size) == comm.rank
         train = tuple(a[mine] for a in train)
     secs, cpu, comp, comm_t, rmse = [], [], [], [], None
@@ -139,7 +136,7 @@ def _run_harpdaal(train, test, p, threads, repeat):
         est.fit(train)
         wall = time.perf_counter() - t0
         cpu.append((time.process_time() - c0) / p["epochs"])
-        if comm is not None and comm.size > 1:
+        if comm.size > 1:
             wall = max(comm.allgather_object(wall))
         secs.append(wall / p["epochs"])
         comp.append(est.timings_["compute"] / p["epochs"])
@@ -147,7 +144,7 @@ def _run_harpdaal(train, test, p, threads, repeat):
         rmse = _rmse(est.predict(test[0], test[1]), test[2])
     med = statistics.median(secs)
     c, m = statistics.median(comp), statistics.median(comm_t)
-    n_train = train[2].size if comm is None or comm.size == 1 else sum(comm.allgather_object(train[2].size))
+    n_train = train[2].size if comm.size == 1 else sum(comm.allgather_object(train[2].size))
     return {"seconds_per_iter": secs, "throughput": n_train / med, "quality": rmse,
             "breakdown": {"compute": c, "comm": m, "glue": max(0.0, med - c - m)},
             "cpu_seconds_per_iter": cpu, "isa": active_isa()}
@@ -184,8 +181,6 @@ def _run_libmf(train, test, p, threads, repeat):
 
 def _libmf_avx_module():
     """benchmarks/libmf_avx.py of the source tree this package runs from (editable install)."""
-    import importlib.util
-    import sys
 
     name = "harpdaal_bench_libmf_avx"
     if name in sys.modules:

@@ -1,0 +1,2 @@
+"""The package version (also in pyproject.toml; keep the two equal)."""
+__version__ = "0.1.0"
