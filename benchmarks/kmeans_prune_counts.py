@@ -13,7 +13,6 @@ shared machine). Prints a markdown table.
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import pathlib
@@ -23,16 +22,13 @@ import numpy as np
 from sklearn.cluster import kmeans_plusplus
 
 from harpdaal.cluster._prune import PruneStep
+from harpdaal.datasets import load_idx
 
 
 def fashion_mnist(root):
-    parts = []
-    for name in ("train-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte.gz"):
-        with gzip.open(pathlib.Path(root) / "fashion-mnist" / name, "rb") as f:
-            raw = f.read()
-        n = int.from_bytes(raw[4:8], "big")
-        parts.append(np.frombuffer(raw, dtype=np.uint8, offset=16).reshape(n, -1))
-    return np.vstack(parts).astype(np.float32)
+    parts = [load_idx(pathlib.Path(root) / "fashion-mnist" / name)
+             for name in ("train-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte.gz")]
+    return np.vstack([p.reshape(len(p), -1) for p in parts]).astype(np.float32)
 
 
 def blobs(n, d, k, seed):

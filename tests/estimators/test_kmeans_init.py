@@ -1,7 +1,5 @@
 """k-means|| initialisation (harpdaal.cluster._init.kmeans_parallel): inertia after convergence
 (median over seeds) within 1% of k-means++, on blobs and fashion-mnist; edge cases; bad arguments."""
-import gzip
-
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -10,6 +8,7 @@ from harpdaal.cluster import KMeans
 from harpdaal.cluster._init import kmeans_parallel
 from harpdaal.cluster._kmeans import _Data
 from harpdaal.comm import LocalCommunicator
+from harpdaal.datasets import load_idx
 
 
 def init(X, k, seed, w=None, **kw):
@@ -34,6 +33,7 @@ def assert_within_one_percent(X, k, seeds=(0, 1, 2)):
     assert ours <= 1.01 * ref, f"k-means|| {ours:.6g} vs k-means++ {ref:.6g}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("k", [8, 30])
 def test_blobs_inertia_within_one_percent_of_kmeanspp(k):
     rng = np.random.default_rng(k)
@@ -42,16 +42,11 @@ def test_blobs_inertia_within_one_percent_of_kmeanspp(k):
     assert_within_one_percent(X, k, seeds=range(8))
 
 
-def read_idx_images(path):
-    with gzip.open(path, "rb") as f:
-        raw = f.read()
-    n = int.from_bytes(raw[4:8], "big")
-    return np.frombuffer(raw, dtype=np.uint8, offset=16).reshape(n, -1)
-
-
+@pytest.mark.data
 @pytest.mark.parametrize("k", [10, 100])
 def test_fashion_mnist_inertia_within_one_percent_of_kmeanspp(data_file, k):
-    X = read_idx_images(data_file("fashion-mnist/t10k-images-idx3-ubyte.gz")).astype(np.float32)
+    X = load_idx(data_file("fashion-mnist/t10k-images-idx3-ubyte.gz"))
+    X = X.reshape(len(X), -1).astype(np.float32)
     assert_within_one_percent(X, k)
 
 

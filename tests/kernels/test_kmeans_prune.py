@@ -1,13 +1,12 @@
 """The bound-based K-means step (Yinyang / Hamerly) against a plain NumPy Lloyd: the same labels
 at every iteration (up to floating-point ties), valid bounds, exact running sums; on every ISA
 level, both dtypes, real and adversarial data."""
-import gzip
-
 import numpy as np
 import pytest
 
 import harpdaal
 from harpdaal import _core
+from harpdaal.datasets import load_idx
 from harpdaal.cluster._prune import PruneStep, center_groups, make_prune_step
 
 P = _core.kmeans_prune
@@ -323,16 +322,10 @@ def test_state_round_trip_continues_identically():
 
 
 # ---- real data -------------------------------------------------------------------------------
-def read_idx_images(path):
-    with gzip.open(path, "rb") as f:
-        raw = f.read()
-    n, rows, cols = (int.from_bytes(raw[4 * i:4 * i + 4], "big") for i in (1, 2, 3))
-    return np.frombuffer(raw, dtype=np.uint8, offset=16).reshape(n, rows * cols)
-
-
+@pytest.mark.data
 @pytest.mark.parametrize("k", [10, 100])
 def test_fashion_mnist_lockstep(data_file, isa, k):
-    X = read_idx_images(data_file("fashion-mnist/t10k-images-idx3-ubyte.gz"))[:3000]
+    X = load_idx(data_file("fashion-mnist/t10k-images-idx3-ubyte.gz"))[:3000].reshape(3000, -1)
     X = X.astype(np.float32)
     X -= X.mean(0)
     C = X[np.random.default_rng(k).choice(len(X), k, replace=False)]
