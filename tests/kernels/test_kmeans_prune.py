@@ -334,3 +334,18 @@ def test_fashion_mnist_lockstep(data_file, isa, k):
     assert done >= 10
     assert ties <= 3
     assert sum(distances) < 0.5 * len(X) * k * done
+
+
+def test_fit_loop_runs_the_step_in_blocks_or_one_at_a_time():
+    from harpdaal._driver import FitLoop
+    from harpdaal.comm import LocalCommunicator
+
+    X = blobs(1500, 5, 12, seed=14)
+    results = []
+    for block in (None, 1):
+        step = PruneStep(X, np.ones(1500), X[:12], 1e-9)
+        res = FitLoop(max_iter=200, comm=LocalCommunicator(), block=block).run(step)
+        results.append((res.n_iter, res.stopped, *step.finish()))
+    (n1, s1, l1, i1, c1), (n2, s2, l2, i2, c2) = results
+    assert (n1, s1) == (n2, s2) and s1 == "converged"
+    assert np.array_equal(l1, l2) and i1 == i2 and np.array_equal(c1, c2)
