@@ -8,7 +8,7 @@ Runs harpdaal.bench.cases.kmeans for every case x tool x thread count, writes JS
 ISA, git SHA, every run) and prints a markdown table. --ranks N relaunches itself under mpiexec
 (harpdaal only: the peers are single-process). Also records the best single-core sgemm of the
 machine's BLASes (numpy's OpenBLAS; MKL through harpdaal's gemm path) for the "% of sgemm" column.
-Unset OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE in the benchmark command only (see DESIGN.md).
+Unset OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE in the benchmark command only (see docs/bench.md).
 """
 from __future__ import annotations
 

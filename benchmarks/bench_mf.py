@@ -1,6 +1,6 @@
 """W-MF benchmark: harpdaal MF-SGD vs LIBMF (PyPI libmf) vs scikit-surprise SVD.
 
-    python benchmarks/bench_mf.py --size full --threads 1 2 --repeat 3 --data-dir ../shared/data
+    python benchmarks/bench_mf.py --size full --threads 1 2 --repeat 3 --data-dir DATA
     python benchmarks/bench_mf.py --size full --only k32 --tools harpdaal libmf-avx
     mpiexec -n 2 python benchmarks/bench_mf.py --size full --threads 1 --tools harpdaal
 

@@ -9,7 +9,7 @@ load hits both. Results are compared through a SHA-256 of the fitted arrays.
     python benchmarks/compare_builds.py --a ../old-checkout --b . --repeat 3 --threads 2 \
         --out compare.json
 
-Workloads (DESIGN.md's W-KM, W-MF and W-LDA at full size unless ``--small``): K-means on Gaussian
+Workloads (W-KM, W-MF and W-LDA of docs/bench.md at full size unless ``--small``): K-means on Gaussian
 blobs 500k x 64, k=100 and 1M x 16, k=1000 (same initial centers, 10 iterations, float32); MF-SGD
 on 10M power-law ratings, k=32, 20 epochs; LDA on the 4M-token synthetic corpus, K=100, 100
 iterations.

@@ -4,8 +4,8 @@
 // folder, edit it, build against that folder with -I, run both binaries interleaved).
 //
 //   g++ -O3 -std=c++17 -mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx2 -mfma -mbmi2
-//       -mprefer-vector-width=512 -Isrc -o /tmp/km_tile benchmarks/kmeans_tile_bench.cpp
-//   [N=rows] /tmp/km_tile D K REPS ACC     (e.g. /tmp/km_tile 64 100 8 1; ACC=0: no M-step)
+//       -mprefer-vector-width=512 -Isrc -o build/km_tile benchmarks/kmeans_tile_bench.cpp
+//   [N=rows] build/km_tile D K REPS ACC     (e.g. build/km_tile 64 100 8 1; ACC=0: no M-step)
 #define HARPDAAL_ISA_NS avx512
 #include "kernels/kmeans/kmeans_impl.hpp"
 #include <chrono>

@@ -275,9 +275,7 @@ def _check():
     import time
 
     print("library:", library_path())
-    data = pathlib.Path(os.environ.get("HARPDAAL_DATA", REPO.parent.parent / "shared" / "data"))
-    if not data.is_dir():
-        data = pathlib.Path("/work/shared/data")
+    data = pathlib.Path(os.environ.get("HARPDAAL_DATA", "data"))  # the real data sets
     demo = data / "libmf-demo"
     if demo.is_dir():
         tr = np.loadtxt(demo / "real_matrix.tr.txt")

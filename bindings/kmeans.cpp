@@ -116,6 +116,63 @@ py::tuple lloyd_fit(const py::handle& x_obj, const py::handle& w_obj, const py::
 }
 
 template <class T>
+py::tuple lloyd_iterations(const py::handle& x_obj, const py::handle& w_obj,
+                           const py::handle& c_obj, const py::handle& labels_obj, int max_iter,
+                           double tol, int n_threads, const std::string& method,
+                           const py::handle& shift_obj, const py::handle& inertia_obj) {
+  auto x = checked_array<T>(x_obj, "X", {any_dim, any_dim});
+  const int64_t n = x.shape(0), d = x.shape(1);
+  auto c = checked_array<T>(c_obj, "centers", {any_dim, d}, true);
+  const int64_t k = c.shape(0);
+  auto labels = checked_array<int32_t>(labels_obj, "labels", {n}, true);
+  const T* w = in_ptr(checked_array<T>(w_obj, "sample_weight", {n}));
+  const T* sh = optional_shift<T>(shift_obj, d);
+  if (max_iter < 1) throw py::value_error("max_iter: must be >= 1");
+  if (!(tol >= 0)) throw py::value_error("tol: must be >= 0");
+  double* ip = nullptr;
+  if (!inertia_obj.is_none()) {
+    auto inertia = checked_array<double>(inertia_obj, "inertia", {max_iter}, true);
+    ip = out_ptr(inertia);
+  }
+  const km::Method m = parse_method(method);
+  const T* xp = in_ptr(x);
+  T* cp = out_ptr(c);
+  int32_t* lp = out_ptr(labels);
+  km::IterationsResult r;
+  run_kernel([&] {
+    r = km::lloyd_iterations<T>(xp, n, d, w, cp, k, max_iter, tol, lp, n_threads, m, sh, ip);
+  });
+  const char* stop = r.stop == km::Stop::strict ? "strict"
+                     : r.stop == km::Stop::tolerance ? "tolerance" : "";
+  return py::make_tuple(r.n_iter, stop, r.center_shift, r.compute_s, r.other_s);
+}
+
+template <class T>
+void lloyd_finish(const py::handle& x_obj, const py::handle& c_obj, const py::handle& labels_obj,
+                  bool reassign, const py::handle& dist_obj, int n_threads,
+                  const std::string& method, const py::handle& shift_obj) {
+  auto x = checked_array<T>(x_obj, "X", {any_dim, any_dim});
+  const int64_t n = x.shape(0), d = x.shape(1);
+  auto c = checked_array<T>(c_obj, "centers", {any_dim, d});
+  const int64_t k = c.shape(0);
+  auto labels = checked_array<int32_t>(labels_obj, "labels", {n}, true);
+  T* dp = nullptr;
+  if (!dist_obj.is_none()) {
+    auto dist = checked_array<T>(dist_obj, "sq_dist", {n}, true);
+    dp = out_ptr(dist);
+  }
+  const T* sh = optional_shift<T>(shift_obj, d);
+  const km::Method m = parse_method(method);
+  const T* xp = in_ptr(x);
+  const T* cp = in_ptr(c);
+  int32_t* lp = out_ptr(labels);
+  if (!reassign)
+    for (int64_t i = 0; i < n; ++i)
+      if (lp[i] < 0 || lp[i] >= k) throw py::value_error("labels: out of range [0, k)");
+  run_kernel([&] { km::lloyd_finish<T>(xp, n, d, cp, k, lp, reassign, dp, n_threads, m, sh); });
+}
+
+template <class T>
 void assign(const py::handle& x_obj, const py::handle& c_obj, const py::handle& labels_obj,
             const py::handle& dist_obj, int n_threads, const std::string& method,
             const py::handle& shift_obj) {
@@ -253,6 +310,22 @@ void define(py::module_& k, const char* suffix) {
         "out: final) and labels are updated in place; returns (n_iter, compute_seconds, "
         "other_seconds). shift (optional, d values): fit X - shift without a centred copy. "
         "sq_dist (optional, n values): the final squared distances, as assigned_sq_dist.");
+  k.def(name("lloyd_iterations").c_str(), &lloyd_iterations<T>, py::arg("X"),
+        py::arg("sample_weight"), py::arg("centers"), py::arg("labels"), py::arg("max_iter"),
+        py::arg("tol"), py::arg("n_threads") = 0, py::arg("method") = "auto",
+        py::arg("shift") = py::none(), py::arg("inertia") = py::none(),
+        "Up to max_iter single-process Lloyd iterations in one call (GIL released): centers "
+        "and labels (in: the previous iteration's labels, -1 before the first) are updated in "
+        "place; calls continue one another exactly. Returns (n_iter, stop, center_shift, "
+        "compute_seconds, other_seconds); stop is 'strict' (no label changed), 'tolerance' "
+        "(squared center shift <= tol) or ''. shift (optional, d values): X - shift without a "
+        "centred copy. inertia (optional, max_iter float64): each step's inertia.");
+  k.def(name("lloyd_finish").c_str(), &lloyd_finish<T>, py::arg("X"), py::arg("centers"),
+        py::arg("labels"), py::arg("reassign"), py::arg("sq_dist") = py::none(),
+        py::arg("n_threads") = 0, py::arg("method") = "auto", py::arg("shift") = py::none(),
+        "After the last iteration: reassign=True runs the final E-step (labels of the final "
+        "centers); sq_dist (optional, n values) = the assigned squared distances, as "
+        "assigned_sq_dist computes them, in the same pass.");
   k.def(name("assign").c_str(), &assign<T>, py::arg("X"), py::arg("centers"), py::arg("labels"),
         py::arg("sq_dist") = py::none(), py::arg("n_threads") = 0, py::arg("method") = "auto",
         py::arg("shift") = py::none(),

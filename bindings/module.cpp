@@ -59,7 +59,7 @@ PYBIND11_MODULE(_core, m) {
   m.doc() = "harpdaal native kernels (see harpdaal.show_config())";
   m.def("build_info", &build_info, "Versions of harpdaal, MKL and oneTBB, and the ISA levels.");
   m.def("detected_isa", [] { return std::string(hk::isa_name(hk::detected_isa())); },
-        "Highest ISA level this CPU can run: 'avx512', 'avx2' or 'generic'.");
+        "Highest ISA level this CPU can run: 'avx512', 'avx512f', 'avx2' or 'generic'.");
   m.def("active_isa", [] { return std::string(hk::isa_name(hk::active_isa())); },
         "ISA level the kernels currently dispatch to.");
   m.def("set_isa",
@@ -72,7 +72,7 @@ PYBIND11_MODULE(_core, m) {
             throw py::value_error(e.what());
           }
         },
-        py::arg("isa"), "Force the ISA level ('avx512', 'avx2', 'generic').");
+        py::arg("isa"), "Force the ISA level ('avx512', 'avx512f', 'avx2', 'generic').");
   m.def("thread_limit",
         [] {
           return oneapi::tbb::global_control::active_value(

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite from a clean clone: makes a fresh venv, installs harpdaal the way a user
-# does (isolated `pip install .[mpi,test]`, MPICH from its PyPI wheel), then runs
+# The whole test suite from a clean clone: builds the sdist and the manylinux wheel once
+# (scripts/build_wheel.sh: the wheel from the sdist, isolated build, auditwheel check), makes a
+# fresh venv, installs that wheel the way a user does (`pip install harpdaal-*.whl[mpi,test]`,
+# MPICH from its PyPI wheel), then runs
 #   1. pytest (single process: kernels, estimators, comm on Local and COMM_SELF, CLI, bench smoke),
 #   2. the MPI tests under `mpiexec -n 2` and `-n 4` (more ranks than cores, as root),
 #   3. the C++ tests (every ISA level) warning-free at -Wall -Wextra -Werror,
@@ -14,12 +16,17 @@ PY="${PYTHON:-python3}"
 cd "$ROOT"
 step() { printf '\n=== %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"; }
 
-step "venv and isolated install"
+step "sdist and manylinux wheel (scripts/build_wheel.sh)"
+DIST="$ROOT/dist"
+HARPDAAL_DIST="$DIST" PYTHON="$PY" bash "$ROOT/scripts/build_wheel.sh"
+WHEEL=("$DIST"/harpdaal-*-manylinux*.whl)
+
+step "venv and wheel install"
 "$PY" -m venv --clear "$VENV"
 "$VENV/bin/python" -m pip install -q --upgrade pip
 t0=$(date +%s)
-"$VENV/bin/python" -m pip install -q ".[mpi,test]"
-echo "pip install .[mpi,test]: $(( $(date +%s) - t0 )) s"
+"$VENV/bin/python" -m pip install -q "${WHEEL[0]}[mpi,test]"
+echo "pip install $(basename "${WHEEL[0]}")[mpi,test]: $(( $(date +%s) - t0 )) s"
 # The C++ test builds link the same static MKL / oneTBB as the wheel: put the build deps here too.
 "$VENV/bin/python" -m pip install -q -r requirements-dev.txt
 "$VENV/bin/python" -c "import harpdaal; harpdaal.show_config()"

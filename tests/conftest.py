@@ -1,4 +1,4 @@
-"""Shared fixtures. Real data sets come from $HARPDAAL_DATA (CI sets it to ../shared/data):
+"""Shared fixtures. Real data sets come from $HARPDAAL_DATA (the folder of the real data sets):
 unset -> data tests skip with a message; set but missing files -> they fail."""
 from __future__ import annotations
 

@@ -58,7 +58,7 @@ def test_env_with_bad_isa_fails_at_import_with_clear_message():
 
 
 def test_env_isa_beyond_cpu_is_refused():
-    levels = ["generic", "avx2", "avx512"]
+    levels = ["generic", "avx2", "avx512f", "avx512"]
     top = levels.index(harpdaal.detected_isa())
     if top == len(levels) - 1:
         pytest.skip("this CPU runs every level, so no level is beyond it")
@@ -71,3 +71,39 @@ def test_cli_info():
                        text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert "ISA" in r.stdout and "oneTBB" in r.stdout
+
+
+def test_avx512f_level_sits_between_avx2_and_avx512():
+    detected = harpdaal.detected_isa()
+    available = harpdaal.available_isas()
+    assert detected in ("generic", "avx2", "avx512f", "avx512")
+    if detected in ("avx512f", "avx512"):
+        assert available[-2:] == (["avx2", "avx512f"] if detected == "avx512f"
+                                  else ["avx512f", "avx512"])
+        start = harpdaal.active_isa()
+        try:
+            harpdaal.set_isa("avx512f")
+            assert harpdaal.active_isa() == "avx512f"
+            buf = io.StringIO()
+            harpdaal.show_config(file=buf)
+            assert "active=avx512f" in buf.getvalue()
+            assert "avx2,avx512f" in buf.getvalue()
+        finally:
+            harpdaal.set_isa(start)
+    else:
+        assert "avx512f" not in available
+        with pytest.raises(ValueError, match="this CPU supports at most"):
+            harpdaal.set_isa("avx512f")
+
+
+def test_env_forces_avx512f():
+    if "avx512f" not in harpdaal.available_isas():
+        pytest.skip("this CPU has no AVX-512")
+    r = _run("import harpdaal; print(harpdaal.active_isa())", HARPDAAL_ISA="avx512f")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "avx512f"
+
+
+def test_unknown_isa_message_names_every_level():
+    with pytest.raises(ValueError, match="avx512, avx512f, avx2, generic"):
+        harpdaal.set_isa("avx512bw")

@@ -95,8 +95,8 @@ void bench_membw(const hdbench::Options& opt, std::vector<hdbench::Record>& out)
   std::memset(p, 0, bytes);  // fault every page in before timing
 
   hk::Isa isa = hk::detected_isa();
-  auto read = isa == hk::Isa::avx512 ? &read_avx512 : isa == hk::Isa::avx2 ? &read_avx2 : &read_sse;
-  auto write = isa == hk::Isa::avx512 ? &write_avx512 : isa == hk::Isa::avx2 ? &write_avx2 : &write_sse;
+  auto read = isa >= hk::Isa::avx512f ? &read_avx512 : isa == hk::Isa::avx2 ? &read_avx2 : &read_sse;
+  auto write = isa >= hk::Isa::avx512f ? &write_avx512 : isa == hk::Isa::avx2 ? &write_avx2 : &write_sse;
   for (int nt : opt.threads) {
     oneapi::tbb::task_arena arena(nt);
     // Static split on 64-float (256-byte) boundaries: every part stays aligned.

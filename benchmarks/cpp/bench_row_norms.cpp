@@ -19,7 +19,7 @@ void bench_row_norms(const hdbench::Options& opt, std::vector<hdbench::Record>& 
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
   for (auto& v : x) v = u(rng);
   const hk::Isa before = hk::active_isa();
-  for (hk::Isa isa : {hk::Isa::generic, hk::Isa::avx2, hk::Isa::avx512}) {
+  for (hk::Isa isa : {hk::Isa::generic, hk::Isa::avx2, hk::Isa::avx512f, hk::Isa::avx512}) {
     if (static_cast<int>(isa) > static_cast<int>(hk::detected_isa())) continue;
     hk::set_isa(isa);
     for (int nt : opt.threads) {

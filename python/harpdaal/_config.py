@@ -8,7 +8,9 @@ import sys
 from . import _core
 from ._version import __version__
 
-_ISA_LEVELS = ("generic", "avx2", "avx512")
+# Lowest first; a CPU that runs a level runs every level before it. avx512f: AVX-512 F/CD without
+# BW/DQ/VL (Knights Landing).
+_ISA_LEVELS = ("generic", "avx2", "avx512f", "avx512")
 
 
 def detected_isa() -> str:
@@ -28,7 +30,7 @@ def available_isas() -> list[str]:
 
 
 def set_isa(isa: str) -> None:
-    """Force the kernels onto ``isa`` ('avx512', 'avx2' or 'generic').
+    """Force the kernels onto ``isa`` ('avx512', 'avx512f', 'avx2' or 'generic').
 
     Raises ValueError for an unknown name or a level this CPU cannot run.
     """

@@ -1,7 +1,7 @@
 """Model files: save a fitted estimator, load it back anywhere, never run code from a file.
 
-A model file is an uncompressed ``.npz`` (a zip of ``.npy`` arrays) with one extra member,
-``header``: the UTF-8 bytes of a JSON object::
+A model file is an uncompressed ``.npz`` (a zip of ``.npy`` arrays; ``numpy.load`` reads it)
+whose member ``header`` is a uint8 array holding the UTF-8 bytes of a JSON object::
 
     {"format": "harpdaal-model", "format_version": 1, "harpdaal_version": "0.1.0",
      "estimator": "KMeans", "params": {...}, "attributes": {...},
@@ -39,7 +39,7 @@ from .comm import current_communicator
 
 FORMAT = "harpdaal-model"
 FORMAT_VERSION = 1
-HEADER = "header"
+HEADER = "header.npy"
 _MAX_HEADER_BYTES = 64 << 20
 # dtypes a model file may hold: numbers only (no object, string or structured arrays)
 _DTYPES = {np.dtype(t).str for t in (np.float32, np.float64, np.int8, np.int16, np.int32,
@@ -66,6 +66,8 @@ def _jsonable(value, where):
         if not math.isfinite(v):
             return {"__float__": repr(v)}
         return v
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+        return _jsonable(value.tolist(), where)
     if isinstance(value, (list, tuple)):
         return [_jsonable(v, where) for v in value]
     if isinstance(value, dict):
@@ -86,7 +88,9 @@ def _decode(value):
 
 def _write_npz(fh, header: dict, arrays: dict) -> None:
     with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
-        zf.writestr(HEADER, json.dumps(header, allow_nan=False).encode("utf-8"))
+        raw = np.frombuffer(json.dumps(header, allow_nan=False).encode("utf-8"), np.uint8)
+        with zf.open(HEADER, "w") as member:
+            np.lib.format.write_array(member, raw, allow_pickle=False)
         for name, a in arrays.items():
             with zf.open(name + ".npy", "w", force_zip64=True) as member:
                 np.lib.format.write_array(member, a, allow_pickle=False)
@@ -193,7 +197,8 @@ def load_model(cls, file) -> tuple[dict, dict]:
 def _load(fh, where, estimator):
     try:
         zf = zipfile.ZipFile(fh)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError,
+            NotImplementedError, RuntimeError, OverflowError, MemoryError) as exc:
         raise ModelFileError(f"{where}: not a harpdaal model file (not a readable zip: "
                              f"{exc})") from exc
     try:
@@ -217,8 +222,12 @@ def _read(zf, where, estimator):
     info = zf.getinfo(HEADER)
     if info.file_size > _MAX_HEADER_BYTES:
         raise ModelFileError(f"{where}: header of {info.file_size} bytes is implausibly large")
+    with zf.open(info) as raw:
+        data = np.lib.format.read_array(io.BytesIO(raw.read()), allow_pickle=False)
+    if data.dtype != np.uint8 or data.ndim != 1:
+        raise ModelFileError(f"{where}: the header is not a byte array")
     try:
-        header = json.loads(zf.read(HEADER).decode("utf-8"))
+        header = json.loads(data.tobytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelFileError(f"{where}: the header is not JSON ({exc})") from exc
     header = _check_header(header, where, estimator)

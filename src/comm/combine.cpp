@@ -14,6 +14,7 @@ namespace harpdaal::comm {
   }
 HARPDAAL_DECLARE_COMBINE(generic)
 HARPDAAL_DECLARE_COMBINE(avx2)
+HARPDAAL_DECLARE_COMBINE(avx512f)
 HARPDAAL_DECLARE_COMBINE(avx512)
 #undef HARPDAAL_DECLARE_COMBINE
 
@@ -37,7 +38,7 @@ template <class T>
 void combine(CombineOp op, T* dst, const T* src, int64_t n, int n_threads) {
   using Range = void (*)(CombineOp, T*, const T*, int64_t);
   Range range = kernels::dispatch<Range>(&generic::combine_range<T>, &avx2::combine_range<T>,
-                                         &avx512::combine_range<T>);
+                                         &avx512f::combine_range<T>, &avx512::combine_range<T>);
   // Memory bound: threads only pay off on large partitions.
   constexpr int64_t grain = int64_t{1} << 16;
   kernels::parallel_for(n_threads, n, grain,

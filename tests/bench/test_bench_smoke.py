@@ -117,7 +117,8 @@ def test_every_present_case_runs_at_smoke_size(tmp_path, capsys):
     comm_runs = [t for r in doc["results"] if r["module"] == "comm" for t in r["tools"]]
     raw = [t for t in comm_runs if t["tool"] == "mpi4py"]
     assert raw and all(t["status"] == "ok" and t["quality"] == 0.0 for t in raw)
-    assert doc["machine"]["cpu_model"] and doc["machine"]["isa_active"] in ("generic", "avx2", "avx512")
+    assert doc["machine"]["cpu_model"]
+    assert doc["machine"]["isa_active"] in ("generic", "avx2", "avx512f", "avx512")
     assert doc["limits"]["numpy_sgemm"][0]["gflops"] > 0
 
 
@@ -161,8 +162,11 @@ def test_fake_module_statuses_ratios_and_outputs(tmp_path, fake_modules, capsys)
                            capture_output=True, text=True, timeout=60).stdout
     assert "harpdaal bench --size smoke --threads 1,2" in block
     assert doc["machine"]["cpu_model"] in block
+    assert f"ISA {doc['machine']['isa_active']}" in block and doc["created"][:10] in block
     rows = [line for line in block.splitlines() if line.startswith("| fake-")]
-    assert len(rows) == 4 and "fastpeer 0.1 (2.50×)" in rows[2] and "ghost absent" in rows[2]
+    assert len(rows) == 4 and rows[2].startswith("| fake-b-smoke | 1 × 1 | **0.04** |")
+    cells = [c.strip() for c in rows[2].strip("|").split("|")]
+    assert cells[5:] == ["0.1 (2.50×)", "absent", "failed", "failed"]  # fastpeer, ghost, broken, liar
 
 
 def test_tools_selects_and_reports_the_rest_as_skipped(fake_modules):

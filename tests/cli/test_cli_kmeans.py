@@ -34,9 +34,11 @@ def test_kmeans_command_writes_model_and_report(tmp_path, fmt, capsys):
                "--dtype", "float64", "--out", str(out), "--verbose"])
     assert rc == 0
     assert "Iteration 0" in capsys.readouterr().out
-    model = np.load(out)
+    model = KMeans.load(out)
     ref = KMeans(3, random_state=0).fit(X.astype(np.float64))
-    np.testing.assert_allclose(model["cluster_centers_"], ref.cluster_centers_, rtol=1e-9)
+    np.testing.assert_allclose(model.cluster_centers_, ref.cluster_centers_, rtol=1e-9)
+    np.testing.assert_array_equal(model.predict(X.astype(np.float64)),
+                                  ref.predict(X.astype(np.float64)))
     report = json.loads((tmp_path / "model.json").read_text())
     assert report["n_samples"] == 300 and report["n_features"] == 4
     assert report["inertia"] == pytest.approx(ref.inertia_)

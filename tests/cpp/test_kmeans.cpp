@@ -221,3 +221,48 @@ HD_TEST(kmeans_lloyd_fit_relocates_and_converges) {
                                         labels.data(), 1),
                   std::invalid_argument);
 }
+
+HD_TEST(kmeans_lloyd_iterations_one_at_a_time_equal_one_block) {
+  // The fit loop may ask for one iteration per call (verbose, checkpoints) or for all of them:
+  // the same centers, labels, iteration count and stop reason, bit for bit.
+  const int64_t n = 500, d = 7, k = 9;
+  auto x = random_matrix<float>(n, d, 21);
+  std::vector<float> w(static_cast<size_t>(n), 1.0f), c0(x.begin(), x.begin() + k * d);
+  for (int64_t i = 0; i < n; i += 3) w[size_t(i)] = 2.5f;
+  for (auto m : {km::Method::fused, km::Method::gemm}) {
+    std::vector<float> ca = c0, cb = c0;
+    std::vector<int32_t> la(static_cast<size_t>(n), -1), lb(static_cast<size_t>(n), -1);
+    std::vector<double> ia(40), ib(40);
+    const km::IterationsResult ra = km::lloyd_iterations<float>(
+        x.data(), n, d, w.data(), ca.data(), k, 40, 1e-9, la.data(), 2, m, nullptr, ia.data());
+    int done = 0;
+    km::IterationsResult rb;
+    while (done < 40) {
+      rb = km::lloyd_iterations<float>(x.data(), n, d, w.data(), cb.data(), k, 1, 1e-9,
+                                       lb.data(), 2, m, nullptr, ib.data() + done);
+      done += rb.n_iter;
+      if (rb.stop != km::Stop::none) break;
+    }
+    HD_CHECK(ra.n_iter == done && ra.n_iter > 1 && ra.stop == rb.stop);
+    HD_CHECK(ra.center_shift == rb.center_shift);
+    HD_CHECK(ca == cb && la == lb);
+    for (int i = 0; i < done; ++i) HD_CHECK(ia[size_t(i)] == ib[size_t(i)] && ia[size_t(i)] > 0);
+  }
+  std::vector<float> c = c0;
+  std::vector<int32_t> bad(static_cast<size_t>(n), int32_t(k));
+  HD_CHECK_THROWS(km::lloyd_iterations<float>(x.data(), n, d, w.data(), c.data(), k, 1, 0.0,
+                                              bad.data(), 1),
+                  std::invalid_argument);
+}
+
+HD_TEST(kmeans_duplicates_leave_empty_cluster_on_heaviest_center) {
+  // five centers, four distinct points: nothing to relocate; the empty cluster sits on the
+  // heaviest cluster's center, so the centers do not move and the fit stops at once
+  const int64_t n = 5, d = 2, k = 5;
+  std::vector<double> x = {0, 0, 1, 1, 1, 1, 1, 0, 0, 1}, c = x, w(5, 1.0);
+  std::vector<int32_t> labels(static_cast<size_t>(n), -1);
+  const km::IterationsResult r = km::lloyd_iterations<double>(
+      x.data(), n, d, w.data(), c.data(), k, 10, 1e-12, labels.data(), 1);
+  HD_CHECK(r.n_iter == 1 && r.stop == km::Stop::tolerance && r.center_shift == 0);
+  HD_CHECK(c[4] == 1 && c[5] == 1);  // center 2 (empty) on center 1 (two points)
+}

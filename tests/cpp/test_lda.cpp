@@ -191,6 +191,8 @@ HD_TEST(lda_doc_bucket_and_find_match_a_scalar_reference) {
   const auto best = harpdaal::kernels::detected_isa();
   if (best >= harpdaal::kernels::Isa::avx2)
     levels.push_back({"avx2", &lda::avx2::doc_bucket, &lda::avx2::doc_bucket_draw});
+  if (best >= harpdaal::kernels::Isa::avx512f)
+    levels.push_back({"avx512f", &lda::avx512f::doc_bucket, &lda::avx512f::doc_bucket_draw});
   if (best >= harpdaal::kernels::Isa::avx512)
     levels.push_back({"avx512", &lda::avx512::doc_bucket, &lda::avx512::doc_bucket_draw});
   std::mt19937_64 rng(7);

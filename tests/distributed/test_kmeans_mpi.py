@@ -83,3 +83,29 @@ def test_nan_on_one_rank_raises_on_every_rank(comm):
         X[3, 1] = np.nan
     with pytest.raises(ValueError):
         KMeans(2, random_state=0).fit(X)
+
+
+def test_rotate_goes_through_model_rotator(comm, monkeypatch):
+    """collective='rotate' moves the centers with ModelRotator (one per run), never with the
+    table collective comm.rotate, and still gives the one-process result."""
+    from harpdaal.cluster import _kmeans
+
+    made = []
+
+    class Counting(comm_mod.ModelRotator):
+        def __init__(self, *args, **kwargs):
+            made.append(1)
+            super().__init__(*args, **kwargs)
+
+    def no_table_rotate(*args, **kwargs):
+        raise AssertionError("comm.rotate(table) called")
+
+    monkeypatch.setattr(_kmeans, "ModelRotator", Counting)
+    monkeypatch.setattr(type(comm), "rotate", no_table_rotate)
+    X = whole_data(seed=4)
+    local, bounds = shard(X, comm)
+    ref = single_process(KMeans(7, random_state=1, n_init=3, init="random"), X)
+    ours = KMeans(7, random_state=1, n_init=3, init="random", collective="rotate").fit(local)
+    assert len(made) == 3
+    np.testing.assert_allclose(ours.cluster_centers_, ref.cluster_centers_, rtol=1e-9, atol=1e-9)
+    assert np.array_equal(ours.labels_, ref.labels_[bounds[comm.rank]:bounds[comm.rank + 1]])

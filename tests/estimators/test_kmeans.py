@@ -5,8 +5,10 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.cluster import KMeans as SKMeans
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from harpdaal import _core
 from harpdaal.cluster import KMeans
 from harpdaal.datasets import load_idx
 
@@ -127,17 +129,27 @@ def test_fashion_mnist_inertia_matches_sklearn(data_file):
     assert abs(ours.inertia_ - ref.inertia_) <= 1e-3 * ref.inertia_
 
 
+def use_synced_step(monkeypatch):
+    """Make one-process dense fits take the one-iteration step (the one sparse and
+    distributed fits take) instead of the native blocks."""
+    from harpdaal.cluster import _kmeans as mod
+
+    monkeypatch.setattr(mod, "_make_step", lambda est, comm, data, *args:
+                        mod._SyncedLloyd(est, comm, data, *args))
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("k,tol,n_jobs", [(4, 0.0, 1), (10, 1e-4, 2), (40, 0.0, 2)])
 def test_native_loop_identical_to_python_loop(monkeypatch, dtype, k, tol, n_jobs):
-    """The one-call native Lloyd loop (lloyd_fit) gives bit-identical results to the Python
-    loop it replaces, empty-cluster relocation and sample weights included."""
+    """The native blocks of iterations (lloyd_iterations) give bit-identical results to the
+    one-iteration step around lloyd_partial, empty-cluster relocation and sample weights
+    included."""
     X = blobs(n=700, d=9, centers=5, seed=3).astype(dtype)
     w = np.random.default_rng(4).uniform(0.5, 2.0, len(X))
     init = np.vstack([X[:k - 1], X.mean(0) + 1e3]).astype(dtype)  # last center starts empty
     kw = dict(init=init, max_iter=30, tol=tol, n_jobs=n_jobs)
     native = KMeans(k, **kw).fit(X, sample_weight=w)
-    monkeypatch.setattr(KMeans, "_native_loop", False)
+    use_synced_step(monkeypatch)
     python = KMeans(k, **kw).fit(X, sample_weight=w)
     assert native.n_iter_ == python.n_iter_
     assert np.array_equal(native.labels_, python.labels_)
@@ -167,9 +179,173 @@ def test_fit_without_centred_copy_matches_copy(init, monkeypatch):
     km = KMeans(7, init=init_arg, n_init=1, random_state=0, max_iter=30).fit(X)
     assert bool(made) == (init == "k-means++")
     monkeypatch.setattr(mod._Data, "X", property(orig))
-    # the reference: the Python loop on the centred copy (the pre-shift path)
-    monkeypatch.setattr(KMeans, "_native_loop", False)
+    # the reference: the one-iteration step on the centred copy
+    use_synced_step(monkeypatch)
     ref = KMeans(7, init=init_arg, n_init=1, random_state=0, max_iter=30).fit(X)
     assert np.array_equal(km.labels_, ref.labels_)
     assert np.array_equal(km.cluster_centers_, ref.cluster_centers_)
     assert km.inertia_ == ref.inertia_ and km.n_iter_ == ref.n_iter_
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_same_bits_every_run_with_two_threads(sparse):
+    """Same seed and thread count: the same bits on every run, sparse input included (the CSR
+    step reduces its partial sums in a fixed order, not in the order threads finish)."""
+    X = blobs(n=4000, d=10, centers=8, seed=2)
+    X[np.abs(X) < 4] = 0
+    if sparse:
+        X = sp.csr_matrix(X)
+    w = np.random.default_rng(0).uniform(0.5, 2.0, X.shape[0])
+    fits = [KMeans(8, random_state=1, n_jobs=2, tol=0, max_iter=15).fit(X, sample_weight=w)
+            for _ in range(6)]
+    for km in fits[1:]:
+        assert km.cluster_centers_.tobytes() == fits[0].cluster_centers_.tobytes()
+        assert km.inertia_ == fits[0].inertia_
+        assert np.array_equal(km.labels_, fits[0].labels_)
+
+
+@pytest.mark.parametrize("algorithm", ["elkan", "auto"])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_algorithm_elkan_and_auto_run_lloyd(algorithm, sparse):
+    """'elkan' and 'auto' are accepted and (until a pruning method lands) give Lloyd's bits."""
+    X = blobs(n=900, d=7, centers=6, seed=5)
+    if sparse:
+        X[np.abs(X) < 3] = 0
+        X = sp.csr_matrix(X)
+    ref = KMeans(6, random_state=2, n_init=2, init="random").fit(X)
+    km = KMeans(6, random_state=2, n_init=2, init="random", algorithm=algorithm).fit(X)
+    assert km.cluster_centers_.tobytes() == ref.cluster_centers_.tobytes()
+    assert np.array_equal(km.labels_, ref.labels_)
+    assert km.inertia_ == ref.inertia_ and km.n_iter_ == ref.n_iter_
+
+
+def test_algorithm_checked_and_elkan_single_cluster_warns():
+    X = blobs(n=50)
+    with pytest.raises(ValueError, match="algorithm must be one of"):
+        KMeans(2, algorithm="full").fit(X)
+    with pytest.warns(RuntimeWarning, match="algorithm='elkan' doesn't make sense"):
+        KMeans(1, algorithm="elkan").fit(X)
+
+
+@pytest.mark.parametrize("init,expected", [("k-means++", 1), ("random", 10),
+                                           (lambda X, k, random_state: X[:k], 10), ("array", 1)])
+def test_n_init_auto_as_sklearn(init, expected):
+    X = blobs(n=100)
+    init = X[:3].copy() if isinstance(init, str) and init == "array" else init
+    km = KMeans(3, init=init, n_init="auto", random_state=0).fit(X)
+    ref = SKMeans(3, init=init, n_init="auto", random_state=0).fit(X)
+    assert km._n_init == ref._n_init == expected
+
+
+@pytest.mark.parametrize("native", [True, False])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_duplicates_leave_empty_cluster_on_heaviest_center(monkeypatch, native, sparse):
+    """More clusters than distinct points: nothing can be relocated; the empty cluster sits on
+    the heaviest cluster's center (scikit-learn's rule), so the fit stops after one iteration
+    (the native loop and the Python loop alike)."""
+    if not native:
+        use_synced_step(monkeypatch)
+    X = np.array([[0, 0], [1, 1], [1, 1], [1, 0], [0, 1]], dtype=np.float64)
+    with pytest.warns(ConvergenceWarning, match=r"distinct clusters \(4\)"):
+        km = KMeans(5, init=X).fit(sp.csr_matrix(X) if sparse else X)
+    assert km.n_iter_ == 1
+    np.testing.assert_allclose(km.cluster_centers_, X[[0, 1, 1, 3, 4]], atol=1e-12)
+
+
+def test_feature_names_out_and_transform_of_centers():
+    X = blobs(n=200)
+    km = KMeans(4, random_state=0).fit(X)
+    assert list(km.get_feature_names_out()) == [f"kmeans{i}" for i in range(4)]
+    assert np.array_equal(np.diag(km.transform(km.cluster_centers_)), np.zeros(4))
+
+
+def test_sparse_float32_transform_keeps_small_distances():
+    """A point on its center is at ~0 in float32 as in float64 (no float32 cancellation)."""
+    X = blobs(n=300, d=5, seed=9)
+    X[np.abs(X) < 2] = 0
+    X = np.vstack([X, X[:1] * 10]).astype(np.float32)  # a far point: its own cluster
+    km = KMeans(6, random_state=0).fit(sp.csr_matrix(X))
+    t = km.transform(sp.csr_matrix(X))
+    assert t[-1].min() <= 1e-6 * np.abs(X[-1]).max()
+    t64 = KMeans(6, random_state=0).fit(sp.csr_matrix(X.astype(np.float64))).transform(
+        sp.csr_matrix(X.astype(np.float64)))
+    np.testing.assert_allclose(t, t64, atol=1e-4 * t64.max())
+
+
+def test_init_centroids_hook_uses_weights():
+    """scikit-learn's _init_centroids hook runs harpdaal's init: zero-weight rows never drawn."""
+    X = blobs(n=100, d=5, centers=5)
+    w = np.random.default_rng(0).uniform(size=100)
+    w[::2] = 0
+    for init in ("k-means++", "random"):
+        c = KMeans()._init_centroids(X, None, init, np.random.RandomState(0), w, n_centroids=10)
+        assert c.shape == (10, 5)
+        assert not np.any(np.all(np.isclose(X[::2, None, :], c[None]), axis=2))
+
+
+@pytest.mark.parametrize("block", [1, 2, 5, None])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_steps_identical_in_any_blocks(block, dtype):
+    """One loop semantics: the native step run in blocks of any size through the fit loop and
+    the one-iteration step give the same centers, labels and iteration count, bit for bit."""
+    from harpdaal._driver import FitLoop
+    from harpdaal.cluster import _kmeans as mod
+    from harpdaal.comm import LocalCommunicator
+
+    X = blobs(n=1500, d=6, centers=7, seed=11).astype(dtype)
+    w = np.random.default_rng(1).uniform(0.5, 2.0, len(X)).astype(dtype)
+    est = KMeans(12, max_iter=40, tol=0.0, n_jobs=2)
+    comm = LocalCommunicator()
+    out = []
+    for cls, blk in ((mod._NativeLloyd, block), (mod._SyncedLloyd, None)):
+        data = mod._Data(X, w, 2, "auto")
+        data.method = _core.kmeans.choose_method(X.shape[1], 12, dtype == np.float64)
+        step = cls(est, comm, data, X[:12], 0.0, 0, None)
+        result = FitLoop(max_iter=40, comm=comm, block=blk).run(step)
+        labels, inertia = step.finish()
+        out.append((result.n_iter, result.stopped, step.centers.tobytes(), labels.copy(), inertia))
+    (n1, s1, c1, l1, i1), (n2, s2, c2, l2, i2) = out
+    assert n1 == n2 and s1 == s2 and 1 < n1
+    assert c1 == c2 and np.array_equal(l1, l2) and i1 == i2
+
+
+def test_verbose_and_checkpointed_fits_give_the_plain_fit(tmp_path, capsys):
+    """Verbose output and checkpoints make the loop ask for one (or a few) native iterations
+    at a time; the result stays the plain fit's, bit for bit."""
+    X = blobs(n=2000, d=8, centers=9, seed=4).astype(np.float32)
+    kw = dict(n_clusters=9, random_state=5, tol=0, max_iter=25, n_init=2, init="random")
+    plain = KMeans(**kw).fit(X)
+    verbose = KMeans(**kw, verbose=1).fit(X)
+    out = capsys.readouterr().out
+    assert out.count("Initialization complete") == 2
+    assert "Iteration 0, inertia " in out and "Converged at iteration" in out
+    ck = KMeans(**kw, checkpoint_dir=str(tmp_path), checkpoint_every=3).fit(X)
+    for km in (verbose, ck):
+        assert km.cluster_centers_.tobytes() == plain.cluster_centers_.tobytes()
+        assert np.array_equal(km.labels_, plain.labels_)
+        assert km.inertia_ == plain.inertia_ and km.n_iter_ == plain.n_iter_
+
+
+def test_native_blocks_as_large_as_allowed(monkeypatch, tmp_path, capsys):
+    """The loop keeps the native speed: a plain fit is one native call for all its iterations;
+    verbose asks for one iteration per call; checkpoints every 4 for blocks of (at most) 4."""
+    calls = []
+    real = _core.kmeans.lloyd_iterations_f64
+
+    def counting(X, w, centers, labels, max_iter, *args):
+        out = real(X, w, centers, labels, max_iter, *args)
+        calls.append((max_iter, out[0]))
+        return out
+
+    monkeypatch.setattr(_core.kmeans, "lloyd_iterations_f64", counting)
+    X = blobs(n=3000, d=5, centers=12, seed=8)
+    kw = dict(n_clusters=12, init="random", random_state=0, n_init=1, tol=0, max_iter=13)
+    n_iter = KMeans(**kw).fit(X).n_iter_
+    assert calls == [(13, n_iter)] and n_iter > 4
+    calls.clear()
+    KMeans(**kw, verbose=1).fit(X)
+    capsys.readouterr()
+    assert [c[0] for c in calls] == [1] * n_iter
+    calls.clear()
+    KMeans(**kw, checkpoint_dir=str(tmp_path), checkpoint_every=4).fit(X)
+    assert [c[0] for c in calls][:2] == [4, 4] and sum(c[1] for c in calls) == n_iter

@@ -267,7 +267,7 @@ def test_ml_latest_small_beats_libmf(data_file):
                    usecols=(0, 1, 2))
     tr, te = fixed_split(d[:, 0].astype(int), d[:, 1].astype(int), d[:, 2])
     m = MatrixFactorization(n_factors=40, random_state=0).fit(tr)
-    assert m.rmse(te) <= 0.867  # LIBMF's best over its grid (DESIGN.md)
+    assert m.rmse(te) <= 0.867  # LIBMF's best over its grid (docs/mf.md)
 
 
 @pytest.mark.data

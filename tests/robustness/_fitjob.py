@@ -20,7 +20,8 @@ import numpy as np
 
 from harpdaal import _core
 
-KERNELS = {"kmeans": [(_core.kmeans, "lloyd_partial_f64")],
+# K-means: the one-iteration step (sparse / several ranks) and the native blocks (one process)
+KERNELS = {"kmeans": [(_core.kmeans, "lloyd_partial_f64"), (_core.kmeans, "lloyd_iterations_f64")],
            "mf": [(_core.mf, "sgd_train_grid")],
            "lda": [(_core.lda, "sample_block")]}
 

@@ -21,11 +21,11 @@ def build_info() -> dict:
     """
 def detected_isa() -> str:
     """
-    Highest ISA level this CPU can run: 'avx512', 'avx2' or 'generic'.
+    Highest ISA level this CPU can run: 'avx512', 'avx512f', 'avx2' or 'generic'.
     """
 def set_isa(isa: str) -> None:
     """
-    Force the ISA level ('avx512', 'avx2', 'generic').
+    Force the ISA level ('avx512', 'avx512f', 'avx2', 'generic').
     """
 def set_thread_limit(n: typing.SupportsInt | typing.SupportsIndex) -> None:
     """

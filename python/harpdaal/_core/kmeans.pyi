@@ -3,7 +3,7 @@ K-means kernels
 """
 from __future__ import annotations
 import typing
-__all__: list[str] = ['assign_csr_f32', 'assign_csr_f64', 'assign_f32', 'assign_f64', 'assigned_sq_dist_f32', 'assigned_sq_dist_f64', 'center_f32', 'center_f64', 'choose_method', 'distances_f32', 'distances_f64', 'lloyd_fit_f32', 'lloyd_fit_f64', 'lloyd_partial_csr_f32', 'lloyd_partial_csr_f64', 'lloyd_partial_f32', 'lloyd_partial_f64']
+__all__: list[str] = ['assign_csr_f32', 'assign_csr_f64', 'assign_f32', 'assign_f64', 'assigned_sq_dist_f32', 'assigned_sq_dist_f64', 'center_f32', 'center_f64', 'choose_method', 'distances_f32', 'distances_f64', 'lloyd_finish_f32', 'lloyd_finish_f64', 'lloyd_fit_f32', 'lloyd_fit_f64', 'lloyd_iterations_f32', 'lloyd_iterations_f64', 'lloyd_partial_csr_f32', 'lloyd_partial_csr_f64', 'lloyd_partial_f32', 'lloyd_partial_f64']
 def assign_csr_f32(data: typing.Any, indices: typing.Any, indptr: typing.Any, centers: typing.Any, labels: typing.Any, sq_dist: typing.Any = None, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
     """
     assign for CSR input.
@@ -48,6 +48,14 @@ def distances_f64(X: typing.Any, centers: typing.Any, out: typing.Any, squared: 
     """
     out[i, j] = ||X[i] - centers[j]|| (squared if asked).
     """
+def lloyd_finish_f32(X: typing.Any, centers: typing.Any, labels: typing.Any, reassign: bool, sq_dist: typing.Any = None, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, method: str = 'auto', shift: typing.Any = None) -> None:
+    """
+    After the last iteration: reassign=True runs the final E-step (labels of the final centers); sq_dist (optional, n values) = the assigned squared distances, as assigned_sq_dist computes them, in the same pass.
+    """
+def lloyd_finish_f64(X: typing.Any, centers: typing.Any, labels: typing.Any, reassign: bool, sq_dist: typing.Any = None, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, method: str = 'auto', shift: typing.Any = None) -> None:
+    """
+    After the last iteration: reassign=True runs the final E-step (labels of the final centers); sq_dist (optional, n values) = the assigned squared distances, as assigned_sq_dist computes them, in the same pass.
+    """
 def lloyd_fit_f32(X: typing.Any, sample_weight: typing.Any, centers: typing.Any, labels: typing.Any, max_iter: typing.SupportsInt | typing.SupportsIndex, tol: typing.SupportsFloat | typing.SupportsIndex, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, method: str = 'auto', shift: typing.Any = None, sq_dist: typing.Any = None) -> tuple:
     """
     A whole single-process Lloyd fit in one call (GIL released): centers (in: initial, out: final) and labels are updated in place; returns (n_iter, compute_seconds, other_seconds). shift (optional, d values): fit X - shift without a centred copy. sq_dist (optional, n values): the final squared distances, as assigned_sq_dist.
@@ -55,6 +63,14 @@ def lloyd_fit_f32(X: typing.Any, sample_weight: typing.Any, centers: typing.Any,
 def lloyd_fit_f64(X: typing.Any, sample_weight: typing.Any, centers: typing.Any, labels: typing.Any, max_iter: typing.SupportsInt | typing.SupportsIndex, tol: typing.SupportsFloat | typing.SupportsIndex, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, method: str = 'auto', shift: typing.Any = None, sq_dist: typing.Any = None) -> tuple:
     """
     A whole single-process Lloyd fit in one call (GIL released): centers (in: initial, out: final) and labels are updated in place; returns (n_iter, compute_seconds, other_seconds). shift (optional, d values): fit X - shift without a centred copy. sq_dist (optional, n values): the final squared distances, as assigned_sq_dist.
+    """
+def lloyd_iterations_f32(X: typing.Any, sample_weight: typing.Any, centers: typing.Any, labels: typing.Any, max_iter: typing.SupportsInt | typing.SupportsIndex, tol: typing.SupportsFloat | typing.SupportsIndex, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, method: str = 'auto', shift: typing.Any = None, inertia: typing.Any = None) -> tuple:
+    """
+    Up to max_iter single-process Lloyd iterations in one call (GIL released): centers and labels (in: the previous iteration's labels, -1 before the first) are updated in place; calls continue one another exactly. Returns (n_iter, stop, center_shift, compute_seconds, other_seconds); stop is 'strict' (no label changed), 'tolerance' (squared center shift <= tol) or ''. shift (optional, d values): X - shift without a centred copy. inertia (optional, max_iter float64): each step's inertia.
+    """
+def lloyd_iterations_f64(X: typing.Any, sample_weight: typing.Any, centers: typing.Any, labels: typing.Any, max_iter: typing.SupportsInt | typing.SupportsIndex, tol: typing.SupportsFloat | typing.SupportsIndex, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, method: str = 'auto', shift: typing.Any = None, inertia: typing.Any = None) -> tuple:
+    """
+    Up to max_iter single-process Lloyd iterations in one call (GIL released): centers and labels (in: the previous iteration's labels, -1 before the first) are updated in place; calls continue one another exactly. Returns (n_iter, stop, center_shift, compute_seconds, other_seconds); stop is 'strict' (no label changed), 'tolerance' (squared center shift <= tol) or ''. shift (optional, d values): X - shift without a centred copy. inertia (optional, max_iter float64): each step's inertia.
     """
 def lloyd_partial_csr_f32(data: typing.Any, indices: typing.Any, indptr: typing.Any, sample_weight: typing.Any, centers: typing.Any, labels: typing.Any, sums: typing.Any, weights: typing.Any, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> float:
     """

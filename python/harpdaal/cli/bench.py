@@ -49,7 +49,7 @@ def _seconds(text: str) -> float:
 
 def configure(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--size", choices=("smoke", "small", "full"), default="small",
-                   help="workload size: smoke (seconds, CI), small, full (DESIGN.md's figures)")
+                   help="workload size: smoke (seconds, CI), small, full (the published workloads, docs/bench.md)")
     p.add_argument("--threads", type=_int_list, default=[1, 2], metavar="N[,N...]",
                    help="threads per process to measure, e.g. 1,2 (default 1,2)")
     p.add_argument("--ranks", type=_int_list, default=[1], metavar="N[,N...]",

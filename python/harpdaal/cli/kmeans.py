@@ -1,7 +1,8 @@
 """``harpdaal kmeans``: fit K-means on a file (csv, npy or idx[.gz]), optionally on N MPI ranks.
 
 Each rank reads the file and keeps its contiguous share of the rows; rank 0 writes the model
-(.npz: cluster_centers_, inertia_, n_iter_) and a short JSON report.
+(``KMeans.save``: a model file that ``harpdaal predict`` and ``KMeans.load`` read) and a short
+JSON report.
 """
 from __future__ import annotations
 
@@ -108,9 +109,8 @@ def run(args) -> int:
         print(f"harpdaal kmeans: {exc}", file=sys.stderr)
         return 2
     seconds = time.perf_counter() - t0
+    est.save(args.out)  # rank 0 writes (a model file `harpdaal predict` and KMeans.load read)
     if comm.rank == 0:
-        np.savez(args.out, cluster_centers_=est.cluster_centers_, inertia_=est.inertia_,
-                 n_iter_=est.n_iter_)
         report = {
             "data": os.path.abspath(args.data), "n_samples": n_total, "n_features": d,
             "n_clusters": args.n_clusters, "dtype": args.dtype, "ranks": comm.size,

@@ -3,8 +3,9 @@
 The corpus is a UCI bag-of-words file (docword.*.txt[.gz]: D, W, NNZ header, then
 ``doc word count``) or an lda-c file (``N id:count ...`` per document), told apart by the first
 line. Every rank reads the file and keeps its contiguous share of the documents; the word-topic
-table rotates between ranks (Harp's lda-rtt). Rank 0 writes the model (.npz: word_topic,
-topic_totals, doc_topic_prior, topic_word_prior) and a short JSON report.
+table rotates between ranks (Harp's lda-rtt). Rank 0 writes the model
+(``LatentDirichletAllocation.save``: an inference-only model file that ``harpdaal transform``
+and ``LatentDirichletAllocation.load`` read) and a short JSON report.
 """
 from __future__ import annotations
 
@@ -87,10 +88,9 @@ def run(args) -> int:
     if args.test is not None and comm.rank == 0:
         Xt, _ = load_bow(args.test, None, n_words=X.shape[1])
         perplexity = model.perplexity(Xt)
+    model.save(args.out)  # collective: rank 0 writes the model `harpdaal transform` reads
     if comm.rank != 0:
         return 0
-    np.savez(args.out, word_topic=model.word_topic_, topic_totals=model.topic_totals_,
-             doc_topic_prior=model._alpha, topic_word_prior=model._beta)
     report = {
         "data": os.path.abspath(args.data),
         "n_docs": int(D), "n_words": int(X.shape[1]), "n_tokens": int(model.n_tokens_),

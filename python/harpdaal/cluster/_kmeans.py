@@ -1,23 +1,28 @@
 """harpdaal.cluster.KMeans: Lloyd's algorithm on the fused native kernel, scikit-learn contract,
 and Harp's five synchronisation schemes when run under MPI (each rank fits its own rows).
 
-The loop mirrors scikit-learn's ``_kmeans_single_lloyd``: one native step per iteration
-(labels, weighted per-cluster sums, inertia), a model synchronisation across ranks, empty
-clusters relocated to the farthest points, convergence when labels stop changing or the squared
-center shift falls to ``tol * mean(feature variances)``, and a final E-step.
+Each init runs through the shared fit driver (:class:`harpdaal._driver.FitLoop`) with a Lloyd
+step: scikit-learn's ``_kmeans_single_lloyd`` iteration (labels, weighted per-cluster sums, a
+model synchronisation across ranks, empty clusters relocated to the farthest points,
+convergence when labels stop changing or the squared center shift falls to
+``tol * mean(feature variances)``), then a final E-step. One process with dense rows runs blocks
+of iterations in one native call (:class:`_NativeLloyd`); sparse rows or several ranks one
+iteration per call (:class:`_SyncedLloyd`). Both give the same bits.
 """
 from __future__ import annotations
 
 import numbers
+import sys
 import time
 import warnings
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+from sklearn.base import (BaseEstimator, ClassNamePrefixFeaturesOutMixin, ClusterMixin,
+                          TransformerMixin)
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+from sklearn.utils.validation import _check_sample_weight, check_array, check_is_fitted
 
 try:
     from sklearn.utils.validation import validate_data
@@ -26,9 +31,13 @@ except ImportError:  # scikit-learn < 1.6
         return est._validate_data(*args, **kwargs)
 
 from .. import _core
+from .._checkpoint import for_estimator
+from .._driver import FitLoop, Step, agree, fit_communicator
+from .._persist import PersistMixin, attribute, check, require
 from .._threads import resolve_n_jobs
-from ..comm import Partition, Table, current_communicator
+from ..comm import LocalCommunicator, ModelRotator, Partition, Table
 
+ALGORITHMS = ("lloyd", "elkan", "auto")
 COLLECTIVES = ("allreduce", "bcast_reduce", "regroup_allgather", "push_pull", "rotate")
 _K = _core.kmeans
 
@@ -113,18 +122,29 @@ class _Data:
         return r.toarray() if self.sparse else np.asarray(r)
 
 
-class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
+class KMeans(PersistMixin, ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin,
+             BaseEstimator):
     """K-means clustering (Lloyd), scikit-learn compatible, optionally distributed over MPI.
 
-    Parameters follow :class:`sklearn.cluster.KMeans`; in addition ``n_jobs`` (threads per
-    process; None = all cores), ``collective`` (how ranks synchronise the model under MPI, one of
-    Harp's five: 'allreduce', 'bcast_reduce', 'regroup_allgather', 'push_pull', 'rotate') and
-    ``method`` ('auto', 'fused', 'gemm': how the dense distances are computed).
+    Parameters follow :class:`sklearn.cluster.KMeans`. ``algorithm`` takes scikit-learn's
+    values: 'lloyd' (the default), 'elkan' and 'auto'. Until the exact bound-based method lands,
+    'elkan' and 'auto' run the same Lloyd iterations as 'lloyd' (so they give the same result,
+    which is also what an exact pruning method must give); with ``n_clusters=1``, 'elkan' warns
+    as scikit-learn does. In addition ``n_jobs`` (threads per process; None = all cores),
+    ``collective`` (how ranks synchronise the model under MPI, one of Harp's five: 'allreduce',
+    'bcast_reduce', 'regroup_allgather', 'push_pull', 'rotate' (the centers travel the ring
+    through :class:`harpdaal.comm.ModelRotator`)) and ``method`` ('auto', 'fused', 'gemm': how
+    the dense distances are computed).
 
     Under ``mpiexec`` each rank passes its own rows to ``fit``; the communicator comes from
-    ``harpdaal.comm.current_communicator()`` (``harpdaal.config_context(comm=...)``). The fitted
-    centers equal those of one process fitting the concatenated rows; ``labels_`` holds the
-    labels of the local rows, ``inertia_`` the global inertia.
+    ``harpdaal._driver.fit_communicator()`` (``harpdaal.config_context(comm=...)``, else
+    ``COMM_WORLD`` under ``mpiexec``). The fitted centers equal those of one process fitting the
+    concatenated rows; ``labels_`` holds the labels of the local rows, ``inertia_`` the global
+    inertia.
+
+    ``verbose`` prints scikit-learn's lines (a progress bar instead on a terminal);
+    ``timings_`` holds the seconds in kernels (``compute``), collectives (``comm``), the rest
+    (``glue``), their ``total`` and the ``iterations`` over all runs.
 
     ``checkpoint_dir`` (a folder shared by the ranks) and ``checkpoint_every`` (iterations, or
     seconds as '30s') save the fit's state; ``fit(X, resume=True)`` continues a killed fit from
@@ -132,8 +152,9 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     """
 
     def __init__(self, n_clusters=8, *, init="k-means++", n_init="auto", max_iter=300,
-                 tol=1e-4, verbose=0, random_state=None, copy_x=True, n_jobs=None,
-                 collective="allreduce", method="auto", checkpoint_dir=None, checkpoint_every=1):
+                 tol=1e-4, verbose=0, random_state=None, copy_x=True, algorithm="lloyd",
+                 n_jobs=None, collective="allreduce", method="auto", checkpoint_dir=None,
+                 checkpoint_every=1):
         self.n_clusters = n_clusters
         self.init = init
         self.n_init = n_init
@@ -142,6 +163,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         self.verbose = verbose
         self.random_state = random_state
         self.copy_x = copy_x
+        self.algorithm = algorithm
         self.n_jobs = n_jobs
         self.collective = collective
         self.method = method
@@ -167,6 +189,11 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             raise ValueError(f"tol must be a float >= 0, got {self.tol!r}")
         if self.collective not in COLLECTIVES:
             raise ValueError(f"collective must be one of {COLLECTIVES}, got {self.collective!r}")
+        if self.algorithm not in ALGORITHMS:
+            raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {self.algorithm!r}")
+        if self.algorithm == "elkan" and self.n_clusters == 1:
+            warnings.warn("algorithm='elkan' doesn't make sense for a single cluster. Using "
+                          "'lloyd' instead.", RuntimeWarning, stacklevel=3)
         if self.method not in ("auto", "fused", "gemm"):
             raise ValueError(f"method must be 'auto', 'fused' or 'gemm', got {self.method!r}")
         init = self.init
@@ -175,11 +202,12 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
                 raise ValueError(f"init must be 'k-means++', 'random', an array or a callable, got {init!r}")
         elif not callable(init):
             arr = np.asarray(init)
-            if arr.shape != (self.n_clusters, n_features):
-                raise ValueError(f"init: the array has shape {arr.shape}, expected "
-                                 f"(n_clusters, n_features) = ({self.n_clusters}, {n_features})")
-        if self.n_init == "auto":
-            n_init = 10 if isinstance(init, str) and init == "random" else 1
+            if arr.ndim != 2:
+                raise ValueError(f"init: expected a 2-d array of initial centers, got an array "
+                                 f"of shape {arr.shape}")
+            _check_center_shape(arr.shape, self.n_clusters, n_features)
+        if self.n_init == "auto":  # scikit-learn's rule: 10 runs for 'random' or a callable
+            n_init = 10 if (isinstance(init, str) and init == "random") or callable(init) else 1
         elif isinstance(self.n_init, numbers.Integral) and not isinstance(self.n_init, bool) \
                 and self.n_init >= 1:
             n_init = int(self.n_init)
@@ -196,29 +224,21 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     def fit(self, X, y=None, sample_weight=None, resume=False):
         """Compute the clustering of X (this rank's rows under MPI). ``resume=True``
         continues from the last checkpoint in ``checkpoint_dir``."""
-        comm = current_communicator()
-        # Validate locally, then agree: a bad input on any rank raises on every rank (no hang).
-        try:
-            X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
-                              order="C", copy=False, accept_large_sparse=False,
-                              ensure_min_samples=1 if comm.size == 1 else 0)
-            n_init = self._check_params(X.shape[1])
+        comm = fit_communicator()
+
+        def check():  # local; agree() makes a bad input on any rank raise on every rank
+            Xv = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
+                               order="C", copy=False, accept_large_sparse=False,
+                               ensure_min_samples=1 if comm.size == 1 else 0)
+            n_init = self._check_params(Xv.shape[1])
             n_threads = resolve_n_jobs(self.n_jobs)
-            sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
-            if np.any(sample_weight < 0):
+            w = _check_sample_weight(sample_weight, Xv, dtype=Xv.dtype)
+            if np.any(w < 0):
                 raise ValueError("sample_weight must be non-negative")
-            error = None
-        except (TypeError, ValueError) as exc:
-            error = exc
-        if comm.size > 1:
-            msgs = comm.allgather_object(None if error is None else f"{type(error).__name__}: {error}")
-            if error is not None:
-                raise error
-            bad = [(r, m) for r, m in enumerate(msgs) if m is not None]
-            if bad:
-                raise ValueError(f"invalid input on rank {bad[0][0]}: {bad[0][1]}")
-        elif error is not None:
-            raise error
+            return Xv, n_init, n_threads, w
+
+        X, n_init, n_threads, sample_weight = agree(comm, check)
+        self._n_init = n_init  # the number of runs (scikit-learn's attribute, for n_init="auto")
         comm.check_same(int(X.shape[1]), what="n_features")
         comm.check_same(str(X.dtype), what="dtype")
         counts = np.array([X.shape[0]], dtype=np.int64)
@@ -229,10 +249,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         if n_total < self.n_clusters:
             raise ValueError(f"n_samples={n_total} should be >= n_clusters={self.n_clusters}.")
         k, d = self.n_clusters, X.shape[1]
-        timer = _Timer()
-        from .._checkpoint import for_estimator
-
-        ck, state = for_estimator(
+        ck, saved = for_estimator(
             self, "KMeans", resume=resume, comm=comm if comm.size > 1 else None,
             data=(X.data, X.indices, X.indptr, sample_weight) if sp.issparse(X) else (X, sample_weight))
 
@@ -271,32 +288,48 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
                 raise ValueError("init: the array contains NaN or infinity")
             init = init - X_mean if X_mean is not None else init.copy()
 
-        best = None
-        first_run, resume_at = 0, None
-        if state is not None:
-            first_run = state.extra["run"]
-            from .._checkpoint import restore_rng
-
-            restore_rng(random_state, state.rng["random_state"])
-            if "best_centers" in state.arrays:
-                best = (state.arrays["best_labels"], state.extra["best_inertia"],
-                        state.arrays["best_centers"], state.extra["best_n_iter"])
-            resume_at = state
+        best, first_run = None, 0
+        if saved is not None:  # continue the run the checkpoint was taken in
+            extra = saved.extra.get("step", {}) if isinstance(saved.extra, dict) else {}
+            if "run" not in extra:
+                raise ValueError("the checkpoint holds no K-means run state")
+            first_run = int(extra["run"])
+            if "best_centers" in saved.arrays:
+                best = (saved.arrays["best_labels"], extra["best_inertia"],
+                        saved.arrays["best_centers"], extra["best_n_iter"])
+        timings = {"compute": 0.0, "comm": 0.0, "glue": 0.0, "total": 0.0, "iterations": 0}
         for run in range(first_run, n_init):
-            self._ck = None if ck is None else (ck, run, best, random_state)
-            if resume_at is not None:  # the run the checkpoint was taken in: no new init
-                centers, resume_at = resume_at, None
+            resuming = saved is not None and run == first_run
+            if resuming:  # the centers come from the checkpoint
+                centers = np.zeros((k, d), dtype=X.dtype)
             else:
                 centers = self._init_centers(comm, data, init, random_state, n_total, X_mean)
-            if self.verbose and comm.rank == 0:
-                print("Initialization complete")
-            labels, inertia, centers, n_iter = self._lloyd(comm, data, centers, tol, timer)
+                if self.verbose and comm.rank == 0:
+                    print("Initialization complete")
+            step = _make_step(self, comm, data, centers, tol, run, best)
+            try:
+                loop = FitLoop(max_iter=self.max_iter, comm=comm, verbose=self.verbose,
+                               desc="KMeans", log=_log_line, stream=sys.stdout,
+                               checkpointer=ck, saved=saved if resuming else None,
+                               rng={"random_state": random_state},
+                               iteration_offset=run * self.max_iter)
+                result = loop.run(step)
+                t0 = time.perf_counter()
+                labels, inertia = step.finish()
+                finish_s = time.perf_counter() - t0
+            finally:
+                step.close()
+            centers, n_iter = step.centers, result.n_iter
+            for key in ("compute", "comm", "glue", "total"):
+                timings[key] += result.timings[key]
+            timings["glue"] += finish_s
+            timings["total"] += finish_s
+            timings["iterations"] += n_iter
             # as scikit-learn: a smaller inertia wins unless it is the same partition
             if best is None or (inertia < best[1] and
                                 not _same_clustering(comm, labels, best[0], self.n_clusters)):
                 best = (labels, inertia, centers, n_iter)
         labels, inertia, centers, n_iter = best
-        self._ck = None
         if X_mean is not None:
             centers = centers + X_mean
             if not self.copy_x:
@@ -312,7 +345,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         self.labels_ = labels.astype(np.int32, copy=False)
         self.inertia_ = float(inertia)
         self.n_iter_ = int(n_iter)
-        self.timings_ = timer.as_dict()
+        self.timings_ = timings
         return self
 
     def _tolerance(self, comm, X, n_total, col_stats=None):
@@ -334,10 +367,6 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         return float(np.mean(var) * self.tol)
 
     # ---- initialisation (global over ranks) ---------------------------------------------------
-    def _offsets(self, comm, n_local):
-        sizes = np.asarray(comm.allgather_object(int(n_local)), dtype=np.int64)
-        return np.concatenate([[0], np.cumsum(sizes)])
-
     def _gather_rows(self, comm, data, global_idx, offsets, dtype):
         """Rows with global indices `global_idx` (any rank's) on every rank, in that order."""
         out = np.zeros((len(global_idx), data.d), dtype=np.float64)
@@ -349,16 +378,16 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         comm.allreduce_array(out, op="sum")
         return out.astype(dtype)
 
-    def _init_centers(self, comm, data, init, random_state, n_total, X_mean):
-        k, dtype = self.n_clusters, data.dtype
-        offsets = self._offsets(comm, data.n)
+    def _init_centers(self, comm, data, init, random_state, n_total, X_mean, k=None):
+        k, dtype = k or self.n_clusters, data.dtype
+        offsets = _offsets(comm, data.n)
         if isinstance(init, str) and init == "random":
             w = data.w.astype(np.float64)
             w_all = comm.allgatherv_rows(w) if comm.size > 1 else w
             seeds = random_state.choice(n_total, size=k, replace=False, p=w_all / w_all.sum())
             return self._gather_rows(comm, data, seeds, offsets, dtype)
         if isinstance(init, str):
-            return self._kmeans_plusplus(comm, data, random_state, offsets)
+            return self._kmeans_plusplus(comm, data, random_state, offsets, k)
         if callable(init):
             if comm.size > 1:
                 raise ValueError("init: a callable init is not supported under MPI")
@@ -367,14 +396,16 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             else:
                 X = data.raw if data.shift is not None else data.X + X_mean
             centers = np.asarray(init(X, k, random_state=random_state), dtype=dtype)
-            if centers.shape != (k, data.d):
-                raise ValueError(f"init: the callable returned shape {centers.shape}, expected {(k, data.d)}")
+            if centers.ndim != 2:
+                raise ValueError(f"init: the callable returned an array of shape "
+                                 f"{centers.shape}, expected (n_clusters, n_features)")
+            _check_center_shape(centers.shape, k, data.d)
             return centers - X_mean if X_mean is not None else centers
         return np.ascontiguousarray(init, dtype=dtype)
 
-    def _kmeans_plusplus(self, comm, data, random_state, offsets):
+    def _kmeans_plusplus(self, comm, data, random_state, offsets, k):
         """Greedy k-means++ exactly as scikit-learn's _kmeans_plusplus, over all ranks' rows."""
-        k, dtype = self.n_clusters, data.dtype
+        dtype = data.dtype
         n_trials = 2 + int(np.log(k))
         w = data.w.astype(np.float64)
         w_all = comm.allgatherv_rows(w) if comm.size > 1 else w
@@ -410,166 +441,47 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             centers[c] = cand_rows[b]
         return centers
 
-    # ---- Lloyd --------------------------------------------------------------------------------
-    # Single process, dense, no verbose output and no checkpoints: the whole loop runs in one
-    # native call (_core.kmeans.lloyd_fit_*, GIL released), the same steps as below.
-    _native_loop = True
-
-    def _lloyd(self, comm, data, centers, tol, timer):
-        k, d = self.n_clusters, data.d
-        if (self._native_loop and comm.size == 1 and not data.sparse and not self.verbose
-                and getattr(self, "_ck", None) is None and isinstance(centers, np.ndarray)):
-            centers = np.array(centers, dtype=data.dtype, order="C")  # updated in place
-            labels = np.empty(data.n, dtype=np.int32)
-            X, shift = data._native_input()
-            dist = np.empty(data.n, dtype=data.dtype)  # assigned_sq_dist's values, same pass
-            n_iter, compute, other = getattr(_K, "lloyd_fit" + data.sfx)(
-                X, data.w, centers, labels, int(self.max_iter), float(tol),
-                data.n_threads, data.method, shift, dist)
-            t = time.perf_counter()
-            inertia = float(dist.astype(np.float64) @ data.w)
-            timer.add(compute, 0.0, other + time.perf_counter() - t, iters=n_iter)
-            return labels, inertia, centers, n_iter
-        start = 0
-        if not isinstance(centers, np.ndarray):  # a Checkpoint taken after iteration `start`
-            state = centers
-            start = state.extra["iteration"]
-            centers = state.arrays["centers"]
-            labels = np.ascontiguousarray(state.arrays["labels"], dtype=np.int32)
-        else:
-            labels = np.full(data.n, -1, dtype=np.int32)
-        centers = np.ascontiguousarray(centers, dtype=data.dtype)
-        labels_old = labels.copy()
-        sums = np.empty((k, d), dtype=np.float64)
-        weights = np.empty(k, dtype=np.float64)
-        strict = False
-        sync = _ModelSync(comm, self.collective, k, d)
-        i = start - 1  # n_iter_ = start when a resumed fit has no iteration left
-        for i in range(start, self.max_iter):
-            t0 = time.perf_counter()
-            if self.collective == "rotate" and comm.size > 1:
-                inertia = self._rotate_step(comm, data, centers, labels, sums, weights, timer)
-            else:
-                inertia = data.lloyd(centers, labels, sums, weights)
-            t1 = time.perf_counter()
-            changed = float(np.any(labels != labels_old))
-            scal = np.array([inertia, changed])
-            sums, weights, scal = sync(sums, weights, scal)
-            t2 = time.perf_counter()
-            if np.any(weights == 0):
-                self._relocate(comm, data, centers, labels, sums, weights)
-            nz = weights > 0
-            new = np.zeros((k, d), dtype=np.float64)
-            new[nz] = sums[nz] / weights[nz, None]
-            new = new.astype(data.dtype)
-            shift = float(((new.astype(np.float64) - centers) ** 2).sum())
-            centers = new
-            timer.add(t1 - t0, t2 - t1, time.perf_counter() - t2)
-            if self.verbose and comm.rank == 0:
-                print(f"Iteration {i}, inertia {scal[0]}.")
-            if scal[1] == 0:
-                strict = True
-                if self.verbose and comm.rank == 0:
-                    print(f"Converged at iteration {i}: strict convergence.")
-                break
-            if shift <= tol:
-                if self.verbose and comm.rank == 0:
-                    print(f"Converged at iteration {i}: center shift {shift} within tolerance {tol}.")
-                break
-            labels_old[:] = labels
-            if getattr(self, "_ck", None) is not None:
-                self._checkpoint(i + 1, centers, labels)
-        if not strict:
-            data.assign(centers, labels)
-        inertia = np.array([float(data.assigned_sq_dist(centers, labels).astype(np.float64) @ data.w)])
-        comm.allreduce_array(inertia, op="sum")
-        return labels, inertia[0], centers, i + 1
-
-    def _checkpoint(self, iteration, centers, labels):
-        """Save the state after `iteration` Lloyd steps of the current init (collective)."""
-        ck, run, best, random_state = self._ck
-        if not ck.due(iteration):
-            return
-        arrays = {"centers": centers, "labels": labels}
-        extra = {"run": run, "iteration": iteration}
-        if best is not None:
-            arrays.update(best_labels=best[0], best_centers=best[2])
-            extra.update(best_inertia=float(best[1]), best_n_iter=int(best[3]))
-        # checkpoint numbers grow over the n_init runs (file names must never go backwards)
-        ck.save(run * self.max_iter + iteration, arrays, rng={"random_state": random_state},
-                extra=extra)
-
-    def _rotate_step(self, comm, data, centers, labels, sums, weights, timer):
-        """Harp's rotation: center blocks travel the ring; each rank keeps the best center seen
-        per row (ties to the lower index, as in one process); then the sums are computed."""
-        k = centers.shape[0]
-        bounds = np.linspace(0, k, comm.size + 1).astype(int)
-        table = Table(combiner="sum")
-        r = comm.rank
-        block = np.ascontiguousarray(centers[bounds[r]:bounds[r + 1]])
-        table.add(Partition(r, block))
-        best = np.full(data.n, np.inf, dtype=data.dtype)
-        dist = np.empty(data.n, dtype=data.dtype)
-        lab = np.empty(data.n, dtype=np.int32)
-        for _ in range(comm.size):
-            (pid,) = table.ids()
-            blk = table[pid]
-            if blk.shape[0] > 0:
-                data.assign(np.ascontiguousarray(blk, dtype=data.dtype), lab, dist)
-                g = lab + bounds[pid]
-                better = (dist < best) | ((dist == best) & (g < labels))
-                best[better] = dist[better]
-                labels[better] = g[better]
-            comm.rotate(table)
-        # the M-step partials for the final labels
-        sums[:] = 0
-        weights[:] = 0
-        if data.sparse:
-            coo = data.X.tocoo()
-            np.add.at(sums, (labels[coo.row], coo.col), coo.data * data.w[coo.row])
-        else:
-            np.add.at(sums, labels, data.X.astype(np.float64) * data.w[:, None])
-        np.add.at(weights, labels, data.w)
-        return float(best.astype(np.float64) @ data.w)
-
-    def _relocate(self, comm, data, centers, labels, sums, weights):
-        """Empty clusters take the points farthest from their centers (scikit-learn's rule),
-        chosen over all ranks; sums/weights are updated identically on every rank."""
-        empty = np.flatnonzero(weights == 0)
-        n_empty = len(empty)
-        dist = data.assigned_sq_dist(centers, labels).astype(np.float64)
-        offsets = self._offsets(comm, data.n)
-        # the n_empty largest distances, ties to the lower index (no full sort of n values)
-        m = min(n_empty, len(dist))
-        if 0 < m < len(dist):
-            thr = np.partition(dist, len(dist) - m)[len(dist) - m]
-            cand = np.flatnonzero(dist >= thr)
-            top = cand[np.argsort(-dist[cand], kind="stable")][:m]
-        else:
-            top = np.argsort(-dist, kind="stable")[:m]
-        cands = [(float(dist[i]), int(offsets[comm.rank] + i)) for i in top]
-        allc = [c for part in comm.allgather_object(cands) for c in part]
-        if not allc or max(c[0] for c in allc) == 0:
-            return
-        allc.sort(key=lambda c: (-c[0], c[1]))
-        chosen = [g for _, g in allc[:n_empty]]
-        # rows, weights and old labels of the chosen points, from their owners
-        buf = np.zeros((len(chosen), data.d + 2), dtype=np.float64)
-        lo, hi = offsets[comm.rank], offsets[comm.rank + 1]
-        for j, g in enumerate(chosen):
-            if lo <= g < hi:
-                buf[j, :data.d] = data.rows(np.asarray([g - lo]))[0]
-                buf[j, data.d] = data.w[g - lo]
-                buf[j, data.d + 1] = labels[g - lo]
-        comm.allreduce_array(buf, op="sum")
-        for j, new_id in enumerate(empty[:len(chosen)]):
-            x, w, old = buf[j, :data.d], buf[j, data.d], int(buf[j, data.d + 1])
-            sums[old] -= x * w
-            weights[old] -= w
-            sums[new_id] = x * w
-            weights[new_id] = w
+    def _init_centroids(self, X, x_squared_norms, init, random_state, sample_weight,
+                        init_size=None, n_centroids=None):
+        """scikit-learn's hook (same signature): ``n_centroids`` initial centers for X by
+        ``init``, one process, from harpdaal's initialisation (``x_squared_norms`` is not needed
+        and ``init_size`` subsamples as scikit-learn does)."""
+        X = check_array(X, accept_sparse="csr", dtype=[np.float64, np.float32], order="C")
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+        if init_size is not None and init_size < X.shape[0]:
+            idx = random_state.randint(0, X.shape[0], init_size)
+            X, sample_weight = X[idx], sample_weight[idx]
+        k = self.n_clusters if n_centroids is None else n_centroids
+        data = _Data(X, sample_weight, resolve_n_jobs(self.n_jobs), self.method)
+        if not isinstance(init, str) and not callable(init):
+            init = np.asarray(init, dtype=X.dtype)
+        centers = self._init_centers(LocalCommunicator(), data, init, random_state, X.shape[0],
+                                     None, k)
+        _check_center_shape(centers.shape, k, X.shape[1])
+        return centers
 
     # ---- predict / transform ------------------------------------------------------------------
+    # ---- model files (npz + JSON header, no pickle: harpdaal._persist) -------------------------
+    def _model_arrays(self):
+        check_is_fitted(self)
+        return ({"cluster_centers": self.cluster_centers_},
+                {"inertia_": float(self.inertia_), "n_iter_": int(self.n_iter_)})
+
+    @classmethod
+    def _from_model(cls, est, header, arrays, where):
+        centers = require(arrays, "cluster_centers", where, ndim=2,
+                          shape=(est.n_clusters, None))
+        check(centers.dtype in (np.float32, np.float64) and centers.shape[1] >= 1, where,
+              f"cluster_centers must be float32 or float64 with >= 1 column, got "
+              f"{centers.dtype} {list(centers.shape)}")
+        est.cluster_centers_ = np.ascontiguousarray(centers)
+        est.n_features_in_ = centers.shape[1]
+        est._n_features_out = centers.shape[0]
+        est.inertia_ = attribute(header, "inertia_", where, float)
+        check(np.isfinite(est.inertia_) and est.inertia_ >= 0, where,
+              f"inertia_ must be finite and >= 0, got {est.inertia_!r}")
+        est.n_iter_ = attribute(header, "n_iter_", where, int, low=0)
+
     def _check_test_data(self, X):
         X = validate_data(self, X, accept_sparse="csr", reset=False,
                           dtype=[np.float64, np.float32], order="C", accept_large_sparse=False)
@@ -593,14 +505,23 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     def transform(self, X):
         """Euclidean distances from each row of X to every center, shape (n, n_clusters)."""
         check_is_fitted(self)
+        same = X is self.cluster_centers_
         X = self._check_test_data(X)
-        return self._transform(X)
+        out = self._transform(X)
+        if same:  # as scikit-learn's euclidean_distances(X, X): a center is at 0 from itself
+            np.fill_diagonal(out, 0)
+        return out
 
     def _transform(self, X):
         c = self._centers_for(X)
         if sp.issparse(X):
-            data = _Data(X, np.ones(X.shape[0], X.dtype), resolve_n_jobs(self.n_jobs), self.method)
-            return np.sqrt(data.sq_dists(c)).astype(X.dtype)
+            # in float64 (as scikit-learn's euclidean_distances for float32): ||x||^2 - 2x.c +
+            # ||c||^2 in float32 loses the small distances to cancellation
+            X64 = X.astype(np.float64)
+            c64 = c.astype(np.float64)
+            xn = np.asarray(X64.multiply(X64).sum(axis=1)).ravel()
+            sq = xn[:, None] - 2 * np.asarray(X64 @ c64.T) + (c64 ** 2).sum(axis=1)[None, :]
+            return np.sqrt(np.maximum(sq, 0)).astype(X.dtype)
         out = np.empty((X.shape[0], c.shape[0]), dtype=X.dtype)
         getattr(_K, "distances" + _suffix(X.dtype))(X, c, out, False, resolve_n_jobs(self.n_jobs))
         return out
@@ -618,6 +539,16 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         labels = np.empty(X.shape[0], dtype=np.int32)
         data.assign(c, labels)
         return -float(data.assigned_sq_dist(c, labels).astype(np.float64) @ data.w)
+
+
+def _check_center_shape(shape, n_clusters, n_features):
+    """scikit-learn's messages for initial centers of the wrong shape."""
+    if shape[0] != n_clusters:
+        raise ValueError(f"init: The shape of the initial centers {shape} does not match the "
+                         f"number of clusters {n_clusters}.")
+    if shape[1] != n_features:
+        raise ValueError(f"init: The shape of the initial centers {shape} does not match the "
+                         f"number of features of the data {n_features}.")
 
 
 def _same_clustering(comm, a, b, k):
@@ -674,18 +605,273 @@ class _ModelSync:
         return np.concatenate(parts + [np.asarray(result[comm.size]).ravel()])
 
 
-class _Timer:
-    """Per-iteration split: compute (native step), comm (model sync), glue (the rest)."""
+def _offsets(comm, n_local):
+    """Global row offsets of every rank's rows (size + 1 values)."""
+    sizes = np.asarray(comm.allgather_object(int(n_local)), dtype=np.int64)
+    return np.concatenate([[0], np.cumsum(sizes)])
 
-    def __init__(self):
-        self.compute, self.comm, self.glue, self.iters = 0.0, 0.0, 0.0, 0
 
-    def add(self, compute, comm, glue, iters=1):
-        self.compute += compute
-        self.comm += comm
-        self.glue += glue
-        self.iters += iters
+def _log_line(iteration, metrics):
+    """scikit-learn's verbose line (0-based iteration)."""
+    return f"Iteration {iteration - 1}, inertia {metrics['inertia']}." if "inertia" in metrics \
+        else None
 
-    def as_dict(self):
-        return {"compute": self.compute, "comm": self.comm, "glue": self.glue,
-                "iterations": self.iters}
+
+# ---- the Lloyd steps (what the fit loop drives) -------------------------------------------------
+def _make_step(est, comm, data, centers, tol, run, best):
+    """One process and dense: blocks of iterations in native code; otherwise (sparse, or
+    several ranks) one iteration per run() with the model synchronised across ranks."""
+    if comm.size == 1 and not data.sparse:
+        return _NativeLloyd(est, comm, data, centers, tol, run, best)
+    return _SyncedLloyd(est, comm, data, centers, tol, run, best)
+
+
+class _Lloyd(Step):
+    """Lloyd iterations of one run (one init), the loop of scikit-learn's
+    ``_kmeans_single_lloyd``: a native step (labels, weighted per-cluster sums), empty clusters
+    relocated to the farthest points, new centers, convergence when no label changed (strict)
+    or when the squared center shift is <= tol; :meth:`finish` then runs the final E-step
+    (without strict convergence) and the inertia.
+
+    State: the centers (in the centred space of the fit), the labels of the last iteration (-1
+    before the first), the number of iterations done in this run; for checkpoints also the run
+    index and the best run so far (``best``: labels, inertia, centers, n_iter)."""
+
+    def __init__(self, est, comm, data, centers, tol, run, best):
+        self.comm, self.data, self.tol = comm, data, float(tol)
+        self.k, self.d = est.n_clusters, data.d
+        self.verbose = bool(est.verbose)
+        self.centers = np.array(centers, dtype=data.dtype, order="C")  # updated in place
+        self.labels = np.full(data.n, -1, dtype=np.int32)
+        self.done = 0
+        self.strict = False
+        self.run_index, self.best = run, best
+        self.compute_s = self.comm_s = 0.0
+
+    def _converged(self, iteration, stop, center_shift):
+        if stop == "strict":
+            return {"converged": True,
+                    "message": f"Converged at iteration {iteration}: strict convergence."}
+        return {"converged": True, "message": f"Converged at iteration {iteration}: center shift "
+                                              f"{center_shift} within tolerance {self.tol}."}
+
+    def state(self):
+        arrays = {"centers": self.centers, "labels": self.labels}
+        extra = {"run": self.run_index, "iteration": self.done}
+        if self.best is not None:
+            arrays.update(best_labels=self.best[0], best_centers=self.best[2])
+            extra.update(best_inertia=float(self.best[1]), best_n_iter=int(self.best[3]))
+        return arrays, extra
+
+    def load_state(self, arrays, extra):
+        centers = np.ascontiguousarray(arrays["centers"], dtype=self.data.dtype)
+        labels = np.ascontiguousarray(arrays["labels"], dtype=np.int32)
+        if centers.shape != (self.k, self.d) or labels.shape != (self.data.n,):
+            raise ValueError(f"the checkpoint's centers {centers.shape} / labels "
+                             f"{labels.shape} do not fit this fit ({self.k}, {self.d}) / "
+                             f"({self.data.n},)")
+        self.centers, self.labels = centers.copy(), labels.copy()
+        self.done = int(extra["iteration"])
+
+
+class _NativeLloyd(_Lloyd):
+    """One process, dense rows: ``run(n)`` does up to n iterations in one native call
+    (``lloyd_iterations``, GIL released); calls continue one another exactly, so the fit loop
+    may ask for one iteration at a time (verbose, checkpoints) or for all of them."""
+
+    def run(self, n):
+        data = self.data
+        X, shift = data._native_input()
+        inertia = np.empty(n, dtype=np.float64) if self.verbose else None
+        n_done, stop, center_shift, compute, other = getattr(_K, "lloyd_iterations" + data.sfx)(
+            X, data.w, self.centers, self.labels, int(n), self.tol, data.n_threads, data.method,
+            shift, inertia)
+        self.compute_s += compute
+        first, self.done = self.done, self.done + n_done
+        self.strict = stop == "strict"
+        records = [{} if inertia is None else {"inertia": float(inertia[j])}
+                   for j in range(n_done)]
+        if stop:
+            records[-1].update(self._converged(first + n_done - 1, stop, center_shift))
+        return records
+
+    def finish(self):
+        data = self.data
+        X, shift = data._native_input()
+        dist = np.empty(data.n, dtype=data.dtype)  # the assigned distances, same pass
+        getattr(_K, "lloyd_finish" + data.sfx)(X, self.centers, self.labels, not self.strict,
+                                               dist, data.n_threads, data.method, shift)
+        return self.labels, float(dist.astype(np.float64) @ data.w)
+
+
+class _SyncedLloyd(_Lloyd):
+    """Sparse rows or several ranks: one iteration per ``run``: the native step on this rank's
+    rows, the sums / weights / inertia synchronised by the estimator's collective (Harp's five;
+    'rotate' moves the centers through ``ModelRotator`` for the E-step), then relocation and the
+    center update, identical on every rank."""
+
+    def __init__(self, est, comm, data, centers, tol, run, best):
+        super().__init__(est, comm, data, centers, tol, run, best)
+        self.labels_old = self.labels.copy()
+        self.sums = np.empty((self.k, self.d), dtype=np.float64)
+        self.weights = np.empty(self.k, dtype=np.float64)
+        self.sync = _ModelSync(comm, est.collective, self.k, self.d)
+        self.rotation = None
+        if est.collective == "rotate" and comm.size > 1:
+            self.rotation = _CenterRotation(comm, self.k, self.d, data.dtype)
+
+    def load_state(self, arrays, extra):
+        super().load_state(arrays, extra)
+        self.labels_old = self.labels.copy()
+
+    def run(self, n):
+        comm, data, k, d = self.comm, self.data, self.k, self.d
+        centers, labels = self.centers, self.labels
+        t0 = time.perf_counter()
+        if self.rotation is not None:
+            inertia = self.rotation.step(data, centers, labels, self.sums, self.weights)
+            self.compute_s += self.rotation.compute_s
+            self.comm_s += self.rotation.comm_s
+        else:
+            inertia = data.lloyd(centers, labels, self.sums, self.weights)
+            self.compute_s += time.perf_counter() - t0
+        changed = float(np.any(labels != self.labels_old))
+        t1 = time.perf_counter()
+        self.sums, self.weights, scal = self.sync(self.sums, self.weights,
+                                                  np.array([inertia, changed]))
+        self.comm_s += time.perf_counter() - t1
+        sums, weights = self.sums, self.weights
+        if np.any(weights == 0):
+            _relocate(comm, data, centers, labels, sums, weights)
+        nz = weights > 0
+        new = np.zeros((k, d), dtype=np.float64)
+        new[nz] = sums[nz] / weights[nz, None]
+        if not nz.all():  # still empty (duplicates): on the heaviest cluster's center
+            new[~nz] = new[np.argmax(weights)]
+        new = new.astype(data.dtype)
+        center_shift = float(((new.astype(np.float64) - centers) ** 2).sum())
+        self.centers = new
+        iteration, self.done = self.done, self.done + 1
+        record = {"inertia": float(scal[0])}
+        if scal[1] == 0:
+            self.strict = True
+            record.update(self._converged(iteration, "strict", center_shift))
+        elif center_shift <= self.tol:
+            record.update(self._converged(iteration, "tolerance", center_shift))
+        else:
+            self.labels_old[:] = labels
+        return [record]
+
+    def finish(self):
+        data = self.data
+        if not self.strict:
+            data.assign(self.centers, self.labels)
+        inertia = np.array([float(data.assigned_sq_dist(self.centers, self.labels)
+                                  .astype(np.float64) @ data.w)])
+        self.comm.allreduce_array(inertia, op="sum")
+        return self.labels, float(inertia[0])
+
+    def close(self):
+        if self.rotation is not None:
+            self.rotation.close()
+            self.rotation = None
+
+
+class _CenterRotation:
+    """Harp's rotation for the E-step: each rank holds a block of the centers; the blocks
+    travel the ring through :class:`harpdaal.comm.ModelRotator` while every rank assigns its
+    rows to the block it holds, keeping per row the nearest center seen (ties to the lower
+    index, as in one process). After ``size`` rotations every rank holds its own block again,
+    which the next iteration overwrites with the new centers."""
+
+    def __init__(self, comm, k, d, dtype):
+        self.comm = comm
+        self.bounds = np.linspace(0, k, comm.size + 1).astype(int)
+        lo, hi = self.bounds[comm.rank], self.bounds[comm.rank + 1]
+        self.rotator = ModelRotator(np.zeros((hi - lo, d), dtype=dtype), comm=comm,
+                                    slices_per_rank=1)
+        self.compute_s = self.comm_s = 0.0
+
+    def step(self, data, centers, labels, sums, weights):
+        """Labels of this rank's rows against every center, the weighted sums and weights of
+        its rows per cluster, and its inertia."""
+        rot, rank = self.rotator, self.comm.rank
+        self.compute_s = self.comm_s = 0.0
+        t = time.perf_counter()
+        own = rot.get(0)
+        if rot.rows(0) != (self.bounds[rank], self.bounds[rank + 1]):
+            raise RuntimeError("center rotation out of step: this rank does not hold its own "
+                               "block at the start of an iteration")
+        own[...] = centers[self.bounds[rank]:self.bounds[rank + 1]]
+        self.comm_s += time.perf_counter() - t
+        best = np.full(data.n, np.inf, dtype=data.dtype)
+        dist = np.empty(data.n, dtype=data.dtype)
+        lab = np.empty(data.n, dtype=np.int32)
+        for _ in range(self.comm.size):
+            t = time.perf_counter()
+            block = np.array(rot.get(0), dtype=data.dtype, order="C")
+            start = rot.rows(0)[0]
+            t1 = time.perf_counter()
+            if block.shape[0] > 0:
+                data.assign(block, lab, dist)
+                g = lab + start
+                better = (dist < best) | ((dist == best) & (g < labels))
+                best[better] = dist[better]
+                labels[better] = g[better]
+            t2 = time.perf_counter()
+            rot.rotate(0)  # in flight while the next block (or the M-step) is computed
+            self.comm_s += (t1 - t) + (time.perf_counter() - t2)
+            self.compute_s += t2 - t1
+        t = time.perf_counter()
+        # the M-step partials for the final labels
+        sums[:] = 0
+        weights[:] = 0
+        if data.sparse:
+            coo = data.X.tocoo()
+            np.add.at(sums, (labels[coo.row], coo.col), coo.data * data.w[coo.row])
+        else:
+            np.add.at(sums, labels, data.X.astype(np.float64) * data.w[:, None])
+        np.add.at(weights, labels, data.w)
+        self.compute_s += time.perf_counter() - t
+        return float(best.astype(np.float64) @ data.w)
+
+    def close(self):
+        self.rotator.close()
+
+
+def _relocate(comm, data, centers, labels, sums, weights):
+    """Empty clusters take the points farthest from their centers (scikit-learn's rule),
+    chosen over all ranks; sums/weights are updated identically on every rank."""
+    empty = np.flatnonzero(weights == 0)
+    n_empty = len(empty)
+    dist = data.assigned_sq_dist(centers, labels).astype(np.float64)
+    offsets = _offsets(comm, data.n)
+    # the n_empty largest distances, ties to the lower index (no full sort of n values)
+    m = min(n_empty, len(dist))
+    if 0 < m < len(dist):
+        thr = np.partition(dist, len(dist) - m)[len(dist) - m]
+        cand = np.flatnonzero(dist >= thr)
+        top = cand[np.argsort(-dist[cand], kind="stable")][:m]
+    else:
+        top = np.argsort(-dist, kind="stable")[:m]
+    cands = [(float(dist[i]), int(offsets[comm.rank] + i)) for i in top]
+    allc = [c for part in comm.allgather_object(cands) for c in part]
+    if not allc or max(c[0] for c in allc) == 0:
+        return
+    allc.sort(key=lambda c: (-c[0], c[1]))
+    chosen = [g for _, g in allc[:n_empty]]
+    # rows, weights and old labels of the chosen points, from their owners
+    buf = np.zeros((len(chosen), data.d + 2), dtype=np.float64)
+    lo, hi = offsets[comm.rank], offsets[comm.rank + 1]
+    for j, g in enumerate(chosen):
+        if lo <= g < hi:
+            buf[j, :data.d] = data.rows(np.asarray([g - lo]))[0]
+            buf[j, data.d] = data.w[g - lo]
+            buf[j, data.d + 1] = labels[g - lo]
+    comm.allreduce_array(buf, op="sum")
+    for j, new_id in enumerate(empty[:len(chosen)]):
+        x, w, old = buf[j, :data.d], buf[j, data.d], int(buf[j, data.d + 1])
+        sums[old] -= x * w
+        weights[old] -= w
+        sums[new_id] = x * w
+        weights[new_id] = w

@@ -1,4 +1,4 @@
-"""Synthetic corpora drawn from the LDA generative model (W-LDA in DESIGN.md)."""
+"""Synthetic corpora drawn from the LDA generative model (W-LDA in docs/bench.md)."""
 from __future__ import annotations
 
 import numpy as np

@@ -18,6 +18,7 @@ from sklearn.exceptions import NotFittedError
 from .. import _core
 from .._checkpoint import for_estimator
 from .._driver import FitLoop, fit_communicator
+from .._persist import PersistMixin, attribute, check, require
 from .._threads import resolve_n_jobs
 from . import _ratings as R
 from ._local import CCDStep, SGDStep, predict_pairs
@@ -27,7 +28,6 @@ _SCHEDULES = ("adaptive", "constant")
 # Tuned together on ml-latest-small, jester5k (k=40) and synthetic W-MF (k=32); docs/mf.md.
 _DEFAULT_REG_USER = 0.04
 _DEFAULT_REG_ITEM = 0.05
-_FORMAT = "harpdaal.MatrixFactorization/1"
 
 
 def _resolve_jobs(n_jobs):
@@ -49,7 +49,7 @@ def _log_line(epoch, rec):
     return msg + f"  ({rec['seconds']:.3f} s)"
 
 
-class MatrixFactorization(BaseEstimator):
+class MatrixFactorization(PersistMixin, BaseEstimator):
     """Low-rank matrix factorisation of explicit ratings, r_ui ~ mu + b_u + b_i + p_u . q_i.
 
     Parameters
@@ -551,45 +551,64 @@ class MatrixFactorization(BaseEstimator):
         top = top[np.argsort(-scores[top], kind="stable")]
         return self.item_ids_[top], scores[top]
 
-    # -- persistence (npz + JSON, no pickle) ----------------------------------------------------
-    def save(self, path):
-        """Write the fitted model to `path` (a .npz holding arrays and a JSON header)."""
+    # -- model files (npz + JSON header, no pickle: harpdaal._persist) -------------------------
+    def _model_arrays(self):
         self._check_fitted()
-        meta = {"format": _FORMAT, "params": self.get_params(), "n_factors_": self.n_factors_,
-                "global_mean_": self.global_mean_, "n_epochs_": getattr(self, "n_epochs_", 0),
-                "history_": getattr(self, "history_", [])}
+        ptr, seen = self._seen_csr()
+        if ptr is None:  # a distributed fit whose rank holds no users
+            ptr, seen = np.zeros(self.user_ids_.size + 1, np.int64), np.zeros(0, np.int32)
+        comm = fit_communicator()
+        if comm.size > 1:  # each rank knows the items its own users rated: one file has all
+            rows = np.repeat(np.arange(ptr.size - 1, dtype=np.int32), np.diff(ptr))
+            rows = comm.allgatherv_rows(np.ascontiguousarray(rows))
+            items = comm.allgatherv_rows(np.ascontiguousarray(seen, dtype=np.int32))
+            ptr = np.empty(self.user_ids_.size + 1, np.int64)
+            seen = np.empty(items.size, np.int32)
+            _core.mf.group_by_row(rows, items, self.user_ids_.size, ptr, seen)
         arrays = {"user_ids": self.user_ids_, "item_ids": self.item_ids_,
                   "user_factors": self.user_factors_, "item_factors": self.item_factors_,
-                  "seen_ptr": self._seen_csr()[0], "seen_items": self._seen_csr()[1]}
+                  "seen_ptr": ptr, "seen_items": seen}
         if self._bu is not None:
             arrays["user_bias"], arrays["item_bias"] = self._bu, self._bi
-        meta_bytes = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
-        with open(path, "wb") as fh:
-            np.savez(fh, meta=meta_bytes, **arrays)
+        attributes = {"n_factors_": int(self.n_factors_), "global_mean_": float(self.global_mean_),
+                      "n_epochs_": int(getattr(self, "n_epochs_", 0)),
+                      "best_epoch_": int(getattr(self, "best_epoch_", 0)),
+                      "history_": getattr(self, "history_", [])}
+        return arrays, attributes
 
     @classmethod
-    def load(cls, path):
-        with np.load(path, allow_pickle=False) as z:
-            meta = json.loads(z["meta"].tobytes().decode())
-            if meta.get("format") != _FORMAT:
-                raise ValueError(f"{path}: not a harpdaal MatrixFactorization file")
-            est = cls(**meta["params"])
-            k = int(meta["n_factors_"])
-            est.n_factors_ = k
-            est.global_mean_ = float(meta["global_mean_"])
-            est.n_epochs_ = int(meta["n_epochs_"])
-            est.history_ = meta["history_"]
-            est._scale = 1.0
-            est.user_ids_ = z["user_ids"]
-            est.item_ids_ = z["item_ids"]
-            ld = R.padded_width(k)
-            est._P = R.aligned_empty((est.user_ids_.size, ld))
-            est._P[:, :k] = z["user_factors"]
-            est._Q = R.aligned_empty((est.item_ids_.size, ld))
-            est._Q[:, :k] = z["item_factors"]
-            est._bu = z["user_bias"].astype(np.float32) if "user_bias" in z else None
-            est._bi = z["item_bias"].astype(np.float32) if "item_bias" in z else None
-            est._seen_ptr = z["seen_ptr"]
-            est._seen_items = z["seen_items"]
-            est._seen_lazy = None
-        return est
+    def _from_model(cls, est, header, arrays, where):
+        k = attribute(header, "n_factors_", where, int, low=1)
+        mean = attribute(header, "global_mean_", where, float)
+        check(np.isfinite(mean), where, "global_mean_ is not finite")
+        user_ids = require(arrays, "user_ids", where, kind="i", ndim=1, low=0)
+        item_ids = require(arrays, "item_ids", where, kind="i", ndim=1, low=0)
+        nu, ni = user_ids.size, item_ids.size
+        for name, ids in (("user_ids", user_ids), ("item_ids", item_ids)):
+            check(ids.size == 0 or bool(np.all(np.diff(ids) > 0)), where,
+                  f"{name} must be sorted and unique")
+        P = require(arrays, "user_factors", where, shape=(nu, k))
+        Q = require(arrays, "item_factors", where, shape=(ni, k))
+        ptr = require(arrays, "seen_ptr", where, kind="i", shape=(nu + 1,), low=0)
+        seen = require(arrays, "seen_items", where, kind="i", ndim=1, low=0, high=max(ni, 1))
+        check(ptr[0] == 0 and ptr[-1] == seen.size and bool(np.all(np.diff(ptr) >= 0)), where,
+              "seen_ptr is not a row pointer over seen_items")
+        has_bias = "user_bias" in arrays or "item_bias" in arrays
+        if has_bias:
+            bu = require(arrays, "user_bias", where, shape=(nu,))
+            bi = require(arrays, "item_bias", where, shape=(ni,))
+        est.n_factors_, est.global_mean_, est._scale = k, mean, 1.0
+        est.n_epochs_ = attribute(header, "n_epochs_", where, int, low=0)
+        est.best_epoch_ = attribute(header, "best_epoch_", where, int, low=0)
+        est.history_ = attribute(header, "history_", where, list)
+        est.user_ids_, est.item_ids_ = user_ids.astype(np.int64), item_ids.astype(np.int64)
+        ld = R.padded_width(k)
+        est._P = R.aligned_empty((nu, ld))
+        est._P[:, :k] = P
+        est._Q = R.aligned_empty((ni, ld))
+        est._Q[:, :k] = Q
+        est._bu = bu.astype(np.float32) if has_bias else None
+        est._bi = bi.astype(np.float32) if has_bias else None
+        est._seen_ptr = ptr.astype(np.int64)
+        est._seen_items = seen.astype(np.int32)
+        est._seen_lazy = None

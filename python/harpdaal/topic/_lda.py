@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .. import _core
 from .._checkpoint import for_estimator
 from .._driver import FitLoop, agree, fit_communicator
+from .._persist import PersistMixin, attribute, check, require
 from .._threads import resolve_n_jobs
 from ._corpus import TokenCorpus, as_token_corpus
 from ._steps import LOGLIK, OneProcessSweeps, RotationSweeps
@@ -40,7 +41,7 @@ def _seed_from(random_state) -> int:
                     f"got {type(random_state).__name__}")
 
 
-class LatentDirichletAllocation(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
+class LatentDirichletAllocation(PersistMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
                                 BaseEstimator):
     """Latent Dirichlet Allocation fitted by collapsed Gibbs sampling.
 
@@ -250,15 +251,60 @@ class LatentDirichletAllocation(ClassNamePrefixFeaturesOutMixin, TransformerMixi
         self.step_history_ = step.step_history
         self.n_tokens_ = n_tokens
         self.train_topics_ = step.topics
-        self.train_corpus_ = corpus
         self._alpha, self._beta = alpha, beta
+        self._last_corpus = corpus  # for fit_transform only: dropped before fit returns there
         return self
 
     def fit_transform(self, X, y=None):
         """Fit, then return the training documents' topic proportions (from the final sample)."""
-        self.fit(X)
-        c = self.train_corpus_
-        return self._proportions_from_topics(c, self.train_topics_)
+        try:
+            self.fit(X)
+            return self._proportions_from_topics(self._last_corpus, self.train_topics_)
+        finally:
+            self.__dict__.pop("_last_corpus", None)
+
+    def __getstate__(self):
+        # the training corpus is never part of the model (pickle or save)
+        state = dict(self.__dict__)
+        state.pop("_last_corpus", None)
+        return state
+
+    # -- model files (npz + JSON header, no pickle): an inference-only model ---------------------
+    def _model_arrays(self):
+        self._check_fitted()
+        return ({"word_topic": self.word_topic_, "topic_totals": self.topic_totals_},
+                {"doc_topic_prior": self._alpha, "topic_word_prior": self._beta,
+                 "n_features_in_": int(self.n_features_in_), "n_iter_": int(self.n_iter_),
+                 "n_tokens_": int(self.n_tokens_),
+                 "loglik_per_token_": float(self.loglik_per_token_),
+                 "loglik_history_": [[int(i), float(v)] for i, v in self.loglik_history_]})
+
+    @classmethod
+    def _from_model(cls, est, header, arrays, where):
+        K, _, _ = est._validated_params()
+        V = attribute(header, "n_features_in_", where, int, low=1)
+        alpha = attribute(header, "doc_topic_prior", where, float)
+        beta = attribute(header, "topic_word_prior", where, float)
+        check(np.isfinite(alpha) and alpha > 0 and np.isfinite(beta) and beta > 0, where,
+              f"priors must be finite and > 0, got {alpha!r}, {beta!r}")
+        word_topic = require(arrays, "word_topic", where, kind="i", shape=(V, K), low=0)
+        totals = require(arrays, "topic_totals", where, kind="i", shape=(K,), low=0)
+        check(word_topic.dtype == np.int32 and totals.dtype == np.int64, where,
+              "word_topic must be int32 and topic_totals int64")
+        check(np.array_equal(word_topic.sum(axis=0, dtype=np.int64), totals), where,
+              "topic_totals differ from the column sums of word_topic (corrupt counts)")
+        history = attribute(header, "loglik_history_", where, list)
+        check(all(isinstance(h, list) and len(h) == 2 for h in history), where,
+              "loglik_history_ must be a list of [iteration, value] pairs")
+        est.word_topic_ = np.ascontiguousarray(word_topic)
+        est.topic_totals_ = np.ascontiguousarray(totals)
+        est.components_ = word_topic.T.astype(np.float64) + beta
+        est.n_features_in_ = V
+        est.n_iter_ = attribute(header, "n_iter_", where, int, low=0)
+        est.n_tokens_ = attribute(header, "n_tokens_", where, int, low=0)
+        est.loglik_per_token_ = attribute(header, "loglik_per_token_", where, float)
+        est.loglik_history_ = [(int(i), float(v)) for i, v in history]
+        est._alpha, est._beta = float(alpha), float(beta)
 
     def _proportions_from_topics(self, corpus, topics):
         K = self.n_components
@@ -268,15 +314,20 @@ class LatentDirichletAllocation(ClassNamePrefixFeaturesOutMixin, TransformerMixi
         return theta / theta.sum(axis=1, keepdims=True)
 
     # -- inference ----------------------------------------------------------------------------
-    def _fold_in(self, corpus: TokenCorpus, n_sweeps=None, seed=None):
+    def _fold_in(self, corpus: TokenCorpus, n_sweeps=None, seed=None, rng=None, first_doc=0):
+        """Fold-in counts of `corpus`. A stream of chunks gives the same result as one call on
+        their concatenation when every chunk passes the same `rng` (initial topics, drawn in
+        token order) and its global `first_doc` (the sampler's per-document streams)."""
         K = self.n_components
         sweeps = self.transform_max_iter if n_sweeps is None else n_sweeps
         burn = sweeps // 3
         seed = _seed_from(self.random_state) if seed is None else seed
-        rng = np.random.default_rng(seed)
+        if rng is None:
+            rng = np.random.default_rng(seed)
         topics = rng.integers(0, K, corpus.n_tokens, dtype=np.int32)
         doc_topic = np.zeros((corpus.n_docs, K), np.float32)
-        _K.fold_in(corpus.doc_ptr, corpus.words, topics, 0, self.word_topic_, self.topic_totals_,
+        _K.fold_in(corpus.doc_ptr, corpus.words, topics, first_doc, self.word_topic_,
+                   self.topic_totals_,
                    self._alpha, self._beta, seed, sweeps, burn, self._kernel_steps(), doc_topic,
                    resolve_n_jobs(self.n_jobs))
         kept = sweeps - burn
@@ -290,6 +341,19 @@ class LatentDirichletAllocation(ClassNamePrefixFeaturesOutMixin, TransformerMixi
         counts = self._fold_in(corpus)
         theta = counts + self._alpha
         return theta / theta.sum(axis=1, keepdims=True)
+
+    def transform_stream(self, chunks):
+        """transform() over an iterable of document chunks, one result per chunk: together the
+        same rows as ``transform`` of all documents at once, with memory bounded by a chunk
+        (``harpdaal transform`` streams files this way)."""
+        self._check_fitted()
+        rng = np.random.default_rng(_seed_from(self.random_state))
+        first = 0
+        for X in chunks:
+            corpus = self._corpus(X, reset=False)
+            theta = self._fold_in(corpus, rng=rng, first_doc=first) + self._alpha
+            first += corpus.n_docs
+            yield theta / theta.sum(axis=1, keepdims=True)
 
     def topic_word_distribution(self) -> np.ndarray:
         """phi (n_components x n_features): (n_kw + beta) / (n_k + V beta)."""

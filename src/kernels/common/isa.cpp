@@ -11,10 +11,12 @@ Isa detect() {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_cpu_init();
   // __builtin_cpu_supports checks CPUID and the OS-enabled state (XCR0) for AVX/AVX-512.
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
-      __builtin_cpu_supports("fma") && __builtin_cpu_supports("bmi2"))
+  const bool f = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
+                 __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  if (f && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("bmi2"))
     return Isa::avx512;
+  if (f) return Isa::avx512f;  // Knights Landing: F/CD (and ER/PF, unused) without BW/DQ/VL
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
       __builtin_cpu_supports("bmi2"))
     return Isa::avx2;
@@ -32,6 +34,7 @@ std::atomic<int>& active_slot() {
 const char* isa_name(Isa isa) {
   switch (isa) {
     case Isa::avx512: return "avx512";
+    case Isa::avx512f: return "avx512f";
     case Isa::avx2: return "avx2";
     default: return "generic";
   }
@@ -39,9 +42,11 @@ const char* isa_name(Isa isa) {
 
 Isa parse_isa(const std::string& name) {
   if (name == "avx512") return Isa::avx512;
+  if (name == "avx512f") return Isa::avx512f;
   if (name == "avx2") return Isa::avx2;
   if (name == "generic") return Isa::generic;
-  throw std::invalid_argument("unknown ISA '" + name + "': expected one of avx512, avx2, generic");
+  throw std::invalid_argument("unknown ISA '" + name +
+                              "': expected one of avx512, avx512f, avx2, generic");
 }
 
 Isa detected_isa() {

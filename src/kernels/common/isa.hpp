@@ -4,7 +4,12 @@
 
 namespace harpdaal::kernels {
 
-enum class Isa : int { generic = 0, avx2 = 1, avx512 = 2 };
+// Levels, lowest first (each one runs on every CPU that runs a higher one):
+//   generic  baseline x86-64 (the compiler's default flags)
+//   avx2     AVX2 + FMA + BMI2 (Haswell and later)
+//   avx512f  AVX-512 F + CD only, with AVX2 + FMA (Knights Landing): no BW/DQ/VL instructions
+//   avx512   AVX-512 F/CD/BW/DQ/VL + BMI2 (Skylake-SP and later)
+enum class Isa : int { generic = 0, avx2 = 1, avx512f = 2, avx512 = 3 };
 
 // Highest level this CPU (and OS, via XCR0) can run.
 Isa detected_isa();
@@ -17,11 +22,14 @@ void set_isa(const std::string& name);
 const char* isa_name(Isa isa);
 Isa parse_isa(const std::string& name);
 
-// Pick the implementation for the active level; call once per kernel entry, never in a loop.
+// The one dispatch of every kernel: pick the implementation for the active level, one per level
+// in the order of Isa. Call once per kernel entry, never in a loop. A kernel family with no
+// avx512f body of its own passes its avx2 one there (and says so where it dispatches).
 template <class Fn>
-Fn dispatch(Fn generic, Fn avx2, Fn avx512) {
+Fn dispatch(Fn generic, Fn avx2, Fn avx512f, Fn avx512) {
   switch (active_isa()) {
     case Isa::avx512: return avx512;
+    case Isa::avx512f: return avx512f;
     case Isa::avx2: return avx2;
     default: return generic;
   }

@@ -14,6 +14,7 @@ namespace harpdaal::kernels::common {
   }
 HARPDAAL_DECLARE_ROWS(generic)
 HARPDAAL_DECLARE_ROWS(avx2)
+HARPDAAL_DECLARE_ROWS(avx512f)
 HARPDAAL_DECLARE_ROWS(avx512)
 #undef HARPDAAL_DECLARE_ROWS
 
@@ -21,7 +22,7 @@ template <class T>
 void row_sq_norms(const T* x, int64_t n, int64_t d, T* out, int n_threads) {
   using Rows = void (*)(const T*, int64_t, int64_t, int64_t, T*);
   Rows rows = dispatch<Rows>(&generic::row_sq_norms_rows<T>, &avx2::row_sq_norms_rows<T>,
-                             &avx512::row_sq_norms_rows<T>);
+                             &avx512f::row_sq_norms_rows<T>, &avx512::row_sq_norms_rows<T>);
   int64_t grain = d > 0 ? std::max<int64_t>(1, 16384 / d) : n;
   parallel_for(n_threads, n, grain, [&](int64_t b, int64_t e) { rows(x, b, e, d, out); });
 }

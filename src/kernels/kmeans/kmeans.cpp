@@ -14,65 +14,17 @@
 
 #include "kernels/common/isa.hpp"
 #include "kernels/common/parallel.hpp"
+#include "kernels/kmeans/kmeans_ops.hpp"
 
 namespace harpdaal::kernels::kmeans {
-
-#define HARPDAAL_KMEANS_DECLARE(NS)                                                           \
-  namespace NS {                                                                              \
-  template <class T>                                                                          \
-  int64_t tile_width();                                                                       \
-  template <class T>                                                                          \
-  void pack_centers(const T*, int64_t, int64_t, T*);                                          \
-  template <class T>                                                                          \
-  int64_t fused_scratch_size(int64_t, int64_t);                                               \
-  template <class T>                                                                          \
-  void fused_block(const T*, int64_t, int64_t, const T*, int64_t, int32_t*, T*, T*,          \
-                   const T*);                                                                 \
-  template <class T>                                                                          \
-  void argmin_rows(const T*, int64_t, int64_t, int32_t*, T*);                                 \
-  template <class T>                                                                          \
-  void accumulate_rows(const T*, int64_t, int64_t, const T*, const int32_t*, const T*, bool,  \
-                       double*, double*, double*);                                            \
-  template <class T>                                                                          \
-  void assigned_sq_dist_rows(const T*, int64_t, int64_t, int64_t, const T*, const int32_t*,   \
-                             T*);                                                             \
-  }
-HARPDAAL_KMEANS_DECLARE(generic)
-HARPDAAL_KMEANS_DECLARE(avx2)
-HARPDAAL_KMEANS_DECLARE(avx512)
-#undef HARPDAAL_KMEANS_DECLARE
 
 namespace {
 
 // The active ISA's bodies, chosen once per kernel call.
 template <class T>
-struct Ops {
-  int64_t (*tile_width)();
-  void (*pack)(const T*, int64_t, int64_t, T*);
-  int64_t (*scratch)(int64_t, int64_t);
-  void (*fused)(const T*, int64_t, int64_t, const T*, int64_t, int32_t*, T*, T*, const T*);
-  void (*argmin)(const T*, int64_t, int64_t, int32_t*, T*);
-  void (*accumulate)(const T*, int64_t, int64_t, const T*, const int32_t*, const T*, bool,
-                     double*, double*, double*);
-  void (*assigned)(const T*, int64_t, int64_t, int64_t, const T*, const int32_t*, T*);
-};
-
-#define HARPDAAL_KMEANS_OPS(NS)                                                       \
-  Ops<T> {                                                                            \
-    &NS::tile_width<T>, &NS::pack_centers<T>, &NS::fused_scratch_size<T>,             \
-        &NS::fused_block<T>, &NS::argmin_rows<T>, &NS::accumulate_rows<T>,            \
-        &NS::assigned_sq_dist_rows<T>                                                 \
-  }
-
-template <class T>
 Ops<T> active_ops() {
-  switch (active_isa()) {
-    case Isa::avx512: return HARPDAAL_KMEANS_OPS(avx512);
-    case Isa::avx2: return HARPDAAL_KMEANS_OPS(avx2);
-    default: return HARPDAAL_KMEANS_OPS(generic);
-  }
+  return dispatch(&generic::ops<T>, &avx2::ops<T>, &avx512f::ops<T>, &avx512::ops<T>)();
 }
-#undef HARPDAAL_KMEANS_OPS
 
 constexpr int64_t kFusedRows = 60;  // rows per parallel block (fused): a multiple of 6 and 4
 constexpr int64_t kSmallKBlockBytes = 24 * 1024;  // row block for k < 16 (see make_assigner)
@@ -426,31 +378,33 @@ void center(const T* x, int64_t n, int64_t d, T* out, T* mean, double* col_stats
 }
 
 template <class T>
-FitResult lloyd_fit(const T* x, int64_t n, int64_t d, const T* sample_weight, T* centers,
-                    int64_t k, int max_iter, double tol, int32_t* labels, int n_threads,
-                    Method method, const T* shift, T* sq_dist) {
+IterationsResult lloyd_iterations(const T* x, int64_t n, int64_t d, const T* sample_weight,
+                                  T* centers, int64_t k, int max_iter, double tol,
+                                  int32_t* labels, int n_threads, Method method, const T* shift,
+                                  double* inertia) {
   using clock = std::chrono::steady_clock;
   auto secs = [](clock::time_point a, clock::time_point b) {
     return std::chrono::duration<double>(b - a).count();
   };
   check_sizes(n, d, k);
-  if (n < 1) throw std::invalid_argument("kmeans: lloyd_fit needs n >= 1");
+  if (n < 1) throw std::invalid_argument("kmeans: lloyd_iterations needs n >= 1");
   if (max_iter < 1) throw std::invalid_argument("kmeans: max_iter must be >= 1");
-  if (!sample_weight) throw std::invalid_argument("kmeans: lloyd_fit needs sample_weight");
+  if (!sample_weight) throw std::invalid_argument("kmeans: lloyd_iterations needs sample_weight");
+  for (int64_t i = 0; i < n; ++i)
+    if (labels[i] < -1 || labels[i] >= k)
+      throw std::invalid_argument("kmeans: labels must be -1 or in [0, k)");
   method = resolve<T>(method, d, k);
   const auto t_start = clock::now();
-  FitResult res;
-  std::vector<int32_t> labels_old(static_cast<size_t>(n), -1);
-  std::fill(labels, labels + n, -1);
+  IterationsResult res;
+  std::vector<int32_t> labels_old(labels, labels + n);
   std::vector<double> sums(static_cast<size_t>(k * d)), weights(static_cast<size_t>(k));
-  std::vector<T> dist;  // farthest-point search and the final inertia
+  std::vector<T> dist;  // farthest-point search
   std::vector<int64_t> order;
-  bool strict = false;
   int it = 0;
   for (it = 0; it < max_iter; ++it) {
     const auto t0 = clock::now();
     lloyd_partial<T>(x, n, d, sample_weight, centers, k, labels, sums.data(), weights.data(),
-                     nullptr, n_threads, method, shift);
+                     inertia ? inertia + it : nullptr, n_threads, method, shift);
     res.compute_s += secs(t0, clock::now());
     const bool changed = !std::equal(labels, labels + n, labels_old.begin());
     // Empty clusters: the farthest points (scikit-learn's rule, as _relocate in Python).
@@ -482,29 +436,68 @@ FitResult lloyd_fit(const T* x, int64_t n, int64_t d, const T* sample_weight, T*
         }
       }
     }
-    double shift = 0;
+    // A cluster still empty (no point left to move: duplicates) is placed on the center of the
+    // heaviest cluster (the first one), as scikit-learn does, not at the origin.
+    const int64_t heaviest = std::max_element(weights.begin(), weights.end()) - weights.begin();
+    const double w_heaviest = weights[size_t(heaviest)];
+    double center_shift = 0;
     for (int64_t j = 0; j < k; ++j) {
       const double wj = weights[size_t(j)];
       for (int64_t f = 0; f < d; ++f) {
-        const T c = wj > 0 ? T(sums[size_t(j * d + f)] / wj) : T(0);
+        const T c = wj > 0            ? T(sums[size_t(j * d + f)] / wj)
+                    : w_heaviest > 0 ? T(sums[size_t(heaviest * d + f)] / w_heaviest)
+                                     : T(0);
         const double diff = double(c) - double(centers[j * d + f]);
-        shift += diff * diff;
+        center_shift += diff * diff;
         centers[j * d + f] = c;
       }
     }
+    res.center_shift = center_shift;
     if (!changed) {
-      strict = true;
+      res.stop = Stop::strict;
       break;
     }
-    if (shift <= tol) break;
+    if (center_shift <= tol) {
+      res.stop = Stop::tolerance;
+      break;
+    }
     std::copy(labels, labels + n, labels_old.begin());
   }
   res.n_iter = it < max_iter ? it + 1 : max_iter;
-  if (!strict)
+  res.other_s = secs(t_start, clock::now()) - res.compute_s;
+  return res;
+}
+
+template <class T>
+void lloyd_finish(const T* x, int64_t n, int64_t d, const T* centers, int64_t k,
+                  int32_t* labels, bool reassign, T* sq_dist, int n_threads, Method method,
+                  const T* shift) {
+  method = resolve<T>(method, d, k);
+  if (reassign)
     assign_impl<T>(x, n, d, centers, k, labels, sq_dist, n_threads, method, shift, true);
   else if (sq_dist)
     assigned_sq_dist<T>(x, n, d, centers, k, labels, sq_dist, n_threads, shift);
-  res.other_s = secs(t_start, clock::now()) - res.compute_s;
+}
+
+template <class T>
+FitResult lloyd_fit(const T* x, int64_t n, int64_t d, const T* sample_weight, T* centers,
+                    int64_t k, int max_iter, double tol, int32_t* labels, int n_threads,
+                    Method method, const T* shift, T* sq_dist) {
+  using clock = std::chrono::steady_clock;
+  check_sizes(n, d, k);
+  if (n < 1) throw std::invalid_argument("kmeans: lloyd_fit needs n >= 1");
+  if (max_iter < 1) throw std::invalid_argument("kmeans: max_iter must be >= 1");
+  if (!sample_weight) throw std::invalid_argument("kmeans: lloyd_fit needs sample_weight");
+  std::fill(labels, labels + n, -1);
+  const IterationsResult r = lloyd_iterations<T>(x, n, d, sample_weight, centers, k, max_iter,
+                                                 tol, labels, n_threads, method, shift, nullptr);
+  const auto t0 = clock::now();
+  lloyd_finish<T>(x, n, d, centers, k, labels, r.stop != Stop::strict, sq_dist, n_threads,
+                  method, shift);
+  FitResult res;
+  res.n_iter = r.n_iter;
+  res.compute_s = r.compute_s;
+  res.other_s = r.other_s + std::chrono::duration<double>(clock::now() - t0).count();
   return res;
 }
 
@@ -568,42 +561,53 @@ void lloyd_partial_csr(const T* data, const int32_t* indices, const int64_t* ind
   check_sizes(n, d, k);
   check_csr<T>(indices, indptr, n, d);
   const std::vector<T> ct = transpose(centers, k, d), cn = center_sq_norms(centers, k, d);
-  struct Partial {
-    std::vector<double> sums, weights;
-    double inertia = 0;
-    std::vector<T> dots;
-  };
-  oneapi::tbb::enumerable_thread_specific<Partial> partials([&] {
-    Partial p;
-    p.sums.assign(size_t(k * d), 0.0);
-    p.weights.assign(size_t(k), 0.0);
-    p.dots.assign(size_t(k), T(0));
-    return p;
-  });
-  parallel_for(n_threads, n, 64, [&](int64_t b, int64_t e) {
-    Partial& p = partials.local();
-    for (int64_t i = b; i < e; ++i) {
-      csr_row_dots(data, indices, indptr[i], indptr[i + 1], ct.data(), k, p.dots.data());
-      const T gap = csr_best(p.dots.data(), cn.data(), k, labels + i);
-      const double w = sample_weight ? double(sample_weight[i]) : 1.0;
-      double* s = p.sums.data() + int64_t(labels[i]) * d;
-      T nrm = 0;
-      for (int64_t z = indptr[i]; z < indptr[i + 1]; ++z) {
-        nrm += data[z] * data[z];
-        s[indices[z]] += w * double(data[z]);
+  // As lloyd_partial: one partial per fixed chunk of rows (not per thread), reduced in chunk
+  // order, so the sums are bitwise identical from run to run for a given n_threads (per-thread
+  // partials summed whatever rows the scheduler gave each thread). One thread: one chunk.
+  constexpr int64_t kRowBlock = 64;
+  const int nt = resolve_threads(n_threads);
+  const int64_t n_blocks = (n + kRowBlock - 1) / kRowBlock;
+  const int64_t n_chunks =
+      nt == 1 ? 1 : std::max<int64_t>(1, std::min<int64_t>(n_blocks, 16 * int64_t(nt)));
+  const int64_t per_chunk = ((n_blocks + n_chunks - 1) / n_chunks) * kRowBlock;
+  const int64_t stride = k * d + k;
+  std::unique_ptr<double[]> part(new double[size_t(n_chunks * stride)]);
+  std::vector<double> part_inertia(static_cast<size_t>(n_chunks), 0.0);
+  oneapi::tbb::enumerable_thread_specific<std::vector<T>> dots(
+      [&] { return std::vector<T>(size_t(k)); });
+  parallel_for(n_threads, n_chunks, 1, [&](int64_t c0, int64_t c1) {
+    std::vector<T>& dt = dots.local();
+    for (int64_t c = c0; c < c1; ++c) {
+      double* ps = part.get() + c * stride;
+      double* pw = ps + k * d;
+      std::fill(ps, ps + stride, 0.0);
+      double pin = 0;
+      const int64_t e = std::min(n, (c + 1) * per_chunk);
+      for (int64_t i = c * per_chunk; i < e; ++i) {
+        csr_row_dots(data, indices, indptr[i], indptr[i + 1], ct.data(), k, dt.data());
+        const T gap = csr_best(dt.data(), cn.data(), k, labels + i);
+        const double w = sample_weight ? double(sample_weight[i]) : 1.0;
+        double* s = ps + int64_t(labels[i]) * d;
+        T nrm = 0;
+        for (int64_t z = indptr[i]; z < indptr[i + 1]; ++z) {
+          nrm += data[z] * data[z];
+          s[indices[z]] += w * double(data[z]);
+        }
+        pw[labels[i]] += w;
+        const double dist = double(nrm) + double(gap);
+        pin += w * (dist > 0 ? dist : 0.0);
       }
-      p.weights[size_t(labels[i])] += w;
-      const double dist = double(nrm) + double(gap);
-      p.inertia += w * (dist > 0 ? dist : 0.0);
+      part_inertia[size_t(c)] = pin;
     }
   });
   std::fill(sums, sums + k * d, 0.0);
   std::fill(weights, weights + k, 0.0);
   double total = 0;
-  for (const Partial& p : partials) {
-    for (int64_t i = 0; i < k * d; ++i) sums[i] += p.sums[size_t(i)];
-    for (int64_t j = 0; j < k; ++j) weights[j] += p.weights[size_t(j)];
-    total += p.inertia;
+  for (int64_t c = 0; c < n_chunks; ++c) {
+    const double* ps = part.get() + c * stride;
+    for (int64_t i = 0; i < k * d; ++i) sums[i] += ps[i];
+    for (int64_t j = 0; j < k; ++j) weights[j] += ps[k * d + j];
+    total += part_inertia[size_t(c)];
   }
   *inertia = total;
 }
@@ -638,6 +642,11 @@ void assign_csr(const T* data, const int32_t* indices, const int64_t* indptr, in
   template void center<T>(const T*, int64_t, int64_t, T*, T*, double*, int);                  \
   template FitResult lloyd_fit<T>(const T*, int64_t, int64_t, const T*, T*, int64_t, int,      \
                                   double, int32_t*, int, Method, const T*, T*);                \
+  template IterationsResult lloyd_iterations<T>(const T*, int64_t, int64_t, const T*, T*,      \
+                                                int64_t, int, double, int32_t*, int, Method,   \
+                                                const T*, double*);                            \
+  template void lloyd_finish<T>(const T*, int64_t, int64_t, const T*, int64_t, int32_t*, bool, \
+                                T*, int, Method, const T*);                                    \
   template void assign<T>(const T*, int64_t, int64_t, const T*, int64_t, int32_t*, T*, int,    \
                           Method, const T*);                                                   \
   template void distances<T>(const T*, int64_t, int64_t, const T*, int64_t, T*, bool, int);    \

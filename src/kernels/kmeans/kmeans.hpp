@@ -35,15 +35,42 @@ void lloyd_partial(const T* x, int64_t n, int64_t d, const T* sample_weight, con
 // T) instead of x, centring one small block of rows at a time, so the results are those of a
 // centred copy of x (the same bits) without writing one.
 
-// A whole single-process Lloyd fit from `centers` (k x d, updated in place to the final
-// centers), the same loop as the Python estimator (scikit-learn's _kmeans_single_lloyd): up to
-// max_iter steps of lloyd_partial; empty clusters take the farthest points (largest distance
-// first, ties to the lower row index; not when every distance is 0); new centers = sums /
-// weights (0 for a cluster left empty), cast to T; stop at once when no label changed
-// (strict) or when the squared center shift (summed in float64) is <= tol; without strict
-// convergence, a final E-step. sample_weight must be non-null. Writes labels, and sq_dist (n
-// values, may be null) = ||x_i - c_{labels[i]}||^2 as assigned_sq_dist computes it, taken in
-// the final E-step's pass (the caller's final inertia is w . sq_dist on every path).
+// Single-process Lloyd iterations, the loop of the estimator's one-process dense step (the
+// same iteration as the Python step around lloyd_partial, scikit-learn's
+// _kmeans_single_lloyd): up to max_iter steps of lloyd_partial from `centers` (k x d, updated
+// in place) and `labels` (in: the previous iteration's labels, -1 before the first; out: the
+// last step's labels); empty clusters take the farthest points (largest distance first, ties
+// to the lower row index; not when every distance is 0), a cluster still empty is placed on
+// the heaviest cluster's center; new centers = sums / weights, cast to T; stop at once when no
+// label changed (Stop::strict) or when the squared center shift (summed in float64) is <= tol
+// (Stop::tolerance). Calls continue one another exactly: n calls of one iteration give the
+// bits of one call of n. sample_weight must be non-null. inertia (max_iter values, may be
+// null): each step's inertia as lloyd_partial computes it (the sums are the same either way).
+enum class Stop : int { none = 0, strict = 1, tolerance = 2 };
+struct IterationsResult {
+  int n_iter = 0;            // iterations done (<= max_iter)
+  Stop stop = Stop::none;    // why it stopped before max_iter
+  double center_shift = 0;   // the last iteration's squared center shift
+  double compute_s = 0;      // time in lloyd_partial
+  double other_s = 0;        // everything else (relocation, update)
+};
+template <class T>
+IterationsResult lloyd_iterations(const T* x, int64_t n, int64_t d, const T* sample_weight,
+                                  T* centers, int64_t k, int max_iter, double tol,
+                                  int32_t* labels, int n_threads,
+                                  Method method = Method::automatic, const T* shift = nullptr,
+                                  double* inertia = nullptr);
+
+// After the last iteration: with `reassign` (no strict convergence) the final E-step (labels
+// of the final centers); sq_dist (n values, may be null) = ||x_i - c_{labels[i]}||^2 as
+// assigned_sq_dist computes it, taken in that same pass (the caller's inertia is w . sq_dist).
+template <class T>
+void lloyd_finish(const T* x, int64_t n, int64_t d, const T* centers, int64_t k,
+                  int32_t* labels, bool reassign, T* sq_dist, int n_threads,
+                  Method method = Method::automatic, const T* shift = nullptr);
+
+// A whole single-process Lloyd fit (C++ callers: tests, microbenchmarks): labels = -1,
+// lloyd_iterations(max_iter), lloyd_finish.
 struct FitResult {
   int n_iter = 0;
   double compute_s = 0;  // time in lloyd_partial

@@ -1,5 +1,7 @@
-// Per-ISA bodies of the K-means kernels, compiled once per level (kmeans_{generic,avx2,avx512}.cpp
-// define HARPDAAL_ISA_NS first; the wide flags of the file pick the SIMD wrapper below).
+// Per-ISA bodies of the K-means kernels, compiled once per level
+// (kmeans_{generic,avx2,avx512f,avx512}.cpp define HARPDAAL_ISA_NS first; the wide flags of the
+// file pick the SIMD wrapper below). avx512f and avx512 compile the same AVX-512 F code (nothing
+// here needs BW/DQ/VL), so they give the same bits.
 //
 // The fused micro-kernel: a tile of MR rows x NR = 2 vectors of centers. For every tile the
 // accumulators start at -||c||^2/2 and receive x.c by FMAs over all d features, so they end
@@ -17,7 +19,12 @@
 #include <immintrin.h>
 #endif
 
+#include "kernels/common/simd.hpp"
+#include "kernels/kmeans/kmeans_ops.hpp"
+
 namespace harpdaal::kernels::kmeans::HARPDAAL_ISA_NS {
+
+namespace vx = ::harpdaal::kernels::simd::HARPDAAL_ISA_NS;
 
 template <class T>
 struct Simd;
@@ -33,15 +40,7 @@ struct Simd<float> {
   static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
   static V add(V a, V b) { return _mm512_add_ps(a, b); }
   static V sub(V a, V b) { return _mm512_sub_ps(a, b); }
-  static float hsum(V a) {  // (not _mm512_reduce/extract: GCC 12 warns inside them)
-    alignas(64) float t[16];
-    _mm512_store_ps(t, a);
-    __m256 h8 = _mm256_add_ps(_mm256_load_ps(t), _mm256_load_ps(t + 8));
-    __m128 h = _mm_add_ps(_mm256_castps256_ps128(h8), _mm256_extractf128_ps(h8, 1));
-    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-    h = _mm_add_ss(h, _mm_movehdup_ps(h));
-    return _mm_cvtss_f32(h);
-  }
+  static float hsum(V a) { return vx::hsum_store(a); }
   // idx = val > best ? cand : idx; best = max(best, val)  (strict: earlier centers win ties)
   static void update(V& best, V& idx, V val, V cand) {
     __mmask16 m = _mm512_cmp_ps_mask(val, best, _CMP_GT_OQ);
@@ -63,13 +62,7 @@ struct Simd<double> {
   static V fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
   static V add(V a, V b) { return _mm512_add_pd(a, b); }
   static V sub(V a, V b) { return _mm512_sub_pd(a, b); }
-  static double hsum(V a) {
-    alignas(64) double t[8];
-    _mm512_store_pd(t, a);
-    const __m256d h4 = _mm256_add_pd(_mm256_load_pd(t), _mm256_load_pd(t + 4));
-    const __m128d h = _mm_add_pd(_mm256_castpd256_pd128(h4), _mm256_extractf128_pd(h4, 1));
-    return _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
-  }
+  static double hsum(V a) { return vx::hsum_store(a); }
   static void update(V& best, V& idx, V val, V cand) {
     __mmask8 m = _mm512_cmp_pd_mask(val, best, _CMP_GT_OQ);
     best = _mm512_mask_mov_pd(best, m, val);
@@ -93,12 +86,7 @@ struct Simd<float> {
   static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
   static V add(V a, V b) { return _mm256_add_ps(a, b); }
   static V sub(V a, V b) { return _mm256_sub_ps(a, b); }
-  static float hsum(V a) {
-    __m128 h = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
-    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-    h = _mm_add_ss(h, _mm_movehdup_ps(h));
-    return _mm_cvtss_f32(h);
-  }
+  static float hsum(V a) { return vx::hsum(a); }
   static void update(V& best, V& idx, V val, V cand) {
     V m = _mm256_cmp_ps(val, best, _CMP_GT_OQ);
     best = _mm256_blendv_ps(best, val, m);
@@ -118,10 +106,7 @@ struct Simd<double> {
   static V fma(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
   static V add(V a, V b) { return _mm256_add_pd(a, b); }
   static V sub(V a, V b) { return _mm256_sub_pd(a, b); }
-  static double hsum(V a) {
-    __m128d h = _mm_add_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1));
-    return _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
-  }
+  static double hsum(V a) { return vx::hsum(a); }
   static void update(V& best, V& idx, V val, V cand) {
     V m = _mm256_cmp_pd(val, best, _CMP_GT_OQ);
     best = _mm256_blendv_pd(best, val, m);
@@ -342,7 +327,6 @@ inline void dot_tile(const T* xr, int64_t d, const T* c, const T* half, T* out, 
   using V = typename S::V;
   constexpr int W = S::W;
   const int64_t dv = d / W * W;
-  (void)pf;  // (no prefetch on the generic ISA)
   V acc[MR][KC];
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r)
@@ -353,13 +337,9 @@ inline void dot_tile(const T* xr, int64_t d, const T* c, const T* half, T* out, 
 #pragma GCC unroll 16
     for (int r = 0; r < MR; ++r) {
       a[r] = S::load(xr + r * d + f);
-#if defined(__AVX512F__) || defined(__AVX2__)
       // Row r's line f of the rows to prefetch (pf, 0 = none: see dot_rows). Wide rows and
-      // few centers stream X (fashion-mnist: 20 flops per float).
-      if (pf)
-        _mm_prefetch(reinterpret_cast<const char*>(pf + uintptr_t((r * d + f) * int64_t(sizeof(T)))),
-                     _MM_HINT_T0);
-#endif
+      // few centers stream X (fashion-mnist: 20 flops per float). (None on the generic level.)
+      if (pf) vx::prefetch_t0(pf + uintptr_t((r * d + f) * int64_t(sizeof(T))));
     }
 #pragma GCC unroll 16
     for (int j = 0; j < KC; ++j) {
@@ -426,43 +406,10 @@ inline void dot_rows(const T* xr, int64_t d, const T* packed, int64_t k, T* best
 }
 
 #if defined(__AVX512F__)
-// Shuffles through their masked forms with an explicit source (GCC 12 warns inside the plain
-// ones, which start from _mm512_undefined_ps).
-template <int Imm>
-inline __m512 shuf128(__m512 a, __m512 b) {
-  return _mm512_mask_shuffle_f32x4(_mm512_setzero_ps(), __mmask16(0xFFFF), a, b, Imm);
-}
-template <int Imm>
-inline __m512 shuf32(__m512 a, __m512 b) {
-  return _mm512_mask_shuffle_ps(_mm512_setzero_ps(), __mmask16(0xFFFF), a, b, Imm);
-}
-inline __m512 unpack_lo(__m512 a, __m512 b) {
-  return _mm512_mask_unpacklo_ps(_mm512_setzero_ps(), __mmask16(0xFFFF), a, b);
-}
-inline __m512 unpack_hi(__m512 a, __m512 b) {
-  return _mm512_mask_unpackhi_ps(_mm512_setzero_ps(), __mmask16(0xFFFF), a, b);
-}
-
-inline __m512 permil(__m512 a, int imm_sel) {  // swap pairs (imm_sel 0) or halves of 128 bits (1)
-  return imm_sel ? _mm512_mask_permute_ps(a, __mmask16(0xFFFF), a, 0x4E)
-                 : _mm512_mask_permute_ps(a, __mmask16(0xFFFF), a, 0xB1);
-}
-// every lane <- the max (allmax) / min (allmin) over the 16 lanes (exact: no rounding; the
-// masked forms with an explicit source, as above)
-inline __m512 vmax(__m512 a, __m512 b) { return _mm512_mask_max_ps(a, __mmask16(0xFFFF), a, b); }
-inline __m512 vmin(__m512 a, __m512 b) { return _mm512_mask_min_ps(a, __mmask16(0xFFFF), a, b); }
-inline __m512 allmax(__m512 m) {
-  m = vmax(m, shuf128<0x4E>(m, m));
-  m = vmax(m, shuf128<0xB1>(m, m));
-  m = vmax(m, permil(m, 1));
-  return vmax(m, permil(m, 0));
-}
-inline __m512 allmin(__m512 m) {
-  m = vmin(m, shuf128<0x4E>(m, m));
-  m = vmin(m, shuf128<0xB1>(m, m));
-  m = vmin(m, permil(m, 1));
-  return vmin(m, permil(m, 0));
-}
+using vx::shuf128;
+using vx::shuf32;
+using vx::unpack_lo;
+using vx::unpack_hi;
 
 // 4 rows (stride d) x the last tile's L <= 4 centers (packed row-wise by pack_centers): the
 // 16 dot products x_r.c_j, lanes along the features, then one butterfly reduction
@@ -472,7 +419,7 @@ inline void last_dot(const float* xr, int64_t d, const float* tile, int64_t base
                      float* st_idx) {
   const float* c = tile + kDotLast;
   const int64_t dv = d / 16 * 16;
-  const __mmask16 tail_mask = __mmask16((1u << (d - dv)) - 1u);
+  const __mmask16 tail_mask = vx::first_lanes16(d - dv);
   __m512 acc[4][4];
   for (int r = 0; r < 4; ++r)
     for (int j = 0; j < 4; ++j) acc[r][j] = _mm512_setzero_ps();
@@ -601,16 +548,14 @@ void fused_block(const T* x, int64_t rows, int64_t d, const T* packed, int64_t k
       if (t0 == 0 && (pf || i + 2 * MR <= rows)) {
         const uintptr_t p = pf ? reinterpret_cast<uintptr_t>(pf) + uintptr_t(i * row_bytes)
                                : reinterpret_cast<uintptr_t>(x + (i + MR) * d);
-        for (int64_t o = 0; o < MR * row_bytes; o += 64)
-          _mm_prefetch(reinterpret_cast<const char*>(p + uintptr_t(o)), _MM_HINT_T0);
+        for (int64_t o = 0; o < MR * row_bytes; o += 64) vx::prefetch_t0(p + uintptr_t(o));
       }
       // ... and, reading x itself, the same micro-tile of the next block into L2 (an address
       // past the end of x is never touched: a prefetch does not fault). At d=64, k=100 with
       // acc=2 (kmeans_tile_bench, best of 10, 3 interleaved rounds): 110-115 vs 108-111 GFLOP/s.
       if (t0 == 0 && !pf) {
         const uintptr_t p2 = reinterpret_cast<uintptr_t>(x) + uintptr_t((rows + i) * row_bytes);
-        for (int64_t o = 0; o < MR * row_bytes; o += 64)
-          _mm_prefetch(reinterpret_cast<const char*>(p2 + uintptr_t(o)), _MM_HINT_T1);
+        for (int64_t o = 0; o < MR * row_bytes; o += 64) vx::prefetch_t1(p2 + uintptr_t(o));
       }
 #endif
       run(x + i * d, t0, t1, st_best + i * W, st_idx + i * W);
@@ -654,11 +599,11 @@ void fused_block(const T* x, int64_t rows, int64_t d, const T* packed, int64_t k
     // the 16 lanes cost about as much as the 4-center dot tile.
     for (int64_t i = 0; i < rows; ++i) {
       const __m512 b = _mm512_loadu_ps(st_best + i * W);
-      const __m512 bmax = allmax(b);
+      const __m512 bmax = vx::allmax(b);
       const __mmask16 at = _mm512_cmp_ps_mask(b, bmax, _CMP_EQ_OQ);
       const __m512 id = _mm512_mask_mov_ps(
           _mm512_set1_ps(std::numeric_limits<float>::infinity()), at, _mm512_loadu_ps(st_idx + i * W));
-      labels[i] = int32_t(_mm512_cvtss_f32(allmin(id)));
+      labels[i] = int32_t(_mm512_cvtss_f32(vx::allmin(id)));
       best[i] = _mm512_cvtss_f32(bmax);
     }
     return;
@@ -834,6 +779,13 @@ void assigned_sq_dist_rows(const T* x, int64_t begin, int64_t end, int64_t d, co
   }
 }
 
+template <class T>
+Ops<T> ops() {
+  return Ops<T>{&tile_width<T>,           &pack_centers<T>,    &fused_scratch_size<T>,
+                &fused_block<T>,          &argmin_rows<T>,     &accumulate_rows<T>,
+                &assigned_sq_dist_rows<T>};
+}
+
 #define HARPDAAL_KMEANS_INSTANTIATE(T)                                                        \
   template int64_t tile_width<T>();                                                           \
   template int64_t rows_per_tile<T>();                                                        \
@@ -845,7 +797,8 @@ void assigned_sq_dist_rows(const T* x, int64_t begin, int64_t end, int64_t d, co
   template void accumulate_rows<T>(const T*, int64_t, int64_t, const T*, const int32_t*,      \
                                    const T*, bool, double*, double*, double*);                \
   template void assigned_sq_dist_rows<T>(const T*, int64_t, int64_t, int64_t, const T*,       \
-                                         const int32_t*, T*);
+                                         const int32_t*, T*);                                 \
+  template Ops<T> ops<T>();
 HARPDAAL_KMEANS_INSTANTIATE(float)
 HARPDAAL_KMEANS_INSTANTIATE(double)
 #undef HARPDAAL_KMEANS_INSTANTIATE

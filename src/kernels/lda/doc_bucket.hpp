@@ -32,6 +32,7 @@ using DocBucketDrawFn = int32_t (*)(const int32_t* nz, int32_t n, const float* c
   }
 HARPDAAL_LDA_DECLARE_BUCKET(generic)
 HARPDAAL_LDA_DECLARE_BUCKET(avx2)
+HARPDAAL_LDA_DECLARE_BUCKET(avx512f)
 HARPDAAL_LDA_DECLARE_BUCKET(avx512)
 #undef HARPDAAL_LDA_DECLARE_BUCKET
 

@@ -1,4 +1,5 @@
-// Body of lda::doc_bucket, compiled once per ISA (HARPDAAL_ISA_NS names the copy).
+// Body of lda::doc_bucket, compiled once per ISA (HARPDAAL_ISA_NS names the copy). avx512f and
+// avx512 compile the same AVX-512 F code (gathers, alignr, permutexvar: no BW/DQ/VL): same bits.
 #include <cstdint>
 
 #if defined(__AVX512F__) || defined(__AVX2__)
@@ -10,9 +11,12 @@
 #include <immintrin.h>
 #endif
 
+#include "kernels/common/simd.hpp"
 #include "kernels/lda/doc_bucket.hpp"
 
 namespace harpdaal::kernels::lda::HARPDAAL_ISA_NS {
+
+namespace vx = ::harpdaal::kernels::simd::HARPDAAL_ISA_NS;
 
 float doc_bucket(const int32_t* nz, int32_t n, const float* coef, const int32_t* nw, float beta,
                  float* v, float* block_sums) {
@@ -24,8 +28,7 @@ float doc_bucket(const int32_t* nz, int32_t n, const float* coef, const int32_t*
   const __m512i zero_i = _mm512_setzero_si512();  // the zero lanes shifted into the prefix sums
   // the last, partial block too, with masked loads: lanes past n read nothing and add 0
   for (; j < n; j += 16, ++b) {
-    const __mmask16 m =
-        n - j >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << (n - j)) - 1u);
+    const __mmask16 m = vx::first_lanes16(n - j);
     __m512i k = _mm512_maskz_loadu_epi32(m, nz + j);
     __m512 w = _mm512_add_ps(
         _mm512_cvtepi32_ps(_mm512_mask_i32gather_epi32(zero_i, m, k, nw, 4)), vbeta);
@@ -95,18 +98,7 @@ int32_t doc_bucket_draw(const int32_t* nz, int32_t n, const float* coef, const i
   const int32_t j0 = find_block(block_sums, n, u, &len);
   // entries of the block whose prefix stays <= u, the last one excluded (it takes what is left)
   const uint32_t valid = (1u << (len - 1)) - 1u;
-#if defined(__AVX512F__)
-  const __mmask16 le = _mm512_cmp_ps_mask(_mm512_loadu_ps(v + j0), _mm512_set1_ps(u), _CMP_LE_OQ);
-  const uint32_t below = static_cast<uint32_t>(le);
-#else
-  const __m256 vu = _mm256_set1_ps(u);
-  const uint32_t lo = static_cast<uint32_t>(
-      _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(v + j0), vu, _CMP_LE_OQ)));
-  const uint32_t hi = static_cast<uint32_t>(
-      _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(v + j0 + 8), vu, _CMP_LE_OQ)));
-  const uint32_t below = lo | (hi << 8);
-#endif
-  return j0 + __builtin_popcount(below & valid);
+  return j0 + __builtin_popcount(vx::le_bits16(v + j0, u) & valid);
 #else
   return find_in_bucket(v, block_sums, n, u);
 #endif

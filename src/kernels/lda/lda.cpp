@@ -302,7 +302,7 @@ struct DocState {
         coef(K), block_sums(K / kBucketBlock + 1) {
     if constexpr (std::is_same_v<T, float>)
       draw = dispatch<DocBucketDrawFn>(&generic::doc_bucket_draw, &avx2::doc_bucket_draw,
-                                       &avx512::doc_bucket_draw);
+                                       &avx512f::doc_bucket_draw, &avx512::doc_bucket_draw);
   }
   void load(const int32_t* topics, int64_t p0, int64_t p1, const T* inv) {
     for (int64_t i = p0; i < p1; ++i) {
@@ -333,7 +333,7 @@ void set_inv(T* inv, const int64_t* nk, int32_t K, T vbeta) {
 // A Lane is one document in progress; step() samples its next token. A thread keeps up to two
 // lanes (documents) and advances both by one token at a time, phase by phase (step_n): a token
 // depends on the one before it in its own document (the counts it changed), hardly on the other
-// lane's, so the core overlaps the two chains (docs/lda.md, v4). The lanes share the thread's
+// lane's, so the core overlaps the two chains (docs/lda.md, "lanes"). The lanes share the thread's
 // topic totals: a lane's coef of a topic whose n_k the other lane changed is stale until it
 // touches that topic again (relative error about 1 / (n_k + V b) per change, far below the
 // staleness between threads within a round).
@@ -358,7 +358,7 @@ struct SparseSampler {
   static constexpr int pf = 2;
   static constexpr int64_t pf_row_limit = 1024;
 
-  // Lanes per thread, measured on the 1M-token corpus (docs/lda.md, v4): 2 where a word row is
+  // Lanes per thread, measured on the 1M-token corpus (docs/lda.md): 2 where a word row is
   // prefetched whole (K <= 256: -26% per token at K = 100 stepped phase by phase, step_n; 3 or 4
   // lanes were no faster), 1 above (K = 1000: 2 lanes +2%, 3 lanes +11%: there the time goes to
   // the scattered lines of 4 KB rows, and more lanes' prefetches compete for the fill buffers).

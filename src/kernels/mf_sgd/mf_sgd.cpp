@@ -29,6 +29,7 @@ namespace harpdaal::kernels::mf_sgd {
   }
 HARPDAAL_DECLARE_MF(generic)
 HARPDAAL_DECLARE_MF(avx2)
+HARPDAAL_DECLARE_MF(avx512f)
 HARPDAAL_DECLARE_MF(avx512)
 #undef HARPDAAL_DECLARE_MF
 
@@ -39,7 +40,7 @@ using BlockFn = void (*)(const int32_t*, const int32_t*, const T*, int64_t, int6
 template <class T>
 BlockFn<T> block_fn() {
   return dispatch<BlockFn<T>>(&generic::train_block<T>, &avx2::train_block<T>,
-                              &avx512::train_block<T>);
+                              &avx512f::train_block<T>, &avx512::train_block<T>);
 }
 constexpr int64_t kChunk = 8192;  // fixed reduction chunks: results independent of threads
 }  // namespace
@@ -130,7 +131,7 @@ void predict(const int32_t* users, const int32_t* items, int64_t n, const T* P, 
   using Fn = void (*)(const int32_t*, const int32_t*, int64_t, int64_t, const T*, const T*,
                       const T*, const T*, int64_t, int64_t, T, T*);
   Fn fn = dispatch<Fn>(&generic::predict_range<T>, &avx2::predict_range<T>,
-                       &avx512::predict_range<T>);
+                       &avx512f::predict_range<T>, &avx512::predict_range<T>);
   parallel_for(n_threads, n, kChunk, [&](int64_t b, int64_t e) {
     fn(users, items, b, e, P, Q, user_bias, item_bias, ld, k, global_mean, out);
   });
@@ -142,7 +143,8 @@ double sum_squared_error(const int32_t* users, const int32_t* items, const T* ra
                          int64_t ld, int64_t k, T global_mean, int n_threads) {
   using Fn = double (*)(const int32_t*, const int32_t*, const T*, int64_t, int64_t, const T*,
                         const T*, const T*, const T*, int64_t, int64_t, T);
-  Fn fn = dispatch<Fn>(&generic::sse_range<T>, &avx2::sse_range<T>, &avx512::sse_range<T>);
+  Fn fn = dispatch<Fn>(&generic::sse_range<T>, &avx2::sse_range<T>, &avx512f::sse_range<T>,
+                       &avx512::sse_range<T>);
   int64_t n_chunks = (n + kChunk - 1) / kChunk;
   std::vector<double> partial(static_cast<size_t>(std::max<int64_t>(n_chunks, 1)), 0.0);
   parallel_for(n_threads, n_chunks, 1, [&](int64_t b, int64_t e) {

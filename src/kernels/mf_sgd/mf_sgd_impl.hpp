@@ -1,5 +1,6 @@
 // Per-ISA body of the SGD update and the dot product. HARPDAAL_ISA_NS names a namespace unique to
-// the including file (generic / avx2 / avx512) so the copies never merge at link time.
+// the including file (generic / avx2 / avx512f / avx512) so the copies never merge at link time.
+// avx512f and avx512 compile the same AVX-512 F code (nothing here needs BW/DQ/VL): same bits.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -9,29 +10,21 @@
 #include <immintrin.h>
 #endif
 
-// GCC 12's AVX-512 extract intrinsics start from _mm256_undefined_*(), which -Wmaybe-uninitialized
-// reports once inlined (GCC bug 105593); the value is fully overwritten.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
 
+#include "kernels/common/simd.hpp"
 #include "kernels/mf_sgd/mf_sgd.hpp"
 
 namespace harpdaal::kernels::mf_sgd::HARPDAAL_ISA_NS {
 
+namespace vx = ::harpdaal::kernels::simd::HARPDAAL_ISA_NS;
+
 namespace {
 
+#if defined(__AVX512F__) || defined(__AVX2__)
+using vx::hsum;
+#endif
+
 #if defined(__AVX512F__)
-inline float hsum256(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
-  return _mm_cvtss_f32(s);
-}
-inline float hsum512(__m512 v) {
-  return hsum256(_mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1)));
-}
 inline float dot_f(const float* p, const float* q, int64_t ld) {
   __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
   int64_t d = 0;
@@ -40,7 +33,7 @@ inline float dot_f(const float* p, const float* q, int64_t ld) {
     a1 = _mm512_fmadd_ps(_mm512_loadu_ps(p + d + 16), _mm512_loadu_ps(q + d + 16), a1);
   }
   for (; d < ld; d += 16) a0 = _mm512_fmadd_ps(_mm512_loadu_ps(p + d), _mm512_loadu_ps(q + d), a0);
-  return hsum512(_mm512_add_ps(a0, a1));
+  return hsum(_mm512_add_ps(a0, a1));
 }
 inline void update_f(float* p, float* q, int64_t ld, float e, float ep, float eq, float lp,
                      float lq, float& sp_out, float& sq_out) {
@@ -56,23 +49,17 @@ inline void update_f(float* p, float* q, int64_t ld, float e, float ep, float eq
     _mm512_storeu_ps(p + d, _mm512_fnmadd_ps(vep, gp, vp));
     _mm512_storeu_ps(q + d, _mm512_fnmadd_ps(veq, gq, vq));
   }
-  sp_out = hsum512(sp);
-  sq_out = hsum512(sq);
+  sp_out = hsum(sp);
+  sq_out = hsum(sq);
 }
 #elif defined(__AVX2__)
-inline float hsum256(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
-  return _mm_cvtss_f32(s);
-}
 inline float dot_f(const float* p, const float* q, int64_t ld) {
   __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
   for (int64_t d = 0; d < ld; d += 16) {
     a0 = _mm256_fmadd_ps(_mm256_loadu_ps(p + d), _mm256_loadu_ps(q + d), a0);
     a1 = _mm256_fmadd_ps(_mm256_loadu_ps(p + d + 8), _mm256_loadu_ps(q + d + 8), a1);
   }
-  return hsum256(_mm256_add_ps(a0, a1));
+  return hsum(_mm256_add_ps(a0, a1));
 }
 inline void update_f(float* p, float* q, int64_t ld, float e, float ep, float eq, float lp,
                      float lq, float& sp_out, float& sq_out) {
@@ -88,8 +75,8 @@ inline void update_f(float* p, float* q, int64_t ld, float e, float ep, float eq
     _mm256_storeu_ps(p + d, _mm256_fnmadd_ps(vep, gp, vp));
     _mm256_storeu_ps(q + d, _mm256_fnmadd_ps(veq, gq, vq));
   }
-  sp_out = hsum256(sp);
-  sq_out = hsum256(sq);
+  sp_out = hsum(sp);
+  sq_out = hsum(sq);
 }
 #endif
 
@@ -144,19 +131,14 @@ struct Vec {
   static reg fmadd(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
   static reg fnmadd(reg a, reg b, reg c) { return _mm512_fnmadd_ps(a, b, c); }
   static reg sub(reg a, reg b) { return _mm512_sub_ps(a, b); }
-  static float sum(reg v) { return hsum512(v); }
+  static float sum(reg v) { return hsum(v); }
   // the sum of all lanes in every lane (butterfly: 4 shuffles + 4 adds, no broadcast needed)
-  static reg allsum(reg v) {
-    v = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(1, 0, 3, 2)));
-    v = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(2, 3, 0, 1)));
-    v = _mm512_add_ps(v, _mm512_permute_ps(v, _MM_SHUFFLE(1, 0, 3, 2)));
-    return _mm512_add_ps(v, _mm512_permute_ps(v, _MM_SHUFFLE(2, 3, 0, 1)));
-  }
+  static reg allsum(reg v) { return vx::allsum(v); }
   static float lane0(reg v) { return _mm512_cvtss_f32(v); }
   // (sum of a's lanes, sum of b's lanes, the same again)
   static __m128 sum2(reg a, reg b) {
-    __m256 x = _mm256_add_ps(_mm512_castps512_ps256(a), _mm512_extractf32x8_ps(a, 1));
-    __m256 y = _mm256_add_ps(_mm512_castps512_ps256(b), _mm512_extractf32x8_ps(b, 1));
+    __m256 x = _mm256_add_ps(vx::lo256(a), vx::hi256(a));
+    __m256 y = _mm256_add_ps(vx::lo256(b), vx::hi256(b));
     __m256 h = _mm256_hadd_ps(x, y);  // x01 x23 y01 y23 | x45 x67 y45 y67
     __m128 t = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
     return _mm_hadd_ps(t, t);  // x, y, x, y
@@ -174,7 +156,7 @@ struct Vec {
   static reg fmadd(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
   static reg fnmadd(reg a, reg b, reg c) { return _mm256_fnmadd_ps(a, b, c); }
   static reg sub(reg a, reg b) { return _mm256_sub_ps(a, b); }
-  static float sum(reg v) { return hsum256(v); }
+  static float sum(reg v) { return hsum(v); }
   static reg allsum(reg v) {
     v = _mm256_add_ps(v, _mm256_permute2f128_ps(v, v, 1));
     v = _mm256_add_ps(v, _mm256_permute_ps(v, _MM_SHUFFLE(1, 0, 3, 2)));
@@ -223,8 +205,8 @@ void train_block_fixed(const int32_t* users, const int32_t* items, const float* 
       const float* qn = Q.rows + int64_t(items[e + kAhead]) * ld;
       const float* pn = P.rows + int64_t(users[e + kAhead]) * ld;
       for (int64_t c = 0; c < ld; c += 16) {
-        _mm_prefetch(reinterpret_cast<const char*>(qn + c), _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char*>(pn + c), _MM_HINT_T0);
+        vx::prefetch_t0(qn + c);
+        vx::prefetch_t0(pn + c);
       }
     }
     reg vp[NV], vq[NV];
@@ -335,12 +317,10 @@ void train_block(const int32_t* users, const int32_t* items, const T* ratings, i
     const int64_t u = users[e], i = items[e];
     T* p = P.rows + u * ld;
     T* q = Q.rows + i * ld;
-#if defined(__AVX2__) || defined(__AVX512F__)
-    if (e + 2 < end) {
-      _mm_prefetch(reinterpret_cast<const char*>(Q.rows + int64_t(items[e + 2]) * ld), _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(P.rows + int64_t(users[e + 2]) * ld), _MM_HINT_T0);
+    if (e + 2 < end) {  // (no prefetch on the generic level)
+      vx::prefetch_t0(Q.rows + int64_t(items[e + 2]) * ld);
+      vx::prefetch_t0(P.rows + int64_t(users[e + 2]) * ld);
     }
-#endif
     T pred = mu + dot(p, q, ld, k);
     if (bias) pred += P.bias[u] + Q.bias[i];
     const T err = ratings[e] - pred;
@@ -403,7 +383,3 @@ HARPDAAL_MF_INST(double)
 #undef HARPDAAL_MF_INST
 
 }  // namespace harpdaal::kernels::mf_sgd::HARPDAAL_ISA_NS
-
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif

@@ -1,6 +1,6 @@
 """W-LDA: LDA by collapsed Gibbs sampling, harpdaal against tomotopy, lda, gensim, scikit-learn.
 
-Cases: a synthetic corpus drawn from K_true topics (alpha 0.1, beta 0.01; DESIGN.md's W-LDA at
+Cases: a synthetic corpus drawn from K_true topics (alpha 0.1, beta 0.01; W-LDA of docs/bench.md at
 size "full": 20,000 docs, V=10,000, ~4M tokens, 100 true topics), fitted with K=100 and K=1000,
 and the 20news training set (UCI bag-of-words) when a data folder is given.
 

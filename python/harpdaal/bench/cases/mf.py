@@ -11,7 +11,7 @@ machine it is the load-robust figure for one-thread comparisons.
 Peers:
 - libmf: the PyPI `libmf` 0.9.2 bindings (an old, scalar LIBMF). Its predict() is wrong, so the
   test RMSE is computed from its P and Q factors. l2 regularisation 0.05 on synthetic data, 0.1 on
-  ml-latest-small (LIBMF's best there, DESIGN.md), no L1, eta 0.1.
+  ml-latest-small (LIBMF's best there, docs/mf.md), no L1, eta 0.1.
 - libmf-avx: the same LIBMF mf.cpp (from the libmf 0.9.2 sdist) built with its AVX path
   (-DUSEAVX -mavx2 -mfma -O3, as LIBMF's Makefile does) by benchmarks/libmf_avx.py into
   build/libmf-avx/ and driven through ctypes; same settings as `libmf`, LIBMF's default 26 bins.

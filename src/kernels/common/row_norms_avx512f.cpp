@@ -1,0 +1,2 @@
+#define HARPDAAL_ISA_NS avx512f
+#include "kernels/common/row_norms_impl.hpp"
