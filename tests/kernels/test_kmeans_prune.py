@@ -3,6 +3,7 @@ at every iteration (up to floating-point ties), valid bounds, exact running sums
 level, both dtypes, real and adversarial data."""
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 import harpdaal
 from harpdaal import _core
@@ -103,7 +104,8 @@ def lockstep(X, w, C, t, dtype, iters=100, n_threads=1):
 
 def numpy_lloyd(X, w, C, tol, max_iter):
     """Plain Lloyd in float64 (the estimator's loop: relocation of empty clusters to the
-    farthest points, strict convergence, center-shift tolerance). Returns the labels of every
+    farthest points, a cluster still empty placed on the heaviest one's center, strict
+    convergence, center-shift tolerance). Returns the labels of every
     iteration and the final centers."""
     X = X.astype(np.float64)
     C = C.astype(np.float64).copy()
@@ -130,6 +132,8 @@ def numpy_lloyd(X, w, C, tol, max_iter):
         new = np.zeros((k, d))
         nz = weights > 0
         new[nz] = sums[nz] / weights[nz, None]
+        if not nz.all():  # still empty (duplicates): on the heaviest cluster's center
+            new[~nz] = new[np.argmax(weights)]
         shift = ((new - C) ** 2).sum()
         C = new
         if not changed or shift <= tol:
@@ -254,7 +258,8 @@ def test_fit_equals_native_lloyd_fit():
     w = np.ones(2000)
     C0 = np.ascontiguousarray(X[:40])
     step, done = fit_step(X, w, C0, tol=1e-6)
-    labels, _, centers = step.finish()
+    labels, _ = step.finish()
+    centers = step.centers
     C = C0.copy()
     lab = np.empty(2000, np.int32)
     n_iter, _, _ = K.lloyd_fit_f64(X, w, C, lab, 100, 1e-6, 1)
@@ -295,17 +300,25 @@ def test_small_shapes(n, d, k):
 
 
 def test_make_prune_step_takes_the_estimators_data():
+    from harpdaal.cluster import KMeans
     from harpdaal.cluster._kmeans import _Data
+    from harpdaal.comm import LocalCommunicator
 
     X = blobs(400, 5, 10, seed=8).astype(np.float32)
     mean = X.mean(0).astype(np.float32)
     data = _Data(X, np.ones(400, np.float32), 1, "auto", shift=mean)
-    step = make_prune_step(data, X[:10] - mean, 0.0, compute_inertia=True)
+    step = make_prune_step(KMeans(10, verbose=1), LocalCommunicator(), data, X[:10] - mean, 0.0,
+                           0, None)
     recs = step.run(100)
     assert recs[-1]["converged"] and "inertia" in recs[0]
-    labels, inertia, centers = step.finish()
+    assert recs[-1]["message"].startswith("Converged at iteration")
+    labels, inertia = step.finish()
     assert inertia == pytest.approx(recs[-1]["inertia"], rel=1e-5)
-    assert np.array_equal(labels, sq_dists(X - mean, centers).argmin(1))
+    assert np.array_equal(labels, sq_dists(X - mean, step.centers).argmin(1))
+    with pytest.raises(ValueError, match="dense rows in one process"):
+        make_prune_step(KMeans(10), LocalCommunicator(),
+                        _Data(sp.csr_matrix(X), np.ones(400, np.float32), 1, "auto"), X[:10],
+                        0.0, 0, None)
 
 
 def test_state_round_trip_continues_identically():
@@ -317,8 +330,15 @@ def test_state_round_trip_continues_identically():
     b = PruneStep(X, w, X[:20], 0.0)
     b.load_state({k: v.copy() for k, v in arrays.items()}, dict(extra))
     ra, rb = a.run(50), b.run(50)
-    assert ra == rb
+    assert ra == rb and ra[-1]["converged"]
     assert np.array_equal(a.centers, b.centers) and np.array_equal(a.labels, b.labels)
+    # from the centers and labels alone (a Lloyd step's checkpoint): the same fit, bounds rebuilt
+    c = PruneStep(X, w, X[:20], 0.0)
+    c.load_state({"centers": arrays["centers"].copy(), "labels": arrays["labels"].copy()},
+                 {"iteration": extra["iteration"]})
+    rc = c.run(50)
+    assert len(rc) == len(ra) and np.array_equal(c.labels, a.labels)
+    np.testing.assert_allclose(c.centers, a.centers, rtol=1e-12)
 
 
 # ---- real data -------------------------------------------------------------------------------
@@ -345,7 +365,7 @@ def test_fit_loop_runs_the_step_in_blocks_or_one_at_a_time():
     for block in (None, 1):
         step = PruneStep(X, np.ones(1500), X[:12], 1e-9)
         res = FitLoop(max_iter=200, comm=LocalCommunicator(), block=block).run(step)
-        results.append((res.n_iter, res.stopped, *step.finish()))
+        results.append((res.n_iter, res.stopped, *step.finish(), step.centers))
     (n1, s1, l1, i1, c1), (n2, s2, l2, i2, c2) = results
     assert (n1, s1) == (n2, s2) and s1 == "converged"
     assert np.array_equal(l1, l2) and i1 == i2 and np.array_equal(c1, c2)

@@ -55,15 +55,18 @@ class PruneStep(Step):
         k = 20, else k // 10).
     compute_inertia : report each iteration's inertia (one more pass over X per iteration; the
         estimator asks for it when verbose).
+    run, best : the estimator's init index and best run so far (kept in checkpoints, as the
+        Lloyd steps do).
 
     After the loop, :meth:`finish` does the final assignment (when the fit did not converge
-    strictly) and returns ``(labels, inertia, centers)`` as the Lloyd path does. ``counts``
+    strictly) and returns ``(labels, inertia)`` as the Lloyd steps do; the model is
+    ``step.centers``. ``counts``
     holds, per iteration, the distances computed and the rows skipped (Lloyd computes
     ``n * k``).
     """
 
     def __init__(self, X, sample_weight, centers, tol, *, shift=None, n_threads=0,
-                 n_groups=None, compute_inertia=False):
+                 n_groups=None, compute_inertia=False, run=0, best=None):
         X = np.asarray(X)
         if X.ndim != 2 or X.dtype not in (np.float32, np.float64):
             raise TypeError(f"X: expected a 2-d float32 or float64 array, got {X.dtype} "
@@ -97,9 +100,11 @@ class PruneStep(Step):
         self.counts = np.zeros(self.k, dtype=np.int64)
         self.prev = None           # the centers of the last assignment (None: start afresh)
         self.relocated = False     # labels were moved by a relocation since the last assignment
-        self.iteration = 0
+        self.done = 0              # iterations of this run
         self.strict = False
         self.history = []          # per iteration: the kernel's counts
+        self.run_index, self.best = run, best  # for checkpoints (the estimator's n_init loop)
+        self.compute_s = self.comm_s = 0.0
 
     # ---- one iteration ------------------------------------------------------------------------
     def _assign(self):
@@ -150,12 +155,12 @@ class PruneStep(Step):
     def run(self, n):
         records = []
         for _ in range(n):
-            i = self.iteration
+            i = self.done
             r = self._assign()
             changed = r["changed"] > 0 or self.relocated
             self.relocated = False
             self.history.append(r)
-            rec = {"changed": int(r["changed"]), "distances": int(r["distances"])}
+            rec = {}
             if self.compute_inertia:
                 rec["inertia"] = float(self._sq_dist(self.centers, self.labels)
                                        .astype(np.float64) @ self.w)
@@ -165,12 +170,13 @@ class PruneStep(Step):
             nz = self.weights > 0
             new = np.zeros((self.k, self.d), dtype=np.float64)
             new[nz] = self.sums[nz] / self.weights[nz, None]
+            if not nz.all():  # still empty (duplicates): on the heaviest cluster's center
+                new[~nz] = new[np.argmax(self.weights)]
             new = new.astype(self.dtype)
             shift = float(((new.astype(np.float64) - self.centers) ** 2).sum())
             self.centers = new
             self.compute_s += time.perf_counter() - t0
-            rec["center_shift"] = shift
-            self.iteration += 1
+            self.done += 1
             if not changed:
                 self.strict = True
                 rec.update(converged=True, message=f"Converged at iteration {i}: strict "
@@ -184,26 +190,44 @@ class PruneStep(Step):
         return records
 
     def finish(self):
-        """The final assignment when the loop did not converge strictly (as the Lloyd path's
-        final E-step), then ``(labels, inertia, centers)``: inertia from the direct squared
-        distances, weighted."""
+        """The final assignment when the loop did not converge strictly (as the Lloyd steps'
+        final E-step), then ``(labels, inertia)``: inertia from the direct squared distances,
+        weighted."""
         if not self.strict:
             self._assign()
         inertia = float(self._sq_dist(self.centers, self.labels).astype(np.float64) @ self.w)
-        return self.labels, inertia, self.centers
+        return self.labels, inertia
 
     # ---- checkpoints and early stopping -------------------------------------------------------
+    _BOUNDS = ("upper", "lower", "sums", "weights", "counts", "group_of")
+
     def state(self):
         arrays = {"centers": self.centers, "labels": self.labels, "upper": self.upper,
                   "lower": self.lower, "sums": self.sums, "weights": self.weights,
                   "counts": self.counts, "group_of": self.group_of}
         if self.prev is not None:
             arrays["prev_centers"] = self.prev
-        return arrays, {"iteration": self.iteration, "relocated": self.relocated}
+        extra = {"run": self.run_index, "iteration": self.done, "relocated": self.relocated}
+        if self.best is not None:
+            arrays.update(best_labels=self.best[0], best_centers=self.best[2])
+            extra.update(best_inertia=float(self.best[1]), best_n_iter=int(self.best[3]))
+        return arrays, extra
 
     def load_state(self, arrays, extra):
-        self.centers = np.array(arrays["centers"], dtype=self.dtype, order="C")
-        self.labels = np.array(arrays["labels"], dtype=np.int32)
+        """Continue from :meth:`state`; a checkpoint with the centers and labels only (a Lloyd
+        step's) restarts the bounds from those centers."""
+        centers = np.array(arrays["centers"], dtype=self.dtype, order="C")
+        labels = np.array(arrays["labels"], dtype=np.int32)
+        if centers.shape != (self.k, self.d) or labels.shape != (self.n,):
+            raise ValueError(f"the checkpoint's centers {centers.shape} / labels "
+                             f"{labels.shape} do not fit this fit ({self.k}, {self.d}) / "
+                             f"({self.n},)")
+        self.centers, self.labels = centers, labels
+        self.done = int(extra["iteration"])
+        self.relocated = bool(extra.get("relocated", False))
+        if not all(name in arrays for name in self._BOUNDS) or "prev_centers" not in arrays:
+            self.prev = None  # the next assignment computes every distance (and compares the
+            return            # labels with these, as the Lloyd steps do)
         self.upper = np.array(arrays["upper"], dtype=self.dtype)
         self.lower = np.array(arrays["lower"], dtype=self.dtype, order="C")
         self.sums = np.array(arrays["sums"], dtype=np.float64, order="C")
@@ -211,10 +235,7 @@ class PruneStep(Step):
         self.counts = np.array(arrays["counts"], dtype=np.int64)
         self.group_of = np.array(arrays["group_of"], dtype=np.int32)
         self.n_groups = self.lower.shape[1]
-        prev = arrays.get("prev_centers")
-        self.prev = None if prev is None else np.array(prev, dtype=self.dtype, order="C")
-        self.iteration = int(extra["iteration"])
-        self.relocated = bool(extra["relocated"])
+        self.prev = np.array(arrays["prev_centers"], dtype=self.dtype, order="C")
 
     def snapshot(self):
         return {"centers": self.centers.copy(), "labels": self.labels.copy()}
@@ -225,19 +246,21 @@ class PruneStep(Step):
         self.prev = None  # the bounds belong to other centers: the next assignment starts afresh
 
 
-def make_prune_step(data, centers, tol, *, n_groups=None, compute_inertia=False):
-    """The ``algorithm="elkan"`` step for :class:`harpdaal.cluster.KMeans` (one process, dense).
+def make_prune_step(est, comm, data, centers, tol, run, best):
+    """The ``algorithm="elkan"`` step of :class:`harpdaal.cluster.KMeans`, with the signature
+    of the estimator's ``_make_step`` (one process, dense rows: call it when
+    ``comm.size == 1 and not data.sparse``).
 
-    ``data`` is the estimator's ``_Data`` (its rows as the kernels take them: the caller's X
-    with ``shift`` = the column means, or a centred copy; ``w`` the sample weights; ``n_threads``),
-    ``centers`` the initial centers in the same (centred) frame, ``tol`` the absolute tolerance
-    the Lloyd loop uses. Run it with ``FitLoop(max_iter=..., ...).run(step)``, then
-    ``labels, inertia, centers = step.finish()``; pass ``compute_inertia=True`` when verbose
-    (each iteration's record then holds ``"inertia"``). The records' ``"message"`` on
-    convergence uses the Lloyd path's wording.
+    ``data`` is the estimator's ``_Data`` (the caller's X with ``shift`` = the column means, or
+    a centred copy; ``w`` the sample weights; ``n_threads``), ``centers`` the initial centers in
+    the same (centred) frame, ``tol`` the absolute tolerance of the Lloyd steps, ``run`` /
+    ``best`` the init index and best run so far (for checkpoints). Each record holds
+    ``"inertia"`` when ``est.verbose``; the convergence messages are the Lloyd steps'. After
+    ``FitLoop(...).run(step)``: ``labels, inertia = step.finish()``; the centers are
+    ``step.centers``.
     """
-    if getattr(data, "sparse", False):
-        raise ValueError("algorithm='elkan' runs on dense input only")
+    if data.sparse or comm.size != 1:
+        raise ValueError("the bound-based step runs on dense rows in one process")
     X, shift = data._native_input()
     return PruneStep(X, data.w, centers, tol, shift=shift, n_threads=data.n_threads,
-                     n_groups=n_groups, compute_inertia=compute_inertia)
+                     compute_inertia=bool(est.verbose), run=run, best=best)

@@ -29,6 +29,7 @@ namespace harpdaal::kernels::kmeans {
   }
 HARPDAAL_PRUNE_DECLARE(generic)
 HARPDAAL_PRUNE_DECLARE(avx2)
+HARPDAAL_PRUNE_DECLARE(avx512f)
 HARPDAAL_PRUNE_DECLARE(avx512)
 #undef HARPDAAL_PRUNE_DECLARE
 
@@ -52,8 +53,9 @@ struct Ops {
   }
 template <class T>
 Ops<T> active_ops() {
+  // (the score tile uses AVX-512 F instructions only: Knights Landing runs its own copy)
   return dispatch<Ops<T>>(HARPDAAL_PRUNE_OPS(generic), HARPDAAL_PRUNE_OPS(avx2),
-                          HARPDAAL_PRUNE_OPS(avx512));
+                          HARPDAAL_PRUNE_OPS(avx512f), HARPDAAL_PRUNE_OPS(avx512));
 }
 #undef HARPDAAL_PRUNE_OPS
 
