@@ -2,6 +2,7 @@
 // array goes through checked_array (exact dtype, C-contiguous, no copy); the state arrays are
 // the caller's.
 #include <stdexcept>
+#include <string>
 
 #include "arrays.hpp"
 #include "kernels/kmeans/prune.hpp"
@@ -18,7 +19,8 @@ py::dict prune_step(const py::handle& x_obj, const py::handle& w_obj, const py::
                     const py::handle& group_obj, const py::handle& labels_obj,
                     const py::handle& upper_obj, const py::handle& lower_obj,
                     const py::handle& sums_obj, const py::handle& weights_obj,
-                    const py::handle& counts_obj, int n_threads) {
+                    const py::handle& counts_obj, int n_threads, bool lloyd_sums,
+                    const std::string& method) {
   auto x = checked_array<T>(x_obj, "X", {any_dim, any_dim});
   const int64_t n = x.shape(0), d = x.shape(1);
   auto c = checked_array<T>(c_obj, "centers", {any_dim, d});
@@ -44,10 +46,16 @@ py::dict prune_step(const py::handle& x_obj, const py::handle& w_obj, const py::
   double* sp = out_ptr(sums);
   double* wp = out_ptr(weights);
   int64_t* np = out_ptr(counts);
+  km::Method m;
+  if (method == "auto") m = km::Method::automatic;
+  else if (method == "fused") m = km::Method::fused;
+  else if (method == "gemm") m = km::Method::gemm;
+  else throw py::value_error("method: expected 'auto', 'fused' or 'gemm', got '" + method + "'");
   km::PruneCounts r;
   try {
     py::gil_scoped_release nogil;
-    r = km::prune_step<T>(xp, n, d, w, sh, cp, prev, k, gp, t, lp, up, lo, sp, wp, np, n_threads);
+    r = km::prune_step<T>(xp, n, d, w, sh, cp, prev, k, gp, t, lp, up, lo, sp, wp, np, n_threads,
+                          lloyd_sums, m);
   } catch (const std::invalid_argument& e) {
     throw py::value_error(e.what());
   }
@@ -65,10 +73,11 @@ void define(py::module_& m, const char* suffix) {
         py::arg("sample_weight"), py::arg("shift"), py::arg("centers"), py::arg("prev_centers"),
         py::arg("group_of"), py::arg("labels"), py::arg("upper"), py::arg("lower"),
         py::arg("sums"), py::arg("weights"), py::arg("counts"), py::arg("n_threads") = 0,
+        py::arg("lloyd_sums") = false, py::arg("method") = "auto",
         "One Yinyang assignment step (exact: Lloyd's labels up to floating-point ties). "
         "prev_centers None starts from scratch; else the state arrays (labels, upper, lower "
         "(n, n_groups), sums, weights, counts) are what the previous call left and are updated "
-        "in place. Returns counts: distances computed, rows skipped, rows settled by one "
+        "in place. lloyd_sums: sums/weights recomputed as lloyd_partial(method, n_threads) adds them (the Lloyd step's bits; one pass over X), else updated from the rows that moved. Returns counts: distances computed, rows skipped, rows settled by one "
         "distance (tightened), labels changed.");
 }
 

@@ -148,3 +148,30 @@ HD_TEST(prune_step_rejects_bad_groups) {
                   std::invalid_argument);
   HD_CHECK(km::prune_groups(10) == 1 && km::prune_groups(100) == 10);
 }
+
+HD_TEST(prune_step_lloyd_sums_are_lloyd_partials_bits) {
+  // the same labels (well-separated blobs: no rounding ties), so the same sums bit for bit
+  for (int n_threads : {1, 2}) {
+    for (int64_t k : {7, 40}) {
+      std::vector<float> x, w;
+      blobs(1500, 21, k, unsigned(k), x, w);
+      const int64_t n = 1500, d = 21;
+      std::vector<float> c(x.begin(), x.begin() + k * d), shift(size_t(d), 0.5f);
+      std::vector<int32_t> group(static_cast<size_t>(k), 0), labels(static_cast<size_t>(n), -1),
+          ref_labels(static_cast<size_t>(n));
+      std::vector<float> upper(static_cast<size_t>(n)), lower(static_cast<size_t>(n));
+      std::vector<double> sums(static_cast<size_t>(k * d)), weights(static_cast<size_t>(k)),
+          ref_sums(static_cast<size_t>(k * d)), ref_weights(static_cast<size_t>(k));
+      std::vector<int64_t> counts(static_cast<size_t>(k));
+      km::prune_step<float>(x.data(), n, d, w.data(), shift.data(), c.data(), nullptr, k,
+                            group.data(), 1, labels.data(), upper.data(), lower.data(),
+                            sums.data(), weights.data(), counts.data(), n_threads, true);
+      km::lloyd_partial<float>(x.data(), n, d, w.data(), c.data(), k, ref_labels.data(),
+                               ref_sums.data(), ref_weights.data(), nullptr, n_threads,
+                               km::Method::automatic, shift.data());
+      HD_CHECK(labels == ref_labels);
+      HD_CHECK(sums == ref_sums);
+      HD_CHECK(weights == ref_weights);
+    }
+  }
+}

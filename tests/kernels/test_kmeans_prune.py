@@ -253,11 +253,43 @@ def test_fit_matches_numpy_lloyd(n_groups):
     assert sum(r["distances"] for r in step.history) < 0.6 * 800 * 25 * len(step.history)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n,d,k,weighted,shifted", [(3000, 8, 40, True, True),
+                                                    (2500, 30, 12, False, True),
+                                                    (1200, 3, 100, True, False)])
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_lloyd_sums_give_the_lloyd_steps_bits(isa, dtype, n, d, k, weighted, shifted, n_threads):
+    """With lloyd_sums the whole fit (centers every iteration, labels, n_iter) is
+    lloyd_iterations' bit for bit (no rounding tie in these data)."""
+    X = blobs(n, d, k, seed=n + k).astype(dtype)
+    w = (np.random.default_rng(k).uniform(0.5, 2, n) if weighted else np.ones(n)).astype(dtype)
+    shift = X.mean(0).astype(dtype) if shifted else None
+    C0 = np.ascontiguousarray((X[:k] - shift) if shifted else X[:k], dtype=dtype)
+    tol = 1e-7
+    step = PruneStep(X, w, C0, tol, shift=shift, n_threads=n_threads)
+    ref_c = C0.copy()
+    ref_l = np.full(n, -1, np.int32)
+    fn = K.lloyd_iterations_f32 if dtype == np.float32 else K.lloyd_iterations_f64
+    for it in range(100):
+        recs = step.run(1)
+        n_done, stop, _, _, _ = fn(X, w, ref_c, ref_l, 1, tol, n_threads, "auto", shift, None)
+        assert np.array_equal(step.centers, ref_c), f"iteration {it}: centers differ"
+        assert bool(recs[-1].get("converged")) == bool(stop)
+        if stop:
+            break
+    assert stop and it > 2
+    labels, inertia = step.finish()
+    dist = np.empty(n, dtype)
+    (K.lloyd_finish_f32 if dtype == np.float32 else K.lloyd_finish_f64)(
+        X, ref_c, ref_l, stop != "strict", dist, n_threads, "auto", shift)
+    assert np.array_equal(labels, ref_l)
+
+
 def test_fit_equals_native_lloyd_fit():
     X = blobs(2000, 8, 40, seed=2)
     w = np.ones(2000)
     C0 = np.ascontiguousarray(X[:40])
-    step, done = fit_step(X, w, C0, tol=1e-6)
+    step, done = fit_step(X, w, C0, tol=1e-6, lloyd_sums=False)
     labels, _ = step.finish()
     centers = step.centers
     C = C0.copy()

@@ -57,6 +57,11 @@ class PruneStep(Step):
         estimator asks for it when verbose).
     run, best : the estimator's init index and best run so far (kept in checkpoints, as the
         Lloyd steps do).
+    lloyd_sums, method : with ``lloyd_sums`` (default) the per-cluster sums are recomputed each
+        iteration exactly as the Lloyd step adds them (``method`` and ``n_threads`` as the
+        Lloyd step's), so with the same labels the centers are the Lloyd step's bits; one pass
+        over X per iteration. Without, the sums follow only the rows that moved (rows the
+        bounds settle are never read; the centers then differ from Lloyd's in the last bits).
 
     After the loop, :meth:`finish` does the final assignment (when the fit did not converge
     strictly) and returns ``(labels, inertia)`` as the Lloyd steps do; the model is
@@ -66,7 +71,8 @@ class PruneStep(Step):
     """
 
     def __init__(self, X, sample_weight, centers, tol, *, shift=None, n_threads=0,
-                 n_groups=None, compute_inertia=False, run=0, best=None):
+                 n_groups=None, compute_inertia=False, run=0, best=None, lloyd_sums=True,
+                 method="auto"):
         X = np.asarray(X)
         if X.ndim != 2 or X.dtype not in (np.float32, np.float64):
             raise TypeError(f"X: expected a 2-d float32 or float64 array, got {X.dtype} "
@@ -86,6 +92,7 @@ class PruneStep(Step):
             raise ValueError(f"n_clusters={self.k} must lie in [1, n_samples={self.n}]")
         self.tol = float(tol)
         self.n_threads = int(n_threads)
+        self.lloyd_sums, self.method = bool(lloyd_sums), str(method)
         self.compute_inertia = bool(compute_inertia)
         t = _P.prune_groups(self.k) if n_groups is None else int(n_groups)
         if not 1 <= t <= self.k:
@@ -111,7 +118,7 @@ class PruneStep(Step):
         t0 = time.perf_counter()
         r = self._kernel(self.X, self.w, self.shift, self.centers, self.prev, self.group_of,
                          self.labels, self.upper, self.lower, self.sums, self.weights,
-                         self.counts, self.n_threads)
+                         self.counts, self.n_threads, self.lloyd_sums, self.method)
         self.prev = self.centers.copy()
         self.compute_s += time.perf_counter() - t0
         return r
@@ -263,4 +270,4 @@ def make_prune_step(est, comm, data, centers, tol, run, best):
         raise ValueError("the bound-based step runs on dense rows in one process")
     X, shift = data._native_input()
     return PruneStep(X, data.w, centers, tol, shift=shift, n_threads=data.n_threads,
-                     compute_inertia=bool(est.verbose), run=run, best=best)
+                     compute_inertia=bool(est.verbose), run=run, best=best, method=data.method)

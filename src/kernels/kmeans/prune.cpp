@@ -1,5 +1,8 @@
 #include "kernels/kmeans/prune.hpp"
 
+#include "kernels/kmeans/kmeans.hpp"
+#include "kernels/kmeans/kmeans_ops.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -38,7 +41,7 @@ int64_t prune_groups(int64_t k) { return k < 20 ? 1 : k / 10; }
 namespace {
 
 template <class T>
-struct Ops {
+struct PruneOps {
   int (*lanes)();
   int (*tile_rows)();
   void (*score)(const T*, int64_t, int64_t, const T*, int64_t, T*, int64_t);
@@ -47,14 +50,14 @@ struct Ops {
 };
 
 #define HARPDAAL_PRUNE_OPS(NS)                                                         \
-  Ops<T> {                                                                             \
+  PruneOps<T> {                                                                             \
     &prune::NS::lanes<T>, &prune::NS::tile_rows<T>, &prune::NS::score_block<T>,        \
         &prune::NS::sq_norm<T>, &prune::NS::sq_dist<T>                                 \
   }
 template <class T>
-Ops<T> active_ops() {
+PruneOps<T> active_ops() {
   // (the score tile uses AVX-512 F instructions only: Knights Landing runs its own copy)
-  return dispatch<Ops<T>>(HARPDAAL_PRUNE_OPS(generic), HARPDAAL_PRUNE_OPS(avx2),
+  return dispatch<PruneOps<T>>(HARPDAAL_PRUNE_OPS(generic), HARPDAAL_PRUNE_OPS(avx2),
                           HARPDAAL_PRUNE_OPS(avx512f), HARPDAAL_PRUNE_OPS(avx512));
 }
 #undef HARPDAAL_PRUNE_OPS
@@ -144,6 +147,101 @@ struct Scratch {
   PruneCounts counts;
 };
 
+// The per-cluster sums and weights of labels exactly as lloyd_partial accumulates them (its
+// row blocks, its chunks, its per-ISA accumulate, chunks reduced in order), so that centers
+// computed from them are the Lloyd step's bits. The block-size rule mirrors make_assigner in
+// kmeans.cpp (tests/kernels/test_kmeans_prune.py compares the centers with lloyd_iterations'
+// bit for bit, which fails if the two drift apart).
+template <class T>
+void lloyd_order_sums(const T* x, int64_t n, int64_t d, const T* sample_weight, const T* shift,
+                      const int32_t* labels, int64_t k, Method method, double* sums,
+                      double* weights, int n_threads) {
+  const kmeans::Ops<T> kops =
+      dispatch(&generic::ops<T>, &avx2::ops<T>, &avx512f::ops<T>, &avx512::ops<T>)();
+  if (method == Method::automatic) method = choose_method(d, k, std::is_same_v<T, double>);
+  const int64_t rb =
+      method == Method::fused
+          ? (k < 16 ? std::clamp<int64_t>(24 * 1024 / (d * int64_t(sizeof(T))) / 4 * 4, 4, 60) : 60)
+          : std::clamp<int64_t>((int64_t(1) << 15) / std::max<int64_t>(k, 1), 8, 512);
+  const int64_t n_blocks = (n + rb - 1) / rb;
+  const int64_t n_chunks =
+      std::max<int64_t>(1, std::min<int64_t>(n_blocks, 16 * resolve_threads(n_threads)));
+  const int64_t per_chunk = (n_blocks + n_chunks - 1) / n_chunks;
+  const int64_t stride = k * d + k;
+  std::vector<double> part(static_cast<size_t>(n_chunks * stride));
+  oneapi::tbb::enumerable_thread_specific<std::vector<T>> scratch(
+      [&] { return std::vector<T>(static_cast<size_t>(shift ? rb * d : 0)); });
+  parallel_for(n_threads, n_chunks, 1, [&](int64_t c0, int64_t c1) {
+    std::vector<T>& xs = scratch.local();
+    for (int64_t c = c0; c < c1; ++c) {
+      double* ps = part.data() + c * stride;
+      double* pw = ps + k * d;
+      std::fill(ps, ps + stride, 0.0);
+      const int64_t blk_end = std::min(n_blocks, (c + 1) * per_chunk);
+      for (int64_t blk = c * per_chunk; blk < blk_end; ++blk) {
+        const int64_t b = blk * rb, e = std::min(n, b + rb);
+        const T* xb = x + b * d;
+        if (shift) {
+          for (int64_t i = 0; i < e - b; ++i)
+            for (int64_t f = 0; f < d; ++f) xs[size_t(i * d + f)] = x[(b + i) * d + f] - shift[f];
+          xb = xs.data();
+        }
+        kops.accumulate(xb, e - b, d, sample_weight ? sample_weight + b : nullptr, labels + b,
+                        nullptr, method == Method::fused, ps, pw, nullptr);
+      }
+    }
+  });
+  std::fill(sums, sums + k * d, 0.0);
+  std::fill(weights, weights + k, 0.0);
+  for (int64_t c = 0; c < n_chunks; ++c) {
+    const double* ps = part.data() + c * stride;
+    for (int64_t i = 0; i < k * d; ++i) sums[i] += ps[i];
+    for (int64_t j = 0; j < k; ++j) weights[j] += ps[k * d + j];
+  }
+}
+
+template <class T>
+void apply_changes(const T* x, int64_t d, const T* sample_weight, const T* shift, int64_t k,
+                   bool fresh, const std::vector<std::vector<Change>>& changes, double* sums,
+                   double* weights, int64_t* counts, int n_threads) {
+  if (fresh) {
+    std::fill(sums, sums + k * d, 0.0);
+    std::fill(weights, weights + k, 0.0);
+    std::fill(counts, counts + k, int64_t{0});
+  }
+  std::vector<Change> all;
+  for (const auto& c : changes) all.insert(all.end(), c.begin(), c.end());
+  const int64_t feat_grain = std::max<int64_t>(1, 64);
+  parallel_for(all.size() * size_t(d) > (1u << 16) ? n_threads : 1, d, feat_grain,
+               [&](int64_t f0, int64_t f1) {
+                 for (const Change& c : all) {
+                   const double w = sample_weight ? double(sample_weight[c.row]) : 1.0;
+                   const T* row = x + c.row * d;
+                   for (int64_t f = f0; f < f1; ++f) {
+                     const T v = shift ? T(row[f] - shift[f]) : row[f];
+                     const double xw = w * double(v);
+                     if (c.from >= 0) sums[int64_t(c.from) * d + f] -= xw;
+                     sums[int64_t(c.to) * d + f] += xw;
+                   }
+                 }
+               });
+  for (const Change& c : all) {
+    const double w = sample_weight ? double(sample_weight[c.row]) : 1.0;
+    if (c.from >= 0) {
+      weights[c.from] -= w;
+      if (w > 0) --counts[c.from];
+    }
+    weights[c.to] += w;
+    if (w > 0) ++counts[c.to];
+  }
+  for (const Change& c : all)  // a cluster left without weight: exactly zero, as Lloyd's sums
+    if (c.from >= 0 && counts[c.from] == 0) {
+      std::fill(sums + int64_t(c.from) * d, sums + int64_t(c.from + 1) * d, 0.0);
+      weights[c.from] = 0.0;
+    }
+
+}
+
 void check_args(int64_t n, int64_t d, int64_t k, int64_t t, const int32_t* group_of) {
   if (n < 0 || d < 1 || k < 1)
     throw std::invalid_argument("kmeans prune: need n >= 0, d >= 1, k >= 1");
@@ -171,7 +269,8 @@ template <class T>
 PruneCounts prune_step(const T* x, int64_t n, int64_t d, const T* sample_weight, const T* shift,
                        const T* centers, const T* prev_centers, int64_t k,
                        const int32_t* group_of, int64_t t, int32_t* labels, T* upper, T* lower,
-                       double* sums, double* weights, int64_t* counts, int n_threads) {
+                       double* sums, double* weights, int64_t* counts, int n_threads,
+                       bool lloyd_sums, Method method) {
   check_args(n, d, k, t, group_of);
   const bool fresh = prev_centers == nullptr;
   if (!fresh)
@@ -179,7 +278,7 @@ PruneCounts prune_step(const T* x, int64_t n, int64_t d, const T* sample_weight,
       if (labels[i] < 0 || labels[i] >= k)
         throw std::invalid_argument("kmeans prune: label out of range (restart with no "
                                     "prev_centers)");
-  const Ops<T> ops = active_ops<T>();
+  const PruneOps<T> ops = active_ops<T>();
   const int W = ops.lanes();
   const int MR = ops.tile_rows();
   const Groups<T> groups = pack_groups(centers, k, d, group_of, t, W);
@@ -387,44 +486,17 @@ PruneCounts prune_step(const T* x, int64_t n, int64_t d, const T* sample_weight,
     }
   });
 
-  // 6. The sums, weights and counts follow the rows that moved, applied in row order
-  //    (deterministic for any n_threads); features split over threads.
-  if (fresh) {
-    std::fill(sums, sums + k * d, 0.0);
-    std::fill(weights, weights + k, 0.0);
+  // 6. The sums, weights and counts: recomputed as Lloyd's step does (lloyd_sums), or
+  //    following the rows that moved, applied in row order (deterministic for any n_threads;
+  //    features split over threads).
+  if (lloyd_sums) {
+    lloyd_order_sums(x, n, d, sample_weight, shift, labels, k, method, sums, weights, n_threads);
     std::fill(counts, counts + k, int64_t{0});
+    for (int64_t i = 0; i < n; ++i)
+      if (!sample_weight || sample_weight[i] > 0) ++counts[labels[i]];
+  } else {
+    apply_changes(x, d, sample_weight, shift, k, fresh, changes, sums, weights, counts, n_threads);
   }
-  std::vector<Change> all;
-  for (const auto& c : changes) all.insert(all.end(), c.begin(), c.end());
-  const int64_t feat_grain = std::max<int64_t>(1, 64);
-  parallel_for(all.size() * size_t(d) > (1u << 16) ? n_threads : 1, d, feat_grain,
-               [&](int64_t f0, int64_t f1) {
-                 for (const Change& c : all) {
-                   const double w = sample_weight ? double(sample_weight[c.row]) : 1.0;
-                   const T* row = x + c.row * d;
-                   for (int64_t f = f0; f < f1; ++f) {
-                     const T v = shift ? T(row[f] - shift[f]) : row[f];
-                     const double xw = w * double(v);
-                     if (c.from >= 0) sums[int64_t(c.from) * d + f] -= xw;
-                     sums[int64_t(c.to) * d + f] += xw;
-                   }
-                 }
-               });
-  for (const Change& c : all) {
-    const double w = sample_weight ? double(sample_weight[c.row]) : 1.0;
-    if (c.from >= 0) {
-      weights[c.from] -= w;
-      if (w > 0) --counts[c.from];
-    }
-    weights[c.to] += w;
-    if (w > 0) ++counts[c.to];
-  }
-  for (const Change& c : all)  // a cluster left without weight: exactly zero, as Lloyd's sums
-    if (c.from >= 0 && counts[c.from] == 0) {
-      std::fill(sums + int64_t(c.from) * d, sums + int64_t(c.from + 1) * d, 0.0);
-      weights[c.from] = 0.0;
-    }
-
   PruneCounts total;
   for (const Scratch<T>& s : scratch) {
     total.distances += s.counts.distances;
@@ -438,10 +510,10 @@ PruneCounts prune_step(const T* x, int64_t n, int64_t d, const T* sample_weight,
 template PruneCounts prune_step<float>(const float*, int64_t, int64_t, const float*,
                                        const float*, const float*, const float*, int64_t,
                                        const int32_t*, int64_t, int32_t*, float*, float*,
-                                       double*, double*, int64_t*, int);
+                                       double*, double*, int64_t*, int, bool, Method);
 template PruneCounts prune_step<double>(const double*, int64_t, int64_t, const double*,
                                         const double*, const double*, const double*, int64_t,
                                         const int32_t*, int64_t, int32_t*, double*, double*,
-                                        double*, double*, int64_t*, int);
+                                        double*, double*, int64_t*, int, bool, Method);
 
 }  // namespace harpdaal::kernels::kmeans

@@ -24,6 +24,8 @@
 #pragma once
 #include <cstdint>
 
+#include "kernels/kmeans/kmeans.hpp"
+
 namespace harpdaal::kernels::kmeans {
 
 // The number of center groups the estimator uses for k centers (see docs/kmeans.md): 1 (Hamerly)
@@ -50,12 +52,18 @@ struct PruneCounts {
 //     relocating row i to cluster j sets labels[i] = j, upper[i] = +inf, lower[i, :] = 0 and
 //     moves its weight in sums/weights/counts).
 // group_of (k values in [0, n_groups), every group non-empty) groups the centers; lower holds
-// n x n_groups values. sample_weight may be null (all ones). A cluster whose count drops to 0
-// gets exactly zero sums and weight. Deterministic: the same results for every n_threads.
+// n x n_groups values. sample_weight may be null (all ones).
+// lloyd_sums: sums/weights are recomputed every call exactly as lloyd_partial(..., method,
+//   shift, n_threads) accumulates them (the same bits, so centers computed from them are the
+//   Lloyd step's: one pass over x per call); else they follow only the rows whose label
+//   changed, applied in row order (a cluster whose count drops to 0 gets exactly zero sums and
+//   weight; rows that keep their bounds are never read). Deterministic: labels and bounds are
+//   the same for every n_threads, incremental sums too.
 template <class T>
 PruneCounts prune_step(const T* x, int64_t n, int64_t d, const T* sample_weight, const T* shift,
                        const T* centers, const T* prev_centers, int64_t k,
                        const int32_t* group_of, int64_t n_groups, int32_t* labels, T* upper,
-                       T* lower, double* sums, double* weights, int64_t* counts, int n_threads);
+                       T* lower, double* sums, double* weights, int64_t* counts, int n_threads,
+                       bool lloyd_sums = false, Method method = Method::automatic);
 
 }  // namespace harpdaal::kernels::kmeans
