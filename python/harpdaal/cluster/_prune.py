@@ -65,9 +65,9 @@ class PruneStep(Step):
 
     After the loop, :meth:`finish` does the final assignment (when the fit did not converge
     strictly) and returns ``(labels, inertia)`` as the Lloyd steps do; the model is
-    ``step.centers``. ``counts``
-    holds, per iteration, the distances computed and the rows skipped (Lloyd computes
-    ``n * k``).
+    ``step.centers``. ``history`` holds, per assignment, the kernel's counts: distances
+    computed (Lloyd computes ``n * k``), rows skipped, rows settled by one distance, labels
+    changed.
     """
 
     def __init__(self, X, sample_weight, centers, tol, *, shift=None, n_threads=0,
