@@ -57,7 +57,8 @@ def main(argv=None):
             for _ in range(args.repeat):
                 est = MatrixFactorization(n_factors=p["k"], n_epochs=p["epochs"], random_state=0,
                                           n_jobs=args.threads, solver=solver, slices_per_rank=S,
-                                          rotation_timer=args.timer if solver == "sgd" else None)
+                                          rotation_timer=args.timer if solver == "sgd" else None,
+                                          early_stopping=False, reg_user=0.04, reg_item=0.05)
                 comm.barrier()
                 t0 = time.perf_counter()
                 est.fit(part)

@@ -112,7 +112,8 @@ def _fit(name: str, path: str, threads: int) -> dict:
     elif name.startswith("mf"):
         from harpdaal.recommend import MatrixFactorization
 
-        est = MatrixFactorization(n_factors=32, n_epochs=20, random_state=0, n_jobs=threads)
+        est = MatrixFactorization(n_factors=32, n_epochs=20, random_state=0, n_jobs=threads,
+                                  early_stopping=False, reg_user=0.04, reg_item=0.05)
         data = (z["u"], z["i"], z["r"])
         t = time.perf_counter()
         est.fit(data)

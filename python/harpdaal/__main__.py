@@ -4,9 +4,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .cli import bench, demo, info, kmeans, lda, mf, serve
+from .cli import als, bench, demo, info, kmeans, lda, mf, serve
 
-COMMANDS = (info, demo, kmeans, mf, lda, serve, bench)  # in the order --help lists them
+COMMANDS = (info, demo, kmeans, mf, lda, als, serve, bench)  # in the order --help lists them
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -166,3 +166,30 @@ def test_predict_refuses_mismatched_data(tmp_path, capsys):
     assert main(["predict", "--model", str(model), "--data", str(tmp_path / "x.npy"),
                  "--out", str(tmp_path / "l.npy")]) == 2
     assert "4 columns, the model 3" in capsys.readouterr().err
+
+
+def test_recommend_from_an_als_model(tmp_path, capsys):
+    import scipy.sparse as sp
+
+    from harpdaal.recommend import ImplicitALS
+
+    rng = np.random.default_rng(5)
+    rows, cols = rng.integers(0, 40, 400), rng.integers(0, 30, 400)
+    R = sp.csr_matrix((np.ones(400, np.float32), (rows, cols)), shape=(40, 30))
+    R.sum_duplicates()
+    als = ImplicitALS(factors=4, iterations=3, random_state=0, n_jobs=1).fit(R)
+    model = tmp_path / "als.npz"
+    als.save(model)
+    c = R.tocoo()
+    np.savetxt(tmp_path / "inter.txt", np.c_[c.row, c.col, c.data], fmt="%d")
+    dest = tmp_path / "rec.npy"
+    rc = main(["recommend", "--model", str(model), "--user", "0", "3", "7", "-n", "5",
+               "--interactions", str(tmp_path / "inter.txt"), "--out", str(dest)])
+    assert rc == 0
+    want, _ = als.recommend(np.array([0, 3, 7]), R[[0, 3, 7]], N=5)
+    np.testing.assert_array_equal(np.load(dest), want)
+    assert main(["recommend", "--model", str(model), "--user", "0", "--out", str(dest)]) == 2
+    assert "--interactions" in capsys.readouterr().err
+    assert main(["recommend", "--model", str(model), "--user", "99", "--include-seen",
+                 "--out", str(dest)]) == 2
+    assert "not a user of the model" in capsys.readouterr().err

@@ -16,6 +16,7 @@ import harpdaal
 from harpdaal import _core
 from harpdaal.comm import LocalCommunicator
 from harpdaal.recommend import MatrixFactorization
+from harpdaal.recommend._mf import REG_GRID
 
 
 def ratings(seed=0, m=400, n=250, k=4, density=0.15):
@@ -81,7 +82,8 @@ def test_distributed_path_in_one_process_matches_plain_fit(solver, slices):
     tr, te = ratings()
     # 30 epochs: at 15 this tiny problem is still converging and the RMSE of one update order
     # vs another varies by up to ~3% with the seed; at 30 it is within 0.7% for seeds 0-4
-    kw = dict(n_factors=8, n_epochs=30, random_state=0, solver=solver, n_jobs=1)
+    kw = dict(n_factors=8, n_epochs=30, random_state=0, solver=solver, n_jobs=1,
+              early_stopping=False)
     plain = one_process(**kw).rmse(te)
     est = MatrixFactorization(slices_per_rank=slices, **kw)
     rotated = fit_distributed(est, LocalCommunicator(), tr, eval_set=te)
@@ -95,7 +97,8 @@ def test_distributed_ccd_is_the_one_process_algorithm():
     """CCD++ with reduced item statistics makes the one-process updates: same model up to the
     summation order (float32 kernel vs float64 sums here)."""
     tr, te = ratings()
-    kw = dict(n_factors=6, n_epochs=5, random_state=3, solver="ccd", n_jobs=1)
+    kw = dict(n_factors=6, n_epochs=5, random_state=3, solver="ccd", n_jobs=1,
+              early_stopping=False)
     plain = one_process(**kw)
     est = MatrixFactorization(**kw)
     dist = fit_distributed(est, LocalCommunicator(), tr)
@@ -108,7 +111,8 @@ def test_distributed_fit_returns_the_model_and_leaves_the_estimator_alone():
     from harpdaal.recommend._rotation import fit_distributed as run_distributed
 
     tr, te = ratings()
-    est = MatrixFactorization(n_factors=5, n_epochs=3, random_state=0, n_jobs=1)
+    est = MatrixFactorization(n_factors=5, n_epochs=3, random_state=0, n_jobs=1,
+                              early_stopping=False)
     before = dict(vars(est))
     out = run_distributed(est, LocalCommunicator(), tr, eval_set=te)
     assert vars(est) == before
@@ -134,7 +138,7 @@ def test_distributed_options_are_validated():
 
 def test_timer_path_in_one_process_trains_most_ratings_at_fraction_one():
     tr, te = ratings()
-    kw = dict(n_factors=8, n_epochs=10, random_state=0, n_jobs=1)
+    kw = dict(n_factors=8, n_epochs=10, random_state=0, n_jobs=1, early_stopping=False)
     est = MatrixFactorization(rotation_timer=1.0, **kw)
     dist = fit_distributed(est, LocalCommunicator(), tr, eval_set=te)
     # one rank: the budget is its own step time, so (almost) every chunk is trained
@@ -148,7 +152,8 @@ def test_timer_path_in_one_process_trains_most_ratings_at_fraction_one():
 @pytest.mark.parametrize("solver, slices", [("sgd", 2), ("sgd", 3), ("ccd", 2)])
 def test_ranks_reach_one_process_rmse(comm, solver, slices):
     tr, te = ratings()
-    kw = dict(n_factors=8, n_epochs=30, random_state=0, n_jobs=1, solver=solver)  # see above
+    kw = dict(n_factors=8, n_epochs=30, random_state=0, n_jobs=1, solver=solver,  # see above
+              early_stopping=False)
     one = one_process(**kw).rmse(te)
     dist = MatrixFactorization(slices_per_rank=slices, **kw).fit(my_part(tr, comm))
     assert dist.user_factors_.shape[0] == np.unique(tr[0]).size  # every rank has the model
@@ -201,7 +206,7 @@ def test_validation_rmse_is_combined_across_ranks(comm, solver):
     tr, te = ratings()
     part = te if comm.rank == 0 else tuple(a[:0] for a in te)
     est = MatrixFactorization(n_factors=8, n_epochs=6, random_state=0, n_jobs=1, solver=solver,
-                              verbose=0).fit(my_part(tr, comm), eval_set=part)
+                              early_stopping=False, verbose=0).fit(my_part(tr, comm), eval_set=part)
     vals = np.array([h["val_rmse"] for h in est.history_])
     assert vals.size == 6 and agree(comm, vals)
     assert vals[-1] == pytest.approx(est.rmse(te), rel=1e-4)
@@ -214,7 +219,7 @@ def test_early_stopping_stops_every_rank_at_the_same_epoch(comm, solver):
     tr, te = ratings()
     # a coarse tol: stop once the validation RMSE gains < 0.01 per epoch for 2 epochs
     kw = dict(n_factors=8, n_epochs=40, random_state=0, n_jobs=1, solver=solver,
-              early_stopping=True, n_iter_no_change=2, tol=0.01)
+              early_stopping=True, n_iter_no_change=2, tol=0.01, refit=False)
     est = MatrixFactorization(**kw).fit(my_part(tr, comm))
     epochs = comm.allgather_object((est.n_epochs_, est.best_epoch_, len(est.history_)))
     assert all(e == epochs[0] for e in epochs), epochs
@@ -227,6 +232,35 @@ def test_early_stopping_stops_every_rank_at_the_same_epoch(comm, solver):
 
 
 @pytest.mark.mpi
+@pytest.mark.timeout(240, method="thread")
+@pytest.mark.parametrize("solver", ["sgd", "ccd"])
+def test_defaults_search_and_refit_as_distributed_fits(comm, solver):
+    """The defaults under MPI: every search fit and the refit are distributed fits (the internal
+    split drawn per rank), every rank takes the same decisions and ends with the same model."""
+    tr, te = ratings()
+    data = my_part(tr, comm)
+    kw = dict(n_factors=8, n_jobs=1, solver=solver)
+    dist = MatrixFactorization(random_state=0, **kw).fit(data)
+    assert comm.allgather_object(dist.reg_search_) == [dist.reg_search_] * comm.size
+    assert [s["reg_user"] for s in dist.reg_search_] == list(REG_GRID[solver])
+    won = min(dist.reg_search_, key=lambda s: s["val_rmse"])
+    assert (dist.reg_user_, dist.n_epochs_, dist.best_epoch_) == \
+        (won["reg_user"], won["best_epoch"], won["best_epoch"])
+    assert agree(comm, dist.item_factors_) and agree(comm, dist.user_factors_)
+    # the model is the distributed fit on all the ratings with the chosen reg and epoch count
+    refit = MatrixFactorization(random_state=0, reg=dist.reg_user_, early_stopping=False,
+                                n_epochs=dist.n_epochs_, **kw).fit(data)
+    assert dist.item_factors_.tobytes() == refit.item_factors_.tobytes()
+    # as good as the one-process defaults (another split, another update order)
+    one = one_process(random_state=0, **kw)
+    assert dist.rmse(te) == pytest.approx(one.rmse(te), rel=0.03)
+    # random_state None: rank 0's seed, so the ranks still agree on everything
+    free = MatrixFactorization(**kw).fit(data)
+    assert comm.allgather_object(free.reg_search_) == [free.reg_search_] * comm.size
+    assert agree(comm, free.item_factors_)
+
+
+@pytest.mark.mpi
 @pytest.mark.timeout(180, method="thread")
 @pytest.mark.parametrize("solver", ["sgd", "ccd"])
 def test_checkpoint_resume_is_bitwise_equal(comm, shared_dir, solver):
@@ -236,7 +270,8 @@ def test_checkpoint_resume_is_bitwise_equal(comm, shared_dir, solver):
 
     tr, _ = ratings()
     data = my_part(tr, comm)
-    kw = dict(n_factors=8, random_state=0, n_jobs=1, solver=solver, duplicates="mean")
+    kw = dict(n_factors=8, random_state=0, n_jobs=1, solver=solver, duplicates="mean",
+              early_stopping=False)
     ref = MatrixFactorization(n_epochs=7, **kw).fit(data)
     ck = os.path.join(shared_dir, solver)
     # a 4-epoch fit leaves the checkpoint of epoch 3 (the last epoch is not checkpointed)
@@ -262,7 +297,7 @@ def test_early_stopping_resumed_from_a_checkpoint_is_bitwise_equal(comm, shared_
     tr, _ = ratings()
     data = my_part(tr, comm)
     kw = dict(n_factors=32, n_epochs=60, random_state=0, n_jobs=1, solver=solver, reg=0.0,
-              early_stopping=True, n_iter_no_change=3, tol=0.002)
+              early_stopping=True, n_iter_no_change=3, tol=0.002, refit=False)
     ref = MatrixFactorization(**kw).fit(data)
     assert ref.best_epoch_ + 3 == ref.n_epochs_ < 60
     ck = os.path.join(shared_dir, solver)
@@ -302,7 +337,7 @@ def test_timer_keeps_fast_ranks_useful_with_a_slow_rank(comm, monkeypatch):
     tr, te = ratings(m=800, n=400)
     data, test = my_part(tr, comm), my_part(te, comm)
     slow = comm.rank == comm.size - 1
-    kw = dict(n_factors=8, n_epochs=12, random_state=0, n_jobs=1)
+    kw = dict(n_factors=8, n_epochs=12, random_state=0, n_jobs=1, early_stopping=False)
     ref = MatrixFactorization(**kw).fit(data).rmse(te)  # at full speed
     if slow:
         _slow_kernel(monkeypatch, 1e-5)

@@ -1,5 +1,6 @@
 """recommend.MatrixFactorization: contract, bad input, ids, persistence, real-data quality."""
 import gzip
+import os
 
 import numpy as np
 import pytest
@@ -7,6 +8,7 @@ import scipy.sparse as sp
 from sklearn.exceptions import NotFittedError
 
 from harpdaal.recommend import MatrixFactorization
+from harpdaal.recommend._mf import REG_GRID
 
 
 def low_rank_ratings(m=120, n=80, k=3, density=0.3, seed=0, noise=0.1, offset=3.0):
@@ -93,6 +95,7 @@ def test_empty_sparse_matrix_and_bad_types():
     ("duplicates", "sum", ValueError), ("learning_rate_schedule", "cosine", ValueError),
     ("validation_fraction", 1.0, ValueError), ("n_jobs", 0, ValueError),
     ("random_state", "x", TypeError), ("reg_item", float("nan"), ValueError),
+    ("refit", 1, TypeError), ("early_stopping", "yes", TypeError),
 ])
 def test_bad_parameters(param, value, exc):
     u, i, r = low_rank_ratings(m=10, n=10)
@@ -164,7 +167,7 @@ def test_save_load_roundtrip_without_pickle(tmp_path):
 def test_early_stopping_and_history(capsys):
     tr, te = split(*low_rank_ratings(noise=1.0))
     m = MatrixFactorization(n_factors=30, reg=0.0, n_epochs=60, early_stopping=True,
-                            n_iter_no_change=2, random_state=0, verbose=1).fit(tr)
+                            n_iter_no_change=2, refit=False, random_state=0, verbose=1).fit(tr)
     assert m.n_epochs_ < 60
     assert 1 <= m.best_epoch_ <= m.n_epochs_
     vals = [h["val_rmse"] for h in m.history_]
@@ -213,7 +216,7 @@ def test_early_stopping_resumed_from_a_checkpoint_restores_the_same_best_epoch(t
     and resumed stops at the same epoch and restores the same best epoch, bitwise."""
     tr, _ = split(*low_rank_ratings(noise=1.0))
     kw = dict(n_factors=30, reg=0.0, n_epochs=60, solver=solver, early_stopping=True,
-              n_iter_no_change=3, random_state=0, n_jobs=1)
+              n_iter_no_change=3, refit=False, random_state=0, n_jobs=1)
     ref = MatrixFactorization(**kw).fit(tr)
     assert ref.best_epoch_ + 3 == ref.n_epochs_ < 60  # stopped early, restored an earlier epoch
     # the model kept is the best epoch's: that of a fit (same held-out part) ending there
@@ -227,6 +230,103 @@ def test_early_stopping_resumed_from_a_checkpoint_restores_the_same_best_epoch(t
     assert cut.n_epochs_ == stop_at
     resumed = MatrixFactorization(checkpoint_dir=ck, **kw).fit(tr, resume=True)
     assert_same_model(ref, resumed)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "ccd"])
+def test_defaults_search_the_regularisation_and_refit_on_all_ratings(solver):
+    """The defaults: one early-stopped fit per regularisation of REG_GRID on the same internal
+    split, the best by its validation RMSE, then a fit on all the ratings for its best epoch
+    count (the model)."""
+    tr, te = split(*low_rank_ratings(noise=0.5))
+    m = MatrixFactorization(n_factors=8, solver=solver, random_state=0, n_jobs=1).fit(tr)
+    grid = REG_GRID[solver]
+    assert [(s["reg_user"], s["reg_item"]) for s in m.reg_search_] == [(r, r) for r in grid]
+    won = min(m.reg_search_, key=lambda s: s["val_rmse"])
+    assert (m.reg_user_, m.reg_item_) == (won["reg_user"], won["reg_item"])
+    assert 1 <= won["best_epoch"] <= won["n_epochs"] <= 100
+    # each search entry is the early-stopped fit with that regularisation (same split)
+    kw = dict(n_factors=8, solver=solver, random_state=0, n_jobs=1)
+    for s in m.reg_search_:
+        one = MatrixFactorization(reg=s["reg_user"], refit=False, **kw).fit(tr)
+        assert (one.best_epoch_, one.n_epochs_) == (s["best_epoch"], s["n_epochs"])
+        assert one.history_[one.best_epoch_ - 1]["val_rmse"] == s["val_rmse"]
+        assert one.n_epochs_ == 100 or one.best_epoch_ + 5 == one.n_epochs_  # patience 5
+    # the model: trained on every rating for the winner's best epoch count, no held-out part
+    assert m.n_epochs_ == m.best_epoch_ == won["best_epoch"] == len(m.history_)
+    assert all("val_rmse" not in h for h in m.history_)
+    refit = MatrixFactorization(reg=m.reg_user_, early_stopping=False, n_epochs=m.n_epochs_,
+                                **kw).fit(tr)
+    assert_same_model(m, refit)
+    np.testing.assert_array_equal(np.sort(m.user_ids_), np.unique(tr[0]))
+    # timings and fit_time_ cover the whole fit, search included
+    tm = m.timings_
+    assert tm["total"] == m.fit_time_ and {"compute", "comm", "glue"} <= set(tm)
+    assert tm["compute"] + tm["comm"] + tm["glue"] == pytest.approx(m.fit_time_)
+
+
+def test_defaults_are_deterministic_for_a_seed_and_fit_well():
+    tr, te = split(*low_rank_ratings(noise=0.5))
+    a = MatrixFactorization(n_factors=8, random_state=4).fit(tr)
+    b = MatrixFactorization(n_factors=8, random_state=4).fit(tr)
+    assert_same_model(a, b)
+    assert a.reg_search_ == b.reg_search_
+    # better than the fixed 20-epoch fit with the fixed regularisation on this small, noisy set
+    fixed = MatrixFactorization(n_factors=8, random_state=4, early_stopping=False, n_epochs=20)
+    assert a.rmse(te) < fixed.fit(tr).rmse(te)
+
+
+def test_explicit_parameters_keep_their_meaning():
+    tr, te = split(*low_rank_ratings())
+    kw = dict(n_factors=6, random_state=2, n_jobs=1)
+    # no early stopping: one fit, reg None is the fixed 0.04 / 0.05
+    plain = MatrixFactorization(early_stopping=False, n_epochs=20, **kw).fit(tr)
+    assert not hasattr(plain, "reg_search_") and plain.n_epochs_ == 20
+    assert (plain.reg_user_, plain.reg_item_) == (0.04, 0.05)
+    assert_same_model(plain, MatrixFactorization(early_stopping=False, n_epochs=20,
+                                                 reg_user=0.04, reg_item=0.05, **kw).fit(tr))
+    # a given regularisation is not searched: one early-stopped fit, then the refit
+    given = MatrixFactorization(reg=0.07, **kw).fit(tr)
+    assert [(s["reg_user"], s["reg_item"]) for s in given.reg_search_] == [(0.07, 0.07)]
+    assert (given.reg_user_, given.reg_item_) == (0.07, 0.07)
+    assert given.n_epochs_ == given.reg_search_[0]["best_epoch"]
+    sep = MatrixFactorization(reg_user=0.02, **kw).fit(tr)
+    assert [(s["reg_user"], s["reg_item"]) for s in sep.reg_search_] == [(0.02, 0.05)]
+    # an eval_set steers early stopping itself: no search, no refit
+    ev = MatrixFactorization(**kw).fit(tr, eval_set=te)
+    assert not hasattr(ev, "reg_search_") and (ev.reg_user_, ev.reg_item_) == (0.04, 0.05)
+    assert ev.history_[ev.best_epoch_ - 1]["val_rmse"] == min(h["val_rmse"] for h in ev.history_)
+    # refit=False: the model is the winning early-stopped fit on the internal split
+    nore = MatrixFactorization(refit=False, **kw).fit(tr)
+    won = min(nore.reg_search_, key=lambda s: s["val_rmse"])
+    assert_same_model(nore, MatrixFactorization(reg=won["reg_user"], refit=False, **kw).fit(tr))
+    assert nore.history_[nore.best_epoch_ - 1]["val_rmse"] == won["val_rmse"]
+    # a fitted estimator refitted without the search has no stale reg_search_
+    assert not hasattr(nore.set_params(early_stopping=False).fit(tr), "reg_search_")
+
+
+def test_defaults_checkpoint_only_the_model_fit(tmp_path):
+    """checkpoint_dir is used by the model's fit only; resuming reruns the search (the same,
+    seeded) and continues the refit from its checkpoint, bitwise."""
+    tr, _ = split(*low_rank_ratings(noise=0.5))
+    ck = str(tmp_path / "ck")
+    kw = dict(n_factors=6, random_state=1, n_jobs=1, checkpoint_dir=ck, checkpoint_every=1)
+    ref = MatrixFactorization(**kw).fit(tr)
+    files = [f for f in os.listdir(ck) if f.startswith("state.")]
+    assert files == [f"state.r00000-of-00001.i{ref.n_epochs_ - 1:09d}.npz"]  # the refit's
+    resumed = MatrixFactorization(**kw).fit(tr, resume=True)
+    assert_same_model(ref, resumed)
+    assert resumed.reg_search_ == ref.reg_search_
+    with pytest.raises(ValueError, match="random_state to be an int"):
+        MatrixFactorization(**{**kw, "random_state": None}).fit(tr)
+    with pytest.raises(ValueError, match="resume=True needs checkpoint_dir"):
+        MatrixFactorization(n_factors=6, random_state=1).fit(tr, resume=True)
+
+
+def test_too_few_ratings_for_the_default_split_names_the_way_out():
+    with pytest.raises(ValueError, match="early_stopping=False"):
+        MatrixFactorization().fit(([0], [0], [3.0]))
+    m = MatrixFactorization(early_stopping=False, n_epochs=2).fit(([0], [0], [3.0]))
+    assert m.predict([0], [0]).shape == (1,)
 
 
 def test_sklearn_contract():
@@ -277,3 +377,51 @@ def test_jester5k_beats_libmf(data_file):
     tr, te = fixed_split(d[:, 0].astype(int), d[:, 1].astype(int), d[:, 2])
     m = MatrixFactorization(n_factors=40, random_state=0).fit(tr)
     assert m.rmse(te) <= 4.08
+
+
+def test_batch_recommend_family_against_brute_force():
+    u, i, r = low_rank_ratings(m=40, n=30, density=0.3)
+    m = MatrixFactorization(n_factors=4, n_epochs=5, random_state=0, early_stopping=False,
+                            n_jobs=1).fit((u, i, r))
+    users = np.array([int(u[0]), int(u[5]), 10**9, int(u[-1])])  # one never seen
+    ids, scores = m.recommend(users, n=6)
+    assert ids.shape == scores.shape == (4, 6)
+    for row, user in enumerate(users):
+        # brute force: every item's prediction, seen ones out, best first
+        all_scores = m.predict(np.full(m.item_ids_.size, user), m.item_ids_)
+        seen = set(i[u == user].tolist())
+        cand = [(-s, pos) for pos, s in enumerate(all_scores) if m.item_ids_[pos] not in seen]
+        want = [m.item_ids_[p] for _, p in sorted(cand)[:6]]
+        np.testing.assert_array_equal(ids[row], want)
+        np.testing.assert_allclose(scores[row], m.predict(np.full(6, user), ids[row]),
+                                   rtol=1e-6)
+        one_ids, one_scores = m.recommend(int(user), n=6)
+        np.testing.assert_array_equal(one_ids, ids[row])
+        np.testing.assert_array_equal(one_scores, scores[row])
+    blocked = ids[0, :2]
+    f_ids, _ = m.recommend(users, n=6, filter_items=blocked)
+    assert not np.isin(f_ids, blocked).any()
+    np.testing.assert_array_equal(f_ids[0, :4], ids[0, 2:])
+    subset = m.item_ids_[::3]
+    s_ids, s_scores = m.recommend(users, n=3, items=subset, exclude_seen=False)
+    assert np.isin(s_ids, subset).all()
+    np.testing.assert_allclose(s_scores[0], np.sort(m.predict(np.full(subset.size, users[0]),
+                                                              subset))[::-1][:3], rtol=1e-6)
+    with pytest.raises(ValueError, match="not in the training ratings"):
+        m.recommend(users, filter_items=[10**9])
+    with pytest.raises(ValueError, match="cannot both"):
+        m.recommend(users, filter_items=subset, items=subset)
+
+
+def test_similar_items_by_cosine():
+    u, i, r = low_rank_ratings(m=40, n=30, density=0.3)
+    m = MatrixFactorization(n_factors=4, n_epochs=5, random_state=0, early_stopping=False,
+                            n_jobs=1).fit((u, i, r))
+    Q = m.item_factors_.astype(np.float64)
+    cos = (Q @ Q.T) / np.outer(np.linalg.norm(Q, axis=1), np.linalg.norm(Q, axis=1))
+    item = int(m.item_ids_[3])
+    ids, scores = m.similar_items(item, n=5)
+    assert ids[0] == item and scores[0] == pytest.approx(1.0)
+    np.testing.assert_array_equal(ids, m.item_ids_[np.argsort(-cos[3], kind="stable")[:5]])
+    many, _ = m.similar_items(m.item_ids_[:4], n=5)
+    assert many.shape == (4, 5) and (many[:, 0] == m.item_ids_[:4]).all()

@@ -29,15 +29,42 @@ def test_cli_writes_model_and_report(tmp_path, csv, capsys):
     n = write_ratings(data, csv)
     model, report = tmp_path / "m.npz", tmp_path / "rep.json"
     rc = main(["mf", "--data", str(data), "--factors", "4", "--epochs", "3", "--threads", "1",
-               "--model", str(model), "--report", str(report), "--verbose"])
+               "--no-early-stopping", "--model", str(model), "--report", str(report),
+               "--verbose"])
     assert rc == 0
     rep = json.loads(report.read_text())
     assert rep["n_train"] + rep["n_test"] == n and rep["epochs"] == 3
     assert np.isfinite(rep["test_rmse"]) and len(rep["history"]) == 3
+    assert rep["reg_search"] is None and (rep["reg_user"], rep["reg_item"]) == (0.04, 0.05)
+    assert rep["updates_per_second"] > 0
+    # verbose shows the test RMSE per epoch: the last is the reported one
+    assert rep["history"][-1]["val_rmse"] == pytest.approx(rep["test_rmse"], rel=1e-4)
     m = MatrixFactorization.load(model)
     assert m.item_factors_.shape[1] == 4
     out = capsys.readouterr()
     assert "test RMSE" in out.out and "epoch   3" in out.err
+
+
+def test_cli_defaults_search_the_regularisation_on_the_training_ratings(tmp_path, capsys):
+    """Without options the CLI runs the estimator's defaults: early stopping on a held-out part
+    of the training ratings (never the test set), the regularisation searched, a refit."""
+    from harpdaal.recommend._mf import REG_GRID
+
+    data = tmp_path / "r.txt"
+    write_ratings(data, csv=False)
+    report = tmp_path / "rep.json"
+    rc = main(["mf", "--data", str(data), "--factors", "4", "--threads", "1", "--verbose",
+               "--model", str(tmp_path / "m.npz"), "--report", str(report)])
+    assert rc == 0
+    rep = json.loads(report.read_text())
+    assert rep["early_stopping"] is True
+    assert [s["reg_user"] for s in rep["reg_search"]] == list(REG_GRID["sgd"])
+    assert rep["reg_user"] in REG_GRID["sgd"] and rep["reg_user"] == rep["reg_item"]
+    chosen = min(rep["reg_search"], key=lambda s: s["val_rmse"])
+    assert rep["epochs"] == chosen["best_epoch"] == len(rep["history"])
+    assert all("val_rmse" not in h for h in rep["history"])  # the refit: no held-out part
+    assert rep["updates_per_second"] is None  # several fits: no single-fit speed
+    assert "fit on all the ratings" in capsys.readouterr().err
 
 
 def test_cli_rejects_missing_file(tmp_path):

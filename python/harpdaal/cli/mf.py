@@ -25,9 +25,15 @@ def add_parser(sub):
     p.add_argument("--split-seed", type=int, default=7)
     p.add_argument("--factors", type=int, default=40, help="rank k (default 40)")
     p.add_argument("--solver", choices=("sgd", "ccd"), default="sgd")
-    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--epochs", type=int, default=None,
+                   help="epochs (default: at most 100, early stopping ends the fit; 20 with "
+                        "--no-early-stopping)")
+    p.add_argument("--no-early-stopping", action="store_true",
+                   help="train --epochs epochs, no held-out validation part, no refit")
     p.add_argument("--learning-rate", type=float, default=0.1)
-    p.add_argument("--reg", type=float, default=None, help="L2 for users and items (0.05)")
+    p.add_argument("--reg", type=float, default=None,
+                   help="L2 for users and items (default: chosen on a held-out part of the "
+                        "training ratings; 0.04/0.05 with --no-early-stopping)")
     p.add_argument("--reg-user", type=float, default=None)
     p.add_argument("--reg-item", type=float, default=None)
     p.add_argument("--no-bias", action="store_true", help="no user/item biases")
@@ -76,35 +82,46 @@ def run(args) -> int:
         eval_set = tuple(a[tmine] for a in test)
     else:
         eval_set = test
-    regs = {name: getattr(args, name) for name in ("reg", "reg_user", "reg_item")
+    opts = {name: getattr(args, name) for name in ("reg", "reg_user", "reg_item")
             if getattr(args, name) is not None}
+    early_stopping = not args.no_early_stopping
+    if args.epochs is not None or not early_stopping:
+        opts["n_epochs"] = args.epochs if args.epochs is not None else 20
     est = MatrixFactorization(
-        n_factors=args.factors, solver=args.solver, n_epochs=args.epochs,
+        n_factors=args.factors, solver=args.solver, early_stopping=early_stopping,
         learning_rate=args.learning_rate, use_bias=not args.no_bias, duplicates=args.duplicates,
         n_jobs=args.threads, random_state=args.seed, verbose=int(args.verbose),
-        slices_per_rank=args.slices_per_rank, rotation_timer=args.rotation_timer, **regs)
-    est.fit(train, eval_set=eval_set if args.verbose else None)
+        slices_per_rank=args.slices_per_rank, rotation_timer=args.rotation_timer, **opts)
+    # the test set is shown per epoch only when it cannot steer the fit (early stopping watches
+    # its own held-out part of the training ratings)
+    est.fit(train, eval_set=eval_set if args.verbose and not early_stopping else None)
     test_rmse = est.rmse(test)
     n_train = int(train[2].size)
     if size > 1:
         counts = np.array([n_train], np.int64)
         comm.allreduce_array(counts)
         n_train = int(counts[0])
+    # one fit of n_epochs_ epochs, unless the defaults' search and refit ran several
+    ups = (n_train * est.n_epochs_ / max(est.fit_time_, 1e-12)
+           if not hasattr(est, "reg_search_") else None)
     if rank == 0:
         est.save(args.model)
         report = {
             "data": str(args.data), "ranks": size, "threads": args.threads,
             "solver": args.solver, "n_factors": args.factors, "epochs": est.n_epochs_,
+            "early_stopping": early_stopping, "reg_user": est.reg_user_,
+            "reg_item": est.reg_item_, "reg_search": getattr(est, "reg_search_", None),
             "slices_per_rank": args.slices_per_rank, "rotation_timer": args.rotation_timer,
             "n_users": int(est.user_ids_.size), "n_items": int(est.item_ids_.size),
             "n_train": n_train, "n_test": int(test[2].size), "test_rmse": test_rmse,
             "fit_seconds": est.fit_time_, "load_seconds": load_s,
-            "updates_per_second": n_train * est.n_epochs_ / max(est.fit_time_, 1e-12),
+            "updates_per_second": ups,
             "timings": est.timings_, "history": est.history_, "model": str(args.model),
         }
         with open(args.report, "w") as fh:
             json.dump(report, fh, indent=2)
-        print(f"test RMSE {test_rmse:.4f}  ({est.n_epochs_} epochs, {est.fit_time_:.2f} s, "
-              f"{report['updates_per_second'] / 1e6:.1f}M updates/s)  model -> {args.model}  "
-              f"report -> {args.report}")
+        speed = "" if ups is None else f", {ups / 1e6:.1f}M updates/s"
+        print(f"test RMSE {test_rmse:.4f}  ({est.n_epochs_} epochs, reg_user {est.reg_user_:g}, "
+              f"reg_item {est.reg_item_:g}, {est.fit_time_:.2f} s{speed})  model -> {args.model}"
+              f"  report -> {args.report}")
     return 0

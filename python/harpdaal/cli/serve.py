@@ -50,6 +50,10 @@ def add_parser(sub):
     p.add_argument("--include-seen", action="store_true",
                    help="also recommend items the user rated in training")
     p.add_argument("--filter-items", default=None, help="file of item ids never to recommend")
+    p.add_argument("--interactions", default=None,
+                   help="ImplicitALS: the users' interactions file (user item value), whose "
+                        "items are left out unless --include-seen (the model does not store "
+                        "them)")
     p.add_argument("--scores-out", default=None, help="also write the scores (.npy / .csv)")
     _common(p, "chunk-users", 4096)
     p.set_defaults(func=run_recommend)
@@ -152,6 +156,19 @@ def _ids(path, what):
     return ids.astype(np.int64)
 
 
+def _interactions(path, model):
+    """users x items CSR of an interactions file, shaped like the ALS model."""
+    import scipy.sparse as sp
+
+    from ..datasets import load_ratings
+
+    u, i, v = load_ratings(path)
+    nu, ni = model.user_factors_.shape[0], model.item_factors_.shape[0]
+    if u.size and (u.max() >= nu or i.max() >= ni):
+        raise ValueError(f"--interactions: {path}: ids beyond the model's {nu} users x {ni} items")
+    return sp.csr_matrix((v.astype(np.float32), (u, i)), shape=(nu, ni))
+
+
 def _recommender(path):
     """The saved recommender in `path`, whichever estimator wrote it."""
     import json
@@ -176,19 +193,29 @@ def _recommender(path):
     return _load_model(classes[name], path)
 
 
-def _top_n(model, users, n, exclude_seen, blocked):
-    """(ids, scores) of shape (len(users), n) for a block of users: the model's batch recommend
-    where it has one, else one user at a time; rows padded with -1 / NaN when fewer items."""
-    ids = np.full((users.size, n), -1, np.int64)
-    scores = np.full((users.size, n), np.nan)
-    for j, u in enumerate(users):
-        got_ids, got = model.recommend(int(u), n=n + (0 if blocked is None else blocked.size),
-                                       exclude_seen=exclude_seen)
-        if blocked is not None:
-            keep = ~np.isin(got_ids, blocked)
-            got_ids, got = got_ids[keep], got[keep]
-        ids[j, :min(n, got_ids.size)] = got_ids[:n]
-        scores[j, :min(n, got.size)] = got[:n]
+def _top_n(model, users, n, exclude_seen, blocked, interactions):
+    """(ids, scores) of shape (len(users), n) for a block of users by the model's batch
+    recommend; rows padded with -1 / NaN where fewer items remain."""
+    if hasattr(model, "user_factors_") and hasattr(model, "similar_users"):  # ImplicitALS
+        if users.size and (users.min() < 0 or users.max() >= model.user_factors_.shape[0]):
+            bad = users[(users < 0) | (users >= model.user_factors_.shape[0])][0]
+            raise ValueError(f"user {int(bad)} is not a user of the model (0 .. "
+                             f"{model.user_factors_.shape[0] - 1})")
+        rows = None if interactions is None else interactions[users]
+        ids, scores = model.recommend(users, rows, N=n, filter_already_liked_items=exclude_seen,
+                                      filter_items=blocked)
+        scores = scores.astype(np.float64)
+        gone = scores <= np.finfo(np.float32).min
+    else:
+        ids, scores = model.recommend(users, n=n, exclude_seen=exclude_seen,
+                                      filter_items=blocked)
+        gone = ~np.isfinite(scores)
+    ids = np.where(gone, -1, ids).astype(np.int64)
+    scores = np.where(gone, np.nan, scores)
+    if ids.shape[1] < n:  # fewer items than n
+        pad = n - ids.shape[1]
+        ids = np.pad(ids, ((0, 0), (0, pad)), constant_values=-1)
+        scores = np.pad(scores, ((0, 0), (0, pad)), constant_values=np.nan)
     return ids, scores
 
 
@@ -203,6 +230,13 @@ def run_recommend(args) -> int:
             model.set_params(n_jobs=args.n_jobs)
         users = np.asarray(args.user, np.int64) if args.user else _ids(args.users, "--users")
         blocked = None if args.filter_items is None else _ids(args.filter_items, "--filter-items")
+        interactions = None
+        is_als = type(model).__name__ == "ImplicitALS"
+        if is_als and not args.include_seen:
+            if args.interactions is None:
+                raise ValueError("an ImplicitALS model does not store the users' interactions: "
+                                 "pass --interactions FILE, or --include-seen")
+            interactions = _interactions(args.interactions, model)
         n = args.n_items
         out = _stream.Output(args.out, users.size, n, np.int64)
         scores_out = (None if args.scores_out is None
@@ -212,7 +246,8 @@ def run_recommend(args) -> int:
             try:
                 for lo in range(0, users.size, args.chunk_users):
                     block = users[lo:lo + args.chunk_users]
-                    ids, scores = _top_n(model, block, n, not args.include_seen, blocked)
+                    ids, scores = _top_n(model, block, n, not args.include_seen, blocked,
+                                         interactions)
                     out.write(ids)
                     if scores_out is not None:
                         scores_out.write(scores)

@@ -9,25 +9,32 @@ from __future__ import annotations
 import functools
 import json
 import os
+import sys
 import time
 
 import numpy as np
-from sklearn.base import BaseEstimator
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
 
 from .. import _core
 from .._checkpoint import for_estimator
-from .._driver import FitLoop, fit_communicator
+from .._driver import FitLoop, agree, fit_communicator
 from .._persist import PersistMixin, attribute, check, require
 from .._threads import resolve_n_jobs
 from . import _ratings as R
 from ._local import CCDStep, SGDStep, predict_pairs
+from ._topn import top_n
 
 _SOLVERS = ("sgd", "ccd")
 _SCHEDULES = ("adaptive", "constant")
-# Tuned together on ml-latest-small, jester5k (k=40) and synthetic W-MF (k=32); docs/mf.md.
+# Without a held-out split to choose on (early_stopping=False, or an eval_set): tuned together
+# on ml-latest-small, jester5k (k=40) and synthetic W-MF (k=32); docs/mf.md.
 _DEFAULT_REG_USER = 0.04
 _DEFAULT_REG_ITEM = 0.05
+# With one (the defaults): the regularisations tried, each early-stopped on the internal
+# validation split; chosen leave-one-data-set-out against LIBMF's best (docs/mf.md, "Defaults").
+REG_GRID = {"sgd": (0.03, 0.06, 0.12), "ccd": (0.02, 0.05, 0.1, 0.2, 0.4)}
 
 
 def _resolve_jobs(n_jobs):
@@ -63,30 +70,46 @@ class MatrixFactorization(PersistMixin, BaseEstimator):
         SGD step (the initial step of the adaptive schedule). Ratings are standardised internally
         (centred by the global mean, divided by their standard deviation), so the same value
         suits 1-5 stars and Jester's -10..10.
-    reg : float or None
+    reg : float or None, default None
         L2 regularisation per rating for both user and item factors (unless reg_user /
-        reg_item are given).
+        reg_item are given). None (and reg_user, reg_item None): with early stopping on an
+        internal validation split (the default), the best of ``REG_GRID[solver]`` ((0.03,
+        0.06, 0.12) for SGD) by that split's RMSE; otherwise reg_user=0.04, reg_item=0.05.
     reg_user, reg_item : float or None
-        Separate L2 for user and item factors (default: reg; with reg None too, the tuned
-        defaults reg_user=0.04, reg_item=0.05).
+        Separate L2 for user and item factors (default: reg).
     reg_bias : float, default 0.02
         L2 on the biases.
     use_bias : bool, default True
         Learn user and item biases (SGD only; CCD++ learns factors around the global mean).
-    n_epochs : int, default 20
-        Passes over the ratings (upper bound when early stopping).
+    n_epochs : int, default 100
+        Passes over the ratings; with early stopping, an upper bound.
     learning_rate_schedule : {'adaptive', 'constant'}, default 'adaptive'
         'adaptive': LIBMF's per-row rate eta / sqrt(G), G accumulating mean squared gradients.
     init_std : float, default 0.01
         Standard deviation of the initial factors (in standardised units).
+    early_stopping : bool, default True
+        Watch the validation RMSE after every epoch, stop when it has not improved by tol for
+        n_iter_no_change epochs and keep the best epoch's model. The validation ratings are
+        ``eval_set`` when fit is given one, else validation_fraction of the ratings held out
+        (an internal split; then see reg and refit).
+    validation_fraction : float, default 0.1
+        Share of the ratings held out by early stopping when there is no eval_set.
+    n_iter_no_change : int, default 5
+        Epochs without improvement before early stopping ends the fit.
+    tol : float, default 1e-4
+        The improvement of the validation RMSE that counts as one.
+    refit : bool, default True
+        With early stopping on an internal split: once the best epoch count (and, with reg
+        None, the regularisation) is known, fit again on all the ratings for that many epochs
+        without early stopping; that fit is the model. Ignored without early stopping or with
+        an eval_set.
 
-    The defaults (learning_rate 0.1, reg_user 0.04, reg_item 0.05, init_std 0.01, 20 epochs) were chosen on
-    ml-latest-small, jester5k (k=40) and the synthetic W-MF ratings (k=32) together; see
-    docs/mf.md.
-    early_stopping : bool, default False
-        Hold out validation_fraction of the ratings; stop when the validation RMSE has not
-        improved by tol for n_iter_no_change epochs and keep the best epoch's model.
-    validation_fraction, n_iter_no_change, tol : see early_stopping.
+    The defaults (early stopping on 10% of the ratings, patience 5, at most 100 epochs, a
+    regularisation searched over three values, refit on all the ratings; learning_rate 0.1,
+    init_std 0.01) were chosen leave-one-data-set-out against LIBMF's best-of-grid test RMSE on
+    ten real, cut and synthetic rating sets; see docs/mf.md ("Defaults"). early_stopping=False,
+    n_epochs=20 and reg=None give the single fit of earlier releases (reg_user 0.04, reg_item
+    0.05).
     duplicates : {'error', 'mean', 'last'}, default 'error'
         What to do with repeated (user, item) pairs.
     grid : int or None
@@ -125,7 +148,14 @@ class MatrixFactorization(PersistMixin, BaseEstimator):
 
     Under MPI (``mpiexec``, or ``harpdaal.config_context(comm=...)`` with size > 1) each rank
     passes its own ratings, split by user; eval_set may be split any way (e.g. all on rank 0).
-    Every rank ends with the whole model.
+    Every rank ends with the whole model. Early stopping's internal split is drawn per rank.
+
+    Fitted attributes beyond the model: ``n_epochs_`` (epochs the model was trained),
+    ``best_epoch_``, ``history_`` (per epoch of the model's fit), ``reg_user_`` / ``reg_item_``
+    (the regularisation used), ``reg_search_`` (with early stopping on an internal split: one
+    entry per regularisation tried, ``{"reg_user", "reg_item", "val_rmse", "best_epoch",
+    "n_epochs"}``, in the order tried), ``fit_time_`` and ``timings_`` (the whole fit, search
+    included).
 
     Input: a rating matrix (rows = users, columns = items: scipy.sparse, every stored entry a
     rating, or a dense array with NaN where not rated), a (users, items, ratings) tuple, or
@@ -138,9 +168,10 @@ class MatrixFactorization(PersistMixin, BaseEstimator):
     """
 
     def __init__(self, n_factors=40, solver="sgd", learning_rate=0.1, reg=None, reg_user=None,
-                 reg_item=None, reg_bias=0.02, use_bias=True, n_epochs=20,
-                 learning_rate_schedule="adaptive", init_std=0.01, early_stopping=False,
-                 validation_fraction=0.1, n_iter_no_change=3, tol=1e-4, duplicates="error",
+                 reg_item=None, reg_bias=0.02, use_bias=True, n_epochs=100,
+                 learning_rate_schedule="adaptive", init_std=0.01, early_stopping=True,
+                 validation_fraction=0.1, n_iter_no_change=5, tol=1e-4, refit=True,
+                 duplicates="error",
                  grid=None, schedule="rounds", ccd_inner_iters=1, random_state=None, n_jobs=None,
                  verbose=0, checkpoint_dir=None,
                  checkpoint_every=1, slices_per_rank=2, rotation_timer=None):
@@ -159,6 +190,7 @@ class MatrixFactorization(PersistMixin, BaseEstimator):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        self.refit = refit
         self.duplicates = duplicates
         self.grid = grid
         self.schedule = schedule
@@ -188,11 +220,9 @@ class MatrixFactorization(PersistMixin, BaseEstimator):
             raise ValueError(f"learning_rate_schedule must be one of {_SCHEDULES}, "
                              f"got {self.learning_rate_schedule!r}")
         p["lr"] = R.check_float(self.learning_rate, "learning_rate", 0.0, strict=True)
-        reg = None if self.reg is None else R.check_float(self.reg, "reg")
-        p["reg_user"] = (R.check_float(self.reg_user, "reg_user") if self.reg_user is not None
-                         else _DEFAULT_REG_USER if reg is None else reg)
-        p["reg_item"] = (R.check_float(self.reg_item, "reg_item") if self.reg_item is not None
-                         else _DEFAULT_REG_ITEM if reg is None else reg)
+        p["reg_user"], p["reg_item"] = self._regs()
+        if not isinstance(self.refit, (bool, np.bool_)):
+            raise TypeError("refit must be a bool")
         p["reg_bias"] = R.check_float(self.reg_bias, "reg_bias")
         p["epochs"] = R.check_int(self.n_epochs, "n_epochs", 1)
         p["init_std"] = R.check_float(self.init_std, "init_std", 0.0, strict=True)
@@ -235,6 +265,15 @@ class MatrixFactorization(PersistMixin, BaseEstimator):
             raise TypeError("random_state must be None or an int")
         return p
 
+    def _regs(self):
+        """(reg_user, reg_item) of one fit: the given ones, else reg, else the fixed defaults."""
+        reg = None if self.reg is None else R.check_float(self.reg, "reg")
+        reg_user = (R.check_float(self.reg_user, "reg_user") if self.reg_user is not None
+                    else _DEFAULT_REG_USER if reg is None else reg)
+        reg_item = (R.check_float(self.reg_item, "reg_item") if self.reg_item is not None
+                    else _DEFAULT_REG_ITEM if reg is None else reg)
+        return reg_user, reg_item
+
     # -- fit ------------------------------------------------------------------------------------
     def fit(self, X, y=None, eval_set=None, resume=False, callbacks=None):
         """Fit on ratings: a rating matrix (rows = users, columns = items; scipy.sparse with
@@ -244,9 +283,88 @@ class MatrixFactorization(PersistMixin, BaseEstimator):
         used for early stopping instead of a held-out part). resume: continue from the last
         checkpoint in checkpoint_dir. callbacks: callables ``cb(info) -> bool`` called after
         every epoch with a ``harpdaal._driver.IterationInfo`` (``info.iteration``,
-        ``info.metrics``: this epoch's history entry); a true return value stops the fit."""
+        ``info.metrics``: this epoch's history entry); a true return value stops the fit.
+
+        With early stopping on an internal split and refit or a regularisation search (the
+        defaults), fit runs several fits (see ``_fit_selected``): verbose and callbacks follow
+        each of them; only the last one, the model's, writes checkpoints and resumes."""
         comm = fit_communicator()
-        return self._fit(comm, comm.size > 1, X, y, eval_set, resume, callbacks)
+        distributed = comm.size > 1
+        p = agree(comm, self._validated)
+        self.__dict__.pop("reg_search_", None)
+        if p["early_stopping"] and eval_set is None and (self.refit or self._searches_reg()):
+            return self._fit_selected(comm, distributed, X, y, resume, callbacks)
+        return self._fit(comm, distributed, X, y, eval_set, resume, callbacks)
+
+    def _searches_reg(self):
+        return self.reg is None and self.reg_user is None and self.reg_item is None
+
+    def _fit_selected(self, comm, distributed, X, y, resume, callbacks):
+        """Early stopping on the internal split for each regularisation tried (REG_GRID with
+        reg None, else the given one), all on the same split; then, with refit, a fit on all the
+        ratings for the winner's best epoch count, else the winner itself. Each fit is a clone
+        of this estimator run by ``_fit`` (distributed under MPI); only the model's fit uses
+        checkpoint_dir."""
+        t0 = time.perf_counter()
+        seed = self.random_state
+        # what the model's fit would refuse, refused before the search
+        if resume and self.checkpoint_dir is None:
+            raise ValueError("resume=True needs checkpoint_dir: the folder an earlier fit wrote "
+                             "its checkpoints to")
+        if self.checkpoint_dir is not None and seed is None:
+            raise ValueError("checkpoint_dir needs random_state to be an int (got None), so that "
+                             "a resumed fit continues the same random stream")
+        if seed is None:  # one split for every regularisation tried, the same on every rank
+            seed = int(np.random.SeedSequence().entropy % (2**63))
+            if distributed:
+                seed = comm.bcast_object(seed, root=0)
+        tried = ([{"reg": r} for r in REG_GRID[self.solver]] if self._searches_reg() else [{}])
+        fits, search = [], []
+        say = self.verbose and comm.rank == 0
+        for params in tried:
+            sub = clone(self).set_params(random_state=seed, refit=False, checkpoint_dir=None,
+                                         **params)
+            if say:
+                print("MatrixFactorization: early stopping on {:g} of the ratings, reg_user {:g},"
+                      " reg_item {:g}".format(self.validation_fraction, *sub._regs()),
+                      file=sys.stderr, flush=True)
+            sub._fit(comm, distributed, X, y, None, False, callbacks)
+            fits.append(sub)
+            search.append({"reg_user": sub.reg_user_, "reg_item": sub.reg_item_,
+                           "val_rmse": sub.history_[sub.best_epoch_ - 1]["val_rmse"],
+                           "best_epoch": sub.best_epoch_, "n_epochs": sub.n_epochs_})
+        # the first of equals: the smallest regularisation
+        won = min(range(len(fits)), key=lambda j: search[j]["val_rmse"])
+        if self.refit:
+            final = clone(self).set_params(early_stopping=False,
+                                           n_epochs=search[won]["best_epoch"], **tried[won])
+        elif self.checkpoint_dir is not None or resume:
+            final = clone(self).set_params(**tried[won])  # the winner again, checkpointed
+        else:
+            final = None
+        if final is not None:
+            if say:
+                what = "all the ratings" if self.refit else "the same split"
+                print("MatrixFactorization: fit on {}, reg_user {:g}, reg_item {:g}, {} epochs"
+                      .format(what, *final._regs(), final.n_epochs), file=sys.stderr, flush=True)
+            final._fit(comm, distributed, X, y, None, resume, callbacks)
+            fits.append(final)
+        model = fits[-1] if final is not None else fits[won]
+        params = self.get_params(deep=False)
+        for name, value in vars(model).items():
+            if name not in params:
+                setattr(self, name, value)
+        self.reg_search_ = search
+        self.fit_time_ = time.perf_counter() - t0
+        timings = {}
+        for f in fits:
+            for name, value in f.timings_.items():
+                if name not in ("glue", "total"):
+                    timings[name] = timings.get(name, 0.0) + value
+        timings["glue"] = max(self.fit_time_ - timings["compute"] - timings["comm"], 0.0)
+        timings["total"] = self.fit_time_
+        self.timings_ = timings
+        return self
 
     def _fit(self, comm, distributed, X, y=None, eval_set=None, resume=False, callbacks=None):
         """fit on `comm`: the one-process steps, or the distributed ones (the ratings split by
@@ -258,6 +376,7 @@ class MatrixFactorization(PersistMixin, BaseEstimator):
             self._set_distributed(fit_distributed(self, comm, X, y, eval_set, resume, callbacks))
         else:
             self._fit_local(comm, X, y, eval_set, resume, callbacks)
+        self.reg_user_, self.reg_item_ = self._regs()
         self.fit_time_ = time.perf_counter() - t0
         tm = self.timings_
         tm["glue"] = max(self.fit_time_ - tm["compute"] - tm["comm"], 0.0)
@@ -298,7 +417,8 @@ class MatrixFactorization(PersistMixin, BaseEstimator):
             perm = rng.permutation(ratings.size)
             n_val = max(1, int(round(p["vf"] * ratings.size)))
             if n_val >= ratings.size:
-                raise ValueError("early_stopping: too few ratings to hold out a validation set")
+                raise ValueError("early_stopping: too few ratings to hold out a validation set; "
+                                 "pass early_stopping=False")
             vi, ti = perm[:n_val], perm[n_val:]
             val = (u[vi], i[vi], ratings[vi].astype(np.float32))
             u, i, ratings = u[ti], i[ti], ratings[ti]
@@ -525,31 +645,105 @@ class MatrixFactorization(PersistMixin, BaseEstimator):
     def rmse(self, X, y=None):
         return -self.score(X, y)
 
-    def recommend(self, user, n=10, exclude_seen=True):
-        """The n best items for `user` (an original id): (item_ids, scores), best first."""
+    def _internal_items(self, ids, name):
+        """Internal positions of original item ids (ids never seen in fit are refused)."""
+        ids = R._as_id_array(np.atleast_1d(np.asarray(ids)).ravel(), name)
+        pos = np.searchsorted(self.item_ids_, ids)
+        pos = np.minimum(pos, max(self.item_ids_.size - 1, 0))
+        known = self.item_ids_.size > 0 and bool(np.all(self.item_ids_[pos] == ids))
+        if not known:
+            bad = ids[self.item_ids_[pos] != ids] if self.item_ids_.size else ids
+            raise ValueError(f"{name}: item id {int(bad[0])} was not in the training ratings")
+        return pos
+
+    def recommend(self, user, n=10, exclude_seen=True, filter_items=None, items=None):
+        """The n best items for `user` (an original id, or an array of them), as
+        ``(item_ids, scores)`` in rating units, best first (ties: the lower internal item id).
+
+        One user: 1-d arrays without the excluded items (fewer than n when fewer remain).
+        An array of users: 2-d arrays, one row per user, scored by one blocked matrix product
+        per 1024 users; excluded items rank last with score -inf. ``exclude_seen``: leave out
+        the items the user rated in fit (under MPI: the items of this rank's users).
+        ``filter_items``: item ids never recommended. ``items``: rank only these item ids.
+        A user never seen in fit gets the items by global mean + item bias."""
         self._check_fitted()
         n = R.check_int(n, "n", 1)
-        uid = R._as_id_array(np.atleast_1d(user), "user")
-        if uid.size != 1:
-            raise ValueError("recommend: pass one user id")
-        (u,), _ = self._map_known(uid, uid)
+        scalar = np.ndim(user) == 0
+        uid = R._as_id_array(np.atleast_1d(np.asarray(user)).ravel(), "user")
+        if not scalar and np.ndim(user) != 1:
+            raise ValueError(f"user: expected an id or a 1-d array of ids, got shape "
+                             f"{np.shape(user)}")
+        u, _ = self._map_known(uid, np.zeros(uid.size, np.int64))
+        cand = None
+        if items is not None:
+            if filter_items is not None:
+                raise ValueError("items and filter_items cannot both be given")
+            cand = np.unique(self._internal_items(items, "items"))
+        blocked = None
+        if filter_items is not None:
+            blocked = np.unique(self._internal_items(filter_items, "filter_items"))
         k = self.n_factors_
-        if u < 0:
-            scores = np.full(self.item_ids_.size, self.global_mean_, np.float64)
-            if self._bi is not None:
-                scores += self._bi
-        else:
-            scores = self._Q[:, :k].astype(np.float64) @ self._P[u, :k] + self.global_mean_
-            if self._bi is not None:
-                scores += self._bi + self._bu[u]
-        if exclude_seen and u >= 0:
+        # score = mean + b_u + b_i + p_u . q_i: the item bias rides along the product, the
+        # user's constant is added after the selection (it does not change the order)
+        known = u >= 0
+        queries = np.zeros((uid.size, k), np.float64)
+        queries[known] = self._P[u[known], :k]
+        user_const = np.full(uid.size, self.global_mean_, np.float64)
+        if self._bu is not None:
+            user_const[known] += self._bu[u[known]]
+        seen_rows = None
+        if exclude_seen:
             ptr, seen = self._seen_csr()
-            scores[seen[ptr[u] : ptr[u + 1]]] = -np.inf
-        n_valid = int(np.isfinite(scores).sum())
-        n = min(n, n_valid)
-        top = np.argpartition(-scores, n - 1)[:n] if n > 0 else np.zeros(0, np.int64)
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return self.item_ids_[top], scores[top]
+            if ptr is not None:
+                rows = np.where(known, u, 0)
+                starts, ends = ptr[rows], ptr[rows + 1]
+                lengths = np.where(known, ends - starts, 0)
+                take = np.concatenate([np.arange(a, a + c) for a, c in zip(starts, lengths)]) \
+                    if lengths.sum() else np.zeros(0, np.int64)
+                cols = seen[take].astype(np.int64)
+                if cand is not None:  # positions among the candidates
+                    at = np.searchsorted(cand, cols)
+                    at = np.minimum(at, max(cand.size - 1, 0))
+                    ok = cand.size > 0 and (cand[at] == cols)
+                    rows_of = np.repeat(np.arange(uid.size), lengths)
+                    cols, rows_of = at[ok], rows_of[ok]
+                    lengths = np.bincount(rows_of, minlength=uid.size)
+                indptr = np.concatenate([[0], np.cumsum(lengths)])
+                seen_rows = sp.csr_matrix((np.ones(cols.size, np.int8), cols, indptr),
+                                          shape=(uid.size, self.item_ids_.size if cand is None
+                                                 else cand.size))
+        if blocked is not None and cand is None:
+            filter_pos = blocked
+        else:
+            filter_pos = None
+        ids, scores = top_n(queries, self._Q[:, :k].astype(np.float64, copy=False), n,
+                            filter_rows=seen_rows, filter_ids=filter_pos, candidates=cand,
+                            item_offset=self._bi, dtype=np.float64, filtered=-np.inf,
+                            n_threads=_resolve_jobs(self.n_jobs))
+        scores += user_const[:, None]
+        pos = ids if cand is None else cand[ids]
+        out_ids = self.item_ids_[pos]
+        if scalar:
+            keep = np.isfinite(scores[0])
+            return out_ids[0][keep], scores[0][keep]
+        return out_ids, scores
+
+    def similar_items(self, item, n=10):
+        """The n items whose factors are closest in cosine to `item`'s (an original id, or an
+        array of them; the item itself first), as ``(item_ids, scores)``: 1-d for one item,
+        2-d for an array."""
+        self._check_fitted()
+        n = R.check_int(n, "n", 1)
+        scalar = np.ndim(item) == 0
+        pos = self._internal_items(item, "item")
+        k = self.n_factors_
+        Q = self._Q[:, :k].astype(np.float64)
+        norms = np.linalg.norm(Q, axis=1)
+        norms[norms == 0] = 1e-30
+        ids, scores = top_n(Q[pos] / norms[pos, None], Q, n, norms=norms, dtype=np.float64,
+                            n_threads=_resolve_jobs(self.n_jobs))
+        out = self.item_ids_[ids]
+        return (out[0], scores[0]) if scalar else (out, scores)
 
     # -- model files (npz + JSON header, no pickle: harpdaal._persist) -------------------------
     def _model_arrays(self):

@@ -94,7 +94,8 @@ class _Data:
             counts = np.array([n_val, ratings.size - n_val], np.int64)
             comm.allreduce_array(counts)
             if counts[0] < 1 or counts[1] < 1:
-                raise ValueError("early_stopping: too few ratings to hold out a validation set")
+                raise ValueError("early_stopping: too few ratings to hold out a validation set; "
+                                 "pass early_stopping=False")
             vi, ti = perm[:n_val], perm[n_val:]
             val = (lu[vi].astype(np.int32), i[vi].astype(np.int32), ratings[vi].copy())
             lu, i, ratings = lu[ti], i[ti], ratings[ti]

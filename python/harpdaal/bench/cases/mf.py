@@ -130,8 +130,11 @@ def _run_harpdaal(train, test, p, threads, repeat):
         train = tuple(a[mine] for a in train)
     secs, cpu, comp, comm_t, rmse = [], [], [], [], None
     for _ in range(repeat):
+        # a fixed amount of work per fit: no early stopping or search (the pre-search default
+        # regularisation, so figures stay comparable across releases)
         est = MatrixFactorization(n_factors=p["k"], n_epochs=p["epochs"], random_state=0,
-                                  n_jobs=threads)
+                                  n_jobs=threads, early_stopping=False, reg_user=0.04,
+                                  reg_item=0.05)
         c0, t0 = time.process_time(), time.perf_counter()
         est.fit(train)
         wall = time.perf_counter() - t0

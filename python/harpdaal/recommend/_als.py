@@ -1,0 +1,598 @@
+"""Implicit-feedback alternating least squares (Hu, Koren & Volinsky 2008; Harp-DAAL's ALS),
+with the API of the `implicit` library's ``AlternatingLeastSquares``.
+
+Model: minimise ``sum c_ui (p_ui - x_u . y_i)^2 + regularization (|X|^2 + |Y|^2)`` over all
+user-item pairs, where an entry ``r_ui > 0`` of ``user_items`` means preference ``p_ui = 1``
+with confidence ``c_ui = alpha * r_ui``, and every absent pair ``p_ui = 0`` with ``c_ui = 1``
+(``implicit``'s convention, so the same parameters fit the same model; the paper's confidence
+``1 + a * r`` is ``alpha = a`` on ``r + 1 / a``). Alternating exact-or-CG half-steps, see
+``src/kernels/als/als.hpp``.
+
+Distributed fits (more than one rank): each rank passes its own users' rows (a CSR matrix of
+its users x all items; users are numbered in rank order, rank 0's first). Scheme:
+
+- item factors Y are replicated; every rank computes YᵀY itself (no communication) and solves
+  its own users;
+- the new user factors are allgathered (every rank then holds X), every rank computes XᵀX
+  itself and solves one contiguous slice of the items, whose (item, user, value) entries were
+  regrouped to it once before the first iteration; the item slices are allgathered.
+
+Every row solve sees exactly the operands of the one-process fit (same Gram matrix bits, same
+entry order), so shards give the same factors as one process, bit for bit, at any number of
+ranks and threads.
+"""
+from __future__ import annotations
+
+import numbers
+import time
+import warnings
+from typing import NamedTuple
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state
+
+from .. import _core
+from .._driver import FitLoop, Step, agree, fit_communicator
+from .._persist import PersistMixin, attribute, check, require
+from .._threads import resolve_n_jobs
+from ._topn import top_n
+
+_als = _core.als
+_SOLVERS = ("cg", "cholesky")
+
+
+class ParameterWarning(UserWarning):
+    """An argument was accepted but converted (e.g. a non-CSR matrix to CSR)."""
+
+
+# ---- input checks ---------------------------------------------------------------------------
+def _as_csr(m, name: str, *, convert: bool) -> sp.csr_matrix:
+    """`m` as a canonical float32 CSR matrix with int32 column ids and int64 row pointers.
+    Non-CSR input is converted with a ParameterWarning when `convert`, else rejected."""
+    if isinstance(m, (sp.csr_matrix, sp.csr_array)):
+        csr = sp.csr_matrix(m)
+    elif convert and (sp.issparse(m) or isinstance(m, np.ndarray)):
+        warnings.warn(f"{name}: expected a scipy.sparse CSR matrix, got "
+                      f"{type(m).__name__}; converting it to CSR", ParameterWarning,
+                      stacklevel=3)
+        if isinstance(m, np.ndarray) and m.ndim != 2:
+            raise ValueError(f"{name}: expected a 2-d matrix, got {m.ndim}-d")
+        csr = sp.csr_matrix(m)
+    else:
+        raise ValueError(f"{name}: expected a scipy.sparse CSR matrix, got {type(m).__name__}")
+    if csr.dtype.kind not in "biuf":
+        raise ValueError(f"{name}: expected numeric values, got dtype {csr.dtype}")
+    data = csr.data
+    if data.size and not np.isfinite(data).all():
+        raise ValueError(f"{name}: values must be finite (found NaN or inf)")
+    if data.size and data.min() < 0:
+        raise ValueError(f"{name}: values are interaction strengths and must be >= 0, "
+                         f"found {data.min()!r}")
+    if not csr.has_canonical_format:
+        csr = csr.copy()
+        csr.sum_duplicates()
+    if data.size and (data == 0).any():  # r = 0 is "no interaction" (p = 0, c = 1)
+        csr = csr.copy()
+        csr.eliminate_zeros()
+    return csr
+
+
+class _Rows(NamedTuple):
+    """A CSR matrix in the kernels' types (scipy may narrow indptr to int32)."""
+
+    indptr: np.ndarray   # int64
+    indices: np.ndarray  # int32
+    data: np.ndarray     # float32
+    shape: tuple
+
+    @classmethod
+    def of(cls, csr) -> "_Rows":
+        return cls(np.ascontiguousarray(csr.indptr, dtype=np.int64),
+                   np.ascontiguousarray(csr.indices, dtype=np.int32),
+                   np.ascontiguousarray(csr.data, dtype=np.float32), tuple(csr.shape))
+
+
+def _check_ids(ids, limit: int, name: str, *, scalar_ok: bool = True) -> np.ndarray:
+    a = np.asarray(ids)
+    if a.dtype.kind not in "iu" or (a.ndim == 0 and not scalar_ok) or a.ndim > 1:
+        raise ValueError(f"{name}: expected {'an int or ' if scalar_ok else ''}a 1-d array of "
+                         f"ints, got {a.dtype} array of shape {a.shape}")
+    if a.size and (a.min() < 0 or a.max() >= limit):
+        raise IndexError(f"{name}: ids must lie in [0, {limit}), got range "
+                         f"[{a.min()}, {a.max()}]")
+    return a.astype(np.int64, copy=False)
+
+
+def _check_params(est) -> dict:
+    def integer(name, lo):
+        v = getattr(est, name)
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+            raise TypeError(f"{name} must be an int, got {type(v).__name__}")
+        if v < lo:
+            raise ValueError(f"{name} must be >= {lo}, got {v}")
+        return int(v)
+
+    def real(name):
+        v = getattr(est, name)
+        if isinstance(v, bool) or not isinstance(v, numbers.Real):
+            raise TypeError(f"{name} must be a number, got {type(v).__name__}")
+        if not (np.isfinite(v) and v >= 0):
+            raise ValueError(f"{name} must be finite and >= 0, got {v}")
+        return float(v)
+
+    if est.solver not in _SOLVERS:
+        raise ValueError(f"solver must be one of {_SOLVERS}, got {est.solver!r}")
+    return {"factors": integer("factors", 1), "iterations": integer("iterations", 0),
+            "cg_steps": integer("cg_steps", 1), "regularization": real("regularization"),
+            "alpha": real("alpha"), "threads": resolve_n_jobs(est.n_jobs)}
+
+
+def _generator(random_state) -> np.random.Generator:
+    """A numpy Generator from an int, None, a RandomState or a Generator."""
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if random_state is None or isinstance(random_state, numbers.Integral):
+        return np.random.default_rng(random_state)
+    return np.random.default_rng(check_random_state(random_state).randint(0, 2**31 - 1))
+
+
+def _initial_factors(rng, n: int, k: int) -> np.ndarray:
+    """implicit's initialisation: uniform in [0, 0.01)."""
+    out = rng.random((n, k), dtype=np.float32)
+    out *= np.float32(0.01)
+    return out
+
+
+def _item_rows(user_rows, user_offset: int, n_users: int, comm, item_lo, item_hi):
+    """The CSR (items in [item_lo[rank], item_hi[rank]) x all users) of this rank's item slice,
+    entries ordered by user id, from every rank's user rows. One process: the transpose."""
+    # the local transpose: per item, this rank's users in ascending order
+    csc = sp.csr_matrix((user_rows.data, user_rows.indices, user_rows.indptr),
+                        shape=user_rows.shape).tocsc()
+    if comm.size == 1:
+        return _Rows(csc.indptr.astype(np.int64), csc.indices.astype(np.int32),
+                     csc.data.astype(np.float32, copy=False), (csc.shape[1], n_users))
+    items = np.repeat(np.arange(csc.shape[1], dtype=np.int64), np.diff(csc.indptr))
+    users = csc.indices.astype(np.int64) + user_offset
+    values = csc.data
+    from ..comm import Partition, Table
+
+    owner = np.searchsorted(np.asarray(item_hi), items, side="right")
+    table = Table("sum")
+    for dest in range(comm.size):
+        sel = owner == dest
+        if sel.any():
+            block = np.stack([items[sel], users[sel], values[sel].astype(np.float64)], axis=1)
+            table.add(Partition(dest * comm.size + comm.rank, np.ascontiguousarray(block)))
+    comm.regroup(table, partitioner=lambda pid: pid // comm.size)
+    parts = [table[pid] for pid in sorted(table.ids())]
+    block = np.concatenate(parts) if parts else np.empty((0, 3))
+    items, users = block[:, 0].astype(np.int64), block[:, 1].astype(np.int64)
+    values = block[:, 2].astype(np.float32)
+    lo, hi = item_lo[comm.rank], item_hi[comm.rank]
+    # parts arrive in source-rank order (ascending user blocks), each sorted by (item, user):
+    # a stable sort by item orders the whole slice by (item, user), as the one-process transpose
+    order = np.argsort(items, kind="stable")
+    items, users, values = items[order] - lo, users[order], values[order]
+    indptr = np.zeros(hi - lo + 1, dtype=np.int64)
+    np.cumsum(np.bincount(items, minlength=hi - lo), out=indptr[1:])
+    return _Rows(indptr, users.astype(np.int32), values.astype(np.float32), (hi - lo, n_users))
+
+
+def _slices(n: int, parts: int):
+    bounds = [(n * r) // parts for r in range(parts + 1)]
+    return bounds[:-1], bounds[1:]
+
+
+# ---- the step the fit loop drives -------------------------------------------------------------
+class _ALSStep(Step):
+    """One iteration = the user half-step then the item half-step (implicit's order)."""
+
+    def __init__(self, p, comm, user_rows, user_offset, item_rows, X, Y, item_lo, item_hi,
+                 weight_total, loss):
+        self.p, self.comm = p, comm
+        self.user_rows, self.item_rows = user_rows, item_rows
+        self.user_lo, self.user_hi = user_offset, user_offset + user_rows.shape[0]
+        self.item_lo, self.item_hi = item_lo, item_hi
+        self.X, self.Y = X, Y
+        self.weight_total, self.want_loss = weight_total, loss
+        k = Y.shape[1]
+        self.gram = np.empty((k, k), np.float32)
+        self.compute_s = self.comm_s = 0.0
+
+    def _solve(self, rows, factors, other):
+        p = self.p
+        _als.gram(other, self.gram, p["threads"])
+        _als.solve_rows(rows.indptr, rows.indices, rows.data, other, self.gram, factors,
+                        p["regularization"], p["alpha"], p["solver"], p["cg_steps"], p["threads"])
+
+    def _gather(self, full, lo, hi):
+        if self.comm.size == 1:
+            return
+        t = time.perf_counter()
+        full[:] = self.comm.allgatherv_rows(full[lo:hi])
+        self.comm_s += time.perf_counter() - t
+
+    def run(self, n):
+        records = []
+        rank = self.comm.rank
+        for _ in range(n):
+            t = time.perf_counter()
+            self._solve(self.user_rows, self.X[self.user_lo:self.user_hi], self.Y)
+            self.compute_s += time.perf_counter() - t
+            self._gather(self.X, self.user_lo, self.user_hi)
+            t = time.perf_counter()
+            lo, hi = self.item_lo[rank], self.item_hi[rank]
+            self._solve(self.item_rows, self.Y[lo:hi], self.X)
+            self.compute_s += time.perf_counter() - t
+            self._gather(self.Y, lo, hi)
+            records.append({"loss": self._loss()} if self.want_loss else {})
+        return records
+
+    def _loss(self):
+        p = self.p
+        t = time.perf_counter()
+        _als.gram(self.Y, self.gram, p["threads"])
+        r = self.user_rows
+        local = _als.loss(r.indptr, r.indices, r.data, self.X[self.user_lo:self.user_hi], self.Y,
+                          self.gram, p["regularization"], p["alpha"], p["threads"])
+        self.compute_s += time.perf_counter() - t
+        if self.comm.size > 1:
+            t = time.perf_counter()
+            local = float(self.comm.allreduce_array(np.array([local]))[0])
+            self.comm_s += time.perf_counter() - t
+        y = self.Y.astype(np.float64)
+        total = local + p["regularization"] * float(np.einsum("ij,ij->", y, y))
+        return total / self.weight_total
+
+    def state(self):
+        return ({"user_factors": self.X[self.user_lo:self.user_hi].copy(),
+                 "item_factors": self.Y.copy()}, {})
+
+    def load_state(self, arrays, extra):
+        x, y = arrays.get("user_factors"), arrays.get("item_factors")
+        want_x = (self.user_hi - self.user_lo, self.X.shape[1])
+        if x is None or y is None or x.shape != want_x or y.shape != self.Y.shape:
+            raise ValueError("the checkpoint's factor tables do not fit this data and factors")
+        self.X[self.user_lo:self.user_hi] = x
+        self.Y[:] = y
+        if self.comm.size > 1:  # the item step needs every user's factors
+            self.X[:] = self.comm.allgatherv_rows(self.X[self.user_lo:self.user_hi])
+
+
+# ---- the estimator ---------------------------------------------------------------------------
+class ImplicitALS(PersistMixin, BaseEstimator):
+    """Implicit-feedback matrix factorisation by alternating least squares, a drop-in for
+    ``implicit.als.AlternatingLeastSquares`` (CPU).
+
+    Parameters
+    ----------
+    factors : int, default 100
+        Number of latent factors.
+    regularization : float, default 0.01
+        L2 penalty on both factor tables.
+    alpha : float, default 1.0
+        Confidence of an interaction of strength ``r``: ``c = alpha * r`` (absent pairs: 1), as
+        in ``implicit``.
+    iterations : int, default 15
+        ALS iterations (each one user and one item half-step).
+    random_state : int, RandomState or None
+        Seeds the initial factors (uniform in [0, 0.01), as ``implicit``).
+    n_jobs : int or None
+        Threads (None or -1: all cores).
+    solver : {"cg", "cholesky"}, default "cg"
+        Row solver: ``cg_steps`` warm-started conjugate-gradient steps, or the exact solve.
+    cg_steps : int, default 3
+        Conjugate-gradient steps per row and half-step.
+    calculate_training_loss : bool, default False
+        Record the training loss (weighted squared error plus penalty, divided by the total
+        confidence) per iteration in ``history_``.
+    verbose : int, default 0
+        Progress per iteration (``fit(show_progress=...)`` overrides it for one fit).
+    checkpoint_dir : path or None
+        Folder for checkpoints; ``fit(..., resume=True)`` continues from the last one.
+    checkpoint_every : int or str, default 1
+        Iterations between checkpoints, or seconds as a string ('30s').
+
+    Attributes
+    ----------
+    user_factors_, item_factors_ : float32 arrays (users x factors, items x factors);
+        ``user_factors`` / ``item_factors`` are the same arrays under ``implicit``'s names.
+    n_iter_, history_, timings_ : iterations done, per-iteration metrics, seconds by kind.
+    """
+
+    def __init__(self, factors=100, regularization=0.01, alpha=1.0, iterations=15,
+                 random_state=None, n_jobs=None, solver="cg", cg_steps=3,
+                 calculate_training_loss=False, verbose=0, checkpoint_dir=None,
+                 checkpoint_every=1):
+        self.factors = factors
+        self.regularization = regularization
+        self.alpha = alpha
+        self.iterations = iterations
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.solver = solver
+        self.cg_steps = cg_steps
+        self.calculate_training_loss = calculate_training_loss
+        self.verbose = verbose
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
+
+    # implicit's attribute names
+    @property
+    def user_factors(self):
+        return getattr(self, "user_factors_", None)
+
+    @property
+    def item_factors(self):
+        return getattr(self, "item_factors_", None)
+
+    # ---- fit ----------------------------------------------------------------------------------
+    def fit(self, user_items, y=None, show_progress=None, callback=None, resume=False):
+        """Factorise ``user_items`` (scipy.sparse CSR, users x items, interaction strengths
+        >= 0). Under MPI each rank passes its own users' rows (see the module docstring).
+        ``callback(iteration, seconds, loss)`` is called after every iteration (implicit's
+        signature; a true return value stops the fit). ``show_progress`` overrides
+        ``verbose`` for this fit. Returns self."""
+        comm = fit_communicator()
+
+        def local():
+            p = _check_params(self)
+            p["solver"] = self.solver
+            if callback is not None and not callable(callback):
+                raise TypeError(f"callback must be callable, got {type(callback).__name__}")
+            rows = _as_csr(user_items, "user_items", convert=True)
+            if rows.shape[1] == 0:
+                raise ValueError("user_items has no items (0 columns)")
+            return p, _Rows.of(rows)
+
+        p, rows = agree(comm, local)
+        n_items = comm.check_same(int(rows.shape[1]), "the number of items (columns)")
+        counts = comm.allgather_object((int(rows.shape[0]), int(rows.indices.size),
+                                        float(rows.data.sum(dtype=np.float64))))
+        n_users = sum(c[0] for c in counts)
+        nnz = sum(c[1] for c in counts)
+        if n_users == 0:
+            raise ValueError("user_items has no users (0 rows on every rank)")
+        if nnz == 0:
+            raise ValueError("user_items holds no interactions (all values are zero)")
+        user_offset = sum(c[0] for c in counts[:comm.rank])
+        # total confidence: 1 per absent pair, alpha * r per entry (implicit's loss divisor)
+        weight_total = float(n_users) * n_items - nnz + p["alpha"] * sum(c[2] for c in counts)
+
+        from .._checkpoint import for_estimator
+
+        ck, saved = for_estimator(self, "ImplicitALS", resume=resume,
+                                  data=(rows.indptr, rows.indices, rows.data), comm=comm)
+        rng = _generator(self.random_state)
+        k = p["factors"]
+        X = _initial_factors(rng, n_users, k)
+        Y = _initial_factors(rng, n_items, k)
+        item_lo, item_hi = _slices(n_items, comm.size)
+        item_rows = _item_rows(rows, user_offset, n_users, comm, item_lo, item_hi)
+        step = _ALSStep(p, comm, rows, user_offset, item_rows, X, Y, item_lo, item_hi,
+                        weight_total, bool(self.calculate_training_loss))
+        callbacks = []
+        if callback is not None:
+            callbacks.append(lambda info: bool(callback(info.iteration - 1, info.elapsed,
+                                                        info.metrics.get("loss"))))
+        verbose = self.verbose if show_progress is None else bool(show_progress)
+        loop = FitLoop(max_iter=p["iterations"], comm=comm, verbose=verbose, desc="ImplicitALS",
+                       checkpointer=ck, saved=saved, callbacks=callbacks)
+        result = loop.run(step)
+        self.user_factors_, self.item_factors_ = X, Y
+        self.n_iter_ = result.n_iter
+        self.history_ = result.history
+        self.timings_ = result.timings
+        self._norms = {}
+        return self
+
+    # ---- folding in rows ----------------------------------------------------------------------
+    def _fitted(self):
+        if getattr(self, "item_factors_", None) is None:
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError("this ImplicitALS is not fitted yet: call fit first")
+
+    def _solve_exact(self, rows: _Rows, other: np.ndarray) -> np.ndarray:
+        p = _check_params(self)
+        gram = np.empty((other.shape[1],) * 2, np.float32)
+        _als.gram(other, gram, p["threads"])
+        out = np.zeros((rows.shape[0], other.shape[1]), np.float32)
+        _als.solve_rows(rows.indptr, rows.indices, rows.data, other, gram, out,
+                        p["regularization"], p["alpha"], "cholesky", 1, p["threads"])
+        return out
+
+    def _rows_for(self, ids, matrix, name, width):
+        rows = _as_csr(matrix, name, convert=False)
+        count = 1 if np.ndim(ids) == 0 else len(ids)
+        if rows.shape[0] != count:
+            raise ValueError(f"{name} must hold one row for every id ({count}), got "
+                             f"{rows.shape[0]}")
+        if rows.shape[1] != width:
+            raise ValueError(f"{name} must have {width} columns, got {rows.shape[1]}")
+        return rows
+
+    def _kernel_rows(self, ids, matrix, name, width) -> _Rows:
+        return _Rows.of(self._rows_for(ids, matrix, name, width))
+
+    def recalculate_user(self, userid, user_items):
+        """Factors of the users whose rows are ``user_items`` (exact solve against the item
+        factors), without storing them."""
+        self._fitted()
+        rows = self._kernel_rows(userid, user_items, "user_items", self.item_factors_.shape[0])
+        out = self._solve_exact(rows, self.item_factors_)
+        return out[0] if np.ndim(userid) == 0 else out
+
+    def recalculate_item(self, itemid, item_users):
+        """Factors of the items whose rows (items x users) are ``item_users``, not stored."""
+        self._fitted()
+        rows = self._kernel_rows(itemid, item_users, "item_users", self.user_factors_.shape[0])
+        out = self._solve_exact(rows, self.user_factors_)
+        return out[0] if np.ndim(itemid) == 0 else out
+
+    def _partial_fit(self, ids, matrix, name, attr, other):
+        self._fitted()
+        ids = np.asarray(ids)
+        if ids.ndim != 1 or ids.dtype.kind not in "iu":
+            raise ValueError(f"{name[:-1] if name.endswith('s') else name}ids: expected a 1-d "
+                             f"array of ints")
+        if ids.size and ids.min() < 0:
+            raise IndexError(f"ids must be >= 0, got {ids.min()}")
+        new = self._solve_exact(self._kernel_rows(ids, matrix, name, other.shape[0]), other)
+        table = getattr(self, attr)
+        if ids.size and ids.max() >= table.shape[0]:
+            grown = np.zeros((int(ids.max()) + 1, table.shape[1]), np.float32)
+            grown[:table.shape[0]] = table
+            table = grown
+        table[ids] = new
+        setattr(self, attr, table)
+        self._norms = {}
+
+    def partial_fit_users(self, userids, user_items):
+        """Recompute (and store) the factors of ``userids`` from their rows ``user_items``
+        (users x items); new ids grow the table."""
+        self._fitted()
+        self._partial_fit(userids, user_items, "user_items", "user_factors_",
+                          self.item_factors_)
+
+    def partial_fit_items(self, itemids, item_users):
+        """Recompute (and store) the factors of ``itemids`` from their rows ``item_users``
+        (items x users); new ids grow the table."""
+        self._fitted()
+        self._partial_fit(itemids, item_users, "item_users", "item_factors_",
+                          self.user_factors_)
+
+    # ---- top-N --------------------------------------------------------------------------------
+    def _topk(self, queries, table, N, norms=None, filter_rows=None, filter_ids=None,
+              candidates=None):
+        return top_n(queries, table, N, norms=norms, filter_rows=filter_rows,
+                     filter_ids=filter_ids, candidates=candidates,
+                     n_threads=resolve_n_jobs(self.n_jobs))
+
+    def recommend(self, userid, user_items, N=10, filter_already_liked_items=True,
+                  filter_items=None, recalculate_user=False, items=None):
+        """Top-``N`` items for ``userid`` (an int: 1-d results; an array: 2-d, one row per
+        user), as ``(ids, scores)``. ``user_items`` holds the users' rows (CSR, one per user),
+        needed to filter what they already liked or to recalculate their factors.
+        ``filter_items``: ids never recommended; ``items``: rank only these ids. Filtered items
+        rank last with score ``-FLT_MAX`` (as in ``implicit``)."""
+        self._fitted()
+        n_items = self.item_factors_.shape[0]
+        scalar = np.ndim(userid) == 0
+        ids = _check_ids(userid, self.user_factors_.shape[0] if not recalculate_user
+                         else np.iinfo(np.int64).max, "userid")
+        rows = None
+        if filter_already_liked_items or recalculate_user:
+            rows = self._rows_for(userid, user_items, "user_items", n_items)
+        if recalculate_user:
+            q = self._solve_exact(_Rows.of(rows), self.item_factors_)
+        else:
+            q = self.user_factors_[np.atleast_1d(ids)]
+        cand = None
+        if items is not None:
+            if filter_items is not None and len(filter_items):
+                raise ValueError("items and filter_items cannot both be given")
+            cand = np.sort(np.asarray(items).ravel())
+            if cand.dtype.kind not in "iu":
+                raise ValueError(f"items: expected ints, got {cand.dtype}")
+            if cand.size and (cand.min() < 0 or cand.max() >= n_items):
+                raise IndexError(f"items: ids must lie in [0, {n_items}), got range "
+                                 f"[{cand.min()}, {cand.max()}]")
+        if rows is not None and filter_already_liked_items and cand is not None:
+            rows = _restrict(rows, cand)
+        if filter_items is not None:
+            filter_items = _check_ids(np.asarray(filter_items).ravel(), n_items, "filter_items")
+        out_ids, out_scores = self._topk(q, self.item_factors_, N,
+                                         filter_rows=rows if filter_already_liked_items else None,
+                                         filter_ids=filter_items, candidates=cand)
+        if cand is not None:
+            out_ids = cand[out_ids].astype(np.int32)
+        return (out_ids[0], out_scores[0]) if scalar else (out_ids, out_scores)
+
+    def _norms_of(self, attr):
+        norms = self.__dict__.setdefault("_norms", {})
+        if attr not in norms:
+            n = np.linalg.norm(getattr(self, attr), axis=1)
+            n[n == 0] = 1e-10
+            norms[attr] = n.astype(np.float32)
+        return norms[attr]
+
+    def _similar(self, attr, qid, N, filter_ids, subset, factor=None):
+        table = getattr(self, attr)
+        norms = self._norms_of(attr)
+        scalar = np.ndim(qid) == 0
+        if factor is None:
+            qids = _check_ids(qid, table.shape[0], "id")
+            q = table[np.atleast_1d(qids)]
+            qn = norms[np.atleast_1d(qids)]
+        else:
+            q = np.atleast_2d(factor).astype(np.float32)
+            qn = np.linalg.norm(q, axis=1)
+            qn[qn == 0] = 1e-10
+        cand = None
+        if subset is not None:
+            if filter_ids is not None and len(filter_ids):
+                raise ValueError("a subset and a filter cannot both be given")
+            cand = np.asarray(subset).ravel()
+            if cand.dtype.kind not in "iu":
+                raise ValueError(f"subset: expected ints, got {cand.dtype}")
+            if cand.size and (cand.min() < 0 or cand.max() >= table.shape[0]):
+                raise IndexError(f"ids must lie in [0, {table.shape[0]}), got range "
+                                 f"[{cand.min()}, {cand.max()}]")
+        if filter_ids is not None:
+            filter_ids = _check_ids(np.asarray(filter_ids).ravel(), table.shape[0], "filter")
+        ids, scores = self._topk(q, table, N, norms=norms, filter_ids=filter_ids,
+                                 candidates=cand)
+        scores /= qn[:, None]
+        if cand is not None:
+            ids = cand[ids].astype(np.int32)
+        return (ids[0], scores[0]) if scalar else (ids, scores)
+
+    def similar_items(self, itemid, N=10, recalculate_item=False, item_users=None,
+                      filter_items=None, items=None):
+        """The ``N`` items most similar to ``itemid`` by cosine of their factors (the item
+        itself first), as ``(ids, scores)``; ``recalculate_item`` uses factors solved from
+        ``item_users`` instead of the stored ones."""
+        self._fitted()
+        factor = self.recalculate_item(itemid, item_users) if recalculate_item else None
+        return self._similar("item_factors_", itemid, N, filter_items, items, factor)
+
+    def similar_users(self, userid, N=10, filter_users=None, users=None):
+        """The ``N`` users most similar to ``userid`` by cosine of their factors."""
+        self._fitted()
+        return self._similar("user_factors_", userid, N, filter_users, users)
+
+    # ---- save / load (harpdaal._persist's model files) ----------------------------------------
+    def _model_arrays(self):
+        if getattr(self, "item_factors_", None) is None:  # implicit saves unfitted models too
+            return {}, {"fitted": False}
+        return ({"user_factors": self.user_factors_, "item_factors": self.item_factors_},
+                {"fitted": True, "n_iter_": int(getattr(self, "n_iter_", 0))})
+
+    @classmethod
+    def _from_model(cls, est, header, arrays, where):
+        if not attribute(header, "fitted", where, bool):
+            check(not arrays, where, "an unfitted model holds no arrays")
+            return
+        k = est.factors
+        check(isinstance(k, int) and k >= 1, where, f"factors is {k!r}")
+        for name in ("user_factors", "item_factors"):
+            a = require(arrays, name, where, ndim=2, shape=(None, k))
+            check(a.dtype == np.float32, where, f"array {name!r} has dtype {a.dtype}, "
+                  "expected float32")
+        est.user_factors_ = np.ascontiguousarray(arrays["user_factors"])
+        est.item_factors_ = np.ascontiguousarray(arrays["item_factors"])
+        est.n_iter_ = attribute(header, "n_iter_", where, int, low=0)
+
+
+def _restrict(rows: sp.csr_matrix, cand: np.ndarray) -> sp.csr_matrix:
+    """`rows`' entries mapped to positions in the sorted candidate list (others dropped)."""
+    coo = rows.tocoo()
+    pos = np.clip(np.searchsorted(cand, coo.col), 0, max(len(cand) - 1, 0))
+    keep = (cand[pos] == coo.col) if len(cand) else np.zeros(coo.nnz, bool)
+    out = sp.csr_matrix((coo.data[keep], (coo.row[keep], pos[keep])),
+                        shape=(rows.shape[0], len(cand)))
+    return out

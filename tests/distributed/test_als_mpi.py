@@ -1,0 +1,100 @@
+"""Gold tests: ImplicitALS fitted on users' shards under mpiexec gives the factors of one process
+fitting all users, bit for bit (every row solve sees the same operands). Under plain pytest (one
+rank) they skip."""
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import harpdaal
+from harpdaal.recommend import ImplicitALS
+
+comm_mod = pytest.importorskip("harpdaal.comm", reason="the comm layer is not in this build")
+
+pytestmark = [pytest.mark.mpi, pytest.mark.timeout(120)]
+
+
+@pytest.fixture(scope="module")
+def comm():
+    c = comm_mod.current_communicator()
+    if c.size == 1:
+        pytest.skip("needs mpiexec -n >= 2")
+    return c
+
+
+def whole_data(seed=0, n_users=400, n_items=150, nnz=5000):
+    rng = np.random.default_rng(seed)
+    items = np.minimum(rng.zipf(1.5, nnz) - 1, n_items - 1)
+    users = rng.integers(0, n_users, nnz)
+    r = sp.coo_matrix((rng.integers(1, 6, nnz).astype(np.float32), (users, items)),
+                      shape=(n_users, n_items)).tocsr()
+    r.sum_duplicates()
+    return r
+
+
+def shard(R, comm):
+    # uneven shards on purpose: rank r gets a block of users proportional to r + 1
+    cuts = np.cumsum([0] + [r + 1 for r in range(comm.size)])
+    bounds = (cuts * R.shape[0] // cuts[-1]).astype(int)
+    return R[bounds[comm.rank]:bounds[comm.rank + 1]], bounds
+
+
+def single_process(est, R, **fit_kw):
+    with harpdaal.config_context(comm=comm_mod.LocalCommunicator()):
+        return est.fit(R, **fit_kw)
+
+
+@pytest.mark.parametrize("solver,factors", [("cg", 8), ("cg", 64), ("cg", 100),
+                                            ("cholesky", 8)])
+def test_shards_equal_whole(comm, solver, factors):
+    R = whole_data()
+    local, bounds = shard(R, comm)
+    params = dict(factors=factors, regularization=0.05, alpha=4.0, iterations=5, random_state=7,
+                  solver=solver, calculate_training_loss=True)
+    ref = single_process(ImplicitALS(**params), R)
+    ours = ImplicitALS(**params).fit(local)
+    assert np.array_equal(ours.user_factors_, ref.user_factors_)
+    assert np.array_equal(ours.item_factors_, ref.item_factors_)
+    assert ours.history_[-1]["loss"] == pytest.approx(ref.history_[-1]["loss"], rel=1e-9)
+
+
+def test_empty_shard_and_threads(comm):
+    R = whole_data(1)
+    bounds = [0] + [R.shape[0]] * comm.size  # rank 0 has every user, the others none
+    local = R[bounds[comm.rank]:bounds[comm.rank + 1]]
+    params = dict(factors=6, iterations=3, random_state=2, n_jobs=1 + comm.rank % 2)
+    ref = single_process(ImplicitALS(**params), R)
+    ours = ImplicitALS(**params).fit(local)
+    assert np.array_equal(ours.item_factors_, ref.item_factors_)
+
+
+def test_checkpoint_resume_across_ranks(comm, tmp_path_factory):
+    R = whole_data(2)
+    local, _ = shard(R, comm)
+    folder = comm.bcast_object(str(tmp_path_factory.mktemp("als_ck")) if comm.rank == 0
+                               else None)
+    params = dict(factors=4, iterations=5, random_state=3, n_jobs=1)
+    whole = ImplicitALS(**params).fit(local)
+    ImplicitALS(checkpoint_dir=folder, **params).fit(local, callback=lambda it, *_: it == 2)
+    resumed = ImplicitALS(checkpoint_dir=folder, **params).fit(local, resume=True)
+    assert np.array_equal(resumed.item_factors_, whole.item_factors_)
+    assert np.array_equal(resumed.user_factors_, whole.user_factors_)
+
+
+def test_bad_input_on_one_rank_raises_on_every_rank(comm):
+    R = whole_data(3)
+    local, _ = shard(R, comm)
+    if comm.rank == comm.size - 1:
+        local = local.copy()
+        local.data[0] = -1.0
+    with pytest.raises(ValueError, match=">= 0"):
+        ImplicitALS(factors=2, iterations=1).fit(local)
+
+
+def test_mismatched_item_count_raises_on_every_rank(comm):
+    R = whole_data(4)
+    local, _ = shard(R, comm)
+    if comm.rank == 0:
+        local = sp.csr_matrix((local.data, local.indices, local.indptr),
+                              shape=(local.shape[0], R.shape[1] + 1))
+    with pytest.raises(ValueError, match="number of items"):
+        ImplicitALS(factors=2, iterations=1).fit(local)
