@@ -349,3 +349,28 @@ def test_native_blocks_as_large_as_allowed(monkeypatch, tmp_path, capsys):
     calls.clear()
     KMeans(**kw, checkpoint_dir=str(tmp_path), checkpoint_every=4).fit(X)
     assert [c[0] for c in calls][:2] == [4, 4] and sum(c[1] for c in calls) == n_iter
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_elkan_gives_lloyds_fit(dtype):
+    rng = np.random.default_rng(7)
+    X = (rng.uniform(-6, 6, (30, 5))[rng.integers(0, 30, 3000)]
+         + rng.standard_normal((3000, 5))).astype(dtype)
+    init = X[:25].copy()
+    a = KMeans(25, init=init, n_init=1, algorithm="lloyd", max_iter=15, tol=0, n_jobs=1).fit(X)
+    b = KMeans(25, init=init, n_init=1, algorithm="elkan", max_iter=15, tol=0, n_jobs=1).fit(X)
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    np.testing.assert_array_equal(a.cluster_centers_, b.cluster_centers_)
+    assert a.n_iter_ == b.n_iter_ and a.inertia_ == b.inertia_
+
+
+def test_kmeans_parallel_init_through_the_estimator():
+    rng = np.random.default_rng(8)
+    X = rng.uniform(-9, 9, (6, 4))[rng.integers(0, 6, 2000)] + rng.standard_normal((2000, 4))
+    a = KMeans(6, init="k-means||", random_state=0, n_jobs=1).fit(X)
+    b = KMeans(6, init="k-means++", random_state=0, n_jobs=1).fit(X)
+    assert a._n_init == 1
+    assert a.inertia_ <= 1.05 * b.inertia_
+    np.testing.assert_array_equal(a.cluster_centers_,
+                                  KMeans(6, init="k-means||", random_state=0,
+                                         n_jobs=1).fit(X).cluster_centers_)

@@ -7,10 +7,11 @@ from . import common
 from . import testing
 from . import comm
 from . import kmeans
+from . import kmeans_prune
 from . import mf
 from . import als
 from . import lda
-__all__: list[str] = ['active_isa', 'als', 'build_info', 'comm', 'common', 'detected_isa', 'kmeans', 'lda', 'mf', 'set_isa', 'set_thread_limit', 'testing', 'thread_limit']
+__all__: list[str] = ['active_isa', 'als', 'build_info', 'comm', 'common', 'detected_isa', 'kmeans', 'kmeans_prune', 'lda', 'mf', 'set_isa', 'set_thread_limit', 'testing', 'thread_limit']
 def active_isa() -> str:
     """
     ISA level the kernels currently dispatch to.

@@ -36,6 +36,8 @@ from .._driver import FitLoop, Step, agree, fit_communicator
 from .._persist import PersistMixin, attribute, check, require
 from .._threads import resolve_n_jobs
 from ..comm import LocalCommunicator, ModelRotator, Partition, Table
+from ._init import kmeans_parallel
+from ._prune import make_prune_step
 
 ALGORITHMS = ("lloyd", "elkan", "auto")
 COLLECTIVES = ("allreduce", "bcast_reduce", "regroup_allgather", "push_pull", "rotate")
@@ -198,8 +200,9 @@ class KMeans(PersistMixin, ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transf
             raise ValueError(f"method must be 'auto', 'fused' or 'gemm', got {self.method!r}")
         init = self.init
         if isinstance(init, str):
-            if init not in ("k-means++", "random"):
-                raise ValueError(f"init must be 'k-means++', 'random', an array or a callable, got {init!r}")
+            if init not in ("k-means++", "k-means||", "random"):
+                raise ValueError(f"init must be 'k-means++', 'k-means||', 'random', an array or "
+                                 f"a callable, got {init!r}")
         elif not callable(init):
             arr = np.asarray(init)
             if arr.ndim != 2:
@@ -386,6 +389,8 @@ class KMeans(PersistMixin, ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transf
             w_all = comm.allgatherv_rows(w) if comm.size > 1 else w
             seeds = random_state.choice(n_total, size=k, replace=False, p=w_all / w_all.sum())
             return self._gather_rows(comm, data, seeds, offsets, dtype)
+        if isinstance(init, str) and init == "k-means||":
+            return kmeans_parallel(comm, data, k, random_state)
         if isinstance(init, str):
             return self._kmeans_plusplus(comm, data, random_state, offsets, k)
         if callable(init):
@@ -622,6 +627,8 @@ def _make_step(est, comm, data, centers, tol, run, best):
     """One process and dense: blocks of iterations in native code; otherwise (sparse, or
     several ranks) one iteration per run() with the model synchronised across ranks."""
     if comm.size == 1 and not data.sparse:
+        if est.algorithm == "elkan" and est.n_clusters > 1:  # exact bounds: Lloyd's centers
+            return make_prune_step(est, comm, data, centers, tol, run, best)
         return _NativeLloyd(est, comm, data, centers, tol, run, best)
     return _SyncedLloyd(est, comm, data, centers, tol, run, best)
 

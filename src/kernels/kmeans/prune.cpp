@@ -1,0 +1,519 @@
+#include "kernels/kmeans/prune.hpp"
+
+#include "kernels/kmeans/kmeans.hpp"
+#include "kernels/kmeans/kmeans_ops.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <oneapi/tbb/enumerable_thread_specific.h>
+
+#include "kernels/common/isa.hpp"
+#include "kernels/common/parallel.hpp"
+
+namespace harpdaal::kernels::kmeans {
+
+#define HARPDAAL_PRUNE_DECLARE(NS)                                                     \
+  namespace prune::NS {                                                                \
+  template <class T>                                                                   \
+  int lanes();                                                                         \
+  template <class T>                                                                   \
+  int tile_rows();                                                                     \
+  template <class T>                                                                   \
+  void score_block(const T*, int64_t, int64_t, const T*, int64_t, T*, int64_t);        \
+  template <class T>                                                                   \
+  T sq_norm(const T*, int64_t);                                                        \
+  template <class T>                                                                   \
+  T sq_dist(const T*, const T*, int64_t);                                              \
+  }
+HARPDAAL_PRUNE_DECLARE(generic)
+HARPDAAL_PRUNE_DECLARE(avx2)
+HARPDAAL_PRUNE_DECLARE(avx512f)
+HARPDAAL_PRUNE_DECLARE(avx512)
+#undef HARPDAAL_PRUNE_DECLARE
+
+int64_t prune_groups(int64_t k) { return k < 20 ? 1 : k / 10; }
+
+namespace {
+
+template <class T>
+struct PruneOps {
+  int (*lanes)();
+  int (*tile_rows)();
+  void (*score)(const T*, int64_t, int64_t, const T*, int64_t, T*, int64_t);
+  T (*sq_norm)(const T*, int64_t);
+  T (*sq_dist)(const T*, const T*, int64_t);
+};
+
+#define HARPDAAL_PRUNE_OPS(NS)                                                         \
+  PruneOps<T> {                                                                             \
+    &prune::NS::lanes<T>, &prune::NS::tile_rows<T>, &prune::NS::score_block<T>,        \
+        &prune::NS::sq_norm<T>, &prune::NS::sq_dist<T>                                 \
+  }
+template <class T>
+PruneOps<T> active_ops() {
+  // (the score tile uses AVX-512 F instructions only: Knights Landing runs its own copy)
+  return dispatch<PruneOps<T>>(HARPDAAL_PRUNE_OPS(generic), HARPDAAL_PRUNE_OPS(avx2),
+                          HARPDAAL_PRUNE_OPS(avx512f), HARPDAAL_PRUNE_OPS(avx512));
+}
+#undef HARPDAAL_PRUNE_OPS
+
+constexpr int64_t kBlockRows = 64;  // rows per parallel block (gathered: at most this many)
+
+// A double rounded to T: up (upper bounds) or down (lower bounds), so a bound stays a bound.
+template <class T>
+T round_up(double v) {
+  T t = T(v);
+  if (double(t) < v) t = std::nextafter(t, std::numeric_limits<T>::infinity());
+  return t;
+}
+template <class T>
+T round_down(double v) {
+  T t = T(v);
+  if (double(t) > v) t = std::nextafter(t, -std::numeric_limits<T>::infinity());
+  return t;
+}
+
+// The groups' centers, packed per group for score_block; members in index order.
+template <class T>
+struct Groups {
+  std::vector<int64_t> start;    // n_groups + 1: members[start[g] .. start[g+1])
+  std::vector<int32_t> members;  // center ids, ascending within a group
+  std::vector<int64_t> offset;   // into packed, per group
+  std::vector<int64_t> n_vec;    // packed vectors per group
+  std::vector<T> packed;
+};
+
+template <class T>
+Groups<T> pack_groups(const T* centers, int64_t k, int64_t d, const int32_t* group_of,
+                      int64_t t, int W) {
+  Groups<T> g;
+  g.start.assign(size_t(t + 1), 0);
+  for (int64_t j = 0; j < k; ++j) ++g.start[size_t(group_of[j]) + 1];
+  for (int64_t q = 0; q < t; ++q) g.start[size_t(q + 1)] += g.start[size_t(q)];
+  g.members.resize(size_t(k));
+  std::vector<int64_t> fill(g.start.begin(), g.start.end() - 1);
+  for (int64_t j = 0; j < k; ++j) g.members[size_t(fill[size_t(group_of[j])]++)] = int32_t(j);
+  g.offset.resize(size_t(t));
+  g.n_vec.resize(size_t(t));
+  int64_t total = 0;
+  for (int64_t q = 0; q < t; ++q) {
+    const int64_t m = g.start[size_t(q + 1)] - g.start[size_t(q)];
+    g.n_vec[size_t(q)] = (m + W - 1) / W;
+    g.offset[size_t(q)] = total;
+    total += g.n_vec[size_t(q)] * (d + 1) * W;
+  }
+  g.packed.assign(size_t(total), T(0));
+  for (int64_t q = 0; q < t; ++q) {
+    T* p = g.packed.data() + g.offset[size_t(q)];
+    const int64_t m = g.start[size_t(q + 1)] - g.start[size_t(q)];
+    for (int64_t v = 0; v < g.n_vec[size_t(q)]; ++v) {
+      T* tile = p + v * (d + 1) * W;
+      for (int l = 0; l < W; ++l) {
+        const int64_t idx = v * W + l;
+        if (idx >= m) {
+          tile[l] = -std::numeric_limits<T>::infinity();
+          continue;
+        }
+        const T* c = centers + int64_t(g.members[size_t(g.start[size_t(q)] + idx)]) * d;
+        double nrm = 0;
+        for (int64_t f = 0; f < d; ++f) nrm += double(c[f]) * double(c[f]);
+        tile[l] = T(-0.5 * nrm);
+        for (int64_t f = 0; f < d; ++f) tile[(f + 1) * W + l] = c[f];
+      }
+    }
+  }
+  return g;
+}
+
+struct Change {
+  int64_t row;
+  int32_t from;  // -1: none (a fresh start)
+  int32_t to;
+};
+
+// Scratch of one thread: gathered rows, per-row and per-(row, group) state of a block.
+template <class T>
+struct Scratch {
+  std::vector<T> xb, gb, scores;
+  std::vector<double> xn, glb, top1, top2;
+  std::vector<int64_t> active, rows;
+  std::vector<int32_t> arg1;
+  std::vector<uint8_t> need;
+  PruneCounts counts;
+};
+
+// The per-cluster sums and weights of labels exactly as lloyd_partial accumulates them (its
+// row blocks, its chunks, its per-ISA accumulate, chunks reduced in order), so that centers
+// computed from them are the Lloyd step's bits. The block-size rule mirrors make_assigner in
+// kmeans.cpp (tests/kernels/test_kmeans_prune.py compares the centers with lloyd_iterations'
+// bit for bit, which fails if the two drift apart).
+template <class T>
+void lloyd_order_sums(const T* x, int64_t n, int64_t d, const T* sample_weight, const T* shift,
+                      const int32_t* labels, int64_t k, Method method, double* sums,
+                      double* weights, int n_threads) {
+  const kmeans::Ops<T> kops =
+      dispatch(&generic::ops<T>, &avx2::ops<T>, &avx512f::ops<T>, &avx512::ops<T>)();
+  if (method == Method::automatic) method = choose_method(d, k, std::is_same_v<T, double>);
+  const int64_t rb =
+      method == Method::fused
+          ? (k < 16 ? std::clamp<int64_t>(24 * 1024 / (d * int64_t(sizeof(T))) / 4 * 4, 4, 60) : 60)
+          : std::clamp<int64_t>((int64_t(1) << 15) / std::max<int64_t>(k, 1), 8, 512);
+  const int64_t n_blocks = (n + rb - 1) / rb;
+  const int64_t n_chunks =
+      std::max<int64_t>(1, std::min<int64_t>(n_blocks, 16 * resolve_threads(n_threads)));
+  const int64_t per_chunk = (n_blocks + n_chunks - 1) / n_chunks;
+  const int64_t stride = k * d + k;
+  std::vector<double> part(static_cast<size_t>(n_chunks * stride));
+  oneapi::tbb::enumerable_thread_specific<std::vector<T>> scratch(
+      [&] { return std::vector<T>(static_cast<size_t>(shift ? rb * d : 0)); });
+  parallel_for(n_threads, n_chunks, 1, [&](int64_t c0, int64_t c1) {
+    std::vector<T>& xs = scratch.local();
+    for (int64_t c = c0; c < c1; ++c) {
+      double* ps = part.data() + c * stride;
+      double* pw = ps + k * d;
+      std::fill(ps, ps + stride, 0.0);
+      const int64_t blk_end = std::min(n_blocks, (c + 1) * per_chunk);
+      for (int64_t blk = c * per_chunk; blk < blk_end; ++blk) {
+        const int64_t b = blk * rb, e = std::min(n, b + rb);
+        const T* xb = x + b * d;
+        if (shift) {
+          for (int64_t i = 0; i < e - b; ++i)
+            for (int64_t f = 0; f < d; ++f) xs[size_t(i * d + f)] = x[(b + i) * d + f] - shift[f];
+          xb = xs.data();
+        }
+        kops.accumulate(xb, e - b, d, sample_weight ? sample_weight + b : nullptr, labels + b,
+                        nullptr, method == Method::fused, ps, pw, nullptr);
+      }
+    }
+  });
+  std::fill(sums, sums + k * d, 0.0);
+  std::fill(weights, weights + k, 0.0);
+  for (int64_t c = 0; c < n_chunks; ++c) {
+    const double* ps = part.data() + c * stride;
+    for (int64_t i = 0; i < k * d; ++i) sums[i] += ps[i];
+    for (int64_t j = 0; j < k; ++j) weights[j] += ps[k * d + j];
+  }
+}
+
+template <class T>
+void apply_changes(const T* x, int64_t d, const T* sample_weight, const T* shift, int64_t k,
+                   bool fresh, const std::vector<std::vector<Change>>& changes, double* sums,
+                   double* weights, int64_t* counts, int n_threads) {
+  if (fresh) {
+    std::fill(sums, sums + k * d, 0.0);
+    std::fill(weights, weights + k, 0.0);
+    std::fill(counts, counts + k, int64_t{0});
+  }
+  std::vector<Change> all;
+  for (const auto& c : changes) all.insert(all.end(), c.begin(), c.end());
+  const int64_t feat_grain = std::max<int64_t>(1, 64);
+  parallel_for(all.size() * size_t(d) > (1u << 16) ? n_threads : 1, d, feat_grain,
+               [&](int64_t f0, int64_t f1) {
+                 for (const Change& c : all) {
+                   const double w = sample_weight ? double(sample_weight[c.row]) : 1.0;
+                   const T* row = x + c.row * d;
+                   for (int64_t f = f0; f < f1; ++f) {
+                     const T v = shift ? T(row[f] - shift[f]) : row[f];
+                     const double xw = w * double(v);
+                     if (c.from >= 0) sums[int64_t(c.from) * d + f] -= xw;
+                     sums[int64_t(c.to) * d + f] += xw;
+                   }
+                 }
+               });
+  for (const Change& c : all) {
+    const double w = sample_weight ? double(sample_weight[c.row]) : 1.0;
+    if (c.from >= 0) {
+      weights[c.from] -= w;
+      if (w > 0) --counts[c.from];
+    }
+    weights[c.to] += w;
+    if (w > 0) ++counts[c.to];
+  }
+  for (const Change& c : all)  // a cluster left without weight: exactly zero, as Lloyd's sums
+    if (c.from >= 0 && counts[c.from] == 0) {
+      std::fill(sums + int64_t(c.from) * d, sums + int64_t(c.from + 1) * d, 0.0);
+      weights[c.from] = 0.0;
+    }
+
+}
+
+void check_args(int64_t n, int64_t d, int64_t k, int64_t t, const int32_t* group_of) {
+  if (n < 0 || d < 1 || k < 1)
+    throw std::invalid_argument("kmeans prune: need n >= 0, d >= 1, k >= 1");
+  if (k > (int64_t(1) << 24) || n > (int64_t(1) << 31) - 1)
+    throw std::invalid_argument("kmeans prune: sizes out of range (k <= 2^24, n < 2^31)");
+  if (t < 1 || t > k)
+    throw std::invalid_argument("kmeans prune: n_groups must lie in [1, k], got " +
+                                std::to_string(t));
+  std::vector<char> seen(static_cast<size_t>(t), 0);
+  for (int64_t j = 0; j < k; ++j) {
+    if (group_of[j] < 0 || group_of[j] >= t)
+      throw std::invalid_argument("kmeans prune: group_of[" + std::to_string(j) +
+                                  "] = " + std::to_string(group_of[j]) + " outside [0, " +
+                                  std::to_string(t) + ")");
+    seen[size_t(group_of[j])] = 1;
+  }
+  for (int64_t q = 0; q < t; ++q)
+    if (!seen[size_t(q)])
+      throw std::invalid_argument("kmeans prune: group " + std::to_string(q) + " has no center");
+}
+
+}  // namespace
+
+template <class T>
+PruneCounts prune_step(const T* x, int64_t n, int64_t d, const T* sample_weight, const T* shift,
+                       const T* centers, const T* prev_centers, int64_t k,
+                       const int32_t* group_of, int64_t t, int32_t* labels, T* upper, T* lower,
+                       double* sums, double* weights, int64_t* counts, int n_threads,
+                       bool lloyd_sums, Method method) {
+  check_args(n, d, k, t, group_of);
+  const bool fresh = prev_centers == nullptr;
+  if (!fresh)
+    for (int64_t i = 0; i < n; ++i)
+      if (labels[i] < 0 || labels[i] >= k)
+        throw std::invalid_argument("kmeans prune: label out of range (restart with no "
+                                    "prev_centers)");
+  const PruneOps<T> ops = active_ops<T>();
+  const int W = ops.lanes();
+  const int MR = ops.tile_rows();
+  const Groups<T> groups = pack_groups(centers, k, d, group_of, t, W);
+  const double inf = std::numeric_limits<double>::infinity();
+
+  // How far each center and group moved (float64, rounded up by a few ulps).
+  std::vector<double> drift(static_cast<size_t>(k), 0.0), gdrift(static_cast<size_t>(t), 0.0);
+  double max_cn = 0;
+  for (int64_t j = 0; j < k; ++j) {
+    double nrm = 0, mv = 0;
+    for (int64_t f = 0; f < d; ++f) {
+      const double c = double(centers[j * d + f]);
+      nrm += c * c;
+      if (!fresh) {
+        const double diff = c - double(prev_centers[j * d + f]);
+        mv += diff * diff;
+      }
+    }
+    max_cn = std::max(max_cn, nrm);
+    drift[size_t(j)] = std::sqrt(mv) * (1 + 8 * std::numeric_limits<double>::epsilon());
+    gdrift[size_t(group_of[j])] = std::max(gdrift[size_t(group_of[j])], drift[size_t(j)]);
+  }
+  // |computed - exact| of a squared distance <= gamma * (||x||^2 + max ||c||^2): the d-term
+  // dot product, the norms and the final subtraction, each within (d + 8) eps relative to
+  // those norms.
+  const double gamma = double(d + 8) * double(std::numeric_limits<T>::epsilon());
+
+  const int64_t n_blocks = (n + kBlockRows - 1) / kBlockRows;
+  std::vector<std::vector<Change>> changes(static_cast<size_t>(n_blocks));
+  const int64_t stride_max = [&] {
+    int64_t s = 0;
+    for (int64_t q = 0; q < t; ++q) s = std::max(s, groups.n_vec[size_t(q)] * W);
+    return s;
+  }();
+  const int64_t rows_pad = (kBlockRows + MR - 1) / MR * MR;
+  oneapi::tbb::enumerable_thread_specific<Scratch<T>> scratch([&] {
+    Scratch<T> s;
+    s.xb.resize(size_t(rows_pad * d));
+    s.gb.resize(size_t(rows_pad * d));
+    s.scores.resize(size_t(rows_pad * stride_max));
+    s.xn.resize(size_t(kBlockRows));
+    s.glb.resize(size_t(kBlockRows));
+    s.top1.resize(size_t(kBlockRows * t));
+    s.top2.resize(size_t(kBlockRows * t));
+    s.arg1.resize(size_t(kBlockRows * t));
+    s.need.resize(size_t(kBlockRows * t));
+    s.active.reserve(size_t(kBlockRows));
+    s.rows.reserve(size_t(kBlockRows));
+    return s;
+  });
+
+  parallel_for(n_threads, n_blocks, 1, [&](int64_t b0, int64_t b1) {
+    Scratch<T>& s = scratch.local();
+    for (int64_t blk = b0; blk < b1; ++blk) {
+      const int64_t b = blk * kBlockRows, e = std::min(n, b + kBlockRows);
+      std::vector<Change>& ch = changes[size_t(blk)];
+      ch.clear();
+      // 1. Widen the bounds by the drift; the rows the global filter cannot skip.
+      s.active.clear();
+      for (int64_t i = b; i < e; ++i) {
+        if (fresh) {
+          s.active.push_back(i);
+          continue;
+        }
+        const int32_t a = labels[i];
+        const T ub = round_up<T>(double(upper[i]) + drift[size_t(a)]);
+        upper[i] = ub;
+        double glb = inf;
+        T* lo = lower + i * t;
+        for (int64_t q = 0; q < t; ++q) {
+          const T l = std::max(T(0), round_down<T>(double(lo[q]) - gdrift[size_t(q)]));
+          lo[q] = l;
+          glb = std::min(glb, double(l));
+        }
+        if (double(ub) < glb) {
+          ++s.counts.skipped;
+          continue;
+        }
+        s.glb[size_t(s.active.size())] = glb;
+        s.active.push_back(i);
+      }
+      if (s.active.empty()) continue;
+      // 2. Gather the candidates (centred when shift is given); tighten the upper bound with
+      //    the exact distance to the own center.
+      int64_t m = 0;
+      for (size_t r = 0; r < s.active.size(); ++r) {
+        const int64_t i = s.active[r];
+        T* dst = s.xb.data() + m * d;
+        const T* src = x + i * d;
+        if (shift)
+          for (int64_t f = 0; f < d; ++f) dst[f] = src[f] - shift[f];
+        else
+          std::copy(src, src + d, dst);
+        if (!fresh) {
+          const double d2 = double(ops.sq_dist(dst, centers + int64_t(labels[i]) * d, d));
+          ++s.counts.distances;
+          const T ub = round_up<T>(std::sqrt(d2 * (1 + gamma)));
+          upper[i] = ub;
+          if (double(ub) < s.glb[r]) {
+            ++s.counts.tightened;
+            continue;
+          }
+        }
+        s.active[size_t(m)] = i;
+        s.xn[size_t(m)] = double(ops.sq_norm(dst, d));
+        ++m;
+      }
+      if (m == 0) continue;
+      // 3. The groups each candidate needs: every group whose lower bound does not exceed
+      //    its upper bound, and its own center's group (so that every candidate is compared
+      //    by the same computation: exact ties go to the lower index, as in Lloyd).
+      for (int64_t r = 0; r < m; ++r) {
+        const int64_t i = s.active[size_t(r)];
+        uint8_t* nd = s.need.data() + r * t;
+        if (fresh) {
+          std::fill(nd, nd + t, uint8_t(1));
+          continue;
+        }
+        const T* lo = lower + i * t;
+        for (int64_t q = 0; q < t; ++q) nd[q] = lo[q] <= upper[i];
+        nd[group_of[labels[i]]] = 1;
+      }
+      // 4. Per group: gather the rows that need it, score them against the group's centers
+      //    in one tile call, keep the best two per (row, group).
+      for (int64_t q = 0; q < t; ++q) {
+        s.rows.clear();
+        for (int64_t r = 0; r < m; ++r)
+          if (s.need[size_t(r * t + q)]) s.rows.push_back(r);
+        const int64_t mq = int64_t(s.rows.size());
+        if (mq == 0) continue;
+        const int64_t mpad = (mq + MR - 1) / MR * MR;
+        const T* rows_in;
+        if (mq == m) {  // every candidate: the gathered block itself (padding rows ignored)
+          rows_in = s.xb.data();
+        } else {
+          for (int64_t j = 0; j < mq; ++j)
+            std::copy(s.xb.data() + s.rows[size_t(j)] * d, s.xb.data() + (s.rows[size_t(j)] + 1) * d,
+                      s.gb.data() + j * d);
+          std::fill(s.gb.data() + mq * d, s.gb.data() + mpad * d, T(0));
+          rows_in = s.gb.data();
+        }
+        const int64_t nv = groups.n_vec[size_t(q)];
+        const int64_t stride = nv * W;
+        ops.score(rows_in, mpad, d, groups.packed.data() + groups.offset[size_t(q)], nv,
+                  s.scores.data(), stride);
+        const int64_t g0 = groups.start[size_t(q)], gm = groups.start[size_t(q + 1)] - g0;
+        s.counts.distances += mq * gm;
+        for (int64_t j = 0; j < mq; ++j) {
+          const int64_t r = s.rows[size_t(j)];
+          const double xn = s.xn[size_t(r)];
+          const T* sc = s.scores.data() + j * stride;
+          double v1 = inf, v2 = inf;
+          int32_t a1 = -1;
+          for (int64_t l = 0; l < gm; ++l) {
+            const double v = std::max(0.0, xn - 2.0 * double(sc[l]));
+            if (v < v1) {
+              v2 = v1;
+              v1 = v;
+              a1 = groups.members[size_t(g0 + l)];
+            } else if (v < v2) {
+              v2 = v;
+            }
+          }
+          s.top1[size_t(r * t + q)] = v1;
+          s.top2[size_t(r * t + q)] = v2;
+          s.arg1[size_t(r * t + q)] = a1;
+        }
+      }
+      // 5. The new label (the best of the groups computed; ties to the lower index) and the
+      //    bounds, with the rounding margin.
+      for (int64_t r = 0; r < m; ++r) {
+        const int64_t i = s.active[size_t(r)];
+        const uint8_t* nd = s.need.data() + r * t;
+        double best = inf;
+        int32_t arg = -1;
+        for (int64_t q = 0; q < t; ++q) {
+          if (!nd[q]) continue;
+          const double v = s.top1[size_t(r * t + q)];
+          const int32_t a = s.arg1[size_t(r * t + q)];
+          if (v < best || (v == best && a < arg)) {
+            best = v;
+            arg = a;
+          }
+        }
+        const double margin = gamma * (s.xn[size_t(r)] + max_cn);
+        upper[i] = round_up<T>(std::sqrt(best + margin));
+        T* lo = lower + i * t;
+        for (int64_t q = 0; q < t; ++q) {
+          if (!nd[q]) continue;
+          const double v = s.arg1[size_t(r * t + q)] == arg ? s.top2[size_t(r * t + q)]
+                                                            : s.top1[size_t(r * t + q)];
+          lo[q] = v == inf ? std::numeric_limits<T>::infinity()
+                           : round_down<T>(std::sqrt(std::max(0.0, v - margin)));
+        }
+        const int32_t old = labels[i];
+        if (fresh) {
+          ch.push_back({i, -1, arg});
+          if (old != arg) ++s.counts.changed;
+        } else if (old != arg) {
+          ch.push_back({i, old, arg});
+          ++s.counts.changed;
+        }
+        labels[i] = arg;
+      }
+    }
+  });
+
+  // 6. The sums, weights and counts: recomputed as Lloyd's step does (lloyd_sums), or
+  //    following the rows that moved, applied in row order (deterministic for any n_threads;
+  //    features split over threads).
+  if (lloyd_sums) {
+    lloyd_order_sums(x, n, d, sample_weight, shift, labels, k, method, sums, weights, n_threads);
+    std::fill(counts, counts + k, int64_t{0});
+    for (int64_t i = 0; i < n; ++i)
+      if (!sample_weight || sample_weight[i] > 0) ++counts[labels[i]];
+  } else {
+    apply_changes(x, d, sample_weight, shift, k, fresh, changes, sums, weights, counts, n_threads);
+  }
+  PruneCounts total;
+  for (const Scratch<T>& s : scratch) {
+    total.distances += s.counts.distances;
+    total.skipped += s.counts.skipped;
+    total.tightened += s.counts.tightened;
+    total.changed += s.counts.changed;
+  }
+  return total;
+}
+
+template PruneCounts prune_step<float>(const float*, int64_t, int64_t, const float*,
+                                       const float*, const float*, const float*, int64_t,
+                                       const int32_t*, int64_t, int32_t*, float*, float*,
+                                       double*, double*, int64_t*, int, bool, Method);
+template PruneCounts prune_step<double>(const double*, int64_t, int64_t, const double*,
+                                        const double*, const double*, const double*, int64_t,
+                                        const int32_t*, int64_t, int32_t*, double*, double*,
+                                        double*, double*, int64_t*, int, bool, Method);
+
+}  // namespace harpdaal::kernels::kmeans

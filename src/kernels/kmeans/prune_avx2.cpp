@@ -1,0 +1,2 @@
+#define HARPDAAL_ISA_NS avx2
+#include "kernels/kmeans/prune_impl.hpp"

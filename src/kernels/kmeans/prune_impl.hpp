@@ -1,0 +1,200 @@
+// Per-ISA bodies of the bound-based K-means step (prune.cpp), compiled once per level
+// (prune_{generic,avx2,avx512}.cpp define HARPDAAL_ISA_NS first; the wide flags of the file
+// pick the vector type below).
+//
+// score_block is the distance tile for the candidates that survive the bounds: gathered rows
+// (MR at a time, each feature broadcast) times one group's packed centers (W centers per
+// vector, lanes over centers, [-||c||^2/2 for W lanes][d rows of W values]), accumulated by
+// FMAs from -||c||^2/2 as the fused Lloyd tile does, so each lane ends at x.c - ||c||^2/2.
+// Unlike the Lloyd tile it stores the accumulators instead of folding them into an argmax:
+// the bounds need the two best centers of every group, not only the best.
+#include <cstdint>
+
+#if defined(__AVX512F__) || defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
+namespace harpdaal::kernels::kmeans::prune::HARPDAAL_ISA_NS {
+
+template <class T>
+struct Vec;
+
+#if defined(__AVX512F__)
+template <>
+struct Vec<float> {
+  using V = __m512;
+  static constexpr int W = 16;
+  static V load(const float* p) { return _mm512_loadu_ps(p); }
+  static void store(float* p, V v) { _mm512_storeu_ps(p, v); }
+  static V set1(float a) { return _mm512_set1_ps(a); }
+  static V zero() { return _mm512_setzero_ps(); }
+  static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  static V sub(V a, V b) { return _mm512_sub_ps(a, b); }
+};
+template <>
+struct Vec<double> {
+  using V = __m512d;
+  static constexpr int W = 8;
+  static V load(const double* p) { return _mm512_loadu_pd(p); }
+  static void store(double* p, V v) { _mm512_storeu_pd(p, v); }
+  static V set1(double a) { return _mm512_set1_pd(a); }
+  static V zero() { return _mm512_setzero_pd(); }
+  static V fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
+  static V sub(V a, V b) { return _mm512_sub_pd(a, b); }
+};
+constexpr int kTileRows = 8;  // 8 accumulators + the center vector + broadcasts: of 32 zmm
+#elif defined(__AVX2__)
+template <>
+struct Vec<float> {
+  using V = __m256;
+  static constexpr int W = 8;
+  static V load(const float* p) { return _mm256_loadu_ps(p); }
+  static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
+  static V set1(float a) { return _mm256_set1_ps(a); }
+  static V zero() { return _mm256_setzero_ps(); }
+  static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  static V sub(V a, V b) { return _mm256_sub_ps(a, b); }
+};
+template <>
+struct Vec<double> {
+  using V = __m256d;
+  static constexpr int W = 4;
+  static V load(const double* p) { return _mm256_loadu_pd(p); }
+  static void store(double* p, V v) { _mm256_storeu_pd(p, v); }
+  static V set1(double a) { return _mm256_set1_pd(a); }
+  static V zero() { return _mm256_setzero_pd(); }
+  static V fma(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
+  static V sub(V a, V b) { return _mm256_sub_pd(a, b); }
+};
+constexpr int kTileRows = 8;  // 8 accumulators + the center vector + broadcasts: of 16 ymm
+#else
+template <class T>
+struct VecGeneric {
+  static constexpr int W = 4;
+  struct V {
+    T v[W];
+  };
+  static V load(const T* p) {
+    V r;
+    for (int l = 0; l < W; ++l) r.v[l] = p[l];
+    return r;
+  }
+  static void store(T* p, V a) {
+    for (int l = 0; l < W; ++l) p[l] = a.v[l];
+  }
+  static V set1(T a) {
+    V r;
+    for (int l = 0; l < W; ++l) r.v[l] = a;
+    return r;
+  }
+  static V zero() { return set1(T(0)); }
+  static V fma(V a, V b, V c) {
+    V r;
+    for (int l = 0; l < W; ++l) r.v[l] = a.v[l] * b.v[l] + c.v[l];
+    return r;
+  }
+  static V sub(V a, V b) {
+    V r;
+    for (int l = 0; l < W; ++l) r.v[l] = a.v[l] - b.v[l];
+    return r;
+  }
+};
+template <>
+struct Vec<float> : VecGeneric<float> {};
+template <>
+struct Vec<double> : VecGeneric<double> {};
+constexpr int kTileRows = 4;
+#endif
+
+// Centers per packed vector (the tile's width) and rows per tile (gathered blocks are padded to
+// a multiple of it).
+template <class T>
+int lanes() {
+  return Vec<T>::W;
+}
+template <class T>
+int tile_rows() {
+  return kTileRows;
+}
+
+// Sum of the W lanes as a tree (the same order on every call).
+template <class T>
+T hsum(typename Vec<T>::V a) {
+  constexpr int W = Vec<T>::W;
+  alignas(64) T t[W];
+  Vec<T>::store(t, a);
+  for (int w = W / 2; w >= 1; w /= 2)
+    for (int l = 0; l < w; ++l) t[l] += t[l + w];
+  return t[0];
+}
+
+// out[r * stride + v * W + l] = x_r . c_{v*W+l} - ||c||^2/2 for rows [0, m) of xb (m a
+// multiple of tile_rows(), row stride d) and the group's n_vec packed vectors of centers.
+template <class T>
+void score_block(const T* xb, int64_t m, int64_t d, const T* packed, int64_t n_vec, T* out,
+                 int64_t stride) {
+  using S = Vec<T>;
+  using V = typename S::V;
+  constexpr int W = S::W;
+  constexpr int MR = kTileRows;
+  for (int64_t v = 0; v < n_vec; ++v) {
+    const T* p = packed + v * (d + 1) * W;
+    const V half = S::load(p);
+    for (int64_t r0 = 0; r0 < m; r0 += MR) {
+      const T* xr = xb + r0 * d;
+      V acc[MR];
+#pragma GCC unroll 8
+      for (int r = 0; r < MR; ++r) acc[r] = half;
+      const T* b = p + W;
+      for (int64_t f = 0; f < d; ++f, b += W) {
+        const V c = S::load(b);
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; ++r) acc[r] = S::fma(S::set1(xr[r * d + f]), c, acc[r]);
+      }
+#pragma GCC unroll 8
+      for (int r = 0; r < MR; ++r) S::store(out + (r0 + r) * stride + v * W, acc[r]);
+    }
+  }
+}
+
+// ||a||^2 and ||a - b||^2 (direct: no cancellation), lanes over the features.
+template <class T>
+T sq_norm(const T* a, int64_t d) {
+  using S = Vec<T>;
+  constexpr int W = S::W;
+  const int64_t dv = d / W * W;
+  typename S::V acc = S::zero();
+  for (int64_t f = 0; f < dv; f += W) {
+    const typename S::V v = S::load(a + f);
+    acc = S::fma(v, v, acc);
+  }
+  T s = hsum<T>(acc);
+  for (int64_t f = dv; f < d; ++f) s += a[f] * a[f];
+  return s;
+}
+template <class T>
+T sq_dist(const T* a, const T* b, int64_t d) {
+  using S = Vec<T>;
+  constexpr int W = S::W;
+  const int64_t dv = d / W * W;
+  typename S::V acc = S::zero();
+  for (int64_t f = 0; f < dv; f += W) {
+    const typename S::V v = S::sub(S::load(a + f), S::load(b + f));
+    acc = S::fma(v, v, acc);
+  }
+  T s = hsum<T>(acc);
+  for (int64_t f = dv; f < d; ++f) s += (a[f] - b[f]) * (a[f] - b[f]);
+  return s;
+}
+
+#define HARPDAAL_PRUNE_INSTANTIATE(T)                                                      \
+  template int lanes<T>();                                                                 \
+  template int tile_rows<T>();                                                             \
+  template void score_block<T>(const T*, int64_t, int64_t, const T*, int64_t, T*, int64_t); \
+  template T sq_norm<T>(const T*, int64_t);                                                \
+  template T sq_dist<T>(const T*, const T*, int64_t);
+HARPDAAL_PRUNE_INSTANTIATE(float)
+HARPDAAL_PRUNE_INSTANTIATE(double)
+#undef HARPDAAL_PRUNE_INSTANTIATE
+
+}  // namespace harpdaal::kernels::kmeans::prune::HARPDAAL_ISA_NS
