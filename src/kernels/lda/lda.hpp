@@ -43,8 +43,12 @@ int64_t sample_block(const int64_t* doc_ptr, const int32_t* words, int32_t* topi
 
 // Fold-in: sample topics for new documents against a fixed model (word_topic for all
 // n_words_total words, topic_totals), n_sweeps sweeps per document; doc_topic (n_docs x K, may be
-// null) receives the doc-topic counts summed over the sweeps after `burn_in`. Deterministic for a
-// seed at any thread count (documents are independent given the model).
+// null) receives the doc-topic counts summed over the sweeps after `burn_in`. mh_steps == 0: an
+// exact sampler (p(k) ~ (n_dk + alpha) phi_wk with phi fixed: a document bucket over the
+// document's topics and a smoothing bucket from per-word prefix rows built for the documents'
+// words); mh_steps >= 1: the Metropolis-Hastings sampler. Random numbers are keyed by (seed,
+// sweep, first_doc_id + d, token): results do not depend on the thread count or on how the
+// documents are split into calls (documents are independent given the model).
 template <class T>
 void fold_in(const int64_t* doc_ptr, const int32_t* words, int32_t* topics, int64_t n_docs,
              int64_t first_doc_id, const int32_t* word_topic, const int64_t* topic_totals,
