@@ -135,12 +135,14 @@ def bench_lda(data_dir, threads, repeat, K, train_iter, infer_iter):
         docs = [mdl.make_doc(words[i]) for i in keep]
 
         def infer():
-            return mdl.infer(docs, iter=infer_iter, together=True, workers=threads)
+            return mdl.infer(docs, iterations=infer_iter, together=True, workers=threads)
 
         t_tp, runs_tp = _median_time(infer, repeat)
         res, _ = infer()
         theta_tp = np.full((obs.shape[0], K), 1.0 / K)
-        theta_tp[keep] = np.array([d.get_topic_dist() for d in res])
+        # tomotopy >= 0.13 returns the distributions, older versions the documents
+        theta_tp[keep] = np.array([d if isinstance(d, np.ndarray) else d.get_topic_dist()
+                                   for d in res])
         out[name] = {
             "docs": int(X.shape[0]), "tokens": int(obs.sum()),
             "harpdaal_docs_per_s": X.shape[0] / t_ours, "tomotopy_docs_per_s": X.shape[0] / t_tp,
