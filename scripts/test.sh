@@ -46,6 +46,7 @@ done
 # build/DIR with the venv's Python and ninja; prints the build folder.
 cmake_build() {
   local build="$ROOT/build/$1"; shift
+  mkdir -p "$ROOT/build"
   cmake -S "$ROOT" -B "$build" -G Ninja -DPython_EXECUTABLE="$VENV/bin/python" \
     -DCMAKE_MAKE_PROGRAM="$VENV/bin/ninja" "$@" \
     > "$build.log" 2>&1 || { cat "$build.log" >&2; return 1; }
