@@ -141,8 +141,11 @@ def bench_lda(data_dir, threads, repeat, K, train_iter, infer_iter):
         res, _ = infer()
         theta_tp = np.full((obs.shape[0], K), 1.0 / K)
         # tomotopy >= 0.13 returns the distributions, older versions the documents
-        theta_tp[keep] = np.array([d if isinstance(d, np.ndarray) else d.get_topic_dist()
-                                   for d in res])
+        dist = np.array([d if isinstance(d, np.ndarray) else d.get_topic_dist() for d in res])
+        # the returned distribution is the document's topic counts over its length (no prior):
+        # put the prior back as harpdaal's transform has it, (n_dk + alpha) / (n_d + K alpha)
+        lengths = np.array([len(words[i]) for i in keep], np.float64)[:, None]
+        theta_tp[keep] = (dist * lengths + 0.1) / (lengths + K * 0.1)
         out[name] = {
             "docs": int(X.shape[0]), "tokens": int(obs.sum()),
             "harpdaal_docs_per_s": X.shape[0] / t_ours, "tomotopy_docs_per_s": X.shape[0] / t_tp,
