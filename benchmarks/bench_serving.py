@@ -140,12 +140,15 @@ def bench_lda(data_dir, threads, repeat, K, train_iter, infer_iter):
         t_tp, runs_tp = _median_time(infer, repeat)
         res, _ = infer()
         theta_tp = np.full((obs.shape[0], K), 1.0 / K)
-        # tomotopy >= 0.13 returns the distributions, older versions the documents
-        dist = np.array([d if isinstance(d, np.ndarray) else d.get_topic_dist() for d in res])
-        # the returned distribution is the document's topic counts over its length (no prior):
-        # put the prior back as harpdaal's transform has it, (n_dk + alpha) / (n_d + K alpha)
-        lengths = np.array([len(words[i]) for i in keep], np.float64)[:, None]
-        theta_tp[keep] = (dist * lengths + 0.1) / (lengths + K * 0.1)
+        # tomotopy >= 0.13 returns the (smoothed) distributions, older versions the documents
+        theta_tp[keep] = np.array([d if isinstance(d, np.ndarray) else d.get_topic_dist()
+                                   for d in res])
+        # tomotopy's topics have no entry for a word unseen in training: score both tools on
+        # the held-out tokens of words seen in training
+        seen = np.zeros(held.shape[1], np.int64)
+        seen[cols] = 1
+        held = (held @ sp.diags(seen)).tocsr()
+        held.eliminate_zeros()
         out[name] = {
             "docs": int(X.shape[0]), "tokens": int(obs.sum()),
             "harpdaal_docs_per_s": X.shape[0] / t_ours, "tomotopy_docs_per_s": X.shape[0] / t_tp,
