@@ -1,6 +1,6 @@
 """W-ALS benchmark: harpdaal ImplicitALS vs the `implicit` library's AlternatingLeastSquares.
 
-    python benchmarks/bench_als.py --case pinterest --data-dir ../shared/data --factors 64 128
+    python benchmarks/bench_als.py --case pinterest --data-dir "$HARPDAAL_DATA" --factors 64 128
     python benchmarks/bench_als.py --case powerlaw --size full --threads 1 2 --repeat 3
     python benchmarks/bench_als.py --size smoke          # a quick check that everything runs
     mpiexec -n 2 python benchmarks/bench_als.py --case powerlaw --threads 1 --tools harpdaal

@@ -2,7 +2,7 @@
 """Distance computations of the bound-based K-means step (Yinyang / Hamerly) against Lloyd's
 n * k per iteration: machine-independent figures behind the group-count rule in docs/kmeans.md.
 
-    HARPDAAL_DATA=../shared/data python benchmarks/kmeans_prune_counts.py --out counts.json
+    HARPDAAL_DATA=/path/to/data python benchmarks/kmeans_prune_counts.py --out counts.json
 
 Each case runs PruneStep to convergence (scikit-learn's default tol, k-means++ centers from a
 fixed seed, one thread) for every group count asked, and records the iterations, the distances
