@@ -34,6 +34,19 @@ int64_t gemm_rows(int64_t k) {
   return std::clamp<int64_t>(kGemmScratchElems / std::max<int64_t>(k, 1), 8, 512);
 }
 
+}  // namespace
+
+// k < 16 (row-dot tile, wide rows): a fused block small enough to stay in L1 between the
+// distance pass and the accumulate pass (a multiple of 4 rows, the dot tile's height).
+int64_t lloyd_block_rows(Method method, int64_t d, int64_t k, int64_t elem_bytes) {
+  if (method != Method::fused) return gemm_rows(k);
+  if (k >= 16) return kFusedRows;
+  return std::clamp<int64_t>(kSmallKBlockBytes / (std::max<int64_t>(d, 1) * elem_bytes) / 4 * 4,
+                             4, kFusedRows);
+}
+
+namespace {
+
 // MKL is linked sequential and statically; the int sizes are lp64.
 void gemm_nt(int64_t m, int64_t n, int64_t kk, float alpha, const float* a, const float* b,
              float beta, float* c) {
@@ -153,13 +166,11 @@ Assigner<T> make_assigner(const Ops<T>& ops, Method method, const T* x, int64_t 
     a.packed = st.packed.data();
     // k < 16 (row-dot tile, wide rows): a block small enough to stay in L1 between the
     // distance pass and the accumulate pass (a multiple of 4 rows, the dot tile's height).
-    a.block_rows = k < 16 ? std::clamp<int64_t>(kSmallKBlockBytes / (d * int64_t(sizeof(T))) / 4 * 4,
-                                                4, kFusedRows)
-                          : kFusedRows;
+    a.block_rows = lloyd_block_rows(Method::fused, d, k, int64_t(sizeof(T)));
   } else {
     st.cn = center_sq_norms(centers, k, d);
     a.cn = st.cn.data();
-    a.block_rows = gemm_rows(k);
+    a.block_rows = lloyd_block_rows(Method::gemm, d, k, int64_t(sizeof(T)));
   }
   return a;
 }

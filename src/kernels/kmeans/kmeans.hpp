@@ -19,6 +19,11 @@ enum class Method : int { automatic = 0, fused = 1, gemm = 2 };
 // its row-dot tile), gemm on the generic ISA (no hand-tuned tile).
 Method choose_method(int64_t d, int64_t k, bool is_double);
 
+// Rows per parallel block of the Lloyd step for a resolved method (fused or gemm) and an
+// element size: the blocks and chunks the step's sums are accumulated over, so every kernel
+// that must reproduce those sums bit for bit uses the same ones.
+int64_t lloyd_block_rows(Method method, int64_t d, int64_t k, int64_t elem_bytes);
+
 // One Lloyd step over rows [0, n) of x (n x d, row-major) against centers (k x d):
 //   labels[i]          = argmin_j ||x_i - c_j||^2 (first index on ties)
 //   sums[j*d + f]      = sum over i with labels[i]==j of w_i * x_i[f]     (overwritten)

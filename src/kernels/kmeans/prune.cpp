@@ -149,9 +149,9 @@ struct Scratch {
 
 // The per-cluster sums and weights of labels exactly as lloyd_partial accumulates them (its
 // row blocks, its chunks, its per-ISA accumulate, chunks reduced in order), so that centers
-// computed from them are the Lloyd step's bits. The block-size rule mirrors make_assigner in
-// kmeans.cpp (tests/kernels/test_kmeans_prune.py compares the centers with lloyd_iterations'
-// bit for bit, which fails if the two drift apart).
+// computed from them are the Lloyd step's bits: the row blocks come from lloyd_block_rows, the
+// rule make_assigner uses (tests/kernels/test_kmeans_prune.py compares the centers with
+// lloyd_iterations' bit for bit).
 template <class T>
 void lloyd_order_sums(const T* x, int64_t n, int64_t d, const T* sample_weight, const T* shift,
                       const int32_t* labels, int64_t k, Method method, double* sums,
@@ -159,10 +159,7 @@ void lloyd_order_sums(const T* x, int64_t n, int64_t d, const T* sample_weight, 
   const kmeans::Ops<T> kops =
       dispatch(&generic::ops<T>, &avx2::ops<T>, &avx512f::ops<T>, &avx512::ops<T>)();
   if (method == Method::automatic) method = choose_method(d, k, std::is_same_v<T, double>);
-  const int64_t rb =
-      method == Method::fused
-          ? (k < 16 ? std::clamp<int64_t>(24 * 1024 / (d * int64_t(sizeof(T))) / 4 * 4, 4, 60) : 60)
-          : std::clamp<int64_t>((int64_t(1) << 15) / std::max<int64_t>(k, 1), 8, 512);
+  const int64_t rb = lloyd_block_rows(method, d, k, int64_t(sizeof(T)));
   const int64_t n_blocks = (n + rb - 1) / rb;
   const int64_t n_chunks =
       std::max<int64_t>(1, std::min<int64_t>(n_blocks, 16 * resolve_threads(n_threads)));
