@@ -146,7 +146,9 @@ class FitLoop:
     stream : where progress goes (default ``sys.stderr``).
     monitor : the metric early stopping watches (lower is better), or None.
     early_stopping : stop after ``patience`` iterations without an improvement of more than
-        ``min_delta`` in ``monitor``, and restore the best iteration's snapshot.
+        ``min_delta`` in ``monitor`` (``patience=0``: at the first monitored iteration), and
+        restore the best iteration's snapshot unless ``restore_best`` is false (scikit-learn's
+        MiniBatchKMeans keeps the last centers).
     checkpointer, saved : a :class:`harpdaal._checkpoint.Checkpointer` (or None) and the
         checkpoint to resume from (or None).
     rng : name -> numpy generator saved with each checkpoint and restored on resume.
@@ -159,7 +161,8 @@ class FitLoop:
     def __init__(self, *, max_iter: int, comm=None, verbose=0, desc: str = "fit",
                  log: Callable[[int, dict], str | None] | None = None, stream=None,
                  monitor: str | None = None, early_stopping: bool = False, patience: int = 1,
-                 min_delta: float = 0.0, checkpointer=None, saved=None,
+                 min_delta: float = 0.0, restore_best: bool = True, checkpointer=None,
+                 saved=None,
                  rng: dict | None = None, iteration_offset: int = 0,
                  callbacks: Sequence[Callable[[IterationInfo], Any]] | None = None,
                  block: int | None = None):
@@ -167,6 +170,8 @@ class FitLoop:
             raise ValueError(f"max_iter must be >= 0, got {max_iter}")
         if early_stopping and monitor is None:
             raise ValueError("early_stopping needs a monitored metric")
+        if patience < 0:
+            raise ValueError(f"patience must be >= 0, got {patience}")
         if callbacks is None:
             callbacks = ()
         elif callable(callbacks):
@@ -184,6 +189,7 @@ class FitLoop:
         self.early_stopping = bool(early_stopping)
         self.patience = int(patience)
         self.min_delta = float(min_delta)
+        self.restore_best = bool(restore_best)
         self.checkpointer = checkpointer
         self.saved = saved
         self.rng = dict(rng or {})
@@ -250,12 +256,12 @@ class FitLoop:
                     if value is not None:
                         if value < best_value - self.min_delta:
                             best_value, best_iter, stale = float(value), done, 0
-                            if self.early_stopping:
+                            if self.early_stopping and self.restore_best:
                                 best_snapshot = step.snapshot()
                         else:
                             stale += 1
-                            if self.early_stopping and stale >= self.patience and stop is None:
-                                stop = "early_stopping"
+                        if self.early_stopping and stale >= self.patience and stop is None:
+                            stop = "early_stopping"
                 if self.callbacks and stop is None:
                     info = IterationInfo(done, history[-1], time.perf_counter() - t_start, step)
                     flag = any([bool(cb(info)) for cb in self.callbacks])

@@ -124,53 +124,11 @@ class _Data:
         return r.toarray() if self.sparse else np.asarray(r)
 
 
-class KMeans(PersistMixin, ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin,
-             BaseEstimator):
-    """K-means clustering (Lloyd), scikit-learn compatible, optionally distributed over MPI.
-
-    Parameters follow :class:`sklearn.cluster.KMeans`. ``algorithm`` takes scikit-learn's
-    values: 'lloyd' (the default), 'elkan' and 'auto'. Until the exact bound-based method lands,
-    'elkan' and 'auto' run the same Lloyd iterations as 'lloyd' (so they give the same result,
-    which is also what an exact pruning method must give); with ``n_clusters=1``, 'elkan' warns
-    as scikit-learn does. In addition ``n_jobs`` (threads per process; None = all cores),
-    ``collective`` (how ranks synchronise the model under MPI, one of Harp's five: 'allreduce',
-    'bcast_reduce', 'regroup_allgather', 'push_pull', 'rotate' (the centers travel the ring
-    through :class:`harpdaal.comm.ModelRotator`)) and ``method`` ('auto', 'fused', 'gemm': how
-    the dense distances are computed).
-
-    Under ``mpiexec`` each rank passes its own rows to ``fit``; the communicator comes from
-    ``harpdaal._driver.fit_communicator()`` (``harpdaal.config_context(comm=...)``, else
-    ``COMM_WORLD`` under ``mpiexec``). The fitted centers equal those of one process fitting the
-    concatenated rows; ``labels_`` holds the labels of the local rows, ``inertia_`` the global
-    inertia.
-
-    ``verbose`` prints scikit-learn's lines (a progress bar instead on a terminal);
-    ``timings_`` holds the seconds in kernels (``compute``), collectives (``comm``), the rest
-    (``glue``), their ``total`` and the ``iterations`` over all runs.
-
-    ``checkpoint_dir`` (a folder shared by the ranks) and ``checkpoint_every`` (iterations, or
-    seconds as '30s') save the fit's state; ``fit(X, resume=True)`` continues a killed fit from
-    the last checkpoint and reaches the same result (needs an int random_state).
-    """
-
-    def __init__(self, n_clusters=8, *, init="k-means++", n_init="auto", max_iter=300,
-                 tol=1e-4, verbose=0, random_state=None, copy_x=True, algorithm="lloyd",
-                 n_jobs=None, collective="allreduce", method="auto", checkpoint_dir=None,
-                 checkpoint_every=1):
-        self.n_clusters = n_clusters
-        self.init = init
-        self.n_init = n_init
-        self.max_iter = max_iter
-        self.tol = tol
-        self.verbose = verbose
-        self.random_state = random_state
-        self.copy_x = copy_x
-        self.algorithm = algorithm
-        self.n_jobs = n_jobs
-        self.collective = collective
-        self.method = method
-        self.checkpoint_dir = checkpoint_dir
-        self.checkpoint_every = checkpoint_every
+class _KMeansBase(PersistMixin, ClassNamePrefixFeaturesOutMixin, ClusterMixin,
+                  TransformerMixin, BaseEstimator):
+    """What KMeans and MiniBatchKMeans share (scikit-learn's ``_BaseKMeans``): the
+    initialisation over all ranks' rows, predict / transform / score on the native kernels,
+    model files. A subclass stores ``n_clusters``, ``init``, ``tol``, ``n_jobs`` and ``method``."""
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -179,25 +137,9 @@ class KMeans(PersistMixin, ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transf
             tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 
-    # ---- parameter checks ---------------------------------------------------------------------
-    def _check_params(self, n_features):
-        if not isinstance(self.n_clusters, numbers.Integral) or isinstance(self.n_clusters, bool) \
-                or self.n_clusters < 1:
-            raise ValueError(f"n_clusters must be an int >= 1, got {self.n_clusters!r}")
-        if not isinstance(self.max_iter, numbers.Integral) or isinstance(self.max_iter, bool) \
-                or self.max_iter < 1:
-            raise ValueError(f"max_iter must be an int >= 1, got {self.max_iter!r}")
-        if not isinstance(self.tol, numbers.Real) or isinstance(self.tol, bool) or not self.tol >= 0:
-            raise ValueError(f"tol must be a float >= 0, got {self.tol!r}")
-        if self.collective not in COLLECTIVES:
-            raise ValueError(f"collective must be one of {COLLECTIVES}, got {self.collective!r}")
-        if self.algorithm not in ALGORITHMS:
-            raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {self.algorithm!r}")
-        if self.algorithm == "elkan" and self.n_clusters == 1:
-            warnings.warn("algorithm='elkan' doesn't make sense for a single cluster. Using "
-                          "'lloyd' instead.", RuntimeWarning, stacklevel=3)
-        if self.method not in ("auto", "fused", "gemm"):
-            raise ValueError(f"method must be 'auto', 'fused' or 'gemm', got {self.method!r}")
+    def _check_init(self, n_features, default_n_init):
+        """Check ``init`` and ``n_init``; return the number of runs (scikit-learn's
+        ``n_init="auto"``: ``default_n_init`` for 'random' and callables, else 1)."""
         init = self.init
         if isinstance(init, str):
             if init not in ("k-means++", "k-means||", "random"):
@@ -209,8 +151,9 @@ class KMeans(PersistMixin, ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transf
                 raise ValueError(f"init: expected a 2-d array of initial centers, got an array "
                                  f"of shape {arr.shape}")
             _check_center_shape(arr.shape, self.n_clusters, n_features)
-        if self.n_init == "auto":  # scikit-learn's rule: 10 runs for 'random' or a callable
-            n_init = 10 if (isinstance(init, str) and init == "random") or callable(init) else 1
+        if self.n_init == "auto":  # scikit-learn's rule: more runs for 'random' or a callable
+            n_init = default_n_init if (isinstance(init, str) and init == "random") \
+                or callable(init) else 1
         elif isinstance(self.n_init, numbers.Integral) and not isinstance(self.n_init, bool) \
                 and self.n_init >= 1:
             n_init = int(self.n_init)
@@ -219,137 +162,9 @@ class KMeans(PersistMixin, ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transf
         if not isinstance(init, str) and not callable(init) and n_init != 1:
             warnings.warn(f"Explicit initial center position passed: performing only one init "
                           f"in {type(self).__name__} instead of n_init={n_init}.", RuntimeWarning,
-                          stacklevel=3)
+                          stacklevel=4)
             n_init = 1
         return n_init
-
-    # ---- fit ----------------------------------------------------------------------------------
-    def fit(self, X, y=None, sample_weight=None, resume=False):
-        """Compute the clustering of X (this rank's rows under MPI). ``resume=True``
-        continues from the last checkpoint in ``checkpoint_dir``."""
-        comm = fit_communicator()
-
-        def check():  # local; agree() makes a bad input on any rank raise on every rank
-            Xv = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
-                               order="C", copy=False, accept_large_sparse=False,
-                               ensure_min_samples=1 if comm.size == 1 else 0)
-            n_init = self._check_params(Xv.shape[1])
-            n_threads = resolve_n_jobs(self.n_jobs)
-            w = _check_sample_weight(sample_weight, Xv, dtype=Xv.dtype)
-            if np.any(w < 0):
-                raise ValueError("sample_weight must be non-negative")
-            return Xv, n_init, n_threads, w
-
-        X, n_init, n_threads, sample_weight = agree(comm, check)
-        self._n_init = n_init  # the number of runs (scikit-learn's attribute, for n_init="auto")
-        comm.check_same(int(X.shape[1]), what="n_features")
-        comm.check_same(str(X.dtype), what="dtype")
-        counts = np.array([X.shape[0]], dtype=np.int64)
-        comm.allreduce_array(counts, op="sum")
-        n_total = int(counts[0])
-        if n_total == 0:
-            raise ValueError("Found array with 0 sample(s) on every rank; a minimum of 1 is required.")
-        if n_total < self.n_clusters:
-            raise ValueError(f"n_samples={n_total} should be >= n_clusters={self.n_clusters}.")
-        k, d = self.n_clusters, X.shape[1]
-        ck, saved = for_estimator(
-            self, "KMeans", resume=resume, comm=comm if comm.size > 1 else None,
-            data=(X.data, X.indices, X.indptr, sample_weight) if sp.issparse(X) else (X, sample_weight))
-
-        # Center dense data (as scikit-learn does) so ||x||^2 - 2x.c + ||c||^2 keeps precision.
-        X_mean = col_stats = None
-        shift = None
-        if not sp.issparse(X) and comm.size == 1 and self.copy_x:
-            # one native call (threaded): the mean and the column sums behind tol; no centred
-            # copy (the kernels take X with shift = mean; _Data makes a copy only if needed)
-            X_mean = np.empty(d, dtype=X.dtype)
-            # tol = 0 needs no variances: then X is read once, for the mean
-            col_stats = np.empty(2 * d, dtype=np.float64) if self.tol != 0 else None
-            getattr(_K, "center" + _suffix(X.dtype))(X, None, X_mean, col_stats, n_threads)
-            shift = X_mean
-        elif not sp.issparse(X):
-            col = X.sum(axis=0, dtype=np.float64)
-            comm.allreduce_array(col, op="sum")
-            X_mean = (col / n_total).astype(X.dtype)
-            if self.copy_x:
-                X = X - X_mean
-            else:
-                X -= X_mean
-        tol = self._tolerance(comm, X, n_total, col_stats)
-        data = _Data(X, sample_weight, n_threads, self.method, shift)
-        if self.method == "auto" and not data.sparse:
-            data.method = _K.choose_method(d, k, X.dtype == np.float64)
-        random_state = check_random_state(self.random_state)
-        if comm.size > 1:
-            random_state = np.random.RandomState()
-            random_state.set_state(comm.bcast_object(
-                check_random_state(self.random_state).get_state(), root=0))
-        init = self.init
-        if not isinstance(init, str) and not callable(init):
-            init = np.asarray(init, dtype=X.dtype)
-            if not np.all(np.isfinite(init)):
-                raise ValueError("init: the array contains NaN or infinity")
-            init = init - X_mean if X_mean is not None else init.copy()
-
-        best, first_run = None, 0
-        if saved is not None:  # continue the run the checkpoint was taken in
-            extra = saved.extra.get("step", {}) if isinstance(saved.extra, dict) else {}
-            if "run" not in extra:
-                raise ValueError("the checkpoint holds no K-means run state")
-            first_run = int(extra["run"])
-            if "best_centers" in saved.arrays:
-                best = (saved.arrays["best_labels"], extra["best_inertia"],
-                        saved.arrays["best_centers"], extra["best_n_iter"])
-        timings = {"compute": 0.0, "comm": 0.0, "glue": 0.0, "total": 0.0, "iterations": 0}
-        for run in range(first_run, n_init):
-            resuming = saved is not None and run == first_run
-            if resuming:  # the centers come from the checkpoint
-                centers = np.zeros((k, d), dtype=X.dtype)
-            else:
-                centers = self._init_centers(comm, data, init, random_state, n_total, X_mean)
-                if self.verbose and comm.rank == 0:
-                    print("Initialization complete")
-            step = _make_step(self, comm, data, centers, tol, run, best)
-            try:
-                loop = FitLoop(max_iter=self.max_iter, comm=comm, verbose=self.verbose,
-                               desc="KMeans", log=_log_line, stream=sys.stdout,
-                               checkpointer=ck, saved=saved if resuming else None,
-                               rng={"random_state": random_state},
-                               iteration_offset=run * self.max_iter)
-                result = loop.run(step)
-                t0 = time.perf_counter()
-                labels, inertia = step.finish()
-                finish_s = time.perf_counter() - t0
-            finally:
-                step.close()
-            centers, n_iter = step.centers, result.n_iter
-            for key in ("compute", "comm", "glue", "total"):
-                timings[key] += result.timings[key]
-            timings["glue"] += finish_s
-            timings["total"] += finish_s
-            timings["iterations"] += n_iter
-            # as scikit-learn: a smaller inertia wins unless it is the same partition
-            if best is None or (inertia < best[1] and
-                                not _same_clustering(comm, labels, best[0], self.n_clusters)):
-                best = (labels, inertia, centers, n_iter)
-        labels, inertia, centers, n_iter = best
-        if X_mean is not None:
-            centers = centers + X_mean
-            if not self.copy_x:
-                X += X_mean
-        n_distinct = (np.bincount(labels, minlength=k) > 0).astype(np.int64)
-        comm.allreduce_array(n_distinct, op="max")
-        if int(n_distinct.sum()) < k:
-            warnings.warn(f"Number of distinct clusters ({int(n_distinct.sum())}) found smaller "
-                          f"than n_clusters ({k}). Possibly due to duplicate points in X.",
-                          ConvergenceWarning, stacklevel=2)
-        self.cluster_centers_ = centers.astype(X.dtype, copy=False)
-        self._n_features_out = k
-        self.labels_ = labels.astype(np.int32, copy=False)
-        self.inertia_ = float(inertia)
-        self.n_iter_ = int(n_iter)
-        self.timings_ = timings
-        return self
 
     def _tolerance(self, comm, X, n_total, col_stats=None):
         if self.tol == 0:
@@ -527,8 +342,13 @@ class KMeans(PersistMixin, ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transf
             xn = np.asarray(X64.multiply(X64).sum(axis=1)).ravel()
             sq = xn[:, None] - 2 * np.asarray(X64 @ c64.T) + (c64 ** 2).sum(axis=1)[None, :]
             return np.sqrt(np.maximum(sq, 0)).astype(X.dtype)
+        if X.dtype == np.float32:  # the same reason, dense: a point on a center gave 0.002
+            out = np.empty((X.shape[0], c.shape[0]), dtype=np.float64)
+            _K.distances_f64(X.astype(np.float64), c.astype(np.float64), out, False,
+                             resolve_n_jobs(self.n_jobs))
+            return out.astype(np.float32)
         out = np.empty((X.shape[0], c.shape[0]), dtype=X.dtype)
-        getattr(_K, "distances" + _suffix(X.dtype))(X, c, out, False, resolve_n_jobs(self.n_jobs))
+        _K.distances_f64(X, c, out, False, resolve_n_jobs(self.n_jobs))
         return out
 
     def fit_transform(self, X, y=None, sample_weight=None):
@@ -544,6 +364,203 @@ class KMeans(PersistMixin, ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transf
         labels = np.empty(X.shape[0], dtype=np.int32)
         data.assign(c, labels)
         return -float(data.assigned_sq_dist(c, labels).astype(np.float64) @ data.w)
+
+
+class KMeans(_KMeansBase):
+    """K-means clustering (Lloyd), scikit-learn compatible, optionally distributed over MPI.
+
+    Parameters follow :class:`sklearn.cluster.KMeans`. ``algorithm`` takes scikit-learn's
+    values: 'lloyd' (the default), 'elkan' and 'auto'. Until the exact bound-based method lands,
+    'elkan' and 'auto' run the same Lloyd iterations as 'lloyd' (so they give the same result,
+    which is also what an exact pruning method must give); with ``n_clusters=1``, 'elkan' warns
+    as scikit-learn does. In addition ``n_jobs`` (threads per process; None = all cores),
+    ``collective`` (how ranks synchronise the model under MPI, one of Harp's five: 'allreduce',
+    'bcast_reduce', 'regroup_allgather', 'push_pull', 'rotate' (the centers travel the ring
+    through :class:`harpdaal.comm.ModelRotator`)) and ``method`` ('auto', 'fused', 'gemm': how
+    the dense distances are computed).
+
+    Under ``mpiexec`` each rank passes its own rows to ``fit``; the communicator comes from
+    ``harpdaal._driver.fit_communicator()`` (``harpdaal.config_context(comm=...)``, else
+    ``COMM_WORLD`` under ``mpiexec``). The fitted centers equal those of one process fitting the
+    concatenated rows; ``labels_`` holds the labels of the local rows, ``inertia_`` the global
+    inertia.
+
+    ``verbose`` prints scikit-learn's lines (a progress bar instead on a terminal);
+    ``timings_`` holds the seconds in kernels (``compute``), collectives (``comm``), the rest
+    (``glue``), their ``total`` and the ``iterations`` over all runs.
+
+    ``checkpoint_dir`` (a folder shared by the ranks) and ``checkpoint_every`` (iterations, or
+    seconds as '30s') save the fit's state; ``fit(X, resume=True)`` continues a killed fit from
+    the last checkpoint and reaches the same result (needs an int random_state).
+    """
+
+    def __init__(self, n_clusters=8, *, init="k-means++", n_init="auto", max_iter=300,
+                 tol=1e-4, verbose=0, random_state=None, copy_x=True, algorithm="lloyd",
+                 n_jobs=None, collective="allreduce", method="auto", checkpoint_dir=None,
+                 checkpoint_every=1):
+        self.n_clusters = n_clusters
+        self.init = init
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.verbose = verbose
+        self.random_state = random_state
+        self.copy_x = copy_x
+        self.algorithm = algorithm
+        self.n_jobs = n_jobs
+        self.collective = collective
+        self.method = method
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
+
+    # ---- parameter checks ---------------------------------------------------------------------
+    def _check_params(self, n_features):
+        if not isinstance(self.n_clusters, numbers.Integral) or isinstance(self.n_clusters, bool) \
+                or self.n_clusters < 1:
+            raise ValueError(f"n_clusters must be an int >= 1, got {self.n_clusters!r}")
+        if not isinstance(self.max_iter, numbers.Integral) or isinstance(self.max_iter, bool) \
+                or self.max_iter < 1:
+            raise ValueError(f"max_iter must be an int >= 1, got {self.max_iter!r}")
+        if not isinstance(self.tol, numbers.Real) or isinstance(self.tol, bool) or not self.tol >= 0:
+            raise ValueError(f"tol must be a float >= 0, got {self.tol!r}")
+        if self.collective not in COLLECTIVES:
+            raise ValueError(f"collective must be one of {COLLECTIVES}, got {self.collective!r}")
+        if self.algorithm not in ALGORITHMS:
+            raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {self.algorithm!r}")
+        if self.algorithm == "elkan" and self.n_clusters == 1:
+            warnings.warn("algorithm='elkan' doesn't make sense for a single cluster. Using "
+                          "'lloyd' instead.", RuntimeWarning, stacklevel=3)
+        if self.method not in ("auto", "fused", "gemm"):
+            raise ValueError(f"method must be 'auto', 'fused' or 'gemm', got {self.method!r}")
+        return self._check_init(n_features, default_n_init=10)
+
+    # ---- fit ----------------------------------------------------------------------------------
+    def fit(self, X, y=None, sample_weight=None, resume=False):
+        """Compute the clustering of X (this rank's rows under MPI). ``resume=True``
+        continues from the last checkpoint in ``checkpoint_dir``."""
+        comm = fit_communicator()
+
+        def check():  # local; agree() makes a bad input on any rank raise on every rank
+            Xv = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
+                               order="C", copy=False, accept_large_sparse=False,
+                               ensure_min_samples=1 if comm.size == 1 else 0)
+            n_init = self._check_params(Xv.shape[1])
+            n_threads = resolve_n_jobs(self.n_jobs)
+            w = _check_sample_weight(sample_weight, Xv, dtype=Xv.dtype)
+            if np.any(w < 0):
+                raise ValueError("sample_weight must be non-negative")
+            return Xv, n_init, n_threads, w
+
+        X, n_init, n_threads, sample_weight = agree(comm, check)
+        self._n_init = n_init  # the number of runs (scikit-learn's attribute, for n_init="auto")
+        comm.check_same(int(X.shape[1]), what="n_features")
+        comm.check_same(str(X.dtype), what="dtype")
+        counts = np.array([X.shape[0]], dtype=np.int64)
+        comm.allreduce_array(counts, op="sum")
+        n_total = int(counts[0])
+        if n_total == 0:
+            raise ValueError("Found array with 0 sample(s) on every rank; a minimum of 1 is required.")
+        if n_total < self.n_clusters:
+            raise ValueError(f"n_samples={n_total} should be >= n_clusters={self.n_clusters}.")
+        k, d = self.n_clusters, X.shape[1]
+        ck, saved = for_estimator(
+            self, "KMeans", resume=resume, comm=comm if comm.size > 1 else None,
+            data=(X.data, X.indices, X.indptr, sample_weight) if sp.issparse(X) else (X, sample_weight))
+
+        # Center dense data (as scikit-learn does) so ||x||^2 - 2x.c + ||c||^2 keeps precision.
+        X_mean = col_stats = None
+        shift = None
+        if not sp.issparse(X) and comm.size == 1 and self.copy_x:
+            # one native call (threaded): the mean and the column sums behind tol; no centred
+            # copy (the kernels take X with shift = mean; _Data makes a copy only if needed)
+            X_mean = np.empty(d, dtype=X.dtype)
+            # tol = 0 needs no variances: then X is read once, for the mean
+            col_stats = np.empty(2 * d, dtype=np.float64) if self.tol != 0 else None
+            getattr(_K, "center" + _suffix(X.dtype))(X, None, X_mean, col_stats, n_threads)
+            shift = X_mean
+        elif not sp.issparse(X):
+            col = X.sum(axis=0, dtype=np.float64)
+            comm.allreduce_array(col, op="sum")
+            X_mean = (col / n_total).astype(X.dtype)
+            if self.copy_x:
+                X = X - X_mean
+            else:
+                X -= X_mean
+        tol = self._tolerance(comm, X, n_total, col_stats)
+        data = _Data(X, sample_weight, n_threads, self.method, shift)
+        if self.method == "auto" and not data.sparse:
+            data.method = _K.choose_method(d, k, X.dtype == np.float64)
+        random_state = check_random_state(self.random_state)
+        if comm.size > 1:
+            random_state = np.random.RandomState()
+            random_state.set_state(comm.bcast_object(
+                check_random_state(self.random_state).get_state(), root=0))
+        init = self.init
+        if not isinstance(init, str) and not callable(init):
+            init = np.asarray(init, dtype=X.dtype)
+            if not np.all(np.isfinite(init)):
+                raise ValueError("init: the array contains NaN or infinity")
+            init = init - X_mean if X_mean is not None else init.copy()
+
+        best, first_run = None, 0
+        if saved is not None:  # continue the run the checkpoint was taken in
+            extra = saved.extra.get("step", {}) if isinstance(saved.extra, dict) else {}
+            if "run" not in extra:
+                raise ValueError("the checkpoint holds no K-means run state")
+            first_run = int(extra["run"])
+            if "best_centers" in saved.arrays:
+                best = (saved.arrays["best_labels"], extra["best_inertia"],
+                        saved.arrays["best_centers"], extra["best_n_iter"])
+        timings = {"compute": 0.0, "comm": 0.0, "glue": 0.0, "total": 0.0, "iterations": 0}
+        for run in range(first_run, n_init):
+            resuming = saved is not None and run == first_run
+            if resuming:  # the centers come from the checkpoint
+                centers = np.zeros((k, d), dtype=X.dtype)
+            else:
+                centers = self._init_centers(comm, data, init, random_state, n_total, X_mean)
+                if self.verbose and comm.rank == 0:
+                    print("Initialization complete")
+            step = _make_step(self, comm, data, centers, tol, run, best)
+            try:
+                loop = FitLoop(max_iter=self.max_iter, comm=comm, verbose=self.verbose,
+                               desc="KMeans", log=_log_line, stream=sys.stdout,
+                               checkpointer=ck, saved=saved if resuming else None,
+                               rng={"random_state": random_state},
+                               iteration_offset=run * self.max_iter)
+                result = loop.run(step)
+                t0 = time.perf_counter()
+                labels, inertia = step.finish()
+                finish_s = time.perf_counter() - t0
+            finally:
+                step.close()
+            centers, n_iter = step.centers, result.n_iter
+            for key in ("compute", "comm", "glue", "total"):
+                timings[key] += result.timings[key]
+            timings["glue"] += finish_s
+            timings["total"] += finish_s
+            timings["iterations"] += n_iter
+            # as scikit-learn: a smaller inertia wins unless it is the same partition
+            if best is None or (inertia < best[1] and
+                                not _same_clustering(comm, labels, best[0], self.n_clusters)):
+                best = (labels, inertia, centers, n_iter)
+        labels, inertia, centers, n_iter = best
+        if X_mean is not None:
+            centers = centers + X_mean
+            if not self.copy_x:
+                X += X_mean
+        n_distinct = (np.bincount(labels, minlength=k) > 0).astype(np.int64)
+        comm.allreduce_array(n_distinct, op="max")
+        if int(n_distinct.sum()) < k:
+            warnings.warn(f"Number of distinct clusters ({int(n_distinct.sum())}) found smaller "
+                          f"than n_clusters ({k}). Possibly due to duplicate points in X.",
+                          ConvergenceWarning, stacklevel=2)
+        self.cluster_centers_ = centers.astype(X.dtype, copy=False)
+        self._n_features_out = k
+        self.labels_ = labels.astype(np.int32, copy=False)
+        self.inertia_ = float(inertia)
+        self.n_iter_ = int(n_iter)
+        self.timings_ = timings
+        return self
 
 
 def _check_center_shape(shape, n_clusters, n_features):
