@@ -104,6 +104,25 @@ def test_early_stopping_restores_the_best_iteration():
     assert res.best_value == pytest.approx(min(h["val"] for h in res.history))
 
 
+def test_early_stopping_without_restoring_keeps_the_last_iteration():
+    class NoSnapshots(Walk):
+        def snapshot(self):
+            raise AssertionError("restore_best=False takes no snapshots")
+
+    step = NoSnapshots(target=0.5)
+    res = FitLoop(max_iter=20, monitor="val", early_stopping=True, patience=2,
+                  restore_best=False).run(step)
+    assert res.stopped == "early_stopping" and res.best_iter == 3 and res.n_iter == 5
+    assert step.x[0] == pytest.approx(0.125, abs=0.05)  # iteration 5's x, not the best's
+
+
+def test_patience_zero_stops_at_the_first_monitored_iteration():
+    res = FitLoop(max_iter=20, monitor="val", early_stopping=True, patience=0).run(Walk())
+    assert res.stopped == "early_stopping" and res.n_iter == 1
+    with pytest.raises(ValueError, match="patience"):
+        FitLoop(max_iter=20, monitor="val", early_stopping=True, patience=-1)
+
+
 def test_monitor_without_early_stopping_runs_on():
     res = FitLoop(max_iter=8, monitor="val").run(Walk(target=0.5))
     assert res.n_iter == 8 and res.best_iter == 3 and res.stopped == "max_iter"

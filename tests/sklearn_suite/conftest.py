@@ -7,6 +7,8 @@ a goal, or with another number of cases than scikit-learn's file had when the li
 fails the session."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -16,9 +18,9 @@ GOALS = {"KMeans": 170, "MiniBatchKMeans": 80}
 
 @pytest.fixture
 def global_random_seed():
-    # scikit-learn's default seed (its conftest parametrizes over SKLEARN_TESTS_GLOBAL_RANDOM_SEED,
-    # default 42)
-    return 42
+    # scikit-learn's default seed, 42, or one seed from SKLEARN_TESTS_GLOBAL_RANDOM_SEED (its
+    # conftest also takes ranges and "all"; here one integer)
+    return int(os.environ.get("SKLEARN_TESTS_GLOBAL_RANDOM_SEED", "42"))
 
 
 # scikit-learn skips the float32 case unless SKLEARN_RUN_FLOAT32_TESTS=1; so do we, so that the

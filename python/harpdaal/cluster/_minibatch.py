@@ -251,13 +251,11 @@ class MiniBatchKMeans(_KMeansBase):
         X, w, n_threads, n_init = agree(comm, check)
         comm.check_same(int(X.shape[1]), what="n_features")
         comm.check_same(str(X.dtype), what="dtype")
-        totals = np.array([X.shape[0], float(w.sum(dtype=np.float64))], dtype=np.float64)
+        totals = np.array([X.shape[0]], dtype=np.int64)
         comm.allreduce_array(totals, op="sum")
         if totals[0] == 0:
             raise ValueError("Found array with 0 sample(s) on every rank; a minimum of 1 is "
                              "required.")
-        if not totals[1] > 0:
-            raise ValueError("sample_weight: the weights sum to 0")
         return X, w, n_threads, n_init, int(totals[0])
 
     def _random_state(self, comm):
