@@ -243,7 +243,10 @@ class MiniBatchKMeans(_KMeansBase):
                                order="C", copy=False, accept_large_sparse=False, reset=reset,
                                ensure_min_samples=1 if comm.size == 1 else 0)
             n_init = self._check_params(Xv.shape[1]) if reset else None
-            w = _check_sample_weight(sample_weight, Xv, dtype=Xv.dtype)
+            if Xv.shape[0] == 0 and sample_weight is None:  # a rank without rows (MPI)
+                w = np.empty(0, dtype=Xv.dtype)
+            else:
+                w = _check_sample_weight(sample_weight, Xv, dtype=Xv.dtype)
             if np.any(w < 0):
                 raise ValueError("sample_weight must be non-negative")
             return Xv, w, resolve_n_jobs(self.n_jobs), n_init
