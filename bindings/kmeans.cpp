@@ -291,6 +291,21 @@ void assign_csr(const py::handle& data, const py::handle& indices, const py::han
 }
 
 template <class T>
+void minibatch_update(const py::handle& c_obj, const py::handle& counts_obj,
+                      const py::handle& sums_obj, const py::handle& weights_obj) {
+  auto c = checked_array<T>(c_obj, "centers", {any_dim, any_dim}, true);
+  const int64_t k = c.shape(0), d = c.shape(1);
+  auto counts = checked_array<double>(counts_obj, "counts", {k}, true);
+  auto sums = checked_array<double>(sums_obj, "sums", {k, d});
+  auto weights = checked_array<double>(weights_obj, "weights", {k});
+  T* cp = out_ptr(c);
+  double* np_ = out_ptr(counts);
+  const double* sp = in_ptr(sums);
+  const double* wp = in_ptr(weights);
+  run_kernel([&] { km::minibatch_update<T>(cp, k, d, np_, sp, wp); });
+}
+
+template <class T>
 void define(py::module_& k, const char* suffix) {
   auto name = [&](const char* base) { return std::string(base) + suffix; };
   k.def(name("lloyd_partial").c_str(), &lloyd_partial<T>, py::arg("X"), py::arg("sample_weight"),
@@ -344,6 +359,11 @@ void define(py::module_& k, const char* suffix) {
   k.def(name("assign_csr").c_str(), &assign_csr<T>, py::arg("data"), py::arg("indices"),
         py::arg("indptr"), py::arg("centers"), py::arg("labels"), py::arg("sq_dist") = py::none(),
         py::arg("n_threads") = 0, "assign for CSR input.");
+  k.def(name("minibatch_update").c_str(), &minibatch_update<T>, py::arg("centers"),
+        py::arg("counts"), py::arg("sums"), py::arg("weights"),
+        "Mini-batch center update in place (scikit-learn's per-center learning rate): each "
+        "center with weights[j] > 0 becomes (c * counts[j] + sums[j]) / (counts[j] + "
+        "weights[j]) in float64 and counts[j] grows by weights[j].");
 }
 
 void register_kmeans(py::module_& m) {

@@ -9,7 +9,8 @@ import numpy as np
 
 
 def stream(seed, step, lane):
-    """Philox, key = seed, counter words (0, lane, step, 0); lane 0 common, 1 + r rank r's."""
+    """Philox, key = seed, counter words (0, lane, step, 0). Lanes: 0 the batch split over
+    ranks, 1 the reassignment, 2 + r rank r's batch rows."""
     return np.random.Generator(np.random.Philox(
         key=int(seed), counter=np.array([0, lane, step, 0], dtype=np.uint64)))
 
@@ -75,11 +76,11 @@ def fit(shards, centers, seed, *, batch_size, max_iter, weights=None, ratio=0.01
     no_improvement = n_since = 0
     done = 0
     for i in range(n_steps):
-        common = stream(seed, i, 0)
-        shares = np.bincount(_draw(rank_cdf, common.random(b)), minlength=len(shards))
+        shares = np.bincount(_draw(rank_cdf, stream(seed, i, 0).random(b)),
+                             minlength=len(shards))
         batches = []
         for r, X in enumerate(shards):
-            idx = _draw(row_cdfs[r], stream(seed, i, 1 + r).random(shares[r])) \
+            idx = _draw(row_cdfs[r], np.sort(stream(seed, i, 2 + r).random(shares[r]))) \
                 if shares[r] else np.empty(0, dtype=int)
             batches.append(np.asarray(X)[idx])
         n_since += b
@@ -87,7 +88,7 @@ def fit(shards, centers, seed, *, batch_size, max_iter, weights=None, ratio=0.01
         if reassign:
             n_since = 0
         new, inertia = step(batches, [np.ones(len(x)) for x in batches], centers, counts,
-                            reassign, ratio, common)
+                            reassign, ratio, stream(seed, i, 1))
         diff = ((new.astype(np.float64) - centers) ** 2).sum()
         centers = new.astype(centers.dtype)
         done = i + 1

@@ -266,3 +266,21 @@ HD_TEST(kmeans_duplicates_leave_empty_cluster_on_heaviest_center) {
   HD_CHECK(r.n_iter == 1 && r.stop == km::Stop::tolerance && r.center_shift == 0);
   HD_CHECK(c[4] == 1 && c[5] == 1);  // center 2 (empty) on center 1 (two points)
 }
+
+HD_TEST(kmeans_minibatch_update_is_the_running_weighted_mean) {
+  // center 0 has seen 3 rows at mean (1, 2); a batch adds 1 row (5, 6): mean of 4 rows.
+  // center 1 got nothing this batch: it stays, its count too. center 2 never had a row: it
+  // becomes the batch mean.
+  std::vector<float> c = {1.f, 2.f, 7.f, 7.f, 0.f, 0.f};
+  std::vector<double> counts = {3, 5, 0};
+  std::vector<double> sums = {5, 6, 0, 0, 4, -2};
+  std::vector<double> weights = {1, 0, 2};
+  km::minibatch_update<float>(c.data(), 3, 2, counts.data(), sums.data(), weights.data());
+  HD_CHECK(c[0] == 2.f && c[1] == 3.f);
+  HD_CHECK(c[2] == 7.f && c[3] == 7.f && counts[1] == 5);
+  HD_CHECK(c[4] == 2.f && c[5] == -1.f && counts[2] == 2);
+  HD_CHECK(counts[0] == 4);
+  HD_CHECK_THROWS(km::minibatch_update<float>(c.data(), -1, 2, counts.data(), sums.data(),
+                                              weights.data()),
+                  std::invalid_argument);
+}

@@ -108,7 +108,7 @@ def test_partial_fit_on_shards_equals_reference(comm):
         n_since = 0 if reassign else n_since
         parts = [chunk[b[r]:b[r + 1]] for r in range(comm.size)]
         centers, _ = reference_step(parts, [np.ones(len(p)) for p in parts], centers, counts,
-                                    reassign, 0.3, reference_stream(est._seed, i, 0))
+                                    reassign, 0.3, reference_stream(est._seed, i, 1))
         assert same_on_every_rank(comm, est.cluster_centers_)
         np.testing.assert_allclose(est.cluster_centers_, centers, rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(est._counts, counts, rtol=1e-12)

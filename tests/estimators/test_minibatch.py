@@ -141,7 +141,7 @@ def test_partial_fit_matches_numpy_reference():
         if reassign:
             n_since = 0
         centers, _ = reference_step([chunk], [np.ones(len(chunk))], centers, counts, reassign,
-                                    0.3, reference_stream(est._seed, i, 0))
+                                    0.3, reference_stream(est._seed, i, 1))
         np.testing.assert_allclose(est.cluster_centers_, centers, rtol=1e-10, atol=1e-10)
     assert est.n_steps_ == 12
     np.testing.assert_allclose(est._counts, counts, rtol=1e-12)

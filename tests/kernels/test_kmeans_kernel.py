@@ -175,3 +175,47 @@ def test_shift_gives_the_centred_copys_bits(dtype, k, method):
         assert np.array_equal(a_ref, a_sh) and np.array_equal(q_ref, q_sh)
     with pytest.raises(ValueError, match="shift"):
         getattr(K, "assign" + sfx)(X, init, a_sh, None, 1, method, mean[:-1])
+
+
+def minibatch_update_numpy(centers, counts, sums, weights):
+    """The reference: scikit-learn's per-center learning rate in float64."""
+    nz = np.flatnonzero(weights > 0)
+    old = counts[nz].copy()
+    counts[nz] = old + weights[nz]
+    centers[nz] = (centers[nz].astype(np.float64) * old[:, None] + sums[nz]) / counts[nz, None]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("k,d", [(1, 1), (10, 784), (100, 16), (37, 5)])
+def test_minibatch_update_matches_numpy(dtype, k, d):
+    rng = np.random.default_rng(k * d)
+    centers = rng.standard_normal((k, d)).astype(dtype)
+    counts = rng.uniform(0, 50, k)
+    counts[::3] = 0  # centers that never received a row take the batch mean
+    weights = rng.integers(0, 4, k).astype(np.float64) * rng.uniform(0.5, 1.5, k)
+    sums = rng.standard_normal((k, d)) * weights[:, None]
+    ours, our_counts = centers.copy(), counts.copy()
+    getattr(_core.kmeans, "minibatch_update" + ("_f32" if dtype == np.float32 else "_f64"))(
+        ours, our_counts, sums, weights)
+    ref, ref_counts = centers.copy(), counts.copy()
+    minibatch_update_numpy(ref, ref_counts, sums, weights)
+    # a serial loop of the same float64 operations (kmeans.cpp is built with baseline flags: no
+    # fused multiply-add), so the same bits
+    assert ours.tobytes() == ref.tobytes() and our_counts.tobytes() == ref_counts.tobytes()
+    still = weights == 0
+    assert np.array_equal(ours[still], centers[still]) and np.array_equal(our_counts[still],
+                                                                          counts[still])
+
+
+def test_minibatch_update_checks_its_arguments():
+    c, counts = np.zeros((3, 2), np.float32), np.zeros(3)
+    with pytest.raises(TypeError):  # float64 centers to the float32 kernel
+        _core.kmeans.minibatch_update_f32(np.zeros((3, 2)), counts, np.zeros((3, 2)), np.ones(3))
+    with pytest.raises(ValueError, match="sums"):
+        _core.kmeans.minibatch_update_f32(c, counts, np.zeros((3, 3)), np.ones(3))
+    with pytest.raises(ValueError, match="counts"):
+        _core.kmeans.minibatch_update_f32(c, np.zeros(4), np.zeros((3, 2)), np.ones(3))
+    ro = np.zeros(3)
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match="counts"):
+        _core.kmeans.minibatch_update_f32(c, ro, np.zeros((3, 2)), np.ones(3))

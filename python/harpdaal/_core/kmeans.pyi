@@ -3,7 +3,7 @@ K-means kernels
 """
 from __future__ import annotations
 import typing
-__all__: list[str] = ['assign_csr_f32', 'assign_csr_f64', 'assign_f32', 'assign_f64', 'assigned_sq_dist_f32', 'assigned_sq_dist_f64', 'center_f32', 'center_f64', 'choose_method', 'distances_f32', 'distances_f64', 'lloyd_finish_f32', 'lloyd_finish_f64', 'lloyd_fit_f32', 'lloyd_fit_f64', 'lloyd_iterations_f32', 'lloyd_iterations_f64', 'lloyd_partial_csr_f32', 'lloyd_partial_csr_f64', 'lloyd_partial_f32', 'lloyd_partial_f64']
+__all__: list[str] = ['assign_csr_f32', 'assign_csr_f64', 'assign_f32', 'assign_f64', 'assigned_sq_dist_f32', 'assigned_sq_dist_f64', 'center_f32', 'center_f64', 'choose_method', 'distances_f32', 'distances_f64', 'lloyd_finish_f32', 'lloyd_finish_f64', 'lloyd_fit_f32', 'lloyd_fit_f64', 'lloyd_iterations_f32', 'lloyd_iterations_f64', 'lloyd_partial_csr_f32', 'lloyd_partial_csr_f64', 'lloyd_partial_f32', 'lloyd_partial_f64', 'minibatch_update_f32', 'minibatch_update_f64']
 def assign_csr_f32(data: typing.Any, indices: typing.Any, indptr: typing.Any, centers: typing.Any, labels: typing.Any, sq_dist: typing.Any = None, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
     """
     assign for CSR input.
@@ -87,4 +87,12 @@ def lloyd_partial_f32(X: typing.Any, sample_weight: typing.Any, centers: typing.
 def lloyd_partial_f64(X: typing.Any, sample_weight: typing.Any, centers: typing.Any, labels: typing.Any, sums: typing.Any, weights: typing.Any, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, method: str = 'auto') -> float:
     """
     One Lloyd step: writes labels, per-cluster weighted sums (float64) and weights; returns the inertia.
+    """
+def minibatch_update_f32(centers: typing.Any, counts: typing.Any, sums: typing.Any, weights: typing.Any) -> None:
+    """
+    Mini-batch center update in place (scikit-learn's per-center learning rate): each center with weights[j] > 0 becomes (c * counts[j] + sums[j]) / (counts[j] + weights[j]) in float64 and counts[j] grows by weights[j].
+    """
+def minibatch_update_f64(centers: typing.Any, counts: typing.Any, sums: typing.Any, weights: typing.Any) -> None:
+    """
+    Mini-batch center update in place (scikit-learn's per-center learning rate): each center with weights[j] > 0 becomes (c * counts[j] + sums[j]) / (counts[j] + weights[j]) in float64 and counts[j] grows by weights[j].
     """

@@ -33,19 +33,39 @@ from .._checkpoint import for_estimator
 from .._driver import FitLoop, Step, agree, fit_communicator
 from .._persist import attribute
 from .._threads import resolve_n_jobs
-from ._kmeans import _K, _Data, _KMeansBase, _offsets, validate_data
+from ._kmeans import _K, _Data, _KMeansBase, _offsets, _suffix, validate_data
 
 _SEED_HIGH = 2 ** 63 - 1
 
 
 # ---- the random scheme ---------------------------------------------------------------------------
-def step_stream(seed: int, step: int, lane: int) -> np.random.Generator:
-    """The random stream of one step: Philox with key ``seed`` and counter words
-    ``(0, lane, step, 0)``; lane 0 is common to all ranks (the batch split, the reassignment
-    draws), lane ``1 + r`` belongs to rank r (its batch rows). Streams of different (step, lane)
-    are 2**64 blocks apart."""
-    counter = np.array([0, lane, step, 0], dtype=np.uint64)
-    return np.random.Generator(np.random.Philox(key=int(seed), counter=counter))
+SHARES, REASSIGN, ROWS = 0, 1, 2
+
+
+class StepStreams:
+    """The random streams of one seed: ``streams(step, lane)`` is Philox with key ``seed`` and
+    counter words ``(0, lane, step, 0)``. Lanes: ``SHARES`` (the batch split over ranks) and
+    ``REASSIGN`` (the rows centers are moved onto) are common to all ranks, ``ROWS + r`` is
+    rank r's (its batch rows). Streams of different (step, lane) are 2**64 blocks apart. One generator per lane is kept and its
+    counter set at each call (a new Philox draws OS entropy it does not use: 17 us a stream),
+    so a lane's previous stream ends when the lane is asked for again."""
+
+    def __init__(self, seed: int):
+        self.seed = int(seed)
+        self._key = np.array([self.seed, 0], dtype=np.uint64)
+        self._lanes: dict = {}
+
+    def __call__(self, step: int, lane: int) -> np.random.Generator:
+        gen = self._lanes.get(lane)
+        if gen is None:
+            gen = self._lanes[lane] = np.random.Generator(np.random.Philox(key=self.seed))
+        gen.bit_generator.state = {
+            "bit_generator": "Philox",
+            "state": {"counter": np.array([0, lane, step, 0], dtype=np.uint64),
+                      "key": self._key},
+            "buffer": np.zeros(4, dtype=np.uint64), "buffer_pos": 4, "has_uint32": 0,
+            "uinteger": 0}
+        return gen
 
 
 def _draw(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -64,25 +84,28 @@ def batch_shares(common: np.random.Generator, batch_size: int, rank_cdf: np.ndar
     return np.bincount(_draw(rank_cdf, common.random(batch_size)), minlength=len(rank_cdf))
 
 
-def draw_rows(own: np.random.Generator, share: int, row_cdf: np.ndarray) -> np.ndarray:
+def draw_rows(own: np.random.Generator, share: int, row_cdf: np.ndarray,
+              unit: bool = False) -> np.ndarray:
     """This rank's ``share`` batch rows: indices of its rows drawn with replacement with
-    probability proportional to the sample weight (``row_cdf``: cumulative sums)."""
+    probability proportional to the sample weight (``row_cdf``: cumulative sums), in
+    increasing order (the uniforms are sorted: the gather of the rows then goes through memory
+    in order). ``unit``: every weight is 1, so ``row_cdf[i] = i + 1`` exactly and the search is
+    ``floor(u * n)``, the same indices (a 1024-row batch from 200k rows: 4 us instead of 53)."""
     if share == 0:
         return np.empty(0, dtype=np.intp)
-    return _draw(row_cdf, own.random(share))
+    u = np.sort(own.random(share))
+    if unit:
+        return np.minimum((u * row_cdf[-1]).astype(np.intp), len(row_cdf) - 1)
+    return _draw(row_cdf, u)
 
 
-# ---- the update (k x d, NumPy) ------------------------------------------------------------------
+# ---- the update (k x d, native) ------------------------------------------------------------------
 def update_centers(centers, counts, sums, weights):
-    """scikit-learn's per-center learning rate, in place: each center with batch weight > 0
-    becomes ``(c * count + sum) / (count + weight)`` (float64, then the centers' dtype) and its
-    count grows by the weight; the others stay."""
-    nz = np.flatnonzero(weights > 0)
-    if len(nz):
-        old = counts[nz]
-        counts[nz] = old + weights[nz]
-        centers[nz] = (centers[nz].astype(np.float64) * old[:, None] + sums[nz]) \
-            / counts[nz, None]
+    """scikit-learn's per-center learning rate, in place (native ``minibatch_update``): each
+    center with batch weight > 0 becomes ``(c * count + sum) / (count + weight)`` (float64,
+    then the centers' dtype) and its count grows by the weight; the others stay. (The same
+    bits as the NumPy expression, 5-18x faster on k x d = 10 x 784 to 1000 x 784.)"""
+    getattr(_K, "minibatch_update" + _suffix(centers.dtype))(centers, counts, sums, weights)
 
 
 def reassign_centers(comm, batch, centers, counts, ratio, shares, common):
@@ -411,7 +434,7 @@ class MiniBatchKMeans(_KMeansBase):
         centers, _, moved, _, _ = minibatch_step(
             comm, batch, np.ascontiguousarray(self.cluster_centers_), self._counts,
             reassign=reassign, ratio=self.reassignment_ratio, shares=shares,
-            common=step_stream(self._seed, self.n_steps_, 0))
+            common=StepStreams(self._seed)(self.n_steps_, REASSIGN))
         if moved and self.verbose and comm.rank == 0:
             print(f"[MiniBatchKMeans] Reassigning {moved} cluster centers.")
         self.cluster_centers_ = centers
@@ -450,8 +473,10 @@ class _MiniBatchStep(Step):
         self.centers = np.array(centers, dtype=data.dtype, order="C")
         self.counts = np.zeros(self.k, dtype=np.float64)
         self.seed, self.b, self.n_total, self.tol = int(seed), batch_size, n_total, float(tol)
+        self.streams = StepStreams(self.seed)
         self.rank_cdf = rank_cdf
         self.row_cdf = np.cumsum(data.w, dtype=np.float64)
+        self.unit_weights = bool(np.all(data.w == 1))
         self.n_steps = n_steps
         self.done = 0
         self.ewa = None
@@ -469,12 +494,15 @@ class _MiniBatchStep(Step):
             line += f", ewa inertia: {metrics['ewa_inertia']}"
         return line
 
-    def batch(self, step, common):
-        """This rank's batch of ``step``: (rows as a ``_Data`` with unit weights, shares);
-        ``common`` is the step's common stream."""
+    def batch(self, step):
+        """This rank's batch of ``step``: (rows as a ``_Data`` with unit weights, shares)."""
         rank = self.comm.rank
-        shares = batch_shares(common, self.b, self.rank_cdf)
-        idx = draw_rows(step_stream(self.seed, step, 1 + rank), int(shares[rank]), self.row_cdf)
+        if self.comm.size == 1:  # every row's rank is 0 whatever the uniforms
+            shares = np.array([self.b], dtype=np.int64)
+        else:
+            shares = batch_shares(self.streams(step, SHARES), self.b, self.rank_cdf)
+        idx = draw_rows(self.streams(step, ROWS + rank), int(shares[rank]), self.row_cdf,
+                        self.unit_weights)
         m, data = len(idx), self.data
         if data.sparse:
             X = data.X[idx]
@@ -486,15 +514,13 @@ class _MiniBatchStep(Step):
     def run(self, n):
         step = self.done
         t0 = time.perf_counter()
-        # the common stream draws the shares first, then the reassignment's rows
-        common = step_stream(self.seed, step, 0)
-        batch, shares = self.batch(step, common)
+        batch, shares = self.batch(step)
         self.n_since_last_reassign, reassign = reassign_due(
             self.n_since_last_reassign, self.counts, self.b, self.k)
         self.compute_s += time.perf_counter() - t0
         new, inertia, moved, compute, comm_s = minibatch_step(
             self.comm, batch, self.centers, self.counts, reassign=reassign, ratio=self.ratio,
-            shares=shares, common=common)
+            shares=shares, common=self.streams(step, REASSIGN))
         self.compute_s += compute
         self.comm_s += comm_s
         diff = float(((new.astype(np.float64) - self.centers) ** 2).sum()) if self.tol > 0 \
@@ -534,6 +560,7 @@ class _MiniBatchStep(Step):
                              f"{counts.shape} do not fit this fit ({self.k}, {self.d})")
         self.centers, self.counts = centers.copy(), counts.copy()
         self.done, self.seed = int(extra["step"]), int(extra["seed"])
+        self.streams = StepStreams(self.seed)
         self.ewa = None if extra["ewa"] is None else float(extra["ewa"])
         self.last_batch_inertia = float(extra["last_batch_inertia"])
         self.n_since_last_reassign = int(extra["n_since_last_reassign"])

@@ -647,6 +647,21 @@ void assign_csr(const T* data, const int32_t* indices, const int64_t* indptr, in
   });
 }
 
+template <class T>
+void minibatch_update(T* centers, int64_t k, int64_t d, double* counts, const double* sums,
+                      const double* weights) {
+  if (k < 0 || d < 0) throw std::invalid_argument("minibatch_update: negative size");
+  for (int64_t j = 0; j < k; ++j) {
+    if (!(weights[j] > 0)) continue;
+    const double old = counts[j];
+    const double total = old + weights[j];
+    T* c = centers + j * d;
+    const double* s = sums + j * d;
+    for (int64_t f = 0; f < d; ++f) c[f] = T((double(c[f]) * old + s[f]) / total);
+    counts[j] = total;
+  }
+}
+
 #define HARPDAAL_KMEANS_API(T)                                                                 \
   template void lloyd_partial<T>(const T*, int64_t, int64_t, const T*, const T*, int64_t,      \
                                  int32_t*, double*, double*, double*, int, Method, const T*);  \
@@ -667,7 +682,8 @@ void assign_csr(const T* data, const int32_t* indices, const int64_t* indptr, in
                                      int64_t, const T*, const T*, int64_t, int32_t*, double*,  \
                                      double*, double*, int);                                   \
   template void assign_csr<T>(const T*, const int32_t*, const int64_t*, int64_t, int64_t,      \
-                              const T*, int64_t, int32_t*, T*, int);
+                              const T*, int64_t, int32_t*, T*, int);                           \
+  template void minibatch_update<T>(T*, int64_t, int64_t, double*, const double*, const double*);
 HARPDAAL_KMEANS_API(float)
 HARPDAAL_KMEANS_API(double)
 #undef HARPDAAL_KMEANS_API

@@ -112,6 +112,16 @@ template <class T>
 void assigned_sq_dist(const T* x, int64_t n, int64_t d, const T* centers, int64_t k,
                       const int32_t* labels, T* out, int n_threads, const T* shift = nullptr);
 
+// Mini-batch center update (scikit-learn's MiniBatchKMeans: a per-center learning rate of
+// 1 / count): for each center j with weights[j] > 0, in float64,
+//   counts[j] += weights[j];  centers[j] = T((centers[j] * old_count + sums[j]) / counts[j])
+// (the weighted mean of every row the center has received); the other centers stay. sums and
+// weights are a step's batch statistics as lloyd_partial returns them (k x d and k). Serial:
+// k x d is small next to the batch's assignment.
+template <class T>
+void minibatch_update(T* centers, int64_t k, int64_t d, double* counts, const double* sums,
+                      const double* weights);
+
 // CSR versions (indptr has n+1 entries; column indices < d). Same outputs as above.
 template <class T>
 void lloyd_partial_csr(const T* data, const int32_t* indices, const int64_t* indptr, int64_t n,
