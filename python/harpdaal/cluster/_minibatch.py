@@ -46,9 +46,10 @@ class StepStreams:
     """The random streams of one seed: ``streams(step, lane)`` is Philox with key ``seed`` and
     counter words ``(0, lane, step, 0)``. Lanes: ``SHARES`` (the batch split over ranks) and
     ``REASSIGN`` (the rows centers are moved onto) are common to all ranks, ``ROWS + r`` is
-    rank r's (its batch rows). Streams of different (step, lane) are 2**64 blocks apart. One generator per lane is kept and its
-    counter set at each call (a new Philox draws OS entropy it does not use: 17 us a stream),
-    so a lane's previous stream ends when the lane is asked for again."""
+    rank r's (its batch rows). Streams of different (step, lane) are 2**64 blocks apart. One
+    generator per lane is kept and its counter set at each call (a new Philox draws OS entropy
+    it does not use: 17 us a stream), so a lane's previous stream ends when the lane is asked
+    for again."""
 
     def __init__(self, seed: int):
         self.seed = int(seed)
