@@ -4,7 +4,7 @@ fault, determinism and resume tests:
     python _fitjob.py ALG OUT_PREFIX [--fault raise|kill|slow] [--at N] [--threads T]
                       [--checkpoint DIR] [--every E] [--resume] [--iters N] [--pause S]
 
-ALG is kmeans, mf or lda. Each rank fits its own deterministic share of a small synthetic data
+ALG is kmeans, minibatch (MiniBatchKMeans), mf or lda. Each rank fits its own deterministic share of a small synthetic data
 set and writes its fitted arrays to OUT_PREFIX.rank<r>.npz. --fault injects a fault on the
 last rank at the N-th call of the estimator's native kernel (raise, kill -9, or sleep 9x the
 kernel's time). --pause sleeps after each kernel call (to give a kill time to land mid-fit)."""
@@ -22,6 +22,7 @@ from harpdaal import _core
 
 # K-means: the one-iteration step (sparse / several ranks) and the native blocks (one process)
 KERNELS = {"kmeans": [(_core.kmeans, "lloyd_partial_f64"), (_core.kmeans, "lloyd_iterations_f64")],
+           "minibatch": [(_core.kmeans, "lloyd_partial_f64")],
            "mf": [(_core.mf, "sgd_train_grid")],
            "lda": [(_core.lda, "sample_block")]}
 
@@ -80,6 +81,11 @@ def make_estimator(alg, iters, threads, ck):
 
         return KMeans(6, init="random", n_init=1, max_iter=iters, tol=0.0, random_state=0,
                       n_jobs=threads, **ck)
+    if alg == "minibatch":  # iters passes of 10 steps (60-row batches of 600 rows)
+        from harpdaal.cluster import MiniBatchKMeans
+
+        return MiniBatchKMeans(6, batch_size=60, max_iter=iters, max_no_improvement=None,
+                               random_state=0, n_jobs=threads, **ck)
     if alg == "mf":
         from harpdaal.recommend import MatrixFactorization
 
@@ -95,6 +101,9 @@ def fitted_arrays(alg, est):
     if alg == "kmeans":
         return {"centers": est.cluster_centers_, "labels": est.labels_,
                 "inertia": np.array([est.inertia_]), "n_iter": np.array([est.n_iter_])}
+    if alg == "minibatch":
+        return {"centers": est.cluster_centers_, "labels": est.labels_,
+                "inertia": np.array([est.inertia_]), "n_steps": np.array([est.n_steps_])}
     if alg == "mf":
         return {"user_factors": est.user_factors_, "item_factors": est.item_factors_,
                 "user_bias": est.user_bias_, "item_bias": est.item_bias_,
@@ -121,8 +130,9 @@ def main(argv=None):
     comm = current_communicator()
     rank, size = comm.rank, comm.size
     patch_kernels(a.alg, rank, size - 1, a.fault, a.at, a.pause)
-    data = {"kmeans": kmeans_data, "mf": mf_data, "lda": lda_data}[a.alg](rank, size)
-    iters = a.iters or {"kmeans": 25, "mf": 12, "lda": 15}[a.alg]
+    data = {"kmeans": kmeans_data, "minibatch": kmeans_data, "mf": mf_data,
+            "lda": lda_data}[a.alg](rank, size)
+    iters = a.iters or {"kmeans": 25, "minibatch": 3, "mf": 12, "lda": 15}[a.alg]
     ck = {}
     if a.checkpoint:
         every = int(a.every) if a.every.isdigit() else a.every

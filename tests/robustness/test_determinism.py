@@ -1,5 +1,5 @@
 """Same seed, same threads, same ranks -> bitwise identical results, for KMeans,
-MatrixFactorization and LatentDirichletAllocation: in one process (twice in a row and in two
+MiniBatchKMeans, MatrixFactorization and LatentDirichletAllocation: in one process (twice in a row and in two
 fresh processes, one and two threads) and under MPI (two fresh ``mpiexec -n 2`` jobs, and, marked
 ``mpi``, inside the CI's own MPI run)."""
 from __future__ import annotations
@@ -14,13 +14,13 @@ import pytest
 from . import _fitjob, _jobs
 
 FITJOB = pathlib.Path(__file__).with_name("_fitjob.py")
-ALGS = ["kmeans", "mf", "lda"]
+ALGS = ["kmeans", "minibatch", "mf", "lda"]
 
 
 def fit_here(alg, threads=1, comm_size=1, rank=0):
-    data = {"kmeans": _fitjob.kmeans_data, "mf": _fitjob.mf_data,
-            "lda": _fitjob.lda_data}[alg](rank, comm_size)
-    iters = {"kmeans": 25, "mf": 12, "lda": 15}[alg]
+    data = {"kmeans": _fitjob.kmeans_data, "minibatch": _fitjob.kmeans_data,
+            "mf": _fitjob.mf_data, "lda": _fitjob.lda_data}[alg](rank, comm_size)
+    iters = {"kmeans": 25, "minibatch": 3, "mf": 12, "lda": 15}[alg]
     est = _fitjob.make_estimator(alg, iters, threads, {}).fit(data)
     return {k: v for k, v in _fitjob.fitted_arrays(alg, est).items() if v is not None}
 
@@ -96,6 +96,7 @@ def test_same_seed_same_result_in_mpi_job(alg):
     first = fit_here(alg, 1, comm.size, comm.rank)
     second = fit_here(alg, 1, comm.size, comm.rank)
     assert_bitwise(first, second, f"{alg} rank {comm.rank}")
-    shared = {"kmeans": "centers", "mf": "item_factors", "lda": "word_topic"}[alg]
+    shared = {"kmeans": "centers", "minibatch": "centers", "mf": "item_factors",
+              "lda": "word_topic"}[alg]
     digests = comm.allgather_object(first[shared].tobytes().hex())
     assert len(set(digests)) == 1, f"{alg}: ranks hold different {shared}"

@@ -1,4 +1,4 @@
-"""Checkpoint / resume of KMeans, MatrixFactorization and LatentDirichletAllocation: a fit
+"""Checkpoint / resume of KMeans, MiniBatchKMeans, MatrixFactorization and LatentDirichletAllocation: a fit
 killed with SIGKILL after a few checkpoints and resumed with ``fit(..., resume=True)`` ends
 bitwise equal to an uninterrupted fit, in one process and under ``mpiexec -n 2``."""
 from __future__ import annotations
@@ -16,7 +16,9 @@ import pytest
 from . import _fitjob, _jobs
 
 FITJOB = pathlib.Path(__file__).with_name("_fitjob.py")
-ALGS = ["kmeans", "mf", "lda"]
+ALGS = ["kmeans", "minibatch", "mf", "lda"]
+DATA = {"kmeans": _fitjob.kmeans_data, "minibatch": _fitjob.kmeans_data, "mf": _fitjob.mf_data,
+        "lda": _fitjob.lda_data}
 
 
 def load(prefix, rank):
@@ -85,7 +87,7 @@ def test_kill9_and_resume_single_process(tmp_path, alg):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("alg", ["kmeans", "lda"])
+@pytest.mark.parametrize("alg", ["kmeans", "minibatch", "lda"])
 def test_kill9_and_resume_mpiexec_2(tmp_path, alg):
     kill_resume_compare(tmp_path, alg, 2)
 
@@ -101,7 +103,7 @@ def test_checkpointing_does_not_change_the_result(tmp_path, alg):
     from harpdaal import config_context
     from harpdaal.comm import LocalCommunicator
 
-    data = {"kmeans": _fitjob.kmeans_data, "mf": _fitjob.mf_data, "lda": _fitjob.lda_data}[alg](0, 1)
+    data = DATA[alg](0, 1)
     with config_context(comm=LocalCommunicator()):
         plain = _fitjob.make_estimator(alg, 6, 1, {}).fit(data)
         ck = {"checkpoint_dir": tmp_path / "ck", "checkpoint_every": 2}
@@ -121,7 +123,7 @@ def test_resume_refuses_other_params_or_data(tmp_path, alg):
     from harpdaal._checkpoint import CheckpointError
     from harpdaal.comm import LocalCommunicator
 
-    fn = {"kmeans": _fitjob.kmeans_data, "mf": _fitjob.mf_data, "lda": _fitjob.lda_data}[alg]
+    fn = DATA[alg]
     data = fn(0, 1)
     ck = {"checkpoint_dir": tmp_path / "ck", "checkpoint_every": 1}
     with config_context(comm=LocalCommunicator()):
