@@ -45,9 +45,19 @@ const T* optional_shift(const py::handle& obj, int64_t d) {
 template <class T>
 double lloyd_partial(const py::handle& x_obj, const py::handle& w_obj, const py::handle& c_obj,
                      const py::handle& labels_obj, const py::handle& sums_obj,
-                     const py::handle& weights_obj, int n_threads, const std::string& method) {
+                     const py::handle& weights_obj, int n_threads, const std::string& method,
+                     const py::handle& rows_obj) {
   auto x = checked_array<T>(x_obj, "X", {any_dim, any_dim});
-  const int64_t n = x.shape(0), d = x.shape(1);
+  const int64_t d = x.shape(1);
+  int64_t n = x.shape(0);
+  const int64_t* rp = nullptr;
+  if (!rows_obj.is_none()) {  // the step's rows are X[rows]
+    auto rows = checked_array<int64_t>(rows_obj, "rows", {any_dim});
+    rp = in_ptr(rows);
+    for (int64_t i = 0; i < rows.shape(0); ++i)
+      if (rp[i] < 0 || rp[i] >= n) throw py::value_error("rows: out of range [0, n_samples)");
+    n = rows.shape(0);
+  }
   auto c = checked_array<T>(c_obj, "centers", {any_dim, d});
   const int64_t k = c.shape(0);
   auto labels = checked_array<int32_t>(labels_obj, "labels", {n}, true);
@@ -61,7 +71,9 @@ double lloyd_partial(const py::handle& x_obj, const py::handle& w_obj, const py:
   double* sp = out_ptr(sums);
   double* wp = out_ptr(weights);
   double inertia = 0;
-  run_kernel([&] { km::lloyd_partial<T>(xp, n, d, w, cp, k, lp, sp, wp, &inertia, n_threads, m); });
+  run_kernel([&] {
+    km::lloyd_partial<T>(xp, n, d, w, cp, k, lp, sp, wp, &inertia, n_threads, m, nullptr, rp);
+  });
   return inertia;
 }
 
@@ -310,9 +322,11 @@ void define(py::module_& k, const char* suffix) {
   auto name = [&](const char* base) { return std::string(base) + suffix; };
   k.def(name("lloyd_partial").c_str(), &lloyd_partial<T>, py::arg("X"), py::arg("sample_weight"),
         py::arg("centers"), py::arg("labels"), py::arg("sums"), py::arg("weights"),
-        py::arg("n_threads") = 0, py::arg("method") = "auto",
+        py::arg("n_threads") = 0, py::arg("method") = "auto", py::arg("rows") = py::none(),
         "One Lloyd step: writes labels, per-cluster weighted sums (float64) and weights; "
-        "returns the inertia.");
+        "returns the inertia. rows (optional, int64): the step's rows are X[rows] (labels and "
+        "sample_weight have len(rows) entries), gathered inside the kernel (no copy), with the "
+        "bits of the step on X[rows].");
   k.def(name("center").c_str(), &center<T>, py::arg("X"), py::arg("out"), py::arg("mean"),
         py::arg("col_stats"), py::arg("n_threads") = 0,
         "mean = column means of X, out = X - mean (None: not written), col_stats (None: not computed) = [column sums of out, column "

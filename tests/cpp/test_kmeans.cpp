@@ -284,3 +284,28 @@ HD_TEST(kmeans_minibatch_update_is_the_running_weighted_mean) {
                                               weights.data()),
                   std::invalid_argument);
 }
+
+HD_TEST(kmeans_lloyd_partial_on_indexed_rows_equals_the_gathered_copy) {
+  const int64_t n_x = 500, n = 300, d = 37, k = 20;
+  const auto x = random_matrix<float>(n_x, d, 11);
+  const auto c = random_matrix<float>(k, d, 12);
+  std::mt19937 gen(13);
+  std::uniform_int_distribution<int64_t> pick(0, n_x - 1);
+  std::vector<int64_t> rows(static_cast<size_t>(n));
+  for (auto& r : rows) r = pick(gen);
+  std::vector<float> gathered(static_cast<size_t>(n * d));
+  for (int64_t i = 0; i < n; ++i)
+    std::copy(x.begin() + rows[size_t(i)] * d, x.begin() + (rows[size_t(i)] + 1) * d,
+              gathered.begin() + i * d);
+  for (km::Method m : {km::Method::fused, km::Method::gemm}) {
+    std::vector<int32_t> la(static_cast<size_t>(n)), lb(static_cast<size_t>(n));
+    std::vector<double> sa(static_cast<size_t>(k * d)), sb(static_cast<size_t>(k * d));
+    std::vector<double> wa(static_cast<size_t>(k)), wb(static_cast<size_t>(k));
+    double ia = 0, ib = 0;
+    km::lloyd_partial<float>(gathered.data(), n, d, nullptr, c.data(), k, la.data(), sa.data(),
+                             wa.data(), &ia, 2, m);
+    km::lloyd_partial<float>(x.data(), n, d, nullptr, c.data(), k, lb.data(), sb.data(),
+                             wb.data(), &ib, 2, m, nullptr, rows.data());
+    HD_CHECK(la == lb && sa == sb && wa == wb && ia == ib);
+  }
+}

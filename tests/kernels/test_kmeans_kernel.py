@@ -219,3 +219,39 @@ def test_minibatch_update_checks_its_arguments():
     ro.flags.writeable = False
     with pytest.raises(ValueError, match="counts"):
         _core.kmeans.minibatch_update_f32(c, ro, np.zeros((3, 2)), np.ones(3))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("method", ["fused", "gemm"])
+@pytest.mark.parametrize("n,d,k", [(1024, 16, 100), (300, 785, 10), (61, 35, 15), (5, 3, 2)])
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_lloyd_partial_on_indexed_rows_gives_the_gathered_copys_bits(isa, dtype, method, n, d, k,
+                                                                     n_threads):
+    rng = np.random.default_rng(n + d)
+    X = rng.standard_normal((3 * n + 7, d)).astype(dtype)
+    rows = np.sort(rng.integers(0, len(X), n)).astype(np.int64)  # with repeats
+    C = rng.standard_normal((k, d)).astype(dtype)
+    w = rng.uniform(0.5, 2.0, n).astype(dtype)
+    sfx = "_f32" if dtype == np.float32 else "_f64"
+    out = []
+    for args in ((X[rows], w), (X, w, rows)):
+        labels, sums, weights = np.empty(n, np.int32), np.empty((k, d)), np.empty(k)
+        inertia = getattr(K, "lloyd_partial" + sfx)(args[0], args[1], C, labels, sums, weights,
+                                                    n_threads, method, *args[2:])
+        out.append((labels, sums.tobytes(), weights.tobytes(), inertia))
+    assert np.array_equal(out[0][0], out[1][0]) and out[0][1:] == out[1][1:]
+
+
+def test_lloyd_partial_rows_checked():
+    X = np.zeros((10, 3), np.float32)
+    C = np.zeros((2, 3), np.float32)
+    args = (C, np.empty(4, np.int32), np.empty((2, 3)), np.empty(2), 1, "auto")
+    with pytest.raises(ValueError, match="rows: out of range"):
+        K.lloyd_partial_f32(X, None, *args, np.array([0, 1, 10, 2], np.int64))
+    with pytest.raises(ValueError, match="rows: out of range"):
+        K.lloyd_partial_f32(X, None, *args, np.array([0, -1, 3, 2], np.int64))
+    with pytest.raises(TypeError):  # int32 indices are not converted (no hidden copy)
+        K.lloyd_partial_f32(X, None, *args, np.array([0, 1, 3, 2], np.int32))
+    with pytest.raises(ValueError, match="labels"):  # labels follow len(rows), not len(X)
+        K.lloyd_partial_f32(X, None, C, np.empty(10, np.int32), np.empty((2, 3)), np.empty(2),
+                            1, "auto", np.array([0, 1, 3, 2], np.int64))

@@ -80,13 +80,13 @@ def lloyd_partial_csr_f64(data: typing.Any, indices: typing.Any, indptr: typing.
     """
     lloyd_partial for CSR input (indices int32, indptr int64).
     """
-def lloyd_partial_f32(X: typing.Any, sample_weight: typing.Any, centers: typing.Any, labels: typing.Any, sums: typing.Any, weights: typing.Any, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, method: str = 'auto') -> float:
+def lloyd_partial_f32(X: typing.Any, sample_weight: typing.Any, centers: typing.Any, labels: typing.Any, sums: typing.Any, weights: typing.Any, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, method: str = 'auto', rows: typing.Any = None) -> float:
     """
-    One Lloyd step: writes labels, per-cluster weighted sums (float64) and weights; returns the inertia.
+    One Lloyd step: writes labels, per-cluster weighted sums (float64) and weights; returns the inertia. rows (optional, int64): the step's rows are X[rows] (labels and sample_weight have len(rows) entries), gathered inside the kernel (no copy), with the bits of the step on X[rows].
     """
-def lloyd_partial_f64(X: typing.Any, sample_weight: typing.Any, centers: typing.Any, labels: typing.Any, sums: typing.Any, weights: typing.Any, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, method: str = 'auto') -> float:
+def lloyd_partial_f64(X: typing.Any, sample_weight: typing.Any, centers: typing.Any, labels: typing.Any, sums: typing.Any, weights: typing.Any, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, method: str = 'auto', rows: typing.Any = None) -> float:
     """
-    One Lloyd step: writes labels, per-cluster weighted sums (float64) and weights; returns the inertia.
+    One Lloyd step: writes labels, per-cluster weighted sums (float64) and weights; returns the inertia. rows (optional, int64): the step's rows are X[rows] (labels and sample_weight have len(rows) entries), gathered inside the kernel (no copy), with the bits of the step on X[rows].
     """
 def minibatch_update_f32(centers: typing.Any, counts: typing.Any, sums: typing.Any, weights: typing.Any) -> None:
     """

@@ -135,10 +135,29 @@ def reassign_centers(comm, batch, centers, counts, ratio, shares, common):
     return n_moved
 
 
+class IndexedRows:
+    """The batch rows ``idx`` of dense data (a ``_Data``) with weights ``w``, as
+    :func:`minibatch_step` takes a batch, without a copy: ``lloyd_partial`` gathers them block
+    by block into its L1 buffer (the bits of a step on ``X[idx]``; 1024 rows of fashion-mnist:
+    0.78 ms against 1.04 ms for ``np.take`` and the step on the copy)."""
+
+    def __init__(self, data, idx, w):
+        self.data, self.idx, self.w, self.n = data, idx, w, len(idx)
+
+    def lloyd(self, centers, labels, sums, weights):
+        data = self.data
+        return getattr(_K, "lloyd_partial" + data.sfx)(
+            data.X, self.w, centers, labels, sums, weights, data.n_threads, data.method,
+            self.idx)
+
+    def rows(self, positions):
+        return np.asarray(self.data.X[self.idx[positions]])
+
+
 def minibatch_step(comm, batch, centers, counts, *, reassign, ratio, shares, common):
-    """One mini-batch step on this rank's batch rows (a ``_Data``): labels and per-center
-    sums by ``lloyd_partial``, allreduced, then :func:`update_centers` and, when ``reassign``,
-    :func:`reassign_centers`. Returns (new centers, global batch inertia before the update,
+    """One mini-batch step on this rank's batch rows (a ``_Data`` or :class:`IndexedRows`):
+    labels and per-center sums by ``lloyd_partial``, allreduced, then :func:`update_centers`
+    and, when ``reassign``, :func:`reassign_centers`. Returns (new centers, global batch inertia before the update,
     centers reassigned, compute seconds, comm seconds). ``counts`` is updated in place."""
     k, d = centers.shape
     t0 = time.perf_counter()
@@ -485,7 +504,6 @@ class _MiniBatchStep(Step):
         self.n_since_last_reassign = 0
         self.alpha = min(batch_size * 2.0 / (n_total + 1), 1.0)
         self.unit = np.ones(batch_size, dtype=data.dtype)
-        self.rows = None if data.sparse else np.empty((batch_size, self.d), dtype=data.dtype)
         self.compute_s = self.comm_s = 0.0
 
     def log_line(self, iteration, metrics):
@@ -496,7 +514,7 @@ class _MiniBatchStep(Step):
         return line
 
     def batch(self, step):
-        """This rank's batch of ``step``: (rows as a ``_Data`` with unit weights, shares)."""
+        """This rank's batch of ``step``: (its rows with unit weights, shares)."""
         rank = self.comm.rank
         if self.comm.size == 1:  # every row's rank is 0 whatever the uniforms
             shares = np.array([self.b], dtype=np.int64)
@@ -506,11 +524,8 @@ class _MiniBatchStep(Step):
                         self.unit_weights)
         m, data = len(idx), self.data
         if data.sparse:
-            X = data.X[idx]
-        else:
-            X = self.rows[:m]
-            np.take(data.X, idx, axis=0, out=X)
-        return _Data(X, self.unit[:m], data.n_threads, data.method), shares
+            return _Data(data.X[idx], self.unit[:m], data.n_threads, data.method), shares
+        return IndexedRows(data, idx.astype(np.int64, copy=False), self.unit[:m]), shares
 
     def run(self, n):
         step = self.done

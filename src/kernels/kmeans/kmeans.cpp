@@ -99,20 +99,35 @@ struct Assigner {
   const T* cn;         // gemm
   int64_t block_rows;  // rows per parallel block
   const T* shift;      // null, or x is used as x - shift (centred block by block)
+  const int64_t* index = nullptr;  // null, or row i is x[index[i]] (gathered block by block)
+
+  bool buffered() const { return shift || index; }
 
   int64_t work_size() const {
     return method == Method::fused ? ops.scratch(block_rows, d) : block_rows * k;
   }
-  // [gap: block_rows][centred rows: block_rows * d, only with a shift][work]
+  // [gap: block_rows][rows: block_rows * d, only with a shift or an index][work]
   int64_t scratch_size() const {
-    return block_rows + (shift ? block_rows * d : 0) + work_size();
+    return block_rows + (buffered() ? block_rows * d : 0) + work_size();
   }
   // The rows [b, e) as the kernels see them: x itself, or x - shift written into scratch
-  // (the same values as a centred copy of x, one L1-sized block at a time).
+  // (the same values as a centred copy of x, one L1-sized block at a time), or the indexed
+  // rows gathered into scratch (the values of a gathered copy).
   const T* rows(int64_t b, int64_t e, T* scratch) const {
-    if (!shift) return x + b * d;
+    if (!buffered()) return x + b * d;
     T* xs = scratch + block_rows;
-    shift_rows(x + b * d, e - b, d, shift, xs);
+    if (!index) {
+      shift_rows(x + b * d, e - b, d, shift, xs);
+      return xs;
+    }
+    for (int64_t i = b; i < e; ++i) {
+      const T* src = x + index[i] * d;
+      T* dst = xs + (i - b) * d;
+      if (shift)
+        shift_rows(src, 1, d, shift, dst);
+      else
+        std::copy(src, src + d, dst);
+    }
     return xs;
   }
   // Rows [b, e) (e - b <= block_rows), xb = rows(b, e, scratch). Returns gap in
@@ -124,13 +139,13 @@ struct Assigner {
     // block ahead and 0.042-0.043 without); otherwise the next block (200k x 64, k=100:
     // 0.031 vs 0.035 without, 0.036-0.044 two ahead), by CPU time, interleaved.
     const int64_t ahead = (k < 16 ? 1 : 0) * block_rows;
-    const T* pf = shift && e < n
+    const T* pf = shift && !index && e < n
                       ? reinterpret_cast<const T*>(reinterpret_cast<uintptr_t>(x + e * d) +
                                                    uintptr_t(ahead * d * int64_t(sizeof(T))))
                       : nullptr;
     const int64_t rows = e - b;
     T* gap = scratch;
-    T* work = scratch + block_rows + (shift ? block_rows * d : 0);
+    T* work = scratch + block_rows + (buffered() ? block_rows * d : 0);
     if (method == Method::fused) {
       ops.fused(xb, rows, d, packed, k, labels + b, gap, work, pf);
     } else {
@@ -157,8 +172,8 @@ struct AssignerStorage {
 template <class T>
 Assigner<T> make_assigner(const Ops<T>& ops, Method method, const T* x, int64_t n, int64_t d,
                           const T* centers, int64_t k, AssignerStorage<T>& st,
-                          const T* shift) {
-  Assigner<T> a{ops, method, x, n, d, centers, k, nullptr, nullptr, 0, shift};
+                          const T* shift, const int64_t* index = nullptr) {
+  Assigner<T> a{ops, method, x, n, d, centers, k, nullptr, nullptr, 0, shift, index};
   if (method == Method::fused) {
     const int64_t nr = ops.tile_width();
     st.packed.assign(size_t(((k + nr - 1) / nr) * nr * (d + 1)), T(0));
@@ -188,12 +203,13 @@ Method choose_method(int64_t d, int64_t k, bool is_double) {
 template <class T>
 void lloyd_partial(const T* x, int64_t n, int64_t d, const T* sample_weight, const T* centers,
                    int64_t k, int32_t* labels, double* sums, double* weights, double* inertia,
-                   int n_threads, Method method, const T* shift) {
+                   int n_threads, Method method, const T* shift, const int64_t* row_index) {
   check_sizes(n, d, k);
   const Ops<T> ops = active_ops<T>();
   method = resolve<T>(method, d, k);
   AssignerStorage<T> storage;
-  const Assigner<T> assigner = make_assigner(ops, method, x, n, d, centers, k, storage, shift);
+  const Assigner<T> assigner =
+      make_assigner(ops, method, x, n, d, centers, k, storage, shift, row_index);
   // One partial per fixed chunk of rows (not per thread), reduced in chunk order: the result
   // is bitwise identical from run to run for a given n_threads.
   const int64_t rb = assigner.block_rows;
@@ -664,7 +680,8 @@ void minibatch_update(T* centers, int64_t k, int64_t d, double* counts, const do
 
 #define HARPDAAL_KMEANS_API(T)                                                                 \
   template void lloyd_partial<T>(const T*, int64_t, int64_t, const T*, const T*, int64_t,      \
-                                 int32_t*, double*, double*, double*, int, Method, const T*);  \
+                                 int32_t*, double*, double*, double*, int, Method, const T*,   \
+                                 const int64_t*);                                              \
   template void center<T>(const T*, int64_t, int64_t, T*, T*, double*, int);                  \
   template FitResult lloyd_fit<T>(const T*, int64_t, int64_t, const T*, T*, int64_t, int,      \
                                   double, int32_t*, int, Method, const T*, T*);                \

@@ -31,10 +31,16 @@ int64_t lloyd_block_rows(Method method, int64_t d, int64_t k, int64_t elem_bytes
 //   *inertia           = sum_i w_i * max(||x_i||^2 - 2 x_i.c + ||c||^2, 0) at the chosen c
 // sample_weight may be null (all ones); inertia may be null (not computed). sums/weights/
 // inertia accumulate in float64.
+// row_index (n values, may be null): row i of the step is x[row_index[i]] instead of x[i] (x
+// holds at least max(row_index) + 1 rows; labels and sample_weight stay indexed by i). The rows
+// are gathered block by block into the L1 buffer the kernel works in, with the block sizes of
+// a step on a gathered copy, so the result is that step's, bit for bit, without the copy
+// (mini-batch steps).
 template <class T>
 void lloyd_partial(const T* x, int64_t n, int64_t d, const T* sample_weight, const T* centers,
                    int64_t k, int32_t* labels, double* sums, double* weights, double* inertia,
-                   int n_threads, Method method = Method::automatic, const T* shift = nullptr);
+                   int n_threads, Method method = Method::automatic, const T* shift = nullptr,
+                   const int64_t* row_index = nullptr);
 
 // `shift` (d values, may be null) everywhere below: the kernel works on x - shift (rounded to
 // T) instead of x, centring one small block of rows at a time, so the results are those of a
