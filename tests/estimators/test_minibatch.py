@@ -276,14 +276,25 @@ def test_checkpointed_and_resumed_fits_give_the_plain_fit(tmp_path):
         assert est.n_steps_ == plain.n_steps_ == 60 and est.inertia_ == plain.inertia_
 
 
-def test_model_file_round_trip(tmp_path):
+def test_model_file_round_trip_and_partial_fit_continues(tmp_path):
     X = blobs(n=500, seed=16)
     est = MiniBatchKMeans(8, random_state=0, batch_size=64).fit(X)
     est.save(tmp_path / "m.npz")
     back = MiniBatchKMeans.load(tmp_path / "m.npz")
     assert back.cluster_centers_.tobytes() == est.cluster_centers_.tobytes()
     assert back.n_steps_ == est.n_steps_ and back.get_params() == est.get_params()
+    assert back.inertia_ == est.inertia_ and back.n_iter_ == est.n_iter_
     assert np.array_equal(back.predict(X), est.predict(X))
+    for chunk in np.array_split(X, 4):  # the loaded model continues as the saved one would
+        est.partial_fit(chunk)
+        back.partial_fit(chunk)
+    assert back.cluster_centers_.tobytes() == est.cluster_centers_.tobytes()
+    assert back._counts.tobytes() == est._counts.tobytes()
+    # a partial_fit-only model without labels (no inertia_, no n_iter_) saves and loads too
+    streamed = MiniBatchKMeans(8, random_state=0, compute_labels=False).partial_fit(X)
+    streamed.save(tmp_path / "s.npz")
+    again = MiniBatchKMeans.load(tmp_path / "s.npz")
+    assert again.n_steps_ == 1 and not hasattr(again, "inertia_")
 
 
 def test_step_functions_update_counts_in_place():

@@ -280,7 +280,6 @@ class _KMeansBase(PersistMixin, ClassNamePrefixFeaturesOutMixin, ClusterMixin,
         _check_center_shape(centers.shape, k, X.shape[1])
         return centers
 
-    # ---- predict / transform ------------------------------------------------------------------
     # ---- model files (npz + JSON header, no pickle: harpdaal._persist) -------------------------
     def _model_arrays(self):
         check_is_fitted(self)
@@ -289,6 +288,14 @@ class _KMeansBase(PersistMixin, ClassNamePrefixFeaturesOutMixin, ClusterMixin,
 
     @classmethod
     def _from_model(cls, est, header, arrays, where):
+        cls._centers_from_model(est, arrays, where)
+        est.inertia_ = attribute(header, "inertia_", where, float)
+        check(np.isfinite(est.inertia_) and est.inertia_ >= 0, where,
+              f"inertia_ must be finite and >= 0, got {est.inertia_!r}")
+        est.n_iter_ = attribute(header, "n_iter_", where, int, low=0)
+
+    @staticmethod
+    def _centers_from_model(est, arrays, where):
         centers = require(arrays, "cluster_centers", where, ndim=2,
                           shape=(est.n_clusters, None))
         check(centers.dtype in (np.float32, np.float64) and centers.shape[1] >= 1, where,
@@ -297,10 +304,6 @@ class _KMeansBase(PersistMixin, ClassNamePrefixFeaturesOutMixin, ClusterMixin,
         est.cluster_centers_ = np.ascontiguousarray(centers)
         est.n_features_in_ = centers.shape[1]
         est._n_features_out = centers.shape[0]
-        est.inertia_ = attribute(header, "inertia_", where, float)
-        check(np.isfinite(est.inertia_) and est.inertia_ >= 0, where,
-              f"inertia_ must be finite and >= 0, got {est.inertia_!r}")
-        est.n_iter_ = attribute(header, "n_iter_", where, int, low=0)
 
     def _check_test_data(self, X):
         X = validate_data(self, X, accept_sparse="csr", reset=False,

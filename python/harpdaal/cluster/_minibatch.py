@@ -27,11 +27,11 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import _check_sample_weight
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from .._checkpoint import for_estimator
 from .._driver import FitLoop, Step, agree, fit_communicator
-from .._persist import attribute
+from .._persist import attribute, check, require
 from .._threads import resolve_n_jobs
 from ._kmeans import _K, _Data, _KMeansBase, _offsets, _suffix, validate_data
 
@@ -304,7 +304,8 @@ class MiniBatchKMeans(_KMeansBase):
                              "required.")
         return X, w, n_threads, n_init, int(totals[0])
 
-    def _random_state(self, comm):
+    def _shared_random_state(self, comm):
+        """check_random_state(random_state); under MPI rank 0's stream on every rank."""
         rs = check_random_state(self.random_state)
         if comm.size > 1:  # one stream, rank 0's
             state = comm.bcast_object(rs.get_state(), root=0)
@@ -361,7 +362,7 @@ class MiniBatchKMeans(_KMeansBase):
         data = _Data(X, sample_weight, n_threads, self.method)
         if self.method == "auto" and not data.sparse:
             data.method = _K.choose_method(d, k, X.dtype == np.float64)
-        random_state = self._random_state(comm)
+        random_state = self._shared_random_state(comm)
         offsets = _offsets(comm, data.n)
         init = self._init_array(X)
 
@@ -429,7 +430,7 @@ class MiniBatchKMeans(_KMeansBase):
         if not fitted:
             self._n_init = n_init
             self._sizes(n_total)
-            random_state = self._random_state(comm)
+            random_state = self._shared_random_state(comm)
             data = _Data(X, sample_weight, n_threads, self.method)
             init = self._init_array(X)
             self.cluster_centers_ = np.ascontiguousarray(
@@ -466,15 +467,35 @@ class MiniBatchKMeans(_KMeansBase):
         return self
 
     # ---- model files --------------------------------------------------------------------------
+    # Besides the centers, the counts and the step state, so that partial_fit continues a loaded
+    # model exactly as it would have continued the saved one.
     def _model_arrays(self):
-        arrays, attributes = super()._model_arrays()
-        attributes["n_steps_"] = int(self.n_steps_)
-        return arrays, attributes
+        check_is_fitted(self)
+        attributes = {"n_steps_": int(self.n_steps_), "seed": int(self._seed),
+                      "n_since_last_reassign": int(self._n_since_last_reassign),
+                      "batch_size": int(self._batch_size), "init_size": int(self._init_size)}
+        for name, kind in (("inertia_", float), ("n_iter_", int)):  # absent after partial_fit
+            if hasattr(self, name):                                # with compute_labels=False
+                attributes[name] = kind(getattr(self, name))
+        return {"cluster_centers": self.cluster_centers_, "counts": self._counts}, attributes
 
     @classmethod
     def _from_model(cls, est, header, arrays, where):
-        super()._from_model(est, header, arrays, where)
+        cls._centers_from_model(est, arrays, where)
+        est._counts = np.array(require(arrays, "counts", where, ndim=1,
+                                       shape=(est.n_clusters,), low=0), dtype=np.float64)
         est.n_steps_ = attribute(header, "n_steps_", where, int, low=0)
+        est._seed = attribute(header, "seed", where, int, low=0)
+        est._n_since_last_reassign = attribute(header, "n_since_last_reassign", where, int,
+                                               low=0)
+        est._batch_size = attribute(header, "batch_size", where, int, low=1)
+        est._init_size = attribute(header, "init_size", where, int, low=1)
+        if "inertia_" in header["attributes"]:
+            est.inertia_ = attribute(header, "inertia_", where, float)
+            check(np.isfinite(est.inertia_) and est.inertia_ >= 0, where,
+                  f"inertia_ must be finite and >= 0, got {est.inertia_!r}")
+        if "n_iter_" in header["attributes"]:
+            est.n_iter_ = attribute(header, "n_iter_", where, int, low=0)
 
 
 class _MiniBatchStep(Step):
