@@ -145,57 +145,122 @@ def _initial_factors(rng, n: int, k: int) -> np.ndarray:
     return out
 
 
-def _item_rows(user_rows, user_offset: int, n_users: int, comm, item_lo, item_hi):
-    """The CSR (items in [item_lo[rank], item_hi[rank]) x all users) of this rank's item slice,
-    entries ordered by user id, from every rank's user rows. One process: the transpose."""
-    # the local transpose: per item, this rank's users in ascending order
-    csc = sp.csr_matrix((user_rows.data, user_rows.indices, user_rows.indptr),
-                        shape=user_rows.shape).tocsc()
-    if comm.size == 1:
-        return _Rows(csc.indptr.astype(np.int64), csc.indices.astype(np.int32),
-                     csc.data.astype(np.float32, copy=False), (csc.shape[1], n_users))
-    items = np.repeat(np.arange(csc.shape[1], dtype=np.int64), np.diff(csc.indptr))
-    users = csc.indices.astype(np.int64) + user_offset
-    values = csc.data
+def _solve_cost(row_nnz: np.ndarray, k: int, n_other: int) -> np.ndarray:
+    """Modelled seconds (x 1e9) of each row's CG solve, from per-row and per-entry timings of the
+    kernel at k = 64 (1 thread, 12M-entry power-law set): a row costs ~0.5 us for its products
+    with the Gram matrix (grows as k^2); an entry ~25 ns (grows as k) while the other side's
+    factor table stays in cache (<= 32 MiB), else ~47 ns, ~73 ns once the row's own factor rows
+    exceed 512 KiB (they no longer stay in L2 across the CG passes) and ~125 ns beyond 8 MiB."""
+    scale = k / 64.0
+    row_bytes = row_nnz.astype(np.float64) * k * 4
+    if n_other * k * 4 <= 32 << 20:
+        per_entry = np.full(row_nnz.shape, 25.0)
+    else:
+        per_entry = np.select([row_bytes <= 512 << 10, row_bytes <= 8 << 20], [47.0, 73.0],
+                              125.0)
+    return scale * per_entry * row_nnz + 500.0 * scale * scale
+
+
+def _balanced_bounds(cost: np.ndarray, parts: int) -> list[int]:
+    """Bounds of ``parts`` contiguous row slices of about equal total ``cost``. Power-law data
+    sorted by popularity puts most entries in the first rows: equal row counts would leave one
+    rank with most of the work."""
+    total = np.cumsum(cost)
+    end = float(total[-1]) if total.size else 0.0
+    inner = [int(np.searchsorted(total, end * r / parts, side="right")) for r in range(1, parts)]
+    return [0, *inner, int(cost.size)]
+
+
+def _regroup_rows(comm, rows: _Rows, first: int, ranges, bounds, n_cols: int) -> _Rows:
+    """Move CSR rows to the ranks that solve them. This rank holds global rows
+    ``[first, first + rows.shape[0])``; ``ranges[s]`` is the global row range rank ``s`` holds.
+    Rank ``r`` receives rows ``[bounds[r], bounds[r + 1])``; a row held by several ranks (an item's
+    entries, one part per rank's users) gets its parts in rank order, so every row's entries keep
+    the order of the one-process matrix."""
     from ..comm import Partition, Table
 
-    owner = np.searchsorted(np.asarray(item_hi), items, side="right")
-    table = Table("sum")
-    for dest in range(comm.size):
-        sel = owner == dest
-        if sel.any():
-            block = np.stack([items[sel], users[sel], values[sel].astype(np.float64)], axis=1)
-            table.add(Partition(dest * comm.size + comm.rank, np.ascontiguousarray(block)))
-    comm.regroup(table, partitioner=lambda pid: pid // comm.size)
-    parts = [table[pid] for pid in sorted(table.ids())]
-    block = np.concatenate(parts) if parts else np.empty((0, 3))
-    items, users = block[:, 0].astype(np.int64), block[:, 1].astype(np.int64)
-    values = block[:, 2].astype(np.float32)
-    lo, hi = item_lo[comm.rank], item_hi[comm.rank]
-    # parts arrive in source-rank order (ascending user blocks), each sorted by (item, user):
-    # a stable sort by item orders the whole slice by (item, user), as the one-process transpose
-    order = np.argsort(items, kind="stable")
-    items, users, values = items[order] - lo, users[order], values[order]
-    indptr = np.zeros(hi - lo + 1, dtype=np.int64)
-    np.cumsum(np.bincount(items, minlength=hi - lo), out=indptr[1:])
-    return _Rows(indptr, users.astype(np.int32), values.astype(np.float32), (hi - lo, n_users))
+    size, me = comm.size, comm.rank
+    table = Table("sum")  # ids are unique: nothing is combined
+    for dest in range(size):
+        a = max(bounds[dest], first) - first
+        b = min(bounds[dest + 1], first + rows.shape[0]) - first
+        if a >= b:
+            continue
+        lo, hi = int(rows.indptr[a]), int(rows.indptr[b])
+        base = (dest * size + me) * 3
+        table.add(Partition(base, np.diff(rows.indptr[a:b + 1])))
+        table.add(Partition(base + 1, rows.indices[lo:hi]))
+        table.add(Partition(base + 2, rows.data[lo:hi]))
+    comm.regroup(table, partitioner=lambda pid: pid // (3 * size))
+    lo, hi = bounds[me], bounds[me + 1]
+    lengths = np.zeros(hi - lo, np.int64)
+    parts = []
+    for src in range(size):  # ascending source rank
+        base = (me * size + src) * 3
+        if base not in table.ids():
+            continue
+        a = max(lo, ranges[src][0]) - lo
+        n = table[base]
+        parts.append((a, n, table[base + 1], table[base + 2]))
+        lengths[a:a + n.size] += n
+    indptr = np.zeros(hi - lo + 1, np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    indices = np.empty(int(indptr[-1]), np.int32)
+    data = np.empty(int(indptr[-1]), np.float32)
+    fill = indptr[:-1].copy()
+    for a, n, idx, val in parts:
+        seg = slice(a, a + n.size)
+        starts = np.cumsum(n) - n  # each row's first entry within this part
+        pos = np.repeat(fill[seg] - starts, n) + np.arange(idx.size, dtype=np.int64)
+        indices[pos] = idx
+        data[pos] = val
+        fill[seg] += n
+    return _Rows(indptr, indices, data, (hi - lo, n_cols))
 
 
-def _slices(n: int, parts: int):
-    bounds = [(n * r) // parts for r in range(parts + 1)]
-    return bounds[:-1], bounds[1:]
+def _transpose(rows: _Rows, first: int, n_users: int) -> _Rows:
+    """The items x users CSR of these user rows (user ids offset by ``first``), each item's
+    entries in ascending user order."""
+    csc = sp.csr_matrix((rows.data, rows.indices, rows.indptr), shape=rows.shape).tocsc()
+    csc.sort_indices()
+    return _Rows(csc.indptr.astype(np.int64), (csc.indices.astype(np.int64) + first).astype(
+        np.int32), csc.data.astype(np.float32, copy=False), (rows.shape[1], n_users))
+
+
+def _partition(comm, rows: _Rows, user_offset: int, counts, n_items: int, k: int):
+    """The users and items this rank solves: contiguous slices of equal cost (see
+    `_balanced_bounds`), their rows regrouped here. One process: the rows as given and their
+    transpose."""
+    if comm.size == 1:
+        n_users = rows.shape[0]
+        return rows, [0, n_users], _transpose(rows, 0, n_users), [0, n_items]
+    user_nnz = comm.allgatherv_rows(np.diff(rows.indptr))
+    item_nnz = np.bincount(rows.indices, minlength=n_items).astype(np.int64)
+    comm.allreduce_array(item_nnz)
+    user_bounds = _balanced_bounds(_solve_cost(user_nnz, k, n_items), comm.size)
+    item_bounds = _balanced_bounds(_solve_cost(item_nnz, k, user_nnz.size), comm.size)
+    firsts = np.concatenate([[0], np.cumsum([c[0] for c in counts])]).tolist()
+    ranges = list(zip(firsts[:-1], firsts[1:]))
+    user_rows = _regroup_rows(comm, rows, user_offset, ranges, user_bounds, n_items)
+    all_items = [(0, n_items)] * comm.size
+    item_rows = _regroup_rows(comm, _transpose(rows, user_offset, user_nnz.size), 0, all_items, item_bounds,
+                              user_nnz.size)
+    return user_rows, user_bounds, item_rows, item_bounds
 
 
 # ---- the step the fit loop drives -------------------------------------------------------------
 class _ALSStep(Step):
     """One iteration = the user half-step then the item half-step (implicit's order)."""
 
-    def __init__(self, p, comm, user_rows, user_offset, item_rows, X, Y, item_lo, item_hi,
+    def __init__(self, p, comm, user_rows, user_bounds, item_rows, item_bounds, X, Y,
                  weight_total, loss):
+        """``user_rows`` / ``item_rows``: the rows this rank solves, global users
+        ``[user_bounds[rank], user_bounds[rank + 1])`` and items likewise."""
         self.p, self.comm = p, comm
         self.user_rows, self.item_rows = user_rows, item_rows
-        self.user_lo, self.user_hi = user_offset, user_offset + user_rows.shape[0]
-        self.item_lo, self.item_hi = item_lo, item_hi
+        self.user_bounds, self.item_bounds = user_bounds, item_bounds
+        self.user_lo, self.user_hi = user_bounds[comm.rank], user_bounds[comm.rank + 1]
+        self.item_lo, self.item_hi = item_bounds[comm.rank], item_bounds[comm.rank + 1]
         self.X, self.Y = X, Y
         self.weight_total, self.want_loss = weight_total, loss
         k = Y.shape[1]
@@ -208,26 +273,25 @@ class _ALSStep(Step):
         _als.solve_rows(rows.indptr, rows.indices, rows.data, other, self.gram, factors,
                         p["regularization"], p["alpha"], p["solver"], p["cg_steps"], p["threads"])
 
-    def _gather(self, full, lo, hi):
+    def _gather(self, full, bounds):
         if self.comm.size == 1:
             return
         t = time.perf_counter()
-        full[:] = self.comm.allgatherv_rows(full[lo:hi])
+        self.comm.allgatherv_rows_into(full, bounds, check=False)
         self.comm_s += time.perf_counter() - t
 
     def run(self, n):
         records = []
-        rank = self.comm.rank
         for _ in range(n):
             t = time.perf_counter()
             self._solve(self.user_rows, self.X[self.user_lo:self.user_hi], self.Y)
             self.compute_s += time.perf_counter() - t
-            self._gather(self.X, self.user_lo, self.user_hi)
+            self._gather(self.X, self.user_bounds)
             t = time.perf_counter()
-            lo, hi = self.item_lo[rank], self.item_hi[rank]
+            lo, hi = self.item_lo, self.item_hi
             self._solve(self.item_rows, self.Y[lo:hi], self.X)
             self.compute_s += time.perf_counter() - t
-            self._gather(self.Y, lo, hi)
+            self._gather(self.Y, self.item_bounds)
             records.append({"loss": self._loss()} if self.want_loss else {})
         return records
 
@@ -259,7 +323,7 @@ class _ALSStep(Step):
         self.X[self.user_lo:self.user_hi] = x
         self.Y[:] = y
         if self.comm.size > 1:  # the item step needs every user's factors
-            self.X[:] = self.comm.allgatherv_rows(self.X[self.user_lo:self.user_hi])
+            self.comm.allgatherv_rows_into(self.X, self.user_bounds)
 
 
 # ---- the estimator ---------------------------------------------------------------------------
@@ -370,9 +434,9 @@ class ImplicitALS(PersistMixin, BaseEstimator):
         k = p["factors"]
         X = _initial_factors(rng, n_users, k)
         Y = _initial_factors(rng, n_items, k)
-        item_lo, item_hi = _slices(n_items, comm.size)
-        item_rows = _item_rows(rows, user_offset, n_users, comm, item_lo, item_hi)
-        step = _ALSStep(p, comm, rows, user_offset, item_rows, X, Y, item_lo, item_hi,
+        user_rows, user_bounds, item_rows, item_bounds = _partition(
+            comm, rows, user_offset, counts, n_items, k)
+        step = _ALSStep(p, comm, user_rows, user_bounds, item_rows, item_bounds, X, Y,
                         weight_total, bool(self.calculate_training_loss))
         callbacks = []
         if callback is not None:

@@ -3,6 +3,8 @@
 #include <mkl.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <string>
 #include <cstdint>
 #include <type_traits>
 #include <vector>
@@ -24,6 +26,19 @@ constexpr int64_t kRowGrain = 32;
 constexpr int64_t kCgBlock = 32;
 // Rows per partial sum of the loss (fixed, as for the Gram blocks).
 constexpr int64_t kLossBlock = 1024;
+
+// The dense product of the AVX-512 CG blocks: MKL's sgemm where MKL runs its own AVX-512 code
+// (Intel CPUs; 2.4x our first tile at k = 128 on a Xeon), our register tile elsewhere (on AMD
+// Zen 4 MKL's sgemm runs its generic path). HARPDAAL_ALS_PRODUCT=mkl|tile overrides.
+bool block_product_by_mkl() {
+  static const bool by_mkl = [] {
+    const char* env = std::getenv("HARPDAAL_ALS_PRODUCT");
+    if (env && std::string(env) == "mkl") return true;
+    if (env && std::string(env) == "tile") return false;
+    return cpu_is_intel();
+  }();
+  return by_mkl;
+}
 
 // A zero-filled buffer whose data start on a 64-byte boundary (MKL's results may depend on the
 // alignment of its operands; the CG blocks need the same alignment on every call).
@@ -137,7 +152,7 @@ void solve_rows(const int64_t* indptr, const int32_t* indices, const T* values, 
   std::vector<double> gram_reg_d;
   if (solver == Solver::cholesky) gram_reg_d.assign(gram_reg.data(), gram_reg.data() + k * k);
   const RowsArgs<T> a{indptr, indices, values, Y, gram_in, gram_reg.data(),
-                      gram_reg_d.data(), k, reg, alpha, cg_steps, X};
+                      gram_reg_d.data(), k, reg, alpha, cg_steps, X, block_product_by_mkl()};
   if (solver == Solver::cg) {
     using Fn = void (*)(const RowsArgs<T>&, int64_t, int64_t, T*);
     Fn rows = dispatch<Fn>(&generic::cg_rows<T>, &avx2::cg_rows<T>, &avx512f::cg_rows<T>,
@@ -165,7 +180,7 @@ double loss(const int64_t* indptr, const int32_t* indices, const T* values, int6
             int n_threads) {
   if (n_rows <= 0 || k <= 0) return 0.0;
   const RowsArgs<T> a{indptr, indices, values, Y, gram_in, nullptr, nullptr, k, reg, alpha, 0,
-                      const_cast<T*>(X)};  // loss_rows only reads X
+                      const_cast<T*>(X), false};  // loss_rows only reads X
   using Fn = double (*)(const RowsArgs<T>&, int64_t, int64_t, T*);
   Fn rows = dispatch<Fn>(&generic::loss_rows<T>, &avx2::loss_rows<T>, &avx512f::loss_rows<T>,
                          &avx512::loss_rows<T>);

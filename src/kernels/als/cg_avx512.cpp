@@ -6,9 +6,11 @@
 #include <immintrin.h>
 
 // GCC 12's AVX-512 headers build shuffles on _mm*_undefined_*(), which -Wmaybe-uninitialized
-// flags where they inline here (a false positive: GCC PR 105593). Silenced for this file only.
+// and -Wuninitialized flag where they inline here (a false positive: GCC PR 105593). Silenced
+// for this file only.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 
 #include <mkl.h>
@@ -80,8 +82,9 @@ inline void prefetch_row(const float* y, int64_t k) {
 }
 
 // Short rows (factor rows up to kShortBytes) are solved kBlock at a time in lockstep: YᵀY·p
-// for the whole block is one MKL sgemm of a fixed shape (kBlock x k times k x k, 64-byte
-// aligned operands, unused rows zero), 2.4x our register-tiled product at k = 128. Each row
+// for the whole block is one dense product of a fixed shape (kBlock x k times k x k, 64-byte
+// aligned operands, unused rows zero): MKL's sgemm on Intel CPUs, our register tile
+// (block_product) elsewhere (see block_product_by_mkl in als.cpp). Each row
 // keeps its own CG scalars and stops on its own. A row's result depends only on the row: the
 // sgemm computes every row of its fixed-shape product with the same sequence of operations,
 // whichever rows share the block (checked by the tests that shuffle rows, change thread counts
@@ -103,6 +106,46 @@ void symv_row(const Row<NC>& R, const float* G, int64_t k, const float* V, float
   for (int c = 0; c < NC; ++c) R.store(O, c, acc[c]);
 }
 
+// O = sign * V G for a block of kBlock rows (V, O: kBlock x k, G: k x k), register-tiled:
+// 4 rows x up to 4 chunks of 16 columns of accumulators (16 zmm), G's row chunk loaded once per
+// inner index for the 4 rows, V's entries broadcast. Every row's result is the same sequence of
+// operations whichever rows share the block.
+template <int NC, int NT>
+void product_tile(const Row<NC>& R, const float* G, int64_t k, const float* V, float sign,
+                  float* O, int c0) {
+  const __m512 s = _mm512_set1_ps(sign);
+  for (int64_t i0 = 0; i0 < kBlock; i0 += 4) {
+    __m512 acc[4][NT];
+    for (int r = 0; r < 4; ++r)
+      for (int t = 0; t < NT; ++t) acc[r][t] = _mm512_setzero_ps();
+    const float* v = V + i0 * k;
+    for (int64_t b = 0; b < k; ++b) {
+      __m512 g[NT];
+      for (int t = 0; t < NT; ++t) g[t] = R.load(G + b * k, c0 + t);
+      for (int r = 0; r < 4; ++r) {
+        const __m512 vb = _mm512_set1_ps(v[r * k + b]);
+        for (int t = 0; t < NT; ++t) acc[r][t] = _mm512_fmadd_ps(vb, g[t], acc[r][t]);
+      }
+    }
+    for (int r = 0; r < 4; ++r)
+      for (int t = 0; t < NT; ++t) R.store(O + (i0 + r) * k, c0 + t, _mm512_mul_ps(s, acc[r][t]));
+  }
+}
+
+template <int NC>
+void block_product(const Row<NC>& R, const float* G, int64_t k, const float* V, float sign,
+                   float* O) {
+  static_assert(kBlock % 4 == 0, "the tile covers 4 rows");
+  for (int c0 = 0; c0 < NC; c0 += 4) {
+    switch (NC - c0 >= 4 ? 4 : NC - c0) {
+      case 4: product_tile<NC, 4>(R, G, k, V, sign, O, c0); break;
+      case 3: product_tile<NC, 3>(R, G, k, V, sign, O, c0); break;
+      case 2: product_tile<NC, 2>(R, G, k, V, sign, O, c0); break;
+      default: product_tile<NC, 1>(R, G, k, V, sign, O, c0); break;
+    }
+  }
+}
+
 // CG for the rows `rows[0..nb)` (nb == 1 or a short-row block); buffers of kBlock x k floats:
 // Xs (their factors), Rs, P, AP. `blocked`: the dense products by the fixed-shape sgemm.
 template <int NC>
@@ -112,9 +155,11 @@ void cg_block(const RowsArgs<float>& a, const Row<NC>& R, const int64_t* rows, i
   const int32_t* idx = a.indices;
   const float* val = a.values;
   auto dense = [&](const float* V, float sign, float* O) {
-    if (blocked)
+    if (blocked && a.mkl_block_product)
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, MKL_INT(kBlock), MKL_INT(k),
                   MKL_INT(k), sign, V, MKL_INT(k), a.gram_reg, MKL_INT(k), 0.0f, O, MKL_INT(k));
+    else if (blocked)
+      block_product(R, a.gram_reg, k, V, sign, O);
     else
       symv_row(R, a.gram_reg, k, V, sign, O);
   };
