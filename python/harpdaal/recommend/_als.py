@@ -171,63 +171,65 @@ def _balanced_bounds(cost: np.ndarray, parts: int) -> list[int]:
     return [0, *inner, int(cost.size)]
 
 
-def _regroup_rows(comm, rows: _Rows, first: int, ranges, bounds, n_cols: int) -> _Rows:
+def _regroup_rows(comm, rows: _Rows, first: int, bounds, n_cols: int) -> _Rows:
     """Move CSR rows to the ranks that solve them. This rank holds global rows
-    ``[first, first + rows.shape[0])``; ``ranges[s]`` is the global row range rank ``s`` holds.
-    Rank ``r`` receives rows ``[bounds[r], bounds[r + 1])``; a row held by several ranks (an item's
-    entries, one part per rank's users) gets its parts in rank order, so every row's entries keep
-    the order of the one-process matrix."""
+    ``[first, first + rows.shape[0])``; rank ``r`` receives rows ``[bounds[r], bounds[r + 1])``.
+    A row held by several ranks (an item's entries, one part per rank's users) gets its parts in
+    rank order, so every row's entries keep the order of the one-process matrix."""
     from ..comm import Partition, Table
 
     size, me = comm.size, comm.rank
+    lo, hi = bounds[me], bounds[me + 1]
     table = Table("sum")  # ids are unique: nothing is combined
+    kept = None
     for dest in range(size):
         a = max(bounds[dest], first) - first
         b = min(bounds[dest + 1], first + rows.shape[0]) - first
         if a >= b:
             continue
-        lo, hi = int(rows.indptr[a]), int(rows.indptr[b])
+        e0, e1 = int(rows.indptr[a]), int(rows.indptr[b])
+        lengths = np.zeros(bounds[dest + 1] - bounds[dest], np.int64)
+        lengths[a + first - bounds[dest]:b + first - bounds[dest]] = np.diff(rows.indptr[a:b + 1])
+        part = (lengths, rows.indices[e0:e1], rows.data[e0:e1])
+        if dest == me:
+            kept = part  # stays here: not copied through the exchange
+            continue
         base = (dest * size + me) * 3
-        table.add(Partition(base, np.diff(rows.indptr[a:b + 1])))
-        table.add(Partition(base + 1, rows.indices[lo:hi]))
-        table.add(Partition(base + 2, rows.data[lo:hi]))
+        for j, arr in enumerate(part):
+            table.add(Partition(base + j, arr))
     comm.regroup(table, partitioner=lambda pid: pid // (3 * size))
-    lo, hi = bounds[me], bounds[me + 1]
-    lengths = np.zeros(hi - lo, np.int64)
     parts = []
     for src in range(size):  # ascending source rank
         base = (me * size + src) * 3
-        if base not in table.ids():
-            continue
-        a = max(lo, ranges[src][0]) - lo
-        n = table[base]
-        parts.append((a, n, table[base + 1], table[base + 2]))
-        lengths[a:a + n.size] += n
-    indptr = np.zeros(hi - lo + 1, np.int64)
-    np.cumsum(lengths, out=indptr[1:])
-    indices = np.empty(int(indptr[-1]), np.int32)
-    data = np.empty(int(indptr[-1]), np.float32)
-    fill = indptr[:-1].copy()
-    for a, n, idx, val in parts:
-        seg = slice(a, a + n.size)
-        starts = np.cumsum(n) - n  # each row's first entry within this part
-        pos = np.repeat(fill[seg] - starts, n) + np.arange(idx.size, dtype=np.int64)
-        indices[pos] = idx
-        data[pos] = val
-        fill[seg] += n
-    return _Rows(indptr, indices, data, (hi - lo, n_cols))
+        if src == me:
+            if kept is not None:
+                parts.append(kept)
+        elif base in table.ids():
+            parts.append((table[base], table[base + 1], table[base + 2]))
+    if not parts:
+        parts = [(np.zeros(hi - lo, np.int64), np.empty(0, np.int32), np.empty(0, np.float32))]
+    lengths = np.stack([p[0] for p in parts])
+    ids = parts[0][1] if len(parts) == 1 else np.concatenate([p[1] for p in parts])
+    values = parts[0][2] if len(parts) == 1 else np.concatenate([p[2] for p in parts])
+    nnz = int(ids.size)
+    out = _Rows(np.empty(hi - lo + 1, np.int64), np.empty(nnz, np.int32),
+                np.empty(nnz, np.float32), (hi - lo, n_cols))
+    _core.common.merge_csr_parts(lengths, ids, values, out.indptr, out.indices, out.data)
+    return out
 
 
 def _transpose(rows: _Rows, first: int, n_users: int) -> _Rows:
     """The items x users CSR of these user rows (user ids offset by ``first``), each item's
     entries in ascending user order."""
-    csc = sp.csr_matrix((rows.data, rows.indices, rows.indptr), shape=rows.shape).tocsc()
-    csc.sort_indices()
-    return _Rows(csc.indptr.astype(np.int64), (csc.indices.astype(np.int64) + first).astype(
-        np.int32), csc.data.astype(np.float32, copy=False), (rows.shape[1], n_users))
+    n_items = rows.shape[1]
+    out = _Rows(np.empty(n_items + 1, np.int64), np.empty(rows.indices.size, np.int32),
+                np.empty(rows.indices.size, np.float32), (n_items, n_users))
+    _core.common.transpose_csr(rows.indptr, rows.indices, rows.data, n_items, first, out.indptr,
+                               out.indices, out.data)
+    return out
 
 
-def _partition(comm, rows: _Rows, user_offset: int, counts, n_items: int, k: int):
+def _partition(comm, rows: _Rows, user_offset: int, n_items: int, k: int):
     """The users and items this rank solves: contiguous slices of equal cost (see
     `_balanced_bounds`), their rows regrouped here. One process: the rows as given and their
     transpose."""
@@ -239,11 +241,8 @@ def _partition(comm, rows: _Rows, user_offset: int, counts, n_items: int, k: int
     comm.allreduce_array(item_nnz)
     user_bounds = _balanced_bounds(_solve_cost(user_nnz, k, n_items), comm.size)
     item_bounds = _balanced_bounds(_solve_cost(item_nnz, k, user_nnz.size), comm.size)
-    firsts = np.concatenate([[0], np.cumsum([c[0] for c in counts])]).tolist()
-    ranges = list(zip(firsts[:-1], firsts[1:]))
-    user_rows = _regroup_rows(comm, rows, user_offset, ranges, user_bounds, n_items)
-    all_items = [(0, n_items)] * comm.size
-    item_rows = _regroup_rows(comm, _transpose(rows, user_offset, user_nnz.size), 0, all_items, item_bounds,
+    user_rows = _regroup_rows(comm, rows, user_offset, user_bounds, n_items)
+    item_rows = _regroup_rows(comm, _transpose(rows, user_offset, user_nnz.size), 0, item_bounds,
                               user_nnz.size)
     return user_rows, user_bounds, item_rows, item_bounds
 
@@ -435,7 +434,7 @@ class ImplicitALS(PersistMixin, BaseEstimator):
         X = _initial_factors(rng, n_users, k)
         Y = _initial_factors(rng, n_items, k)
         user_rows, user_bounds, item_rows, item_bounds = _partition(
-            comm, rows, user_offset, counts, n_items, k)
+            comm, rows, user_offset, n_items, k)
         step = _ALSStep(p, comm, user_rows, user_bounds, item_rows, item_bounds, X, Y,
                         weight_total, bool(self.calculate_training_loss))
         callbacks = []
