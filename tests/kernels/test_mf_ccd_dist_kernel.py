@@ -160,3 +160,31 @@ def test_bad_arguments_raise():
                              0, num, den[:-1].copy())
     with pytest.raises(ValueError, match="reg_user"):
         K.ccd_dist_update_users(*rows, d["residual"], d["P"], d["Q"], 0, -1.0)
+
+
+def test_bias_steps_reject_bad_arguments():
+    d = problem()
+    m, n = d["P"].shape[0], d["Q"].shape[0]
+    sums = np.empty(n)
+    with pytest.raises(ValueError, match="col_ptr"):
+        K.ccd_dist_item_residual_sums(d["col_ptr"], d["csc_to_csr"], d["residual"],
+                                      sums[:-1].copy())
+    perm = d["csc_to_csr"].copy()
+    perm[-1] = perm.size
+    with pytest.raises(ValueError, match="csc_to_csr out of range"):
+        K.ccd_dist_item_residual_sums(d["col_ptr"], perm, d["residual"], sums)
+    with pytest.raises(ValueError, match="item_bias"):
+        K.ccd_dist_item_bias_step(sums, sums, 0.0, 1.0, np.zeros(n + 1, np.float32),
+                                  np.zeros(1, np.float32), 1.0, sums)
+    with pytest.raises(ValueError, match="global_offset"):
+        K.ccd_dist_item_bias_step(sums, sums, 0.0, 1.0, np.zeros(n, np.float32),
+                                  np.zeros(2, np.float32), 1.0, sums)
+    with pytest.raises(ValueError, match="reg_bias"):
+        K.ccd_dist_item_bias_step(sums, sums, 0.0, 1.0, np.zeros(n, np.float32),
+                                  np.zeros(1, np.float32), -1.0, sums)
+    with pytest.raises(ValueError, match="col_idx: ids must lie in"):
+        K.ccd_dist_shift_residual(d["row_ptr"], d["col_idx"], d["residual"], sums[: n // 2].copy())
+    with pytest.raises(ValueError, match="row_ptr"):
+        K.ccd_dist_update_user_biases(d["row_ptr"], d["residual"], np.zeros(m + 1, np.float32), 1.0)
+    with pytest.raises(ValueError, match="reg_bias"):
+        K.ccd_dist_update_user_biases(d["row_ptr"], d["residual"], np.zeros(m, np.float32), -1.0)
