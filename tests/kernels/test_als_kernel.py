@@ -103,6 +103,36 @@ def test_gram_same_bits_at_any_thread_count():
     assert all(np.array_equal(outs[0], o) for o in outs[1:])
 
 
+@pytest.mark.parametrize("n", [0, 5, 4096, 9000, 20000])
+def test_gram_from_partials_in_any_split_has_grams_bits(n):
+    # ranks compute shares of the fixed row blocks and add all partials in block order
+    k = 20
+    Y = np.random.default_rng(n).standard_normal((n, k)).astype(np.float32)
+    want = np.empty((k, k), np.float32)
+    als.gram(Y, want, n_threads=2)
+    n_blocks = als.gram_blocks(n)
+    assert n_blocks == max(1, -(-n // als.gram_block_rows))
+    for parts in (1, 2, 3):
+        partials = np.full((n_blocks, k, k), np.nan, np.float32)
+        bounds = [(n_blocks * r) // parts for r in range(parts + 1)]
+        for lo, hi in zip(bounds[:-1], bounds[1:]):
+            als.gram_partials(Y, lo, hi, partials, n_threads=1 + lo % 2)
+        got = np.empty((k, k), np.float32)
+        als.gram_sum(partials, got, n_threads=2)
+        assert np.array_equal(got, want)
+
+
+def test_gram_partials_reject_bad_blocks():
+    Y = np.zeros((10, 4), np.float32)
+    partials = np.zeros((1, 4, 4), np.float32)
+    with pytest.raises(ValueError, match="blocks"):
+        als.gram_partials(Y, 0, 2, partials)
+    with pytest.raises(ValueError, match="partials"):
+        als.gram_partials(Y, 0, 1, np.zeros((2, 4, 4), np.float32))
+    with pytest.raises(ValueError, match="partials"):
+        als.gram_sum(np.zeros((2, 4, 3), np.float32), np.zeros((4, 4), np.float32))
+
+
 @pytest.mark.parametrize("reg,alpha", [(0.1, 2.0), (1e-3, 40.0)])
 def test_cholesky_equals_linalg_solve(isa, reg, alpha):
     R, X, Y = _problem(seed=1)

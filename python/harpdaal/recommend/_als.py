@@ -264,11 +264,33 @@ class _ALSStep(Step):
         self.weight_total, self.want_loss = weight_total, loss
         k = Y.shape[1]
         self.gram = np.empty((k, k), np.float32)
+        self._partials = {}  # Gram block partials by block count (users, items)
         self.compute_s = self.comm_s = 0.0
+
+    def _gram(self, other):
+        """YᵀY into self.gram. Distributed: each rank sums a share of the fixed row blocks, the
+        block partials are allgathered (k² floats a block) and every rank adds them in block
+        order — the one-process bits, without every rank doing all the work."""
+        p = self.p
+        if self.comm.size == 1:
+            _als.gram(other, self.gram, p["threads"])
+            return
+        n_blocks = _als.gram_blocks(other.shape[0])
+        k = other.shape[1]
+        parts = self._partials.get(n_blocks)
+        if parts is None:
+            parts = self._partials[n_blocks] = np.empty((n_blocks, k, k), np.float32)
+        bounds = [(n_blocks * r) // self.comm.size for r in range(self.comm.size + 1)]
+        me = self.comm.rank
+        _als.gram_partials(other, bounds[me], bounds[me + 1], parts, p["threads"])
+        t = time.perf_counter()
+        self.comm.allgatherv_rows_into(parts, bounds, check=False)
+        self.comm_s += time.perf_counter() - t
+        _als.gram_sum(parts, self.gram, p["threads"])
 
     def _solve(self, rows, factors, other):
         p = self.p
-        _als.gram(other, self.gram, p["threads"])
+        self._gram(other)
         _als.solve_rows(rows.indptr, rows.indices, rows.data, other, self.gram, factors,
                         p["regularization"], p["alpha"], p["solver"], p["cg_steps"], p["threads"])
 
@@ -297,7 +319,7 @@ class _ALSStep(Step):
     def _loss(self):
         p = self.p
         t = time.perf_counter()
-        _als.gram(self.Y, self.gram, p["threads"])
+        self._gram(self.Y)
         r = self.user_rows
         local = _als.loss(r.indptr, r.indices, r.data, self.X[self.user_lo:self.user_hi], self.Y,
                           self.gram, p["regularization"], p["alpha"], p["threads"])

@@ -17,9 +17,6 @@ namespace harpdaal::kernels::als {
 
 namespace {
 
-// Rows per Gram block: fixed (not derived from the thread count) so that the sum, taken block by
-// block in order, is the same at any thread count.
-constexpr int64_t kGramBlock = 4096;
 // Rows per task of the row solves (rows vary widely in length; small tasks balance them).
 constexpr int64_t kRowGrain = 32;
 // Rows per lockstep block of the AVX-512 CG body (cg_avx512.cpp): sizes its scratch.
@@ -116,29 +113,46 @@ void cholesky_rows_mkl(const RowsArgs<T>& a, int64_t begin, int64_t end, double*
 
 }  // namespace
 
+int64_t gram_blocks(int64_t n) { return std::max<int64_t>(1, (n + kGramBlock - 1) / kGramBlock); }
+
 template <class T>
-void gram(const T* Y, int64_t n, int64_t k, T* out, int n_threads) {
-  if (k <= 0) return;
+void gram_partials(const T* Y, int64_t n, int64_t k, int64_t block_lo, int64_t block_hi,
+                   T* partials, int n_threads) {
+  if (k <= 0 || block_hi <= block_lo) return;
   const int64_t kk = k * k;
-  const int64_t n_blocks = std::max<int64_t>(1, (n + kGramBlock - 1) / kGramBlock);
-  std::vector<T> partial(static_cast<size_t>(n_blocks * kk), T(0));
-  parallel_for(n_threads, n_blocks, 1, [&](int64_t b, int64_t e) {
-    for (int64_t blk = b; blk < e; ++blk) {
+  parallel_for(n_threads, block_hi - block_lo, 1, [&](int64_t b, int64_t e) {
+    for (int64_t blk = block_lo + b; blk < block_lo + e; ++blk) {
+      T* part = partials + blk * kk;
       const int64_t lo = blk * kGramBlock, hi = std::min(n, lo + kGramBlock);
-      if (hi > lo) syrk(Y + lo * k, hi - lo, k, partial.data() + blk * kk);
+      if (hi > lo) syrk(Y + lo * k, hi - lo, k, part);
+      else std::fill(part, part + kk, T(0));  // no rows (n = 0): a zero block
     }
   });
+}
+
+template <class T>
+void gram_sum(const T* partials, int64_t n_blocks, int64_t k, T* out, int n_threads) {
+  const int64_t kk = k * k;
   // Upper triangle summed in double in block order, then mirrored.
   parallel_for(n_threads, k, 8, [&](int64_t b, int64_t e) {
     for (int64_t r = b; r < e; ++r) {
       for (int64_t c = r; c < k; ++c) {
         double s = 0;
-        for (int64_t blk = 0; blk < n_blocks; ++blk) s += double(partial[blk * kk + r * k + c]);
+        for (int64_t blk = 0; blk < n_blocks; ++blk) s += double(partials[blk * kk + r * k + c]);
         out[r * k + c] = T(s);
         out[c * k + r] = T(s);
       }
     }
   });
+}
+
+template <class T>
+void gram(const T* Y, int64_t n, int64_t k, T* out, int n_threads) {
+  if (k <= 0) return;
+  const int64_t n_blocks = gram_blocks(n);
+  std::vector<T> partial(static_cast<size_t>(n_blocks * k * k));
+  gram_partials(Y, n, k, 0, n_blocks, partial.data(), n_threads);
+  gram_sum(partial.data(), n_blocks, k, out, n_threads);
 }
 
 template <class T>
@@ -198,6 +212,11 @@ double loss(const int64_t* indptr, const int32_t* indices, const T* values, int6
 }
 
 template void gram<float>(const float*, int64_t, int64_t, float*, int);
+template void gram_partials<float>(const float*, int64_t, int64_t, int64_t, int64_t, float*, int);
+template void gram_partials<double>(const double*, int64_t, int64_t, int64_t, int64_t, double*,
+                                    int);
+template void gram_sum<float>(const float*, int64_t, int64_t, float*, int);
+template void gram_sum<double>(const double*, int64_t, int64_t, double*, int);
 template void gram<double>(const double*, int64_t, int64_t, double*, int);
 template void solve_rows<float>(const int64_t*, const int32_t*, const float*, int64_t,
                                 const float*, const float*, int64_t, float, float, Solver, int,
