@@ -115,3 +115,22 @@ def test_power_law_data_split_by_cost(comm):
     ours = ImplicitALS(**params).fit(local)
     assert np.array_equal(ours.user_factors_, ref.user_factors_)
     assert np.array_equal(ours.item_factors_, ref.item_factors_)
+
+
+@pytest.mark.parametrize("buffered", [False, True])
+def test_generator_seed_gives_one_process_factors(comm, buffered):
+    # each rank draws only its users' initial factors from the stream (skipping the others'),
+    # also from a Generator that holds half of a 64-bit output in its buffer
+    def seed():
+        rng = np.random.default_rng(11)
+        if buffered:
+            rng.random(1, dtype=np.float32)
+        return rng
+
+    R = whole_data(3)
+    local, _ = shard(R, comm)
+    params = dict(factors=7, iterations=2, n_jobs=1)
+    ref = single_process(ImplicitALS(random_state=seed(), **params), R)
+    ours = ImplicitALS(random_state=seed(), **params).fit(local)
+    assert np.array_equal(ours.user_factors_, ref.user_factors_)
+    assert np.array_equal(ours.item_factors_, ref.item_factors_)

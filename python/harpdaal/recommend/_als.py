@@ -161,6 +161,35 @@ def _solve_cost(row_nnz: np.ndarray, k: int, n_other: int) -> np.ndarray:
     return scale * per_entry * row_nnz + 500.0 * scale * scale
 
 
+def _initial_tables(random_state, n_users: int, n_items: int, k: int, lo: int, hi: int):
+    """The one-process initialisation (X then Y from one stream) where this rank needs only
+    users [lo, hi) of X: the other rows are zero here until the first allgather. With numpy's
+    PCG64 (two float32 draws per 64-bit output) the stream skips the other ranks' users instead
+    of drawing them; other bit generators draw everything."""
+    rng = _generator(random_state)
+    bg = rng.bit_generator
+    if (lo, hi) == (0, n_users) or type(bg).__name__ != "PCG64":
+        return _initial_factors(rng, n_users, k), _initial_factors(rng, n_items, k)
+    start = bg.state
+
+    def skip(count):  # as if `count` float32 values had been drawn
+        if count == 0:
+            return  # (advance(0) would drop a buffered half)
+        if bg.state["has_uint32"]:
+            rng.random(1, dtype=np.float32)  # the buffered half of the last output
+            count -= 1
+        bg.advance(count // 2)  # whole outputs (this also empties the buffer)
+        if count % 2:
+            rng.random(1, dtype=np.float32)
+
+    X = np.zeros((n_users, k), np.float32)
+    skip(lo * k)
+    X[lo:hi] = _initial_factors(rng, hi - lo, k)
+    bg.state = start
+    skip(n_users * k)
+    return X, _initial_factors(rng, n_items, k)
+
+
 def _balanced_bounds(cost: np.ndarray, parts: int) -> list[int]:
     """Bounds of ``parts`` contiguous row slices of about equal total ``cost``. Power-law data
     sorted by popularity puts most entries in the first rows: equal row counts would leave one
@@ -451,12 +480,12 @@ class ImplicitALS(PersistMixin, BaseEstimator):
 
         ck, saved = for_estimator(self, "ImplicitALS", resume=resume,
                                   data=(rows.indptr, rows.indices, rows.data), comm=comm)
-        rng = _generator(self.random_state)
         k = p["factors"]
-        X = _initial_factors(rng, n_users, k)
-        Y = _initial_factors(rng, n_items, k)
         user_rows, user_bounds, item_rows, item_bounds = _partition(
             comm, rows, user_offset, n_items, k)
+        me = comm.rank
+        X, Y = _initial_tables(self.random_state, n_users, n_items, k, user_bounds[me],
+                               user_bounds[me + 1])
         step = _ALSStep(p, comm, user_rows, user_bounds, item_rows, item_bounds, X, Y,
                         weight_total, bool(self.calculate_training_loss))
         callbacks = []
