@@ -4,6 +4,7 @@
     python benchmarks/bench_als.py --case powerlaw --size full --threads 1 2 --repeat 3
     python benchmarks/bench_als.py --size smoke          # a quick check that everything runs
     mpiexec -n 2 python benchmarks/bench_als.py --case powerlaw --threads 1 --tools harpdaal
+        (each rank a contiguous block of users with ~1/size of the interactions)
 
 Both fit the same model (implicit's confidence convention: c = alpha * r for an interaction,
 1 elsewhere) with the same factors, regularization, alpha, iterations and CG steps; only the
@@ -134,7 +135,11 @@ def main(argv=None):
               "HR@10 | NDCG@10 | load avg |\n|---|---|---|---|---|---|---|---|---|---|---|",
               flush=True)
     for name, R, negatives in cases:
-        bounds = [(R.shape[0] * r) // comm.size for r in range(comm.size + 1)]
+        # each rank reads a contiguous block of users holding ~1/size of the interactions (as
+        # shards of a file cut by size); ImplicitALS rebalances the solves itself either way
+        cum = np.asarray(R.indptr, dtype=np.int64)
+        bounds = [int(np.searchsorted(cum, cum[-1] * r // comm.size)) for r in range(comm.size)]
+        bounds.append(R.shape[0])
         local = R[bounds[comm.rank]:bounds[comm.rank + 1]]
         for k in args.factors:
             flops = flops_per_iteration(R, k, args.cg_steps) * args.iterations

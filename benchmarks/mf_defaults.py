@@ -146,11 +146,13 @@ def candidates(solver):
         out.append({"reg_search": list(grid), "n_epochs": 100, "early_stopping": True,
                     "n_iter_no_change": 5, "validation_fraction": 0.1, "refit": True})
     if solver == "ccd":
-        # CCD++ has no biases: the widest search on ratings centred by regularised user and
-        # item means first (not a MatrixFactorization option; measured here to see the gap)
-        out.append({"reg_search": list(grids[-1]), "n_epochs": 100, "early_stopping": True,
-                    "n_iter_no_change": 5, "validation_fraction": 0.1, "refit": True,
-                    "center": 5.0})
+        widest = out[-1]
+        # the same rules without biases (use_bias=False), and without biases on ratings centred
+        # by regularised user and item means first (fixed biases; not an estimator option)
+        out += [{**c, "use_bias": False} for c in out]
+        out.append({**widest, "use_bias": False, "center": 5.0})
+        # the widest search at other bias regularisations (the estimator's CCD++ default: 5)
+        out += [{**widest, "reg_bias": rb} for rb in (1.0, 10.0, 25.0)]
     out.append({"defaults": True})
     return out
 
@@ -251,6 +253,9 @@ def main(argv=None) -> int:
         for row in table.values():  # results of older files: aligned with their candidates
             for c, h in zip(old.get("candidates", []), row.get("harpdaal", [])):
                 h.setdefault("cand", c)
+                if args.solver == "ccd" and not old.get("ccd_biases"):
+                    # written when CCD++ ignored use_bias: those fits had no biases
+                    h["cand"] = {**h["cand"], "use_bias": False}
     for name, (train, test) in sets.items():
         row = table.setdefault(name, {"n_train": int(train[2].size)})
         if "libmf" not in row:
@@ -266,8 +271,8 @@ def main(argv=None) -> int:
               f"{min(h['rmse'] for h in row['harpdaal']):.4f}", flush=True)
         if args.out:
             with open(args.out, "w") as f:
-                json.dump({"solver": args.solver, "candidates": cands, "table": table}, f,
-                          indent=1)
+                json.dump({"solver": args.solver, "candidates": cands, "table": table,
+                           "ccd_biases": True}, f, indent=1)
     names = list(sets)
     rows, overall, ratio = leave_one_out(table, names, len(cands))
     print(f"\nsolver={args.solver}; candidate chosen on all sets: {cands[overall]}\n")

@@ -62,6 +62,30 @@ void gram(const py::handle& Y_obj, const py::handle& out_obj, int n_threads) {
   als::gram<float>(Y.data(), Y.shape(0), k, o, n_threads);
 }
 
+void gram_partials(const py::handle& Y_obj, int64_t block_lo, int64_t block_hi,
+                   const py::handle& partials_obj, int n_threads) {
+  auto Y = checked_array<float>(Y_obj, "factors", {any_dim, any_dim});
+  const int64_t n = Y.shape(0), k = Y.shape(1), n_blocks = als::gram_blocks(n);
+  auto partials = checked_array<float>(partials_obj, "partials", {n_blocks, k, k}, true);
+  if (block_lo < 0 || block_lo > block_hi || block_hi > n_blocks)
+    throw py::value_error("gram_partials: blocks [" + std::to_string(block_lo) + ", " +
+                          std::to_string(block_hi) + ") do not lie in [0, " +
+                          std::to_string(n_blocks) + ")");
+  float* p = partials.mutable_data();
+  py::gil_scoped_release nogil;
+  als::gram_partials<float>(Y.data(), n, k, block_lo, block_hi, p, n_threads);
+}
+
+void gram_sum(const py::handle& partials_obj, const py::handle& out_obj, int n_threads) {
+  auto partials = checked_array<float>(partials_obj, "partials", {any_dim, any_dim, any_dim});
+  const int64_t n_blocks = partials.shape(0), k = partials.shape(1);
+  if (partials.shape(2) != k) throw py::value_error("partials: expected blocks of k x k");
+  auto out = checked_array<float>(out_obj, "out", {k, k}, true);
+  float* o = out.mutable_data();
+  py::gil_scoped_release nogil;
+  als::gram_sum<float>(partials.data(), n_blocks, k, o, n_threads);
+}
+
 void solve_rows(const py::handle& indptr, const py::handle& indices, const py::handle& values,
                 const py::handle& Y_obj, const py::handle& gram_obj, const py::handle& X_obj,
                 float regularization, float alpha, const std::string& solver, int cg_steps,
@@ -101,6 +125,16 @@ void register_als(py::module_& m) {
                                   "float32");
   k.def("gram", &gram, py::arg("factors"), py::arg("out"), py::arg("n_threads") = 0,
         "out = factorsᵀ factors (k x k, float32; blocks summed in double in a fixed order).");
+  k.attr("gram_block_rows") = py::int_(als::kGramBlock);
+  k.def("gram_blocks", &als::gram_blocks, py::arg("n_rows"),
+        "Blocks of gram_block_rows rows that gram sums (at least 1).");
+  k.def("gram_partials", &gram_partials, py::arg("factors"), py::arg("block_lo"),
+        py::arg("block_hi"), py::arg("partials"), py::arg("n_threads") = 0,
+        "Upper triangles of the Gram blocks [block_lo, block_hi) of factors into partials "
+        "(gram_blocks(n) x k x k).");
+  k.def("gram_sum", &gram_sum, py::arg("partials"), py::arg("out"), py::arg("n_threads") = 0,
+        "out = the sum of the partials' upper triangles in double in block order, mirrored: "
+        "gram's bits.");
   k.def("solve_rows", &solve_rows, py::arg("indptr"), py::arg("indices"), py::arg("values"),
         py::arg("other_factors"), py::arg("gram"), py::arg("factors"),
         py::arg("regularization"), py::arg("alpha"), py::arg("solver") = "cg",

@@ -152,7 +152,9 @@ void ccd_epoch(const py::handle& row_ptr_obj, const py::handle& col_idx_obj,
                const py::handle& col_ptr_obj, const py::handle& row_idx_obj,
                const py::handle& csc_to_csr_obj, const py::handle& residual_obj,
                const py::handle& P_obj, const py::handle& Q_obj, int64_t n_factors,
-               float reg_user, float reg_item, int inner_iters, int n_threads) {
+               float reg_user, float reg_item, int inner_iters, int n_threads,
+               const py::object& user_bias, const py::object& item_bias,
+               const py::object& global_offset, float reg_bias) {
   auto P = checked_array<float>(P_obj, "user_factors", {any_dim, any_dim}, true);
   auto Q = checked_array<float>(Q_obj, "item_factors", {any_dim, P.shape(1)}, true);
   check_factors(P, n_factors, "user_factors");
@@ -182,11 +184,20 @@ void ccd_epoch(const py::handle& row_ptr_obj, const py::handle& col_idx_obj,
     for (int64_t x = 0; x < nnz; ++x)
       if (p[x] < 0 || p[x] >= nnz) throw py::value_error("csc_to_csr out of range");
   }
+  ccd::Biases<float> biases;
+  if (user_bias.is_none() != item_bias.is_none() || user_bias.is_none() != global_offset.is_none())
+    throw py::value_error("user_bias, item_bias and global_offset must all be given or all None");
+  if (!user_bias.is_none()) {
+    if (!(reg_bias >= 0.f)) throw py::value_error("reg_bias must be >= 0");
+    biases = {optional_vec(user_bias, "user_bias", m, true),
+              optional_vec(item_bias, "item_bias", n_items, true),
+              optional_vec(global_offset, "global_offset", 1, true), reg_bias};
+  }
   float *Pp = P.mutable_data(), *Qp = Q.mutable_data(), *rp = res.mutable_data();
   py::gil_scoped_release nogil;
   ccd::ccd_epoch<float>(m, n_items, row_ptr.data(), col_idx.data(), col_ptr.data(),
                         row_idx.data(), perm.data(), rp, Pp, Qp, P.shape(1), n_factors, reg_user,
-                        reg_item, inner_iters, n_threads);
+                        reg_item, inner_iters, n_threads, biases);
 }
 
 // bucket() and bucket_relabel() share their grid bounds and their outputs.
@@ -429,7 +440,11 @@ void register_mf(py::module_& m) {
         py::arg("row_idx"), py::arg("csc_to_csr"), py::arg("residual"), py::arg("user_factors"),
         py::arg("item_factors"), py::arg("n_factors"), py::arg("reg_user"),
         py::arg("reg_item"), py::arg("inner_iters") = 1, py::arg("n_threads") = 0,
-        "One CCD++ sweep over all factors (in place on residual and factors).");
+        py::arg("user_bias") = py::none(), py::arg("item_bias") = py::none(),
+        py::arg("global_offset") = py::none(), py::arg("reg_bias") = 0.0f,
+        "One CCD++ sweep (in place on residual, factors and, if given, biases): with biases, one "
+        "pass over the global offset (1 value), item and user biases first, each "
+        "b = sum residual / (n + reg_bias) with b added back; then the rank-one factor updates.");
 }
 
 Register reg(40, &register_mf);

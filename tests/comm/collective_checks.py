@@ -89,6 +89,29 @@ class CollectiveChecks:
                                for r in range(comm.size)])
         assert_close(out, want)
 
+    @pytest.mark.parametrize("check", [True, False])
+    def test_allgatherv_rows_into(self, comm, check):
+        # rank r owns r rows (rank 0 none) of one shared table; everything else is overwritten
+        bounds = np.concatenate([[0], np.cumsum(np.arange(comm.size))]).tolist()
+        want = np.concatenate([contribution(r, (r, 3), np.float32, salt=8)
+                               for r in range(comm.size)]).reshape(-1, 3)
+        full = np.full((bounds[-1], 3), -7.0, np.float32)
+        lo, hi = bounds[comm.rank], bounds[comm.rank + 1]
+        full[lo:hi] = want[lo:hi]
+        before = full.__array_interface__["data"][0]
+        out = comm.allgatherv_rows_into(full, bounds, check=check)
+        assert out is full and full.__array_interface__["data"][0] == before
+        assert_close(full, want)
+
+    def test_allgatherv_rows_into_rejects_bad_bounds(self, comm):
+        full = np.zeros((comm.size + 1, 2))
+        with pytest.raises(ValueError, match="bounds"):
+            comm.allgatherv_rows_into(full, [0] * (comm.size + 1))  # does not reach the end
+        with pytest.raises(ValueError, match="bounds"):
+            comm.allgatherv_rows_into(full, [0] * comm.size)  # one bound too few
+        with pytest.raises(ValueError, match="full"):
+            comm.allgatherv_rows_into(np.zeros(3)[::2], [0] * comm.size + [2])
+
     @pytest.mark.parametrize("shift", [1, -1, 2])
     def test_irotate_array(self, comm, shift):
         send = contribution(comm.rank, (6,), np.float32, salt=6)

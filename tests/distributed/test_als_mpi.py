@@ -98,3 +98,39 @@ def test_mismatched_item_count_raises_on_every_rank(comm):
                               shape=(local.shape[0], R.shape[1] + 1))
     with pytest.raises(ValueError, match="number of items"):
         ImplicitALS(factors=2, iterations=1).fit(local)
+
+
+def test_power_law_data_split_by_cost(comm):
+    # popular users and items first: equal row counts would give rank 0 most of the entries; the
+    # ranks solve slices of equal modelled cost instead, and still give one process's bits
+    rng = np.random.default_rng(5)
+    n_users, n_items, nnz = 600, 300, 12000
+    users = np.minimum(rng.zipf(1.3, nnz) - 1, n_users - 1)
+    items = np.minimum(rng.zipf(1.2, nnz) - 1, n_items - 1)
+    R = sp.csr_matrix((np.ones(nnz, np.float32), (users, items)), shape=(n_users, n_items))
+    R.sum_duplicates()
+    local, _ = shard(R, comm)
+    params = dict(factors=16, iterations=3, random_state=4, n_jobs=1)
+    ref = single_process(ImplicitALS(**params), R)
+    ours = ImplicitALS(**params).fit(local)
+    assert np.array_equal(ours.user_factors_, ref.user_factors_)
+    assert np.array_equal(ours.item_factors_, ref.item_factors_)
+
+
+@pytest.mark.parametrize("buffered", [False, True])
+def test_generator_seed_gives_one_process_factors(comm, buffered):
+    # each rank draws only its users' initial factors from the stream (skipping the others'),
+    # also from a Generator that holds half of a 64-bit output in its buffer
+    def seed():
+        rng = np.random.default_rng(11)
+        if buffered:
+            rng.random(1, dtype=np.float32)
+        return rng
+
+    R = whole_data(3)
+    local, _ = shard(R, comm)
+    params = dict(factors=7, iterations=2, n_jobs=1)
+    ref = single_process(ImplicitALS(random_state=seed(), **params), R)
+    ours = ImplicitALS(random_state=seed(), **params).fit(local)
+    assert np.array_equal(ours.user_factors_, ref.user_factors_)
+    assert np.array_equal(ours.item_factors_, ref.item_factors_)

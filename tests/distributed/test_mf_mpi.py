@@ -93,15 +93,38 @@ def test_distributed_path_in_one_process_matches_plain_fit(solver, slices):
     assert rotated.timings_["compute"] > 0
 
 
-def test_distributed_ccd_is_the_one_process_algorithm():
-    """CCD++ with reduced item statistics makes the one-process updates: same model up to the
-    summation order (float32 kernel vs float64 sums here)."""
+def biased(data, seed=5):
+    """data with strong user and item biases added."""
+    u, i, r = data
+    rng = np.random.default_rng(seed)
+    return u, i, r + rng.normal(0, 1, 400)[u] + rng.normal(0, 1, 250)[i]
+
+
+def assert_same_ccd_model(a, b, tol):
+    np.testing.assert_allclose(a.user_factors_, b.user_factors_, rtol=tol, atol=tol)
+    np.testing.assert_allclose(a.item_factors_, b.item_factors_, rtol=tol, atol=tol)
+    assert (a.user_bias_ is None) == (b.user_bias_ is None)
+    if a.user_bias_ is not None:
+        np.testing.assert_allclose(a.user_bias_, b.user_bias_, rtol=tol, atol=tol)
+        np.testing.assert_allclose(a.item_bias_, b.item_bias_, rtol=tol, atol=tol)
+    assert a.global_mean_ == pytest.approx(b.global_mean_, abs=tol)
+
+
+@pytest.mark.parametrize("use_bias", [True, False])
+def test_distributed_ccd_is_the_one_process_algorithm(use_bias):
+    """CCD++ with reduced item statistics (and, with biases, reduced item residual sums) makes
+    the one-process updates: same model up to the summation order (float32 kernel vs float64
+    sums here)."""
     tr, te = ratings()
+    tr, te = biased(tr), biased(te)
     kw = dict(n_factors=6, n_epochs=5, random_state=3, solver="ccd", n_jobs=1,
-              early_stopping=False)
-    plain = one_process(**kw)
+              early_stopping=False, use_bias=use_bias)
+    with harpdaal.config_context(comm=LocalCommunicator()):
+        plain = MatrixFactorization(**kw).fit(tr)
     est = MatrixFactorization(**kw)
     dist = fit_distributed(est, LocalCommunicator(), tr)
+    assert (dist.user_bias_ is not None) == use_bias
+    assert_same_ccd_model(dist, plain, 2e-3)
     np.testing.assert_allclose(dist.predict(te[0], te[1]), plain.predict(te[0], te[1]),
                                rtol=2e-3, atol=2e-3)
 
@@ -160,6 +183,30 @@ def test_ranks_reach_one_process_rmse(comm, solver, slices):
     assert dist.rmse(te) == pytest.approx(one, rel=0.01)
     assert agree(comm, dist.item_factors_) and agree(comm, dist.user_factors_)
     assert dist.timings_["comm"] >= 0 and dist.timings_["compute"] > 0
+
+
+@pytest.mark.mpi
+@pytest.mark.timeout(120, method="thread")
+@pytest.mark.parametrize("use_bias", [True, False])
+def test_ccd_shards_give_the_one_process_model(comm, use_bias):
+    """Users split over the ranks: the one-process CCD++ model (biases and offset included) up to
+    the summation order, the same bits on every rank."""
+    tr, te = ratings()
+    tr, te = biased(tr), biased(te)
+    kw = dict(n_factors=6, n_epochs=5, random_state=3, solver="ccd", n_jobs=1,
+              early_stopping=False, use_bias=use_bias)
+    with harpdaal.config_context(comm=LocalCommunicator()):
+        one = MatrixFactorization(**kw).fit(tr)
+    dist = MatrixFactorization(**kw).fit(my_part(tr, comm))
+    assert_same_ccd_model(dist, one, 2e-3)
+    np.testing.assert_allclose(dist.predict(te[0], te[1]), one.predict(te[0], te[1]),
+                               rtol=2e-3, atol=2e-3)
+    assert agree(comm, dist.item_factors_) and agree(comm, dist.user_factors_)
+    assert agree(comm, np.array([dist.global_mean_]))
+    if use_bias:
+        assert agree(comm, dist.item_bias_) and agree(comm, dist.user_bias_)
+        assert dist.rmse(te) < 0.95 * MatrixFactorization(**{**kw, "use_bias": False}).fit(
+            my_part(tr, comm)).rmse(te)
 
 
 @pytest.mark.mpi
@@ -280,6 +327,7 @@ def test_checkpoint_resume_is_bitwise_equal(comm, shared_dir, solver):
     for name in ("user_factors_", "item_factors_", "user_bias_", "item_bias_"):
         a, b = getattr(ref, name), getattr(resumed, name)
         assert (a is None and b is None) or a.tobytes() == b.tobytes(), name
+    assert resumed.global_mean_ == ref.global_mean_
     assert resumed.n_epochs_ == 7 and [h["epoch"] for h in resumed.history_] == list(range(1, 8))
     files = sorted(f for f in os.listdir(ck) if f.startswith("state."))
     assert len(files) == comm.size and all(f".i{6:09d}." in f for f in files), files
@@ -309,6 +357,7 @@ def test_early_stopping_resumed_from_a_checkpoint_is_bitwise_equal(comm, shared_
     for name in ("user_factors_", "item_factors_", "user_bias_", "item_bias_"):
         a, b = getattr(ref, name), getattr(resumed, name)
         assert (a is None and b is None) or a.tobytes() == b.tobytes(), name
+    assert resumed.global_mean_ == ref.global_mean_
     assert (resumed.n_epochs_, resumed.best_epoch_) == (ref.n_epochs_, ref.best_epoch_)
     assert [h["val_rmse"] for h in resumed.history_] == [h["val_rmse"] for h in ref.history_]
 

@@ -164,6 +164,114 @@ def test_save_load_roundtrip_without_pickle(tmp_path):
     assert m2.get_params() == m.get_params()
 
 
+def biased_ratings(seed=0, m=150, n=100, density=0.25):
+    """Low-rank ratings plus strong user and item biases."""
+    u, i, r = low_rank_ratings(m=m, n=n, density=density, seed=seed, noise=0.3)
+    rng = np.random.default_rng(seed + 10)
+    bu, bi = rng.normal(0, 1.0, m), rng.normal(0, 1.0, n)
+    return u, i, r + bu[u] + bi[i]
+
+
+def test_ccd_learns_biases_and_a_global_offset():
+    tr, te = split(*biased_ratings())
+    kw = dict(n_factors=4, solver="ccd", reg=0.05, n_epochs=15, early_stopping=False,
+              random_state=0, n_jobs=1)
+    m = MatrixFactorization(**kw).fit(tr)
+    plain = MatrixFactorization(use_bias=False, **kw).fit(tr)
+    assert plain.user_bias_ is None and plain.item_bias_ is None
+    assert plain.global_mean_ == pytest.approx(tr[2].mean(), abs=1e-9)
+    assert m.user_bias_.shape == (m.user_ids_.size,) and m.item_bias_.shape == (m.item_ids_.size,)
+    assert m.global_mean_ != plain.global_mean_  # the learnt offset, folded into the mean
+    assert m.rmse(te) < 0.9 * plain.rmse(te)
+    # the learnt biases follow the planted ones
+    true_bu = np.random.default_rng(10).normal(0, 1.0, 150)[m.user_ids_]
+    assert np.corrcoef(m.user_bias_, true_bu)[0, 1] > 0.9
+    # predict, score and recommend use mean + b_u + b_i + p . q
+    u, i = m._map_known(te[0], te[1])
+    manual = (m.global_mean_ + m.user_bias_[u] + m.item_bias_[i]
+              + np.einsum("ij,ij->i", m.user_factors_[u], m.item_factors_[i]))
+    np.testing.assert_allclose(m.predict(te[0], te[1]), manual, rtol=1e-5, atol=1e-5)
+    items, scores = m.recommend(int(te[0][0]), n=5, exclude_seen=False)
+    np.testing.assert_allclose(m.predict(np.full(5, te[0][0]), items), scores, rtol=1e-5)
+    # an unknown user: the mean plus the item's bias
+    assert m.predict([10**6], [te[1][0]])[0] == pytest.approx(
+        m.global_mean_ + m.item_bias_[i[0]], rel=1e-5)
+    # reg_bias shrinks the biases (b = sum e / (n + reg_bias))
+    tight = MatrixFactorization(reg_bias=1e4, **kw).fit(tr)
+    assert np.abs(tight.user_bias_).max() < 0.1 * np.abs(m.user_bias_).max()
+
+
+def test_ccd_without_biases_is_the_bias_free_kernel():
+    """use_bias=False runs the CCD++ kernel without biases exactly as fits did before CCD++
+    learnt them: the model equals the kernel driven by hand from the same start, bitwise."""
+    from harpdaal import _core
+    from harpdaal.recommend import _ratings as R
+
+    u, i, r = biased_ratings(seed=2)
+    k, epochs = 5, 4
+    m = MatrixFactorization(n_factors=k, solver="ccd", use_bias=False, reg_user=0.03,
+                            reg_item=0.07, n_epochs=epochs, early_stopping=False,
+                            random_state=4, n_jobs=1).fit((u, i, r))
+    mean, std = _core.mf.mean_std(np.ascontiguousarray(r, dtype=np.float64), 1)
+    P = R.normal_factors(m.user_ids_.size, k, 0.01, R.init_seed(np.random.default_rng(4)), 0)
+    Q = R.aligned_empty((m.item_ids_.size, P.shape[1]))
+    rs = ((r - mean) / std).astype(np.float32)
+    csr = sp.csr_matrix((np.arange(r.size) + 1.0, (u, i)), shape=(P.shape[0], Q.shape[0]))
+    csr.sort_indices()
+    src = csr.data.astype(np.int64) - 1
+    csc = sp.csc_matrix((np.arange(r.size) + 1.0, (u[src], i[src])), shape=csr.shape)
+    csc.sort_indices()
+    res = np.ascontiguousarray(rs[src])
+    for _ in range(epochs):
+        _core.mf.ccd_epoch(csr.indptr.astype(np.int64), csr.indices.astype(np.int32),
+                           csc.indptr.astype(np.int64), csc.indices.astype(np.int32),
+                           csc.data.astype(np.int64) - 1, res, P, Q, k, 0.03, 0.07, 1, 1)
+    root = np.float32(np.sqrt(std))
+    assert (P[:, :k] * root).tobytes() == m.user_factors_.tobytes()
+    assert (Q[:, :k] * root).tobytes() == m.item_factors_.tobytes()
+
+
+@pytest.mark.parametrize("use_bias", [True, False])
+def test_ccd_is_deterministic_across_threads(use_bias):
+    u, i, r = biased_ratings(seed=3, m=400, n=300, density=0.1)
+    kw = dict(n_factors=6, solver="ccd", use_bias=use_bias, random_state=1)
+    a = MatrixFactorization(n_jobs=1, **kw).fit((u, i, r))
+    b = MatrixFactorization(n_jobs=2, **kw).fit((u, i, r))
+    assert_same_model(a, b)
+
+
+def test_ccd_model_file_roundtrip_with_biases_and_old_files_without(tmp_path):
+    import json
+
+    u, i, r = biased_ratings(seed=4, m=40, n=30, density=0.4)
+    kw = dict(n_factors=3, solver="ccd", n_epochs=4, early_stopping=False, random_state=0)
+    m = MatrixFactorization(**kw).fit((u, i, r))
+    path = tmp_path / "ccd.npz"
+    m.save(path)
+    m2 = MatrixFactorization.load(path)
+    np.testing.assert_array_equal(m2.user_bias_, m.user_bias_)
+    np.testing.assert_array_equal(m2.item_bias_, m.item_bias_)
+    assert m2.global_mean_ == m.global_mean_
+    np.testing.assert_array_equal(m.predict(u, i), m2.predict(u, i))
+    np.testing.assert_array_equal(m.recommend(u[:4], 3)[1], m2.recommend(u[:4], 3)[1])
+    # a file of a release whose CCD++ had no biases: use_bias=True in its parameters, no bias
+    # arrays; it loads as the bias-free model it is
+    old = MatrixFactorization(use_bias=False, **kw).fit((u, i, r))
+    old_path = tmp_path / "old.npz"
+    old.save(old_path)
+    with np.load(old_path) as z:
+        members = {name: z[name] for name in z.files}
+    header = json.loads(members["header"].tobytes())
+    assert "user_bias" not in header["arrays"]
+    header["params"].update(use_bias=True, reg_bias=0.02)
+    members["header"] = np.frombuffer(json.dumps(header).encode(), np.uint8)
+    np.savez(old_path, **members)
+    loaded = MatrixFactorization.load(old_path)
+    assert loaded.use_bias and loaded.user_bias_ is None
+    np.testing.assert_array_equal(loaded.predict(u, i), old.predict(u, i))
+    np.testing.assert_array_equal(loaded.recommend(u[:4], 3)[0], old.recommend(u[:4], 3)[0])
+
+
 def test_early_stopping_and_history(capsys):
     tr, te = split(*low_rank_ratings(noise=1.0))
     m = MatrixFactorization(n_factors=30, reg=0.0, n_epochs=60, early_stopping=True,
@@ -187,6 +295,7 @@ def assert_same_model(a, b):
     assert [{k: v for k, v in h.items() if k != "seconds"} for h in a.history_] == \
         [{k: v for k, v in h.items() if k != "seconds"} for h in b.history_]
     assert (a.n_epochs_, a.best_epoch_) == (b.n_epochs_, b.best_epoch_)
+    assert a.global_mean_ == b.global_mean_  # CCD++ learns an offset to it
 
 
 @pytest.mark.parametrize("solver", ["sgd", "ccd"])

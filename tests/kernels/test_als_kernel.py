@@ -103,6 +103,36 @@ def test_gram_same_bits_at_any_thread_count():
     assert all(np.array_equal(outs[0], o) for o in outs[1:])
 
 
+@pytest.mark.parametrize("n", [0, 5, 4096, 9000, 20000])
+def test_gram_from_partials_in_any_split_has_grams_bits(n):
+    # ranks compute shares of the fixed row blocks and add all partials in block order
+    k = 20
+    Y = np.random.default_rng(n).standard_normal((n, k)).astype(np.float32)
+    want = np.empty((k, k), np.float32)
+    als.gram(Y, want, n_threads=2)
+    n_blocks = als.gram_blocks(n)
+    assert n_blocks == max(1, -(-n // als.gram_block_rows))
+    for parts in (1, 2, 3):
+        partials = np.full((n_blocks, k, k), np.nan, np.float32)
+        bounds = [(n_blocks * r) // parts for r in range(parts + 1)]
+        for lo, hi in zip(bounds[:-1], bounds[1:]):
+            als.gram_partials(Y, lo, hi, partials, n_threads=1 + lo % 2)
+        got = np.empty((k, k), np.float32)
+        als.gram_sum(partials, got, n_threads=2)
+        assert np.array_equal(got, want)
+
+
+def test_gram_partials_reject_bad_blocks():
+    Y = np.zeros((10, 4), np.float32)
+    partials = np.zeros((1, 4, 4), np.float32)
+    with pytest.raises(ValueError, match="blocks"):
+        als.gram_partials(Y, 0, 2, partials)
+    with pytest.raises(ValueError, match="partials"):
+        als.gram_partials(Y, 0, 1, np.zeros((2, 4, 4), np.float32))
+    with pytest.raises(ValueError, match="partials"):
+        als.gram_sum(np.zeros((2, 4, 3), np.float32), np.zeros((4, 4), np.float32))
+
+
 @pytest.mark.parametrize("reg,alpha", [(0.1, 2.0), (1e-3, 40.0)])
 def test_cholesky_equals_linalg_solve(isa, reg, alpha):
     R, X, Y = _problem(seed=1)
@@ -242,3 +272,39 @@ def test_bad_arguments_raise():
         als.solve_rows(*args[:5], Xr, 0.1, 1.0)
     with pytest.raises(ValueError, match="regularization"):
         als.solve_rows(*args[:6], -1.0, 1.0)
+
+
+@pytest.mark.parametrize("product", ["mkl", "tile"])
+def test_cg_block_product_choices_match_reference(product, tmp_path):
+    # the AVX-512 CG blocks' dense product is MKL's sgemm on Intel CPUs and our register tile
+    # elsewhere, chosen once per process: each choice is forced in a fresh interpreter
+    import os
+    import subprocess
+    import sys
+
+    if "avx512" not in harpdaal.available_isas():
+        pytest.skip("the CG block product is the AVX-512 level's")
+    for k in (8, 33, 64, 128):
+        R, X, Y = _problem(seed=3, n_rows=90, k=k, density=0.05)  # short rows: blocked
+        np.savez(tmp_path / f"in{k}.npz", indptr=R.indptr, indices=R.indices, data=R.data, X=X,
+                 Y=Y)
+    code = (
+        "import numpy as np, sys, harpdaal\n"
+        "from harpdaal._core import als\n"
+        "harpdaal.set_isa('avx512')\n"
+        "for k in (8, 33, 64, 128):\n"
+        "    z = np.load(sys.argv[1] + f'/in{k}.npz')\n"
+        "    X = z['X'].copy(); G = np.empty((k, k), np.float32); als.gram(z['Y'], G)\n"
+        "    als.solve_rows(z['indptr'], z['indices'], z['data'], z['Y'], G, X, 0.05, 3.0, 'cg',"
+        " 3, n_threads=2)\n"
+        "    np.save(sys.argv[1] + f'/out{k}.npy', X)\n")
+    env = dict(os.environ, HARPDAAL_ALS_PRODUCT=product)
+    subprocess.run([sys.executable, "-c", code, str(tmp_path)], env=env, check=True)
+    for k in (8, 33, 64, 128):
+        z = np.load(tmp_path / f"in{k}.npz")
+        R = sp.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=(90, 45))
+        got = np.load(tmp_path / f"out{k}.npy")
+        ref = ref_cg(R, z["X"], z["Y"], 0.05, 3.0, 3)
+        ref[np.diff(R.indptr) == 0] = 0.0  # no entries: b = 0, the exact solution is 0
+        np.testing.assert_allclose(got, ref, rtol=2e-3, atol=3e-4)
+        assert not np.allclose(got, z["X"])

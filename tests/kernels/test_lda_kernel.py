@@ -316,3 +316,22 @@ def test_fold_in_samples_the_exact_conditional():
     np.testing.assert_allclose(freq, marginal, atol=0.015)
     # the word's rare topics (reached mostly through the smoothing bucket), relatively
     np.testing.assert_allclose(freq[2:], marginal[2:], rtol=0.25)
+
+
+@pytest.mark.parametrize("bucket", ["gather", "scalar"])
+def test_both_document_bucket_choices_pass_the_sampler_checks(bucket):
+    # the document bucket is the level's vector gathers on Intel CPUs and the scalar loop
+    # elsewhere, chosen once per process: each choice runs the exactness and count checks above
+    # in a fresh interpreter
+    import os
+    import subprocess
+    import sys
+
+    if os.environ.get("HARPDAAL_LDA_BUCKET"):
+        pytest.skip("this process already runs one forced choice")
+    env = dict(os.environ, HARPDAAL_LDA_BUCKET=bucket)
+    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                        __file__, "-k", "conditional_invariant or counts_invariant"],
+                       env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
+    assert " passed" in r.stdout and "failed" not in r.stdout

@@ -133,6 +133,86 @@ def test_ccd_matches_numpy(isa):
     np.testing.assert_allclose(residual, res_ref.data, rtol=1e-3, atol=1e-4)
 
 
+def numpy_bias_pass(Rm, bu, bi, g, reg_bias):
+    """CCD++'s bias pass in NumPy on the residual matrix Rm: the global offset g (unregularised),
+    then every item bias, then every user bias, each b = sum(e + b) / (n + reg_bias) with the
+    residual updated after each group. Returns (residual, bu, bi, g)."""
+    rows, cols = Rm.nonzero()
+    e = Rm.data.copy()
+    n_u = np.diff(Rm.indptr).astype(np.float64)
+    n_i = np.bincount(cols, minlength=bi.size).astype(np.float64)
+    g_new = g + e.mean()
+    e -= g_new - g
+    bi_new = np.bincount(cols, e + bi[cols], bi.size) / (n_i + reg_bias)
+    e -= (bi_new - bi)[cols]
+    bu_new = np.bincount(rows, e + bu[rows], bu.size) / (n_u + reg_bias)
+    e -= (bu_new - bu)[rows]
+    return sp.csr_matrix((e, (rows, cols)), shape=Rm.shape), bu_new, bi_new, g_new
+
+
+@pytest.mark.parametrize("reg_bias", [0.0, 3.0])
+def test_ccd_with_biases_matches_numpy(isa, reg_bias):
+    """One sweep with biases = the NumPy bias pass, then the NumPy factor sweep."""
+    u, i, r, P, Q, k = tiny_problem(seed=6)
+    m, n = P.shape[0], Q.shape[0]
+    r = r + 0.5 + 0.3 * (u % 3) - 0.4 * (i % 2)  # something for g and the biases to learn
+    Rm = sp.csr_matrix((r, (u, i)), shape=(m, n))
+    Rm.sort_indices()
+    csc = sp.csc_matrix((np.arange(Rm.nnz) + 1.0, Rm.nonzero()), shape=(m, n))
+    csc.sort_indices()
+    Q[:] = 0
+    P64, Q64 = P[:, :k].astype(np.float64), np.zeros((n, k))
+    residual = Rm.data.astype(np.float32)
+    bu, bi, g = np.zeros(m, np.float32), np.zeros(n, np.float32), np.zeros(1, np.float32)
+    bu64, bi64, g64 = np.zeros(m), np.zeros(n), 0.0
+    args = (Rm.indptr.astype(np.int64), Rm.indices.astype(np.int32), csc.indptr.astype(np.int64),
+            csc.indices.astype(np.int32), csc.data.astype(np.int64) - 1)
+    res_ref = Rm
+    for _ in range(3):
+        _core.mf.ccd_epoch(*args, residual, P, Q, k, 0.05, 0.1, 1, 2, bu, bi, g, reg_bias)
+        res_ref, bu64, bi64, g64 = numpy_bias_pass(res_ref, bu64, bi64, g64, reg_bias)
+        res_ref = numpy_ccd_epoch(res_ref, P64, Q64, k, 0.05, 0.1)
+    assert abs(g64) > 0.1 and np.abs(bu64).max() > 0.1 and np.abs(bi64).max() > 0.1
+    np.testing.assert_allclose(g[0], g64, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(bu, bu64, rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(bi, bi64, rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(P[:, :k], P64, rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(Q[:, :k], Q64, rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(residual, res_ref.data, rtol=1e-3, atol=1e-4)
+    # the residual the kernel keeps is r - (g + b_u + b_i + p . q)
+    rows, cols = Rm.nonzero()
+    pred = g[0] + bu[rows] + bi[cols] + np.einsum("ij,ij->i", P[rows, :k], Q[cols, :k])
+    np.testing.assert_allclose(residual, Rm.data - pred, rtol=1e-4, atol=1e-4)
+
+
+def test_ccd_biases_thread_count_independent_and_none_means_none():
+    u, i, r, P, Q, k = tiny_problem(seed=7, m=300, n=200, nnz=6000)
+    m, n = P.shape[0], Q.shape[0]
+    Rm = sp.csr_matrix((r + 1.0, (u, i)), shape=(m, n))
+    Rm.sort_indices()
+    csc = sp.csc_matrix((np.arange(Rm.nnz) + 1.0, Rm.nonzero()), shape=(m, n))
+    csc.sort_indices()
+    args = (Rm.indptr.astype(np.int64), Rm.indices.astype(np.int32), csc.indptr.astype(np.int64),
+            csc.indices.astype(np.int32), csc.data.astype(np.int64) - 1)
+    out = []
+    for nt, biased in ((1, True), (2, True), (1, False), (2, False)):
+        res, P1, Q1 = Rm.data.astype(np.float32), P.copy(), Q.copy()
+        b = ((np.zeros(m, np.float32), np.zeros(n, np.float32), np.zeros(1, np.float32))
+             if biased else (None, None, None))
+        for _ in range(2):
+            _core.mf.ccd_epoch(*args, res, P1, Q1, k, 0.05, 0.1, 1, nt, *b, 2.0)
+        out.append(b"".join(a.tobytes() for a in (res, P1, Q1) + (b if biased else ())))
+    assert out[0] == out[1] and out[2] == out[3] and out[0] != out[2]
+    with pytest.raises(ValueError, match="all be given or all None"):
+        _core.mf.ccd_epoch(*args, res, P1, Q1, k, 0.05, 0.1, 1, 1, np.zeros(m, np.float32))
+    with pytest.raises(ValueError, match="reg_bias"):
+        _core.mf.ccd_epoch(*args, res, P1, Q1, k, 0.05, 0.1, 1, 1, np.zeros(m, np.float32),
+                           np.zeros(n, np.float32), np.zeros(1, np.float32), -1.0)
+    with pytest.raises(ValueError, match="item_bias"):
+        _core.mf.ccd_epoch(*args, res, P1, Q1, k, 0.05, 0.1, 1, 1, np.zeros(m, np.float32),
+                           np.zeros(n + 1, np.float32), np.zeros(1, np.float32), 1.0)
+
+
 def test_kernel_rejects_bad_arguments():
     u, i, r, P, Q, k = tiny_problem()
     bu_, bi_, br_, ptr = bucket(u, i, r, P.shape[0], Q.shape[0], 2)

@@ -345,13 +345,8 @@ class _KMeansBase(PersistMixin, ClassNamePrefixFeaturesOutMixin, ClusterMixin,
             xn = np.asarray(X64.multiply(X64).sum(axis=1)).ravel()
             sq = xn[:, None] - 2 * np.asarray(X64 @ c64.T) + (c64 ** 2).sum(axis=1)[None, :]
             return np.sqrt(np.maximum(sq, 0)).astype(X.dtype)
-        if X.dtype == np.float32:  # the same reason, dense: a point on a center gave 0.002
-            out = np.empty((X.shape[0], c.shape[0]), dtype=np.float64)
-            _K.distances_f64(X.astype(np.float64), c.astype(np.float64), out, False,
-                             resolve_n_jobs(self.n_jobs))
-            return out.astype(np.float32)
         out = np.empty((X.shape[0], c.shape[0]), dtype=X.dtype)
-        _K.distances_f64(X, c, out, False, resolve_n_jobs(self.n_jobs))
+        getattr(_K, "distances" + _suffix(X.dtype))(X, c, out, False, resolve_n_jobs(self.n_jobs))
         return out
 
     def fit_transform(self, X, y=None, sample_weight=None):

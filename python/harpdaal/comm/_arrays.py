@@ -120,6 +120,29 @@ class ArrayCollectives:
         self._allgatherv_buf(a, out, counts, displs)
         return out
 
+    def allgatherv_rows_into(self, full: np.ndarray, bounds, *, check: bool = True) -> np.ndarray:
+        """In place: rank ``r`` owns rows ``[bounds[r], bounds[r + 1])`` of ``full`` and receives
+        every other rank's rows; returns ``full``. Nothing is copied on this side
+        (``MPI_IN_PLACE``). ``bounds``: ``size + 1`` non-decreasing row indices from 0 to
+        ``len(full)``, the same on every rank. ``check=False`` skips the cross-rank agreement on
+        shape, dtype and bounds in loops that checked them once."""
+        def local():
+            check_array(full, "full", writable=True)
+            if full.ndim < 1:
+                raise ValueError("full: expected at least 1 dimension, got a 0-d array")
+            b = [int(x) for x in bounds]
+            if len(b) != self.size + 1 or b[0] != 0 or b[-1] != full.shape[0] or any(
+                    x > y for x, y in zip(b[:-1], b[1:])):
+                raise ValueError(f"bounds: expected {self.size + 1} non-decreasing row indices "
+                                 f"from 0 to {full.shape[0]}, got {b}")
+            return (full.shape, full.dtype.str, b)
+        self._agreed("allgatherv_rows_into", check, local)
+        row_size = int(np.prod(full.shape[1:], dtype=np.int64))
+        counts = [(int(b) - int(a)) * row_size for a, b in zip(bounds[:-1], bounds[1:])]
+        displs = [int(a) * row_size for a in bounds[:-1]]
+        self._allgatherv_inplace_buf(full, counts, displs)
+        return full
+
     def irotate_array(self, send: np.ndarray, recv: np.ndarray, shift: int = 1,
                       check: bool = True) -> RotateHandle:
         """Non-blocking ring shift: ``send`` goes to rank+shift, ``recv`` fills from rank-shift.

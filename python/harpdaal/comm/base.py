@@ -39,6 +39,7 @@ class Communicator(Agreement, ArrayCollectives, TableCollectives, Events):
     def _bcast_buf(self, a, root): raise NotImplementedError
     def _allgather_buf(self, a, out): raise NotImplementedError
     def _allgatherv_buf(self, a, out, counts, displs): raise NotImplementedError
+    def _allgatherv_inplace_buf(self, out, counts, displs): raise NotImplementedError
     def _gatherv_buf(self, a, out, counts, displs, root): raise NotImplementedError
     def _alltoallv_buf(self, send, scounts, sdispls, recv, rcounts, rdispls): raise NotImplementedError
     def _sendrecv_buf(self, send, dest, recv, source): raise NotImplementedError

@@ -37,6 +37,9 @@ class LocalCommunicator(Communicator):
     def _allgatherv_buf(self, a, out, counts, displs):
         out.reshape(-1)[displs[0]:displs[0] + counts[0]] = a.reshape(-1)
 
+    def _allgatherv_inplace_buf(self, out, counts, displs):
+        pass  # one rank: its rows are the whole table
+
     def _gatherv_buf(self, a, out, counts, displs, root):
         out.reshape(-1)[displs[0]:displs[0] + counts[0]] = a.reshape(-1)
 

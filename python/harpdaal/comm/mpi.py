@@ -158,6 +158,9 @@ class MPICommunicator(Communicator):
     def _allgatherv_buf(self, a, out, counts, displs):
         self._comm.Allgatherv(a, [out, (counts, displs)])
 
+    def _allgatherv_inplace_buf(self, out, counts, displs):
+        self._comm.Allgatherv(self._MPI.IN_PLACE, [out, (counts, displs)])
+
     def _gatherv_buf(self, a, out, counts, displs, root):
         if self.rank == root:
             self._comm.Gatherv(a, [out, (counts, displs)], root=root)

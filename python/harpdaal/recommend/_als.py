@@ -145,96 +145,210 @@ def _initial_factors(rng, n: int, k: int) -> np.ndarray:
     return out
 
 
-def _item_rows(user_rows, user_offset: int, n_users: int, comm, item_lo, item_hi):
-    """The CSR (items in [item_lo[rank], item_hi[rank]) x all users) of this rank's item slice,
-    entries ordered by user id, from every rank's user rows. One process: the transpose."""
-    # the local transpose: per item, this rank's users in ascending order
-    csc = sp.csr_matrix((user_rows.data, user_rows.indices, user_rows.indptr),
-                        shape=user_rows.shape).tocsc()
-    if comm.size == 1:
-        return _Rows(csc.indptr.astype(np.int64), csc.indices.astype(np.int32),
-                     csc.data.astype(np.float32, copy=False), (csc.shape[1], n_users))
-    items = np.repeat(np.arange(csc.shape[1], dtype=np.int64), np.diff(csc.indptr))
-    users = csc.indices.astype(np.int64) + user_offset
-    values = csc.data
+def _solve_cost(row_nnz: np.ndarray, k: int, n_other: int) -> np.ndarray:
+    """Modelled seconds (x 1e9) of each row's CG solve, from per-row and per-entry timings of the
+    kernel at k = 64 (1 thread, 12M-entry power-law set): a row costs ~0.5 us for its products
+    with the Gram matrix (grows as k^2); an entry ~25 ns (grows as k) while the other side's
+    factor table stays in cache (<= 32 MiB), else ~47 ns, ~73 ns once the row's own factor rows
+    exceed 512 KiB (they no longer stay in L2 across the CG passes) and ~125 ns beyond 8 MiB."""
+    scale = k / 64.0
+    row_bytes = row_nnz.astype(np.float64) * k * 4
+    if n_other * k * 4 <= 32 << 20:
+        per_entry = np.full(row_nnz.shape, 25.0)
+    else:
+        per_entry = np.select([row_bytes <= 512 << 10, row_bytes <= 8 << 20], [47.0, 73.0],
+                              125.0)
+    return scale * per_entry * row_nnz + 500.0 * scale * scale
+
+
+def _initial_tables(random_state, n_users: int, n_items: int, k: int, lo: int, hi: int):
+    """The one-process initialisation (X then Y from one stream) where this rank needs only
+    users [lo, hi) of X: the other rows are zero here until the first allgather. With numpy's
+    PCG64 (two float32 draws per 64-bit output) the stream skips the other ranks' users instead
+    of drawing them; other bit generators draw everything."""
+    rng = _generator(random_state)
+    bg = rng.bit_generator
+    if (lo, hi) == (0, n_users) or type(bg).__name__ != "PCG64":
+        return _initial_factors(rng, n_users, k), _initial_factors(rng, n_items, k)
+    start = bg.state
+
+    def skip(count):  # as if `count` float32 values had been drawn
+        if count == 0:
+            return  # (advance(0) would drop a buffered half)
+        if bg.state["has_uint32"]:
+            rng.random(1, dtype=np.float32)  # the buffered half of the last output
+            count -= 1
+        bg.advance(count // 2)  # whole outputs (this also empties the buffer)
+        if count % 2:
+            rng.random(1, dtype=np.float32)
+
+    X = np.zeros((n_users, k), np.float32)
+    skip(lo * k)
+    X[lo:hi] = _initial_factors(rng, hi - lo, k)
+    bg.state = start
+    skip(n_users * k)
+    return X, _initial_factors(rng, n_items, k)
+
+
+def _balanced_bounds(cost: np.ndarray, parts: int) -> list[int]:
+    """Bounds of ``parts`` contiguous row slices of about equal total ``cost``. Power-law data
+    sorted by popularity puts most entries in the first rows: equal row counts would leave one
+    rank with most of the work."""
+    total = np.cumsum(cost)
+    end = float(total[-1]) if total.size else 0.0
+    inner = [int(np.searchsorted(total, end * r / parts, side="right")) for r in range(1, parts)]
+    return [0, *inner, int(cost.size)]
+
+
+def _regroup_rows(comm, rows: _Rows, first: int, bounds, n_cols: int) -> _Rows:
+    """Move CSR rows to the ranks that solve them. This rank holds global rows
+    ``[first, first + rows.shape[0])``; rank ``r`` receives rows ``[bounds[r], bounds[r + 1])``.
+    A row held by several ranks (an item's entries, one part per rank's users) gets its parts in
+    rank order, so every row's entries keep the order of the one-process matrix."""
     from ..comm import Partition, Table
 
-    owner = np.searchsorted(np.asarray(item_hi), items, side="right")
-    table = Table("sum")
-    for dest in range(comm.size):
-        sel = owner == dest
-        if sel.any():
-            block = np.stack([items[sel], users[sel], values[sel].astype(np.float64)], axis=1)
-            table.add(Partition(dest * comm.size + comm.rank, np.ascontiguousarray(block)))
-    comm.regroup(table, partitioner=lambda pid: pid // comm.size)
-    parts = [table[pid] for pid in sorted(table.ids())]
-    block = np.concatenate(parts) if parts else np.empty((0, 3))
-    items, users = block[:, 0].astype(np.int64), block[:, 1].astype(np.int64)
-    values = block[:, 2].astype(np.float32)
-    lo, hi = item_lo[comm.rank], item_hi[comm.rank]
-    # parts arrive in source-rank order (ascending user blocks), each sorted by (item, user):
-    # a stable sort by item orders the whole slice by (item, user), as the one-process transpose
-    order = np.argsort(items, kind="stable")
-    items, users, values = items[order] - lo, users[order], values[order]
-    indptr = np.zeros(hi - lo + 1, dtype=np.int64)
-    np.cumsum(np.bincount(items, minlength=hi - lo), out=indptr[1:])
-    return _Rows(indptr, users.astype(np.int32), values.astype(np.float32), (hi - lo, n_users))
+    size, me = comm.size, comm.rank
+    lo, hi = bounds[me], bounds[me + 1]
+    table = Table("sum")  # ids are unique: nothing is combined
+    kept = None
+    for dest in range(size):
+        a = max(bounds[dest], first) - first
+        b = min(bounds[dest + 1], first + rows.shape[0]) - first
+        if a >= b:
+            continue
+        e0, e1 = int(rows.indptr[a]), int(rows.indptr[b])
+        lengths = np.zeros(bounds[dest + 1] - bounds[dest], np.int64)
+        lengths[a + first - bounds[dest]:b + first - bounds[dest]] = np.diff(rows.indptr[a:b + 1])
+        part = (lengths, rows.indices[e0:e1], rows.data[e0:e1])
+        if dest == me:
+            kept = part  # stays here: not copied through the exchange
+            continue
+        base = (dest * size + me) * 3
+        for j, arr in enumerate(part):
+            table.add(Partition(base + j, arr))
+    comm.regroup(table, partitioner=lambda pid: pid // (3 * size))
+    parts = []
+    for src in range(size):  # ascending source rank
+        base = (me * size + src) * 3
+        if src == me:
+            if kept is not None:
+                parts.append(kept)
+        elif base in table.ids():
+            parts.append((table[base], table[base + 1], table[base + 2]))
+    if not parts:
+        parts = [(np.zeros(hi - lo, np.int64), np.empty(0, np.int32), np.empty(0, np.float32))]
+    lengths = np.stack([p[0] for p in parts])
+    ids = parts[0][1] if len(parts) == 1 else np.concatenate([p[1] for p in parts])
+    values = parts[0][2] if len(parts) == 1 else np.concatenate([p[2] for p in parts])
+    nnz = int(ids.size)
+    out = _Rows(np.empty(hi - lo + 1, np.int64), np.empty(nnz, np.int32),
+                np.empty(nnz, np.float32), (hi - lo, n_cols))
+    _core.common.merge_csr_parts(lengths, ids, values, out.indptr, out.indices, out.data)
+    return out
 
 
-def _slices(n: int, parts: int):
-    bounds = [(n * r) // parts for r in range(parts + 1)]
-    return bounds[:-1], bounds[1:]
+def _transpose(rows: _Rows, first: int, n_users: int) -> _Rows:
+    """The items x users CSR of these user rows (user ids offset by ``first``), each item's
+    entries in ascending user order."""
+    n_items = rows.shape[1]
+    out = _Rows(np.empty(n_items + 1, np.int64), np.empty(rows.indices.size, np.int32),
+                np.empty(rows.indices.size, np.float32), (n_items, n_users))
+    _core.common.transpose_csr(rows.indptr, rows.indices, rows.data, n_items, first, out.indptr,
+                               out.indices, out.data)
+    return out
+
+
+def _partition(comm, rows: _Rows, user_offset: int, n_items: int, k: int):
+    """The users and items this rank solves: contiguous slices of equal cost (see
+    `_balanced_bounds`), their rows regrouped here. One process: the rows as given and their
+    transpose."""
+    if comm.size == 1:
+        n_users = rows.shape[0]
+        return rows, [0, n_users], _transpose(rows, 0, n_users), [0, n_items]
+    user_nnz = comm.allgatherv_rows(np.diff(rows.indptr))
+    item_nnz = np.bincount(rows.indices, minlength=n_items).astype(np.int64)
+    comm.allreduce_array(item_nnz)
+    user_bounds = _balanced_bounds(_solve_cost(user_nnz, k, n_items), comm.size)
+    item_bounds = _balanced_bounds(_solve_cost(item_nnz, k, user_nnz.size), comm.size)
+    user_rows = _regroup_rows(comm, rows, user_offset, user_bounds, n_items)
+    item_rows = _regroup_rows(comm, _transpose(rows, user_offset, user_nnz.size), 0, item_bounds,
+                              user_nnz.size)
+    return user_rows, user_bounds, item_rows, item_bounds
 
 
 # ---- the step the fit loop drives -------------------------------------------------------------
 class _ALSStep(Step):
     """One iteration = the user half-step then the item half-step (implicit's order)."""
 
-    def __init__(self, p, comm, user_rows, user_offset, item_rows, X, Y, item_lo, item_hi,
+    def __init__(self, p, comm, user_rows, user_bounds, item_rows, item_bounds, X, Y,
                  weight_total, loss):
+        """``user_rows`` / ``item_rows``: the rows this rank solves, global users
+        ``[user_bounds[rank], user_bounds[rank + 1])`` and items likewise."""
         self.p, self.comm = p, comm
         self.user_rows, self.item_rows = user_rows, item_rows
-        self.user_lo, self.user_hi = user_offset, user_offset + user_rows.shape[0]
-        self.item_lo, self.item_hi = item_lo, item_hi
+        self.user_bounds, self.item_bounds = user_bounds, item_bounds
+        self.user_lo, self.user_hi = user_bounds[comm.rank], user_bounds[comm.rank + 1]
+        self.item_lo, self.item_hi = item_bounds[comm.rank], item_bounds[comm.rank + 1]
         self.X, self.Y = X, Y
         self.weight_total, self.want_loss = weight_total, loss
         k = Y.shape[1]
         self.gram = np.empty((k, k), np.float32)
+        self._partials = {}  # Gram block partials by block count (users, items)
         self.compute_s = self.comm_s = 0.0
+
+    def _gram(self, other):
+        """YᵀY into self.gram. Distributed: each rank sums a share of the fixed row blocks, the
+        block partials are allgathered (k² floats a block) and every rank adds them in block
+        order — the one-process bits, without every rank doing all the work."""
+        p = self.p
+        if self.comm.size == 1:
+            _als.gram(other, self.gram, p["threads"])
+            return
+        n_blocks = _als.gram_blocks(other.shape[0])
+        k = other.shape[1]
+        parts = self._partials.get(n_blocks)
+        if parts is None:
+            parts = self._partials[n_blocks] = np.empty((n_blocks, k, k), np.float32)
+        bounds = [(n_blocks * r) // self.comm.size for r in range(self.comm.size + 1)]
+        me = self.comm.rank
+        _als.gram_partials(other, bounds[me], bounds[me + 1], parts, p["threads"])
+        t = time.perf_counter()
+        self.comm.allgatherv_rows_into(parts, bounds, check=False)
+        self.comm_s += time.perf_counter() - t
+        _als.gram_sum(parts, self.gram, p["threads"])
 
     def _solve(self, rows, factors, other):
         p = self.p
-        _als.gram(other, self.gram, p["threads"])
+        self._gram(other)
         _als.solve_rows(rows.indptr, rows.indices, rows.data, other, self.gram, factors,
                         p["regularization"], p["alpha"], p["solver"], p["cg_steps"], p["threads"])
 
-    def _gather(self, full, lo, hi):
+    def _gather(self, full, bounds):
         if self.comm.size == 1:
             return
         t = time.perf_counter()
-        full[:] = self.comm.allgatherv_rows(full[lo:hi])
+        self.comm.allgatherv_rows_into(full, bounds, check=False)
         self.comm_s += time.perf_counter() - t
 
     def run(self, n):
         records = []
-        rank = self.comm.rank
         for _ in range(n):
             t = time.perf_counter()
             self._solve(self.user_rows, self.X[self.user_lo:self.user_hi], self.Y)
             self.compute_s += time.perf_counter() - t
-            self._gather(self.X, self.user_lo, self.user_hi)
+            self._gather(self.X, self.user_bounds)
             t = time.perf_counter()
-            lo, hi = self.item_lo[rank], self.item_hi[rank]
+            lo, hi = self.item_lo, self.item_hi
             self._solve(self.item_rows, self.Y[lo:hi], self.X)
             self.compute_s += time.perf_counter() - t
-            self._gather(self.Y, lo, hi)
+            self._gather(self.Y, self.item_bounds)
             records.append({"loss": self._loss()} if self.want_loss else {})
         return records
 
     def _loss(self):
         p = self.p
         t = time.perf_counter()
-        _als.gram(self.Y, self.gram, p["threads"])
+        self._gram(self.Y)
         r = self.user_rows
         local = _als.loss(r.indptr, r.indices, r.data, self.X[self.user_lo:self.user_hi], self.Y,
                           self.gram, p["regularization"], p["alpha"], p["threads"])
@@ -259,7 +373,7 @@ class _ALSStep(Step):
         self.X[self.user_lo:self.user_hi] = x
         self.Y[:] = y
         if self.comm.size > 1:  # the item step needs every user's factors
-            self.X[:] = self.comm.allgatherv_rows(self.X[self.user_lo:self.user_hi])
+            self.comm.allgatherv_rows_into(self.X, self.user_bounds)
 
 
 # ---- the estimator ---------------------------------------------------------------------------
@@ -366,13 +480,13 @@ class ImplicitALS(PersistMixin, BaseEstimator):
 
         ck, saved = for_estimator(self, "ImplicitALS", resume=resume,
                                   data=(rows.indptr, rows.indices, rows.data), comm=comm)
-        rng = _generator(self.random_state)
         k = p["factors"]
-        X = _initial_factors(rng, n_users, k)
-        Y = _initial_factors(rng, n_items, k)
-        item_lo, item_hi = _slices(n_items, comm.size)
-        item_rows = _item_rows(rows, user_offset, n_users, comm, item_lo, item_hi)
-        step = _ALSStep(p, comm, rows, user_offset, item_rows, X, Y, item_lo, item_hi,
+        user_rows, user_bounds, item_rows, item_bounds = _partition(
+            comm, rows, user_offset, n_items, k)
+        me = comm.rank
+        X, Y = _initial_tables(self.random_state, n_users, n_items, k, user_bounds[me],
+                               user_bounds[me + 1])
+        step = _ALSStep(p, comm, user_rows, user_bounds, item_rows, item_bounds, X, Y,
                         weight_total, bool(self.calculate_training_loss))
         callbacks = []
         if callback is not None:

@@ -13,15 +13,16 @@ from .._driver import Step
 from . import _ratings as R
 
 
-def predict_pairs(u, i, P, Q, bu, bi, k, global_mean, n_threads, scale=None):
+def predict_pairs(u, i, P, Q, bu, bi, k, global_mean, n_threads, scale=None, shift=0.0):
     """float32 predictions for internal ids (-1 = unseen: the global mean plus the known side's
-    bias). scale None: a model in rating units. scale s: a model in standardised units, whose
-    predictions are brought back to rating units (prediction * s + global_mean)."""
+    bias). scale None: a model in rating units. scale s: a model in standardised units (plus a
+    learnt offset `shift`, CCD++'s g), whose predictions are brought back to rating units
+    (prediction * s + global_mean)."""
     scaled = scale is not None
     n = u.size
     out = np.empty(n, np.float32)
     known = (u >= 0) & (i >= 0)
-    offset = 0.0 if scaled else global_mean
+    offset = shift if scaled else global_mean
     if known.all():
         _core.mf.sgd_predict(u, i, P, Q, bu, bi, k, offset, out, n_threads)
     else:
@@ -29,7 +30,7 @@ def predict_pairs(u, i, P, Q, bu, bi, k, global_mean, n_threads, scale=None):
         tmp = np.empty(ku.size, np.float32)
         _core.mf.sgd_predict(ku, ki, P, Q, bu, bi, k, offset, tmp, n_threads)
         out[known] = tmp
-        fb = np.zeros(n, np.float64)
+        fb = np.full(n, offset if scaled else 0.0, np.float64)
         if bu is not None:
             fb += np.where(u >= 0, bu[np.maximum(u, 0)], 0.0)
             fb += np.where(i >= 0, bi[np.maximum(i, 0)], 0.0)
@@ -53,24 +54,25 @@ class Scorer:
             self.val = (np.ascontiguousarray(u[known]), np.ascontiguousarray(i[known]),
                         ((r[known] - global_mean) / scale).astype(np.float32), val)
 
-    def _rmse(self, u, i, r_scaled, model):
+    def _rmse(self, u, i, r_scaled, model, shift):
         if u.size == 0:
             return float("nan")
-        sse = _core.mf.sum_squared_error(u, i, r_scaled, *model, self.k, 0.0, self.nt)
+        sse = _core.mf.sum_squared_error(u, i, r_scaled, *model, self.k, shift, self.nt)
         return float(np.sqrt(sse / u.size)) * self.scale
 
-    def record(self, epoch, seconds, model, verbose):
-        """The epoch's history entry; model = (P, Q, user bias, item bias)."""
+    def record(self, epoch, seconds, model, verbose, shift=0.0):
+        """The epoch's history entry; model = (P, Q, user bias, item bias), shift: a learnt
+        offset added to every prediction (standardised units)."""
         rec = {"epoch": epoch, "seconds": seconds}
         if verbose:
-            rec["train_rmse"] = self._rmse(*self.train, model)
+            rec["train_rmse"] = self._rmse(*self.train, model, shift)
         if self.val is not None:
             u, i, rs, full = self.val
             if u.size == full[0].size:
-                rec["val_rmse"] = self._rmse(u, i, rs, model)
+                rec["val_rmse"] = self._rmse(u, i, rs, model, shift)
             else:  # some validation pairs are cold-start: predict them all in rating units
                 pred = predict_pairs(full[0], full[1], *model, self.k, self.mean, self.nt,
-                                     scale=self.scale)
+                                     scale=self.scale, shift=shift)
                 rec["val_rmse"] = float(np.sqrt(np.mean((pred.astype(np.float64) - full[2]) ** 2)))
         return rec
 
@@ -85,6 +87,9 @@ class _LocalStep(Step):
     """What both one-process solvers share: the epoch count, the per-epoch record, checkpoint
     state (the arrays an epoch updates in place) and early stopping's snapshot of the model.
     The model arrays are trained in place (standardised units)."""
+
+    # a learnt global offset (CCD++ with biases): a 1-value float32 array, else None
+    offset = None
 
     def __init__(self, P, Q, bu, bi, scorer, verbose):
         self.P, self.Q, self.bu, self.bi = P, Q, bu, bi
@@ -103,11 +108,16 @@ class _LocalStep(Step):
             seconds = time.perf_counter() - t0
             self.compute_s += seconds
             self.epoch += 1
-            records.append(self.scorer.record(self.epoch, seconds, self.model(), self.verbose))
+            records.append(self.scorer.record(self.epoch, seconds, self.model(), self.verbose,
+                                              self.shift()))
         return records
 
     def model(self):
         return self.P, self.Q, self.bu, self.bi
+
+    def shift(self):
+        """The learnt global offset (standardised units); 0 without one."""
+        return 0.0 if self.offset is None else float(self.offset[0])
 
     def _arrays(self):
         raise NotImplementedError
@@ -117,6 +127,11 @@ class _LocalStep(Step):
 
     def load_state(self, arrays, extra):
         for name, a in self._arrays().items():
+            if name not in arrays:  # e.g. a CCD++ checkpoint of a release without its biases
+                from .._checkpoint import CheckpointError
+
+                raise CheckpointError(f"checkpoint holds no {name!r}: it was written by a fit "
+                                      "of another model (or harpdaal release); start afresh")
             np.copyto(a, arrays[name])
         self.epoch = int(extra["epoch"])
 
@@ -124,10 +139,12 @@ class _LocalStep(Step):
         snap = {"P": _aligned_copy(self.P), "Q": _aligned_copy(self.Q)}
         if self.bu is not None:
             snap.update(bu=self.bu.copy(), bi=self.bi.copy())
+        if self.offset is not None:
+            snap.update(offset=self.offset.copy())
         return snap
 
     def restore(self, arrays):
-        for name in ("P", "Q", "bu", "bi"):
+        for name in ("P", "Q", "bu", "bi", "offset"):
             if getattr(self, name) is not None:
                 np.copyto(getattr(self, name), arrays[name])
 
@@ -162,9 +179,11 @@ class SGDStep(_LocalStep):
 
 class CCDStep(_LocalStep):
     """One epoch = one CCD++ sweep over the k rank-one terms (CSR and CSC views of the ratings,
-    residuals kept in CSR order). ratings_scaled: standardised float32 ratings of (u, i)."""
+    residuals kept in CSR order), after one pass over the biases when bu, bi are given (then the
+    step also learns a global offset, ``offset``). ratings_scaled: standardised float32 ratings
+    of (u, i)."""
 
-    def __init__(self, p, u, i, ratings_scaled, P, Q, val, global_mean, scale, verbose):
+    def __init__(self, p, u, i, ratings_scaled, P, Q, bu, bi, val, global_mean, scale, verbose):
         import scipy.sparse as sp
 
         self.p = p
@@ -185,13 +204,18 @@ class CCDStep(_LocalStep):
         # the training RMSE is scored on the ratings in CSR order
         train = (np.repeat(np.arange(nu, dtype=np.int32), np.diff(self.row_ptr)), self.col_idx,
                  rs[src].copy())
-        super().__init__(P, Q, None, None, Scorer(p, train, val, global_mean, scale), verbose)
+        super().__init__(P, Q, bu, bi, Scorer(p, train, val, global_mean, scale), verbose)
+        if bu is not None:
+            self.offset = np.zeros(1, np.float32)
 
     def _epoch(self):
         p = self.p
         _core.mf.ccd_epoch(self.row_ptr, self.col_idx, self.col_ptr, self.row_idx,
                            self.csc_to_csr, self.residual, self.P, self.Q, p["k"], p["reg_user"],
-                           p["reg_item"], p["inner"], p["threads"])
+                           p["reg_item"], p["inner"], p["threads"], self.bu, self.bi,
+                           self.offset, p["reg_bias"])
 
     def _arrays(self):
-        return {"P": self.P, "Q": self.Q, "residual": self.residual}
+        named = {"P": self.P, "Q": self.Q, "residual": self.residual, "bu": self.bu,
+                 "bi": self.bi, "offset": self.offset}
+        return {k: v for k, v in named.items() if v is not None}

@@ -35,6 +35,9 @@ _DEFAULT_REG_ITEM = 0.05
 # With one (the defaults): the regularisations tried, each early-stopped on the internal
 # validation split; chosen leave-one-data-set-out against LIBMF's best (docs/mf.md, "Defaults").
 REG_GRID = {"sgd": (0.03, 0.06, 0.12), "ccd": (0.02, 0.05, 0.1, 0.2, 0.4)}
+# L2 on the biases (reg_bias=None): SGD's is per rating (lambda_b b^2 for every rating of the
+# row); CCD++'s once per user / item, b = sum e / (n + reg_bias) (docs/mf.md, "CCD++").
+_DEFAULT_REG_BIAS = {"sgd": 0.02, "ccd": 5.0}
 
 
 def _resolve_jobs(n_jobs):
@@ -65,7 +68,8 @@ class MatrixFactorization(PersistMixin, BaseEstimator):
         Rank k of the factorisation.
     solver : {'sgd', 'ccd'}, default 'sgd'
         'sgd': blocked parallel SGD (LIBMF's FPSGD / Harp-DAAL MF-SGD) with the per-row
-        adaptive learning rate of LIBMF. 'ccd': CCD++ rank-one coordinate descent (no biases).
+        adaptive learning rate of LIBMF. 'ccd': CCD++ rank-one coordinate descent (biases
+        and a global offset learnt in closed form at the start of every sweep).
     learning_rate : float, default 0.1
         SGD step (the initial step of the adaptive schedule). Ratings are standardised internally
         (centred by the global mean, divided by their standard deviation), so the same value
@@ -77,10 +81,13 @@ class MatrixFactorization(PersistMixin, BaseEstimator):
         0.06, 0.12) for SGD) by that split's RMSE; otherwise reg_user=0.04, reg_item=0.05.
     reg_user, reg_item : float or None
         Separate L2 for user and item factors (default: reg).
-    reg_bias : float, default 0.02
-        L2 on the biases.
+    reg_bias : float or None, default None
+        L2 on the biases. None: 0.02 for SGD, where it weighs b^2 once per rating of the user
+        or item; 5.0 for CCD++, where it weighs b^2 once per user or item (each bias is the
+        mean residual of its ratings shrunk as sum / (n + reg_bias)).
     use_bias : bool, default True
-        Learn user and item biases (SGD only; CCD++ learns factors around the global mean).
+        Learn user and item biases (CCD++ also learns an offset to the global mean). False:
+        factors around the global mean only.
     n_epochs : int, default 100
         Passes over the ratings; with early stopping, an upper bound.
     learning_rate_schedule : {'adaptive', 'constant'}, default 'adaptive'
@@ -168,7 +175,7 @@ class MatrixFactorization(PersistMixin, BaseEstimator):
     """
 
     def __init__(self, n_factors=40, solver="sgd", learning_rate=0.1, reg=None, reg_user=None,
-                 reg_item=None, reg_bias=0.02, use_bias=True, n_epochs=100,
+                 reg_item=None, reg_bias=None, use_bias=True, n_epochs=100,
                  learning_rate_schedule="adaptive", init_std=0.01, early_stopping=True,
                  validation_fraction=0.1, n_iter_no_change=5, tol=1e-4, refit=True,
                  duplicates="error",
@@ -223,7 +230,8 @@ class MatrixFactorization(PersistMixin, BaseEstimator):
         p["reg_user"], p["reg_item"] = self._regs()
         if not isinstance(self.refit, (bool, np.bool_)):
             raise TypeError("refit must be a bool")
-        p["reg_bias"] = R.check_float(self.reg_bias, "reg_bias")
+        p["reg_bias"] = (_DEFAULT_REG_BIAS[self.solver] if self.reg_bias is None
+                         else R.check_float(self.reg_bias, "reg_bias"))
         p["epochs"] = R.check_int(self.n_epochs, "n_epochs", 1)
         p["init_std"] = R.check_float(self.init_std, "init_std", 0.0, strict=True)
         if not isinstance(self.early_stopping, (bool, np.bool_)):
@@ -444,7 +452,7 @@ class MatrixFactorization(PersistMixin, BaseEstimator):
             self._Q = R.normal_factors(ni, k, p["init_std"], seed, 1, nt)
         else:  # CCD++ starts from Q = 0 and updates items first (Yu et al.)
             self._Q = R.aligned_empty((ni, ld))
-        use_bias = bool(self.use_bias) and self.solver == "sgd"
+        use_bias = bool(self.use_bias)
         self._bu = np.zeros(nu, np.float32) if use_bias else None
         self._bi = np.zeros(ni, np.float32) if use_bias else None
 
@@ -505,17 +513,19 @@ class MatrixFactorization(PersistMixin, BaseEstimator):
 
     def _fit_ccd(self, p, comm, ck, saved, callbacks, u, i, ratings, val):
         rs = ((ratings - self.global_mean_) / self._scale).astype(np.float32)
-        step = CCDStep(p, u, i, rs, self._P, self._Q, val, self.global_mean_, self._scale,
-                       self.verbose)
+        step = CCDStep(p, u, i, rs, self._P, self._Q, self._bu, self._bi, val, self.global_mean_,
+                       self._scale, self.verbose)
         result = self._loop(p, comm, ck, saved, callbacks).run(step)
         self._set_result(result)
-        self._P, self._Q = step.P, step.Q
+        self._P, self._Q, self._bu, self._bi = step.P, step.Q, step.bu, step.bi
+        self.global_mean_ += step.shift() * self._scale  # the learnt offset, in rating units
 
     def _set_distributed(self, fitted):
         """The estimator's fitted attributes from fit_distributed's result."""
         self.user_ids_, self.item_ids_ = fitted.user_ids, fitted.item_ids
         self.n_factors_, self.grid_ = fitted.n_factors, fitted.grid
         self.global_mean_, self._scale = fitted.global_mean, fitted.scale
+        self.global_mean_ += fitted.shift * fitted.scale  # CCD++'s learnt offset (else 0)
         self._P, self._Q, self._bu, self._bi = fitted.P, fitted.Q, fitted.user_bias, fitted.item_bias
         self._set_result(fitted.result)
         self.timings_.update(fitted.timings)

@@ -31,6 +31,10 @@ solver='ccd' -- CCD++ with reduced item statistics (Harp's MF-CCD, users split b
     keeps the per-rank memory of a replicated item table (n_items x k floats) that CCD++ needs
     anyway for the user updates.
 
+    With biases, every sweep starts with their pass: each rank sums the residuals of its
+    ratings per item; one allreduce of n_items + 1 values (the item sums and their total) gives
+    every rank the same new global offset and item biases; the user biases need only local data.
+
 Both solvers are steps of the fit driver (``harpdaal._driver.FitLoop``), which owns the epochs,
 early stopping, checkpoints, progress and callbacks. Their validation RMSE (``eval_set`` or
 ``early_stopping``) combines the squared errors and counts of all ranks by an allreduce, so every
@@ -154,26 +158,27 @@ def _eval_triplets(eval_set):
     return R.as_triplets(eval_set, allow_empty=True)[:3]
 
 
-def _sums(data, P, ub, Q, qb, k, nt, want_train):
-    """[train SSE, train n, validation SSE, validation n] of this rank, in rating units."""
+def _sums(data, P, ub, Q, qb, k, nt, want_train, shift=0.0):
+    """[train SSE, train n, validation SSE, validation n] of this rank, in rating units.
+    shift: a learnt offset added to every prediction (standardised units)."""
     out = np.zeros(4, np.float64)
     if want_train and data.lu.size:
-        sse = _core.mf.sum_squared_error(data.lu, data.gi, data.rs, P, Q, ub, qb, k, 0.0, nt)
+        sse = _core.mf.sum_squared_error(data.lu, data.gi, data.rs, P, Q, ub, qb, k, shift, nt)
         out[0], out[1] = sse * data.scale ** 2, data.lu.size
     if data.val is not None:
         vrow, vi, vr = data.val
-        pred = np.zeros(vrow.size, np.float32)
+        pred = np.full(vrow.size, shift, np.float32)
         both = (vrow >= 0) & (vi >= 0)
         if both.any():
             tmp = np.empty(int(both.sum()), np.float32)
             _core.mf.sgd_predict(np.ascontiguousarray(vrow[both]), np.ascontiguousarray(vi[both]),
-                                 P, Q, ub, qb, k, 0.0, tmp, nt)
+                                 P, Q, ub, qb, k, shift, tmp, nt)
             pred[both] = tmp
         if ub is not None:  # the fallback rule: mean plus the known side's bias
             only_u = (vrow >= 0) & (vi < 0)
-            pred[only_u] = ub[vrow[only_u]]
+            pred[only_u] += ub[vrow[only_u]]
             only_i = (vrow < 0) & (vi >= 0)
-            pred[only_i] = qb[vi[only_i]]
+            pred[only_i] += qb[vi[only_i]]
         pred = pred.astype(np.float64) * data.scale + data.global_mean
         out[2], out[3] = np.sum((pred - vr) ** 2), vrow.size
     return out
@@ -183,13 +188,14 @@ class _DistStep(Step):
     """What both distributed solvers share: the epoch count, the per-epoch record with the
     RMSEs combined across ranks (bitwise the same on every rank, so every rank takes the same
     early-stopping decision), early stopping's snapshot of the whole model, and the final model.
-    A solver supplies run_epoch(epoch), users(), items(), state() / load_state(), close()."""
+    A solver supplies run_epoch(epoch), users(), items(), state() / load_state(), close(),
+    and shift() when it learns a global offset."""
 
     def _setup(self, p, comm, data, verbose):
         self.p, self.comm, self.data, self.verbose = p, comm, data, bool(verbose)
         self.epoch = 0
         self.compute_s = self.comm_s = 0.0
-        self._scored = None   # (P, user bias, Q, item bias) of the last scored epoch
+        self._scored = None   # (P, user bias, Q, item bias, [offset]) last scored
         self._best = None     # the snapshot early stopping restored
 
     def run(self, n):
@@ -208,8 +214,9 @@ class _DistStep(Step):
         if self.verbose or self.data.val is not None:
             P, ub = self.users()
             Q, qb = self.items()
-            self._scored = (P, ub, Q, qb)
-            sums = _sums(self.data, P, ub, Q, qb, self.p["k"], self.p["threads"], self.verbose)
+            self._scored = (P, ub, Q, qb, np.array([self.shift()], np.float32))
+            sums = _sums(self.data, P, ub, Q, qb, self.p["k"], self.p["threads"], self.verbose,
+                         self.shift())
             self.comm.allreduce_array(sums)
             self.comm.broadcast_array(sums, root=0)  # bitwise the same decision on every rank
             if self.verbose:
@@ -218,22 +225,26 @@ class _DistStep(Step):
                 rec["val_rmse"] = float(np.sqrt(sums[2] / max(sums[3], 1)))
         return rec
 
+    def shift(self):
+        """The learnt global offset (standardised units); 0 without one."""
+        return 0.0
+
     def snapshot(self):
-        return {name: a.copy() for name, a in zip(("P", "ubias", "Q", "qbias"), self._scored)
-                if a is not None}
+        return {name: a.copy() for name, a in zip(("P", "ubias", "Q", "qbias", "shift"),
+                                                   self._scored) if a is not None}
 
     def restore(self, arrays):
         self._best = arrays
 
     def model(self):
-        """(this rank's user factors, their biases, item factors, item biases): the restored
-        snapshot, else the current model (collective)."""
+        """(this rank's user factors, their biases, item factors, item biases, global offset):
+        the restored snapshot, else the current model (collective)."""
         if self._best is not None:
             b = self._best
-            return b["P"], b.get("ubias"), b["Q"], b.get("qbias")
+            return b["P"], b.get("ubias"), b["Q"], b.get("qbias"), float(b["shift"][0])
         P, ub = self.users()
         Q, qb = self.items()
-        return P, ub, Q, qb
+        return P, ub, Q, qb, self.shift()
 
 
 class _SGDRotation(_DistStep):
@@ -455,6 +466,31 @@ class _CCDReduce(_DistStep):
         self.row_idx = csc.indices.astype(np.int32)
         self.residual = np.ascontiguousarray(data.rs[src])   # CSR order
         self.reg_n_i = p["reg_item"] * np.diff(self.col_ptr).astype(np.float64)
+        self.ubias = self.qbias = self.offset = None
+        if p["use_bias"]:
+            self.ubias = np.zeros(nmy, np.float32)
+            self.qbias = np.zeros(ni, np.float32)
+            self.offset = np.zeros(1, np.float32)
+            # ratings per item and in all, over every rank
+            counts = np.append(np.diff(self.col_ptr), n).astype(np.float64)
+            comm.allreduce_array(counts, op="sum")
+            self.item_counts, self.n_total = counts[:ni].copy(), float(counts[ni])
+
+    def _bias_pass(self):
+        """g, then every b_i (from residual sums allreduced over the ranks), then every b_u."""
+        K, res, nt = _core.mf, self.residual, self.p["threads"]
+        ni = self.data.ni
+        sums = np.empty(ni + 1, np.float64)
+        sums[ni] = K.ccd_dist_item_residual_sums(self.col_ptr, self.csc_to_csr, res, sums[:ni],
+                                                 nt)
+        c1 = time.perf_counter()
+        self.comm.allreduce_array(sums, op="sum")
+        self.comm_s += time.perf_counter() - c1
+        shift = sums[:ni]
+        K.ccd_dist_item_bias_step(shift, self.item_counts, float(sums[ni]), self.n_total,
+                                  self.qbias, self.offset, self.p["reg_bias"], shift)
+        K.ccd_dist_shift_residual(self.row_ptr, self.col_idx, res, shift, nt)
+        K.ccd_dist_update_user_biases(self.row_ptr, res, self.ubias, self.p["reg_bias"], nt)
 
     def run_epoch(self, epoch):
         K = _core.mf
@@ -462,6 +498,10 @@ class _CCDReduce(_DistStep):
         rows = (self.row_ptr, self.col_idx)
         stats = np.empty((2, self.data.ni), np.float64)
         reg_user = self.p["reg_user"]
+        if self.ubias is not None:
+            c0, comm0 = time.perf_counter(), self.comm_s
+            self._bias_pass()
+            self.compute_s += time.perf_counter() - c0 - (self.comm_s - comm0)
         for t in range(self.k):
             c0 = time.perf_counter()
             K.ccd_dist_add_rank_one(*rows, res, P, Q, t, 1.0, nt)
@@ -481,21 +521,38 @@ class _CCDReduce(_DistStep):
             self.compute_s += time.perf_counter() - c0
 
     def items(self):
-        # every rank computed Q from the same allreduced sums; rank 0's copy is the reference
+        # every rank computed Q (and the item biases, the offset) from the same allreduced sums;
+        # rank 0's copy is the reference
         t0 = time.perf_counter()
         self.comm.broadcast_array(self.Q, root=0)
+        if self.qbias is not None:
+            self.comm.broadcast_array(self.qbias, root=0)
+            self.comm.broadcast_array(self.offset, root=0)
         self.comm_s += time.perf_counter() - t0
-        return self.Q, None
+        return self.Q, self.qbias
 
     def users(self):
-        return self.P, None
+        return self.P, self.ubias
+
+    def shift(self):
+        return 0.0 if self.offset is None else float(self.offset[0])
+
+    def _named(self):
+        named = {"P": self.P, "Q": self.Q, "residual": self.residual, "ubias": self.ubias,
+                 "qbias": self.qbias, "offset": self.offset}
+        return {k: v for k, v in named.items() if v is not None}
 
     def state(self):
-        return {"P": self.P, "Q": self.Q, "residual": self.residual}, {"epoch": self.epoch}
+        return self._named(), {"epoch": self.epoch}
 
     def load_state(self, arrays, extra):
-        for name in ("P", "Q", "residual"):
-            getattr(self, name)[...] = arrays[name]
+        for name, a in self._named().items():
+            if name not in arrays:
+                from .._checkpoint import CheckpointError
+
+                raise CheckpointError(f"checkpoint holds no {name!r}: it was written by a fit "
+                                      "of another model (or harpdaal release); start afresh")
+            a[...] = arrays[name]
         self.epoch = int(extra["epoch"])
 
     def rotation_timer(self):
@@ -518,6 +575,7 @@ class DistributedFit:
     Q: np.ndarray
     user_bias: np.ndarray | None
     item_bias: np.ndarray | None
+    shift: float             # a learnt offset to global_mean (standardised units; CCD++)
     seen: tuple              # this rank's (internal users, internal items) rated
     result: LoopResult
     timings: dict            # compute / comm of the whole fit (rotation_wait for SGD)
@@ -554,7 +612,7 @@ def fit_distributed(est, comm, X, y=None, eval_set=None, resume=False, callbacks
     try:
         loop = est._loop(p, comm, ck, saved, callbacks)
         result = loop.run(step)
-        P, ub, Q, qb = step.model()
+        P, ub, Q, qb, shift = step.model()
     finally:
         step.close()
     # every rank ends with the whole model
@@ -574,5 +632,5 @@ def fit_distributed(est, comm, X, y=None, eval_set=None, resume=False, callbacks
     return DistributedFit(
         user_ids=data.user_ids, item_ids=data.item_ids, n_factors=p["k"], grid=p["grid"],
         global_mean=data.global_mean, scale=data.scale, P=P_all, Q=Q, user_bias=bu,
-        item_bias=qb if ub is not None else None, seen=data.seen, result=result,
+        item_bias=qb if ub is not None else None, shift=shift, seen=data.seen, result=result,
         timings=timings, rotation_timer=step.rotation_timer())

@@ -3,6 +3,8 @@
 #include <mkl.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <string>
 #include <cstdint>
 #include <type_traits>
 #include <vector>
@@ -15,15 +17,25 @@ namespace harpdaal::kernels::als {
 
 namespace {
 
-// Rows per Gram block: fixed (not derived from the thread count) so that the sum, taken block by
-// block in order, is the same at any thread count.
-constexpr int64_t kGramBlock = 4096;
 // Rows per task of the row solves (rows vary widely in length; small tasks balance them).
 constexpr int64_t kRowGrain = 32;
 // Rows per lockstep block of the AVX-512 CG body (cg_avx512.cpp): sizes its scratch.
 constexpr int64_t kCgBlock = 32;
 // Rows per partial sum of the loss (fixed, as for the Gram blocks).
 constexpr int64_t kLossBlock = 1024;
+
+// The dense product of the AVX-512 CG blocks: MKL's sgemm where MKL runs its own AVX-512 code
+// (Intel CPUs; 2.4x our first tile at k = 128 on a Xeon), our register tile elsewhere (on AMD
+// Zen 4 MKL's sgemm runs its generic path). HARPDAAL_ALS_PRODUCT=mkl|tile overrides.
+bool block_product_by_mkl() {
+  static const bool by_mkl = [] {
+    const char* env = std::getenv("HARPDAAL_ALS_PRODUCT");
+    if (env && std::string(env) == "mkl") return true;
+    if (env && std::string(env) == "tile") return false;
+    return cpu_is_intel();
+  }();
+  return by_mkl;
+}
 
 // A zero-filled buffer whose data start on a 64-byte boundary (MKL's results may depend on the
 // alignment of its operands; the CG blocks need the same alignment on every call).
@@ -101,29 +113,46 @@ void cholesky_rows_mkl(const RowsArgs<T>& a, int64_t begin, int64_t end, double*
 
 }  // namespace
 
+int64_t gram_blocks(int64_t n) { return std::max<int64_t>(1, (n + kGramBlock - 1) / kGramBlock); }
+
 template <class T>
-void gram(const T* Y, int64_t n, int64_t k, T* out, int n_threads) {
-  if (k <= 0) return;
+void gram_partials(const T* Y, int64_t n, int64_t k, int64_t block_lo, int64_t block_hi,
+                   T* partials, int n_threads) {
+  if (k <= 0 || block_hi <= block_lo) return;
   const int64_t kk = k * k;
-  const int64_t n_blocks = std::max<int64_t>(1, (n + kGramBlock - 1) / kGramBlock);
-  std::vector<T> partial(static_cast<size_t>(n_blocks * kk), T(0));
-  parallel_for(n_threads, n_blocks, 1, [&](int64_t b, int64_t e) {
-    for (int64_t blk = b; blk < e; ++blk) {
+  parallel_for(n_threads, block_hi - block_lo, 1, [&](int64_t b, int64_t e) {
+    for (int64_t blk = block_lo + b; blk < block_lo + e; ++blk) {
+      T* part = partials + blk * kk;
       const int64_t lo = blk * kGramBlock, hi = std::min(n, lo + kGramBlock);
-      if (hi > lo) syrk(Y + lo * k, hi - lo, k, partial.data() + blk * kk);
+      if (hi > lo) syrk(Y + lo * k, hi - lo, k, part);
+      else std::fill(part, part + kk, T(0));  // no rows (n = 0): a zero block
     }
   });
+}
+
+template <class T>
+void gram_sum(const T* partials, int64_t n_blocks, int64_t k, T* out, int n_threads) {
+  const int64_t kk = k * k;
   // Upper triangle summed in double in block order, then mirrored.
   parallel_for(n_threads, k, 8, [&](int64_t b, int64_t e) {
     for (int64_t r = b; r < e; ++r) {
       for (int64_t c = r; c < k; ++c) {
         double s = 0;
-        for (int64_t blk = 0; blk < n_blocks; ++blk) s += double(partial[blk * kk + r * k + c]);
+        for (int64_t blk = 0; blk < n_blocks; ++blk) s += double(partials[blk * kk + r * k + c]);
         out[r * k + c] = T(s);
         out[c * k + r] = T(s);
       }
     }
   });
+}
+
+template <class T>
+void gram(const T* Y, int64_t n, int64_t k, T* out, int n_threads) {
+  if (k <= 0) return;
+  const int64_t n_blocks = gram_blocks(n);
+  std::vector<T> partial(static_cast<size_t>(n_blocks * k * k));
+  gram_partials(Y, n, k, 0, n_blocks, partial.data(), n_threads);
+  gram_sum(partial.data(), n_blocks, k, out, n_threads);
 }
 
 template <class T>
@@ -137,7 +166,7 @@ void solve_rows(const int64_t* indptr, const int32_t* indices, const T* values, 
   std::vector<double> gram_reg_d;
   if (solver == Solver::cholesky) gram_reg_d.assign(gram_reg.data(), gram_reg.data() + k * k);
   const RowsArgs<T> a{indptr, indices, values, Y, gram_in, gram_reg.data(),
-                      gram_reg_d.data(), k, reg, alpha, cg_steps, X};
+                      gram_reg_d.data(), k, reg, alpha, cg_steps, X, block_product_by_mkl()};
   if (solver == Solver::cg) {
     using Fn = void (*)(const RowsArgs<T>&, int64_t, int64_t, T*);
     Fn rows = dispatch<Fn>(&generic::cg_rows<T>, &avx2::cg_rows<T>, &avx512f::cg_rows<T>,
@@ -165,7 +194,7 @@ double loss(const int64_t* indptr, const int32_t* indices, const T* values, int6
             int n_threads) {
   if (n_rows <= 0 || k <= 0) return 0.0;
   const RowsArgs<T> a{indptr, indices, values, Y, gram_in, nullptr, nullptr, k, reg, alpha, 0,
-                      const_cast<T*>(X)};  // loss_rows only reads X
+                      const_cast<T*>(X), false};  // loss_rows only reads X
   using Fn = double (*)(const RowsArgs<T>&, int64_t, int64_t, T*);
   Fn rows = dispatch<Fn>(&generic::loss_rows<T>, &avx2::loss_rows<T>, &avx512f::loss_rows<T>,
                          &avx512::loss_rows<T>);
@@ -183,6 +212,11 @@ double loss(const int64_t* indptr, const int32_t* indices, const T* values, int6
 }
 
 template void gram<float>(const float*, int64_t, int64_t, float*, int);
+template void gram_partials<float>(const float*, int64_t, int64_t, int64_t, int64_t, float*, int);
+template void gram_partials<double>(const double*, int64_t, int64_t, int64_t, int64_t, double*,
+                                    int);
+template void gram_sum<float>(const float*, int64_t, int64_t, float*, int);
+template void gram_sum<double>(const double*, int64_t, int64_t, double*, int);
 template void gram<double>(const double*, int64_t, int64_t, double*, int);
 template void solve_rows<float>(const int64_t*, const int32_t*, const float*, int64_t,
                                 const float*, const float*, int64_t, float, float, Solver, int,

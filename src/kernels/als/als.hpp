@@ -37,6 +37,19 @@ enum class Solver : int { cg = 0, cholesky = 1 };
 template <class T>
 void gram(const T* Y, int64_t n, int64_t k, T* out, int n_threads);
 
+// `gram` in two steps, for ranks that share the blocks: rows per block (fixed, so the sum is
+// the same at any thread count and any split of the blocks), the number of blocks of n rows
+// (at least 1), the upper triangles of blocks [block_lo, block_hi) into partials (n_blocks x
+// k x k; a block past the rows is zero), and the sum of all blocks' upper triangles in double in
+// block order into out (both triangles) — the same bits as `gram`.
+inline constexpr int64_t kGramBlock = 4096;
+int64_t gram_blocks(int64_t n);
+template <class T>
+void gram_partials(const T* Y, int64_t n, int64_t k, int64_t block_lo, int64_t block_hi,
+                   T* partials, int n_threads);
+template <class T>
+void gram_sum(const T* partials, int64_t n_blocks, int64_t k, T* out, int n_threads);
+
 // Updates X (n_rows x k) in place, row u from the CSR row indptr[u]..indptr[u+1] (column ids
 // `indices` into Y (n_cols x k), raw interaction strengths `values` >= 0). `gram` is YᵀY
 // (k x k, from `gram` above; the regularisation is added here). Ids are not checked here.

@@ -51,10 +51,15 @@ void cg_rows(const RowsArgs<T>& a, int64_t begin, int64_t end, T* scratch) {
     }
     // r = b - A x
     symv(a.gram_reg, x, T(-1), r, k);
+    // entries of confidence exactly 1 (alpha r = 1: binary data at alpha = 1) add nothing to A;
+    // a row of only such entries skips the sparse part of A p in its CG steps
+    bool weighted = false;
     for (int64_t e = lo; e < hi; ++e) {
       const T* y = a.Y + int64_t(a.indices[e]) * k;
       const T c = a.alpha * a.values[e];
-      axpy(c - (c - T(1)) * dot(y, x, k), y, r, k);
+      const bool one = c == T(1);  // then c - (c - 1) y.x is 1: no dot product needed
+      weighted |= !one;
+      axpy(one ? T(1) : c - (c - T(1)) * dot(y, x, k), y, r, k);
     }
 #pragma omp simd
     for (int64_t j = 0; j < k; ++j) p[j] = r[j];
@@ -62,7 +67,7 @@ void cg_rows(const RowsArgs<T>& a, int64_t begin, int64_t end, T* scratch) {
     if (rs_old < T(1e-20)) continue;
     for (int step = 0; step < a.cg_steps; ++step) {
       symv(a.gram_reg, p, T(1), ap, k);
-      for (int64_t e = lo; e < hi; ++e) {
+      for (int64_t e = weighted ? lo : hi; e < hi; ++e) {
         const T* y = a.Y + int64_t(a.indices[e]) * k;
         axpy((a.alpha * a.values[e] - T(1)) * dot(y, p, k), y, ap, k);
       }

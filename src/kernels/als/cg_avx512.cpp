@@ -6,9 +6,11 @@
 #include <immintrin.h>
 
 // GCC 12's AVX-512 headers build shuffles on _mm*_undefined_*(), which -Wmaybe-uninitialized
-// flags where they inline here (a false positive: GCC PR 105593). Silenced for this file only.
+// and -Wuninitialized flag where they inline here (a false positive: GCC PR 105593). Silenced
+// for this file only.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 
 #include <mkl.h>
@@ -80,8 +82,9 @@ inline void prefetch_row(const float* y, int64_t k) {
 }
 
 // Short rows (factor rows up to kShortBytes) are solved kBlock at a time in lockstep: YᵀY·p
-// for the whole block is one MKL sgemm of a fixed shape (kBlock x k times k x k, 64-byte
-// aligned operands, unused rows zero), 2.4x our register-tiled product at k = 128. Each row
+// for the whole block is one dense product of a fixed shape (kBlock x k times k x k, 64-byte
+// aligned operands, unused rows zero): MKL's sgemm on Intel CPUs, our register tile
+// (block_product) elsewhere (see block_product_by_mkl in als.cpp). Each row
 // keeps its own CG scalars and stops on its own. A row's result depends only on the row: the
 // sgemm computes every row of its fixed-shape product with the same sequence of operations,
 // whichever rows share the block (checked by the tests that shuffle rows, change thread counts
@@ -103,6 +106,45 @@ void symv_row(const Row<NC>& R, const float* G, int64_t k, const float* V, float
   for (int c = 0; c < NC; ++c) R.store(O, c, acc[c]);
 }
 
+// O = sign * V G for a block of kBlock rows (V, O: kBlock x k, G: k x k), register-tiled:
+// 8 rows x 2 chunks of 16 columns of accumulators (16 zmm), G's two row chunks loaded once per
+// inner index for the 8 rows, V's entries broadcast. 8 x 2 ran at 107-114 GFLOP/s for k = 32 to
+// 128 on AMD Zen 4 (one thread), 4 x 4 at 77-113 (77 at k = 64). Every row's result is the
+// same sequence of operations whichever rows share the block.
+constexpr int kTileRows = 8;
+
+template <int NC, int NT>
+void product_tile(const Row<NC>& R, const float* G, int64_t k, const float* V, float sign,
+                  float* O, int c0) {
+  const __m512 s = _mm512_set1_ps(sign);
+  for (int64_t i0 = 0; i0 < kBlock; i0 += kTileRows) {
+    __m512 acc[kTileRows][NT];
+    for (int r = 0; r < kTileRows; ++r)
+      for (int t = 0; t < NT; ++t) acc[r][t] = _mm512_setzero_ps();
+    const float* v = V + i0 * k;
+    for (int64_t b = 0; b < k; ++b) {
+      __m512 g[NT];
+      for (int t = 0; t < NT; ++t) g[t] = R.load(G + b * k, c0 + t);
+      for (int r = 0; r < kTileRows; ++r) {
+        const __m512 vb = _mm512_set1_ps(v[r * k + b]);
+        for (int t = 0; t < NT; ++t) acc[r][t] = _mm512_fmadd_ps(vb, g[t], acc[r][t]);
+      }
+    }
+    for (int r = 0; r < kTileRows; ++r)
+      for (int t = 0; t < NT; ++t) R.store(O + (i0 + r) * k, c0 + t, _mm512_mul_ps(s, acc[r][t]));
+  }
+}
+
+template <int NC>
+void block_product(const Row<NC>& R, const float* G, int64_t k, const float* V, float sign,
+                   float* O) {
+  static_assert(kBlock % kTileRows == 0, "the tiles cover the block's rows");
+  for (int c0 = 0; c0 < NC; c0 += 2) {
+    if (NC - c0 >= 2) product_tile<NC, 2>(R, G, k, V, sign, O, c0);
+    else product_tile<NC, 1>(R, G, k, V, sign, O, c0);
+  }
+}
+
 // CG for the rows `rows[0..nb)` (nb == 1 or a short-row block); buffers of kBlock x k floats:
 // Xs (their factors), Rs, P, AP. `blocked`: the dense products by the fixed-shape sgemm.
 template <int NC>
@@ -112,14 +154,19 @@ void cg_block(const RowsArgs<float>& a, const Row<NC>& R, const int64_t* rows, i
   const int32_t* idx = a.indices;
   const float* val = a.values;
   auto dense = [&](const float* V, float sign, float* O) {
-    if (blocked)
+    if (blocked && a.mkl_block_product)
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, MKL_INT(kBlock), MKL_INT(k),
                   MKL_INT(k), sign, V, MKL_INT(k), a.gram_reg, MKL_INT(k), 0.0f, O, MKL_INT(k));
+    else if (blocked)
+      block_product(R, a.gram_reg, k, V, sign, O);
     else
       symv_row(R, a.gram_reg, k, V, sign, O);
   };
   float rs[kBlock];
   bool live[kBlock];
+  // rows with an entry of confidence other than 1: the others' A p has no sparse part (alpha r
+  // = 1 adds nothing to A), so their CG steps skip the entries
+  bool weighted[kBlock];
   int n_live = 0;
   for (int64_t j = 0; j < nb; ++j)
     for (int c = 0; c < NC; ++c) R.store(Xs + j * k, c, R.load(a.X + rows[j] * k, c));
@@ -128,12 +175,16 @@ void cg_block(const RowsArgs<float>& a, const Row<NC>& R, const int64_t* rows, i
     const int64_t lo = a.indptr[rows[j]], hi = a.indptr[rows[j] + 1];
     const Vec<NC> x = R.load(Xs + j * k);
     Vec<NC> r = R.load(Rs + j * k);
+    bool w = false;
     for (int64_t e = lo; e < hi; ++e) {
       if (e + kPrefetchAhead < hi) prefetch_row(a.Y + int64_t(idx[e + kPrefetchAhead]) * k, k);
       const float* y = a.Y + int64_t(idx[e]) * k;
       const float c = a.alpha * val[e];
-      R.axpy(c - (c - 1.0f) * R.dot(y, x), y, r);
+      const bool one = c == 1.0f;  // then c - (c - 1) y.x is 1: no dot product needed
+      w |= !one;
+      R.axpy(one ? 1.0f : c - (c - 1.0f) * R.dot(y, x), y, r);
     }
+    weighted[j] = w;
     R.store(Rs + j * k, r);
     rs[j] = Row<NC>::dot(r, r);
     live[j] = !(rs[j] < 1e-20f);
@@ -144,7 +195,8 @@ void cg_block(const RowsArgs<float>& a, const Row<NC>& R, const int64_t* rows, i
     dense(P, 1.0f, AP);
     for (int64_t j = 0; j < nb; ++j) {
       if (!live[j]) continue;
-      const int64_t lo = a.indptr[rows[j]], hi = a.indptr[rows[j] + 1];
+      const int64_t lo = weighted[j] ? a.indptr[rows[j]] : a.indptr[rows[j] + 1];
+      const int64_t hi = a.indptr[rows[j] + 1];
       Vec<NC> p = R.load(P + j * k);
       Vec<NC> ap = R.load(AP + j * k);
       for (int64_t e = lo; e < hi; ++e) {

@@ -17,6 +17,7 @@ struct RowsArgs {
   T reg, alpha;
   int cg_steps;
   T* X;
+  bool mkl_block_product;  // the CG blocks' dense product by MKL sgemm (else our tile)
 };
 
 #define HARPDAAL_ALS_DECLARE_ROWS(NS)                                                         \

@@ -20,6 +20,10 @@ Isa active_isa();
 void set_isa(Isa isa);
 void set_isa(const std::string& name);
 const char* isa_name(Isa isa);
+// True on a GenuineIntel CPU: where MKL runs its own AVX-512/AVX2 code. On other vendors the
+// statically linked MKL takes a generic path (sgemm at about half of OpenBLAS's speed on AMD
+// Zen 4), so kernels that call MKL for small dense products use their own tiles there.
+bool cpu_is_intel();
 Isa parse_isa(const std::string& name);
 
 // The one dispatch of every kernel: pick the implementation for the active level, one per level

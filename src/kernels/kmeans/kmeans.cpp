@@ -299,28 +299,34 @@ void assign(const T* x, int64_t n, int64_t d, const T* centers, int64_t k, int32
   assign_impl<T>(x, n, d, centers, k, labels, sq_dist, n_threads, method, shift, false);
 }
 
+// In double whatever T (as scikit-learn's euclidean_distances upcasts float32 in chunks):
+// ||x||^2 - 2 x.c + ||c||^2 in float loses the small distances to cancellation (a point near a
+// center came out 2e-3 from it in float32 against ~0 in float64).
 template <class T>
 void distances(const T* x, int64_t n, int64_t d, const T* centers, int64_t k, T* out,
                bool squared, int n_threads) {
   check_sizes(n, d, k);
-  const std::vector<T> cn = center_sq_norms(centers, k, d);
+  const std::vector<double> c64(centers, centers + k * d);
+  const std::vector<double> cn = center_sq_norms(c64.data(), k, d);
   const int64_t rb = gemm_rows(k);
   const int64_t n_blocks = (n + rb - 1) / rb;
   parallel_for(n_threads, n_blocks, 1, [&](int64_t b0, int64_t b1) {
+    std::vector<double> xb(static_cast<size_t>(rb * d)), ob(static_cast<size_t>(rb * k));
     for (int64_t blk = b0; blk < b1; ++blk) {
       const int64_t b = blk * rb, e = std::min(n, b + rb);
-      T* o = out + b * k;
-      for (int64_t i = b; i < e; ++i) std::copy(cn.begin(), cn.end(), o + (i - b) * k);
-      gemm_nt(e - b, k, d, T(-2), x + b * d, centers, T(1), o);
+      std::copy(x + b * d, x + e * d, xb.begin());
+      for (int64_t i = b; i < e; ++i) std::copy(cn.begin(), cn.end(), ob.begin() + (i - b) * k);
+      gemm_nt(e - b, k, d, -2.0, xb.data(), c64.data(), 1.0, ob.data());
       for (int64_t i = b; i < e; ++i) {
-        const T* row = x + i * d;
-        T nrm = 0;
+        const double* row = xb.data() + (i - b) * d;
+        double nrm = 0;
         for (int64_t f = 0; f < d; ++f) nrm += row[f] * row[f];
-        T* orow = o + (i - b) * k;
+        const double* orow = ob.data() + (i - b) * k;
+        T* o = out + i * k;
         for (int64_t j = 0; j < k; ++j) {
-          T v = orow[j] + nrm;
-          v = v > 0 ? v : T(0);
-          orow[j] = squared ? v : std::sqrt(v);
+          double v = orow[j] + nrm;
+          v = v > 0 ? v : 0.0;
+          o[j] = T(squared ? v : std::sqrt(v));
         }
       }
     }

@@ -1,6 +1,7 @@
 #include "kernels/mf_ccd/mf_ccd.hpp"
 
 #include "kernels/common/parallel.hpp"
+#include "kernels/mf_ccd/mf_ccd_dist.hpp"
 
 namespace harpdaal::kernels::mf_ccd {
 
@@ -12,7 +13,10 @@ template <class T>
 void ccd_epoch(int64_t n_users, int64_t n_items, const int64_t* row_ptr, const int32_t* col_idx,
                const int64_t* col_ptr, const int32_t* row_idx, const int64_t* csc_to_csr,
                T* residual, T* P, T* Q, int64_t ld, int64_t k, T reg_user, T reg_item,
-               int inner_iters, int n_threads) {
+               int inner_iters, int n_threads, const Biases<T>& biases) {
+  if (biases.user != nullptr)
+    bias_sweep(n_users, n_items, row_ptr, col_idx, col_ptr, csc_to_csr, residual, biases.user,
+               biases.item, biases.global, biases.reg, n_threads);
   for (int64_t t = 0; t < k; ++t) {
     // residual += p_t q_t^T  (rows are independent)
     parallel_for(n_threads, n_users, kGrain, [&](int64_t b, int64_t e) {
@@ -58,9 +62,11 @@ void ccd_epoch(int64_t n_users, int64_t n_items, const int64_t* row_ptr, const i
 
 template void ccd_epoch<float>(int64_t, int64_t, const int64_t*, const int32_t*, const int64_t*,
                                const int32_t*, const int64_t*, float*, float*, float*, int64_t,
-                               int64_t, float, float, int, int);
+                               int64_t, float, float, int, int,
+                               const Biases<float>&);
 template void ccd_epoch<double>(int64_t, int64_t, const int64_t*, const int32_t*, const int64_t*,
                                 const int32_t*, const int64_t*, double*, double*, double*,
-                                int64_t, int64_t, double, double, int, int);
+                                int64_t, int64_t, double, double, int, int,
+                                const Biases<double>&);
 
 }  // namespace harpdaal::kernels::mf_ccd
