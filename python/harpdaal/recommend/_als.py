@@ -145,20 +145,23 @@ def _initial_factors(rng, n: int, k: int) -> np.ndarray:
     return out
 
 
-def _solve_cost(row_nnz: np.ndarray, k: int, n_other: int) -> np.ndarray:
+def _solve_cost(row_nnz: np.ndarray, weighted: np.ndarray, k: int, n_other: int) -> np.ndarray:
     """Modelled seconds (x 1e9) of each row's CG solve, from per-row and per-entry timings of the
-    kernel at k = 64 (1 thread, 12M-entry power-law set): a row costs ~0.5 us for its products
-    with the Gram matrix (grows as k^2); an entry ~25 ns (grows as k) while the other side's
-    factor table stays in cache (<= 32 MiB), else ~47 ns, ~73 ns once the row's own factor rows
-    exceed 512 KiB (they no longer stay in L2 across the CG passes) and ~125 ns beyond 8 MiB."""
+    kernel at k = 64 (one thread, 12M-entry power-law set, AMD Zen 4): a row costs ~0.45 us for
+    its products with the Gram matrix (grows as k^2). An entry of a `weighted` row (one with an
+    entry of confidence other than 1: four passes over its entries) costs ~25 ns (grows as k)
+    while the other side's factor table stays in cache (<= 32 MiB), else ~47 ns, ~67 ns once the
+    row's own factor rows exceed 512 KiB (they no longer stay in L2 across the passes) and ~115
+    ns beyond 8 MiB; an entry of any other row (one pass, no dot product) ~9 ns in cache, ~32 ns
+    from memory."""
     scale = k / 64.0
     row_bytes = row_nnz.astype(np.float64) * k * 4
     if n_other * k * 4 <= 32 << 20:
-        per_entry = np.full(row_nnz.shape, 25.0)
+        per_entry = np.where(weighted, 25.0, 9.0)
     else:
-        per_entry = np.select([row_bytes <= 512 << 10, row_bytes <= 8 << 20], [47.0, 73.0],
-                              125.0)
-    return scale * per_entry * row_nnz + 500.0 * scale * scale
+        per_entry = np.where(weighted, np.select(
+            [row_bytes <= 512 << 10, row_bytes <= 8 << 20], [47.0, 67.0], 115.0), 32.0)
+    return scale * per_entry * row_nnz + 450.0 * scale * scale
 
 
 def _initial_tables(random_state, n_users: int, n_items: int, k: int, lo: int, hi: int):
@@ -200,11 +203,13 @@ def _balanced_bounds(cost: np.ndarray, parts: int) -> list[int]:
     return [0, *inner, int(cost.size)]
 
 
-def _regroup_rows(comm, rows: _Rows, first: int, bounds, n_cols: int) -> _Rows:
+def _regroup_rows(comm, rows: _Rows, first: int, bounds, n_cols: int, *,
+                  disjoint: bool = False) -> _Rows:
     """Move CSR rows to the ranks that solve them. This rank holds global rows
     ``[first, first + rows.shape[0])``; rank ``r`` receives rows ``[bounds[r], bounds[r + 1])``.
     A row held by several ranks (an item's entries, one part per rank's users) gets its parts in
-    rank order, so every row's entries keep the order of the one-process matrix."""
+    rank order, so every row's entries keep the order of the one-process matrix. ``disjoint``:
+    every row is held by one rank (user rows), so the parts are concatenated."""
     from ..comm import Partition, Table
 
     size, me = comm.size, comm.rank
@@ -241,6 +246,10 @@ def _regroup_rows(comm, rows: _Rows, first: int, bounds, n_cols: int) -> _Rows:
     ids = parts[0][1] if len(parts) == 1 else np.concatenate([p[1] for p in parts])
     values = parts[0][2] if len(parts) == 1 else np.concatenate([p[2] for p in parts])
     nnz = int(ids.size)
+    if disjoint:  # every row from one part, the parts in row order: the concatenation
+        indptr = np.zeros(hi - lo + 1, np.int64)
+        np.cumsum(lengths.sum(axis=0), out=indptr[1:])
+        return _Rows(indptr, ids, values, (hi - lo, n_cols))
     out = _Rows(np.empty(hi - lo + 1, np.int64), np.empty(nnz, np.int32),
                 np.empty(nnz, np.float32), (hi - lo, n_cols))
     _core.common.merge_csr_parts(lengths, ids, values, out.indptr, out.indices, out.data)
@@ -258,19 +267,28 @@ def _transpose(rows: _Rows, first: int, n_users: int) -> _Rows:
     return out
 
 
-def _partition(comm, rows: _Rows, user_offset: int, n_items: int, k: int):
+def _partition(comm, rows: _Rows, user_offset: int, n_items: int, k: int, alpha: float):
     """The users and items this rank solves: contiguous slices of equal cost (see
     `_balanced_bounds`), their rows regrouped here. One process: the rows as given and their
     transpose."""
     if comm.size == 1:
         n_users = rows.shape[0]
         return rows, [0, n_users], _transpose(rows, 0, n_users), [0, n_items]
-    user_nnz = comm.allgatherv_rows(np.diff(rows.indptr))
-    item_nnz = np.bincount(rows.indices, minlength=n_items).astype(np.int64)
-    comm.allreduce_array(item_nnz)
-    user_bounds = _balanced_bounds(_solve_cost(user_nnz, k, n_items), comm.size)
-    item_bounds = _balanced_bounds(_solve_cost(item_nnz, k, user_nnz.size), comm.size)
-    user_rows = _regroup_rows(comm, rows, user_offset, user_bounds, n_items)
+    # entries of confidence other than 1 (as the kernel computes it, alpha * r in float32)
+    other = (np.float32(alpha) * rows.data) != np.float32(1)
+    running = np.concatenate([[0], np.cumsum(other, dtype=np.int64)])
+    counts = np.stack([np.diff(rows.indptr),
+                       running[rows.indptr[1:]] - running[rows.indptr[:-1]]], axis=1)
+    user_nnz, user_weighted = comm.allgatherv_rows(counts.astype(np.int64)).T
+    items = np.stack([np.bincount(rows.indices, minlength=n_items),
+                      np.bincount(rows.indices[other], minlength=n_items)]).astype(np.int64)
+    comm.allreduce_array(items)
+    item_nnz, item_weighted = items
+    user_bounds = _balanced_bounds(_solve_cost(user_nnz, user_weighted > 0, k, n_items),
+                                   comm.size)
+    item_bounds = _balanced_bounds(_solve_cost(item_nnz, item_weighted > 0, k, user_nnz.size),
+                                   comm.size)
+    user_rows = _regroup_rows(comm, rows, user_offset, user_bounds, n_items, disjoint=True)
     item_rows = _regroup_rows(comm, _transpose(rows, user_offset, user_nnz.size), 0, item_bounds,
                               user_nnz.size)
     return user_rows, user_bounds, item_rows, item_bounds
@@ -482,7 +500,7 @@ class ImplicitALS(PersistMixin, BaseEstimator):
                                   data=(rows.indptr, rows.indices, rows.data), comm=comm)
         k = p["factors"]
         user_rows, user_bounds, item_rows, item_bounds = _partition(
-            comm, rows, user_offset, n_items, k)
+            comm, rows, user_offset, n_items, k, p["alpha"])
         me = comm.rank
         X, Y = _initial_tables(self.random_state, n_users, n_items, k, user_bounds[me],
                                user_bounds[me + 1])
