@@ -134,6 +134,17 @@ struct Vec {
   static reg add(reg a, reg b) { return _mm512_add_ps(a, b); }
   static float sum(reg v) { return hsum(v); }
   // (sum of a's lanes, of b's, of c's, of d's): the same addition tree for each
+  // the sum of all lanes in every lane (butterfly: 4 shuffles + 4 adds, no broadcast needed)
+  static reg allsum(reg v) { return vx::allsum(v); }
+  static float lane0(reg v) { return _mm512_cvtss_f32(v); }
+  // (sum of a's lanes, sum of b's lanes, the same again)
+  static __m128 sum2(reg a, reg b) {
+    __m256 x = _mm256_add_ps(vx::lo256(a), vx::hi256(a));
+    __m256 y = _mm256_add_ps(vx::lo256(b), vx::hi256(b));
+    __m256 h = _mm256_hadd_ps(x, y);  // x01 x23 y01 y23 | x45 x67 y45 y67
+    __m128 t = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+    return _mm_hadd_ps(t, t);  // x, y, x, y
+  }
   static __m128 reduce4(reg a, reg b, reg c, reg d) {
     return vx::reduce4(_mm256_add_ps(vx::lo256(a), vx::hi256(a)),
                        _mm256_add_ps(vx::lo256(b), vx::hi256(b)),
@@ -156,6 +167,17 @@ struct Vec {
   static reg add(reg a, reg b) { return _mm256_add_ps(a, b); }
   static float sum(reg v) { return hsum(v); }
   static __m128 reduce4(reg a, reg b, reg c, reg d) { return vx::reduce4(a, b, c, d); }
+  static reg allsum(reg v) {
+    v = _mm256_add_ps(v, _mm256_permute2f128_ps(v, v, 1));
+    v = _mm256_add_ps(v, _mm256_permute_ps(v, _MM_SHUFFLE(1, 0, 3, 2)));
+    return _mm256_add_ps(v, _mm256_permute_ps(v, _MM_SHUFFLE(2, 3, 0, 1)));
+  }
+  static float lane0(reg v) { return _mm256_cvtss_f32(v); }
+  static __m128 sum2(reg x, reg y) {
+    __m256 h = _mm256_hadd_ps(x, y);
+    __m128 t = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+    return _mm_hadd_ps(t, t);
+  }
 };
 #endif
 
@@ -369,14 +391,115 @@ void train_block_fixed(const int32_t* users, const int32_t* items, const float* 
   for (; e < end; ++e) update_lanes<NV, 1, adaptive, bias>(users, items, ratings, e, P, Q, c);
 }
 
+// Rows wider than 32 floats: one rating at a time, the whole update with both rows held in NV
+// registers each (ld == NV * Vec::width): p and q are loaded once. The update is latency-bound (the next update of the same user waits for
+// this one's p), so the chain p -> p.q -> error -> new p is kept short:
+// - p.q is summed by a butterfly that leaves the total in every lane (the error is then formed
+//   as a vector: no scalar round trip and no broadcast on the chain);
+// - the adaptive-rate statistics |g_p|^2 = l_u^2 |p|^2 - 2 l_u e p.q + e^2 |q|^2 (and the same
+//   for g_q) come from |p|^2 and |q|^2, summed alongside p.q, instead of a sum over g_p after
+//   the gradient is known;
+// - both rates eta / sqrt(G) come from one 2-lane sqrt and divide.
+// ADAPTIVE / BIAS are template arguments so the loop is straight-line code with every constant
+// in a register.
+template <int NV, bool adaptive, bool bias>
+void train_block_single(const int32_t* users, const int32_t* items, const float* ratings,
+                       int64_t begin, int64_t end, Factors<float> P, Factors<float> Q,
+                       int64_t k, const Params<float>& prm) {
+  using reg = typename Vec::reg;
+  constexpr int64_t ld = int64_t(NV) * Vec::width;
+  const float eta = prm.learning_rate, lb = prm.reg_bias, mu = prm.global_mean;
+  const float lu = prm.reg_user, li = prm.reg_item;
+  const float inv_k = 1.f / float(k);
+  const reg vlp = Vec::set1(lu), vlq = Vec::set1(li);
+  const __m128 veta = _mm_set1_ps(eta), vlb = _mm_set1_ps(lb);
+  const __m128 vlsq = _mm_set_ps(0.f, 0.f, li * li, lu * lu);
+  const __m128 vl2 = _mm_set_ps(0.f, 0.f, 2.f * li, 2.f * lu);
+  const __m128 vinv_k = _mm_set1_ps(inv_k);
+  constexpr int kAhead = 6;  // ratings ahead to prefetch rows for
+  for (int64_t e = begin; e < end; ++e) {
+    const int64_t u = users[e], i = items[e];
+    float* p = P.rows + u * ld;
+    float* q = Q.rows + i * ld;
+    if (e + kAhead < end) {
+      const float* qn = Q.rows + int64_t(items[e + kAhead]) * ld;
+      const float* pn = P.rows + int64_t(users[e + kAhead]) * ld;
+      for (int64_t c = 0; c < ld; c += 16) {
+        vx::prefetch_t0(qn + c);
+        vx::prefetch_t0(pn + c);
+      }
+    }
+    reg vp[NV], vq[NV];
+    for (int v = 0; v < NV; ++v) {
+      vp[v] = Vec::load(p + v * Vec::width);
+      vq[v] = Vec::load(q + v * Vec::width);
+    }
+    // user and item scalars side by side in 2 lanes: [user, item, -, -]
+    float target = ratings[e] - mu;  // off the chain: r - mu - b_u - b_i
+    __m128 vb = _mm_setzero_ps();
+    if constexpr (bias) {
+      vb = _mm_set_ps(0.f, 0.f, Q.bias[i], P.bias[u]);
+      target -= _mm_cvtss_f32(_mm_add_ss(vb, _mm_movehdup_ps(vb)));
+    }
+    reg acc = Vec::mul(vp[0], vq[0]);
+    for (int v = 1; v < NV; ++v) acc = Vec::fmadd(vp[v], vq[v], acc);
+    const reg ve = Vec::sub(Vec::set1(target), Vec::allsum(acc));
+    const __m128 verr = _mm_broadcastss_ps(_mm_set_ss(Vec::lane0(ve)));
+    __m128 rate = veta, g = _mm_setzero_ps(), pp_qq = _mm_setzero_ps();
+    if constexpr (adaptive) {
+      g = _mm_set_ps(0.f, 0.f, Q.acc[i], P.acc[u]);
+      rate = _mm_div_ps(veta, _mm_sqrt_ps(g));
+      reg a = Vec::mul(vp[0], vp[0]), b = Vec::mul(vq[0], vq[0]);
+      for (int v = 1; v < NV; ++v) {
+        a = Vec::fmadd(vp[v], vp[v], a);
+        b = Vec::fmadd(vq[v], vq[v], b);
+      }
+      pp_qq = Vec::sum2(a, b);  // |p|^2, |q|^2, |p|^2, |q|^2
+    }
+    const reg vep = Vec::set1(_mm_cvtss_f32(rate));
+    const reg veq = Vec::set1(_mm_cvtss_f32(_mm_movehdup_ps(rate)));
+    for (int v = 0; v < NV; ++v) {
+      const reg gp = Vec::fnmadd(ve, vq[v], Vec::mul(vlp, vp[v]));
+      const reg gq = Vec::fnmadd(ve, vp[v], Vec::mul(vlq, vq[v]));
+      Vec::store(p + v * Vec::width, Vec::fnmadd(vep, gp, vp[v]));
+      Vec::store(q + v * Vec::width, Vec::fnmadd(veq, gq, vq[v]));
+    }
+    if constexpr (bias) {  // b -= eta * (reg_bias * b - e), both at once
+      vb = _mm_fnmadd_ps(rate, _mm_fmsub_ps(vlb, vb, verr), vb);
+      P.bias[u] = _mm_cvtss_f32(vb);
+      Q.bias[i] = _mm_cvtss_f32(_mm_movehdup_ps(vb));
+    }
+    if constexpr (adaptive) {
+      // |g_p|^2 = l_u^2 |p|^2 - 2 l_u e p.q + e^2 |q|^2, |g_q|^2 likewise (lanes: user, item);
+      // p.q = target - e (as summed above, up to rounding)
+      const __m128 pq = _mm_sub_ps(_mm_set1_ps(target), verr);
+      const __m128 swapped = _mm_shuffle_ps(pp_qq, pp_qq, _MM_SHUFFLE(2, 3, 0, 1));
+      __m128 gg = _mm_mul_ps(_mm_mul_ps(verr, verr), swapped);
+      gg = _mm_fnmadd_ps(_mm_mul_ps(vl2, verr), pq, gg);
+      gg = _mm_fmadd_ps(vlsq, pp_qq, gg);
+      g = _mm_fmadd_ps(_mm_max_ps(gg, _mm_setzero_ps()), vinv_k, g);
+      P.acc[u] = _mm_cvtss_f32(g);
+      Q.acc[i] = _mm_cvtss_f32(_mm_movehdup_ps(g));
+    }
+  }
+}
+
 // Register-resident kernel for ld up to 128 floats, or nullptr.
 using FixedFn = void (*)(const int32_t*, const int32_t*, const float*, int64_t, int64_t,
                          Factors<float>, Factors<float>, int64_t, const Params<float>&);
 template <int NV>
 FixedFn fixed_variant(bool adaptive, bool bias) {
-  if (adaptive) return bias ? &train_block_fixed<NV, true, true> : &train_block_fixed<NV, true, false>;
-  return bias ? &train_block_fixed<NV, false, true> : &train_block_fixed<NV, false, false>;
+  // four ratings in lockstep up to 32 floats per row; one at a time, rows in registers, above
+  // (k=128 on W-MF: 28.4 against 26.2M updates/s for the lockstep kernel, whole fits)
+  if constexpr (NV * Vec::width <= 32) {
+    if (adaptive) return bias ? &train_block_fixed<NV, true, true> : &train_block_fixed<NV, true, false>;
+    return bias ? &train_block_fixed<NV, false, true> : &train_block_fixed<NV, false, false>;
+  } else {
+    if (adaptive) return bias ? &train_block_single<NV, true, true> : &train_block_single<NV, true, false>;
+    return bias ? &train_block_single<NV, false, true> : &train_block_single<NV, false, false>;
+  }
 }
+
 inline FixedFn fixed_kernel(int64_t ld, bool adaptive, bool bias) {
   if (ld % Vec::width != 0) return nullptr;
   switch (ld / Vec::width) {
