@@ -293,6 +293,45 @@ def test_sgd_wide_rows_match_numpy(isa):
     assert not P[:, k:].any() and not Q[:, k:].any()  # the padding stays zero
 
 
+@pytest.mark.parametrize("k", [5, 20, 32, 100])
+def test_sgd_grouping_does_not_change_bits(isa, k):
+    """The fixed kernels run four ratings with distinct users and items in lockstep and the
+    others one at a time: the same ratings split into calls at other offsets (so other groups
+    form) give bitwise the same factors, biases and AdaGrad sums, and the lockstep path is taken
+    (most windows of four bucketed ratings are independent)."""
+    rng = np.random.default_rng(11)
+    m, n, nnz = 60, 40, 1500
+    key = rng.choice(m * n, size=nnz, replace=False)
+    u, i = key // n, key % n
+    r = rng.normal(0.0, 1.0, nnz)
+    ld = -(-k // 16) * 16
+    bu_, bi_, br_, ptr = bucket(u, i, r, m, n, 1, ways=4)
+    windows = np.lib.stride_tricks.sliding_window_view
+    wu, wi = windows(bu_, 4), windows(bi_, 4)
+    distinct = np.ones(len(wu), bool)
+    for a in range(4):
+        for b in range(a + 1, 4):
+            distinct &= (wu[:, a] != wu[:, b]) & (wi[:, a] != wi[:, b])
+    assert distinct.mean() > 0.5
+    P0, Q0 = aligned_empty((m, ld)), aligned_empty((n, ld))
+    P0[:, :k] = rng.normal(0, 0.2, (m, k))
+    Q0[:, :k] = rng.normal(0, 0.2, (n, k))
+    results = []
+    for cuts in ([], [1], [2, 7], [3, 500, 501]):
+        P, Q = P0.copy(), Q0.copy()
+        state = [np.ones(m, np.float32), np.ones(n, np.float32), np.zeros(m, np.float32),
+                 np.zeros(n, np.float32)]
+        bounds = [0, *cuts, nnz]
+        for lo, hi in zip(bounds[:-1], bounds[1:]):
+            _core.mf.sgd_train_grid(bu_[lo:hi], bi_[lo:hi], br_[lo:hi],
+                                    np.array([0, hi - lo], np.int64), np.zeros(1, np.int32), P,
+                                    Q, *state, k, 0.05, 0.02, 0.03, 0.01, 0.1, True, False, 1)
+        results.append((P, Q, *state))
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.parametrize("ways", [1, 4])
 def test_bucket_relabel_equals_bucket_of_relabelled(ways, random_ratings):
     m, n, nnz, grid = 300, 120, 20000, 4

@@ -128,9 +128,12 @@ def test_mean_std_matches_numpy_for_any_threads():
 
 # ---- bucketing --------------------------------------------------------------------------------
 def bucket_reference(u, i, r, n_users, n_items, grid, ways):
-    """NumPy statement of the bucket order: by block, then runs of `ways` consecutive users
-    present in the block interleaved rating by rating (each user's ratings in item order, ties
-    in input order)."""
+    """NumPy statement of the bucket order: by block; inside a block the users (in user order,
+    each with its ratings in item order, ties in input order) are list-scheduled onto `ways`
+    slots (the next user takes the slot that frees first, the lower slot on a tie) and the
+    ratings are emitted round by round, slot by slot."""
+    import heapq
+
     row = u.astype(np.int64) * grid // n_users
     col = i.astype(np.int64) * grid // n_items
     block = row * grid + col
@@ -138,13 +141,20 @@ def bucket_reference(u, i, r, n_users, n_items, grid, ways):
     b, us = block[order], u[order]
     new_user = np.r_[True, (b[1:] != b[:-1]) | (us[1:] != us[:-1])]
     new_block = np.r_[True, b[1:] != b[:-1]]
-    user_rank = np.cumsum(new_user) - 1  # global rank of (block, user)
-    block_first = np.maximum.accumulate(np.where(new_block, user_rank, 0))
-    in_block = user_rank - block_first  # rank of the user among the block's users
-    group, member = in_block // ways, in_block % ways
-    run_start = np.maximum.accumulate(np.where(new_user, np.arange(u.size), 0))
-    j = np.arange(u.size) - run_start  # rating's rank within its user's run
-    final = order[np.lexsort((member, j, group, b))]
+    starts = np.flatnonzero(new_user)
+    counts = np.diff(np.r_[starts, u.size])
+    start_round = np.empty(starts.size, np.int64)
+    slot = np.empty(starts.size, np.int64)
+    slots = []
+    for x, (s, c) in enumerate(zip(starts, counts)):
+        if new_block[s]:
+            slots = [(0, w) for w in range(ways)]  # (free from round, slot)
+        free, w = heapq.heappop(slots)
+        start_round[x], slot[x] = free, w
+        heapq.heappush(slots, (free + c, w))
+    user_of = np.cumsum(new_user) - 1  # (block, user) run of each sorted rating
+    j = np.arange(u.size) - starts[user_of]  # rating's rank within its user's run
+    final = order[np.lexsort((slot[user_of], start_round[user_of] + j, b))]
     ptr = np.searchsorted(np.sort(block), np.arange(grid * grid + 1))
     return u[final], i[final], r[final], ptr
 

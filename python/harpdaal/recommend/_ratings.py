@@ -189,8 +189,9 @@ def map_known(known, ids):
     return np.where(found, pos, -1).astype(np.int32)
 
 
-# Runs of this many users are interleaved inside each block (see mf_sgd.hpp's bucket): measured
-# faster than plain (user, item) order, as consecutive updates no longer wait on each other.
+# Slots that the users of a block are dealt onto, one rating per slot per round (see
+# mf_sgd.hpp's bucket): consecutive updates then belong to different users, so they do not wait
+# on each other and the kernel can run four of them in lockstep.
 INTERLEAVE = 4
 
 

@@ -53,6 +53,12 @@ inline float hsum(__m128 h) {
 inline float hsum(__m256 a) {
   return hsum(_mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1)));
 }
+// The lane sums of four vectors, (sum a, sum b, sum c, sum d), by one transpose-and-add (three
+// hadds and one add for all four): the same addition tree for each of them.
+inline __m128 reduce4(__m256 a, __m256 b, __m256 c, __m256 d) {
+  const __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
+  return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
 inline double hsum(__m256d a) {
   const __m128d h = _mm_add_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1));
   return _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));

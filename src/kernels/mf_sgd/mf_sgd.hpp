@@ -74,9 +74,11 @@ double sum_squared_error(const int32_t* users, const int32_t* items, const T* ra
 
 // Arrange ratings for train_grid: row block of user u is u * grid / n_users, column block of item
 // i is i * grid / n_items (callers relabel ids at random first so blocks balance and each
-// block's rows are contiguous). Output is ordered by block, then user, then item (two stable
-// counting sorts and a sort of each user's run), then the runs of `ways` consecutive users are
-// interleaved (ways = 1: plain (user, item) order) so consecutive updates touch different rows
+// block's rows are contiguous). Output is ordered by block; inside a block the users (in user
+// order, each with its ratings in item order) are dealt onto `ways` slots that emit one rating
+// each per round, slot 0 first, a slot taking the next user as soon as its user has no rating
+// left (list scheduling: the next user takes the slot that frees first, the lower slot on a
+// tie). ways = 1: plain (user, item) order. Consecutive updates thus touch different users' rows
 // and the CPU can overlap them. block_ptr gets grid*grid + 1 offsets. Returns the number of
 // ratings whose (user, item) pair repeats (0: no duplicates). The outputs must not overlap the
 // inputs (they serve as the first pass's scratch).
