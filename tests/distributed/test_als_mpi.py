@@ -13,14 +13,6 @@ comm_mod = pytest.importorskip("harpdaal.comm", reason="the comm layer is not in
 pytestmark = [pytest.mark.mpi, pytest.mark.timeout(120)]
 
 
-@pytest.fixture(scope="module")
-def comm():
-    c = comm_mod.current_communicator()
-    if c.size == 1:
-        pytest.skip("needs mpiexec -n >= 2")
-    return c
-
-
 def whole_data(seed=0, n_users=400, n_items=150, nnz=5000):
     rng = np.random.default_rng(seed)
     items = np.minimum(rng.zipf(1.5, nnz) - 1, n_items - 1)

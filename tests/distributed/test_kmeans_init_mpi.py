@@ -11,14 +11,6 @@ comm_mod = pytest.importorskip("harpdaal.comm", reason="the comm layer is not in
 pytestmark = [pytest.mark.mpi, pytest.mark.timeout(120)]
 
 
-@pytest.fixture(scope="module")
-def comm():
-    c = comm_mod.current_communicator()
-    if c.size == 1:
-        pytest.skip("needs mpiexec -n >= 2")
-    return c
-
-
 @pytest.mark.parametrize("k", [3, 12])
 def test_shards_equal_whole(comm, k):
     rng = np.random.default_rng(k)

@@ -13,14 +13,6 @@ pytestmark = [pytest.mark.mpi, pytest.mark.timeout(120)]
 COLLECTIVES = ["allreduce", "bcast_reduce", "regroup_allgather", "push_pull", "rotate"]
 
 
-@pytest.fixture(scope="module")
-def comm():
-    c = comm_mod.current_communicator()
-    if c.size == 1:
-        pytest.skip("needs mpiexec -n >= 2")
-    return c
-
-
 def whole_data(seed=0, n=1200, d=5, k=7, dtype=np.float64):
     rng = np.random.default_rng(seed)
     means = rng.uniform(-8, 8, (k, d))

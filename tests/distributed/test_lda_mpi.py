@@ -11,7 +11,7 @@ import pytest
 
 import harpdaal
 from harpdaal import _core
-from harpdaal.comm import LocalCommunicator, current_communicator
+from harpdaal.comm import LocalCommunicator
 from harpdaal.datasets.synthetic_lda import make_lda_corpus
 from harpdaal.topic import LatentDirichletAllocation
 
@@ -21,14 +21,6 @@ pytestmark = [pytest.mark.mpi, pytest.mark.timeout(120)]
 # each other (measured over 6 seeds), so 1% separates a broken rotation from chain noise.
 PARAMS = dict(n_components=20, doc_topic_prior=0.1, topic_word_prior=0.01, max_iter=30,
               random_state=4, n_jobs=1, evaluate_every=10)
-
-
-@pytest.fixture(scope="module")
-def comm():
-    c = current_communicator()
-    if c.size == 1:
-        pytest.skip("needs several MPI ranks (mpiexec -n 2 python -m pytest -m mpi)")
-    return c
 
 
 def test_rotation_matches_one_process_loglik(comm):

@@ -49,16 +49,6 @@ def one_process(**kw):
 
 
 @pytest.fixture
-def comm():
-    """The job's communicator; skips unless running under mpiexec with several ranks."""
-    comm_mod = pytest.importorskip("harpdaal.comm", reason="comm layer not available")
-    c = comm_mod.current_communicator()
-    if c.size == 1:
-        pytest.skip("needs mpiexec with more than one rank")
-    return c
-
-
-@pytest.fixture
 def shared_dir(comm):
     """A temporary folder every rank sees (made by rank 0, name broadcast), removed after."""
     import shutil

@@ -17,14 +17,6 @@ comm_mod = pytest.importorskip("harpdaal.comm", reason="the comm layer is not in
 pytestmark = [pytest.mark.mpi, pytest.mark.timeout(120)]
 
 
-@pytest.fixture(scope="module")
-def comm():
-    c = comm_mod.current_communicator()
-    if c.size == 1:
-        pytest.skip("needs mpiexec -n >= 2")
-    return c
-
-
 def whole_data(seed=0, n=1500, d=5, k=6, dtype=np.float64):
     rng = np.random.default_rng(seed)
     means = rng.uniform(-8, 8, (k, d))

@@ -3,8 +3,6 @@
 #include <mkl.h>
 
 #include <algorithm>
-#include <cstdlib>
-#include <string>
 #include <cstdint>
 #include <type_traits>
 #include <vector>
@@ -28,12 +26,7 @@ constexpr int64_t kLossBlock = 1024;
 // (Intel CPUs; 2.4x our first tile at k = 128 on a Xeon), our register tile elsewhere (on AMD
 // Zen 4 MKL's sgemm runs its generic path). HARPDAAL_ALS_PRODUCT=mkl|tile overrides.
 bool block_product_by_mkl() {
-  static const bool by_mkl = [] {
-    const char* env = std::getenv("HARPDAAL_ALS_PRODUCT");
-    if (env && std::string(env) == "mkl") return true;
-    if (env && std::string(env) == "tile") return false;
-    return cpu_is_intel();
-  }();
+  static const bool by_mkl = intel_path("HARPDAAL_ALS_PRODUCT", "mkl", "tile");
   return by_mkl;
 }
 

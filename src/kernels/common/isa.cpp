@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <stdexcept>
+#include <string>
 
 namespace harpdaal::kernels {
 namespace {
@@ -38,6 +39,13 @@ bool cpu_is_intel() {
 #else
   return false;
 #endif
+}
+
+bool intel_path(const char* env, const char* intel_name, const char* other_name) {
+  const char* value = std::getenv(env);
+  if (value && std::string(value) == intel_name) return true;
+  if (value && std::string(value) == other_name) return false;
+  return cpu_is_intel();
 }
 
 const char* isa_name(Isa isa) {

@@ -24,6 +24,10 @@ const char* isa_name(Isa isa);
 // statically linked MKL takes a generic path (sgemm at about half of OpenBLAS's speed on AMD
 // Zen 4), so kernels that call MKL for small dense products use their own tiles there.
 bool cpu_is_intel();
+// A kernel's choice between its path measured fastest on Intel CPUs (true) and the one measured
+// fastest elsewhere (false): the environment variable `env` set to `intel_name` or `other_name`
+// forces it, else cpu_is_intel(). Read it once (a function-local static) per kernel family.
+bool intel_path(const char* env, const char* intel_name, const char* other_name);
 Isa parse_isa(const std::string& name);
 
 // The one dispatch of every kernel: pick the implementation for the active level, one per level

@@ -8,8 +8,6 @@
 #include <numeric>
 #include <stdexcept>
 #include <type_traits>
-#include <string>
-#include <cstdlib>
 #include <vector>
 
 #include <oneapi/tbb/parallel_for.h>
@@ -301,12 +299,7 @@ inline void sample_tokens(const int32_t* words, int32_t* topics, int64_t p0, int
 // thread) at 11.6M tokens/s against 10.9M (AVX-512 gathers) and 10.0M (AVX2).
 // HARPDAAL_LDA_BUCKET=gather|scalar overrides.
 inline bool bucket_by_gathers() {
-  static const bool gathers = [] {
-    const char* env = std::getenv("HARPDAAL_LDA_BUCKET");
-    if (env && std::string(env) == "gather") return true;
-    if (env && std::string(env) == "scalar") return false;
-    return cpu_is_intel();
-  }();
+  static const bool gathers = intel_path("HARPDAAL_LDA_BUCKET", "gather", "scalar");
   return gathers;
 }
 
