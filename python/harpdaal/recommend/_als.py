@@ -245,11 +245,11 @@ def _regroup_rows(comm, rows: _Rows, first: int, bounds, n_cols: int, *,
     lengths = np.stack([p[0] for p in parts])
     ids = parts[0][1] if len(parts) == 1 else np.concatenate([p[1] for p in parts])
     values = parts[0][2] if len(parts) == 1 else np.concatenate([p[2] for p in parts])
-    nnz = int(ids.size)
     if disjoint:  # every row from one part, the parts in row order: the concatenation
         indptr = np.zeros(hi - lo + 1, np.int64)
         np.cumsum(lengths.sum(axis=0), out=indptr[1:])
         return _Rows(indptr, ids, values, (hi - lo, n_cols))
+    nnz = int(ids.size)
     out = _Rows(np.empty(hi - lo + 1, np.int64), np.empty(nnz, np.int32),
                 np.empty(nnz, np.float32), (hi - lo, n_cols))
     _core.common.merge_csr_parts(lengths, ids, values, out.indptr, out.indices, out.data)
@@ -348,29 +348,33 @@ class _ALSStep(Step):
         self.comm.allgatherv_rows_into(full, bounds, check=False)
         self.comm_s += time.perf_counter() - t
 
+    def _computed(self, fn, *args):
+        """Runs fn, adding its seconds to compute_s less the communication it timed itself."""
+        t, comm_before = time.perf_counter(), self.comm_s
+        out = fn(*args)
+        self.compute_s += time.perf_counter() - t - (self.comm_s - comm_before)
+        return out
+
     def run(self, n):
         records = []
         for _ in range(n):
-            t = time.perf_counter()
-            self._solve(self.user_rows, self.X[self.user_lo:self.user_hi], self.Y)
-            self.compute_s += time.perf_counter() - t
+            self._computed(self._solve, self.user_rows, self.X[self.user_lo:self.user_hi], self.Y)
             self._gather(self.X, self.user_bounds)
-            t = time.perf_counter()
-            lo, hi = self.item_lo, self.item_hi
-            self._solve(self.item_rows, self.Y[lo:hi], self.X)
-            self.compute_s += time.perf_counter() - t
+            self._computed(self._solve, self.item_rows, self.Y[self.item_lo:self.item_hi], self.X)
             self._gather(self.Y, self.item_bounds)
             records.append({"loss": self._loss()} if self.want_loss else {})
         return records
 
-    def _loss(self):
+    def _local_loss(self):
         p = self.p
-        t = time.perf_counter()
         self._gram(self.Y)
         r = self.user_rows
-        local = _als.loss(r.indptr, r.indices, r.data, self.X[self.user_lo:self.user_hi], self.Y,
-                          self.gram, p["regularization"], p["alpha"], p["threads"])
-        self.compute_s += time.perf_counter() - t
+        return _als.loss(r.indptr, r.indices, r.data, self.X[self.user_lo:self.user_hi], self.Y,
+                         self.gram, p["regularization"], p["alpha"], p["threads"])
+
+    def _loss(self):
+        p = self.p
+        local = self._computed(self._local_loss)
         if self.comm.size > 1:
             t = time.perf_counter()
             local = float(self.comm.allreduce_array(np.array([local]))[0])

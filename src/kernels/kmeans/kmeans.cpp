@@ -8,6 +8,7 @@
 #include <limits>
 #include <memory>
 #include <stdexcept>
+#include <type_traits>
 #include <vector>
 
 #include <oneapi/tbb/enumerable_thread_specific.h>
@@ -306,19 +307,34 @@ template <class T>
 void distances(const T* x, int64_t n, int64_t d, const T* centers, int64_t k, T* out,
                bool squared, int n_threads) {
   check_sizes(n, d, k);
-  const std::vector<double> c64(centers, centers + k * d);
-  const std::vector<double> cn = center_sq_norms(c64.data(), k, d);
+  constexpr bool upcast = !std::is_same_v<T, double>;  // double data is read where it lies
+  std::vector<double> c_up;
+  const double* c64 = nullptr;
+  if constexpr (upcast) {
+    c_up.assign(centers, centers + k * d);
+    c64 = c_up.data();
+  } else {
+    c64 = centers;
+  }
+  const std::vector<double> cn = center_sq_norms(c64, k, d);
   const int64_t rb = gemm_rows(k);
   const int64_t n_blocks = (n + rb - 1) / rb;
   parallel_for(n_threads, n_blocks, 1, [&](int64_t b0, int64_t b1) {
-    std::vector<double> xb(static_cast<size_t>(rb * d)), ob(static_cast<size_t>(rb * k));
+    std::vector<double> xb(upcast ? static_cast<size_t>(rb * d) : 0);
+    std::vector<double> ob(static_cast<size_t>(rb * k));
     for (int64_t blk = b0; blk < b1; ++blk) {
       const int64_t b = blk * rb, e = std::min(n, b + rb);
-      std::copy(x + b * d, x + e * d, xb.begin());
+      const double* xd = nullptr;
+      if constexpr (upcast) {
+        std::copy(x + b * d, x + e * d, xb.begin());
+        xd = xb.data();
+      } else {
+        xd = x + b * d;
+      }
       for (int64_t i = b; i < e; ++i) std::copy(cn.begin(), cn.end(), ob.begin() + (i - b) * k);
-      gemm_nt(e - b, k, d, -2.0, xb.data(), c64.data(), 1.0, ob.data());
+      gemm_nt(e - b, k, d, -2.0, xd, c64, 1.0, ob.data());
       for (int64_t i = b; i < e; ++i) {
-        const double* row = xb.data() + (i - b) * d;
+        const double* row = xd + (i - b) * d;
         double nrm = 0;
         for (int64_t f = 0; f < d; ++f) nrm += row[f] * row[f];
         const double* orow = ob.data() + (i - b) * k;
