@@ -112,6 +112,36 @@ class CollectiveChecks:
         with pytest.raises(ValueError, match="full"):
             comm.allgatherv_rows_into(np.zeros(3)[::2], [0] * comm.size + [2])
 
+    @pytest.mark.parametrize("enabled", ["1", "0"])
+    def test_shared_rows(self, comm, enabled, monkeypatch):
+        # each rank writes its own rows; after sync every rank reads all of them, twice over
+        # (the second round overwrites the first), in shared memory or by the allgather
+        monkeypatch.setenv("HARPDAAL_SHARED_TABLES", enabled)
+        bounds = np.concatenate([[0], np.cumsum(np.arange(1, comm.size + 1))]).tolist()
+        table = comm.shared_rows((bounds[-1], 3), np.float32)
+        try:
+            assert table.array.shape == (bounds[-1], 3) and table.array.dtype == np.float32
+            assert not table.array.any()  # starts zeroed
+            assert table.shared == (comm.size > 1 and enabled == "1"
+                                    and getattr(comm, "mpi_comm", None) is not None)
+            lo, hi = bounds[comm.rank], bounds[comm.rank + 1]
+            for salt in (9, 10):
+                want = np.concatenate([contribution(r, (r + 1, 3), np.float32, salt=salt)
+                                       for r in range(comm.size)])
+                table.array[lo:hi] = want[lo:hi]
+                table.sync(bounds)
+                assert_close(table.array, want)
+                comm.barrier()  # nobody writes the next round while another rank still reads
+        finally:
+            table.close()
+        assert table.array is None or not table.shared
+
+    def test_shared_rows_rejects_mismatched_shapes(self, comm):
+        if comm.size == 1:
+            pytest.skip("needs several ranks")
+        with pytest.raises(ValueError, match="shared_rows"):
+            comm.shared_rows((4 + comm.rank, 2), np.float32)
+
     @pytest.mark.parametrize("shift", [1, -1, 2])
     def test_irotate_array(self, comm, shift):
         send = contribution(comm.rank, (6,), np.float32, salt=6)

@@ -126,3 +126,61 @@ def test_generator_seed_gives_one_process_factors(comm, buffered):
     ours = ImplicitALS(random_state=seed(), **params).fit(local)
     assert np.array_equal(ours.user_factors_, ref.user_factors_)
     assert np.array_equal(ours.item_factors_, ref.item_factors_)
+
+
+@pytest.fixture
+def skewed_timings(monkeypatch):
+    """Makes every rank report row-solve seconds far from what the cost model predicts (rank r
+    as if its rows were 1 + 3 r times dearer), so that the slices are re-cut and rows move."""
+    from harpdaal.recommend import _als
+
+    cuts = []
+    original = _als._ALSStep._rebalance
+
+    def rebalance(self):
+        factor = 1.0 + 3.0 * self.comm.rank
+        self._solve_s = [factor * (self.user_hi - self.user_lo + 1),
+                         factor * (self.item_hi - self.item_lo + 1)]
+        before = (list(self.user_bounds), list(self.item_bounds))
+        original(self)
+        cuts.append((before, (list(self.user_bounds), list(self.item_bounds))))
+
+    monkeypatch.setattr(_als._ALSStep, "_rebalance", rebalance)
+    return cuts
+
+
+@pytest.mark.parametrize("shared", ["1", "0"])
+def test_recut_slices_keep_one_process_bits(comm, skewed_timings, shared, monkeypatch):
+    # rows change owner after the first and second iterations (timed slices), with the factor
+    # tables in shared memory or allgathered: the factors stay one process's bits
+    monkeypatch.setenv("HARPDAAL_SHARED_TABLES", shared)
+    R = whole_data(6)
+    local, _ = shard(R, comm)
+    params = dict(factors=8, iterations=4, random_state=5, n_jobs=1,
+                  calculate_training_loss=True)
+    ref = single_process(ImplicitALS(**params), R)
+    ours = ImplicitALS(**params).fit(local)
+    assert len(skewed_timings) == 2
+    (u0, i0), (u1, i1) = skewed_timings[0]
+    assert u1 != u0 and i1 != i0  # rows moved on both sides
+    assert u1[1] > u0[1]  # rank 0 (the fast one) took more users
+    assert np.array_equal(ours.user_factors_, ref.user_factors_)
+    assert np.array_equal(ours.item_factors_, ref.item_factors_)
+    assert ours.history_[-1]["loss"] == pytest.approx(ref.history_[-1]["loss"], rel=1e-9)
+    assert ours.user_factors_.flags.owndata or ours.user_factors_.base is not None
+    ours.user_factors_[0, 0] += 1  # private, writable copies after the fit
+
+
+def test_resume_after_recut_slices(comm, skewed_timings, tmp_path_factory):
+    # the checkpoint holds this rank's users of the re-cut slices; a resumed fit starts from
+    # the modelled slices and still continues with the right rows
+    R = whole_data(7)
+    local, _ = shard(R, comm)
+    folder = comm.bcast_object(str(tmp_path_factory.mktemp("als_recut")) if comm.rank == 0
+                               else None)
+    params = dict(factors=5, iterations=5, random_state=8, n_jobs=1)
+    whole = ImplicitALS(**params).fit(local)
+    ImplicitALS(checkpoint_dir=folder, **params).fit(local, callback=lambda it, *_: it == 2)
+    resumed = ImplicitALS(checkpoint_dir=folder, **params).fit(local, resume=True)
+    assert np.array_equal(resumed.item_factors_, whole.item_factors_)
+    assert np.array_equal(resumed.user_factors_, whole.user_factors_)

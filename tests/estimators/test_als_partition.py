@@ -2,7 +2,7 @@
 alone)."""
 import numpy as np
 
-from harpdaal.recommend._als import _balanced_bounds, _solve_cost
+from harpdaal.recommend._als import _balanced_bounds, _rebalanced_bounds, _solve_cost
 
 
 def test_bounds_balance_the_modelled_cost():
@@ -37,3 +37,25 @@ def test_bounds_of_empty_and_tiny_inputs():
     assert _balanced_bounds(np.zeros(0), 3) == [0, 0, 0, 0]
     b = _balanced_bounds(np.ones(2), 4)
     assert b[0] == 0 and b[-1] == 2 and sorted(b) == b
+
+
+def test_recut_by_measured_seconds():
+    # the model says equal halves; rank 0 measured twice rank 1's seconds for them: a row of
+    # rank 0's slice now weighs 2/150 s, one of rank 1's 1/150 s, and the cut falls at 1.5 s of
+    # the 3 s (row 112.5); the slowest rank is predicted at 1.5 s + a part row, not 2 s
+    cost = np.ones(300)
+    bounds, slowest = _rebalanced_bounds(cost, [0, 150, 300], [2.0, 1.0], 2)
+    assert bounds == [0, 112, 300]
+    assert abs(slowest - (38 * 2 / 150 + 1.0)) < 1e-9
+    # measured as modelled: at most a row moves (rounding), and no gain is predicted
+    bounds, slowest = _rebalanced_bounds(cost, [0, 150, 300], [1.5, 1.5], 2)
+    assert abs(bounds[1] - 150) <= 1 and slowest >= 1.5 - 1e-9
+
+
+def test_recut_with_an_empty_slice():
+    # a rank without rows measured nothing: its rows (none yet) count at the mean scale
+    cost = np.arange(1.0, 11.0)
+    bounds, slowest = _rebalanced_bounds(cost, [0, 10, 10], [5.0, 0.0], 2)
+    assert bounds[0] == 0 and bounds[-1] == 10 and 0 < bounds[1] < 10
+    assert slowest < 5.0
+    assert _rebalanced_bounds(np.zeros(0), [0, 0, 0], [0.0, 0.0], 2)[0] == [0, 0, 0]

@@ -5,6 +5,7 @@ See docs/comm.md. ``current_communicator()`` is the one way to get the communica
 from __future__ import annotations
 
 from ._current import current_communicator, under_mpi
+from ._arrays import SharedRows
 from .base import Communicator, Event, RotateHandle
 from .local import LocalCommunicator
 from .mpi import MPICommunicator  # needs mpi4py only when one is made
@@ -21,6 +22,7 @@ __all__ = [
     "Partition",
     "RotateHandle",
     "RotationTimer",
+    "SharedRows",
     "Table",
     "current_communicator",
     "under_mpi",

@@ -6,6 +6,7 @@ Their cross-rank agreement is one 3-integer allreduce (a hash of shape, dtype, o
 from __future__ import annotations
 
 import numbers
+import os
 
 import numpy as np
 
@@ -143,6 +144,39 @@ class ArrayCollectives:
         self._allgatherv_inplace_buf(full, counts, displs)
         return full
 
+    def shared_rows(self, shape, dtype) -> "SharedRows":
+        """A row table of ``shape`` and ``dtype`` for the pattern of `allgatherv_rows_into`
+        (each rank writes its own rows, then every rank reads all of them), in memory that all
+        ranks share when they run on one node: an MPI-3 shared window (``MPI_Win_allocate_shared``
+        on the node's communicator), where ``sync`` is a barrier and nothing is copied. Ranks on
+        several nodes, one rank, a failed allocation, or ``HARPDAAL_SHARED_TABLES=0`` get a
+        private array per rank, where ``sync`` is the in-place allgather. Collective; the table
+        starts zeroed. ``close()`` (collective) releases the window once nobody reads it."""
+        def local():
+            dims = shape if isinstance(shape, (tuple, list)) else (shape,)
+            if not dims or not all(isinstance(n, numbers.Integral) and not isinstance(n, bool)
+                                   and n >= 0 for n in dims):
+                raise ValueError(f"shape: expected non-negative ints, got {shape!r}")
+            dt = np.dtype(dtype)
+            if dt.hasobject or dt.kind not in "iufc":
+                raise TypeError(f"dtype: expected a numeric dtype, got {dt}")
+            return (tuple(int(n) for n in dims), dt.str)
+        meta, err = _capture(local)
+        self._agree_same("shared_rows", same=meta, error=err)
+        shape, dtype = meta[0], np.dtype(meta[1])
+        nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        handle = None
+        if self.size > 1 and nbytes > 0 and os.environ.get("HARPDAAL_SHARED_TABLES", "1") != "0":
+            handle = self._shared_alloc(nbytes)
+        if handle is None:
+            return SharedRows(self, np.zeros(shape, dtype), None)
+        array = np.frombuffer(handle.buffer, dtype=dtype,
+                              count=nbytes // dtype.itemsize).reshape(shape)
+        flat = array.reshape(-1)  # each rank zeroes (and first-touches) an equal share
+        flat[flat.size * self.rank // self.size:flat.size * (self.rank + 1) // self.size] = 0
+        handle.sync()
+        return SharedRows(self, array, handle)
+
     def irotate_array(self, send: np.ndarray, recv: np.ndarray, shift: int = 1,
                       check: bool = True) -> RotateHandle:
         """Non-blocking ring shift: ``send`` goes to rank+shift, ``recv`` fills from rank-shift.
@@ -173,3 +207,30 @@ class ArrayCollectives:
         dest = (self.rank + shift) % self.size
         source = (self.rank - shift) % self.size
         return self._irotate(send, dest, recv, source)
+
+
+class SharedRows:
+    """A row table from `ArrayCollectives.shared_rows`: ``array``, ``shared`` (one node's
+    shared memory, or a private array per rank), ``sync(bounds)`` after each rank wrote its rows
+    ``[bounds[rank], bounds[rank + 1])`` (collective; afterwards every rank reads every row) and
+    ``close()``. Writes to rows another rank owns are races on shared memory: write your own."""
+
+    def __init__(self, comm, array, handle):
+        self.comm, self.array, self._handle = comm, array, handle
+
+    @property
+    def shared(self) -> bool:
+        return self._handle is not None
+
+    def sync(self, bounds) -> None:
+        if self._handle is None:
+            self.comm.allgatherv_rows_into(self.array, bounds, check=False)
+        else:
+            self._handle.sync()
+
+    def close(self) -> None:
+        """Releases the shared window (collective); ``array`` must no longer be used."""
+        if self._handle is not None:
+            handle, self._handle = self._handle, None
+            self.array = None
+            handle.free()

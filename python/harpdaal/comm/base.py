@@ -46,6 +46,7 @@ class Communicator(Agreement, ArrayCollectives, TableCollectives, Events):
     def _irotate(self, send, dest, recv, source) -> RotateHandle: raise NotImplementedError
     def _send_event_to(self, payload, dest): raise NotImplementedError
     def _poll_event(self): raise NotImplementedError  # -> Event | None (remote events)
+    def _shared_alloc(self, nbytes): return None  # -> a handle (buffer, sync, free) or None
 
     # ---- small objects (pickled; never array payloads) -------------------------------------
     def barrier(self) -> None:

@@ -181,6 +181,36 @@ class MPICommunicator(Communicator):
         sreq = self._comm.Isend(send, dest=dest, tag=_ROTATE_TAG)
         return RotateHandle([rreq, sreq])
 
+    def _shared_alloc(self, nbytes):
+        """A window of ``nbytes`` in the memory of the node, when every rank is on one node
+        (else None). Each rank's success is agreed on before anyone uses the window."""
+        MPI = self._MPI
+        node = self._comm.Split_type(MPI.COMM_TYPE_SHARED)
+        win = None
+        try:
+            if not self._comm.allreduce(node.Get_size() == self.size, op=MPI.LAND):
+                return None
+            try:
+                win = MPI.Win.Allocate_shared(nbytes if node.Get_rank() == 0 else 0, 1,
+                                              comm=node)
+                buffer, _ = win.Shared_query(0)
+                ok = len(buffer) >= nbytes
+            except MPI.Exception:
+                ok = False
+            if not self._comm.allreduce(ok, op=MPI.LAND):
+                if win is not None:
+                    win.Free()
+                    win = None
+                return None
+            win.Lock_all(MPI.MODE_NOCHECK)
+            handle, win, node = _SharedWindow(win, node, buffer), None, None
+            return handle
+        finally:
+            if win is not None:
+                win.Free()
+            if node is not None:
+                node.Free()
+
     def _send_event_to(self, payload, dest):
         # non-blocking (events must never deadlock two workers sending to each other);
         # finished sends are dropped on the next event call
@@ -195,3 +225,23 @@ class MPICommunicator(Communicator):
             return None
         source = status.Get_source()
         return Event(source, self._comm.recv(source=source, tag=_EVENT_TAG))
+
+
+class _SharedWindow:
+    """An MPI-3 shared window held in a passive-target epoch (``Lock_all``) for its lifetime:
+    ``sync`` = ``Win_sync``, barrier, ``Win_sync`` (the memory-model pattern for loads and stores
+    that other processes make to the same window)."""
+
+    def __init__(self, win, node, buffer):
+        self.win, self.node, self.buffer = win, node, buffer
+
+    def sync(self):
+        self.win.Sync()
+        self.node.Barrier()
+        self.win.Sync()
+
+    def free(self):
+        self.buffer = None
+        self.win.Unlock_all()
+        self.win.Free()
+        self.node.Free()

@@ -273,7 +273,7 @@ def _partition(comm, rows: _Rows, user_offset: int, n_items: int, k: int, alpha:
     transpose."""
     if comm.size == 1:
         n_users = rows.shape[0]
-        return rows, [0, n_users], _transpose(rows, 0, n_users), [0, n_items]
+        return rows, [0, n_users], _transpose(rows, 0, n_users), [0, n_items], None, None
     # entries of confidence other than 1 (as the kernel computes it, alpha * r in float32)
     other = (np.float32(alpha) * rows.data) != np.float32(1)
     running = np.concatenate([[0], np.cumsum(other, dtype=np.int64)])
@@ -284,29 +284,74 @@ def _partition(comm, rows: _Rows, user_offset: int, n_items: int, k: int, alpha:
                       np.bincount(rows.indices[other], minlength=n_items)]).astype(np.int64)
     comm.allreduce_array(items)
     item_nnz, item_weighted = items
-    user_bounds = _balanced_bounds(_solve_cost(user_nnz, user_weighted > 0, k, n_items),
-                                   comm.size)
-    item_bounds = _balanced_bounds(_solve_cost(item_nnz, item_weighted > 0, k, user_nnz.size),
-                                   comm.size)
+    user_cost = _solve_cost(user_nnz, user_weighted > 0, k, n_items)
+    item_cost = _solve_cost(item_nnz, item_weighted > 0, k, user_nnz.size)
+    user_bounds = _balanced_bounds(user_cost, comm.size)
+    item_bounds = _balanced_bounds(item_cost, comm.size)
     user_rows = _regroup_rows(comm, rows, user_offset, user_bounds, n_items, disjoint=True)
     item_rows = _regroup_rows(comm, _transpose(rows, user_offset, user_nnz.size), 0, item_bounds,
                               user_nnz.size)
-    return user_rows, user_bounds, item_rows, item_bounds
+    return user_rows, user_bounds, item_rows, item_bounds, user_cost, item_cost
+
+
+def _rebalanced_bounds(cost: np.ndarray, bounds, seconds, parts: int):
+    """Bounds of equal *measured* cost: each slice's modelled ``cost`` rescaled by the seconds
+    its rank took (``seconds[r]`` for rows ``[bounds[r], bounds[r + 1])``), then cut as
+    `_balanced_bounds` cuts. Returns (bounds, the slowest rank's predicted seconds) — the model's
+    per-row and per-entry constants were measured on one CPU; this corrects them on the one the
+    fit runs on."""
+    sums = np.array([cost[bounds[r]:bounds[r + 1]].sum() for r in range(parts)])
+    measured = np.asarray(seconds, np.float64)
+    ok = sums > 0
+    mean_scale = measured[ok].sum() / sums[ok].sum() if ok.any() else 1.0
+    scale = np.where(ok, measured / np.where(ok, sums, 1.0), mean_scale)
+    scaled = cost * np.repeat(scale, np.diff(bounds))
+    new = _balanced_bounds(scaled, parts)
+    return new, max(float(scaled[new[r]:new[r + 1]].sum()) for r in range(parts))
+
+
+def _shared_tables(comm, X, Y, user_bounds, item_bounds):
+    """The factor tables in memory shared by all ranks (`Communicator.shared_rows`), filled with
+    this rank's slices of ``X`` and ``Y``, or None where the ranks do not share a node (or one
+    rank). Shared, each half-step's allgather (the whole table to every rank: 128 MB per
+    iteration for 500k users at k = 64) becomes a barrier."""
+    if comm.size == 1:
+        return None
+    xs = comm.shared_rows(X.shape, X.dtype)
+    ys = comm.shared_rows(Y.shape, Y.dtype)
+    if not (xs.shared and ys.shared):
+        xs.close()
+        ys.close()
+        return None
+    for table, src, bounds in ((xs, X, user_bounds), (ys, Y, item_bounds)):
+        lo, hi = bounds[comm.rank], bounds[comm.rank + 1]
+        table.array[lo:hi] = src[lo:hi]
+        table.sync(bounds)
+    return xs, ys
 
 
 # ---- the step the fit loop drives -------------------------------------------------------------
 class _ALSStep(Step):
     """One iteration = the user half-step then the item half-step (implicit's order)."""
 
+    #: iterations after which the slices may be re-cut by measured time (see `_rebalance`)
+    REBALANCE_AFTER = 2
+    #: re-cut only when the slowest rank's predicted half-step time drops by this share
+    REBALANCE_GAIN = 0.03
+
     def __init__(self, p, comm, user_rows, user_bounds, item_rows, item_bounds, X, Y,
-                 weight_total, loss):
+                 weight_total, loss, costs=(None, None), shared=None):
         """``user_rows`` / ``item_rows``: the rows this rank solves, global users
-        ``[user_bounds[rank], user_bounds[rank + 1])`` and items likewise."""
+        ``[user_bounds[rank], user_bounds[rank + 1])`` and items likewise. ``costs``: the
+        modelled cost of every user and every item row (several ranks), for `_rebalance`.
+        ``shared``: X's and Y's `SharedRows` where the ranks share them (`_shared_tables`)."""
+        self.shared = shared
         self.p, self.comm = p, comm
         self.user_rows, self.item_rows = user_rows, item_rows
-        self.user_bounds, self.item_bounds = user_bounds, item_bounds
-        self.user_lo, self.user_hi = user_bounds[comm.rank], user_bounds[comm.rank + 1]
-        self.item_lo, self.item_hi = item_bounds[comm.rank], item_bounds[comm.rank + 1]
+        self._set_bounds(user_bounds, item_bounds)
+        self.costs = costs
+        self._rebalances_left = self.REBALANCE_AFTER if comm.size > 1 else 0
+        self._solve_s = [0.0, 0.0]  # this iteration's row-solve seconds: users, items
         self.X, self.Y = X, Y
         self.weight_total, self.want_loss = weight_total, loss
         k = Y.shape[1]
@@ -335,17 +380,53 @@ class _ALSStep(Step):
         self.comm_s += time.perf_counter() - t
         _als.gram_sum(parts, self.gram, p["threads"])
 
+    def _set_bounds(self, user_bounds, item_bounds):
+        self.user_bounds, self.item_bounds = list(user_bounds), list(item_bounds)
+        self.user_lo, self.user_hi = user_bounds[self.comm.rank], user_bounds[self.comm.rank + 1]
+        self.item_lo, self.item_hi = item_bounds[self.comm.rank], item_bounds[self.comm.rank + 1]
+
     def _solve(self, rows, factors, other):
         p = self.p
         self._gram(other)
+        t = time.perf_counter()
         _als.solve_rows(rows.indptr, rows.indices, rows.data, other, self.gram, factors,
                         p["regularization"], p["alpha"], p["solver"], p["cg_steps"], p["threads"])
+        self._solve_s[0 if rows is self.user_rows else 1] = time.perf_counter() - t
+
+    def _rebalance(self):
+        """Re-cuts the user and item slices so that the row solves the ranks just timed take
+        equal time, and moves the rows that change owner. The slices start from the cost model
+        of `_solve_cost`, whose constants were measured on one CPU; another CPU (cache sizes,
+        memory latency, the block product's speed) weighs long and short rows differently, and
+        one slow rank makes every other one wait twice an iteration. Every rank gets the same
+        timings and computes the same cut; the factors do not depend on who solves a row."""
+        t = time.perf_counter()
+        comm = self.comm
+        seconds = comm.allgatherv_rows(np.array([self._solve_s], np.float64))
+        sides = [("user", self.user_bounds, self.costs[0], seconds[:, 0]),
+                 ("item", self.item_bounds, self.costs[1], seconds[:, 1])]
+        new = {}
+        for side, bounds, cost, measured in sides:
+            cut, predicted = _rebalanced_bounds(cost, bounds, measured, comm.size)
+            if cut != bounds and predicted < (1 - self.REBALANCE_GAIN) * float(measured.max()):
+                new[side] = cut
+        if "user" in new:
+            self.user_rows = _regroup_rows(comm, self.user_rows, self.user_lo, new["user"],
+                                           self.Y.shape[0], disjoint=True)
+        if "item" in new:
+            self.item_rows = _regroup_rows(comm, self.item_rows, self.item_lo, new["item"],
+                                           self.X.shape[0], disjoint=True)
+        self._set_bounds(new.get("user", self.user_bounds), new.get("item", self.item_bounds))
+        self.comm_s += time.perf_counter() - t
 
     def _gather(self, full, bounds):
         if self.comm.size == 1:
             return
         t = time.perf_counter()
-        self.comm.allgatherv_rows_into(full, bounds, check=False)
+        if self.shared is not None:  # the rows are in place: wait until every rank wrote its own
+            self.shared[0 if full is self.X else 1].sync(bounds)
+        else:
+            self.comm.allgatherv_rows_into(full, bounds, check=False)
         self.comm_s += time.perf_counter() - t
 
     def _computed(self, fn, *args):
@@ -363,6 +444,9 @@ class _ALSStep(Step):
             self._computed(self._solve, self.item_rows, self.Y[self.item_lo:self.item_hi], self.X)
             self._gather(self.Y, self.item_bounds)
             records.append({"loss": self._loss()} if self.want_loss else {})
+            if self._rebalances_left and self.costs[0] is not None:
+                self._rebalances_left -= 1
+                self._rebalance()
         return records
 
     def _local_loss(self):
@@ -385,17 +469,30 @@ class _ALSStep(Step):
 
     def state(self):
         return ({"user_factors": self.X[self.user_lo:self.user_hi].copy(),
-                 "item_factors": self.Y.copy()}, {})
+                 "item_factors": self.Y.copy()}, {"user_bounds": self.user_bounds})
 
     def load_state(self, arrays, extra):
         x, y = arrays.get("user_factors"), arrays.get("item_factors")
-        want_x = (self.user_hi - self.user_lo, self.X.shape[1])
+        # the user slices the checkpoint was cut by (re-cut by measured time during that fit)
+        bounds = extra.get("user_bounds", self.user_bounds) if isinstance(extra, dict) else None
+        n_users, size = self.X.shape[0], self.comm.size
+        if (not isinstance(bounds, list) or len(bounds) != size + 1
+                or not all(isinstance(b, int) and not isinstance(b, bool) for b in bounds)
+                or bounds[0] != 0 or bounds[-1] != n_users
+                or any(b > c for b, c in zip(bounds, bounds[1:]))):
+            raise ValueError("the checkpoint's user slices do not fit this data and ranks")
+        lo, hi = bounds[self.comm.rank], bounds[self.comm.rank + 1]
+        want_x = (hi - lo, self.X.shape[1])
         if x is None or y is None or x.shape != want_x or y.shape != self.Y.shape:
             raise ValueError("the checkpoint's factor tables do not fit this data and factors")
-        self.X[self.user_lo:self.user_hi] = x
-        self.Y[:] = y
-        if self.comm.size > 1:  # the item step needs every user's factors
-            self.comm.allgatherv_rows_into(self.X, self.user_bounds)
+        self.X[lo:hi] = x
+        if self.shared is None:
+            self.Y[:] = y
+        else:  # shared: each rank writes its own rows only
+            self.Y[self.item_lo:self.item_hi] = y[self.item_lo:self.item_hi]
+            self._gather(self.Y, self.item_bounds)
+        if size > 1:  # the item step needs every user's factors
+            self._gather(self.X, bounds)
 
 
 # ---- the estimator ---------------------------------------------------------------------------
@@ -503,13 +600,17 @@ class ImplicitALS(PersistMixin, BaseEstimator):
         ck, saved = for_estimator(self, "ImplicitALS", resume=resume,
                                   data=(rows.indptr, rows.indices, rows.data), comm=comm)
         k = p["factors"]
-        user_rows, user_bounds, item_rows, item_bounds = _partition(
+        user_rows, user_bounds, item_rows, item_bounds, user_cost, item_cost = _partition(
             comm, rows, user_offset, n_items, k, p["alpha"])
         me = comm.rank
         X, Y = _initial_tables(self.random_state, n_users, n_items, k, user_bounds[me],
                                user_bounds[me + 1])
+        shared = _shared_tables(comm, X, Y, user_bounds, item_bounds)
+        if shared is not None:
+            X, Y = shared[0].array, shared[1].array
         step = _ALSStep(p, comm, user_rows, user_bounds, item_rows, item_bounds, X, Y,
-                        weight_total, bool(self.calculate_training_loss))
+                        weight_total, bool(self.calculate_training_loss),
+                        costs=(user_cost, item_cost), shared=shared)
         callbacks = []
         if callback is not None:
             callbacks.append(lambda info: bool(callback(info.iteration - 1, info.elapsed,
@@ -518,6 +619,10 @@ class ImplicitALS(PersistMixin, BaseEstimator):
         loop = FitLoop(max_iter=p["iterations"], comm=comm, verbose=verbose, desc="ImplicitALS",
                        checkpointer=ck, saved=saved, callbacks=callbacks)
         result = loop.run(step)
+        if shared is not None:  # the estimator keeps private copies; the windows are released
+            X, Y = X.copy(), Y.copy()
+            for table in shared:
+                table.close()
         self.user_factors_, self.item_factors_ = X, Y
         self.n_iter_ = result.n_iter
         self.history_ = result.history
