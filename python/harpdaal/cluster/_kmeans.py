@@ -368,10 +368,10 @@ class KMeans(_KMeansBase):
     """K-means clustering (Lloyd), scikit-learn compatible, optionally distributed over MPI.
 
     Parameters follow :class:`sklearn.cluster.KMeans`. ``algorithm`` takes scikit-learn's
-    values: 'lloyd' (the default), 'elkan' and 'auto'. Until the exact bound-based method lands,
-    'elkan' and 'auto' run the same Lloyd iterations as 'lloyd' (so they give the same result,
-    which is also what an exact pruning method must give); with ``n_clusters=1``, 'elkan' warns
-    as scikit-learn does. In addition ``n_jobs`` (threads per process; None = all cores),
+    values: 'lloyd' (the default), 'elkan' (the exact bound-based step: Yinyang, Lloyd's labels up
+    to floating-point ties; one process, dense input, else the Lloyd steps) and 'auto' (Lloyd:
+    the bound-based step won on one of eight measured shapes, docs/kmeans.md); with
+    ``n_clusters=1``, 'elkan' warns as scikit-learn does. In addition ``n_jobs`` (threads per process; None = all cores),
     ``collective`` (how ranks synchronise the model under MPI, one of Harp's five: 'allreduce',
     'bcast_reduce', 'regroup_allgather', 'push_pull', 'rotate' (the centers travel the ring
     through :class:`harpdaal.comm.ModelRotator`)) and ``method`` ('auto', 'fused', 'gemm': how
