@@ -621,6 +621,7 @@ class ImplicitALS(PersistMixin, BaseEstimator):
         result = loop.run(step)
         if shared is not None:  # the estimator keeps private copies; the windows are released
             X, Y = X.copy(), Y.copy()
+            step.X = step.Y = step.shared = None  # nothing may read the windows' memory after
             for table in shared:
                 table.close()
         self.user_factors_, self.item_factors_ = X, Y
