@@ -59,17 +59,23 @@ def test_empty_shard_and_threads(comm):
     assert np.array_equal(ours.item_factors_, ref.item_factors_)
 
 
-def test_checkpoint_resume_across_ranks(comm, tmp_path_factory):
-    R = whole_data(2)
+def check_resume_equals_whole(comm, folder_factory, seed, **params):
+    """A fit stopped after its third iteration and resumed from the checkpoint gives the
+    uninterrupted fit's factors."""
+    R = whole_data(seed)
     local, _ = shard(R, comm)
-    folder = comm.bcast_object(str(tmp_path_factory.mktemp("als_ck")) if comm.rank == 0
+    folder = comm.bcast_object(str(folder_factory.mktemp("als_ck")) if comm.rank == 0
                                else None)
-    params = dict(factors=4, iterations=5, random_state=3, n_jobs=1)
+    params = dict(iterations=5, n_jobs=1, **params)
     whole = ImplicitALS(**params).fit(local)
     ImplicitALS(checkpoint_dir=folder, **params).fit(local, callback=lambda it, *_: it == 2)
     resumed = ImplicitALS(checkpoint_dir=folder, **params).fit(local, resume=True)
     assert np.array_equal(resumed.item_factors_, whole.item_factors_)
     assert np.array_equal(resumed.user_factors_, whole.user_factors_)
+
+
+def test_checkpoint_resume_across_ranks(comm, tmp_path_factory):
+    check_resume_equals_whole(comm, tmp_path_factory, 2, factors=4, random_state=3)
 
 
 def test_bad_input_on_one_rank_raises_on_every_rank(comm):
@@ -174,13 +180,5 @@ def test_recut_slices_keep_one_process_bits(comm, skewed_timings, shared, monkey
 def test_resume_after_recut_slices(comm, skewed_timings, tmp_path_factory):
     # the checkpoint holds this rank's users of the re-cut slices; a resumed fit starts from
     # the modelled slices and still continues with the right rows
-    R = whole_data(7)
-    local, _ = shard(R, comm)
-    folder = comm.bcast_object(str(tmp_path_factory.mktemp("als_recut")) if comm.rank == 0
-                               else None)
-    params = dict(factors=5, iterations=5, random_state=8, n_jobs=1)
-    whole = ImplicitALS(**params).fit(local)
-    ImplicitALS(checkpoint_dir=folder, **params).fit(local, callback=lambda it, *_: it == 2)
-    resumed = ImplicitALS(checkpoint_dir=folder, **params).fit(local, resume=True)
-    assert np.array_equal(resumed.item_factors_, whole.item_factors_)
-    assert np.array_equal(resumed.user_factors_, whole.user_factors_)
+    check_resume_equals_whole(comm, tmp_path_factory, 7, factors=5, random_state=8)
+    assert len(skewed_timings) == 6  # two re-cuts in each fit: whole, stopped, resumed
