@@ -371,7 +371,8 @@ class KMeans(_KMeansBase):
     values: 'lloyd' (the default), 'elkan' (the exact bound-based step: Yinyang, Lloyd's labels up
     to floating-point ties; one process, dense input, else the Lloyd steps) and 'auto' (Lloyd:
     the bound-based step won on one of eight measured shapes, docs/kmeans.md); with
-    ``n_clusters=1``, 'elkan' warns as scikit-learn does. In addition ``n_jobs`` (threads per process; None = all cores),
+    ``n_clusters=1``, 'elkan' warns as scikit-learn does. In addition ``n_jobs`` (threads per
+    process; None = all cores),
     ``collective`` (how ranks synchronise the model under MPI, one of Harp's five: 'allreduce',
     'bcast_reduce', 'regroup_allgather', 'push_pull', 'rotate' (the centers travel the ring
     through :class:`harpdaal.comm.ModelRotator`)) and ``method`` ('auto', 'fused', 'gemm': how
