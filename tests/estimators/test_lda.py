@@ -53,6 +53,25 @@ def test_transform_and_perplexity(synthetic, fitted):
     assert fitted.score(Xt) == pytest.approx(-np.log(p), rel=1e-9)
 
 
+def test_transform_samplers_agree_and_validate(synthetic, fitted):
+    """transform_sampler="mh" (the default) and "exact" fold documents in to the same
+    proportions up to sampling noise, with close document-completion perplexity; a clone
+    with an unknown sampler name is refused before any sampling."""
+    import copy
+    Xt, _ = make_lda_corpus(200, 1000, 20, 100, 0.1, 0.01, seed=3)
+    assert fitted.get_params()["transform_sampler"] == "mh"
+    exact = copy.deepcopy(fitted).set_params(transform_sampler="exact")
+    t_mh, t_exact = fitted.transform(Xt), exact.transform(Xt)
+    assert not np.array_equal(t_mh, t_exact)
+    assert np.abs(t_mh - t_exact).sum(1).mean() < 0.1
+    # the dominant topic of a document is the same for nearly all documents
+    assert (t_mh.argmax(1) == t_exact.argmax(1)).mean() > 0.95
+    assert fitted.perplexity(Xt) == pytest.approx(exact.perplexity(Xt), rel=0.03)
+    bad = copy.deepcopy(fitted).set_params(transform_sampler="gibbs")
+    with pytest.raises(ValueError, match="transform_sampler"):
+        bad.transform(Xt)
+
+
 def test_deterministic_and_pickles(synthetic):
     X, _ = synthetic
     X = X[:300]
@@ -96,6 +115,7 @@ def test_bad_input(X, msg):
     ({"topic_word_prior": -1.0}, "topic_word_prior"),
     ({"max_iter": 0}, "max_iter"),
     ({"sampler": "exact"}, "sampler"),
+    ({"transform_sampler": "sparse"}, "transform_sampler"),
 ])
 def test_bad_parameters(params, msg):
     with pytest.raises(ValueError, match=msg):

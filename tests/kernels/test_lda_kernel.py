@@ -116,7 +116,7 @@ def test_loglik_matches_reference_formula():
     assert ours == pytest.approx(ref_loglik(c, topics, wt, nk, K, 0.2, 0.05), rel=1e-10)
 
 
-@pytest.mark.parametrize("steps", [0, 2], ids=["sparse", "mh2"])
+@pytest.mark.parametrize("steps", [0, 1, 2], ids=["exact", "mh1", "mh2"])
 def test_fold_in_reads_model_only_and_counts_add_up(steps):
     K = 8
     c, topics = corpus(K=K)
@@ -265,7 +265,8 @@ def test_sparse_sweep_leaves_the_exact_conditional_invariant(isa, K, doc_len, al
     assert chi2.sf(stat, len(obs) - 1) > 1e-4, (stat, len(obs))
 
 
-def test_fold_in_is_deterministic_and_chunk_independent():
+@pytest.mark.parametrize("steps", [0, 1], ids=["exact", "mh1"])
+def test_fold_in_is_deterministic_and_chunk_independent(steps):
     """Fold-in draws are keyed by (seed, sweep, first_doc_id + d, token): the same documents
     give the same topics and counts in one call or split into chunks, at any thread count."""
     K = 8
@@ -275,9 +276,9 @@ def test_fold_in_is_deterministic_and_chunk_independent():
         sweep(c, topics, wt, nk, K, it, 2)
     t, tz = corpus(n_docs=60, K=K, seed=3)
     whole_z, whole = tz.copy(), np.zeros((t.n_docs, K), np.float32)
-    K_.fold_in(t.doc_ptr, t.words, whole_z, 0, wt, nk, 0.2, 0.05, 7, 8, 3, 0, whole, 1)
+    K_.fold_in(t.doc_ptr, t.words, whole_z, 0, wt, nk, 0.2, 0.05, 7, 8, 3, steps, whole, 1)
     again_z, again = tz.copy(), np.zeros((t.n_docs, K), np.float32)
-    K_.fold_in(t.doc_ptr, t.words, again_z, 0, wt, nk, 0.2, 0.05, 7, 8, 3, 0, again, 3)
+    K_.fold_in(t.doc_ptr, t.words, again_z, 0, wt, nk, 0.2, 0.05, 7, 8, 3, steps, again, 3)
     np.testing.assert_array_equal(again_z, whole_z)
     np.testing.assert_array_equal(again, whole)
     cut = 23
@@ -286,7 +287,7 @@ def test_fold_in_is_deterministic_and_chunk_independent():
         p0, p1 = t.doc_ptr[lo], t.doc_ptr[hi]
         z = parts_z[p0:p1].copy()
         K_.fold_in(t.doc_ptr[lo:hi + 1] - p0, t.words[p0:p1].copy(), z, lo, wt, nk, 0.2, 0.05,
-                   7, 8, 3, 0, parts[lo:hi], 2)
+                   7, 8, 3, steps, parts[lo:hi], 2)
         parts_z[p0:p1] = z
     np.testing.assert_array_equal(parts_z, whole_z)
     np.testing.assert_array_equal(parts, whole)
@@ -294,7 +295,8 @@ def test_fold_in_is_deterministic_and_chunk_independent():
     np.testing.assert_allclose(whole.sum(1), 5 * t.doc_lengths())
 
 
-def test_fold_in_samples_the_exact_conditional():
+@pytest.mark.parametrize("steps", [0, 1], ids=["exact", "mh1"])
+def test_fold_in_samples_the_exact_conditional(steps):
     """Two-token documents of one word w: the chain's stationary law is
     p(z1, z2) ~ phi_w,z1 phi_w,z2 (a^2, or a (a + 1) where z1 = z2). The topic frequencies
     over many documents and sweeps match its marginal (both buckets of the sampler are used:
@@ -310,12 +312,55 @@ def test_fold_in_samples_the_exact_conditional():
     words = np.zeros(2 * n_docs, np.int32)
     z = np.random.default_rng(0).integers(0, K, 2 * n_docs, dtype=np.int32)
     out = np.zeros((n_docs, K), np.float32)
-    K_.fold_in(doc_ptr, words, z, 0, wt, nk, a, b, 11, 25, 5, 0, out, 2)
+    K_.fold_in(doc_ptr, words, z, 0, wt, nk, a, b, 11, 25, 5, steps, out, 2)
     freq = out.sum(0) / out.sum()
     # 4000 independent chains x 20 kept sweeps: standard errors well under 0.01
     np.testing.assert_allclose(freq, marginal, atol=0.015)
     # the word's rare topics (reached mostly through the smoothing bucket), relatively
     np.testing.assert_allclose(freq[2:], marginal[2:], rtol=0.25)
+
+
+@pytest.mark.parametrize("steps", [0, 1, 2], ids=["exact", "mh1", "mh2"])
+def test_fold_in_stationary_law_on_three_word_documents(steps):
+    """Documents of three different words: the fold-in chain's stationary law is
+    p(z) ~ prod_i phi_{w_i z_i} prod_k Gamma(n_k + a) / Gamma(a), enumerated over all K^3
+    assignments. Every token's topic frequency over many documents and kept sweeps matches
+    its marginal (chi-square), for the exact sampler and the Metropolis-Hastings one, whose
+    word proposal (alias table over phi_w) and document proposal (the document's tokens) both
+    need their corrections to get this right."""
+    K, V, a, b = 4, 3, 0.3, 0.1
+    wt = np.array([[30, 5, 0, 1], [0, 20, 10, 0], [1, 1, 1, 40]], np.int32)
+    nk = wt.sum(0).astype(np.int64)
+    phi = (wt + b) / (nk + V * b)
+    from itertools import product
+
+    from scipy.stats import chi2
+    doc_words = np.array([0, 1, 2], np.int32)
+    marg = np.zeros((3, K))
+    for zs in product(range(K), repeat=3):
+        n = np.bincount(zs, minlength=K)
+        w = np.prod([phi[doc_words[i], zs[i]] for i in range(3)])
+        w *= np.exp(gammaln(n + a).sum())
+        for i in range(3):
+            marg[i, zs[i]] += w
+    marg /= marg.sum(1, keepdims=True)
+    n_docs, sweeps, burn = 3000, 40, 10
+    doc_ptr = np.arange(0, 3 * n_docs + 1, 3, dtype=np.int64)
+    words = np.tile(doc_words, n_docs)
+    z = np.random.default_rng(1).integers(0, K, 3 * n_docs, dtype=np.int32)
+    # the token frequencies of the kept sweeps: one sweep at a time, counting z after each
+    counts = np.zeros((3, K))
+    out = np.zeros((n_docs, K), np.float32)
+    K_.fold_in(doc_ptr, words, z, 0, wt, nk, a, b, 5, burn, 0, steps, out, 2)
+    for sweep in range(sweeps - burn):
+        K_.fold_in(doc_ptr, words, z, 0, wt, nk, a, b, 100 + sweep, 1, 0, steps, out, 2)
+        for i in range(3):
+            counts[i] += np.bincount(z[i::3], minlength=K)
+    # successive sweeps are correlated: scale the statistic by a conservative factor of 4
+    for i in range(3):
+        exp = marg[i] * counts[i].sum()
+        stat = ((counts[i] - exp) ** 2 / exp).sum() / 4
+        assert chi2.sf(stat, K - 1) > 1e-4, (i, counts[i] / counts[i].sum(), marg[i])
 
 
 @pytest.mark.parametrize("bucket", ["gather", "scalar"])

@@ -83,6 +83,15 @@ class LatentDirichletAllocation(PersistMixin, ClassNamePrefixFeaturesOutMixin, T
         For sampler="mh": (word proposal, doc proposal) pairs per token and sweep.
     transform_max_iter : int, default 30
         Fold-in sweeps for ``transform`` (the first third are burn-in).
+    transform_sampler : {"mh", "exact"}, default "mh"
+        How ``transform`` (and ``perplexity``) sample new documents against the fixed topics.
+        "mh": one Metropolis-Hastings pair per token and sweep (a word proposal from a
+        per-word alias table over the topic-word distribution, then a document proposal from
+        the document's own tokens), O(1) per token. "exact": the conditional drawn exactly (a
+        bucket over the document's topics and the word's prefix row), O(topics in the
+        document) per token. Both chains have the same stationary distribution; on 20news test
+        "mh" ran 1.3-1.6x faster at 30 sweeps and its document-completion perplexity was
+        1.3-1.6% higher (docs/serving.md). With more than 65,536 topics "mh" folds in exactly.
     checkpoint_dir : path or None, default None
         Folder for checkpoints (shared by all ranks); ``fit(X, resume=True)`` continues from
         the last one, bitwise as if never interrupted (needs an int random_state).
@@ -112,8 +121,8 @@ class LatentDirichletAllocation(PersistMixin, ClassNamePrefixFeaturesOutMixin, T
 
     def __init__(self, n_components=10, *, doc_topic_prior=None, topic_word_prior=None,
                  max_iter=100, random_state=None, n_jobs=None, verbose=0, evaluate_every=10,
-                 sampler="sparse", mh_steps=4, transform_max_iter=30, checkpoint_dir=None,
-                 checkpoint_every=1, step_fraction=None):
+                 sampler="sparse", mh_steps=4, transform_max_iter=30, transform_sampler="mh",
+                 checkpoint_dir=None, checkpoint_every=1, step_fraction=None):
         self.n_components = n_components
         self.doc_topic_prior = doc_topic_prior
         self.topic_word_prior = topic_word_prior
@@ -125,6 +134,7 @@ class LatentDirichletAllocation(PersistMixin, ClassNamePrefixFeaturesOutMixin, T
         self.sampler = sampler
         self.mh_steps = mh_steps
         self.transform_max_iter = transform_max_iter
+        self.transform_sampler = transform_sampler
         self.checkpoint_dir = checkpoint_dir
         self.checkpoint_every = checkpoint_every
         self.step_fraction = step_fraction
@@ -169,10 +179,20 @@ class LatentDirichletAllocation(PersistMixin, ClassNamePrefixFeaturesOutMixin, T
                 raise ValueError(f"step_fraction must lie in (0, 1], got {f!r}{hint}")
         if self.sampler not in ("sparse", "mh"):
             raise ValueError(f"sampler must be 'sparse' or 'mh', got {self.sampler!r}")
+        self._fold_in_steps()
         return int(K), float(alpha), float(beta)
 
     def _kernel_steps(self) -> int:
         return 0 if self.sampler == "sparse" else int(self.mh_steps)
+
+    def _fold_in_steps(self) -> int:
+        """The fold-in kernel's mh_steps: 0 (exact) or one Metropolis-Hastings pair."""
+        if self.transform_sampler == "exact":
+            return 0
+        if self.transform_sampler == "mh":
+            return 1
+        raise ValueError(f"transform_sampler must be 'mh' or 'exact', got "
+                         f"{self.transform_sampler!r}")
 
     def _corpus(self, X, *, reset, allow_empty=False) -> TokenCorpus:
         """The documents of X as a TokenCorpus. A document-term matrix goes through
@@ -329,7 +349,7 @@ class LatentDirichletAllocation(PersistMixin, ClassNamePrefixFeaturesOutMixin, T
         doc_topic = np.zeros((corpus.n_docs, K), np.float32)
         _K.fold_in(corpus.doc_ptr, corpus.words, topics, first_doc, self.word_topic_,
                    self.topic_totals_,
-                   self._alpha, self._beta, seed, sweeps, burn, self._kernel_steps(), doc_topic,
+                   self._alpha, self._beta, seed, sweeps, burn, self._fold_in_steps(), doc_topic,
                    resolve_n_jobs(self.n_jobs))
         out = doc_topic.astype(np.float64)
         out /= sweeps - burn

@@ -46,7 +46,9 @@ int64_t sample_block(const int64_t* doc_ptr, const int32_t* words, int32_t* topi
 // null) receives the doc-topic counts summed over the sweeps after `burn_in`. mh_steps == 0: an
 // exact sampler (p(k) ~ (n_dk + alpha) phi_wk with phi fixed: a document bucket over the
 // document's topics and a smoothing bucket from per-word prefix rows built for the documents'
-// words); mh_steps >= 1: the Metropolis-Hastings sampler. Random numbers are keyed by (seed,
+// words); mh_steps >= 1: Metropolis-Hastings with that many (word proposal from a per-word alias
+// table over phi_w, doc proposal from the document's tokens) pairs per token and sweep, O(1) per
+// step (K > 65536 folds in with the exact sampler: the tables hold 16-bit topic ids). Random numbers are keyed by (seed,
 // sweep, first_doc_id + d, token): results do not depend on the thread count or on how the
 // documents are split into calls (documents are independent given the model).
 template <class T>
