@@ -295,6 +295,41 @@ def test_fold_in_is_deterministic_and_chunk_independent(steps):
     np.testing.assert_allclose(whole.sum(1), 5 * t.doc_lengths())
 
 
+@pytest.mark.parametrize("steps", [1, 2], ids=["mh1", "mh2"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_fold_in_mh_is_the_same_at_every_isa_level(steps, threads):
+    """The Metropolis-Hastings fold-in runs 16 documents in AVX-512 lanes at the avx512 level
+    and one at a time elsewhere: the same operations in the same order, so the same bits.
+    Documents of 0 to 90 tokens (empty and one-token ones too) and more documents than lanes."""
+    K = 12
+    c, topics = corpus(K=K)
+    wt, nk = counts(c, topics, K)
+    for it in range(3):
+        sweep(c, topics, wt, nk, K, it, 2)
+    rng = np.random.default_rng(4)
+    lengths = rng.integers(0, 91, 150)
+    lengths[:3] = [0, 1, 2]
+    doc_ptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    words = rng.integers(0, c.n_words, int(doc_ptr[-1])).astype(np.int32)
+    z0 = rng.integers(0, K, words.size).astype(np.int32)
+    results = {}
+    before = harpdaal.active_isa()
+    try:
+        for isa in harpdaal.available_isas():
+            harpdaal.set_isa(isa)
+            z, out = z0.copy(), np.zeros((lengths.size, K), np.float32)
+            K_.fold_in(doc_ptr, words, z, 5, wt, nk, 0.3, 0.05, 9, 7, 2, steps, out, threads)
+            results[isa] = (z, out)
+    finally:
+        harpdaal.set_isa(before)
+    ref_z, ref_out = results["generic"]
+    assert not np.array_equal(ref_z, z0)
+    np.testing.assert_allclose(ref_out.sum(1), 5 * lengths)
+    for isa, (z, out) in results.items():
+        np.testing.assert_array_equal(z, ref_z, err_msg=isa)
+        np.testing.assert_array_equal(out, ref_out, err_msg=isa)
+
+
 @pytest.mark.parametrize("steps", [0, 1], ids=["exact", "mh1"])
 def test_fold_in_samples_the_exact_conditional(steps):
     """Two-token documents of one word w: the chain's stationary law is

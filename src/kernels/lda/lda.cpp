@@ -19,6 +19,7 @@
 #include "kernels/common/mix64.hpp"
 #include "kernels/common/parallel.hpp"
 #include "kernels/lda/doc_bucket.hpp"
+#include "kernels/lda/fold_mh.hpp"
 
 namespace harpdaal::kernels::lda {
 
@@ -49,6 +50,12 @@ inline uint64_t doc_key(uint64_t seed, int64_t iteration, int64_t doc_id) {
   return mix64(seed ^ mix64(static_cast<uint64_t>(iteration) * 0xD1B54A32D192ED03ULL + 0x632BE59BD9B4E019ULL) ^
                mix64(static_cast<uint64_t>(doc_id) * 0x8CB92BA72F3D8DD7ULL + 1));
 }
+
+}  // namespace
+
+uint64_t fold_doc_key(uint64_t seed, int64_t sweep, int64_t doc_id) { return doc_key(seed, sweep, doc_id); }
+
+namespace {
 
 inline TokenRng token_rng(uint64_t dkey, int64_t token) {
   return TokenRng{mix64(dkey ^ (static_cast<uint64_t>(token) * 0xA0761D6478BD642FULL))};
@@ -756,6 +763,8 @@ struct FoldAlias {
   uint16_t keep;   // 16-bit threshold: a bucket's split is off by at most 2^-16 of a bucket
   uint16_t alias;  // (so K <= 65536 here; larger K folds in with the exact sampler)
 };
+// the vector path reads an entry as one 32-bit word: keep in the low half (little-endian x86)
+static_assert(sizeof(FoldAlias) == 4);
 
 // What the Metropolis-Hastings fold-in needs of the fixed model, for the words of its documents
 // (slot s = the s-th present word by id): phi_wk = (n_wk + b) / (n_k + V b) for every topic (the
@@ -1223,6 +1232,12 @@ void fold_in(const int64_t* doc_ptr, const int32_t* words, int32_t* topics, int6
   }
   std::vector<int32_t> slots(static_cast<size_t>(doc_ptr[n_docs]), 0);  // indexed like words
   for (int64_t i = doc_ptr[0]; i < doc_ptr[n_docs]; ++i) slots[i] = (*slot_of)[words[i]];
+  // AVX-512: 16 documents per thread in vector lanes (float; table indices below 2^31)
+  FoldMHRangeFn vec_mh = nullptr;
+  if constexpr (std::is_same_v<T, float>) {
+    if (mh_steps != 0 && static_cast<int64_t>(V) * K < (int64_t(1) << 31))
+      vec_mh = dispatch<FoldMHRangeFn>(nullptr, nullptr, nullptr, &avx512::fold_mh_range);
+  }
   const int nt = resolve_threads(n_threads);
   oneapi::tbb::task_arena arena(nt);
   arena.execute([&] {
@@ -1235,6 +1250,17 @@ void fold_in(const int64_t* doc_ptr, const int32_t* words, int32_t* topics, int6
             std::vector<FoldDoc<T>> states(L, FoldDoc<T>(K));
             fold_in_lanes<L>(S, states, doc_ptr, topics, r.begin(), r.end(), first_doc_id, seed,
                              n_sweeps, burn_in, doc_topic, K);
+          } else if (vec_mh && doc_ptr[r.end()] - doc_ptr[r.begin()] < (int64_t(1) << 31)) {
+            // (the lanes address tokens by 32-bit offsets from the range's first token)
+            std::vector<float> nd(static_cast<size_t>(16) * K, 0.0f);
+            FoldMHArgs args{doc_ptr, topics, slots.data(),
+                            reinterpret_cast<const float*>(mh_tab.phi.data()),
+                            reinterpret_cast<const uint32_t*>(mh_tab.alias.data()), nd.data(), K,
+                            static_cast<float>(alpha), static_cast<float>(T(1) / alpha),
+                            static_cast<float>(alpha * static_cast<T>(K)), mh_steps, seed,
+                            first_doc_id, n_sweeps, burn_in,
+                            reinterpret_cast<float*>(doc_topic)};
+            vec_mh(args, r.begin(), r.end());
           } else {
             const FoldMHSampler<T> S{slots.data(), topics, K, alpha, T(1) / alpha,
                                      alpha * static_cast<T>(K), mh_steps, mh_tab};
