@@ -814,7 +814,7 @@ struct FoldMHTables {
         }
         while (ns > 0 && nl > 0) {
           const int32_t s = small[--ns], l = large[nl - 1];
-          al[s].keep = static_cast<uint16_t>(std::min(scaled[s] * 65536.0, 65535.0));
+          al[s].keep = static_cast<uint16_t>(std::clamp(scaled[s] * 65536.0, 0.0, 65535.0));
           al[s].alias = static_cast<uint16_t>(l);
           scaled[l] -= 1.0 - scaled[s];
           if (scaled[l] < 1.0) {
