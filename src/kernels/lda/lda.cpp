@@ -577,6 +577,25 @@ inline int32_t upper_index(const T* cum, int32_t n, T u) {
   return base;
 }
 
+// What both fold-in tables start from: the slot of each word of the documents (its rank among
+// them; -1 for the others), the words by slot, and 1 / (n_k + V beta) per topic.
+struct FoldRows {
+  std::vector<int32_t> slot;
+  std::vector<int64_t> word_of;
+  std::vector<double> inv;
+  FoldRows(int64_t V, int32_t K, const int64_t* topic_totals, const Priors& pr,
+           const uint8_t* present)
+      : slot(V, -1), inv(K) {
+    const double vbeta = pr.beta * static_cast<double>(V);
+    for (int32_t k = 0; k < K; ++k) inv[k] = 1.0 / (static_cast<double>(topic_totals[k]) + vbeta);
+    for (int64_t w = 0; w < V; ++w)
+      if (present[w]) {
+        slot[w] = static_cast<int32_t>(word_of.size());
+        word_of.push_back(w);
+      }
+  }
+};
+
 // What fold-in needs of the fixed model, built once per call for the words of its documents
 // (slot s = the s-th present word by id): phi_wk = (n_wk + b) / (n_k + V b) for every topic and
 // its inclusive prefix sum over k (the smoothing bucket a phi_wk, drawn by a binary search),
@@ -589,28 +608,20 @@ struct FoldTables {
 
   void build(const int32_t* word_topic, int64_t V, int32_t K, const int64_t* topic_totals,
              const Priors& pr, const uint8_t* present, int n_threads) {
-    const double vbeta = pr.beta * static_cast<double>(V);
-    std::vector<double> inv(K);
-    for (int32_t k = 0; k < K; ++k) inv[k] = 1.0 / (static_cast<double>(topic_totals[k]) + vbeta);
-    slot.assign(V, -1);
-    std::vector<int64_t> word_of;
-    for (int64_t w = 0; w < V; ++w)
-      if (present[w]) {
-        slot[w] = static_cast<int32_t>(word_of.size());
-        word_of.push_back(w);
-      }
-    const int64_t n = static_cast<int64_t>(word_of.size());
+    const FoldRows rows(V, K, topic_totals, pr, present);
+    slot = rows.slot;
+    const int64_t n = static_cast<int64_t>(rows.word_of.size());
     phi.resize(n * K);
     cum.resize(n * K);
     mass.resize(n);
     parallel_for(n_threads, n, 256, [&](int64_t b, int64_t e) {
       for (int64_t q = b; q < e; ++q) {
-        const int32_t* row = word_topic + word_of[q] * K;
+        const int32_t* row = word_topic + rows.word_of[q] * K;
         T* ph = phi.data() + q * K;
         T* cm = cum.data() + q * K;
         double run = 0;
         for (int32_t k = 0; k < K; ++k) {
-          const double v = (row[k] + pr.beta) * inv[k];
+          const double v = (row[k] + pr.beta) * rows.inv[k];
           run += v;
           ph[k] = static_cast<T>(v);
           cm[k] = static_cast<T>(run);
@@ -777,29 +788,21 @@ struct FoldMHTables {
 
   void build(const int32_t* word_topic, int64_t V, int32_t K, const int64_t* topic_totals,
              const Priors& pr, const uint8_t* present, int n_threads) {
-    const double vbeta = pr.beta * static_cast<double>(V);
-    std::vector<double> inv(K);
-    for (int32_t k = 0; k < K; ++k) inv[k] = 1.0 / (static_cast<double>(topic_totals[k]) + vbeta);
-    slot.assign(V, -1);
-    std::vector<int64_t> word_of;
-    for (int64_t w = 0; w < V; ++w)
-      if (present[w]) {
-        slot[w] = static_cast<int32_t>(word_of.size());
-        word_of.push_back(w);
-      }
-    const int64_t n = static_cast<int64_t>(word_of.size());
+    const FoldRows rows(V, K, topic_totals, pr, present);
+    slot = rows.slot;
+    const int64_t n = static_cast<int64_t>(rows.word_of.size());
     phi.resize(n * K);
     alias.resize(n * K);
     parallel_for(n_threads, n, 256, [&](int64_t b, int64_t e) {
       std::vector<double> scaled(K);
       std::vector<int32_t> small(K), large(K);
       for (int64_t q = b; q < e; ++q) {
-        const int32_t* row = word_topic + word_of[q] * K;
+        const int32_t* row = word_topic + rows.word_of[q] * K;
         T* ph = phi.data() + q * K;
         FoldAlias* al = alias.data() + q * K;
         double mass = 0;
         for (int32_t k = 0; k < K; ++k) {
-          const double v = (row[k] + pr.beta) * inv[k];
+          const double v = (row[k] + pr.beta) * rows.inv[k];
           ph[k] = static_cast<T>(v);
           scaled[k] = v;
           mass += v;
