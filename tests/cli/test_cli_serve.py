@@ -54,6 +54,21 @@ def test_transform_streams_the_same_rows_as_transform(tmp_path, lda_model, fmt, 
         np.testing.assert_allclose(got, want, rtol=1e-8)
 
 
+@pytest.mark.parametrize("sampler", ["exact", "mh"])
+def test_transform_sampler_option(tmp_path, lda_model, sampler):
+    X, m, model = lda_model
+    data = tmp_path / "corpus.txt"
+    _uci(data, X)
+    dest = tmp_path / "theta.npy"
+    assert main(["transform", "--model", str(model), "--data", str(data), "--out", str(dest),
+                 "--sampler", sampler, "--n-jobs", "1", "--no-progress"]) == 0
+    m.set_params(n_jobs=1, transform_sampler=sampler)
+    try:
+        np.testing.assert_array_equal(np.load(dest), m.transform(X))
+    finally:
+        m.set_params(transform_sampler="mh")
+
+
 def test_transform_refuses_bad_input(tmp_path, lda_model, capsys):
     X, m, model = lda_model
     data = tmp_path / "c.txt"

@@ -39,6 +39,8 @@ def add_parser(sub):
 
     p = sub.add_parser("transform", help="LDA topic proportions of a corpus, from a saved model")
     p.add_argument("--data", required=True, help="UCI docword.*.txt[.gz] or lda-c corpus")
+    p.add_argument("--sampler", choices=["mh", "exact"], default=None,
+                   help="fold-in sampler (default: the model's transform_sampler)")
     _common(p, "chunk-docs", 20000)
     p.set_defaults(func=run_transform)
 
@@ -121,6 +123,8 @@ def run_transform(args) -> int:
         model = _load_model(LatentDirichletAllocation, args.model)
         if args.n_jobs is not None:
             model.set_params(n_jobs=args.n_jobs)
+        if args.sampler is not None:
+            model.set_params(transform_sampler=args.sampler)
         n, chunks = _stream.bow_chunks(args.data, model.n_features_in_, args.chunk_docs)
         out = _stream.Output(args.out, n, model.n_components, np.float64)
         t0 = time.perf_counter()
