@@ -35,10 +35,15 @@ inline __m512i shift_low32(__m512i lo, __m512i hi, int s) {
   return low32(_mm512_srli_epi64(lo, s), _mm512_srli_epi64(hi, s));
 }
 
+// base[idx] for the lanes in m (0 elsewhere)
+inline __m512 gather_f(__mmask16 m, __m512i idx, const float* base) {
+  return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx, base, 4);
+}
+
 // float in [0, 1) from 23 bits by the exponent trick (FoldMHSampler's unit_hi / u2)
 inline __m512 unit23(__m512i bits23) {
-  return _mm512_sub_ps(_mm512_castsi512_ps(_mm512_or_si512(bits23, _mm512_set1_epi32(0x3F800000))),
-                       _mm512_set1_ps(1.0f));
+  const __m512i bits = _mm512_or_si512(bits23, _mm512_set1_epi32(0x3F800000));
+  return _mm512_sub_ps(_mm512_castsi512_ps(bits), _mm512_set1_ps(1.0f));
 }
 
 }  // namespace
@@ -85,7 +90,8 @@ void fold_mh_range(const FoldMHArgs& A, int64_t b, int64_t e) {
     }
 
   const __m512i lane_row = _mm512_mullo_epi32(
-      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(K));
+      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+      _mm512_set1_epi32(K));
   const __m512i vK = _mm512_set1_epi32(K), vK1 = _mm512_set1_epi32(K - 1);
   const __m512i zero = _mm512_setzero_si512(), one_i = _mm512_set1_epi32(1);
   const __m512i low16 = _mm512_set1_epi32(0xFFFF), m23 = _mm512_set1_epi32(0x7FFFFF);
@@ -103,14 +109,16 @@ void fold_mh_range(const FoldMHArgs& A, int64_t b, int64_t e) {
     // key = mix64(dkey ^ (i - p0) * C), lanes 0-7 and 8-15
     const __m512i own_lo = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(own));
     const __m512i own_hi = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(own, 1));
-    const __m512i key_lo = mix64_v(_mm512_xor_si512(_mm512_load_si512(dkey), _mm512_mullo_epi64(own_lo, kTok)));
-    const __m512i key_hi = mix64_v(_mm512_xor_si512(_mm512_load_si512(dkey + 8), _mm512_mullo_epi64(own_hi, kTok)));
+    const __m512i key_lo =
+        mix64_v(_mm512_xor_si512(_mm512_load_si512(dkey), _mm512_mullo_epi64(own_lo, kTok)));
+    const __m512i key_hi =
+        mix64_v(_mm512_xor_si512(_mm512_load_si512(dkey + 8), _mm512_mullo_epi64(own_hi, kTok)));
     const __m512i slot = _mm512_mask_i32gather_epi32(zero, m, vi, slots, 4);
     const __m512i s0 = _mm512_mask_i32gather_epi32(zero, m, vi, topics, 4);
     const __m512i row = _mm512_mullo_epi32(slot, vK);
     // the token out of its document's counts
     const __m512i nd_s0 = _mm512_add_epi32(lane_row, s0);
-    __m512 c = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, nd_s0, nd, 4);
+    __m512 c = gather_f(m, nd_s0, nd);
     _mm512_mask_i32scatter_ps(nd, m, nd_s0, _mm512_sub_ps(c, one), 4);
     __m512i s = s0;
     const __m512 vothers = _mm512_load_ps(others), vmass = _mm512_load_ps(mass);
@@ -125,14 +133,15 @@ void fold_mh_range(const FoldMHArgs& A, int64_t b, int64_t e) {
       const __m512i r2_lo = mix64_v(_mm512_add_epi64(key_lo, add2));
       const __m512i r2_hi = mix64_v(_mm512_add_epi64(key_hi, add2));
       // word proposal: (r1 & 0xFFFFFFFF) * K -> bucket j (high 32 bits), fraction (bits 16-31)
-      const __m512i pick_lo = _mm512_mul_epu32(r1_lo, kK64), pick_hi = _mm512_mul_epu32(r1_hi, kK64);
+      const __m512i pick_lo = _mm512_mul_epu32(r1_lo, kK64);
+      const __m512i pick_hi = _mm512_mul_epu32(r1_hi, kK64);
       const __m512i j = shift_low32(pick_lo, pick_hi, 32);
       const __m512i frac = _mm512_and_si512(shift_low32(pick_lo, pick_hi, 16), low16);
       const __m512i al = _mm512_mask_i32gather_epi32(zero, m, _mm512_add_epi32(row, j), A.alias, 4);
       const __mmask16 keep = _mm512_cmplt_epu32_mask(frac, _mm512_and_si512(al, low16));
       __m512i t = _mm512_mask_blend_epi32(keep, _mm512_srli_epi32(al, 16), j);
-      const __m512 nds = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, _mm512_add_epi32(lane_row, s), nd, 4);
-      const __m512 ndt = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, _mm512_add_epi32(lane_row, t), nd, 4);
+      const __m512 nds = gather_f(m, _mm512_add_epi32(lane_row, s), nd);
+      const __m512 ndt = gather_f(m, _mm512_add_epi32(lane_row, t), nd);
       const __m512 u1 = unit23(shift_low32(r1_lo, r1_hi, 41));
       const __mmask16 acc1 = _mm512_cmp_ps_mask(_mm512_mul_ps(u1, _mm512_add_ps(nds, va)),
                                                 _mm512_add_ps(ndt, va), _CMP_LT_OQ);
@@ -144,20 +153,21 @@ void fold_mh_range(const FoldMHArgs& A, int64_t b, int64_t e) {
       pos = _mm512_max_epi32(pos, zero);
       pos = _mm512_mask_add_epi32(pos, _mm512_cmpge_epi32_mask(pos, own), pos, one_i);
       pos = _mm512_min_epi32(pos, _mm512_sub_epi32(n, one_i));
-      const __m512i from_doc = _mm512_mask_i32gather_epi32(zero, m, _mm512_add_epi32(vp0, pos), topics, 4);
+      const __m512i from_doc =
+          _mm512_mask_i32gather_epi32(zero, m, _mm512_add_epi32(vp0, pos), topics, 4);
       __m512i uni = _mm512_cvttps_epi32(_mm512_mul_ps(_mm512_sub_ps(ud, vothers), vinv));
       uni = _mm512_max_epi32(_mm512_min_epi32(uni, vK1), zero);
       t = _mm512_mask_blend_epi32(_mm512_cmp_ps_mask(ud, vothers, _CMP_LT_OQ), uni, from_doc);
       const __m512 u2 = unit23(_mm512_and_si512(low32(r2_lo, r2_hi), m23));
-      const __m512 phs = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, _mm512_add_epi32(row, s), A.phi, 4);
-      const __m512 pht = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, _mm512_add_epi32(row, t), A.phi, 4);
+      const __m512 phs = gather_f(m, _mm512_add_epi32(row, s), A.phi);
+      const __m512 pht = gather_f(m, _mm512_add_epi32(row, t), A.phi);
       const __mmask16 acc2 = _mm512_cmp_ps_mask(_mm512_mul_ps(u2, phs), pht, _CMP_LT_OQ);
       s = _mm512_mask_blend_epi32(acc2, s, t);
     }
     // the new topic in, the lanes advance
     _mm512_mask_i32scatter_epi32(topics, m, vi, s, 4);
     const __m512i nd_s = _mm512_add_epi32(lane_row, s);
-    c = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, nd_s, nd, 4);
+    c = gather_f(m, nd_s, nd);
     _mm512_mask_i32scatter_ps(nd, m, nd_s, _mm512_add_ps(c, one), 4);
     const __m512i vnext = _mm512_mask_add_epi32(vi, m, vi, one_i);
     _mm512_store_si512(cur, vnext);

@@ -53,7 +53,9 @@ inline uint64_t doc_key(uint64_t seed, int64_t iteration, int64_t doc_id) {
 
 }  // namespace
 
-uint64_t fold_doc_key(uint64_t seed, int64_t sweep, int64_t doc_id) { return doc_key(seed, sweep, doc_id); }
+uint64_t fold_doc_key(uint64_t seed, int64_t sweep, int64_t doc_id) {
+  return doc_key(seed, sweep, doc_id);
+}
 
 namespace {
 
@@ -826,8 +828,10 @@ struct FoldMHTables {
           }
         }
         // what is left holds (up to rounding) a whole bucket: kept always
-        for (int32_t j = 0; j < nl; ++j) al[large[j]] = FoldAlias{0xFFFF, static_cast<uint16_t>(large[j])};
-        for (int32_t j = 0; j < ns; ++j) al[small[j]] = FoldAlias{0xFFFF, static_cast<uint16_t>(small[j])};
+        for (int32_t j = 0; j < nl; ++j)
+          al[large[j]] = FoldAlias{0xFFFF, static_cast<uint16_t>(large[j])};
+        for (int32_t j = 0; j < ns; ++j)
+          al[small[j]] = FoldAlias{0xFFFF, static_cast<uint16_t>(small[j])};
       }
     });
   }
@@ -873,7 +877,8 @@ struct FoldMHSampler {
     T len = 0, doc_mass = 0;
   };
 
-  inline void begin(Lane& L, FoldMHDoc* ds, int64_t p0, int64_t lo, int64_t hi, uint64_t dkey) const {
+  inline void begin(Lane& L, FoldMHDoc* ds, int64_t p0, int64_t lo, int64_t hi,
+                    uint64_t dkey) const {
     L.ds = ds;
     L.p0 = p0;
     L.i = lo;
@@ -915,7 +920,8 @@ struct FoldMHSampler {
     const T* ph = tab.phi.data() + x.slot * K;
     const FoldAlias* al = tab.alias.data() + x.slot * K;
     // the token's key is itself a mix64 output: the first step's first draw
-    const uint64_t r1 = m == 0 ? x.key : mix64(x.key + static_cast<uint64_t>(2 * m + 1) * 0x9E3779B97F4A7C15ULL);
+    const uint64_t r1 =
+        m == 0 ? x.key : mix64(x.key + static_cast<uint64_t>(2 * m + 1) * 0x9E3779B97F4A7C15ULL);
     const uint64_t r2 = mix64(x.key + static_cast<uint64_t>(2 * m + 2) * 0x9E3779B97F4A7C15ULL);
     const float a_ = static_cast<float>(alpha);
     int32_t s = x.s;
