@@ -155,10 +155,8 @@ struct WordProposals {
     return w + ((inside && e->topic == k) ? e->weight : T(0));
   }
 
-  // present (may be null: every row) marks the rows whose tables are built; the others get an
-  // empty sparse table (fold-in needs only the words of the documents it samples).
   void build(const int32_t* word_topic, int64_t n_rows, int32_t K, const int64_t* topic_totals,
-             const Priors& pr, int n_threads, const uint8_t* present = nullptr) {
+             const Priors& pr, int n_threads) {
     const double vbeta = pr.beta * static_cast<double>(pr.n_words_total);
     std::vector<double> inv_den(K);
     for (int32_t k = 0; k < K; ++k) inv_den[k] = 1.0 / (static_cast<double>(topic_totals[k]) + vbeta);
@@ -182,7 +180,6 @@ struct WordProposals {
     word_mass.assign(n_rows, T(0));
     parallel_for(n_threads, n_rows, 256, [&](int64_t b, int64_t e) {
       for (int64_t r = b; r < e; ++r) {
-        if (present && !present[r]) continue;
         const int32_t* row = word_topic + r * K;
         int64_t nnz = 0;
         for (int32_t k = 0; k < K; ++k) nnz += row[k] > 0;
@@ -196,7 +193,6 @@ struct WordProposals {
       std::vector<int32_t> ids(K), small, large;
       std::vector<double> scaled;
       for (int64_t r = b; r < e; ++r) {
-        if (present && !present[r]) continue;
         const int32_t* row = word_topic + r * K;
         // the row's non-zero topics, compacted without a branch per topic (whether a count is
         // zero is a coin flip the predictor cannot learn)
@@ -242,9 +238,8 @@ std::vector<int64_t> balanced_bounds(const int64_t* cum, int64_t n, int parts) {
 }
 
 // Samples the tokens [lo, hi) of one document (all of whose words lie in the current slice).
-// nd holds the document's topic counts over all its tokens; counts of the model are updated
-// (training) or only read (fold-in, update_model = false).
-template <class T, bool update_model>
+// nd holds the document's topic counts over all its tokens; the model's counts are updated.
+template <class T>
 inline void sample_tokens(const int32_t* words, int32_t* topics, int64_t p0, int64_t p1,
                           int64_t lo, int64_t hi, uint64_t dkey, int32_t* nd, int32_t* wt,
                           int64_t word_begin, int64_t* nk, int32_t K, T alpha, T beta, T vbeta,
@@ -259,10 +254,8 @@ inline void sample_tokens(const int32_t* words, int32_t* topics, int64_t p0, int
     int32_t* nw = wt + row * K;
     int32_t s = s0;
     --nd[s];
-    if (update_model) {
-      --nw[s];
-      --nk[s];
-    }
+    --nw[s];
+    --nk[s];
     for (int step = 0; step < mh_steps; ++step) {
       // word proposal: acceptance reduces to the doc factor (n_dt + a) / (n_ds + a)
       T u1 = rng.template uniform<T>(), u2 = rng.template uniform<T>();
@@ -293,10 +286,8 @@ inline void sample_tokens(const int32_t* words, int32_t* topics, int64_t p0, int
     }
     topics[i] = s;
     ++nd[s];
-    if (update_model) {
-      ++nw[s];
-      ++nk[s];
-    }
+    ++nw[s];
+    ++nk[s];
   }
 }
 
@@ -1081,9 +1072,9 @@ int64_t sample_block(const int64_t* doc_ptr, const int32_t* words, int32_t* topi
       while (next_doc(d, p0, lo, hi)) {
         const int64_t p1 = doc_ptr[d + 1];
         for (int64_t i = p0; i < p1; ++i) ++ds.nd[topics[i]];
-        sample_tokens<T, true>(words, topics, p0, p1, lo, hi, doc_key(seed, iteration, first_doc_id + d),
-                               ds.nd.data(), word_topic, word_begin, nk, K, alpha, beta, vbeta,
-                               prop, mh_steps);
+        sample_tokens<T>(words, topics, p0, p1, lo, hi, doc_key(seed, iteration, first_doc_id + d),
+                          ds.nd.data(), word_topic, word_begin, nk, K, alpha, beta, vbeta,
+                          prop, mh_steps);
         for (int64_t i = p0; i < p1; ++i) ds.nd[topics[i]] = 0;
       }
       return;
