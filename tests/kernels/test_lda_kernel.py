@@ -297,11 +297,13 @@ def test_fold_in_is_deterministic_and_chunk_independent(steps):
 
 @pytest.mark.parametrize("steps", [1, 2], ids=["mh1", "mh2"])
 @pytest.mark.parametrize("threads", [1, 2])
-def test_fold_in_mh_is_the_same_at_every_isa_level(steps, threads):
+@pytest.mark.parametrize("K", [12, 40])
+def test_fold_in_mh_is_the_same_at_every_isa_level(steps, threads, K):
     """The Metropolis-Hastings fold-in runs 16 documents in AVX-512 lanes at the avx512 level
-    and one at a time elsewhere: the same operations in the same order, so the same bits.
-    Documents of 0 to 90 tokens (empty and one-token ones too) and more documents than lanes."""
-    K = 12
+    (longest first, in chunks) and one at a time in corpus order elsewhere: the same operations
+    in the same order within each document, so the same bits. Documents of 0 to 90 tokens (empty
+    and one-token ones too), more documents than a chunk, and counts added to the output both
+    token by token (documents under K / 4 tokens) and by count row (one or several vectors)."""
     c, topics = corpus(K=K)
     wt, nk = counts(c, topics, K)
     for it in range(3):

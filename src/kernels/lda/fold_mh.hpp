@@ -23,12 +23,20 @@ struct FoldMHArgs {
   float* doc_topic;  // may be null
 };
 
-// The documents [b, e) for n_sweeps sweeps each. Needs the tokens of [b, e) and every
-// table index below 2^31 (the caller checks).
-using FoldMHRangeFn = void (*)(const FoldMHArgs&, int64_t b, int64_t e);
+// The documents docs[0, n) for n_sweeps sweeps each, in that order (each document's chain is
+// its own, so the order changes no bits). Token offsets are 32-bit from doc_ptr[0]: needs every
+// token of the call and every table index below 2^31 (the caller checks).
+using FoldMHDocsFn = void (*)(const FoldMHArgs&, const int64_t* docs, int64_t n);
 
 namespace avx512 {
-void fold_mh_range(const FoldMHArgs& a, int64_t b, int64_t e);
+void fold_mh_docs(const FoldMHArgs& a, const int64_t* docs, int64_t n);
+}
+
+// How a document's counts go into doc_topic after a sweep: by its count row (K adds) when it
+// has at least K / 4 tokens, else token by token. Every path uses this rule, so the sums are
+// the same bits on every path (they are exact integers up to 2^24 either way).
+inline bool fold_counts_by_row(int64_t n_tokens, int32_t K) {
+  return 4 * n_tokens >= static_cast<int64_t>(K);
 }
 
 // The per-document key of the sweep's draws (shared with the scalar samplers).

@@ -48,9 +48,9 @@ inline __m512 unit23(__m512i bits23) {
 
 }  // namespace
 
-void fold_mh_range(const FoldMHArgs& A, int64_t b, int64_t e) {
+void fold_mh_docs(const FoldMHArgs& A, const int64_t* docs, int64_t n_docs) {
   const int32_t K = A.K;
-  const int64_t base = A.doc_ptr[b];  // token offsets below are relative to it
+  const int64_t base = A.doc_ptr[0];  // token offsets below are relative to it
   int32_t* topics = A.topics + base;
   const int32_t* slots = A.slots + base;
   float* nd = A.nd;
@@ -58,19 +58,19 @@ void fold_mh_range(const FoldMHArgs& A, int64_t b, int64_t e) {
   alignas(64) int64_t doc[kLanes];
   alignas(64) uint64_t dkey[kLanes];
   alignas(64) float others[kLanes], mass[kLanes];
-  int64_t next = b;
+  int64_t next = 0;
   // lane l takes the next non-empty document: its counts into nd row l
   auto refill = [&](int l) -> bool {
-    for (; next < e; ++next) {
-      const int64_t q0 = A.doc_ptr[next], q1 = A.doc_ptr[next + 1];
+    for (; next < n_docs; ++next) {
+      const int64_t d = docs[next], q0 = A.doc_ptr[d], q1 = A.doc_ptr[d + 1];
       if (q0 == q1) continue;
       float* row = nd + static_cast<int64_t>(l) * K;
       for (int64_t i = q0; i < q1; ++i) row[A.topics[i]] += 1.0f;
-      doc[l] = next;
+      doc[l] = d;
       p0[l] = cur[l] = static_cast<int32_t>(q0 - base);
       hi[l] = static_cast<int32_t>(q1 - base);
       sweep[l] = 0;
-      dkey[l] = fold_doc_key(A.seed, 0, A.first_doc_id + next);
+      dkey[l] = fold_doc_key(A.seed, 0, A.first_doc_id + d);
       others[l] = static_cast<float>(q1 - q0 - 1);
       mass[l] = others[l] + A.k_alpha;
       ++next;
@@ -177,14 +177,25 @@ void fold_mh_range(const FoldMHArgs& A, int64_t b, int64_t e) {
       const int l = __builtin_ctz(done);
       done &= done - 1;
       const int64_t d = doc[l];
-      if (A.doc_topic && sweep[l] >= A.burn_in)
-        for (int32_t i = p0[l]; i < hi[l]; ++i) A.doc_topic[d * K + topics[i]] += 1.0f;
+      float* nrow = nd + static_cast<int64_t>(l) * K;
+      if (A.doc_topic && sweep[l] >= A.burn_in) {
+        float* out = A.doc_topic + d * K;
+        if (fold_counts_by_row(hi[l] - p0[l], K)) {
+          for (int32_t k = 0; k < K; k += kLanes) {
+            const int32_t w = K - k < kLanes ? K - k : kLanes;
+            const __mmask16 km = static_cast<__mmask16>((1u << w) - 1);
+            _mm512_mask_storeu_ps(out + k, km, _mm512_add_ps(_mm512_maskz_loadu_ps(km, out + k),
+                                                             _mm512_maskz_loadu_ps(km, nrow + k)));
+          }
+        } else {
+          for (int32_t i = p0[l]; i < hi[l]; ++i) out[topics[i]] += 1.0f;
+        }
+      }
       if (++sweep[l] < A.n_sweeps) {
         cur[l] = p0[l];
         dkey[l] = fold_doc_key(A.seed, sweep[l], A.first_doc_id + d);
         continue;
       }
-      float* nrow = nd + static_cast<int64_t>(l) * K;
       for (int32_t i = p0[l]; i < hi[l]; ++i) nrow[topics[i]] = 0.0f;
       if (!refill(l)) {
         active &= ~(1u << l);

@@ -1170,8 +1170,15 @@ void fold_in_lanes(const Sampler& S, std::vector<Doc>& states, const int64_t* do
   auto ready = [&](int l) -> bool {
     if (lanes[l].i < lanes[l].hi) return true;
     const int64_t d = lane_doc[l], p0 = doc_ptr[d], p1 = doc_ptr[d + 1];
-    if (doc_topic && lane_sweep[l] >= burn_in)
-      for (int64_t i = p0; i < p1; ++i) doc_topic[d * K + topics[i]] += T(1);
+    if (doc_topic && lane_sweep[l] >= burn_in) {
+      T* out = doc_topic + d * K;
+      if (fold_counts_by_row(p1 - p0, K)) {
+        const auto& nd = lanes[l].ds->nd;
+        for (int32_t k = 0; k < K; ++k) out[k] += static_cast<T>(nd[k]);
+      } else {
+        for (int64_t i = p0; i < p1; ++i) out[topics[i]] += T(1);
+      }
+    }
     if (++lane_sweep[l] < n_sweeps) {
       S.begin(lanes[l], lanes[l].ds, p0, p0, p1, doc_key(seed, lane_sweep[l], first_doc_id + d));
       return true;
@@ -1232,14 +1239,46 @@ void fold_in(const int64_t* doc_ptr, const int32_t* words, int32_t* topics, int6
   }
   std::vector<int32_t> slots(static_cast<size_t>(doc_ptr[n_docs]), 0);  // indexed like words
   for (int64_t i = doc_ptr[0]; i < doc_ptr[n_docs]; ++i) slots[i] = (*slot_of)[words[i]];
-  // AVX-512: 16 documents per thread in vector lanes (float; table indices below 2^31)
-  FoldMHRangeFn vec_mh = nullptr;
+  // AVX-512: 16 documents per thread in vector lanes (float; token offsets and table indices
+  // below 2^31)
+  FoldMHDocsFn vec_mh = nullptr;
   if constexpr (std::is_same_v<T, float>) {
-    if (mh_steps != 0 && static_cast<int64_t>(V) * K < (int64_t(1) << 31))
-      vec_mh = dispatch<FoldMHRangeFn>(nullptr, nullptr, nullptr, &avx512::fold_mh_range);
+    if (mh_steps != 0 && static_cast<int64_t>(V) * K < (int64_t(1) << 31) &&
+        doc_ptr[n_docs] - doc_ptr[0] < (int64_t(1) << 31))
+      vec_mh = dispatch<FoldMHDocsFn>(nullptr, nullptr, nullptr, &avx512::fold_mh_docs);
   }
   const int nt = resolve_threads(n_threads);
   oneapi::tbb::task_arena arena(nt);
+  if (vec_mh) {
+    // The lanes of a vector run until its longest document is done, so the documents go in
+    // longest first and in chunks of 64: each chunk's lengths are alike and lanes seldom idle
+    // (simulated on 20news test: 99% of lane steps useful, against 58% for chunks in corpus
+    // order). The order changes no bits: each document's chain is its own.
+    std::vector<int64_t> order(static_cast<size_t>(n_docs));
+    std::iota(order.begin(), order.end(), int64_t(0));
+    std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+      const int64_t la = doc_ptr[a + 1] - doc_ptr[a], lb = doc_ptr[b + 1] - doc_ptr[b];
+      return la != lb ? la > lb : a < b;
+    });
+    arena.execute([&] {
+      oneapi::tbb::parallel_for(
+          oneapi::tbb::blocked_range<int64_t>(0, n_docs, 64),
+          [&](const oneapi::tbb::blocked_range<int64_t>& r) {
+            std::vector<float> nd(static_cast<size_t>(16) * K, 0.0f);
+            const FoldMHArgs args{doc_ptr, topics, slots.data(),
+                                  reinterpret_cast<const float*>(mh_tab.phi.data()),
+                                  reinterpret_cast<const uint32_t*>(mh_tab.alias.data()),
+                                  nd.data(), K, static_cast<float>(alpha),
+                                  static_cast<float>(T(1) / alpha),
+                                  static_cast<float>(alpha * static_cast<T>(K)), mh_steps, seed,
+                                  first_doc_id, n_sweeps, burn_in,
+                                  reinterpret_cast<float*>(doc_topic)};
+            vec_mh(args, order.data() + r.begin(), static_cast<int64_t>(r.size()));
+          },
+          oneapi::tbb::simple_partitioner());
+    });
+    return;
+  }
   arena.execute([&] {
     oneapi::tbb::parallel_for(
         oneapi::tbb::blocked_range<int64_t>(0, n_docs, 16),
@@ -1250,17 +1289,6 @@ void fold_in(const int64_t* doc_ptr, const int32_t* words, int32_t* topics, int6
             std::vector<FoldDoc<T>> states(L, FoldDoc<T>(K));
             fold_in_lanes<L>(S, states, doc_ptr, topics, r.begin(), r.end(), first_doc_id, seed,
                              n_sweeps, burn_in, doc_topic, K);
-          } else if (vec_mh && doc_ptr[r.end()] - doc_ptr[r.begin()] < (int64_t(1) << 31)) {
-            // (the lanes address tokens by 32-bit offsets from the range's first token)
-            std::vector<float> nd(static_cast<size_t>(16) * K, 0.0f);
-            FoldMHArgs args{doc_ptr, topics, slots.data(),
-                            reinterpret_cast<const float*>(mh_tab.phi.data()),
-                            reinterpret_cast<const uint32_t*>(mh_tab.alias.data()), nd.data(), K,
-                            static_cast<float>(alpha), static_cast<float>(T(1) / alpha),
-                            static_cast<float>(alpha * static_cast<T>(K)), mh_steps, seed,
-                            first_doc_id, n_sweeps, burn_in,
-                            reinterpret_cast<float*>(doc_topic)};
-            vec_mh(args, r.begin(), r.end());
           } else {
             const FoldMHSampler<T> S{slots.data(), topics, K, alpha, T(1) / alpha,
                                      alpha * static_cast<T>(K), mh_steps, mh_tab};
