@@ -90,8 +90,8 @@ class LatentDirichletAllocation(PersistMixin, ClassNamePrefixFeaturesOutMixin, T
         the document's own tokens), O(1) per token. "exact": the conditional drawn exactly (a
         bucket over the document's topics and the word's prefix row), O(topics in the
         document) per token. Both chains have the same stationary distribution; at 30 sweeps
-        "mh" ran 2.3x faster on 20news test and 1.8x on short documents (one document at a
-        time; 16 at once in AVX-512 lanes add more), its document-completion perplexity 1.2-1.7%
+        "mh" ran 1.6-2.0x faster on 20news test and on short documents one document at a time
+        (3.0-3.6x with 16 at once in AVX-512 lanes), its document-completion perplexity 1.2-1.7%
         higher (docs/lda.md). With more than 65,536 topics "mh" folds in exactly.
     checkpoint_dir : path or None, default None
         Folder for checkpoints (shared by all ranks); ``fit(X, resume=True)`` continues from
