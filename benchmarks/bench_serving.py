@@ -40,26 +40,9 @@ def _median_time(fn, repeat):
 # ---- LDA ---------------------------------------------------------------------------------------
 def _short_docs(X, rng, lo=30, hi=40, limit=5000):
     """Documents of lo..hi tokens cut from the rows of X (in order), at most `limit`."""
-    rows, cols = [], []
-    n = 0
-    for d in range(X.shape[0]):
-        r = X[d]
-        tokens = np.repeat(r.indices, r.data)
-        rng.shuffle(tokens)
-        start = 0
-        while tokens.size - start >= lo and n < limit:
-            size = int(rng.integers(lo, hi + 1))
-            piece = tokens[start:start + size]
-            w, c = np.unique(piece, return_counts=True)
-            rows.append(np.full(w.size, n)), cols.append((w, c))
-            start += size
-            n += 1
-        if n >= limit:
-            break
-    r = np.concatenate(rows)
-    w = np.concatenate([x[0] for x in cols])
-    c = np.concatenate([x[1] for x in cols])
-    return sp.csr_matrix((c, (r, w)), shape=(n, X.shape[1]))
+    from harpdaal.bench.cases.lda import short_documents
+
+    return short_documents(X, rng, lo, hi, limit)
 
 
 def _halves(X, rng):

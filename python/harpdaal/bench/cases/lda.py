@@ -2,7 +2,11 @@
 
 Cases: a synthetic corpus drawn from K_true topics (alpha 0.1, beta 0.01; W-LDA of docs/bench.md at
 size "full": 20,000 docs, V=10,000, ~4M tokens, 100 true topics), fitted with K=100 and K=1000,
-and the 20news training set (UCI bag-of-words) when a data folder is given.
+and, when a data folder is given, three real corpora of different document lengths: the 20news
+training set (UCI bag-of-words, 11,269 documents, 2.8M tokens, mean 251 tokens), the same cut
+into short documents of 30-40 tokens (``short_documents``: ~79,000 documents, the shape of
+titles, posts and descriptions), and KOS blog entries (UCI, 3,430 documents, 467,714 tokens,
+mean 136).
 
 Each repeat is one whole fit of ``iterations`` sweeps from a fresh model; seconds_per_iter is
 the fit time (initialisation excluded where the tool allows) over the iterations.
@@ -64,7 +68,43 @@ def cases(size: str, data_dir: str | None) -> list[dict]:
             out.append({"name": "lda-20news-k1000", "params": {
                 "corpus": "20news", "path": path, "n_topics": 1000,
                 "iterations": max(2, it // 2), "alpha": 0.1, "beta": 0.01}})
+            out.append({"name": "lda-20news-short-k100", "params": {
+                "corpus": "20news", "path": path, "pieces": [30, 40], "n_topics": 100,
+                "iterations": it, "alpha": 0.1, "beta": 0.01}})
+        path = os.path.join(data_dir, "kos", "docword.kos.txt.gz")
+        if os.path.isfile(path):
+            out.append({"name": "lda-kos-k100", "params": {
+                "corpus": "kos", "path": path, "n_topics": 100, "iterations": it,
+                "alpha": 0.1, "beta": 0.01}})
     return out
+
+
+def short_documents(X, rng, lo=30, hi=40, limit=None):
+    """Documents of lo..hi tokens (uniform) cut from the rows of X in order, each row's tokens
+    shuffled by rng first; a row's rest shorter than lo is dropped; at most `limit` documents.
+    CSR with X's columns."""
+    import scipy.sparse as sp
+
+    X = X.tocsr()
+    rows, words, counts = [], [], []
+    n = 0
+    for d in range(X.shape[0]):
+        r = X[d]
+        tokens = np.repeat(r.indices, r.data)
+        rng.shuffle(tokens)
+        start = 0
+        while tokens.size - start >= lo and (limit is None or n < limit):
+            size = int(rng.integers(lo, hi + 1))
+            w, c = np.unique(tokens[start:start + size], return_counts=True)
+            rows.append(np.full(w.size, n))
+            words.append(w)
+            counts.append(c)
+            start += size
+            n += 1
+        if limit is not None and n >= limit:
+            break
+    return sp.csr_matrix((np.concatenate(counts), (np.concatenate(rows), np.concatenate(words))),
+                         shape=(n, X.shape[1]))
 
 
 _CACHE: dict = {}
@@ -72,13 +112,17 @@ _CACHE: dict = {}
 
 def load_corpus(params: dict):
     """The case's document-term matrix (CSR, int64), cached per process."""
-    key = tuple(sorted((k, v) for k, v in params.items() if k not in ("n_topics", "iterations")))
+    key = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in params.items()
+                       if k not in ("n_topics", "iterations")))
     if key not in _CACHE:
         if params["corpus"] == "synthetic":
             X, _ = make_lda_corpus(params["n_docs"], params["n_words"], params["true_topics"],
                                    params["doc_length"], params["alpha"], params["beta"], seed=0)
         else:
             X, _ = load_uci_docword(params["path"])
+            if "pieces" in params:
+                lo, hi = params["pieces"]
+                X = short_documents(X, np.random.default_rng(0), lo, hi)
         _CACHE.clear()
         _CACHE[key] = X
     return _CACHE[key]
