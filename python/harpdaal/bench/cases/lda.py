@@ -3,8 +3,8 @@
 Cases: a synthetic corpus drawn from K_true topics (alpha 0.1, beta 0.01; W-LDA of docs/bench.md at
 size "full": 20,000 docs, V=10,000, ~4M tokens, 100 true topics), fitted with K=100 and K=1000,
 and, when a data folder is given, three real corpora of different document lengths: the 20news
-training set (UCI bag-of-words, 11,269 documents, 2.8M tokens, mean 251 tokens), the same cut
-into short documents of 30-40 tokens (``short_documents``: ~79,000 documents, the shape of
+training set (UCI bag-of-words, 11,269 documents, 2.8M tokens, mean 245 tokens), the same cut
+into short documents of 30-40 tokens (``short_documents``: 75,187 documents, the shape of
 titles, posts and descriptions), and KOS blog entries (UCI, 3,430 documents, 467,714 tokens,
 mean 136).
 
