@@ -130,13 +130,15 @@ def test_center_matches_numpy(dtype, n_threads):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("k", [4, 40])
+@pytest.mark.parametrize("k", [4, 13, 40])
 @pytest.mark.parametrize("method", ["fused", "gemm"])
-def test_shift_gives_the_centred_copys_bits(dtype, k, method):
-    """shift=mean (centring block by block inside the kernels) == the kernels on X - mean."""
+@pytest.mark.parametrize("d", [19, 784])
+def test_shift_gives_the_centred_copys_bits(isa, dtype, k, method, d):
+    """shift=mean == the kernels on X - mean: centred block by block into a buffer (k >= 16,
+    gemm), or (k < 16, fused) subtracted as the row-dot tile and the M-step load each row."""
     sfx = "_f32" if dtype == np.float32 else "_f64"
     rng = np.random.default_rng(11)
-    n, d = 997, 19  # rows not a multiple of any block, d not of any vector width
+    n = 997  # rows not a multiple of any block; d = 19: not of any vector width
     X = (rng.standard_normal((n, d)) * 2 + 50).astype(dtype)
     w = rng.uniform(0.5, 2, n).astype(dtype)
     mean, stats = np.empty(d, dtype), np.empty(2 * d)

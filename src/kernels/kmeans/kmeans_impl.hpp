@@ -13,7 +13,9 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <stdexcept>
 #include <type_traits>
+#include <vector>
 
 #if defined(__AVX512F__) || defined(__AVX2__)
 #include <immintrin.h>
@@ -321,8 +323,11 @@ inline void micro_tile(const T* xr, int64_t d, const T* packed, int64_t t0, int6
 
 // Small k: MR rows x KC centers, dot products along the features (vector lanes over f), then
 // one horizontal sum per (row, center). out[r * KC + j] = x_r.c_j - ||c_j||^2/2.
+// sh: null, or the rows are used as xr - sh (each value rounded to T as in a centred copy: the
+// same bits as the tile run on that copy).
 template <class T, int MR, int KC>
-inline void dot_tile(const T* xr, int64_t d, const T* c, const T* half, T* out, uintptr_t pf) {
+inline void dot_tile(const T* xr, int64_t d, const T* c, const T* half, T* out, uintptr_t pf,
+                     const T* sh) {
   using S = Simd<T>;
   using V = typename S::V;
   constexpr int W = S::W;
@@ -334,9 +339,11 @@ inline void dot_tile(const T* xr, int64_t d, const T* c, const T* half, T* out, 
     for (int j = 0; j < KC; ++j) acc[r][j] = S::set1(T(0));
   for (int64_t f = 0; f < dv; f += W) {
     V a[MR];
+    const V sv = sh ? S::load(sh + f) : S::set1(T(0));
 #pragma GCC unroll 16
     for (int r = 0; r < MR; ++r) {
       a[r] = S::load(xr + r * d + f);
+      if (sh) a[r] = S::sub(a[r], sv);
       // Row r's line f of the rows to prefetch (pf, 0 = none: see dot_rows). Wide rows and
       // few centers stream X (fashion-mnist: 20 flops per float). (None on the generic level.)
       if (pf) vx::prefetch_t0(pf + uintptr_t((r * d + f) * int64_t(sizeof(T))));
@@ -351,7 +358,10 @@ inline void dot_tile(const T* xr, int64_t d, const T* c, const T* half, T* out, 
   for (int r = 0; r < MR; ++r)
     for (int j = 0; j < KC; ++j) {
       T s = S::hsum(acc[r][j]);
-      for (int64_t f = dv; f < d; ++f) s += xr[r * d + f] * c[j * d + f];
+      for (int64_t f = dv; f < d; ++f) {
+        const T xv = sh ? T(xr[r * d + f] - sh[f]) : xr[r * d + f];
+        s += xv * c[j * d + f];
+      }
       out[r * KC + j] = s + half[j];
     }
 }
@@ -365,7 +375,7 @@ inline void dot_tile(const T* xr, int64_t d, const T* c, const T* half, T* out, 
 // this block's caller reads next), or 0.
 template <class T, int MR>
 inline void dot_rows(const T* xr, int64_t d, const T* packed, int64_t k, T* best, int32_t* lab,
-                     uintptr_t pf) {
+                     uintptr_t pf, const T* sh) {
   const T* half = packed;
   const T* c = packed + k;
   for (int r = 0; r < MR; ++r) {
@@ -380,21 +390,21 @@ inline void dot_rows(const T* xr, int64_t d, const T* packed, int64_t k, T* best
     const uintptr_t pfc = j0 == 0 ? pf : 0;
     switch (kc) {
 #if defined(__AVX512F__)
-      case 12: dot_tile<T, MR, 12>(xr, d, cj, hj, out, pfc); break;
-      case 11: dot_tile<T, MR, 11>(xr, d, cj, hj, out, pfc); break;
-      case 10: dot_tile<T, MR, 10>(xr, d, cj, hj, out, pfc); break;
-      case 9: dot_tile<T, MR, 9>(xr, d, cj, hj, out, pfc); break;
-      case 8: dot_tile<T, MR, 8>(xr, d, cj, hj, out, pfc); break;
-      case 7: dot_tile<T, MR, 7>(xr, d, cj, hj, out, pfc); break;
+      case 12: dot_tile<T, MR, 12>(xr, d, cj, hj, out, pfc, sh); break;
+      case 11: dot_tile<T, MR, 11>(xr, d, cj, hj, out, pfc, sh); break;
+      case 10: dot_tile<T, MR, 10>(xr, d, cj, hj, out, pfc, sh); break;
+      case 9: dot_tile<T, MR, 9>(xr, d, cj, hj, out, pfc, sh); break;
+      case 8: dot_tile<T, MR, 8>(xr, d, cj, hj, out, pfc, sh); break;
+      case 7: dot_tile<T, MR, 7>(xr, d, cj, hj, out, pfc, sh); break;
 #endif
 #if defined(__AVX512F__) || defined(__AVX2__)
-      case 6: dot_tile<T, MR, 6>(xr, d, cj, hj, out, pfc); break;
-      case 5: dot_tile<T, MR, 5>(xr, d, cj, hj, out, pfc); break;
+      case 6: dot_tile<T, MR, 6>(xr, d, cj, hj, out, pfc, sh); break;
+      case 5: dot_tile<T, MR, 5>(xr, d, cj, hj, out, pfc, sh); break;
 #endif
-      case 4: dot_tile<T, MR, 4>(xr, d, cj, hj, out, pfc); break;
-      case 3: dot_tile<T, MR, 3>(xr, d, cj, hj, out, pfc); break;
-      case 2: dot_tile<T, MR, 2>(xr, d, cj, hj, out, pfc); break;
-      default: dot_tile<T, MR, 1>(xr, d, cj, hj, out, pfc); break;
+      case 4: dot_tile<T, MR, 4>(xr, d, cj, hj, out, pfc, sh); break;
+      case 3: dot_tile<T, MR, 3>(xr, d, cj, hj, out, pfc, sh); break;
+      case 2: dot_tile<T, MR, 2>(xr, d, cj, hj, out, pfc, sh); break;
+      default: dot_tile<T, MR, 1>(xr, d, cj, hj, out, pfc, sh); break;
     }
     for (int r = 0; r < MR; ++r)
       for (int j = 0; j < kc; ++j)
@@ -480,7 +490,7 @@ int64_t fused_scratch_size(int64_t rows, int64_t d) {
 // misses. With null the tile prefetches rows of x itself, a little ahead.
 template <class T>
 void fused_block(const T* x, int64_t rows, int64_t d, const T* packed, int64_t k,
-                 int32_t* labels, T* best, T* scratch, const T* pf) {
+                 int32_t* labels, T* best, T* scratch, const T* pf, const T* shift = nullptr) {
   using S = Simd<T>;
   constexpr int W = S::W;
   constexpr int MR = kRowsPerTile;
@@ -499,14 +509,20 @@ void fused_block(const T* x, int64_t rows, int64_t d, const T* packed, int64_t k
                              : reinterpret_cast<uintptr_t>(x) + uintptr_t(2 * DR * row_bytes);
     const int64_t dfull = rows / DR * DR;
     for (int64_t i = 0; i < dfull; i += DR)
-      dot_rows<T, DR>(x + i * d, d, packed, k, best + i, labels + i, pf0 + uintptr_t(i * row_bytes));
+      dot_rows<T, DR>(x + i * d, d, packed, k, best + i, labels + i, pf0 + uintptr_t(i * row_bytes),
+                      shift);
     if (rows > dfull) {
       const int64_t drest = rows - dfull;
-      std::memcpy(tail, x + dfull * d, size_t(drest * d) * sizeof(T));
+      if (shift) {  // the tail rows centred as they are copied (the padding stays zero)
+        for (int64_t r = 0; r < drest; ++r)
+          for (int64_t f = 0; f < d; ++f) tail[r * d + f] = x[(dfull + r) * d + f] - shift[f];
+      } else {
+        std::memcpy(tail, x + dfull * d, size_t(drest * d) * sizeof(T));
+      }
       std::memset(tail + drest * d, 0, size_t((DR - drest) * d) * sizeof(T));
       T tb[DR];
       int32_t tl[DR];
-      dot_rows<T, DR>(tail, d, packed, k, tb, tl, 0);
+      dot_rows<T, DR>(tail, d, packed, k, tb, tl, 0, nullptr);
       for (int64_t r = 0; r < drest; ++r) {
         best[dfull + r] = tb[r];
         labels[dfull + r] = tl[r];
@@ -514,6 +530,8 @@ void fused_block(const T* x, int64_t rows, int64_t d, const T* packed, int64_t k
     }
     return;
   }
+  // (the callers centre k >= kSmallK rows into a buffer themselves)
+  if (shift) throw std::logic_error("kmeans: fused_block takes a shift only for k < 16");
   for (int64_t i = 0; i < rows * W; ++i) {
     st_best[i] = -std::numeric_limits<T>::infinity();
     st_idx[i] = 0;
@@ -685,10 +703,12 @@ T sq_norm(const T* row, int64_t d) {
 // tree: the same bits). The separate sq_norm pass cost more than the sums themselves at
 // d=64. The sums are s + w * x with one rounding (FMA) in both variants, so lloyd_fit (no
 // inertia) and lloyd_partial (inertia) add the same bits.
+// sh: null, or the rows are used as x - sh (rounded to float as in a centred copy: the same
+// bits as this function run on that copy).
 template <bool kInertia>
 void accumulate_rows_f32(const float* x, int64_t rows, int64_t d, const float* w,
                          const int32_t* labels, const float* gap, bool gap_is_half,
-                         double* sums, double* weights, double* inertia) {
+                         double* sums, double* weights, double* inertia, const float* sh) {
   using S = Simd<float>;
   const int64_t dv = d / 16 * 16;
   double acc_inertia = 0;
@@ -699,22 +719,33 @@ void accumulate_rows_f32(const float* x, int64_t rows, int64_t d, const float* w
     const __m512d vw = _mm512_set1_pd(wi);
     __m512 nacc = _mm512_setzero_ps();
     for (int64_t f = 0; f < dv; f += 16) {
-      if constexpr (kInertia) {
-        const __m512 v = _mm512_loadu_ps(row + f);
-        nacc = _mm512_fmadd_ps(v, v, nacc);
+      __m256 vlo, vhi;
+      if (sh) {
+        const __m512 v = _mm512_sub_ps(_mm512_loadu_ps(row + f), _mm512_loadu_ps(sh + f));
+        if constexpr (kInertia) nacc = _mm512_fmadd_ps(v, v, nacc);
+        vlo = vx::lo256(v);
+        vhi = vx::hi256(v);
+      } else {
+        if constexpr (kInertia) {
+          const __m512 v = _mm512_loadu_ps(row + f);
+          nacc = _mm512_fmadd_ps(v, v, nacc);
+        }
+        vlo = _mm256_loadu_ps(row + f);
+        vhi = _mm256_loadu_ps(row + f + 8);
       }
       // (maskz with all lanes: GCC 12 warns inside the unmasked cvtps_pd and the casts)
-      const __m512d lo = _mm512_maskz_cvtps_pd(__mmask8(0xFF), _mm256_loadu_ps(row + f));
-      const __m512d hi = _mm512_maskz_cvtps_pd(__mmask8(0xFF), _mm256_loadu_ps(row + f + 8));
+      const __m512d lo = _mm512_maskz_cvtps_pd(__mmask8(0xFF), vlo);
+      const __m512d hi = _mm512_maskz_cvtps_pd(__mmask8(0xFF), vhi);
       _mm512_storeu_pd(s + f, _mm512_fmadd_pd(vw, lo, _mm512_loadu_pd(s + f)));
       _mm512_storeu_pd(s + f + 8, _mm512_fmadd_pd(vw, hi, _mm512_loadu_pd(s + f + 8)));
     }
     float nrm = kInertia ? S::hsum(nacc) : 0.0f;
     for (int64_t f = dv; f < d; ++f) {
-      const __m128d t = _mm_fmadd_sd(_mm_set_sd(wi), _mm_set_sd(double(row[f])), _mm_set_sd(s[f]));
+      const float xv = sh ? row[f] - sh[f] : row[f];
+      const __m128d t = _mm_fmadd_sd(_mm_set_sd(wi), _mm_set_sd(double(xv)), _mm_set_sd(s[f]));
       s[f] = _mm_cvtsd_f64(t);
       if constexpr (kInertia)
-        nrm = _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(row[f]), _mm_set_ss(row[f]), _mm_set_ss(nrm)));
+        nrm = _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(xv), _mm_set_ss(xv), _mm_set_ss(nrm)));
     }
     weights[labels[i]] += wi;
     if constexpr (kInertia) {
@@ -727,22 +758,30 @@ void accumulate_rows_f32(const float* x, int64_t rows, int64_t d, const float* w
 }
 #endif
 
+// shift: null, or the rows are used as x - shift (the bits of a centred copy).
 template <class T>
 void accumulate_rows(const T* x, int64_t rows, int64_t d, const T* w, const int32_t* labels,
                      const T* gap, bool gap_is_half, double* sums, double* weights,
-                     double* inertia) {
+                     double* inertia, const T* shift = nullptr) {
 #if defined(__AVX512F__)
   if constexpr (std::is_same_v<T, float>) {
     if (inertia)
-      accumulate_rows_f32<true>(x, rows, d, w, labels, gap, gap_is_half, sums, weights, inertia);
+      accumulate_rows_f32<true>(x, rows, d, w, labels, gap, gap_is_half, sums, weights, inertia,
+                                shift);
     else
-      accumulate_rows_f32<false>(x, rows, d, w, labels, gap, gap_is_half, sums, weights, inertia);
+      accumulate_rows_f32<false>(x, rows, d, w, labels, gap, gap_is_half, sums, weights,
+                                 inertia, shift);
     return;
   }
 #endif
+  std::vector<T> centred(shift ? size_t(d) : 0);
   double acc_inertia = 0;
   for (int64_t i = 0; i < rows; ++i) {
     const T* row = x + i * d;
+    if (shift) {
+      for (int64_t f = 0; f < d; ++f) centred[size_t(f)] = row[f] - shift[f];
+      row = centred.data();
+    }
     const double wi = w ? double(w[i]) : 1.0;
     double* s = sums + int64_t(labels[i]) * d;
 #pragma GCC ivdep
@@ -792,10 +831,10 @@ Ops<T> ops() {
   template void pack_centers<T>(const T*, int64_t, int64_t, T*);                              \
   template int64_t fused_scratch_size<T>(int64_t, int64_t);                                   \
   template void fused_block<T>(const T*, int64_t, int64_t, const T*, int64_t, int32_t*, T*,   \
-                               T*, const T*);                                                         \
+                               T*, const T*, const T*);                                       \
   template void argmin_rows<T>(const T*, int64_t, int64_t, int32_t*, T*);                     \
   template void accumulate_rows<T>(const T*, int64_t, int64_t, const T*, const int32_t*,      \
-                                   const T*, bool, double*, double*, double*);                \
+                                   const T*, bool, double*, double*, double*, const T*);      \
   template void assigned_sq_dist_rows<T>(const T*, int64_t, int64_t, int64_t, const T*,       \
                                          const int32_t*, T*);                                 \
   template Ops<T> ops<T>();

@@ -11,10 +11,13 @@ struct Ops {
   int64_t (*tile_width)();
   void (*pack)(const T*, int64_t, int64_t, T*);
   int64_t (*scratch)(int64_t, int64_t);
-  void (*fused)(const T*, int64_t, int64_t, const T*, int64_t, int32_t*, T*, T*, const T*);
+  // (..., pf, shift): shift null, or (k < 16 only) the rows are used as x - shift
+  void (*fused)(const T*, int64_t, int64_t, const T*, int64_t, int32_t*, T*, T*, const T*,
+                const T*);
   void (*argmin)(const T*, int64_t, int64_t, int32_t*, T*);
+  // (..., inertia, shift): shift null, or the rows are used as x - shift
   void (*accumulate)(const T*, int64_t, int64_t, const T*, const int32_t*, const T*, bool,
-                     double*, double*, double*);
+                     double*, double*, double*, const T*);
   void (*assigned)(const T*, int64_t, int64_t, int64_t, const T*, const int32_t*, T*);
 };
 

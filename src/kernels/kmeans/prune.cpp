@@ -184,7 +184,7 @@ void lloyd_order_sums(const T* x, int64_t n, int64_t d, const T* sample_weight, 
           xb = xs.data();
         }
         kops.accumulate(xb, e - b, d, sample_weight ? sample_weight + b : nullptr, labels + b,
-                        nullptr, method == Method::fused, ps, pw, nullptr);
+                        nullptr, method == Method::fused, ps, pw, nullptr, nullptr);
       }
     }
   });
