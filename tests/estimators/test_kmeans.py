@@ -112,6 +112,28 @@ def test_bad_input_raises_value_error(kwargs, X, match):
         KMeans(**{"n_clusters": 2, **kwargs}).fit(X)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bad,match", [(np.nan, "NaN"), (np.inf, "infinity"), (-np.inf, "infinity")])
+@pytest.mark.parametrize("copy_x", [True, False])
+def test_non_finite_x_raises_scikit_learns_error(dtype, bad, match, copy_x):
+    """In one process the finiteness of dense X is read off the native column means (with
+    copy_x); the error is scikit-learn's either way, and nothing is fitted."""
+    X = blobs().astype(dtype)
+    X[37, 2] = bad
+    est = KMeans(3, random_state=0, copy_x=copy_x)
+    with pytest.raises(ValueError, match=match) as err:
+        est.fit(X)
+    with pytest.raises(ValueError) as ref:
+        SKMeans(3, random_state=0, copy_x=copy_x).fit(X)
+    assert str(err.value) == str(ref.value)
+    assert not hasattr(est, "cluster_centers_")
+    both = blobs().astype(dtype)
+    both[0, 0], both[1, 0] = np.inf, -np.inf  # inf + (-inf): a NaN column sum, still caught
+    # (scikit-learn's own check sums X too: inf + (-inf) warns "invalid value" there)
+    with pytest.raises(ValueError, match="infinity"), np.errstate(invalid="ignore"):
+        KMeans(3, random_state=0, copy_x=copy_x).fit(both)
+
+
 def read_idx_images(path):
     X = load_idx(path)
     return X.reshape(len(X), -1)

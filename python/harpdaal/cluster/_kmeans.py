@@ -439,10 +439,18 @@ class KMeans(_KMeansBase):
         continues from the last checkpoint in ``checkpoint_dir``."""
         comm = fit_communicator()
 
+        # Dense input in one process is read by the native mean below, whose float64 column
+        # sums are finite exactly when X is (float32 sums cannot overflow; a float64 overflow
+        # only sends X through the full check): that pass then replaces scikit-learn's
+        # finiteness check, a whole single-threaded pass over X (38 of 440 ms in a 10-step
+        # 2-thread fashion-mnist fit, k = 10).
+        finite_by_mean = comm.size == 1 and self.copy_x and not sp.issparse(X)
+
         def check():  # local; agree() makes a bad input on any rank raise on every rank
             Xv = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
                                order="C", copy=False, accept_large_sparse=False,
-                               ensure_min_samples=1 if comm.size == 1 else 0)
+                               ensure_min_samples=1 if comm.size == 1 else 0,
+                               ensure_all_finite=not finite_by_mean)
             n_init = self._check_params(Xv.shape[1])
             n_threads = resolve_n_jobs(self.n_jobs)
             w = _check_sample_weight(sample_weight, Xv, dtype=Xv.dtype)
@@ -476,6 +484,9 @@ class KMeans(_KMeansBase):
             # tol = 0 needs no variances: then X is read once, for the mean
             col_stats = np.empty(2 * d, dtype=np.float64) if self.tol != 0 else None
             getattr(_K, "center" + _suffix(X.dtype))(X, None, X_mean, col_stats, n_threads)
+            if not np.all(np.isfinite(X_mean)):  # scikit-learn's error (NaN or infinity)
+                check_array(X, accept_sparse=False, dtype=None, ensure_all_finite=True,
+                            input_name="X", estimator=self)
             shift = X_mean
         elif not sp.issparse(X):
             col = X.sum(axis=0, dtype=np.float64)
