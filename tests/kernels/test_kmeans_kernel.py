@@ -37,7 +37,10 @@ def isa(request):
                                    # k < 16: centers in chunks of up to 5 (AVX-512; 6 on AVX2):
                                    # one chunk, 5 + 1, 5 + 5 + 1, 5 + 5 + 4; rows not a
                                    # multiple of 4, odd d, d over several 16-wide vectors
-                                   (58, 17, 5), (93, 51, 6), (45, 33, 11), (31, 785, 14)])
+                                   (58, 17, 5), (93, 51, 6), (45, 33, 11), (31, 785, 14),
+                                   # d > 191: the tiles run in feature slices (2, 3 and 5),
+                                   # with a half-width or a dot-tile last tile, tail rows
+                                   (61, 200, 40), (67, 450, 100), (50, 900, 20)])
 def test_lloyd_partial_matches_numpy(isa, dtype, rtol, method, n, d, k):
     rng = np.random.default_rng(n + d + k)
     X = rng.standard_normal((n, d)).astype(dtype)

@@ -321,6 +321,65 @@ inline void micro_tile(const T* xr, int64_t d, const T* packed, int64_t t0, int6
   }
 }
 
+// micro_tile for one tile t and its features [f0, f1) only (wide rows: the tile's d x NR panel
+// would not fit L1, so the caller walks the features in L1-sized slices and every micro-tile of
+// the block reuses a slice). The accumulators start at -||c||^2/2 (f0 == 0) or at the partial
+// sums in part (MR x NR values), take the FMAs of micro_tile in the same order, and go back to
+// part, or (last) fold into the lane state as micro_tile does: the same bits.
+template <class T, int MR, int NV>
+inline void micro_tile_part(const T* xr, int64_t d, const T* tile, int64_t t, int64_t f0,
+                            int64_t f1, bool last, T* part, T* st_best, T* st_idx) {
+  using S = Simd<T>;
+  using V = typename S::V;
+  constexpr int W = S::W;
+  constexpr int NR = kVecsPerTile * W;
+  V acc0[MR], acc1[NV == 2 ? MR : 1];
+  if (f0 == 0) {
+    const V h0 = S::load(tile);
+    const V h1 = NV == 2 ? S::load(tile + W) : h0;
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) {
+      acc0[r] = h0;
+      if constexpr (NV == 2) acc1[r] = h1;
+    }
+  } else {
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) {
+      acc0[r] = S::load(part + r * NR);
+      if constexpr (NV == 2) acc1[r] = S::load(part + r * NR + W);
+    }
+  }
+  const T* b = tile + NR + f0 * NR;
+  for (int64_t f = f0; f < f1; ++f, b += NR) {
+    const V b0 = S::load(b);
+    const V b1 = NV == 2 ? S::load(b + W) : b0;
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) {
+      const V a = S::set1(xr[r * d + f]);
+      acc0[r] = S::fma(a, b0, acc0[r]);
+      if constexpr (NV == 2) acc1[r] = S::fma(a, b1, acc1[r]);
+    }
+  }
+  if (!last) {
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) {
+      S::store(part + r * NR, acc0[r]);
+      if constexpr (NV == 2) S::store(part + r * NR + W, acc1[r]);
+    }
+    return;
+  }
+  const V cand0 = S::iota(T(t * NR));
+  const V cand1 = S::iota(T(t * NR + W));
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; ++r) {
+    V bst = S::load(st_best + r * W), idx = S::load(st_idx + r * W);
+    S::update(bst, idx, acc0[r], cand0);
+    if constexpr (NV == 2) S::update(bst, idx, acc1[r], cand1);
+    S::store(st_best + r * W, bst);
+    S::store(st_idx + r * W, idx);
+  }
+}
+
 // Small k: MR rows x KC centers, dot products along the features (vector lanes over f), then
 // one horizontal sum per (row, center). out[r * KC + j] = x_r.c_j - ||c_j||^2/2.
 // sh: null, or the rows are used as xr - sh (each value rounded to T as in a centred copy: the
@@ -476,10 +535,12 @@ inline void last_dot(const float* xr, int64_t d, const float* tile, int64_t base
 }
 #endif
 
-// Scratch the caller provides to fused_block: rows*W*2 (lane state) + MR*d (tail rows) values.
+// Scratch the caller provides to fused_block: rows*W*2 (lane state) + MR*d (tail rows) +
+// (rows + MR)*NR (partial sums of the feature-sliced tiles) values.
 template <class T>
 int64_t fused_scratch_size(int64_t rows, int64_t d) {
-  return rows * Simd<T>::W * 2 + int64_t{kRowsPerTile} * d;
+  return rows * Simd<T>::W * 2 + int64_t{kRowsPerTile} * d +
+         (rows + kRowsPerTile) * kVecsPerTile * Simd<T>::W;
 }
 
 // Rows [0, rows) of x: labels and best[i] = max_c (x.c - ||c||^2/2).
@@ -547,6 +608,47 @@ void fused_block(const T* x, int64_t rows, int64_t d, const T* packed, int64_t k
   const bool dot_last = use_dot_last<T>(k);
   const int64_t n_main = dot_last ? n_tiles - 1 : n_tiles;  // tiles run by micro_tile
   const bool half_last = !dot_last && k - (n_tiles - 1) * nr <= W;
+  // Wide rows: a tile's panel (d x NR values) exceeds the L1 budget, so no chunk of whole
+  // tiles fits L1 and every micro-tile would stream the panel from L2. Then each tile is run
+  // in feature slices of kL1Budget bytes of panel, every micro-tile of the block reusing the
+  // slice, with the accumulators kept in `part` between slices (the same FMAs in the same
+  // order: the same bits).
+  const int64_t fslice = kL1Budget / (nr * int64_t(sizeof(T)));
+  if (tile_bytes > kL1Budget && d > fslice) {
+    T* part = tail + MR * d;
+    const int64_t stride = (d + 1) * nr;
+    for (int64_t t = 0; t < n_main; ++t) {
+      const T* tile = packed + t * stride;
+      const bool half = half_last && t == n_tiles - 1;
+      for (int64_t f0 = 0; f0 < d; f0 += fslice) {
+        const int64_t f1 = f0 + fslice < d ? f0 + fslice : d;
+        const bool last = f1 == d;
+        auto part_run = [&](const T* xr, T* pt, T* sb, T* si) {
+          if (half)
+            micro_tile_part<T, MR, 1>(xr, d, tile, t, f0, f1, last, pt, sb, si);
+          else
+            micro_tile_part<T, MR, 2>(xr, d, tile, t, f0, f1, last, pt, sb, si);
+        };
+        for (int64_t i = 0; i < full; i += MR)
+          part_run(x + i * d, part + i * nr, st_best + i * W, st_idx + i * W);
+        if (rest) {
+          if (last) {
+            std::memcpy(pad_best, st_best + full * W, size_t(rest * W) * sizeof(T));
+            std::memcpy(pad_idx, st_idx + full * W, size_t(rest * W) * sizeof(T));
+            for (int64_t l = rest * W; l < MR * W; ++l) {
+              pad_best[l] = -std::numeric_limits<T>::infinity();
+              pad_idx[l] = 0;
+            }
+          }
+          part_run(tail, part + full * nr, pad_best, pad_idx);
+          if (last) {
+            std::memcpy(st_best + full * W, pad_best, size_t(rest * W) * sizeof(T));
+            std::memcpy(st_idx + full * W, pad_idx, size_t(rest * W) * sizeof(T));
+          }
+        }
+      }
+    }
+  }
   auto run = [&](const T* xr, int64_t t0, int64_t t1, T* sb, T* si) {
     if (t1 <= t0) return;
     if (half_last && t1 == n_tiles) {
@@ -556,7 +658,8 @@ void fused_block(const T* x, int64_t rows, int64_t d, const T* packed, int64_t k
       micro_tile<T, MR, 2>(xr, d, packed, t0, t1, sb, si);
     }
   };
-  for (int64_t t0 = 0; t0 < n_main; t0 += chunk) {
+  const bool sliced = tile_bytes > kL1Budget && d > fslice;
+  for (int64_t t0 = 0; t0 < (sliced ? 0 : n_main); t0 += chunk) {
     const int64_t t1 = t0 + chunk < n_main ? t0 + chunk : n_main;
     for (int64_t i = 0; i < full; i += MR) {
 #if defined(__AVX512F__) || defined(__AVX2__)
