@@ -34,10 +34,13 @@ def isa(request):
                                    # a last tile of 1-4 centers (the AVX-512 f32 dot tile),
                                    # rows not a multiple of 4, d not of 16
                                    (97, 19, 33), (203, 70, 36), (62, 16, 98), (125, 64, 100),
-                                   # k < 16: centers in chunks of up to 5 (AVX-512; 6 on AVX2):
-                                   # one chunk, 5 + 1, 5 + 5 + 1, 5 + 5 + 4; rows not a
-                                   # multiple of 4, odd d, d over several 16-wide vectors
-                                   (58, 17, 5), (93, 51, 6), (45, 33, 11), (31, 785, 14),
+                                   # k < 16, d < 16 k: the center tile, one half-width tile
+                                   (58, 17, 5), (93, 51, 6), (45, 33, 11), (40, 2, 3),
+                                   # k < 16, d >= 16 k: the row-dot tile, centers in chunks of
+                                   # up to 5 (AVX-512; 6 on AVX2): one chunk, 5 + 1, 5 + 5 + 1,
+                                   # 5 + 5 + 4; rows not a multiple of 4, odd d, d over
+                                   # several 16-wide vectors
+                                   (58, 85, 5), (93, 97, 6), (45, 177, 11), (31, 785, 14),
                                    # d > 191: the tiles run in feature slices (2, 3 and 5),
                                    # with a half-width or a dot-tile last tile, tail rows
                                    (61, 200, 40), (67, 450, 100), (50, 900, 20)])

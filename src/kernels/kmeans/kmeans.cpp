@@ -28,7 +28,7 @@ Ops<T> active_ops() {
 }
 
 constexpr int64_t kFusedRows = 60;  // rows per parallel block (fused): a multiple of 6 and 4
-constexpr int64_t kSmallKBlockBytes = 24 * 1024;  // row block for k < 16 (see make_assigner)
+constexpr int64_t kSmallKBlockBytes = 24 * 1024;  // row block of the row-dot tile (uses_row_dot)
 constexpr int64_t kGemmScratchElems = 1 << 15;   // rows x k values per gemm block (~128 KB f32)
 
 int64_t gemm_rows(int64_t k) {
@@ -37,13 +37,20 @@ int64_t gemm_rows(int64_t k) {
 
 }  // namespace
 
-// k < 16 (row-dot tile, wide rows): a fused block small enough to stay in L1 between the
+// The row-dot tile (k < 16, wide rows): a fused block small enough to stay in L1 between the
 // distance pass and the accumulate pass (a multiple of 4 rows, the dot tile's height).
 int64_t lloyd_block_rows(Method method, int64_t d, int64_t k, int64_t elem_bytes) {
   if (method != Method::fused) return gemm_rows(k);
-  if (k >= 16) return kFusedRows;
+  if (!uses_row_dot(d, k)) return kFusedRows;
   return std::clamp<int64_t>(kSmallKBlockBytes / (std::max<int64_t>(d, 1) * elem_bytes) / 4 * 4,
                              4, kFusedRows);
+}
+
+int64_t lloyd_chunks(int64_t n, int64_t n_blocks, int64_t k, int n_threads) {
+  const int64_t nt = resolve_threads(n_threads);
+  const int64_t by_rows = n / (8 * std::max<int64_t>(k, 1));
+  const int64_t c = std::min<int64_t>({n_blocks, 16 * nt, std::max<int64_t>(nt, by_rows)});
+  return std::max<int64_t>(1, c);
 }
 
 namespace {
@@ -101,7 +108,7 @@ struct Assigner {
   int64_t block_rows;  // rows per parallel block
   const T* shift;      // null, or x is used as x - shift (centred block by block)
   const int64_t* index = nullptr;  // null, or row i is x[index[i]] (gathered block by block)
-  // k < 16, fused, a shift and no index, for a caller that passes the shift on to accumulate
+  // The row-dot tile, a shift and no index, for a caller that passes the shift on to accumulate
   // as well: the row-dot tile and accumulate read x and subtract the shift as they load it
   // (the same values as the centred buffer), so no block is copied. Fashion-mnist, k = 10,
   // 1 thread: 73 ms per Lloyd step with the buffer against 44 ms without a shift at all; the
@@ -141,11 +148,11 @@ struct Assigner {
   // scratch[0 .. e-b). With a shift, xb is the centred L1 buffer: the fused tile then
   // prefetches the raw rows of the next block (from e on) while it computes this one.
   const T* run(const T* xb, int64_t b, int64_t e, int32_t* labels, T* scratch) const {
-    // (The address only: it may lie past the end of x.) k < 16: two blocks ahead (its blocks
+    // (The address only: it may lie past the end of x.) Row-dot tile: two blocks ahead (its blocks
     // are ~12 KB; 1 thread, fashion-mnist fit compute 0.035-0.040 s/iter vs 0.038-0.042 one
     // block ahead and 0.042-0.043 without); otherwise the next block (200k x 64, k=100:
     // 0.031 vs 0.035 without, 0.036-0.044 two ahead), by CPU time, interleaved.
-    const int64_t ahead = (k < 16 ? 1 : 0) * block_rows;
+    const int64_t ahead = (uses_row_dot(d, k) ? 1 : 0) * block_rows;
     const T* pf = shift && !index && !inline_shift && e < n
                       ? reinterpret_cast<const T*>(reinterpret_cast<uintptr_t>(x + e * d) +
                                                    uintptr_t(ahead * d * int64_t(sizeof(T))))
@@ -182,13 +189,14 @@ Assigner<T> make_assigner(const Ops<T>& ops, Method method, const T* x, int64_t 
                           const T* shift, const int64_t* index = nullptr,
                           bool allow_inline_shift = false) {
   Assigner<T> a{ops, method, x, n, d, centers, k, nullptr, nullptr, 0, shift, index};
-  a.inline_shift = allow_inline_shift && method == Method::fused && shift && !index && k < 16;
+  a.inline_shift =
+      allow_inline_shift && method == Method::fused && shift && !index && uses_row_dot(d, k);
   if (method == Method::fused) {
     const int64_t nr = ops.tile_width();
     st.packed.assign(size_t(((k + nr - 1) / nr) * nr * (d + 1)), T(0));
     ops.pack(centers, k, d, st.packed.data());
     a.packed = st.packed.data();
-    // k < 16 (row-dot tile, wide rows): a block small enough to stay in L1 between the
+    // The row-dot tile (k < 16, wide rows): a block small enough to stay in L1 between the
     // distance pass and the accumulate pass (a multiple of 4 rows, the dot tile's height).
     a.block_rows = lloyd_block_rows(Method::fused, d, k, int64_t(sizeof(T)));
   } else {
@@ -223,7 +231,7 @@ void lloyd_partial(const T* x, int64_t n, int64_t d, const T* sample_weight, con
   // is bitwise identical from run to run for a given n_threads.
   const int64_t rb = assigner.block_rows;
   const int64_t n_blocks = (n + rb - 1) / rb;
-  const int64_t n_chunks = std::max<int64_t>(1, std::min<int64_t>(n_blocks, 16 * resolve_threads(n_threads)));
+  const int64_t n_chunks = lloyd_chunks(n, n_blocks, k, n_threads);
   const int64_t per_chunk = (n_blocks + n_chunks - 1) / n_chunks;
   // All the partials in one block, [chunk][k * d sums, then k weights], not one vector per
   // chunk: sixteen 51 KB vectors per call were freed to the top of the heap and trimmed, so
@@ -625,8 +633,7 @@ void lloyd_partial_csr(const T* data, const int32_t* indices, const int64_t* ind
   constexpr int64_t kRowBlock = 64;
   const int nt = resolve_threads(n_threads);
   const int64_t n_blocks = (n + kRowBlock - 1) / kRowBlock;
-  const int64_t n_chunks =
-      nt == 1 ? 1 : std::max<int64_t>(1, std::min<int64_t>(n_blocks, 16 * int64_t(nt)));
+  const int64_t n_chunks = nt == 1 ? 1 : lloyd_chunks(n, n_blocks, k, nt);
   const int64_t per_chunk = ((n_blocks + n_chunks - 1) / n_chunks) * kRowBlock;
   const int64_t stride = k * d + k;
   std::unique_ptr<double[]> part(new double[size_t(n_chunks * stride)]);

@@ -15,14 +15,20 @@ namespace harpdaal::kernels::kmeans {
 //   gemm:      MKL ?gemm on a row block x all centers into a cache-sized scratch, then argmin.
 enum class Method : int { automatic = 0, fused = 1, gemm = 2 };
 
-// The rule used by Method::automatic (see docs/kmeans.md): fused on AVX-512/AVX2 (k < 16 uses
-// its row-dot tile), gemm on the generic ISA (no hand-tuned tile).
+// The rule used by Method::automatic (see docs/kmeans.md): fused on AVX-512/AVX2 (k < 16 with
+// d >= 16 k uses its row-dot tile: uses_row_dot), gemm on the generic ISA (no hand-tuned tile).
 Method choose_method(int64_t d, int64_t k, bool is_double);
 
 // Rows per parallel block of the Lloyd step for a resolved method (fused or gemm) and an
 // element size: the blocks and chunks the step's sums are accumulated over, so every kernel
 // that must reproduce those sums bit for bit uses the same ones.
 int64_t lloyd_block_rows(Method method, int64_t d, int64_t k, int64_t elem_bytes);
+
+// Chunks of row blocks the step's float64 partial sums (k x (d + 1) each, zeroed and then
+// reduced in chunk order) are kept for: up to 16 per thread for balance, but each chunk holds at
+// least 8 rows per center on average (never fewer than one chunk per thread), so the partials
+// stay small next to the rows they sum. Depends on n, d, k and the thread count only.
+int64_t lloyd_chunks(int64_t n, int64_t n_blocks, int64_t k, int n_threads);
 
 // One Lloyd step over rows [0, n) of x (n x d, row-major) against centers (k x d):
 //   labels[i]          = argmin_j ||x_i - c_j||^2 (first index on ties)

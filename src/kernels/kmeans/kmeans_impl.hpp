@@ -195,8 +195,8 @@ int64_t rows_per_tile() {
   return kRowsPerTile;
 }
 
-// Below this many centers the fused kernel uses the row-dot tile (dot_tile): a 2-vector tile
-// of centers would waste most of its lanes.
+// Below this many centers (and from 16 features per center on: uses_row_dot) the fused kernel
+// uses the row-dot tile (dot_tile): a 2-vector tile of centers would waste most of its lanes.
 constexpr int64_t kSmallK = 16;
 
 // A last tile with at most kDotLast real centers (float32, AVX-512: k = 100 is 3 x 32 + 4)
@@ -218,11 +218,11 @@ bool use_dot_last(int64_t k) {
 // packed: n_tiles * (d + 1) * NR values; padding centers get -inf so they never win.
 // With use_dot_last(k) the last tile is [-||c||^2/2 for its L <= 4 centers, padded to 4 with
 // -inf][L rows of d values, row-major] instead (never more than the tiled size).
-// For k < kSmallK: [-||c_j||^2/2 for j < k][the k x d centers as given] (k * (d + 1) values,
-// never more than the tiled size).
+// For the row-dot tile (uses_row_dot): [-||c_j||^2/2 for j < k][the k x d centers as given]
+// (k * (d + 1) values, never more than the tiled size).
 template <class T>
 void pack_centers(const T* centers, int64_t k, int64_t d, T* packed) {
-  if (k < kSmallK) {
+  if (uses_row_dot(d, k)) {
     for (int64_t j = 0; j < k; ++j) {
       const T* row = centers + j * d;
       T norm = 0;
@@ -425,7 +425,7 @@ inline void dot_tile(const T* xr, int64_t d, const T* c, const T* half, T* out, 
     }
 }
 
-// MR rows against all k < kSmallK centers (packed as in pack_centers): running max, first
+// MR rows against all k < kSmallK centers (packed for the row-dot tile): running max, first
 // index on ties (centers are visited in order with a strict comparison). The centers go in
 // chunks of up to kDotCols (k = 10: one chunk), so each row vector loaded feeds every center:
 // per vector step MR + KC loads for MR * KC FMAs. Every (row, center) dot product is summed in
@@ -563,7 +563,7 @@ void fused_block(const T* x, int64_t rows, int64_t d, const T* packed, int64_t k
   T* st_idx = scratch + rows * W;
   T* tail = scratch + 2 * rows * W;
   const int64_t row_bytes = d * int64_t(sizeof(T));
-  if (k < kSmallK) {
+  if (uses_row_dot(d, k)) {
     constexpr int DR = kDotRows;
     // Without pf: the rows two tiles ahead (near the end of x past it: a prefetch never faults).
     const uintptr_t pf0 = pf ? reinterpret_cast<uintptr_t>(pf)
@@ -592,7 +592,7 @@ void fused_block(const T* x, int64_t rows, int64_t d, const T* packed, int64_t k
     return;
   }
   // (the callers centre k >= kSmallK rows into a buffer themselves)
-  if (shift) throw std::logic_error("kmeans: fused_block takes a shift only for k < 16");
+  if (shift) throw std::logic_error("kmeans: fused_block takes a shift only with the row-dot tile");
   for (int64_t i = 0; i < rows * W; ++i) {
     st_best[i] = -std::numeric_limits<T>::infinity();
     st_idx[i] = 0;

@@ -6,12 +6,24 @@
 
 namespace harpdaal::kernels::kmeans {
 
+// The fused step's two tiles: with fewer than 16 centers and at least 16 features per center,
+// the row-dot tile (lanes along the features, one horizontal sum per row and center);
+// otherwise the center tile (lanes along the centers, some idle at k < 16). The row-dot tile
+// pays per (row, center) for its horizontal sum and scalar tail, the center tile per row for
+// its idle lanes: one Lloyd step, 1 thread, random data, ms (row-dot / center tile):
+// d = 8, k = 10: 17.2 / 4.4; d = 64, k = 3: 8.2 / 11.5; d = 64, k = 10: 13.8 / 11.1;
+// d = 160, k = 10: 14.6 / 15.3; d = 784, k = 10: 23.7 / 31.7 (docs/kmeans.md has the grid).
+inline constexpr int64_t kRowDotFeaturesPerCenter = 16;
+inline bool uses_row_dot(int64_t d, int64_t k) {
+  return k < 16 && d >= kRowDotFeaturesPerCenter * k;
+}
+
 template <class T>
 struct Ops {
   int64_t (*tile_width)();
   void (*pack)(const T*, int64_t, int64_t, T*);
   int64_t (*scratch)(int64_t, int64_t);
-  // (..., pf, shift): shift null, or (k < 16 only) the rows are used as x - shift
+  // (..., pf, shift): shift null, or (row-dot tile only) the rows are used as x - shift
   void (*fused)(const T*, int64_t, int64_t, const T*, int64_t, int32_t*, T*, T*, const T*,
                 const T*);
   void (*argmin)(const T*, int64_t, int64_t, int32_t*, T*);

@@ -161,8 +161,7 @@ void lloyd_order_sums(const T* x, int64_t n, int64_t d, const T* sample_weight, 
   if (method == Method::automatic) method = choose_method(d, k, std::is_same_v<T, double>);
   const int64_t rb = lloyd_block_rows(method, d, k, int64_t(sizeof(T)));
   const int64_t n_blocks = (n + rb - 1) / rb;
-  const int64_t n_chunks =
-      std::max<int64_t>(1, std::min<int64_t>(n_blocks, 16 * resolve_threads(n_threads)));
+  const int64_t n_chunks = lloyd_chunks(n, n_blocks, k, n_threads);
   const int64_t per_chunk = (n_blocks + n_chunks - 1) / n_chunks;
   const int64_t stride = k * d + k;
   std::vector<double> part(static_cast<size_t>(n_chunks * stride));
