@@ -268,6 +268,44 @@ void pack_centers(const T* centers, int64_t k, int64_t d, T* packed) {
   }
 }
 
+// The accumulators of MR rows against one tile (NV vectors of centers): start at the tile's
+// -||c||^2/2, then acc[r] += x[r][f] * (the panel's row f) for f in [f0, f1), in f order.
+// Shared by micro_tile and micro_tile_part, so both give the same bits.
+template <class T, int MR, int NV>
+__attribute__((always_inline)) inline void tile_start(const T* tile, typename Simd<T>::V* acc0,
+                                                      typename Simd<T>::V* acc1) {
+  using S = Simd<T>;
+  constexpr int W = S::W;
+  const typename S::V h0 = S::load(tile);
+  const typename S::V h1 = NV == 2 ? S::load(tile + W) : h0;
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; ++r) {
+    acc0[r] = h0;
+    if constexpr (NV == 2) acc1[r] = h1;
+  }
+}
+template <class T, int MR, int NV>
+__attribute__((always_inline)) inline void tile_fma(const T* xr, int64_t d, const T* tile,
+                                                    int64_t f0, int64_t f1,
+                                                    typename Simd<T>::V* acc0,
+                                                    typename Simd<T>::V* acc1) {
+  using S = Simd<T>;
+  using V = typename S::V;
+  constexpr int W = S::W;
+  constexpr int NR = kVecsPerTile * W;
+  const T* b = tile + NR + f0 * NR;
+  for (int64_t f = f0; f < f1; ++f, b += NR) {
+    const V b0 = S::load(b);
+    const V b1 = NV == 2 ? S::load(b + W) : b0;
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) {
+      const V a = S::set1(xr[r * d + f]);
+      acc0[r] = S::fma(a, b0, acc0[r]);
+      if constexpr (NV == 2) acc1[r] = S::fma(a, b1, acc1[r]);
+    }
+  }
+}
+
 // MR rows (stride d) against tiles [t0, t1): folds into the lane state st_best/st_idx (MR*W).
 // NV = 1 serves a last tile holding at most W real centers (half the FMAs of a full tile).
 template <class T, int MR, int NV>
@@ -289,24 +327,8 @@ inline void micro_tile(const T* xr, int64_t d, const T* packed, int64_t t0, int6
   for (int64_t t = t0; t < t1; ++t) {
     const T* tile = packed + t * stride;
     V acc0[MR], acc1[NV == 2 ? MR : 1];
-    const V h0 = S::load(tile);
-    const V h1 = NV == 2 ? S::load(tile + W) : h0;
-#pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r) {
-      acc0[r] = h0;
-      if constexpr (NV == 2) acc1[r] = h1;
-    }
-    const T* b = tile + NR;
-    for (int64_t f = 0; f < d; ++f, b += NR) {
-      const V b0 = S::load(b);
-      const V b1 = NV == 2 ? S::load(b + W) : b0;
-#pragma GCC unroll 8
-      for (int r = 0; r < MR; ++r) {
-        const V a = S::set1(xr[r * d + f]);
-        acc0[r] = S::fma(a, b0, acc0[r]);
-        if constexpr (NV == 2) acc1[r] = S::fma(a, b1, acc1[r]);
-      }
-    }
+    tile_start<T, MR, NV>(tile, acc0, acc1);
+    tile_fma<T, MR, NV>(xr, d, tile, 0, d, acc0, acc1);
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
       S::update(best[r], idx[r], acc0[r], cand0);
@@ -335,13 +357,7 @@ inline void micro_tile_part(const T* xr, int64_t d, const T* tile, int64_t t, in
   constexpr int NR = kVecsPerTile * W;
   V acc0[MR], acc1[NV == 2 ? MR : 1];
   if (f0 == 0) {
-    const V h0 = S::load(tile);
-    const V h1 = NV == 2 ? S::load(tile + W) : h0;
-#pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r) {
-      acc0[r] = h0;
-      if constexpr (NV == 2) acc1[r] = h1;
-    }
+    tile_start<T, MR, NV>(tile, acc0, acc1);
   } else {
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
@@ -349,17 +365,7 @@ inline void micro_tile_part(const T* xr, int64_t d, const T* tile, int64_t t, in
       if constexpr (NV == 2) acc1[r] = S::load(part + r * NR + W);
     }
   }
-  const T* b = tile + NR + f0 * NR;
-  for (int64_t f = f0; f < f1; ++f, b += NR) {
-    const V b0 = S::load(b);
-    const V b1 = NV == 2 ? S::load(b + W) : b0;
-#pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r) {
-      const V a = S::set1(xr[r * d + f]);
-      acc0[r] = S::fma(a, b0, acc0[r]);
-      if constexpr (NV == 2) acc1[r] = S::fma(a, b1, acc1[r]);
-    }
-  }
+  tile_fma<T, MR, NV>(xr, d, tile, f0, f1, acc0, acc1);
   if (!last) {
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
@@ -614,7 +620,21 @@ void fused_block(const T* x, int64_t rows, int64_t d, const T* packed, int64_t k
   // slice, with the accumulators kept in `part` between slices (the same FMAs in the same
   // order: the same bits).
   const int64_t fslice = kL1Budget / (nr * int64_t(sizeof(T)));
-  if (tile_bytes > kL1Budget && d > fslice) {
+  const bool sliced = tile_bytes > kL1Budget && d > fslice;
+  // The tail micro-tile's lane state: its `rest` real rows in, padding rows that never win.
+  auto pad_in = [&] {
+    std::memcpy(pad_best, st_best + full * W, size_t(rest * W) * sizeof(T));
+    std::memcpy(pad_idx, st_idx + full * W, size_t(rest * W) * sizeof(T));
+    for (int64_t l = rest * W; l < MR * W; ++l) {
+      pad_best[l] = -std::numeric_limits<T>::infinity();
+      pad_idx[l] = 0;
+    }
+  };
+  auto pad_out = [&] {
+    std::memcpy(st_best + full * W, pad_best, size_t(rest * W) * sizeof(T));
+    std::memcpy(st_idx + full * W, pad_idx, size_t(rest * W) * sizeof(T));
+  };
+  if (sliced) {
     T* part = tail + MR * d;
     const int64_t stride = (d + 1) * nr;
     for (int64_t t = 0; t < n_main; ++t) {
@@ -632,19 +652,9 @@ void fused_block(const T* x, int64_t rows, int64_t d, const T* packed, int64_t k
         for (int64_t i = 0; i < full; i += MR)
           part_run(x + i * d, part + i * nr, st_best + i * W, st_idx + i * W);
         if (rest) {
-          if (last) {
-            std::memcpy(pad_best, st_best + full * W, size_t(rest * W) * sizeof(T));
-            std::memcpy(pad_idx, st_idx + full * W, size_t(rest * W) * sizeof(T));
-            for (int64_t l = rest * W; l < MR * W; ++l) {
-              pad_best[l] = -std::numeric_limits<T>::infinity();
-              pad_idx[l] = 0;
-            }
-          }
+          if (last) pad_in();
           part_run(tail, part + full * nr, pad_best, pad_idx);
-          if (last) {
-            std::memcpy(st_best + full * W, pad_best, size_t(rest * W) * sizeof(T));
-            std::memcpy(st_idx + full * W, pad_idx, size_t(rest * W) * sizeof(T));
-          }
+          if (last) pad_out();
         }
       }
     }
@@ -658,7 +668,6 @@ void fused_block(const T* x, int64_t rows, int64_t d, const T* packed, int64_t k
       micro_tile<T, MR, 2>(xr, d, packed, t0, t1, sb, si);
     }
   };
-  const bool sliced = tile_bytes > kL1Budget && d > fslice;
   for (int64_t t0 = 0; t0 < (sliced ? 0 : n_main); t0 += chunk) {
     const int64_t t1 = t0 + chunk < n_main ? t0 + chunk : n_main;
     for (int64_t i = 0; i < full; i += MR) {
@@ -682,15 +691,9 @@ void fused_block(const T* x, int64_t rows, int64_t d, const T* packed, int64_t k
       run(x + i * d, t0, t1, st_best + i * W, st_idx + i * W);
     }
     if (rest) {
-      std::memcpy(pad_best, st_best + full * W, size_t(rest * W) * sizeof(T));
-      std::memcpy(pad_idx, st_idx + full * W, size_t(rest * W) * sizeof(T));
-      for (int64_t l = rest * W; l < MR * W; ++l) {
-        pad_best[l] = -std::numeric_limits<T>::infinity();
-        pad_idx[l] = 0;
-      }
+      pad_in();
       run(tail, t0, t1, pad_best, pad_idx);
-      std::memcpy(st_best + full * W, pad_best, size_t(rest * W) * sizeof(T));
-      std::memcpy(st_idx + full * W, pad_idx, size_t(rest * W) * sizeof(T));
+      pad_out();
     }
   }
 #if defined(__AVX512F__)
