@@ -439,18 +439,18 @@ class KMeans(_KMeansBase):
         continues from the last checkpoint in ``checkpoint_dir``."""
         comm = fit_communicator()
 
-        # Dense input in one process is read by the native mean below, whose float64 column
-        # sums are finite exactly when X is (float32 sums cannot overflow; a float64 overflow
-        # only sends X through the full check): that pass then replaces scikit-learn's
-        # finiteness check, a whole single-threaded pass over X (38 of 440 ms in a 10-step
-        # 2-thread fashion-mnist fit, k = 10).
-        finite_by_mean = comm.size == 1 and self.copy_x and not sp.issparse(X)
+        # Dense input in one process with copy_x is centred through the native mean below,
+        # whose float64 column sums are finite exactly when X is (float32 sums cannot
+        # overflow; a float64 overflow only sends X through the full check): that pass then
+        # replaces scikit-learn's finiteness check, a whole single-threaded pass over X (38 of
+        # 440 ms in a 10-step 2-thread fashion-mnist fit, k = 10).
+        native_mean = comm.size == 1 and self.copy_x and not sp.issparse(X)
 
         def check():  # local; agree() makes a bad input on any rank raise on every rank
             Xv = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
                                order="C", copy=False, accept_large_sparse=False,
                                ensure_min_samples=1 if comm.size == 1 else 0,
-                               ensure_all_finite=not finite_by_mean)
+                               ensure_all_finite=not native_mean)
             n_init = self._check_params(Xv.shape[1])
             n_threads = resolve_n_jobs(self.n_jobs)
             w = _check_sample_weight(sample_weight, Xv, dtype=Xv.dtype)
@@ -477,7 +477,7 @@ class KMeans(_KMeansBase):
         # Center dense data (as scikit-learn does) so ||x||^2 - 2x.c + ||c||^2 keeps precision.
         X_mean = col_stats = None
         shift = None
-        if not sp.issparse(X) and comm.size == 1 and self.copy_x:
+        if native_mean:  # (validation keeps dense input dense and sparse input sparse)
             # one native call (threaded): the mean and the column sums behind tol; no centred
             # copy (the kernels take X with shift = mean; _Data makes a copy only if needed)
             X_mean = np.empty(d, dtype=X.dtype)

@@ -67,14 +67,6 @@ void gemm_nt(int64_t m, int64_t n, int64_t kk, double alpha, const double* a, co
               int(kk), b, int(kk), beta, c, int(n));
 }
 
-// out[i*d + f] = x[i*d + f] - shift[f], rounded to T: the values of a centred copy.
-template <class T>
-void shift_rows(const T* x, int64_t rows, int64_t d, const T* shift, T* out) {
-  for (int64_t i = 0; i < rows; ++i)
-#pragma GCC ivdep
-    for (int64_t f = 0; f < d; ++f) out[i * d + f] = x[i * d + f] - shift[f];
-}
-
 template <class T>
 std::vector<T> center_sq_norms(const T* centers, int64_t k, int64_t d) {
   std::vector<T> cn(size_t(k), T(0));

@@ -580,12 +580,10 @@ void fused_block(const T* x, int64_t rows, int64_t d, const T* packed, int64_t k
                       shift);
     if (rows > dfull) {
       const int64_t drest = rows - dfull;
-      if (shift) {  // the tail rows centred as they are copied (the padding stays zero)
-        for (int64_t r = 0; r < drest; ++r)
-          for (int64_t f = 0; f < d; ++f) tail[r * d + f] = x[(dfull + r) * d + f] - shift[f];
-      } else {
+      if (shift)  // the tail rows centred as they are copied (the padding stays zero)
+        shift_rows(x + dfull * d, drest, d, shift, tail);
+      else
         std::memcpy(tail, x + dfull * d, size_t(drest * d) * sizeof(T));
-      }
       std::memset(tail + drest * d, 0, size_t((DR - drest) * d) * sizeof(T));
       T tb[DR];
       int32_t tl[DR];
@@ -668,7 +666,7 @@ void fused_block(const T* x, int64_t rows, int64_t d, const T* packed, int64_t k
       micro_tile<T, MR, 2>(xr, d, packed, t0, t1, sb, si);
     }
   };
-  for (int64_t t0 = 0; t0 < (sliced ? 0 : n_main); t0 += chunk) {
+  for (int64_t t0 = 0; !sliced && t0 < n_main; t0 += chunk) {
     const int64_t t1 = t0 + chunk < n_main ? t0 + chunk : n_main;
     for (int64_t i = 0; i < full; i += MR) {
 #if defined(__AVX512F__) || defined(__AVX2__)
@@ -885,7 +883,7 @@ void accumulate_rows(const T* x, int64_t rows, int64_t d, const T* w, const int3
   for (int64_t i = 0; i < rows; ++i) {
     const T* row = x + i * d;
     if (shift) {
-      for (int64_t f = 0; f < d; ++f) centred[size_t(f)] = row[f] - shift[f];
+      shift_rows(row, 1, d, shift, centred.data());
       row = centred.data();
     }
     const double wi = w ? double(w[i]) : 1.0;

@@ -18,6 +18,14 @@ inline bool uses_row_dot(int64_t d, int64_t k) {
   return k < 16 && d >= kRowDotFeaturesPerCenter * k;
 }
 
+// out[i*d + f] = x[i*d + f] - shift[f], rounded to T: the values of a centred copy.
+template <class T>
+inline void shift_rows(const T* x, int64_t rows, int64_t d, const T* shift, T* out) {
+  for (int64_t i = 0; i < rows; ++i)
+#pragma GCC ivdep
+    for (int64_t f = 0; f < d; ++f) out[i * d + f] = x[i * d + f] - shift[f];
+}
+
 template <class T>
 struct Ops {
   int64_t (*tile_width)();

@@ -165,10 +165,7 @@ void lloyd_order_sums(const T* x, int64_t n, int64_t d, const T* sample_weight, 
   const int64_t per_chunk = (n_blocks + n_chunks - 1) / n_chunks;
   const int64_t stride = k * d + k;
   std::vector<double> part(static_cast<size_t>(n_chunks * stride));
-  oneapi::tbb::enumerable_thread_specific<std::vector<T>> scratch(
-      [&] { return std::vector<T>(static_cast<size_t>(shift ? rb * d : 0)); });
   parallel_for(n_threads, n_chunks, 1, [&](int64_t c0, int64_t c1) {
-    std::vector<T>& xs = scratch.local();
     for (int64_t c = c0; c < c1; ++c) {
       double* ps = part.data() + c * stride;
       double* pw = ps + k * d;
@@ -176,14 +173,9 @@ void lloyd_order_sums(const T* x, int64_t n, int64_t d, const T* sample_weight, 
       const int64_t blk_end = std::min(n_blocks, (c + 1) * per_chunk);
       for (int64_t blk = c * per_chunk; blk < blk_end; ++blk) {
         const int64_t b = blk * rb, e = std::min(n, b + rb);
-        const T* xb = x + b * d;
-        if (shift) {
-          for (int64_t i = 0; i < e - b; ++i)
-            for (int64_t f = 0; f < d; ++f) xs[size_t(i * d + f)] = x[(b + i) * d + f] - shift[f];
-          xb = xs.data();
-        }
-        kops.accumulate(xb, e - b, d, sample_weight ? sample_weight + b : nullptr, labels + b,
-                        nullptr, method == Method::fused, ps, pw, nullptr, nullptr);
+        // (with a shift, accumulate centres each row as it loads it: the centred copy's bits)
+        kops.accumulate(x + b * d, e - b, d, sample_weight ? sample_weight + b : nullptr,
+                        labels + b, nullptr, method == Method::fused, ps, pw, nullptr, shift);
       }
     }
   });
