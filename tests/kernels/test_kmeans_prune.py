@@ -285,6 +285,49 @@ def test_lloyd_sums_give_the_lloyd_steps_bits(isa, dtype, n, d, k, weighted, shi
     assert np.array_equal(labels, ref_l)
 
 
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n,d,k,shifted", [(4000, 8, 40, True), (3000, 20, 12, False),
+                                           (1500, 3, 100, True)])
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_reused_partials_give_a_full_recomputes_bits(isa, dtype, n, d, k, shifted, n_threads):
+    """With partials kept between calls only the chunks' sums a changed row touches are
+    recomputed: every call's sums and weights equal a full recompute's bit for bit, also after
+    the caller moves rows (a relocation) and says so with reuse_partials=False; a partials
+    array of the wrong size is refused."""
+    X = blobs(n, d, k, seed=n + d).astype(dtype)
+    rng = np.random.default_rng(d)
+    w = rng.uniform(0.5, 2, n).astype(dtype)
+    w[rng.choice(n, n // 20, replace=False)] = 0  # rows of zero weight count in no cluster
+    shift = X.mean(0).astype(dtype) if shifted else None
+    C = np.ascontiguousarray((X[:k] - shift) if shifted else X[:k], dtype=dtype)
+    g, t = center_groups(C, P.prune_groups(k))
+    a, b = State(n, k, d, t, dtype), State(n, k, d, t, dtype)
+    partials = np.empty(P.prune_partials_size(n, d, k, n_threads, "auto", dtype))
+    with pytest.raises(ValueError, match="partials must hold"):
+        kernel(dtype)(X, w, shift, C, None, g, *a.args(), n_threads, True, "auto",
+                      partials[:-1], False)
+    prev, reuse, changed_total = None, False, 0
+    for it in range(12):
+        ra = kernel(dtype)(X, w, shift, C, prev, g, *a.args(), n_threads, True, "auto",
+                           partials, reuse)
+        kernel(dtype)(X, w, shift, C, prev, g, *b.args(), n_threads, True, "auto")
+        assert np.array_equal(a.labels, b.labels)
+        assert np.array_equal(a.sums, b.sums), f"iteration {it}: sums differ"
+        assert np.array_equal(a.weights, b.weights) and np.array_equal(a.counts, b.counts)
+        changed_total += ra["changed"] if it else 0
+        prev, reuse = C, True
+        C = np.where(a.weights[:, None] > 0, a.sums / np.maximum(a.weights, 1e-300)[:, None],
+                     C).astype(dtype)
+        if it == 4:  # the caller moves two rows (as a relocation does) and says so
+            for st in (a, b):
+                for i in (0, n - 1):
+                    st.labels[i] = (st.labels[i] + 1) % k
+                    st.upper[i] = np.inf
+                    st.lower[i] = 0
+            reuse = False
+    assert changed_total > 0  # the reuse path ran with rows moving
+
 def test_fit_equals_native_lloyd_fit():
     X = blobs(2000, 8, 40, seed=2)
     w = np.ones(2000)

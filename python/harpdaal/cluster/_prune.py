@@ -103,6 +103,12 @@ class PruneStep(Step):
         self.upper = np.empty(self.n, dtype=self.dtype)
         self.lower = np.empty((self.n, self.n_groups), dtype=self.dtype)
         self.sums = np.zeros((self.k, self.d), dtype=np.float64)
+        # the Lloyd step's per-chunk partial sums, kept so that a step recomputes only those a
+        # changed row touches (lloyd_sums); invalid after a relocation edits the labels
+        self.partials = None if not self.lloyd_sums else np.empty(
+            _P.prune_partials_size(self.n, self.d, self.k, self.n_threads, self.method,
+                                   self.dtype), dtype=np.float64)
+        self.partials_valid = False
         self.weights = np.zeros(self.k, dtype=np.float64)
         self.counts = np.zeros(self.k, dtype=np.int64)
         self.prev = None           # the centers of the last assignment (None: start afresh)
@@ -118,7 +124,9 @@ class PruneStep(Step):
         t0 = time.perf_counter()
         r = self._kernel(self.X, self.w, self.shift, self.centers, self.prev, self.group_of,
                          self.labels, self.upper, self.lower, self.sums, self.weights,
-                         self.counts, self.n_threads, self.lloyd_sums, self.method)
+                         self.counts, self.n_threads, self.lloyd_sums, self.method,
+                         self.partials, self.partials_valid and self.prev is not None)
+        self.partials_valid = True
         self.prev = self.centers.copy()
         self.compute_s += time.perf_counter() - t0
         return r
@@ -158,6 +166,7 @@ class PruneStep(Step):
             self.upper[g] = np.inf
             self.lower[g] = 0
         self.relocated = True
+        self.partials_valid = False
 
     def run(self, n):
         records = []
@@ -232,6 +241,7 @@ class PruneStep(Step):
         self.centers, self.labels = centers, labels
         self.done = int(extra["iteration"])
         self.relocated = bool(extra.get("relocated", False))
+        self.partials_valid = False  # (not in checkpoints: the next step adds every row)
         if not all(name in arrays for name in self._BOUNDS) or "prev_centers" not in arrays:
             self.prev = None  # the next assignment computes every distance (and compares the
             return            # labels with these, as the Lloyd steps do)

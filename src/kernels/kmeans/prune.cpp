@@ -24,9 +24,11 @@ namespace harpdaal::kernels::kmeans {
   template <class T>                                                                   \
   int tile_rows();                                                                     \
   template <class T>                                                                   \
-  void score_block(const T*, int64_t, int64_t, const T*, int64_t, T*, int64_t);        \
+  void score_block(const T* const*, int64_t, int64_t, const T*, int64_t, T*, int64_t); \
   template <class T>                                                                   \
   T sq_norm(const T*, int64_t);                                                        \
+  template <class T>                                                                   \
+  T sq_dist_shift(const T*, const T*, const T*, int64_t);                              \
   template <class T>                                                                   \
   T sq_dist(const T*, const T*, int64_t);                                              \
   }
@@ -44,15 +46,16 @@ template <class T>
 struct PruneOps {
   int (*lanes)();
   int (*tile_rows)();
-  void (*score)(const T*, int64_t, int64_t, const T*, int64_t, T*, int64_t);
+  void (*score)(const T* const*, int64_t, int64_t, const T*, int64_t, T*, int64_t);
   T (*sq_norm)(const T*, int64_t);
   T (*sq_dist)(const T*, const T*, int64_t);
+  T (*sq_dist_shift)(const T*, const T*, const T*, int64_t);
 };
 
 #define HARPDAAL_PRUNE_OPS(NS)                                                         \
   PruneOps<T> {                                                                             \
     &prune::NS::lanes<T>, &prune::NS::tile_rows<T>, &prune::NS::score_block<T>,        \
-        &prune::NS::sq_norm<T>, &prune::NS::sq_dist<T>                                 \
+        &prune::NS::sq_norm<T>, &prune::NS::sq_dist<T>, &prune::NS::sq_dist_shift<T>   \
   }
 template <class T>
 PruneOps<T> active_ops() {
@@ -139,7 +142,8 @@ struct Change {
 // Scratch of one thread: gathered rows, per-row and per-(row, group) state of a block.
 template <class T>
 struct Scratch {
-  std::vector<T> xb, gb, scores;
+  std::vector<T> xb, scores;
+  std::vector<const T*> ptrs;
   std::vector<double> xn, glb, top1, top2;
   std::vector<int64_t> active, rows;
   std::vector<int32_t> arg1;
@@ -147,45 +151,97 @@ struct Scratch {
   PruneCounts counts;
 };
 
+// The chunks lloyd_partial adds its per-cluster sums over (its row blocks of `rb` rows,
+// `per_chunk` blocks per chunk, chunks reduced in order), for the same method and n_threads:
+// the row blocks come from lloyd_block_rows, the rule make_assigner uses.
+struct SumsLayout {
+  int64_t rb, n_blocks, n_chunks, per_chunk, stride;
+};
+SumsLayout sums_layout(int64_t n, int64_t d, int64_t k, int n_threads, Method method,
+                       bool f64) {
+  if (method == Method::automatic) method = choose_method(d, k, f64);
+  SumsLayout l;
+  l.rb = lloyd_block_rows(method, d, k, f64 ? 8 : 4);
+  l.n_blocks = (n + l.rb - 1) / l.rb;
+  l.n_chunks = lloyd_chunks(n, l.n_blocks, k, n_threads);
+  l.per_chunk = (l.n_blocks + l.n_chunks - 1) / l.n_chunks;
+  l.stride = k * d + k;
+  return l;
+}
+
 // The per-cluster sums and weights of labels exactly as lloyd_partial accumulates them (its
-// row blocks, its chunks, its per-ISA accumulate, chunks reduced in order), so that centers
-// computed from them are the Lloyd step's bits: the row blocks come from lloyd_block_rows, the
-// rule make_assigner uses (tests/kernels/test_kmeans_prune.py compares the centers with
-// lloyd_iterations' bit for bit).
+// chunks, its per-ISA accumulate, chunks reduced in order), so that centers computed from them
+// are the Lloyd step's bits (tests/kernels/test_kmeans_prune.py compares the centers with
+// lloyd_iterations' bit for bit). `part` holds the chunks' partial sums (n_chunks x stride).
+// With `dirty` (k flags per chunk) only the flagged (chunk, cluster) partials are recomputed —
+// from the rows of the chunk with that label, in row order: accumulate adds each row on its
+// own (s + w x per row), so skipping the other rows leaves the bits — and only clusters
+// flagged in some chunk are reduced again; sums/weights of the others are kept.
 template <class T>
 void lloyd_order_sums(const T* x, int64_t n, int64_t d, const T* sample_weight, const T* shift,
-                      const int32_t* labels, int64_t k, Method method, double* sums,
-                      double* weights, int n_threads) {
+                      const int32_t* labels, int64_t k, Method method, const SumsLayout& l,
+                      double* part, const uint8_t* dirty, double* sums, double* weights,
+                      int n_threads) {
   const kmeans::Ops<T> kops =
       dispatch(&generic::ops<T>, &avx2::ops<T>, &avx512f::ops<T>, &avx512::ops<T>)();
   if (method == Method::automatic) method = choose_method(d, k, std::is_same_v<T, double>);
-  const int64_t rb = lloyd_block_rows(method, d, k, int64_t(sizeof(T)));
-  const int64_t n_blocks = (n + rb - 1) / rb;
-  const int64_t n_chunks = lloyd_chunks(n, n_blocks, k, n_threads);
-  const int64_t per_chunk = (n_blocks + n_chunks - 1) / n_chunks;
-  const int64_t stride = k * d + k;
-  std::vector<double> part(static_cast<size_t>(n_chunks * stride));
-  parallel_for(n_threads, n_chunks, 1, [&](int64_t c0, int64_t c1) {
+  const bool fused = method == Method::fused;
+  parallel_for(n_threads, l.n_chunks, 1, [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c) {
-      double* ps = part.data() + c * stride;
+      double* ps = part + c * l.stride;
       double* pw = ps + k * d;
-      std::fill(ps, ps + stride, 0.0);
-      const int64_t blk_end = std::min(n_blocks, (c + 1) * per_chunk);
-      for (int64_t blk = c * per_chunk; blk < blk_end; ++blk) {
-        const int64_t b = blk * rb, e = std::min(n, b + rb);
-        // (with a shift, accumulate centres each row as it loads it: the centred copy's bits)
-        kops.accumulate(x + b * d, e - b, d, sample_weight ? sample_weight + b : nullptr,
-                        labels + b, nullptr, method == Method::fused, ps, pw, nullptr, shift);
+      const int64_t row_begin = c * l.per_chunk * l.rb;
+      const int64_t row_end = std::min(n, (c + 1) * l.per_chunk * l.rb);
+      if (!dirty) {
+        std::fill(ps, ps + l.stride, 0.0);
+        for (int64_t b = row_begin; b < row_end; b += l.rb) {
+          const int64_t e = std::min(row_end, b + l.rb);
+          // (with a shift, accumulate centres each row as it loads it: the centred copy's bits)
+          kops.accumulate(x + b * d, e - b, d, sample_weight ? sample_weight + b : nullptr,
+                          labels + b, nullptr, fused, ps, pw, nullptr, shift);
+        }
+        continue;
+      }
+      const uint8_t* dc = dirty + c * k;
+      bool any = false;
+      for (int64_t j = 0; j < k; ++j)
+        if (dc[j]) {
+          any = true;
+          std::fill(ps + j * d, ps + (j + 1) * d, 0.0);
+          pw[j] = 0.0;
+        }
+      if (!any) continue;
+      for (int64_t i = row_begin; i < row_end;) {  // runs of rows with a flagged label
+        if (!dc[labels[i]]) {
+          ++i;
+          continue;
+        }
+        int64_t e = i + 1;
+        while (e < row_end && dc[labels[e]]) ++e;
+        kops.accumulate(x + i * d, e - i, d, sample_weight ? sample_weight + i : nullptr,
+                        labels + i, nullptr, fused, ps, pw, nullptr, shift);
+        i = e;
       }
     }
   });
-  std::fill(sums, sums + k * d, 0.0);
-  std::fill(weights, weights + k, 0.0);
-  for (int64_t c = 0; c < n_chunks; ++c) {
-    const double* ps = part.data() + c * stride;
-    for (int64_t i = 0; i < k * d; ++i) sums[i] += ps[i];
-    for (int64_t j = 0; j < k; ++j) weights[j] += ps[k * d + j];
-  }
+  std::vector<uint8_t> redo(static_cast<size_t>(k), dirty ? 0 : 1);
+  if (dirty)
+    for (int64_t c = 0; c < l.n_chunks; ++c)
+      for (int64_t j = 0; j < k; ++j) redo[size_t(j)] |= dirty[c * k + j];
+  parallel_for(n_threads, k, 4, [&](int64_t j0, int64_t j1) {
+    for (int64_t j = j0; j < j1; ++j) {
+      if (!redo[size_t(j)]) continue;
+      double* s = sums + j * d;
+      std::fill(s, s + d, 0.0);
+      double wsum = 0.0;
+      for (int64_t c = 0; c < l.n_chunks; ++c) {
+        const double* ps = part + c * l.stride + j * d;
+        for (int64_t f = 0; f < d; ++f) s[f] += ps[f];
+        wsum += part[c * l.stride + k * d + j];
+      }
+      weights[j] = wsum;
+    }
+  });
 }
 
 template <class T>
@@ -253,13 +309,26 @@ void check_args(int64_t n, int64_t d, int64_t k, int64_t t, const int32_t* group
 
 }  // namespace
 
+int64_t prune_partials_size(int64_t n, int64_t d, int64_t k, int n_threads, Method method,
+                            bool f64) {
+  const SumsLayout l = sums_layout(n, d, k, n_threads, method, f64);
+  return l.n_chunks * l.stride;
+}
+
 template <class T>
 PruneCounts prune_step(const T* x, int64_t n, int64_t d, const T* sample_weight, const T* shift,
                        const T* centers, const T* prev_centers, int64_t k,
                        const int32_t* group_of, int64_t t, int32_t* labels, T* upper, T* lower,
                        double* sums, double* weights, int64_t* counts, int n_threads,
-                       bool lloyd_sums, Method method) {
+                       bool lloyd_sums, Method method, double* partials, int64_t n_partials,
+                       bool reuse_partials) {
   check_args(n, d, k, t, group_of);
+  if (partials && lloyd_sums &&
+      n_partials != prune_partials_size(n, d, k, n_threads, method, std::is_same_v<T, double>))
+    throw std::invalid_argument(
+        "kmeans prune: partials must hold " +
+        std::to_string(prune_partials_size(n, d, k, n_threads, method, std::is_same_v<T, double>)) +
+        " values, got " + std::to_string(n_partials));
   const bool fresh = prev_centers == nullptr;
   if (!fresh)
     for (int64_t i = 0; i < n; ++i)
@@ -305,7 +374,7 @@ PruneCounts prune_step(const T* x, int64_t n, int64_t d, const T* sample_weight,
   oneapi::tbb::enumerable_thread_specific<Scratch<T>> scratch([&] {
     Scratch<T> s;
     s.xb.resize(size_t(rows_pad * d));
-    s.gb.resize(size_t(rows_pad * d));
+    s.ptrs.resize(size_t(rows_pad));
     s.scores.resize(size_t(rows_pad * stride_max));
     s.xn.resize(size_t(kBlockRows));
     s.glb.resize(size_t(kBlockRows));
@@ -349,19 +418,17 @@ PruneCounts prune_step(const T* x, int64_t n, int64_t d, const T* sample_weight,
         s.active.push_back(i);
       }
       if (s.active.empty()) continue;
-      // 2. Gather the candidates (centred when shift is given); tighten the upper bound with
-      //    the exact distance to the own center.
+      // 2. Tighten the upper bound with the exact distance to the own center (read from x:
+      //    the bits of a centred copy); gather the candidates that still need groups
+      //    (centred when shift is given).
       int64_t m = 0;
       for (size_t r = 0; r < s.active.size(); ++r) {
         const int64_t i = s.active[r];
-        T* dst = s.xb.data() + m * d;
         const T* src = x + i * d;
-        if (shift)
-          for (int64_t f = 0; f < d; ++f) dst[f] = src[f] - shift[f];
-        else
-          std::copy(src, src + d, dst);
         if (!fresh) {
-          const double d2 = double(ops.sq_dist(dst, centers + int64_t(labels[i]) * d, d));
+          const T* c = centers + int64_t(labels[i]) * d;
+          const double d2 =
+              double(shift ? ops.sq_dist_shift(src, shift, c, d) : ops.sq_dist(src, c, d));
           ++s.counts.distances;
           const T ub = round_up<T>(std::sqrt(d2 * (1 + gamma)));
           upper[i] = ub;
@@ -370,6 +437,11 @@ PruneCounts prune_step(const T* x, int64_t n, int64_t d, const T* sample_weight,
             continue;
           }
         }
+        T* dst = s.xb.data() + m * d;
+        if (shift)
+          for (int64_t f = 0; f < d; ++f) dst[f] = src[f] - shift[f];
+        else
+          std::copy(src, src + d, dst);
         s.active[size_t(m)] = i;
         s.xn[size_t(m)] = double(ops.sq_norm(dst, d));
         ++m;
@@ -398,19 +470,11 @@ PruneCounts prune_step(const T* x, int64_t n, int64_t d, const T* sample_weight,
         const int64_t mq = int64_t(s.rows.size());
         if (mq == 0) continue;
         const int64_t mpad = (mq + MR - 1) / MR * MR;
-        const T* rows_in;
-        if (mq == m) {  // every candidate: the gathered block itself (padding rows ignored)
-          rows_in = s.xb.data();
-        } else {
-          for (int64_t j = 0; j < mq; ++j)
-            std::copy(s.xb.data() + s.rows[size_t(j)] * d, s.xb.data() + (s.rows[size_t(j)] + 1) * d,
-                      s.gb.data() + j * d);
-          std::fill(s.gb.data() + mq * d, s.gb.data() + mpad * d, T(0));
-          rows_in = s.gb.data();
-        }
+        for (int64_t j = 0; j < mpad; ++j)  // (padding rows repeat the first: scores ignored)
+          s.ptrs[size_t(j)] = s.xb.data() + s.rows[size_t(j < mq ? j : 0)] * d;
         const int64_t nv = groups.n_vec[size_t(q)];
         const int64_t stride = nv * W;
-        ops.score(rows_in, mpad, d, groups.packed.data() + groups.offset[size_t(q)], nv,
+        ops.score(s.ptrs.data(), mpad, d, groups.packed.data() + groups.offset[size_t(q)], nv,
                   s.scores.data(), stride);
         const int64_t g0 = groups.start[size_t(q)], gm = groups.start[size_t(q + 1)] - g0;
         s.counts.distances += mq * gm;
@@ -478,7 +542,25 @@ PruneCounts prune_step(const T* x, int64_t n, int64_t d, const T* sample_weight,
   //    following the rows that moved, applied in row order (deterministic for any n_threads;
   //    features split over threads).
   if (lloyd_sums) {
-    lloyd_order_sums(x, n, d, sample_weight, shift, labels, k, method, sums, weights, n_threads);
+    const SumsLayout l = sums_layout(n, d, k, n_threads, method, std::is_same_v<T, double>);
+    std::vector<double> own;
+    if (!partials) {
+      own.resize(size_t(l.n_chunks * l.stride));
+      partials = own.data();
+    }
+    std::vector<uint8_t> dirty;
+    if (reuse_partials && !fresh) {  // the (chunk, cluster) pairs a changed row belongs to
+      dirty.assign(size_t(l.n_chunks * k), 0);
+      const int64_t chunk_rows = l.per_chunk * l.rb;
+      for (const auto& blk : changes)
+        for (const Change& c : blk) {
+          uint8_t* dc = dirty.data() + (c.row / chunk_rows) * k;
+          dc[c.to] = 1;
+          if (c.from >= 0) dc[c.from] = 1;
+        }
+    }
+    lloyd_order_sums(x, n, d, sample_weight, shift, labels, k, method, l, partials,
+                     dirty.empty() ? nullptr : dirty.data(), sums, weights, n_threads);
     std::fill(counts, counts + k, int64_t{0});
     for (int64_t i = 0; i < n; ++i)
       if (!sample_weight || sample_weight[i] > 0) ++counts[labels[i]];
@@ -498,10 +580,12 @@ PruneCounts prune_step(const T* x, int64_t n, int64_t d, const T* sample_weight,
 template PruneCounts prune_step<float>(const float*, int64_t, int64_t, const float*,
                                        const float*, const float*, const float*, int64_t,
                                        const int32_t*, int64_t, int32_t*, float*, float*,
-                                       double*, double*, int64_t*, int, bool, Method);
+                                       double*, double*, int64_t*, int, bool, Method, double*,
+                                       int64_t, bool);
 template PruneCounts prune_step<double>(const double*, int64_t, int64_t, const double*,
                                         const double*, const double*, const double*, int64_t,
                                         const int32_t*, int64_t, int32_t*, double*, double*,
-                                        double*, double*, int64_t*, int, bool, Method);
+                                        double*, double*, int64_t*, int, bool, Method, double*,
+                                       int64_t, bool);
 
 }  // namespace harpdaal::kernels::kmeans

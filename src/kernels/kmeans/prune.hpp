@@ -59,11 +59,25 @@ struct PruneCounts {
 //   changed, applied in row order (a cluster whose count drops to 0 gets exactly zero sums and
 //   weight; rows that keep their bounds are never read). Deterministic: labels and bounds are
 //   the same for every n_threads, incremental sums too.
+// partials (lloyd_sums only; may be null): n_partials = prune_partials_size(...) float64 values
+//   the caller keeps between calls: the Lloyd step's per-chunk partial sums. reuse_partials
+//   (with prev_centers non-null) says they are what the previous call left for the labels on
+//   entry: then only the (chunk, cluster) partials a changed row touches are recomputed, from
+//   the rows of that chunk and cluster (same bits: the Lloyd step adds each row on its own),
+//   instead of a pass over all of x. A caller that edits labels between calls (relocation)
+//   passes reuse_partials = false.
 template <class T>
 PruneCounts prune_step(const T* x, int64_t n, int64_t d, const T* sample_weight, const T* shift,
                        const T* centers, const T* prev_centers, int64_t k,
                        const int32_t* group_of, int64_t n_groups, int32_t* labels, T* upper,
                        T* lower, double* sums, double* weights, int64_t* counts, int n_threads,
-                       bool lloyd_sums = false, Method method = Method::automatic);
+                       bool lloyd_sums = false, Method method = Method::automatic,
+                       double* partials = nullptr, int64_t n_partials = 0,
+                       bool reuse_partials = false);
+
+// The float64 values prune_step's `partials` holds for these arguments (lloyd_sums): the Lloyd
+// step's chunk count times k (d + 1).
+int64_t prune_partials_size(int64_t n, int64_t d, int64_t k, int n_threads, Method method,
+                            bool f64);
 
 }  // namespace harpdaal::kernels::kmeans

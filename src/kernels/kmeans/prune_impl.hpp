@@ -128,11 +128,12 @@ T hsum(typename Vec<T>::V a) {
   return t[0];
 }
 
-// out[r * stride + v * W + l] = x_r . c_{v*W+l} - ||c||^2/2 for rows [0, m) of xb (m a
-// multiple of tile_rows(), row stride d) and the group's n_vec packed vectors of centers.
+// out[r * stride + v * W + l] = x_r . c_{v*W+l} - ||c||^2/2 for the m rows rows[0 .. m) (m a
+// multiple of tile_rows(); d values each, anywhere in memory: no gathered copy) and the group's
+// n_vec packed vectors of centers.
 template <class T>
-void score_block(const T* xb, int64_t m, int64_t d, const T* packed, int64_t n_vec, T* out,
-                 int64_t stride) {
+void score_block(const T* const* rows, int64_t m, int64_t d, const T* packed, int64_t n_vec,
+                 T* out, int64_t stride) {
   using S = Vec<T>;
   using V = typename S::V;
   constexpr int W = S::W;
@@ -141,7 +142,9 @@ void score_block(const T* xb, int64_t m, int64_t d, const T* packed, int64_t n_v
     const T* p = packed + v * (d + 1) * W;
     const V half = S::load(p);
     for (int64_t r0 = 0; r0 < m; r0 += MR) {
-      const T* xr = xb + r0 * d;
+      const T* xr[MR];
+#pragma GCC unroll 8
+      for (int r = 0; r < MR; ++r) xr[r] = rows[r0 + r];
       V acc[MR];
 #pragma GCC unroll 8
       for (int r = 0; r < MR; ++r) acc[r] = half;
@@ -149,7 +152,7 @@ void score_block(const T* xb, int64_t m, int64_t d, const T* packed, int64_t n_v
       for (int64_t f = 0; f < d; ++f, b += W) {
         const V c = S::load(b);
 #pragma GCC unroll 8
-        for (int r = 0; r < MR; ++r) acc[r] = S::fma(S::set1(xr[r * d + f]), c, acc[r]);
+        for (int r = 0; r < MR; ++r) acc[r] = S::fma(S::set1(xr[r][f]), c, acc[r]);
       }
 #pragma GCC unroll 8
       for (int r = 0; r < MR; ++r) S::store(out + (r0 + r) * stride + v * W, acc[r]);
@@ -187,10 +190,31 @@ T sq_dist(const T* a, const T* b, int64_t d) {
   return s;
 }
 
+// ||(a - sh) - b||^2 with a - sh rounded to T first: the bits of sq_dist on a centred copy of a.
+template <class T>
+T sq_dist_shift(const T* a, const T* sh, const T* b, int64_t d) {
+  using S = Vec<T>;
+  constexpr int W = S::W;
+  const int64_t dv = d / W * W;
+  typename S::V acc = S::zero();
+  for (int64_t f = 0; f < dv; f += W) {
+    const typename S::V v = S::sub(S::sub(S::load(a + f), S::load(sh + f)), S::load(b + f));
+    acc = S::fma(v, v, acc);
+  }
+  T s = hsum<T>(acc);
+  for (int64_t f = dv; f < d; ++f) {
+    const T c = a[f] - sh[f];
+    s += (c - b[f]) * (c - b[f]);
+  }
+  return s;
+}
+
 #define HARPDAAL_PRUNE_INSTANTIATE(T)                                                      \
   template int lanes<T>();                                                                 \
   template int tile_rows<T>();                                                             \
-  template void score_block<T>(const T*, int64_t, int64_t, const T*, int64_t, T*, int64_t); \
+  template void score_block<T>(const T* const*, int64_t, int64_t, const T*, int64_t, T*,    \
+                               int64_t);                                                   \
+  template T sq_dist_shift<T>(const T*, const T*, const T*, int64_t);                      \
   template T sq_norm<T>(const T*, int64_t);                                                \
   template T sq_dist<T>(const T*, const T*, int64_t);
 HARPDAAL_PRUNE_INSTANTIATE(float)
