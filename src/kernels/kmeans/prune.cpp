@@ -22,8 +22,6 @@ namespace harpdaal::kernels::kmeans {
   template <class T>                                                                   \
   int lanes();                                                                         \
   template <class T>                                                                   \
-  int tile_rows();                                                                     \
-  template <class T>                                                                   \
   void score_block(const T* const*, int64_t, int64_t, const T*, int64_t, T*, int64_t); \
   template <class T>                                                                   \
   T sq_norm(const T*, int64_t);                                                        \
@@ -45,7 +43,6 @@ namespace {
 template <class T>
 struct PruneOps {
   int (*lanes)();
-  int (*tile_rows)();
   void (*score)(const T* const*, int64_t, int64_t, const T*, int64_t, T*, int64_t);
   T (*sq_norm)(const T*, int64_t);
   T (*sq_dist)(const T*, const T*, int64_t);
@@ -54,7 +51,7 @@ struct PruneOps {
 
 #define HARPDAAL_PRUNE_OPS(NS)                                                         \
   PruneOps<T> {                                                                             \
-    &prune::NS::lanes<T>, &prune::NS::tile_rows<T>, &prune::NS::score_block<T>,        \
+    &prune::NS::lanes<T>, &prune::NS::score_block<T>,                                \
         &prune::NS::sq_norm<T>, &prune::NS::sq_dist<T>, &prune::NS::sq_dist_shift<T>   \
   }
 template <class T>
@@ -81,7 +78,10 @@ T round_down(double v) {
   return t;
 }
 
-// The groups' centers, packed per group for score_block; members in index order.
+// The groups' centers, packed per group for score_block; members in index order. Group t (one
+// past the last) is every center in index order, packed densely: a row that needs most groups
+// is scored against it in one tile call instead of group by group (fewer idle lanes: a group
+// of 10 centers fills 10 of 16).
 template <class T>
 struct Groups {
   std::vector<int64_t> start;    // n_groups + 1: members[start[g] .. start[g+1])
@@ -98,20 +98,22 @@ Groups<T> pack_groups(const T* centers, int64_t k, int64_t d, const int32_t* gro
   g.start.assign(size_t(t + 1), 0);
   for (int64_t j = 0; j < k; ++j) ++g.start[size_t(group_of[j]) + 1];
   for (int64_t q = 0; q < t; ++q) g.start[size_t(q + 1)] += g.start[size_t(q)];
-  g.members.resize(size_t(k));
+  g.members.resize(size_t(2 * k));
   std::vector<int64_t> fill(g.start.begin(), g.start.end() - 1);
   for (int64_t j = 0; j < k; ++j) g.members[size_t(fill[size_t(group_of[j])]++)] = int32_t(j);
-  g.offset.resize(size_t(t));
-  g.n_vec.resize(size_t(t));
+  for (int64_t j = 0; j < k; ++j) g.members[size_t(k + j)] = int32_t(j);
+  g.start.push_back(2 * k);
+  g.offset.resize(size_t(t + 1));
+  g.n_vec.resize(size_t(t + 1));
   int64_t total = 0;
-  for (int64_t q = 0; q < t; ++q) {
+  for (int64_t q = 0; q <= t; ++q) {
     const int64_t m = g.start[size_t(q + 1)] - g.start[size_t(q)];
     g.n_vec[size_t(q)] = (m + W - 1) / W;
     g.offset[size_t(q)] = total;
     total += g.n_vec[size_t(q)] * (d + 1) * W;
   }
   g.packed.assign(size_t(total), T(0));
-  for (int64_t q = 0; q < t; ++q) {
+  for (int64_t q = 0; q <= t; ++q) {
     T* p = g.packed.data() + g.offset[size_t(q)];
     const int64_t m = g.start[size_t(q + 1)] - g.start[size_t(q)];
     for (int64_t v = 0; v < g.n_vec[size_t(q)]; ++v) {
@@ -148,6 +150,7 @@ struct Scratch {
   std::vector<int64_t> active, rows;
   std::vector<int32_t> arg1;
   std::vector<uint8_t> need;
+  std::vector<int64_t> dense;
   PruneCounts counts;
 };
 
@@ -337,7 +340,6 @@ PruneCounts prune_step(const T* x, int64_t n, int64_t d, const T* sample_weight,
                                     "prev_centers)");
   const PruneOps<T> ops = active_ops<T>();
   const int W = ops.lanes();
-  const int MR = ops.tile_rows();
   const Groups<T> groups = pack_groups(centers, k, d, group_of, t, W);
   const double inf = std::numeric_limits<double>::infinity();
 
@@ -367,21 +369,21 @@ PruneCounts prune_step(const T* x, int64_t n, int64_t d, const T* sample_weight,
   std::vector<std::vector<Change>> changes(static_cast<size_t>(n_blocks));
   const int64_t stride_max = [&] {
     int64_t s = 0;
-    for (int64_t q = 0; q < t; ++q) s = std::max(s, groups.n_vec[size_t(q)] * W);
+    for (int64_t q = 0; q <= t; ++q) s = std::max(s, groups.n_vec[size_t(q)] * W);
     return s;
   }();
-  const int64_t rows_pad = (kBlockRows + MR - 1) / MR * MR;
   oneapi::tbb::enumerable_thread_specific<Scratch<T>> scratch([&] {
     Scratch<T> s;
-    s.xb.resize(size_t(rows_pad * d));
-    s.ptrs.resize(size_t(rows_pad));
-    s.scores.resize(size_t(rows_pad * stride_max));
+    s.xb.resize(size_t(kBlockRows * d));
+    s.ptrs.resize(size_t(kBlockRows));
+    s.scores.resize(size_t(kBlockRows * stride_max));
     s.xn.resize(size_t(kBlockRows));
     s.glb.resize(size_t(kBlockRows));
     s.top1.resize(size_t(kBlockRows * t));
     s.top2.resize(size_t(kBlockRows * t));
     s.arg1.resize(size_t(kBlockRows * t));
     s.need.resize(size_t(kBlockRows * t));
+    s.dense.reserve(size_t(kBlockRows));
     s.active.reserve(size_t(kBlockRows));
     s.rows.reserve(size_t(kBlockRows));
     return s;
@@ -449,39 +451,63 @@ PruneCounts prune_step(const T* x, int64_t n, int64_t d, const T* sample_weight,
       if (m == 0) continue;
       // 3. The groups each candidate needs: every group whose lower bound does not exceed
       //    its upper bound, and its own center's group (so that every candidate is compared
-      //    by the same computation: exact ties go to the lower index, as in Lloyd).
+      //    by the same computation: exact ties go to the lower index, as in Lloyd). A row
+      //    whose groups would take as many tile vectors as all centers packed densely is
+      //    scored against all of them (`dense`; every group's bound is then recomputed).
+      const int64_t nv_all = groups.n_vec[size_t(t)];
+      s.dense.clear();
       for (int64_t r = 0; r < m; ++r) {
         const int64_t i = s.active[size_t(r)];
         uint8_t* nd = s.need.data() + r * t;
+        int64_t cost = 0;
         if (fresh) {
-          std::fill(nd, nd + t, uint8_t(1));
-          continue;
+          cost = nv_all;
+        } else {
+          const T* lo = lower + i * t;
+          for (int64_t q = 0; q < t; ++q) {
+            nd[q] = lo[q] <= upper[i];
+            cost += nd[q] * groups.n_vec[size_t(q)];
+          }
+          const int32_t own = group_of[labels[i]];
+          cost += (1 - nd[own]) * groups.n_vec[size_t(own)];
+          nd[own] = 1;
         }
-        const T* lo = lower + i * t;
-        for (int64_t q = 0; q < t; ++q) nd[q] = lo[q] <= upper[i];
-        nd[group_of[labels[i]]] = 1;
+        if (cost >= nv_all) {
+          std::fill(nd, nd + t, uint8_t(2));
+          s.dense.push_back(r);
+        }
       }
-      // 4. Per group: gather the rows that need it, score them against the group's centers
-      //    in one tile call, keep the best two per (row, group).
-      for (int64_t q = 0; q < t; ++q) {
-        s.rows.clear();
-        for (int64_t r = 0; r < m; ++r)
-          if (s.need[size_t(r * t + q)]) s.rows.push_back(r);
-        const int64_t mq = int64_t(s.rows.size());
-        if (mq == 0) continue;
-        const int64_t mpad = (mq + MR - 1) / MR * MR;
-        for (int64_t j = 0; j < mpad; ++j)  // (padding rows repeat the first: scores ignored)
-          s.ptrs[size_t(j)] = s.xb.data() + s.rows[size_t(j < mq ? j : 0)] * d;
-        const int64_t nv = groups.n_vec[size_t(q)];
-        const int64_t stride = nv * W;
-        ops.score(s.ptrs.data(), mpad, d, groups.packed.data() + groups.offset[size_t(q)], nv,
-                  s.scores.data(), stride);
+      // 4. Score the rows against the centers they need in tile calls (the dense rows against
+      //    all centers, the others group by group; a center's score has the same bits in
+      //    either packing: the same FMAs in its lane), keep the best two per (row, group).
+      const auto top2 = [&](int64_t mq, const int64_t* rows, int64_t q, int64_t stride) {
+        const bool all = q == t;
         const int64_t g0 = groups.start[size_t(q)], gm = groups.start[size_t(q + 1)] - g0;
         s.counts.distances += mq * gm;
         for (int64_t j = 0; j < mq; ++j) {
-          const int64_t r = s.rows[size_t(j)];
+          const int64_t r = rows[j];
           const double xn = s.xn[size_t(r)];
           const T* sc = s.scores.data() + j * stride;
+          if (all) {  // centers in index order: the best two of each group
+            double* v1 = s.top1.data() + r * t;
+            double* v2 = s.top2.data() + r * t;
+            int32_t* a1 = s.arg1.data() + r * t;
+            std::fill(v1, v1 + t, inf);
+            std::fill(v2, v2 + t, inf);
+            std::fill(a1, a1 + t, -1);
+            for (int64_t l = 0; l < gm; ++l) {
+              const double v = std::max(0.0, xn - 2.0 * double(sc[l]));
+              const int32_t q2 = group_of[l];
+              if (v < v1[q2]) {
+                v2[q2] = v1[q2];
+                v1[q2] = v;
+                a1[q2] = int32_t(l);
+              } else if (v < v2[q2]) {
+                v2[q2] = v;
+              }
+            }
+            continue;
+          }
           double v1 = inf, v2 = inf;
           int32_t a1 = -1;
           for (int64_t l = 0; l < gm; ++l) {
@@ -498,6 +524,23 @@ PruneCounts prune_step(const T* x, int64_t n, int64_t d, const T* sample_weight,
           s.top2[size_t(r * t + q)] = v2;
           s.arg1[size_t(r * t + q)] = a1;
         }
+      };
+      for (int64_t q = t; q >= 0; --q) {  // (q = t: the dense rows, all centers)
+        s.rows.clear();
+        if (q == t)
+          s.rows.assign(s.dense.begin(), s.dense.end());
+        else
+          for (int64_t r = 0; r < m; ++r)
+            if (s.need[size_t(r * t + q)] == 1) s.rows.push_back(r);
+        const int64_t mq = int64_t(s.rows.size());
+        if (mq == 0) continue;
+        for (int64_t j = 0; j < mq; ++j)
+          s.ptrs[size_t(j)] = s.xb.data() + s.rows[size_t(j)] * d;
+        const int64_t nv = groups.n_vec[size_t(q)];
+        const int64_t stride = nv * W;
+        ops.score(s.ptrs.data(), mq, d, groups.packed.data() + groups.offset[size_t(q)], nv,
+                  s.scores.data(), stride);
+        top2(mq, s.rows.data(), q, stride);
       }
       // 5. The new label (the best of the groups computed; ties to the lower index) and the
       //    bounds, with the rounding margin.

@@ -2,8 +2,8 @@
 // (prune_{generic,avx2,avx512}.cpp define HARPDAAL_ISA_NS first; the wide flags of the file
 // pick the vector type below).
 //
-// score_block is the distance tile for the candidates that survive the bounds: gathered rows
-// (MR at a time, each feature broadcast) times one group's packed centers (W centers per
+// score_block is the distance tile for the candidates that survive the bounds: rows given by
+// pointers (up to kTileRows at a time, each feature broadcast) times one group's packed centers (W centers per
 // vector, lanes over centers, [-||c||^2/2 for W lanes][d rows of W values]), accumulated by
 // FMAs from -||c||^2/2 as the fused Lloyd tile does, so each lane ends at x.c - ||c||^2/2.
 // Unlike the Lloyd tile it stores the accumulators instead of folding them into an argmax:
@@ -42,7 +42,8 @@ struct Vec<double> {
   static V fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
   static V sub(V a, V b) { return _mm512_sub_pd(a, b); }
 };
-constexpr int kTileRows = 8;  // 8 accumulators + the center vector + broadcasts: of 32 zmm
+constexpr int kTileRows = 8;  // 8 x 3 accumulators + 3 center vectors: 27 of 32 zmm
+constexpr int kTileVecs = 3;
 #elif defined(__AVX2__)
 template <>
 struct Vec<float> {
@@ -67,6 +68,7 @@ struct Vec<double> {
   static V sub(V a, V b) { return _mm256_sub_pd(a, b); }
 };
 constexpr int kTileRows = 8;  // 8 accumulators + the center vector + broadcasts: of 16 ymm
+constexpr int kTileVecs = 1;
 #else
 template <class T>
 struct VecGeneric {
@@ -104,17 +106,13 @@ struct Vec<float> : VecGeneric<float> {};
 template <>
 struct Vec<double> : VecGeneric<double> {};
 constexpr int kTileRows = 4;
+constexpr int kTileVecs = 1;
 #endif
 
-// Centers per packed vector (the tile's width) and rows per tile (gathered blocks are padded to
-// a multiple of it).
+// Centers per packed vector (the tile's width).
 template <class T>
 int lanes() {
   return Vec<T>::W;
-}
-template <class T>
-int tile_rows() {
-  return kTileRows;
 }
 
 // Sum of the W lanes as a tree (the same order on every call).
@@ -128,35 +126,90 @@ T hsum(typename Vec<T>::V a) {
   return t[0];
 }
 
-// out[r * stride + v * W + l] = x_r . c_{v*W+l} - ||c||^2/2 for the m rows rows[0 .. m) (m a
-// multiple of tile_rows(); d values each, anywhere in memory: no gathered copy) and the group's
-// n_vec packed vectors of centers.
-template <class T>
-void score_block(const T* const* rows, int64_t m, int64_t d, const T* packed, int64_t n_vec,
-                 T* out, int64_t stride) {
+// MR rows of the tile against NV packed vectors of centers (p: the first, each
+// [-||c||^2/2][d rows of W], pstride values apart), features [f0, f1): the accumulators start
+// from -||c||^2/2 at f0 = 0, else from out (a float stored and reloaded exactly: the same FMAs
+// in the same order as one pass).
+template <class T, int MR, int NV>
+void score_rows(const T* const* rows, int64_t f0, int64_t f1, const T* p, int64_t pstride,
+                T* out, int64_t stride) {
   using S = Vec<T>;
   using V = typename S::V;
   constexpr int W = S::W;
-  constexpr int MR = kTileRows;
-  for (int64_t v = 0; v < n_vec; ++v) {
-    const T* p = packed + v * (d + 1) * W;
-    const V half = S::load(p);
-    for (int64_t r0 = 0; r0 < m; r0 += MR) {
-      const T* xr[MR];
+  const T* xr[MR];
 #pragma GCC unroll 8
-      for (int r = 0; r < MR; ++r) xr[r] = rows[r0 + r];
-      V acc[MR];
+  for (int r = 0; r < MR; ++r) xr[r] = rows[r];
+  V acc[MR][NV];
 #pragma GCC unroll 8
-      for (int r = 0; r < MR; ++r) acc[r] = half;
-      const T* b = p + W;
-      for (int64_t f = 0; f < d; ++f, b += W) {
-        const V c = S::load(b);
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v)
+      acc[r][v] = f0 == 0 ? S::load(p + v * pstride) : S::load(out + r * stride + v * W);
+  const T* b = p + W + f0 * W;
+  for (int64_t f = f0; f < f1; ++f, b += W) {
+    V c[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) c[v] = S::load(b + v * pstride);
 #pragma GCC unroll 8
-        for (int r = 0; r < MR; ++r) acc[r] = S::fma(S::set1(xr[r][f]), c, acc[r]);
-      }
-#pragma GCC unroll 8
-      for (int r = 0; r < MR; ++r) S::store(out + (r0 + r) * stride + v * W, acc[r]);
+    for (int r = 0; r < MR; ++r) {
+      const V x = S::set1(xr[r][f]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[r][v] = S::fma(x, c[v], acc[r][v]);
     }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) S::store(out + r * stride + v * W, acc[r][v]);
+}
+
+// The rows of a tile: kTileRows at a time, then one tile of the rows left (no padding rows: a
+// row's lanes get the same FMAs in any tile).
+template <class T, int NV>
+void score_panel(const T* const* rows, int64_t m, int64_t f0, int64_t f1, const T* p,
+                 int64_t pstride, T* out, int64_t stride) {
+  constexpr int MR = kTileRows;
+  int64_t r0 = 0;
+  for (; r0 + MR <= m; r0 += MR)
+    score_rows<T, MR, NV>(rows + r0, f0, f1, p, pstride, out + r0 * stride, stride);
+  const T* const* rr = rows + r0;
+  T* o = out + r0 * stride;
+  switch (m - r0) {
+    case 1: score_rows<T, 1, NV>(rr, f0, f1, p, pstride, o, stride); break;
+    case 2: score_rows<T, 2, NV>(rr, f0, f1, p, pstride, o, stride); break;
+    case 3: score_rows<T, 3, NV>(rr, f0, f1, p, pstride, o, stride); break;
+    case 4: score_rows<T, 4, NV>(rr, f0, f1, p, pstride, o, stride); break;
+    case 5: score_rows<T, 5, NV>(rr, f0, f1, p, pstride, o, stride); break;
+    case 6: score_rows<T, 6, NV>(rr, f0, f1, p, pstride, o, stride); break;
+    case 7: score_rows<T, 7, NV>(rr, f0, f1, p, pstride, o, stride); break;
+    default: break;
+  }
+}
+
+// out[r * stride + v * W + l] = x_r . c_{v*W+l} - ||c||^2/2 for the m rows rows[0 .. m) (d
+// values each, anywhere in memory: no gathered copy) and the group's n_vec packed vectors of
+// centers, kTileVecs vectors per tile where the registers allow (8 rows x 3 vectors: 11 loads
+// for 24 FMAs, against 9 for 8 with one vector). Features go in slices whose part of the
+// tile's vectors (8 KB each) stays in L1 while every row tile uses it.
+template <class T>
+void score_block(const T* const* rows, int64_t m, int64_t d, const T* packed, int64_t n_vec,
+                 T* out, int64_t stride) {
+  constexpr int W = Vec<T>::W;
+  constexpr int64_t kSlice = 8192 / (W * int64_t(sizeof(T)));
+  const int64_t pstride = (d + 1) * W;
+  for (int64_t v = 0; v < n_vec;) {
+    const int64_t nv = n_vec - v < kTileVecs ? n_vec - v : kTileVecs;
+    const T* p = packed + v * pstride;
+    for (int64_t f0 = 0; f0 < d; f0 += kSlice) {
+      const int64_t f1 = f0 + kSlice < d ? f0 + kSlice : d;
+      if (nv == 3)
+        score_panel<T, 3>(rows, m, f0, f1, p, pstride, out + v * W, stride);
+      else if (nv == 2)
+        score_panel<T, 2>(rows, m, f0, f1, p, pstride, out + v * W, stride);
+      else
+        score_panel<T, 1>(rows, m, f0, f1, p, pstride, out + v * W, stride);
+    }
+    v += nv;
   }
 }
 
@@ -211,7 +264,6 @@ T sq_dist_shift(const T* a, const T* sh, const T* b, int64_t d) {
 
 #define HARPDAAL_PRUNE_INSTANTIATE(T)                                                      \
   template int lanes<T>();                                                                 \
-  template int tile_rows<T>();                                                             \
   template void score_block<T>(const T* const*, int64_t, int64_t, const T*, int64_t, T*,    \
                                int64_t);                                                   \
   template T sq_dist_shift<T>(const T*, const T*, const T*, int64_t);                      \
