@@ -5,9 +5,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <oneapi/tbb/enumerable_thread_specific.h>
@@ -26,7 +28,7 @@ namespace harpdaal::kernels::kmeans {
   template <class T>                                                                   \
   T sq_norm(const T*, int64_t);                                                        \
   template <class T>                                                                   \
-  T sq_dist_shift(const T*, const T*, const T*, int64_t);                              \
+  T sq_dist_shift(const T*, const T*, const T*, int64_t, T*);                          \
   template <class T>                                                                   \
   T sq_dist(const T*, const T*, int64_t);                                              \
   }
@@ -46,7 +48,7 @@ struct PruneOps {
   void (*score)(const T* const*, int64_t, int64_t, const T*, int64_t, T*, int64_t);
   T (*sq_norm)(const T*, int64_t);
   T (*sq_dist)(const T*, const T*, int64_t);
-  T (*sq_dist_shift)(const T*, const T*, const T*, int64_t);
+  T (*sq_dist_shift)(const T*, const T*, const T*, int64_t, T*);
 };
 
 #define HARPDAAL_PRUNE_OPS(NS)                                                         \
@@ -65,17 +67,30 @@ PruneOps<T> active_ops() {
 constexpr int64_t kBlockRows = 64;  // rows per parallel block (gathered: at most this many)
 
 // A double rounded to T: up (upper bounds) or down (lower bounds), so a bound stays a bound.
+// One step to the next T is a step of the bit pattern for finite non-zero values; written with
+// selects, not branches (the rounding direction is a coin flip per value, and these run
+// n x (t + 1) times per step).
+template <class T>
+T step_toward(T t, bool up) {
+  using U = std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>;
+  U bits;
+  std::memcpy(&bits, &t, sizeof bits);
+  const bool away = (t > 0) == up;  // away from zero: the magnitude grows
+  bits = away ? bits + 1 : bits - 1;
+  T r;
+  std::memcpy(&r, &bits, sizeof r);
+  const T tiny = std::numeric_limits<T>::denorm_min();
+  return t == 0 ? (up ? tiny : -tiny) : r;
+}
 template <class T>
 T round_up(double v) {
-  T t = T(v);
-  if (double(t) < v) t = std::nextafter(t, std::numeric_limits<T>::infinity());
-  return t;
+  const T t = T(v);
+  return double(t) < v ? step_toward(t, true) : t;
 }
 template <class T>
 T round_down(double v) {
-  T t = T(v);
-  if (double(t) > v) t = std::nextafter(t, -std::numeric_limits<T>::infinity());
-  return t;
+  const T t = T(v);
+  return double(t) > v ? step_toward(t, false) : t;
 }
 
 // The groups' centers, packed per group for score_block; members in index order. Group t (one
@@ -420,17 +435,18 @@ PruneCounts prune_step(const T* x, int64_t n, int64_t d, const T* sample_weight,
         s.active.push_back(i);
       }
       if (s.active.empty()) continue;
-      // 2. Tighten the upper bound with the exact distance to the own center (read from x:
-      //    the bits of a centred copy); gather the candidates that still need groups
-      //    (centred when shift is given).
+      // 2. Tighten the upper bound with the exact distance to the own center (read from x
+      //    once: with a shift the same pass writes the centred row, the bits of shift_rows);
+      //    keep the candidates that still need groups (centred when shift is given).
       int64_t m = 0;
       for (size_t r = 0; r < s.active.size(); ++r) {
         const int64_t i = s.active[r];
         const T* src = x + i * d;
+        T* dst = s.xb.data() + m * d;  // (the next candidate's slot: rewritten if settled)
         if (!fresh) {
           const T* c = centers + int64_t(labels[i]) * d;
-          const double d2 =
-              double(shift ? ops.sq_dist_shift(src, shift, c, d) : ops.sq_dist(src, c, d));
+          const double d2 = double(shift ? ops.sq_dist_shift(src, shift, c, d, dst)
+                                         : ops.sq_dist(src, c, d));
           ++s.counts.distances;
           const T ub = round_up<T>(std::sqrt(d2 * (1 + gamma)));
           upper[i] = ub;
@@ -438,12 +454,12 @@ PruneCounts prune_step(const T* x, int64_t n, int64_t d, const T* sample_weight,
             ++s.counts.tightened;
             continue;
           }
-        }
-        T* dst = s.xb.data() + m * d;
-        if (shift)
-          for (int64_t f = 0; f < d; ++f) dst[f] = src[f] - shift[f];
-        else
+          if (!shift) std::copy(src, src + d, dst);
+        } else if (shift) {
+          shift_rows(src, 1, d, shift, dst);
+        } else {
           std::copy(src, src + d, dst);
+        }
         s.active[size_t(m)] = i;
         s.xn[size_t(m)] = double(ops.sq_norm(dst, d));
         ++m;

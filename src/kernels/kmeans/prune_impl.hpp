@@ -243,20 +243,24 @@ T sq_dist(const T* a, const T* b, int64_t d) {
   return s;
 }
 
-// ||(a - sh) - b||^2 with a - sh rounded to T first: the bits of sq_dist on a centred copy of a.
+// ||(a - sh) - b||^2 with a - sh rounded to T first (the bits of sq_dist on a centred copy of
+// a), writing that centred copy to `centred` in the same pass.
 template <class T>
-T sq_dist_shift(const T* a, const T* sh, const T* b, int64_t d) {
+T sq_dist_shift(const T* a, const T* sh, const T* b, int64_t d, T* centred) {
   using S = Vec<T>;
   constexpr int W = S::W;
   const int64_t dv = d / W * W;
   typename S::V acc = S::zero();
   for (int64_t f = 0; f < dv; f += W) {
-    const typename S::V v = S::sub(S::sub(S::load(a + f), S::load(sh + f)), S::load(b + f));
+    const typename S::V c = S::sub(S::load(a + f), S::load(sh + f));
+    S::store(centred + f, c);
+    const typename S::V v = S::sub(c, S::load(b + f));
     acc = S::fma(v, v, acc);
   }
   T s = hsum<T>(acc);
   for (int64_t f = dv; f < d; ++f) {
     const T c = a[f] - sh[f];
+    centred[f] = c;
     s += (c - b[f]) * (c - b[f]);
   }
   return s;
@@ -266,7 +270,7 @@ T sq_dist_shift(const T* a, const T* sh, const T* b, int64_t d) {
   template int lanes<T>();                                                                 \
   template void score_block<T>(const T* const*, int64_t, int64_t, const T*, int64_t, T*,    \
                                int64_t);                                                   \
-  template T sq_dist_shift<T>(const T*, const T*, const T*, int64_t);                      \
+  template T sq_dist_shift<T>(const T*, const T*, const T*, int64_t, T*);                  \
   template T sq_norm<T>(const T*, int64_t);                                                \
   template T sq_dist<T>(const T*, const T*, int64_t);
 HARPDAAL_PRUNE_INSTANTIATE(float)
