@@ -41,6 +41,8 @@ def shapes(rng):
         "blobs 100k d16 k100": (blobs(100000, 100), 100),
         "blobs 50k d16 k1000": (blobs(50000, 1000), 1000),
         "uniform 50k d16 k1000": (lambda: rng.random((50000, 16), dtype=np.float32), 1000),
+        "uniform 20k d784 k10": (lambda: rng.random((20000, 784), dtype=np.float32), 10),
+        "uniform 20k d784 k100": (lambda: rng.random((20000, 784), dtype=np.float32), 100),
     }
 
 
