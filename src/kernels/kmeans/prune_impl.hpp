@@ -213,7 +213,7 @@ void score_block(const T* const* rows, int64_t m, int64_t d, const T* packed, in
   }
 }
 
-// ||a||^2 and ||a - b||^2 (direct: no cancellation), lanes over the features.
+// ||a||^2 and (below) ||a - b||^2 (direct: no cancellation), lanes over the features.
 template <class T>
 T sq_norm(const T* a, int64_t d) {
   using S = Vec<T>;
@@ -228,42 +228,41 @@ T sq_norm(const T* a, int64_t d) {
   for (int64_t f = dv; f < d; ++f) s += a[f] * a[f];
   return s;
 }
-template <class T>
-T sq_dist(const T* a, const T* b, int64_t d) {
+// ||a - b||^2; kShift: a is used as a - sh rounded to T first (the bits of the same function on
+// a centred copy of a), and that centred copy is written to `centred` in the same pass.
+template <class T, bool kShift>
+T sq_dist_impl(const T* a, const T* sh, const T* b, int64_t d, T* centred) {
   using S = Vec<T>;
   constexpr int W = S::W;
   const int64_t dv = d / W * W;
   typename S::V acc = S::zero();
   for (int64_t f = 0; f < dv; f += W) {
-    const typename S::V v = S::sub(S::load(a + f), S::load(b + f));
-    acc = S::fma(v, v, acc);
-  }
-  T s = hsum<T>(acc);
-  for (int64_t f = dv; f < d; ++f) s += (a[f] - b[f]) * (a[f] - b[f]);
-  return s;
-}
-
-// ||(a - sh) - b||^2 with a - sh rounded to T first (the bits of sq_dist on a centred copy of
-// a), writing that centred copy to `centred` in the same pass.
-template <class T>
-T sq_dist_shift(const T* a, const T* sh, const T* b, int64_t d, T* centred) {
-  using S = Vec<T>;
-  constexpr int W = S::W;
-  const int64_t dv = d / W * W;
-  typename S::V acc = S::zero();
-  for (int64_t f = 0; f < dv; f += W) {
-    const typename S::V c = S::sub(S::load(a + f), S::load(sh + f));
-    S::store(centred + f, c);
+    typename S::V c = S::load(a + f);
+    if constexpr (kShift) {
+      c = S::sub(c, S::load(sh + f));
+      S::store(centred + f, c);
+    }
     const typename S::V v = S::sub(c, S::load(b + f));
     acc = S::fma(v, v, acc);
   }
   T s = hsum<T>(acc);
   for (int64_t f = dv; f < d; ++f) {
-    const T c = a[f] - sh[f];
-    centred[f] = c;
+    T c = a[f];
+    if constexpr (kShift) {
+      c = a[f] - sh[f];
+      centred[f] = c;
+    }
     s += (c - b[f]) * (c - b[f]);
   }
   return s;
+}
+template <class T>
+T sq_dist(const T* a, const T* b, int64_t d) {
+  return sq_dist_impl<T, false>(a, nullptr, b, d, nullptr);
+}
+template <class T>
+T sq_dist_shift(const T* a, const T* sh, const T* b, int64_t d, T* centred) {
+  return sq_dist_impl<T, true>(a, sh, b, d, centred);
 }
 
 #define HARPDAAL_PRUNE_INSTANTIATE(T)                                                      \
