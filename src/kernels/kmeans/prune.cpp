@@ -64,7 +64,7 @@ PruneOps<T> active_ops() {
 }
 #undef HARPDAAL_PRUNE_OPS
 
-constexpr int64_t kBlockRows = 64;  // rows per parallel block (gathered: at most this many)
+constexpr int64_t kBlockRows = 256;  // rows per parallel block (gathered: at most this many)
 
 // A double rounded to T: up (upper bounds) or down (lower bounds), so a bound stays a bound.
 // One step to the next T is a step of the bit pattern for finite non-zero values; written with
