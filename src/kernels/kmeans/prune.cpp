@@ -64,7 +64,7 @@ PruneOps<T> active_ops() {
 }
 #undef HARPDAAL_PRUNE_OPS
 
-constexpr int64_t kBlockRows = 256;  // rows per parallel block (gathered: at most this many)
+constexpr int64_t kBlockRows = 256;  // rows per parallel block (candidates: at most this many)
 
 // A double rounded to T: up (upper bounds) or down (lower bounds), so a bound stays a bound.
 // One step to the next T is a step of the bit pattern for finite non-zero values; written with
@@ -150,13 +150,26 @@ Groups<T> pack_groups(const T* centers, int64_t k, int64_t d, const int32_t* gro
   return g;
 }
 
+// Keeps the best two (smallest) values seen and the index of the best; ties keep the earlier
+// index (the scans visit centers in ascending index order).
+inline void keep_two(double v, int32_t id, double& v1, double& v2, int32_t& a1) {
+  if (v < v1) {
+    v2 = v1;
+    v1 = v;
+    a1 = id;
+  } else if (v < v2) {
+    v2 = v;
+  }
+}
+
 struct Change {
   int64_t row;
   int32_t from;  // -1: none (a fresh start)
   int32_t to;
 };
 
-// Scratch of one thread: gathered rows, per-row and per-(row, group) state of a block.
+// Scratch of one thread: the candidate rows (centred when shifted), per-row and per-(row, group)
+// state of a block.
 template <class T>
 struct Scratch {
   std::vector<T> xb, scores;
@@ -173,12 +186,14 @@ struct Scratch {
 // `per_chunk` blocks per chunk, chunks reduced in order), for the same method and n_threads:
 // the row blocks come from lloyd_block_rows, the rule make_assigner uses.
 struct SumsLayout {
+  Method method;  // resolved (never automatic)
   int64_t rb, n_blocks, n_chunks, per_chunk, stride;
 };
 SumsLayout sums_layout(int64_t n, int64_t d, int64_t k, int n_threads, Method method,
                        bool f64) {
   if (method == Method::automatic) method = choose_method(d, k, f64);
   SumsLayout l;
+  l.method = method;
   l.rb = lloyd_block_rows(method, d, k, f64 ? 8 : 4);
   l.n_blocks = (n + l.rb - 1) / l.rb;
   l.n_chunks = lloyd_chunks(n, l.n_blocks, k, n_threads);
@@ -197,13 +212,11 @@ SumsLayout sums_layout(int64_t n, int64_t d, int64_t k, int n_threads, Method me
 // flagged in some chunk are reduced again; sums/weights of the others are kept.
 template <class T>
 void lloyd_order_sums(const T* x, int64_t n, int64_t d, const T* sample_weight, const T* shift,
-                      const int32_t* labels, int64_t k, Method method, const SumsLayout& l,
-                      double* part, const uint8_t* dirty, double* sums, double* weights,
+                      const int32_t* labels, int64_t k, const SumsLayout& l, double* part, const uint8_t* dirty, double* sums, double* weights,
                       int n_threads) {
   const kmeans::Ops<T> kops =
       dispatch(&generic::ops<T>, &avx2::ops<T>, &avx512f::ops<T>, &avx512::ops<T>)();
-  if (method == Method::automatic) method = choose_method(d, k, std::is_same_v<T, double>);
-  const bool fused = method == Method::fused;
+  const bool fused = l.method == Method::fused;
   parallel_for(n_threads, l.n_chunks, 1, [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c) {
       double* ps = part + c * l.stride;
@@ -341,12 +354,11 @@ PruneCounts prune_step(const T* x, int64_t n, int64_t d, const T* sample_weight,
                        bool lloyd_sums, Method method, double* partials, int64_t n_partials,
                        bool reuse_partials) {
   check_args(n, d, k, t, group_of);
-  if (partials && lloyd_sums &&
-      n_partials != prune_partials_size(n, d, k, n_threads, method, std::is_same_v<T, double>))
-    throw std::invalid_argument(
-        "kmeans prune: partials must hold " +
-        std::to_string(prune_partials_size(n, d, k, n_threads, method, std::is_same_v<T, double>)) +
-        " values, got " + std::to_string(n_partials));
+  const SumsLayout layout = sums_layout(n, d, k, n_threads, method, std::is_same_v<T, double>);
+  if (partials && lloyd_sums && n_partials != layout.n_chunks * layout.stride)
+    throw std::invalid_argument("kmeans prune: partials must hold " +
+                                std::to_string(layout.n_chunks * layout.stride) +
+                                " values, got " + std::to_string(n_partials));
   const bool fresh = prev_centers == nullptr;
   if (!fresh)
     for (int64_t i = 0; i < n; ++i)
@@ -512,30 +524,17 @@ PruneCounts prune_step(const T* x, int64_t n, int64_t d, const T* sample_weight,
             std::fill(v2, v2 + t, inf);
             std::fill(a1, a1 + t, -1);
             for (int64_t l = 0; l < gm; ++l) {
-              const double v = std::max(0.0, xn - 2.0 * double(sc[l]));
               const int32_t q2 = group_of[l];
-              if (v < v1[q2]) {
-                v2[q2] = v1[q2];
-                v1[q2] = v;
-                a1[q2] = int32_t(l);
-              } else if (v < v2[q2]) {
-                v2[q2] = v;
-              }
+              keep_two(std::max(0.0, xn - 2.0 * double(sc[l])), int32_t(l), v1[q2], v2[q2],
+                       a1[q2]);
             }
             continue;
           }
           double v1 = inf, v2 = inf;
           int32_t a1 = -1;
-          for (int64_t l = 0; l < gm; ++l) {
-            const double v = std::max(0.0, xn - 2.0 * double(sc[l]));
-            if (v < v1) {
-              v2 = v1;
-              v1 = v;
-              a1 = groups.members[size_t(g0 + l)];
-            } else if (v < v2) {
-              v2 = v;
-            }
-          }
+          for (int64_t l = 0; l < gm; ++l)
+            keep_two(std::max(0.0, xn - 2.0 * double(sc[l])), groups.members[size_t(g0 + l)], v1,
+                     v2, a1);
           s.top1[size_t(r * t + q)] = v1;
           s.top2[size_t(r * t + q)] = v2;
           s.arg1[size_t(r * t + q)] = a1;
@@ -601,7 +600,7 @@ PruneCounts prune_step(const T* x, int64_t n, int64_t d, const T* sample_weight,
   //    following the rows that moved, applied in row order (deterministic for any n_threads;
   //    features split over threads).
   if (lloyd_sums) {
-    const SumsLayout l = sums_layout(n, d, k, n_threads, method, std::is_same_v<T, double>);
+    const SumsLayout& l = layout;
     std::vector<double> own;
     if (!partials) {
       own.resize(size_t(l.n_chunks * l.stride));
@@ -618,7 +617,7 @@ PruneCounts prune_step(const T* x, int64_t n, int64_t d, const T* sample_weight,
           if (c.from >= 0) dc[c.from] = 1;
         }
     }
-    lloyd_order_sums(x, n, d, sample_weight, shift, labels, k, method, l, partials,
+    lloyd_order_sums(x, n, d, sample_weight, shift, labels, k, l, partials,
                      dirty.empty() ? nullptr : dirty.data(), sums, weights, n_threads);
     std::fill(counts, counts + k, int64_t{0});
     for (int64_t i = 0; i < n; ++i)

@@ -12,8 +12,9 @@
 // `prev_centers`), skips a row whose upper bound is below every group's lower bound, else
 // tightens the upper bound with one exact distance and recomputes only the groups whose lower
 // bound still lies below it. The distances that survive are computed in blocks: the rows of a
-// block that need a group are gathered and multiplied against that group's packed centers by a
-// register-blocked tile (prune_impl.hpp), as the fused Lloyd tile does for all centers.
+// block that need a group are multiplied against that group's packed centers (or, when they need
+// most groups, against all centers packed densely) by a register-blocked tile (prune_impl.hpp),
+// as the fused Lloyd tile does for all centers.
 //
 // Exactness: every bound carries a margin for the rounding of the distances it comes from
 // (|error of ||x-c||^2| <= (d + 8) eps (||x||^2 + max ||c||^2)), and the filters are
