@@ -96,8 +96,10 @@ inline void cos_sin_turn(float u, float& c, float& s) {
   const int32_t odd = -(q & 1), half = (q >> 1) & 1;
   const int32_t a = (bits_of(cs) & ~odd) | (bits_of(sn) & odd);
   const int32_t b = (bits_of(sn) & ~odd) | (bits_of(cs) & odd);
-  c = float_of(a ^ (((q & 1) ^ half) << 31));
-  s = float_of(b ^ (half << 31));
+  const uint32_t flip_c = static_cast<uint32_t>((q & 1) ^ half) << 31;
+  const uint32_t flip_s = static_cast<uint32_t>(half) << 31;
+  c = float_of(static_cast<int32_t>(static_cast<uint32_t>(a) ^ flip_c));
+  s = float_of(static_cast<int32_t>(static_cast<uint32_t>(b) ^ flip_s));
 }
 }  // namespace
 
