@@ -164,15 +164,24 @@ def test_timer_path_in_one_process_trains_most_ratings_at_fraction_one():
 @pytest.mark.timeout(120, method="thread")
 @pytest.mark.parametrize("solver, slices", [("sgd", 2), ("sgd", 3), ("ccd", 2)])
 def test_ranks_reach_one_process_rmse(comm, solver, slices):
+    # The ranks visit the ratings in another order than one process, so for one seed the test
+    # RMSE lands above or below the one-process figure by chance: measured over eight seeds
+    # (SGD, 2 and 3 slices) the gap spreads over -1.0% .. +1.0% (about 0.5% standard deviation)
+    # around zero. One seed at 1% therefore fails by chance; the mean gap over four seeds must
+    # stay within 1% (a systematic gap of 1% fails), and no seed may miss by more than 3%.
     tr, te = ratings()
-    kw = dict(n_factors=8, n_epochs=30, random_state=0, n_jobs=1, solver=solver,  # see above
-              early_stopping=False)
-    one = one_process(**kw).rmse(te)
-    dist = MatrixFactorization(slices_per_rank=slices, **kw).fit(my_part(tr, comm))
-    assert dist.user_factors_.shape[0] == np.unique(tr[0]).size  # every rank has the model
-    assert dist.rmse(te) == pytest.approx(one, rel=0.01)
-    assert agree(comm, dist.item_factors_) and agree(comm, dist.user_factors_)
-    assert dist.timings_["comm"] >= 0 and dist.timings_["compute"] > 0
+    gaps = []
+    for seed in range(4):
+        kw = dict(n_factors=8, n_epochs=30, random_state=seed, n_jobs=1, solver=solver,
+                  early_stopping=False)  # see above
+        one = one_process(**kw).rmse(te)
+        dist = MatrixFactorization(slices_per_rank=slices, **kw).fit(my_part(tr, comm))
+        assert dist.user_factors_.shape[0] == np.unique(tr[0]).size  # every rank has the model
+        assert agree(comm, dist.item_factors_) and agree(comm, dist.user_factors_)
+        assert dist.timings_["comm"] >= 0 and dist.timings_["compute"] > 0
+        gaps.append(dist.rmse(te) / one - 1.0)
+    assert max(abs(g) for g in gaps) < 0.03, gaps
+    assert abs(float(np.mean(gaps))) < 0.01, gaps
 
 
 @pytest.mark.mpi
