@@ -53,8 +53,8 @@ int64_t dense_rank(const int64_t* ids, int64_t n, int64_t table_size, int32_t* t
 namespace {
 // Box-Muller in float with its own log and sine/cosine: glibc's double log and sincos were
 // ~70 ns a pair (0.47 s of initial factors at k = 128 on W-MF); these are plain arithmetic in one
-// translation unit built for the baseline ISA, so every machine draws the same bits, and the
-// loop over a row vectorises.
+// translation unit built for the baseline ISA (no FMA to contract into), so every CPU running a
+// build draws the same bits, and the loop over a row vectorises.
 
 inline int32_t bits_of(float x) {
   int32_t b;
