@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from harpdaal import _core
+from harpdaal.cluster._init import _mix as mix64  # splitmix64's finaliser, wrapping
 from harpdaal.recommend import MatrixFactorization
 from harpdaal.recommend import _ratings as R
 
@@ -90,24 +91,15 @@ def test_normal_rows_independent_of_threads_and_row_ranges():
 _G, _R = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xD1B54A32D192ED03)
 
 
-def _mix64(z):
-    """splitmix64's finaliser on uint64 arrays (multiplications wrap, as in C++)."""
-    z = np.asarray(z, np.uint64)
-    with np.errstate(over="ignore"):
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
-
-
 def normal_rows_reference(rows, k, std, seed, stream, first_row=0):
     """NumPy (float64) statement of normal_rows: pair p of row r hashes (seed, stream, r, p) to
     64 bits; u1 = (bits >> 40 + 1) / 2^24, u2 = (bits & (2^24 - 1)) / 2^24; Box-Muller gives
     entries 2p (cosine) and 2p + 1 (sine)."""
     with np.errstate(over="ignore"):
-        key = _mix64(np.uint64(seed) ^ _mix64(np.uint64(stream) + _G))
-        row_keys = _mix64(key + np.arange(first_row, first_row + rows, dtype=np.uint64) * _R)
+        key = mix64(np.uint64(seed) ^ mix64(np.uint64(stream) + _G))
+        row_keys = mix64(key + np.arange(first_row, first_row + rows, dtype=np.uint64) * _R)
         pairs = (k + 1) // 2
-        bits = _mix64(row_keys[:, None] + np.arange(pairs, dtype=np.uint64)[None, :] * _G)
+        bits = mix64(row_keys[:, None] + np.arange(pairs, dtype=np.uint64)[None, :] * _G)
     u1 = ((bits >> np.uint64(40)).astype(np.float64) + 1) / 2**24
     u2 = (bits & np.uint64(0xFFFFFF)).astype(np.float64) / 2**24
     rad = np.sqrt(-2 * np.log(u1)) * std
