@@ -188,6 +188,7 @@ struct Scratch {
 struct SumsLayout {
   Method method;  // resolved (never automatic)
   int64_t rb, n_blocks, n_chunks, per_chunk, stride;
+  int64_t partials() const { return n_chunks * stride; }  // values of the chunks' partial sums
 };
 SumsLayout sums_layout(int64_t n, int64_t d, int64_t k, int n_threads, Method method,
                        bool f64) {
@@ -212,8 +213,8 @@ SumsLayout sums_layout(int64_t n, int64_t d, int64_t k, int n_threads, Method me
 // flagged in some chunk are reduced again; sums/weights of the others are kept.
 template <class T>
 void lloyd_order_sums(const T* x, int64_t n, int64_t d, const T* sample_weight, const T* shift,
-                      const int32_t* labels, int64_t k, const SumsLayout& l, double* part, const uint8_t* dirty, double* sums, double* weights,
-                      int n_threads) {
+                      const int32_t* labels, int64_t k, const SumsLayout& l, double* part,
+                      const uint8_t* dirty, double* sums, double* weights, int n_threads) {
   const kmeans::Ops<T> kops =
       dispatch(&generic::ops<T>, &avx2::ops<T>, &avx512f::ops<T>, &avx512::ops<T>)();
   const bool fused = l.method == Method::fused;
@@ -342,8 +343,7 @@ void check_args(int64_t n, int64_t d, int64_t k, int64_t t, const int32_t* group
 
 int64_t prune_partials_size(int64_t n, int64_t d, int64_t k, int n_threads, Method method,
                             bool f64) {
-  const SumsLayout l = sums_layout(n, d, k, n_threads, method, f64);
-  return l.n_chunks * l.stride;
+  return sums_layout(n, d, k, n_threads, method, f64).partials();
 }
 
 template <class T>
@@ -355,10 +355,10 @@ PruneCounts prune_step(const T* x, int64_t n, int64_t d, const T* sample_weight,
                        bool reuse_partials) {
   check_args(n, d, k, t, group_of);
   const SumsLayout layout = sums_layout(n, d, k, n_threads, method, std::is_same_v<T, double>);
-  if (partials && lloyd_sums && n_partials != layout.n_chunks * layout.stride)
+  if (partials && lloyd_sums && n_partials != layout.partials())
     throw std::invalid_argument("kmeans prune: partials must hold " +
-                                std::to_string(layout.n_chunks * layout.stride) +
-                                " values, got " + std::to_string(n_partials));
+                                std::to_string(layout.partials()) + " values, got " +
+                                std::to_string(n_partials));
   const bool fresh = prev_centers == nullptr;
   if (!fresh)
     for (int64_t i = 0; i < n; ++i)
@@ -603,7 +603,7 @@ PruneCounts prune_step(const T* x, int64_t n, int64_t d, const T* sample_weight,
     const SumsLayout& l = layout;
     std::vector<double> own;
     if (!partials) {
-      own.resize(size_t(l.n_chunks * l.stride));
+      own.resize(size_t(l.partials()));
       partials = own.data();
     }
     std::vector<uint8_t> dirty;
