@@ -230,7 +230,8 @@ int64_t bucket_impl(int64_t n, UserOf user_of, ItemOf item_of, RatingOf rating_o
   // likewise), so every table below is small and block-local. In item order a user's items
   // arrive non-decreasing, so a repeated pair is an item equal to the user's previous one.
   // The scratch holds (user, item, rating) records: each scattered rating writes one record
-  // instead of three arrays (a third fewer cache lines touched; the pass ~17% faster).
+  // (one or two cache lines) instead of one entry in each of three arrays (three lines);
+  // bucket_relabel on W-MF ran ~17% faster with them.
   auto firsts = [](int64_t count, int64_t g, const int32_t* part_of) {
     std::vector<int64_t> first(static_cast<size_t>(g) + 1, count);
     for (int64_t x = count - 1; x >= 0; --x) first[part_of[x]] = x;
