@@ -11,6 +11,7 @@ iteration per call (:class:`_SyncedLloyd`). Both give the same bits.
 """
 from __future__ import annotations
 
+import math
 import numbers
 import sys
 import time
@@ -37,7 +38,7 @@ from .._persist import PersistMixin, attribute, check, require
 from .._threads import resolve_n_jobs
 from ..comm import LocalCommunicator, ModelRotator, Partition, Table
 from ._init import kmeans_parallel
-from ._prune import make_prune_step
+from ._prune import PruneStep, lloyd_cost, make_prune_step, prune_cost
 
 ALGORITHMS = ("lloyd", "elkan", "auto")
 COLLECTIVES = ("allreduce", "bcast_reduce", "regroup_allgather", "push_pull", "rotate")
@@ -369,8 +370,9 @@ class KMeans(_KMeansBase):
 
     Parameters follow :class:`sklearn.cluster.KMeans`. ``algorithm`` takes scikit-learn's
     values: 'lloyd' (the default), 'elkan' (the exact bound-based step: Yinyang, Lloyd's labels up
-    to floating-point ties; one process, dense input, else the Lloyd steps) and 'auto' (Lloyd:
-    the bound-based step won on one of eight measured shapes, docs/kmeans.md); with
+    to floating-point ties; one process, dense input, else the Lloyd steps) and 'auto' (Lloyd
+    iterations until a cost model fed by a sample of rows says the bound-based step costs at
+    most 0.7 of one, then that step; the same fit as Lloyd's; docs/kmeans.md); with
     ``n_clusters=1``, 'elkan' warns as scikit-learn does. In addition ``n_jobs`` (threads per
     process; None = all cores),
     ``collective`` (how ranks synchronise the model under MPI, one of Harp's five: 'allreduce',
@@ -656,6 +658,9 @@ def _make_step(est, comm, data, centers, tol, run, best):
     if comm.size == 1 and not data.sparse:
         if est.algorithm == "elkan" and est.n_clusters > 1:  # exact bounds: Lloyd's centers
             return make_prune_step(est, comm, data, centers, tol, run, best)
+        if est.algorithm == "auto" and est.n_clusters > 1 and \
+                lloyd_cost(data.n, data.d, est.n_clusters) >= _AutoStep.MIN_LLOYD_NS:
+            return _AutoStep(est, comm, data, centers, tol, run, best)
         return _NativeLloyd(est, comm, data, centers, tol, run, best)
     return _SyncedLloyd(est, comm, data, centers, tol, run, best)
 
@@ -736,6 +741,147 @@ class _NativeLloyd(_Lloyd):
         getattr(_K, "lloyd_finish" + data.sfx)(X, self.centers, self.labels, not self.strict,
                                                dist, data.n_threads, data.method, shift)
         return self.labels, float(dist.astype(np.float64) @ data.w)
+
+
+class _AutoStep(Step):
+    """``algorithm="auto"`` (one process, dense rows, a Lloyd iteration modelled at >= 5 ms):
+    Lloyd iterations until the bound-based step is modelled to cost at most half of one, then
+    the bound-based step (:class:`~harpdaal.cluster._prune.PruneStep`) to the end of the run.
+
+    The model is fed by a shadow: the bound-based step run on ``m`` evenly spaced rows
+    (``max(128, k, n // 512)``, one thread, its own bounds) against the Lloyd step's centers
+    after every Lloyd iteration (every ``SPARSE`` iterations while the model says the
+    bound-based step costs more than a Lloyd iteration). Its counts (rows read, distances, labels changed), scaled by
+    ``n / m``, go into :func:`~harpdaal.cluster._prune.prune_cost`; the switch comes after
+    ``PATIENCE`` consecutive iterations below ``RATIO`` times :func:`lloyd_cost`. The rule
+    sees counts only, never clocks, so a fit makes the same choice on every run (same seed and
+    threads: same result). Both steps compute Lloyd's labels up to floating-point ties and the
+    bound-based step adds the sums in the Lloyd step's order, so the switch does not change the
+    fit beyond such ties. ``switched_at`` is the iteration of the switch (None: Lloyd only)."""
+
+    RATIO = 0.7
+    PATIENCE = 2
+    SPARSE = 4
+    MIN_LLOYD_NS = 5e6
+
+    def __init__(self, est, comm, data, centers, tol, run, best):
+        self.est, self.comm, self.data, self.tol = est, comm, data, tol
+        self.k = est.n_clusters
+        self.lloyd = _NativeLloyd(est, comm, data, centers, tol, run, best)
+        self.prune = None
+        self.switched_at = None
+        self.below = 0            # consecutive iterations modelled below RATIO
+        self.ratio = math.inf     # the last modelled ratio
+        X, shift = data._native_input()
+        n = data.n
+        m = min(n, max(128, self.k, n // 512))
+        self._rows = np.linspace(0, n - 1, m).round().astype(np.int64)
+        self.shadow = self._new_shadow(X, shift, centers)
+        n_part = _core.kmeans_prune.prune_partials_size(n, data.d, self.k, data.n_threads,
+                                                        data.method, data.dtype)
+        self._n_chunks = n_part // (self.k * (data.d + 1))
+        self._lloyd_ns = lloyd_cost(n, data.d, self.k)
+        self.shadow_s = 0.0       # seconds spent in the shadow (in compute_s)
+
+    def _new_shadow(self, X, shift, centers):
+        return PruneStep(X[self._rows], self.data.w[self._rows], centers, self.tol, shift=shift,
+                         n_threads=1, lloyd_sums=False, method=self.data.method)
+
+    @property
+    def active(self):
+        return self.lloyd if self.prune is None else self.prune
+
+    @property
+    def centers(self):
+        return self.active.centers
+
+    @property
+    def compute_s(self):
+        return self.lloyd.compute_s + (0.0 if self.prune is None else self.prune.compute_s)
+
+    @property
+    def comm_s(self):
+        return 0.0
+
+    def modelled_ratio(self, counts):
+        """The bound-based step's modelled cost over the Lloyd step's, from shadow counts."""
+        n, m = self.data.n, len(self._rows)
+        scale = n / m
+        ns = prune_cost(n, self.data.d, self.k, self.shadow.n_groups, self._n_chunks,
+                        (m - counts["skipped"]) * scale, counts["distances"] * scale,
+                        counts["changed"] * scale)
+        return ns / self._lloyd_ns
+
+    def run(self, n):
+        if self.prune is not None:
+            return self.prune.run(n)
+        # while the model is above 1, the shadow looks every SPARSE iterations (its bounds then
+        # widen by several iterations' drift, which can only delay a switch)
+        every = self.SPARSE if 1.0 < self.ratio < math.inf else 1
+        records = self.lloyd.run(min(n, every))
+        if records[-1].get("converged"):
+            return records
+        t0 = time.perf_counter()
+        fresh = self.shadow.prev is None
+        self.shadow.centers = self.lloyd.centers.copy()
+        counts = self.shadow._assign()
+        elapsed = time.perf_counter() - t0
+        self.shadow_s += elapsed
+        self.lloyd.compute_s += elapsed
+        if not fresh:  # (a first assignment computes every distance: no prediction)
+            self.ratio = self.modelled_ratio(counts)
+            self.below = self.below + 1 if self.ratio <= self.RATIO else 0
+        if self.below >= self.PATIENCE:
+            self._switch()
+        return records
+
+    def _switch(self, arrays=None, extra=None):
+        lloyd = self.lloyd
+        self.prune = make_prune_step(self.est, self.comm, self.data, lloyd.centers, self.tol,
+                                     lloyd.run_index, lloyd.best)
+        if arrays is not None:
+            self.prune.load_state(arrays, extra)
+        else:
+            self.prune.labels[:] = lloyd.labels  # changes counted against Lloyd's labels
+            self.prune.done = lloyd.done
+        self.switched_at = self.prune.done
+        self.shadow = None
+
+    def finish(self):
+        return self.active.finish()
+
+    # ---- checkpoints: the active step's state, the shadow's while on Lloyd --------------------
+    def state(self):
+        arrays, extra = self.active.state()
+        arrays, extra = dict(arrays), dict(extra)
+        extra["auto_step"] = "lloyd" if self.prune is None else "bounds"
+        extra["auto_switched_at"] = self.switched_at
+        if self.prune is None:
+            extra["auto_below"] = self.below
+            extra["auto_ratio"] = self.ratio if math.isfinite(self.ratio) else None
+            sa, _ = self.shadow.state()
+            arrays.update({"shadow_" + key: value for key, value in sa.items()})
+        return arrays, extra
+
+    def load_state(self, arrays, extra):
+        mode = extra.get("auto_step", "lloyd")
+        if mode not in ("lloyd", "bounds"):
+            raise ValueError(f"the checkpoint's auto_step {mode!r} is neither 'lloyd' nor "
+                             f"'bounds'")
+        if mode == "bounds":
+            self._switch(arrays, extra)
+            self.switched_at = extra.get("auto_switched_at")
+            return
+        self.lloyd.load_state(arrays, extra)
+        self.below = int(extra.get("auto_below", 0))
+        ratio = extra.get("auto_ratio")
+        self.ratio = math.inf if ratio is None else float(ratio)
+        X, shift = self.data._native_input()
+        self.shadow = self._new_shadow(X, shift, self.lloyd.centers)
+        shadow = {key[len("shadow_"):]: value for key, value in arrays.items()
+                  if key.startswith("shadow_")}
+        if shadow:
+            self.shadow.load_state(shadow, {"iteration": 0})
 
 
 class _SyncedLloyd(_Lloyd):

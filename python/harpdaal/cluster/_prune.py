@@ -9,6 +9,7 @@ next let it skip most distance computations. One process, dense input.
 """
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -38,6 +39,34 @@ def center_groups(centers, n_groups, n_threads=1):
     _K.lloyd_fit_f64(c, np.ones(k), init, labels, 5, 0.0, int(n_threads))
     used, group_of = np.unique(labels, return_inverse=True)
     return group_of.astype(np.int32), len(used)
+
+
+# ---- the cost model behind algorithm="auto" ---------------------------------------------------
+# Seconds per iteration, least squares (relative error) over the timed iterations of nine shapes
+# (fashion-mnist k = 10, 100; 20news LSA d = 100, 300; uniform, normal and blobs at d = 128-784),
+# 2 threads, AVX-512 Xeon (`benchmarks/kmeans_auto.py --fit`). The bound-based step pays per
+# element of the rows it reads to tighten an upper bound, per element of the distances that
+# survive, per bound it updates, per element of the rows the Lloyd-order sums add again (the
+# (chunk, cluster) pairs a changed row touches) and a fixed cost; the Lloyd step per element of
+# its n k distances and of the pass over X. Only the ratio of the two is used.
+_PRUNE_NS = {"read": 0.689, "distance": 0.0396, "bound": 5.3, "summed": 0.133, "fixed": 4.06e5}
+_LLOYD_NS = {"distance": 0.0132, "pass": 0.308}
+
+
+def lloyd_cost(n, d, k):
+    """Modelled nanoseconds of one Lloyd iteration (n rows, d features, k centers)."""
+    return _LLOYD_NS["distance"] * n * k * d + _LLOYD_NS["pass"] * n * d
+
+
+def prune_cost(n, d, k, n_groups, n_chunks, read, distances, changed):
+    """Modelled nanoseconds of one bound-based iteration that reads ``read`` rows, computes
+    ``distances`` distances and changes ``changed`` labels (n rows, d features, k centers,
+    ``n_groups`` bound groups, the Lloyd sums' ``n_chunks`` chunks)."""
+    pairs = max(1, n_chunks * k)
+    summed = n * -math.expm1(-2.0 * changed / pairs)  # rows of the (chunk, cluster) pairs redone
+    c = _PRUNE_NS
+    return (c["read"] * read * d + c["distance"] * distances * d + c["bound"] * n * (n_groups + 1)
+            + c["summed"] * summed * d + c["fixed"])
 
 
 class PruneStep(Step):
