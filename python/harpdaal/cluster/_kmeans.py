@@ -745,23 +745,27 @@ class _NativeLloyd(_Lloyd):
 
 class _AutoStep(Step):
     """``algorithm="auto"`` (one process, dense rows, a Lloyd iteration modelled at >= 5 ms):
-    Lloyd iterations until the bound-based step is modelled to cost at most half of one, then
-    the bound-based step (:class:`~harpdaal.cluster._prune.PruneStep`) to the end of the run.
+    Lloyd iterations until the bound-based step is modelled to cost at most ``RATIO`` (0.7) of
+    one, then the bound-based step (:class:`~harpdaal.cluster._prune.PruneStep`) to the end of
+    the run.
 
-    The model is fed by a shadow: the bound-based step run on ``m`` evenly spaced rows
-    (``max(128, k, n // 512)``, one thread, its own bounds) against the Lloyd step's centers
-    after every Lloyd iteration (every ``SPARSE`` iterations while the model says the
-    bound-based step costs more than a Lloyd iteration). Its counts (rows read, distances, labels changed), scaled by
-    ``n / m``, go into :func:`~harpdaal.cluster._prune.prune_cost`; the switch comes after
-    ``PATIENCE`` consecutive iterations below ``RATIO`` times :func:`lloyd_cost`. The rule
-    sees counts only, never clocks, so a fit makes the same choice on every run (same seed and
-    threads: same result). Both steps compute Lloyd's labels up to floating-point ties and the
-    bound-based step adds the sums in the Lloyd step's order, so the switch does not change the
-    fit beyond such ties. ``switched_at`` is the iteration of the switch (None: Lloyd only)."""
+    The model is fed by a shadow: the bound-based step on ``m`` evenly spaced rows
+    (``max(128, n // 512)``, one thread, bounds of its own) run against the Lloyd step's
+    centers after a Lloyd iteration. Its counts (rows read, distances, labels changed), scaled
+    by ``n / m``, go into :func:`~harpdaal.cluster._prune.prune_cost`; the switch comes after
+    ``PATIENCE`` (2) consecutive predictions at or below ``RATIO`` times :func:`lloyd_cost`.
+    The shadow looks after every iteration while its last prediction is at most 1; above 1 it
+    skips ``SPARSE - 2`` iterations and then looks twice, first from exact bounds (no
+    prediction), then once more (bounds carried over several iterations of center drift would
+    overstate the cost). The rule sees counts only, never clocks, so a fit makes the same
+    choice on every run (same seed and threads: same result). The switch starts the
+    bound-based step from the Lloyd labels, and that step adds the sums in the Lloyd step's
+    order, so the fit is Lloyd's up to floating-point ties in the labels. ``switched_at`` is
+    the iteration of the switch (None: Lloyd only)."""
 
     RATIO = 0.7
     PATIENCE = 2
-    SPARSE = 4
+    SPARSE = 6
     MIN_LLOYD_NS = 5e6
 
     def __init__(self, est, comm, data, centers, tol, run, best):
@@ -772,9 +776,10 @@ class _AutoStep(Step):
         self.switched_at = None
         self.below = 0            # consecutive iterations modelled below RATIO
         self.ratio = math.inf     # the last modelled ratio
+        self.wait = 0             # Lloyd iterations before the shadow looks again
         X, shift = data._native_input()
         n = data.n
-        m = min(n, max(128, self.k, n // 512))
+        m = min(n, max(128, n // 512))
         self._rows = np.linspace(0, n - 1, m).round().astype(np.int64)
         self.shadow = self._new_shadow(X, shift, centers)
         n_part = _core.kmeans_prune.prune_partials_size(n, data.d, self.k, data.n_threads,
@@ -785,7 +790,7 @@ class _AutoStep(Step):
 
     def _new_shadow(self, X, shift, centers):
         return PruneStep(X[self._rows], self.data.w[self._rows], centers, self.tol, shift=shift,
-                         n_threads=1, lloyd_sums=False, method=self.data.method)
+                         n_threads=1, lloyd_sums=False, method=self.data.method, sample=True)
 
     @property
     def active(self):
@@ -815,10 +820,13 @@ class _AutoStep(Step):
     def run(self, n):
         if self.prune is not None:
             return self.prune.run(n)
-        # while the model is above 1, the shadow looks every SPARSE iterations (its bounds then
-        # widen by several iterations' drift, which can only delay a switch)
-        every = self.SPARSE if 1.0 < self.ratio < math.inf else 1
-        records = self.lloyd.run(min(n, every))
+        if self.wait > 0:  # Lloyd iterations the shadow does not look at
+            records = self.lloyd.run(min(n, self.wait))
+            self.wait -= len(records)
+            if self.wait == 0:
+                self.shadow.prev = None  # its next look starts from exact bounds
+            return records
+        records = self.lloyd.run(1)
         if records[-1].get("converged"):
             return records
         t0 = time.perf_counter()
@@ -831,6 +839,8 @@ class _AutoStep(Step):
         if not fresh:  # (a first assignment computes every distance: no prediction)
             self.ratio = self.modelled_ratio(counts)
             self.below = self.below + 1 if self.ratio <= self.RATIO else 0
+            if self.ratio > 1.0:  # far from a switch: skip SPARSE - 2 iterations, then look
+                self.wait = self.SPARSE - 2  # twice (exact bounds, then a prediction)
         if self.below >= self.PATIENCE:
             self._switch()
         return records
@@ -858,6 +868,7 @@ class _AutoStep(Step):
         extra["auto_switched_at"] = self.switched_at
         if self.prune is None:
             extra["auto_below"] = self.below
+            extra["auto_wait"] = self.wait
             extra["auto_ratio"] = self.ratio if math.isfinite(self.ratio) else None
             sa, _ = self.shadow.state()
             arrays.update({"shadow_" + key: value for key, value in sa.items()})
@@ -874,6 +885,7 @@ class _AutoStep(Step):
             return
         self.lloyd.load_state(arrays, extra)
         self.below = int(extra.get("auto_below", 0))
+        self.wait = int(extra.get("auto_wait", 0))
         ratio = extra.get("auto_ratio")
         self.ratio = math.inf if ratio is None else float(ratio)
         X, shift = self.data._native_input()

@@ -92,6 +92,9 @@ class PruneStep(Step):
         over X per iteration. Without, the sums follow only the rows that moved (rows the
         bounds settle are never read; the centers then differ from Lloyd's in the last bits).
 
+    sample : the rows are a sample that only counts what the step would do (the shadow of
+        ``algorithm="auto"``): fewer rows than centers are allowed.
+
     After the loop, :meth:`finish` does the final assignment (when the fit did not converge
     strictly) and returns ``(labels, inertia)`` as the Lloyd steps do; the model is
     ``step.centers``. ``history`` holds, per assignment, the kernel's counts: distances
@@ -101,7 +104,7 @@ class PruneStep(Step):
 
     def __init__(self, X, sample_weight, centers, tol, *, shift=None, n_threads=0,
                  n_groups=None, compute_inertia=False, run=0, best=None, lloyd_sums=True,
-                 method="auto"):
+                 method="auto", sample=False):
         X = np.asarray(X)
         if X.ndim != 2 or X.dtype not in (np.float32, np.float64):
             raise TypeError(f"X: expected a 2-d float32 or float64 array, got {X.dtype} "
@@ -117,7 +120,7 @@ class PruneStep(Step):
         if self.centers.ndim != 2 or self.centers.shape[1] != self.d:
             raise ValueError(f"centers: expected shape (k, {self.d}), got {self.centers.shape}")
         self.k = self.centers.shape[0]
-        if not 1 <= self.k <= self.n:
+        if self.k < 1 or self.n < 1 or (self.k > self.n and not sample):
             raise ValueError(f"n_clusters={self.k} must lie in [1, n_samples={self.n}]")
         self.tol = float(tol)
         self.n_threads = int(n_threads)
