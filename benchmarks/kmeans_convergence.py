@@ -9,12 +9,12 @@ Data ($HARPDAAL_DATA): fashion-mnist (70,000 x 784, pixels / 255) at k = 10, 100
 20 Newsgroups train + test as LSA vectors (TF-IDF, then a 100-component truncated SVD, as
 scikit-learn's document-clustering example does; 18,774 x 100) at k = 100 and 1000. float32.
 
-Tools: harpdaal `lloyd` and `elkan`; scikit-learn `lloyd` and `elkan`; scikit-learn-intelex
+Tools: harpdaal `lloyd`, `elkan` and `auto`; scikit-learn `lloyd` and `elkan`; scikit-learn-intelex
 (its Lloyd); faiss (no tolerance: it runs as many iterations as harpdaal's Lloyd needed, and
 its time is its own `train`). Whole `fit` wall time. Also recorded: each tool's iterations and
-inertia, and whether harpdaal's `elkan` labels equal its `lloyd` labels (the exactness claim:
-equal up to floating-point ties). The speed-up is the fastest peer's median time over
-harpdaal `elkan`'s.
+inertia, and how many of harpdaal's `elkan` and `auto` labels differ from its `lloyd` labels
+(the exactness claim: equal up to floating-point ties). The speed-ups are the fastest peer's
+median time over harpdaal `elkan`'s and `auto`'s.
 """
 from __future__ import annotations
 
@@ -32,8 +32,8 @@ from harpdaal.bench.cases import kmeans as KC
 from harpdaal.bench.errors import PeerUnavailable
 from harpdaal.bench.machine import cpu_model
 
-TOOLS = ["harpdaal-lloyd", "harpdaal-elkan", "sklearn-lloyd", "sklearn-elkan", "sklearnex",
-         "faiss"]
+TOOLS = ["harpdaal-lloyd", "harpdaal-elkan", "harpdaal-auto", "sklearn-lloyd", "sklearn-elkan",
+         "sklearnex", "faiss"]
 
 
 def fashion_mnist(root):
@@ -129,8 +129,8 @@ def main(argv=None):
     print(f"cpu: {cpu_model()}, isa {active_isa()}, {args.threads} threads, "
           f"load {os.getloadavg()}", flush=True)
     print("| case | " + " | ".join(f"{t} s (iterations)" for t in args.tools) +
-          " | elkan labels = lloyd | harpdaal elkan vs best peer |")
-    print("|---|" + "---|" * len(args.tools) + "---|---|", flush=True)
+          " | labels differing from lloyd (elkan, auto) | elkan vs best peer | auto vs best peer |")
+    print("|---|" + "---|" * len(args.tools) + "---|---|---|", flush=True)
     rows = []
     for name, (load, ks) in SETS.items():
         cases = [f"{name} k={k}" for k in ks]
@@ -167,19 +167,22 @@ def main(argv=None):
             rec["load_after"] = os.getloadavg()
             med = {t: statistics.median(v) for t, v in rec["seconds"].items()}
             rec["median_s"] = med
-            if "harpdaal-lloyd" in labels and "harpdaal-elkan" in labels:
-                rec["elkan_label_mismatches"] = int(
-                    (labels["harpdaal-lloyd"] != labels["harpdaal-elkan"]).sum())
+            for alg in ("elkan", "auto"):
+                if "harpdaal-lloyd" in labels and f"harpdaal-{alg}" in labels:
+                    rec[f"{alg}_label_mismatches"] = int(
+                        (labels["harpdaal-lloyd"] != labels[f"harpdaal-{alg}"]).sum())
             peers = [v for t, v in med.items() if not t.startswith("harpdaal")]
-            ours = med.get("harpdaal-elkan")
-            rec["elkan_vs_best_peer"] = min(peers) / ours if peers and ours else None
+            for alg in ("elkan", "auto"):
+                ours = med.get(f"harpdaal-{alg}")
+                rec[f"{alg}_vs_best_peer"] = min(peers) / ours if peers and ours else None
             rows.append(rec)
             cells = " | ".join(f"{med[t]:.2f} ({rec['iterations'][t]})" if t in med else "-"
                                for t in args.tools)
-            mism = rec.get("elkan_label_mismatches")
-            sp = rec["elkan_vs_best_peer"]
-            print(f"| {case} | {cells} | {'-' if mism is None else ('yes' if mism == 0 else f'{mism} differ')} "
-                  f"| {'-' if sp is None else f'{sp:.2f}x'} |", flush=True)
+            mism = ", ".join(str(rec.get(f"{alg}_label_mismatches", "-"))
+                             for alg in ("elkan", "auto"))
+            sp = " | ".join("-" if rec[f"{alg}_vs_best_peer"] is None
+                            else f"{rec[f'{alg}_vs_best_peer']:.2f}x" for alg in ("elkan", "auto"))
+            print(f"| {case} | {cells} | {mism} | {sp} |", flush=True)
     if args.out:
         with open(args.out, "w") as f:
             json.dump({"cpu": cpu_model(), "isa": active_isa(), "threads": args.threads,

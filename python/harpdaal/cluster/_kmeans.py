@@ -820,15 +820,25 @@ class _AutoStep(Step):
     def run(self, n):
         if self.prune is not None:
             return self.prune.run(n)
-        if self.wait > 0:  # Lloyd iterations the shadow does not look at
-            records = self.lloyd.run(min(n, self.wait))
-            self.wait -= len(records)
-            if self.wait == 0:
-                self.shadow.prev = None  # its next look starts from exact bounds
-            return records
-        records = self.lloyd.run(1)
-        if records[-1].get("converged"):
-            return records
+        records = []
+        while len(records) < n and self.prune is None:
+            if self.wait > 0:  # Lloyd iterations the shadow does not look at
+                done = self.lloyd.run(min(n - len(records), self.wait))
+                self.wait -= len(done)
+                if self.wait == 0:
+                    self.shadow.prev = None  # its next look starts from exact bounds
+            else:
+                done = self.lloyd.run(1)
+                if not done[-1].get("converged"):
+                    self._look()
+            records += done
+            if done[-1].get("converged"):
+                break
+        return records
+
+    def _look(self):
+        """The shadow assigns its rows to the Lloyd step's new centers; from its second look
+        on, its counts feed the rule."""
         t0 = time.perf_counter()
         fresh = self.shadow.prev is None
         self.shadow.centers = self.lloyd.centers.copy()
@@ -843,7 +853,6 @@ class _AutoStep(Step):
                 self.wait = self.SPARSE - 2  # twice (exact bounds, then a prediction)
         if self.below >= self.PATIENCE:
             self._switch()
-        return records
 
     def _switch(self, arrays=None, extra=None):
         lloyd = self.lloyd
