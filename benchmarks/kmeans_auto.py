@@ -6,12 +6,16 @@ dimensions) and on synthetic shapes without cluster structure (uniform, normal) 
 the `"auto"` rule comes from this script.
 
     python benchmarks/kmeans_auto.py --threads 2 --repeat 3 [--only 'fmnist*' ...] [--json F]
-    python benchmarks/kmeans_auto.py --fit [--only ...]
+    python benchmarks/kmeans_auto.py --fit [--only ...] [--json F]
+    python benchmarks/kmeans_auto.py --simulate F   (F: a --fit JSON)
 
 --fit times every iteration of the Lloyd step and of the bound-based step alone (no estimator)
 on each shape and fits the per-iteration cost model of `harpdaal.cluster._prune`
 (`_PRUNE_NS`, `_LLOYD_NS`) by least squares on the relative error; it prints the constants and
-how well they predict each shape. fashion-mnist and 20news come from $HARPDAAL_DATA.
+how well they predict each shape. --simulate replays a --fit run for switch thresholds 0.4-1.0:
+the time "auto" would take (Lloyd's iterations up to the switch, the bound-based step's first
+iteration, then its iterations after the switch; the full step's counts stand in for the
+shadow's), over Lloyd's. fashion-mnist and 20news come from $HARPDAAL_DATA.
 """
 import argparse
 import fnmatch
@@ -200,6 +204,34 @@ def fit_model(timed):
               f" p90 {np.percentile(q, 90):.2f}); Lloyd step {lm:.2f}")
 
 
+def simulate(timed, thresholds=(0.4, 0.5, 0.6, 0.7, 0.8, 1.0), patience=2):
+    print("| shape | gate | Lloyd s | elkan s | " + " | ".join(f"{t}" for t in thresholds) + " |")
+    print("|---|---|---|---|" + "---|" * len(thresholds))
+    for name, r in timed.items():
+        n, d, k = r["n"], r["d"], r["k"]
+        lloyd, bounds, counts = r["lloyd"], r["bounds"], r["counts"]
+        its = min(len(lloyd), len(bounds))
+        per_lloyd = lloyd_cost(n, d, k)
+        ratio = [prune_cost(n, d, k, r["groups"], r["chunks"], n - c["skipped"],
+                            c["distances"], c["changed"]) / per_lloyd for c in counts]
+        cells = []
+        for threshold in thresholds:
+            below, switch = 0, None
+            for i in range(1, its):
+                below = below + 1 if ratio[i] <= threshold else 0
+                if below >= patience:
+                    switch = i + 1
+                    break
+            if switch is None or switch >= its:
+                cells.append("1.00")
+                continue
+            total = sum(lloyd[:switch]) + bounds[0] + sum(bounds[switch + 1:its])
+            cells.append(f"{total / sum(lloyd):.2f} @{switch}")
+        gate = "yes" if per_lloyd >= _kmeans._AutoStep.MIN_LLOYD_NS else "no"
+        print(f"| {name} | {gate} | {sum(lloyd):.2f} | {sum(bounds):.2f} | " + " | ".join(cells)
+              + " |")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -207,8 +239,13 @@ def main():
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--only", nargs="*", default=[], help="glob patterns of shape names")
     ap.add_argument("--fit", action="store_true", help="fit the cost model instead")
+    ap.add_argument("--simulate", metavar="FIT_JSON", help="replay a --fit run (no timing)")
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args()
+    if args.simulate:
+        with open(args.simulate) as f:
+            simulate(json.load(f)["results"])
+        return
     print("cpu:", cpu_model(), "threads:", args.threads, "load:", os.getloadavg(), flush=True)
     results, timed = [], {}
     _spy_steps()

@@ -42,9 +42,9 @@ def center_groups(centers, n_groups, n_threads=1):
 
 
 # ---- the cost model behind algorithm="auto" ---------------------------------------------------
-# Seconds per iteration, least squares (relative error) over the timed iterations of nine shapes
-# (fashion-mnist k = 10, 100; 20news LSA d = 100, 300; uniform, normal and blobs at d = 128-784),
-# 2 threads, AVX-512 Xeon (`benchmarks/kmeans_auto.py --fit`). The bound-based step pays per
+# Nanoseconds per iteration, least squares (relative error) over the timed iterations of 18
+# shapes (fashion-mnist raw and PCA-50; 20news LSA at d = 100 and 300; uniform, normal and
+# blobs at d = 8-784, k = 10-1000), 2 threads, AVX-512 Xeon (`benchmarks/kmeans_auto.py --fit`). The bound-based step pays per
 # element of the rows it reads to tighten an upper bound, per element of the distances that
 # survive, per bound it updates, per element of the rows the Lloyd-order sums add again (the
 # (chunk, cluster) pairs a changed row touches) and a fixed cost; the Lloyd step per element of
