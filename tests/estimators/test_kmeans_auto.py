@@ -147,3 +147,36 @@ def test_auto_checkpoint_with_a_bad_mode_is_refused(eager, made):
     assert extra["auto_step"] == "lloyd" and any(k.startswith("shadow_") for k in arrays)
     with pytest.raises(ValueError, match="auto_step 'x' is neither"):
         step.load_state(arrays, {**extra, "auto_step": "x"})
+
+
+def test_shadow_counts_track_the_full_step():
+    """The rule's premise: the bound-based step on the evenly spaced sample rows skips, reads
+    and computes the same shares as on all rows, iteration by iteration, given the same
+    centers (the Lloyd step's)."""
+    from harpdaal import _core
+
+    X = make_blobs(20000, 32, centers=40, cluster_std=6.0, random_state=7)[0].astype(np.float32)
+    X -= X.mean(0)
+    n, k = len(X), 40
+    w = np.ones(n, dtype=np.float32)
+    rows = np.linspace(0, n - 1, 128).round().astype(np.int64)
+    centers = X[np.random.default_rng(0).choice(n, k, replace=False)].copy()
+    labels = np.full(n, -1, dtype=np.int32)
+    full = PruneStep(X, w, centers, 0.0, n_threads=1, lloyd_sums=False)
+    shadow = PruneStep(X[rows], w[rows], centers, 0.0, n_threads=1, lloyd_sums=False,
+                       sample=True)
+    gaps, shares = [], []
+    for it in range(12):
+        _core.kmeans.lloyd_iterations_f32(X, w, centers, labels, 1, 0.0, 1, "auto", None, None)
+        for step in (full, shadow):
+            step.centers = centers.copy()
+        a, b = full._assign(), shadow._assign()
+        if it == 0:
+            continue
+        shares.append((a["skipped"] / n, a["distances"] / (n * k)))
+        gaps.append((a["skipped"] / n - b["skipped"] / 128,
+                     a["distances"] / (n * k) - b["distances"] / (128 * k)))
+    gaps, shares = np.abs(np.array(gaps)), np.array(shares)
+    assert shares[:, 0].max() > 0.3 and shares[:, 1].min() < 0.5, shares  # not a trivial case
+    assert gaps.max() < 0.15, gaps
+    assert np.median(gaps, axis=0).max() < 0.06, gaps
