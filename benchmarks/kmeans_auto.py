@@ -31,7 +31,7 @@ from harpdaal import _core
 from harpdaal.bench.machine import cpu_model
 from harpdaal.cluster import KMeans
 from harpdaal.cluster import _kmeans
-from harpdaal.cluster._prune import PruneStep, lloyd_cost, prune_cost
+from harpdaal.cluster._prune import PruneStep, lloyd_cost, prune_cost, summed_rows
 
 
 def fashion_mnist():
@@ -178,7 +178,7 @@ def fit_model(timed):
             B.append([n * k * d, n * d])
             z.append(s * 1e9)
         for s, c in list(zip(r["bounds"], r["counts"]))[1:]:
-            summed = n * -np.expm1(-2.0 * c["changed"] / (r["chunks"] * k))
+            summed = summed_rows(n, k, r["chunks"], c["changed"])
             A.append([(n - c["skipped"]) * d, c["distances"] * d, n * (r["groups"] + 1),
                       summed * d, 1.0])
             y.append(s * 1e9)

@@ -44,11 +44,12 @@ def center_groups(centers, n_groups, n_threads=1):
 # ---- the cost model behind algorithm="auto" ---------------------------------------------------
 # Nanoseconds per iteration, least squares (relative error) over the timed iterations of 18
 # shapes (fashion-mnist raw and PCA-50; 20news LSA at d = 100 and 300; uniform, normal and
-# blobs at d = 8-784, k = 10-1000), 2 threads, AVX-512 Xeon (`benchmarks/kmeans_auto.py --fit`). The bound-based step pays per
-# element of the rows it reads to tighten an upper bound, per element of the distances that
-# survive, per bound it updates, per element of the rows the Lloyd-order sums add again (the
-# (chunk, cluster) pairs a changed row touches) and a fixed cost; the Lloyd step per element of
-# its n k distances and of the pass over X. Only the ratio of the two is used.
+# blobs at d = 8-784, k = 10-1000), 2 threads, AVX-512 Xeon (`benchmarks/kmeans_auto.py
+# --fit`). The bound-based step pays per element of the rows it reads to tighten an upper
+# bound, per element of the distances that survive, per bound it updates, per element of the
+# rows the Lloyd-order sums add again (the (chunk, cluster) pairs a changed row touches) and a
+# fixed cost; the Lloyd step per element of its n k distances and of the pass over X. Only the
+# ratio of the two is used.
 _PRUNE_NS = {"read": 0.689, "distance": 0.0396, "bound": 5.3, "summed": 0.133, "fixed": 4.06e5}
 _LLOYD_NS = {"distance": 0.0132, "pass": 0.308}
 
@@ -58,12 +59,17 @@ def lloyd_cost(n, d, k):
     return _LLOYD_NS["distance"] * n * k * d + _LLOYD_NS["pass"] * n * d
 
 
+def summed_rows(n, k, n_chunks, changed):
+    """Expected rows the Lloyd-order sums add again when ``changed`` labels change: those of
+    the (chunk, cluster) pairs the changed rows touch (each row two pairs, spread evenly)."""
+    return n * -math.expm1(-2.0 * changed / max(1, n_chunks * k))
+
+
 def prune_cost(n, d, k, n_groups, n_chunks, read, distances, changed):
     """Modelled nanoseconds of one bound-based iteration that reads ``read`` rows, computes
     ``distances`` distances and changes ``changed`` labels (n rows, d features, k centers,
     ``n_groups`` bound groups, the Lloyd sums' ``n_chunks`` chunks)."""
-    pairs = max(1, n_chunks * k)
-    summed = n * -math.expm1(-2.0 * changed / pairs)  # rows of the (chunk, cluster) pairs redone
+    summed = summed_rows(n, k, n_chunks, changed)
     c = _PRUNE_NS
     return (c["read"] * read * d + c["distance"] * distances * d + c["bound"] * n * (n_groups + 1)
             + c["summed"] * summed * d + c["fixed"])
