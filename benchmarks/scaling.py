@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import signal
 import sys
 import time
@@ -56,7 +55,7 @@ def _timeout(signum, frame):
 
 
 def measure(name, size, tool, threads, out, rank=0, ranks=1):
-    from harpdaal.bench import runner
+    from harpdaal.bench import machine, runner
 
     _, module, case = _case(name, size)
     signal.signal(signal.SIGALRM, _timeout)
@@ -71,23 +70,12 @@ def measure(name, size, tool, threads, out, rank=0, ranks=1):
             "median_s": rec["median_s"], "min_s": rec["min_s"], "secs": rec["seconds_per_iter"],
             "throughput": rec["throughput"], "quality": rec["quality"],
             "quality_name": rec["quality_name"], "wall_s": time.perf_counter() - t0,
-            "load1": os.getloadavg()[0], "cpu": _cpu(), "cores": os.cpu_count()}
+            "load1": os.getloadavg()[0], "cpu": machine.cpu_model(), "cores": os.cpu_count()}
     if rank == 0:
         print(json.dumps({k: line[k] for k in ("case", "tool", "threads", "ranks", "status",
                                                  "median_s")}), flush=True)
         with open(out, "a", encoding="utf-8") as f:
             f.write(json.dumps(line) + "\n")
-
-
-def _cpu() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for row in f:
-                if row.startswith("model name"):
-                    return row.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def run_threads(args):
