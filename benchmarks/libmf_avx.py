@@ -136,23 +136,28 @@ def _source_dir() -> pathlib.Path:
     return src
 
 
-def library_path(build: bool = True) -> pathlib.Path:
-    """Build (once; cached by source and flag hash) and return the shared library's path.
-    build=False: only an already built library (BuildError otherwise)."""
-    if not build:
-        built = sorted(BUILD.glob("libmf_avx_*.so"), key=lambda f: f.stat().st_mtime)
-        have_src = (BUILD / "src" / "mf.cpp").is_file() or bool(os.environ.get("LIBMF_SRC"))
-        if not built or not have_src:
-            raise BuildError("not built yet (python benchmarks/libmf_avx.py builds it)")
-    src = _source_dir()
-    cxx = os.environ.get("CXX", "g++")
+def cached_name(src: pathlib.Path, cxx: str) -> pathlib.Path:
+    """The library built from src's mf.cpp / mf.h by cxx with FLAGS (named by their hash)."""
     h = hashlib.sha256()
     for f in ("mf.cpp", "mf.h"):
         h.update((src / f).read_bytes())
     h.update(" ".join([cxx] + FLAGS).encode())
-    so = BUILD / f"libmf_avx_{h.hexdigest()[:12]}.so"
+    return BUILD / f"libmf_avx_{h.hexdigest()[:12]}.so"
+
+
+def library_path(build: bool = True) -> pathlib.Path:
+    """Build (once; cached by source and flag hash) and return the shared library's path.
+    build=False: only an already built library (BuildError otherwise)."""
+    not_built = BuildError("not built yet (python benchmarks/libmf_avx.py builds it)")
+    if not build and not (os.environ.get("LIBMF_SRC") or (BUILD / "src" / "mf.cpp").is_file()):
+        raise not_built  # no source at hand: nothing can have been built from it
+    src = _source_dir()
+    cxx = os.environ.get("CXX", "g++")
+    so = cached_name(src, cxx)
     if so.is_file():
         return so
+    if not build:
+        raise not_built  # a library of other source or flags does not count
     if shutil.which(cxx) is None:
         raise BuildError(f"no C++ compiler ({cxx}) on PATH")
     BUILD.mkdir(parents=True, exist_ok=True)
