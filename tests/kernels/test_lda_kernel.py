@@ -50,7 +50,7 @@ def sweep(c, topics, wt, nk, K, it, threads, slices=2, seed=5, steps=2, alpha=0.
 @pytest.mark.parametrize("steps, alpha", [(0, 0.2), (0, 2.0), (2, 0.2)],
                          ids=["sparse", "sparse-corrected", "mh2"])
 @pytest.mark.parametrize("isa", harpdaal.available_isas())
-@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("threads", [1, 2, 3, 8])  # 8 rounds: document counts kept 7 times
 def test_counts_invariant_after_every_sweep(isa, threads, steps, alpha):
     K = 8
     c, topics = corpus(K=K)
@@ -91,7 +91,7 @@ def test_sparse_sweep_counts_and_determinism_on_both_lane_paths(K, threads):
 
 
 @pytest.mark.parametrize("steps", [0, 2], ids=["sparse", "mh2"])
-@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("threads", [1, 2, 8])
 def test_deterministic_per_seed_and_threads(threads, steps):
     K = 8
     runs = []

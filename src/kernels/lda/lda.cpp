@@ -335,6 +335,24 @@ struct DocState {
     for (int32_t j = 0; j < n_nz; ++j) nd[nz[j]] = 0;
     n_nz = 0;
   }
+  // The non-zero (topic, count) pairs, in list order, into out[0, 2 n_nz): what restore() takes
+  // back in a later round instead of a load() over every token of the document.
+  void save(int32_t* out) const {
+    for (int32_t j = 0; j < n_nz; ++j) {
+      out[2 * j] = nz[j];
+      out[2 * j + 1] = nd[nz[j]];
+    }
+  }
+  void restore(const int32_t* in, int32_t n, const T* inv) {
+    for (int32_t j = 0; j < n; ++j) {
+      const int32_t k = in[2 * j];
+      nd[k] = in[2 * j + 1];
+      pos[k] = j;
+      nz[j] = k;
+      coef[j] = static_cast<T>(nd[k]) * inv[k];
+    }
+    n_nz = n;
+  }
 };
 
 // 1 / (n_k + V beta) for every topic: shared by the documents one thread samples.
@@ -355,6 +373,8 @@ void set_inv(T* inv, const int64_t* nk, int32_t K, T vbeta) {
 // touches that topic again (relative error about 1 / (n_k + V b) per change, far below the
 // staleness between threads within a round).
 inline constexpr int kMaxLanes = 2;
+// The most memory sample_block spends on keeping document counts between rounds.
+inline constexpr double kKeepBytes = 256.0 * 1024 * 1024;
 // Documents sampled side by side by one thread in fold-in (no shared counts: exact). The
 // Metropolis-Hastings fold-in takes one at a time: 2, 4 or 8 lanes ran 0-10% slower on 20news
 // test (their documents' tables compete for L1/L2, and its steps have no branch to overlap).
@@ -1030,6 +1050,26 @@ int64_t sample_block(const int64_t* doc_ptr, const int32_t* words, int32_t* topi
   std::atomic<bool> expired{false};
   std::vector<int64_t> nk_local(static_cast<size_t>(nt) * K);
   std::vector<int64_t> round_start(K);
+  // With several rounds, a document's counts are kept between them as its (topic, count) pairs
+  // (at most min(length, K) of them), so a later round restores O(topics of the document)
+  // instead of reloading O(tokens of the document): each round visits every document of the
+  // block, so reloads cost every thread all of its block's tokens per round, a term that does
+  // not shrink with the thread count (docs/lda.md, "Threads"). Off where the pairs would take
+  // more than kKeepBytes.
+  std::vector<int64_t> keep_ptr;
+  std::vector<int32_t> keep_pairs, keep_n;
+  if (nt > 1 && mh_steps == 0) {
+    keep_ptr.assign(static_cast<size_t>(n_docs) + 1, 0);
+    for (int64_t d = 0; d < n_docs; ++d)
+      keep_ptr[d + 1] = keep_ptr[d] + 2 * std::min<int64_t>(doc_ptr[d + 1] - doc_ptr[d], K);
+    if (static_cast<double>(keep_ptr[n_docs]) * sizeof(int32_t) <= kKeepBytes) {
+      keep_pairs.resize(static_cast<size_t>(keep_ptr[n_docs]));
+      keep_n.assign(static_cast<size_t>(n_docs), -1);  // -1: not kept yet (load from tokens)
+    } else {
+      keep_ptr.clear();
+    }
+  }
+  const bool keep = !keep_n.empty();
 
   auto work = [&](int t, int round) {
     int64_t* nk = nk_local.data() + static_cast<size_t>(t) * K;
@@ -1085,10 +1125,29 @@ int64_t sample_block(const int64_t* doc_ptr, const int32_t* words, int32_t* topi
     const Sampler S{words, topics, word_topic, word_begin, nk, inv, K, alpha, beta, vbeta, prop,
                     correct_stale};
     typename Sampler::Lane lanes[kMaxLanes];
+    int64_t lane_doc[kMaxLanes] = {};
+    const bool save = keep && round + 1 < nt;  // the last round's counts are not needed again
     auto refill = [&](int l) -> bool {
       if (!next_doc(d, p0, lo, hi)) return false;
       DocState<T>& ds = states[t][l];
-      ds.load(topics, p0, doc_ptr[d + 1], inv);
+      if (keep && keep_n[d] >= 0) {
+        ds.restore(keep_pairs.data() + keep_ptr[d], keep_n[d], inv);
+#ifdef HARPDAAL_CHECKS
+        std::vector<int32_t> recount(static_cast<size_t>(K), 0);
+        for (int64_t i = p0; i < doc_ptr[d + 1]; ++i) ++recount[topics[i]];
+        int32_t nonzero = 0;
+        for (int32_t k = 0; k < K; ++k) {
+          nonzero += recount[k] != 0;
+          if (recount[k] != ds.nd[k] || (recount[k] != 0 && ds.nz[ds.pos[k]] != k))
+            throw std::logic_error("lda: kept document counts differ from the tokens' topics");
+        }
+        if (nonzero != ds.n_nz)
+          throw std::logic_error("lda: kept document topic list differs from the tokens' topics");
+#endif
+      } else {
+        ds.load(topics, p0, doc_ptr[d + 1], inv);
+      }
+      lane_doc[l] = d;
       S.begin(lanes[l], &ds, p0, lo, hi, doc_key(seed, iteration, first_doc_id + d));
       return true;
     };
@@ -1097,6 +1156,11 @@ int64_t sample_block(const int64_t* doc_ptr, const int32_t* words, int32_t* topi
     // a lane whose document is done takes the next one, or goes idle
     auto next_if_done = [&](int l) {
       if (lanes[l].i < lanes[l].hi) return;
+      if (save) {
+        const int64_t dl = lane_doc[l];
+        lanes[l].ds->save(keep_pairs.data() + keep_ptr[dl]);
+        keep_n[dl] = lanes[l].ds->n_nz;
+      }
       lanes[l].ds->clear();
       if (!refill(l)) --active;
     };
