@@ -37,17 +37,20 @@ PEERS = {"kmeans": ["sklearn", "faiss"], "mf": ["libmf-avx"], "lda": ["tomotopy"
 RECORD_CAP_S = 60
 
 
+def _kind(name: str) -> str:
+    """The case module of a case name (kmeans, mf or lda)."""
+    return name.split("-")[0]
+
+
 def _case(name: str, size: str):
     from harpdaal.bench.cases import kmeans, lda, mf
 
-    modules = {"kmeans": kmeans, "mf": mf, "lda": lda}
-    kind = name.split("-")[0]
-    module = modules[kind]
+    module = {"kmeans": kmeans, "mf": mf, "lda": lda}[_kind(name)]
     case = next(c for c in module.cases(size, None) if c["name"] == name)
-    key, n = ITERS[kind]
+    key, n = ITERS[_kind(name)]
     if n is not None:
         case["params"][key] = n
-    return kind, module, case
+    return module, case
 
 
 def _timeout(signum, frame):
@@ -57,7 +60,7 @@ def _timeout(signum, frame):
 def measure(name, size, tool, threads, out, rank=0, ranks=1):
     from harpdaal.bench import machine, runner
 
-    _, module, case = _case(name, size)
+    module, case = _case(name, size)
     signal.signal(signal.SIGALRM, _timeout)
     signal.alarm(RECORD_CAP_S if ranks == 1 else 0)  # under MPI every rank must finish a fit
     t0 = time.perf_counter()
@@ -83,14 +86,13 @@ def run_threads(args):
     lo, hi = min(args.threads), max(args.threads)
     plan = []
     for name in CASES[args.size]:  # the ratio at the most threads first, then the rest
-        kind = name.split("-")[0]
         plan.append((name, "harpdaal", hi))
-        plan += [(name, p, hi) for p in PEERS[kind] if p in args.peers]
+        plan += [(name, p, hi) for p in PEERS[_kind(name)] if p in args.peers]
     for nt in sorted(set(args.threads) - {hi}):
         plan += [(name, "harpdaal", nt) for name in CASES[args.size]]
     if lo != hi:
         for name in CASES[args.size]:
-            plan += [(name, p, lo) for p in PEERS[name.split("-")[0]] if p in args.peers]
+            plan += [(name, p, lo) for p in PEERS[_kind(name)] if p in args.peers]
     for name, tool, nt in plan:
         if deadline - time.time() < 5:
             print(f"skipped {name} {tool} threads={nt}: --budget spent", flush=True)
