@@ -81,17 +81,29 @@ def measure(name, size, tool, threads, out, rank=0, ranks=1):
             f.write(json.dumps(line) + "\n")
 
 
+def _names(args):
+    """The size's cases, or those of them named by --cases."""
+    names = CASES[args.size]
+    if args.cases:
+        unknown = sorted(set(args.cases) - set(names))
+        if unknown:
+            raise SystemExit(f"unknown --cases {unknown} at --size {args.size} (known: {names})")
+        names = [n for n in names if n in args.cases]
+    return names
+
+
 def run_threads(args):
     deadline = time.time() + args.budget
     lo, hi = min(args.threads), max(args.threads)
+    names = _names(args)
     plan = []
-    for name in CASES[args.size]:  # the ratio at the most threads first, then the rest
+    for name in names:  # the ratio at the most threads first, then the rest
         plan.append((name, "harpdaal", hi))
         plan += [(name, p, hi) for p in PEERS[_kind(name)] if p in args.peers]
     for nt in sorted(set(args.threads) - {hi}):
-        plan += [(name, "harpdaal", nt) for name in CASES[args.size]]
+        plan += [(name, "harpdaal", nt) for name in names]
     if lo != hi:
-        for name in CASES[args.size]:
+        for name in names:
             plan += [(name, p, lo) for p in PEERS[_kind(name)] if p in args.peers]
     for name, tool, nt in plan:
         if deadline - time.time() < 5:
@@ -107,7 +119,7 @@ def run_ranks(args):
     if len(args.threads) != 1:
         raise SystemExit("ranks: give one --threads value")
     deadline = time.time() + args.budget
-    for name in CASES[args.size]:
+    for name in _names(args):
         if not comm.bcast(deadline - time.time() > 5 if comm.rank == 0 else None):
             break
         measure(name, args.size, "harpdaal", args.threads[0], args.out, comm.rank, comm.size)
@@ -151,6 +163,7 @@ def main(argv=None):
     p.add_argument("path", nargs="?", help="report: the JSON-lines file")
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     p.add_argument("--size", choices=sorted(CASES), default="full")
+    p.add_argument("--cases", nargs="+", help="only these of the size's cases")
     p.add_argument("--peers", nargs="*", default=["sklearn", "faiss", "libmf-avx", "tomotopy"])
     p.add_argument("--budget", type=float, default=float("inf"), help="seconds")
     p.add_argument("--out", default="scaling.jsonl")

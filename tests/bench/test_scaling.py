@@ -54,3 +54,18 @@ def test_report_gives_speedups_over_one_thread_and_peer_ratios(tmp_path):
     assert "| c | harpdaal | 4 x 1 | 0.1000 | 4.00x |" in text
     assert "| c | peer | 4 x 1 | 0.2500 |  | 2.50 |" in text
     assert "peer 1x1: failed: boom" in text
+
+
+def test_cases_option_runs_only_the_named_cases(tmp_path):
+    out = tmp_path / "s.jsonl"
+    proc = subprocess.run([sys.executable, str(SCRIPT), "threads", "--size", "smoke",
+                           "--threads", "1", "--cases", "lda-synth-k100", "--peers",
+                           "--out", str(out)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(r["case"], r["tool"], r["threads"]) for r in rows] == [("lda-synth-k100", "harpdaal", 1)]
+    bad = subprocess.run([sys.executable, str(SCRIPT), "threads", "--size", "smoke", "--cases",
+                          "lda-synth-k1", "--out", str(tmp_path / "b.jsonl")],
+                         capture_output=True, text=True, timeout=600)
+    assert bad.returncode != 0 and "unknown --cases ['lda-synth-k1']" in bad.stderr
+    assert not (tmp_path / "b.jsonl").exists()

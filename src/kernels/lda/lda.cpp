@@ -10,6 +10,10 @@
 #include <stdexcept>
 #include <type_traits>
 #include <vector>
+#ifdef HARPDAAL_LDA_ROUND_TIMES
+#include <cstdio>
+#include <functional>
+#endif
 
 #include <oneapi/tbb/parallel_for.h>
 #include <oneapi/tbb/partitioner.h>
@@ -1071,7 +1075,25 @@ int64_t sample_block(const int64_t* doc_ptr, const int32_t* words, int32_t* topi
   }
   const bool keep = !keep_n.empty();
 
+#ifdef HARPDAAL_LDA_ROUND_TIMES
+  // seconds and tokens of each (round, thread), reported after the last round
+  const double setup_s = std::chrono::duration<double>(clock::now() - t_begin).count();
+  std::vector<double> round_s(static_cast<size_t>(nt) * nt, 0.0);
+  std::vector<int64_t> round_n(static_cast<size_t>(nt) * nt, 0);
+#endif
   auto work = [&](int t, int round) {
+#ifdef HARPDAAL_LDA_ROUND_TIMES
+    const auto w0 = clock::now();
+    const int64_t n0 = sampled[t];
+    struct Stamp {
+      std::function<void()> f;
+      ~Stamp() { f(); }
+    } stamp{[&] {
+      round_s[static_cast<size_t>(round) * nt + t] =
+          std::chrono::duration<double>(clock::now() - w0).count();
+      round_n[static_cast<size_t>(round) * nt + t] = sampled[t] - n0;
+    }};
+#endif
     int64_t* nk = nk_local.data() + static_cast<size_t>(t) * K;
     std::copy(round_start.begin(), round_start.end(), nk);
     int sub = (t + round) % nt;
@@ -1198,6 +1220,34 @@ int64_t sample_block(const int64_t* doc_ptr, const int32_t* words, int32_t* topi
   }
   int64_t total = 0;
   for (int64_t n : sampled) total += n;
+#ifdef HARPDAAL_LDA_ROUND_TIMES
+  {
+    // wall: the whole call; rounds: its rounds; slowest: the sum over rounds of the slowest
+    // thread's time (what the barriers make the rounds take); busy: the mean over threads of
+    // their summed round times; tokens_slowest: the sum over rounds of the most tokens a thread
+    // sampled (balance by tokens)
+    double slowest = 0, busy = 0;
+    int64_t most = 0;
+    for (int r = 0; r < nt; ++r) {
+      double m = 0;
+      int64_t mn = 0;
+      for (int t = 0; t < nt; ++t) {
+        m = std::max(m, round_s[static_cast<size_t>(r) * nt + t]);
+        mn = std::max(mn, round_n[static_cast<size_t>(r) * nt + t]);
+        busy += round_s[static_cast<size_t>(r) * nt + t];
+      }
+      slowest += m;
+      most += mn;
+    }
+    const double wall = std::chrono::duration<double>(clock::now() - t_begin).count();
+    std::fprintf(stderr,
+                 "lda-rounds threads=%d K=%d tokens=%lld wall=%.4f setup=%.4f rounds=%.4f "
+                 "slowest=%.4f busy=%.4f tokens_slowest=%lld tokens_mean=%lld\n",
+                 nt, static_cast<int>(K), static_cast<long long>(total), wall, setup_s,
+                 wall - setup_s, slowest, busy / nt, static_cast<long long>(most),
+                 static_cast<long long>(total / nt));
+  }
+#endif
   return total;
 }
 
