@@ -7,8 +7,9 @@ that a chain that reaches the target a little later is timed rather than reporte
 reached. harpdaal's clock is its whole `fit` (conversion,
 initialisation, the evaluations themselves); tomotopy's is its `train` calls (initialisation and
 the evaluations outside the clock). The target of a corpus is the median over seeds of
-tomotopy's log-likelihood after the last iteration; a run's time to target is the first
-evaluation at or above it.
+tomotopy's log-likelihood after its last iteration; a run's time to target is interpolated
+between the evaluations around its first crossing, and a tool's is the median over seeds (a
+run that never reaches the target counts as infinitely slow).
 
     python benchmarks/lda_convergence.py run --data-dir DATA --out conv.jsonl \\
         [--cases lda-synth-k100 lda-kos-k1000 ...] [--seeds 0 1 2] [--threads 1] [--iterations 100]
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import sys
@@ -141,11 +143,23 @@ def ll_at(rec):
 
 
 def time_to(trace, target):
-    """Seconds of the first evaluation at or above target (None: not reached)."""
+    """Seconds at which the log-likelihood first reaches target, interpolated linearly between
+    the two evaluations around the crossing (None: not reached)."""
+    prev = None
     for _, sec, ll in trace:
         if ll >= target:
-            return sec
+            if prev is None or ll == prev[1]:
+                return sec
+            return prev[0] + (target - prev[1]) / (ll - prev[1]) * (sec - prev[0])
+        prev = (sec, ll)
     return None
+
+
+def median_time(hits):
+    """Median over runs of the time to target, a run that never reached it counting as
+    infinitely slow (None when the median run did not reach it)."""
+    m = statistics.median([h if h is not None else math.inf for h in hits])
+    return None if math.isinf(m) else m
 
 
 def svg_plot(path, title, series, target):
@@ -207,10 +221,9 @@ def cmd_report(a):
         tt = []
         for t in ("harpdaal", "tomotopy"):
             hits = [time_to(r["trace"], target) for r in by[t]]
-            reached = [h for h in hits if h is not None]
-            tt.append((statistics.median(reached) if len(reached) == len(hits) else None,
-                       len(reached), len(hits)))
-        fmt = lambda x: f"{x[0]:.2f}" if x[0] is not None else f"{x[1]}/{x[2]} reached"
+            tt.append((median_time(hits), sum(h is not None for h in hits), len(hits)))
+        fmt = lambda x: (f"{x[0]:.2f}" if x[0] is not None else "not reached") + (
+            "" if x[1] == x[2] else f" ({x[1]}/{x[2]} runs reached)")
         ratio = f"{tt[1][0] / tt[0][0]:.2f}x" if tt[0][0] and tt[1][0] else "-"
         K = rs[0]["n_topics"]
         n_cmp = by["tomotopy"][0].get("compare_at", by["tomotopy"][0]["iterations"])

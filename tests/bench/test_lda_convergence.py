@@ -62,21 +62,31 @@ def test_report_target_time_to_target_and_ratio(tmp_path, capsys):
     f.write_text("".join(json.dumps(r) + "\n" for r in recs))
     assert mod.ll_at(recs[3]) == -8.6
     assert mod.time_to(recs[3]["trace"], -8.4) == 3.0
+    assert mod.time_to(recs[4]["trace"], -8.4) == pytest.approx(1.0 + 0.3 / 0.35)  # interpolated
     assert mod.time_to(recs[3]["trace"], -8.0) is None
+    assert mod.median_time([1.0, None, 3.0]) == 3.0 and mod.median_time([1.0, None, None]) is None
     mod.main(["report", str(f)])
     row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("| c |"))
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[4] == "4" and cells[5] == "-8.4000"
     assert cells[6] == "-8.4500 (-8.6000..-8.3500)"
-    # time to target: harpdaal 3.0, 2.0, 2.5 -> 2.5; tomotopy 4.0 (the -8.3 run, 4.4 s), 4.2
-    # (-8.4 reached at 4.2 s) and never for the -8.5 run -> 2/3 reached, no ratio
-    assert cells[9] == "2.50 / 2/3 reached" and cells[10] == "-"
-    recs[0]["trace"][-1][2] = -8.4  # now every tomotopy run reaches -8.4: 4.0, 4.4, 4.2 -> 4.2
+    # time to -8.4: harpdaal 3.0, 1.857, 2.417 -> 2.417; tomotopy never (the -8.5 run), 4.057,
+    # 4.2 -> 4.2 (the run that never reached it counts as the slowest)
+    assert cells[9] == "2.42 / 4.20 (2/3 runs reached)" and cells[10] == "1.74x"
+    recs[0]["trace"][-1][2] = -8.4  # now every tomotopy run reaches -8.4: 4.0, 4.057, 4.2
     f.write_text("".join(json.dumps(r) + "\n" for r in recs))
     mod.main(["report", str(f)])
     row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("| c |"))
     cells = [c.strip() for c in row.strip("|").split("|")]
-    assert cells[9] == "2.50 / 4.20" and cells[10] == "1.68x"
+    assert cells[9] == "2.42 / 4.06" and cells[10] == "1.68x"
+    for r in recs[3:]:  # two of three harpdaal runs never reach it: no median time, no ratio
+        r["trace"] = [[2, 1.0, -9.5], [4, 2.0, -9.4], [6, 3.0, -9.3]]
+    recs[5]["trace"][-1][2] = -8.0
+    f.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    mod.main(["report", str(f)])
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("| c |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[9] == "not reached (1/3 runs reached) / 4.06" and cells[10] == "-"
 
 
 def test_report_writes_a_plot(tmp_path):
