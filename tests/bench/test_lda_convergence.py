@@ -73,6 +73,9 @@ def test_report_target_time_to_target_and_ratio(tmp_path, capsys):
     # time to -8.4: harpdaal 3.0, 1.857, 2.417 -> 2.417; tomotopy never (the -8.5 run), 4.057,
     # 4.2 -> 4.2 (the run that never reached it counts as the slowest)
     assert cells[9] == "2.42 / 4.20 (2/3 runs reached)" and cells[10] == "1.74x"
+    # halfway (2 iterations): tomotopy's median -9.0 at 2.0 s; harpdaal above it from its first
+    # evaluation (1.0 s)
+    assert mod.ll_at(recs[0], 0.5) == -9.0 and cells[11] == "2.00x"
     recs[0]["trace"][-1][2] = -8.4  # now every tomotopy run reaches -8.4: 4.0, 4.057, 4.2
     f.write_text("".join(json.dumps(r) + "\n" for r in recs))
     mod.main(["report", str(f)])
