@@ -13,7 +13,12 @@ run that never reaches the target counts as infinitely slow).
 
     python benchmarks/lda_convergence.py run --data-dir DATA --out conv.jsonl \\
         [--cases lda-synth-k100 lda-kos-k1000 ...] [--seeds 0 1 2] [--threads 1] [--iterations 100]
+    mpiexec -n 2 python benchmarks/lda_convergence.py run --tools harpdaal ... --out conv.jsonl
     python benchmarks/lda_convergence.py report conv.jsonl [--svg-dir DIR]
+
+Under mpiexec harpdaal fits distributed (each rank the documents of its contiguous share, the
+model rotated between the ranks) and rank 0 writes the records; the report compares harpdaal at
+T threads x R ranks with tomotopy at T x R threads.
 
 `run` appends one JSON line per fit as it finishes (an interrupted run keeps what it has; tools
 alternate seed by seed). `report` prints the markdown table and writes one SVG plot per
@@ -33,6 +38,7 @@ import numpy as np
 
 from harpdaal.bench.cases import lda as L
 from harpdaal.bench.machine import cpu_model
+from harpdaal.comm import current_communicator
 from harpdaal.topic import LatentDirichletAllocation
 
 ALPHA, BETA = 0.1, 0.01
@@ -104,11 +110,16 @@ def run_tomotopy(docs, V, K, seed, threads, iterations, every):
 
 def cmd_run(a):
     cpu = cpu_model()
+    comm = current_communicator()
+    if comm.size > 1 and a.tools != ["harpdaal"]:
+        raise SystemExit("under mpiexec only harpdaal runs: pass --tools harpdaal")
     for name in a.cases:
         p = case_params(name, a.data_dir, a.size)
         X = L.load_corpus(p)
         K, V = p["n_topics"], X.shape[1]
         n_tokens = int(X.sum())
+        D = X.shape[0]
+        mine = X[D * comm.rank // comm.size: D * (comm.rank + 1) // comm.size]
         iters = a.iterations if a.iterations else p["iterations"]
         docs = None
         if "tomotopy" in a.tools:
@@ -122,10 +133,15 @@ def cmd_run(a):
                     n_it = iters
                     if tool == "harpdaal":
                         n_it = int(round(iters * a.extra))
-                        trace, total = run_harpdaal(X, K, seed, nt, n_it, a.every)
+                        trace, total = run_harpdaal(mine, K, seed, nt, n_it, a.every)
+                        if comm.size > 1:  # the slowest rank's clock
+                            total = max(comm.allgather_object(total))
                     else:
                         trace, total = run_tomotopy(docs, V, K, seed, nt, iters, a.every)
+                    if comm.rank != 0:
+                        continue
                     rec = {"case": name, "tool": tool, "seed": seed, "threads": nt,
+                           "ranks": comm.size,
                            "n_topics": K, "n_docs": X.shape[0], "n_tokens": n_tokens,
                            "iterations": n_it, "compare_at": iters, "seconds": total,
                            "trace": trace,
@@ -200,17 +216,17 @@ def svg_plot(path, title, series, target):
 def cmd_report(a):
     with open(a.file) as f:
         recs = [json.loads(line) for line in f if line.strip()]
+    # harpdaal at T threads x R ranks against tomotopy at T x R threads
     groups = {}
     for r in recs:
-        groups.setdefault((r["case"], r["threads"]), []).append(r)
-    print("| corpus | K | threads | seeds | iterations | target (tomotopy's final LL, median) | "
-          "LL harpdaal at those iterations (min..max) | LL tomotopy (min..max) | s/iteration "
-          "harpdaal / tomotopy (median) | time to target harpdaal / tomotopy (median s) | "
-          "ratio | ratio at half the iterations' target |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for (case, nt), rs in sorted(groups.items()):
-        by = {t: [r for r in rs if r["tool"] == t] for t in ("harpdaal", "tomotopy")}
-        if not by["tomotopy"] or not by["harpdaal"]:
+        if r["tool"] == "harpdaal":
+            groups.setdefault((r["case"], r["threads"], r.get("ranks", 1)), []).append(r)
+    for (case, nt, nr), rs in sorted(groups.items()):
+        peer = [r for r in recs if r["tool"] == "tomotopy" and r["case"] == case
+                and r["threads"] == nt * nr]
+        rs = rs + peer
+        by = {"harpdaal": [r for r in rs if r["tool"] == "harpdaal"], "tomotopy": peer}
+        if not peer:
             continue
         target = statistics.median(ll_at(r) for r in by["tomotopy"])
         cells = []
@@ -234,14 +250,17 @@ def cmd_report(a):
         ratio_half = f"{th[1] / th[0]:.2f}x" if th[0] and th[1] else "-"
         K = rs[0]["n_topics"]
         n_cmp = by["tomotopy"][0].get("compare_at", by["tomotopy"][0]["iterations"])
-        print(f"| {case} | {K} | {nt} | {len(by['harpdaal'])}/{len(by['tomotopy'])} | {n_cmp} | "
+        where = f"{nt}" if nr == 1 else f"{nt} x {nr} ranks"
+        print(f"| {case} | {K} | {where} | {len(by['harpdaal'])}/{len(by['tomotopy'])} | {n_cmp} | "
               f"{target:.4f} | {cells[0]} | {cells[1]} | {spi[0]:.3f} / {spi[1]:.3f} | "
               f"{fmt(tt[0])} / {fmt(tt[1])} | {ratio} | {ratio_half} |")
         if a.svg_dir:
             os.makedirs(a.svg_dir, exist_ok=True)
             series = [(r["tool"], r["seed"], r["trace"]) for r in rs]
-            svg_plot(os.path.join(a.svg_dir, f"{case}-t{nt}.svg"),
-                     f"{case}, K={K}, {nt} thread{'s' if nt > 1 else ''}", series, target)
+            tag = f"t{nt}" if nr == 1 else f"t{nt}r{nr}"
+            title = f"{case}, K={K}, {nt} thread{'s' if nt > 1 else ''}" + (
+                f" x {nr} ranks (tomotopy {nt * nr} threads)" if nr > 1 else "")
+            svg_plot(os.path.join(a.svg_dir, f"{case}-{tag}.svg"), title, series, target)
     cpus = sorted({r["cpu"] for r in recs})
     loads = [r["load"] for r in recs]
     print(f"\nCPU: {', '.join(cpus)}; load {min(loads):.2f}-{max(loads):.2f}")

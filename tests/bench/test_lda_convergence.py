@@ -102,3 +102,19 @@ def test_report_writes_a_plot(tmp_path):
     mod.main(["report", str(f), "--svg-dir", str(tmp_path / "svg")])
     svg = (tmp_path / "svg" / "c-t1.svg").read_text()
     assert svg.startswith("<?xml") and "harpdaal" in svg and "tomotopy" in svg
+
+
+def test_report_compares_ranks_with_tomotopy_at_as_many_threads(tmp_path, capsys):
+    mod = _load()
+    t2 = [dict(_rec("tomotopy", s, [[2, 2.0, -9.0], [4, 4.0, -8.5]]), threads=2) for s in (0, 1)]
+    t1 = [_rec("tomotopy", 0, [[2, 9.0, -9.9], [4, 18.0, -9.8]])]  # 1 thread: not the peer
+    ranks = [dict(_rec("harpdaal", s, [[2, 1.0, -8.9], [4, 2.0, -8.5], [6, 3.0, -8.4]]),
+                  ranks=2) for s in (0, 1)]
+    f = tmp_path / "r.jsonl"
+    f.write_text("".join(json.dumps(r) + "\n" for r in t2 + t1 + ranks))
+    mod.main(["report", str(f)])
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| c |")]
+    assert len(rows) == 1
+    cells = [c.strip() for c in rows[0].strip("|").split("|")]
+    assert cells[2] == "1 x 2 ranks" and cells[3] == "2/2" and cells[5] == "-8.5000"
+    assert cells[9] == "2.00 / 4.00" and cells[10] == "2.00x"
