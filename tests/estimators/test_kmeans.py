@@ -398,3 +398,20 @@ def test_kmeans_parallel_init_through_the_estimator():
     np.testing.assert_array_equal(a.cluster_centers_,
                                   KMeans(6, init="k-means||", random_state=0,
                                          n_jobs=1).fit(X).cluster_centers_)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_weighted_sum_is_a_float64_dot(dtype):
+    from harpdaal.cluster._prune import weighted_sum
+
+    rng = np.random.default_rng(3)
+    v = rng.random(100_003).astype(dtype) * 1e3
+    w = rng.random(100_003).astype(dtype)
+    ref = float(np.sum(v.astype(np.float64) * w.astype(np.float64)))
+    assert weighted_sum(v, w) == pytest.approx(ref, rel=1e-12)
+    assert weighted_sum(v[:0], w[:0]) == 0.0
+    # the inertia of a fit is that sum over its rows' assigned squared distances
+    X = rng.standard_normal((500, 4)).astype(dtype)
+    km = KMeans(3, n_init=1, random_state=0).fit(X, sample_weight=w[:500])
+    d = ((X.astype(np.float64) - km.cluster_centers_[km.labels_]) ** 2).sum(axis=1)
+    assert km.inertia_ == pytest.approx(float(d @ w[:500].astype(np.float64)), rel=1e-5)

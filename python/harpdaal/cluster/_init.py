@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _core
+from ._prune import weighted_sum
 
 _MASK = 0xFFFFFFFFFFFFFFFF
 
@@ -95,7 +96,7 @@ def kmeans_parallel(comm, data, n_clusters, random_state, *, oversampling=2.0, n
     rounds = 0
     while True:
         rounds += 1
-        phi = np.array([float(w @ closest)])
+        phi = np.array([weighted_sum(closest, w)])
         if comm.size > 1:
             comm.allreduce_array(phi, op="sum")
         if phi[0] <= 0:  # every row is a candidate (or a duplicate of one)
@@ -141,7 +142,7 @@ def _recluster(candidates, cw, k, seed, n_refine, data):
     n_trials = 2 + int(np.log(k))
     chosen = [int(rng.choice(m, p=cw / cw.sum()))]
     closest = _sq_dists(C, C[chosen], nt)[:, 0]
-    pot = float(cw @ closest)
+    pot = weighted_sum(closest, cw)
     for _ in range(1, k):
         cum = np.cumsum(cw * closest)
         if pot <= 0:  # every candidate coincides with a chosen one: take any other
@@ -149,7 +150,7 @@ def _recluster(candidates, cw, k, seed, n_refine, data):
         else:
             trial = np.minimum(np.searchsorted(cum, rng.uniform(size=n_trials) * cum[-1]), m - 1)
         dist = np.minimum(closest[:, None], _sq_dists(C, C[trial], nt))
-        pots = cw @ dist
+        pots = np.einsum("i,ij->j", cw, dist, dtype=np.float64)  # no BLAS (see weighted_sum)
         b = int(np.argmin(pots))
         chosen.append(int(trial[b]))
         closest, pot = dist[:, b], float(pots[b])

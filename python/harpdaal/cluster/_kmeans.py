@@ -38,7 +38,7 @@ from .._persist import PersistMixin, attribute, check, require
 from .._threads import resolve_n_jobs
 from ..comm import LocalCommunicator, ModelRotator, Partition, Table
 from ._init import kmeans_parallel
-from ._prune import PruneStep, lloyd_cost, make_prune_step, prune_cost
+from ._prune import PruneStep, lloyd_cost, make_prune_step, prune_cost, weighted_sum
 
 ALGORITHMS = ("lloyd", "elkan", "auto")
 COLLECTIVES = ("allreduce", "bcast_reduce", "regroup_allgather", "push_pull", "rotate")
@@ -234,7 +234,7 @@ class _KMeansBase(PersistMixin, ClassNamePrefixFeaturesOutMixin, ClusterMixin,
         first = random_state.choice(offsets[-1], p=w_all / w_all.sum())
         centers[0] = self._gather_rows(comm, data, [first], offsets, dtype)[0]
         closest = data.sq_dists(centers[:1])[:, 0].astype(np.float64)
-        pot = np.array([closest @ w])
+        pot = np.array([weighted_sum(closest, w)])
         comm.allreduce_array(pot, op="sum")
         current_pot = pot[0]
         for c in range(1, k):
@@ -254,7 +254,7 @@ class _KMeansBase(PersistMixin, ClassNamePrefixFeaturesOutMixin, ClusterMixin,
             cand = np.minimum(cand, offsets[-1] - 1)
             cand_rows = self._gather_rows(comm, data, cand, offsets, dtype)
             dist = np.minimum(closest[:, None], data.sq_dists(cand_rows).astype(np.float64))
-            pots = w @ dist
+            pots = np.einsum("i,ij->j", w, dist, dtype=np.float64)  # no BLAS (see weighted_sum)
             comm.allreduce_array(pots, op="sum")
             b = int(np.argmin(pots))
             current_pot = pots[b]
@@ -362,7 +362,7 @@ class _KMeansBase(PersistMixin, ClassNamePrefixFeaturesOutMixin, ClusterMixin,
         c = self._centers_for(X)
         labels = np.empty(X.shape[0], dtype=np.int32)
         data.assign(c, labels)
-        return -float(data.assigned_sq_dist(c, labels).astype(np.float64) @ data.w)
+        return -weighted_sum(data.assigned_sq_dist(c, labels), data.w)
 
 
 class KMeans(_KMeansBase):
@@ -740,7 +740,7 @@ class _NativeLloyd(_Lloyd):
         dist = np.empty(data.n, dtype=data.dtype)  # the assigned distances, same pass
         getattr(_K, "lloyd_finish" + data.sfx)(X, self.centers, self.labels, not self.strict,
                                                dist, data.n_threads, data.method, shift)
-        return self.labels, float(dist.astype(np.float64) @ data.w)
+        return self.labels, weighted_sum(dist, data.w)
 
 
 class _AutoStep(Step):
@@ -967,8 +967,7 @@ class _SyncedLloyd(_Lloyd):
         data = self.data
         if not self.strict:
             data.assign(self.centers, self.labels)
-        inertia = np.array([float(data.assigned_sq_dist(self.centers, self.labels)
-                                  .astype(np.float64) @ data.w)])
+        inertia = np.array([weighted_sum(data.assigned_sq_dist(self.centers, self.labels), data.w)])
         self.comm.allreduce_array(inertia, op="sum")
         return self.labels, float(inertia[0])
 
@@ -1034,7 +1033,7 @@ class _CenterRotation:
             np.add.at(sums, labels, data.X.astype(np.float64) * data.w[:, None])
         np.add.at(weights, labels, data.w)
         self.compute_s += time.perf_counter() - t
-        return float(best.astype(np.float64) @ data.w)
+        return weighted_sum(best, data.w)
 
     def close(self):
         self.rotator.close()

@@ -34,6 +34,7 @@ from .._driver import FitLoop, Step, agree, fit_communicator
 from .._persist import attribute, check, require
 from .._threads import resolve_n_jobs
 from ._kmeans import _K, _Data, _KMeansBase, _offsets, _suffix, validate_data
+from ._prune import weighted_sum
 
 _SEED_HIGH = 2 ** 63 - 1
 
@@ -332,7 +333,7 @@ class MiniBatchKMeans(_KMeansBase):
         total = np.zeros(1)
         if data.n:
             data.assign(centers, labels)
-            total[0] = data.assigned_sq_dist(centers, labels).astype(np.float64) @ data.w
+            total[0] = weighted_sum(data.assigned_sq_dist(centers, labels), data.w)
         comm.allreduce_array(total, op="sum")
         return float(total[0])
 
