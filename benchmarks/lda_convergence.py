@@ -77,17 +77,6 @@ def run_harpdaal(X, K, seed, threads, iterations, every):
     return trace, total
 
 
-def tomotopy_ll(mdl, K, V):
-    words = np.concatenate([np.asarray(d.words, np.int64) for d in mdl.docs])
-    topics = np.concatenate([np.asarray(d.topics, np.int64) for d in mdl.docs])
-    lengths = np.array([len(d.words) for d in mdl.docs])
-    doc_of = np.repeat(np.arange(len(lengths)), lengths)
-    n_used = len(mdl.used_vocabs)
-    wt = np.bincount(words * K + topics, minlength=n_used * K).reshape(n_used, K)
-    dt = np.bincount(doc_of * K + topics, minlength=len(lengths) * K).reshape(-1, K)
-    return L.loglik_per_token(wt, dt, ALPHA, BETA, V)
-
-
 def run_tomotopy(docs, V, K, seed, threads, iterations, every):
     import tomotopy as tp
 
@@ -104,7 +93,7 @@ def run_tomotopy(docs, V, K, seed, threads, iterations, every):
         mdl.train(n, workers=threads, parallel=tp.ParallelScheme.PARTITION)
         clock += time.perf_counter() - t0
         done += n
-        trace.append((done, clock, tomotopy_ll(mdl, K, V)))
+        trace.append((done, clock, L.tomotopy_loglik_per_token(mdl, V, ALPHA, BETA)))
     return trace, clock
 
 

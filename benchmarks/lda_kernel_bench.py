@@ -10,7 +10,7 @@ import time
 import numpy as np
 
 from harpdaal import _core
-from harpdaal.bench.cases.lda import loglik_per_token
+from harpdaal.bench.cases.lda import loglik_per_token, tomotopy_loglik_per_token
 from harpdaal.datasets.synthetic_lda import make_lda_corpus
 
 def parser(doc: str) -> argparse.ArgumentParser:
@@ -33,18 +33,6 @@ def tokens(docs: int):
                                       X.data[X.indptr[d]:X.indptr[d + 1]])
                             for d in range(X.shape[0])]).astype(np.int32)
     return X, doc_ptr, words
-
-
-def tomotopy_loglik_per_token(mdl, K: int, V: int, alpha: float = 0.1, beta: float = 0.01) -> float:
-    """log p(w, z) per token of a trained tomotopy LDAModel's current assignments, computed the
-    same way as harpdaal's (from the word-topic and document-topic counts)."""
-    w2 = np.concatenate([np.asarray(d.words, np.int64) for d in mdl.docs])
-    t2 = np.concatenate([np.asarray(d.topics, np.int64) for d in mdl.docs])
-    l2 = np.array([len(d.words) for d in mdl.docs])
-    do2 = np.repeat(np.arange(len(l2)), l2)
-    wt2 = np.bincount(w2 * K + t2, minlength=V * K).reshape(V, K)
-    dt2 = np.bincount(do2 * K + t2, minlength=len(l2) * K).reshape(-1, K)
-    return loglik_per_token(wt2, dt2, alpha, beta, V)
 
 
 def main():
@@ -87,7 +75,7 @@ def main():
         s = time.perf_counter() - t0
         print(f"tomotopy cpu {(time.process_time() - c0) / a.iters / N * 1e9:.1f} ns/token")
         print(f"tomotopy K={K} T={a.threads}: {s / a.iters / N * 1e9:.1f} ns/token (mean iter), "
-              f"total {s:.2f}s, LL/token {tomotopy_loglik_per_token(mdl, K, V):.4f}")
+              f"total {s:.2f}s, LL/token {tomotopy_loglik_per_token(mdl, V, 0.1, 0.01):.4f}")
 
 
 if __name__ == "__main__":

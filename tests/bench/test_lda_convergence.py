@@ -2,7 +2,6 @@
 report's target, time to target and ratio follow from the traces. No timing is asserted."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import pathlib
@@ -14,12 +13,6 @@ import pytest
 REPO = pathlib.Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "benchmarks" / "lda_convergence.py"
 
-
-def _load():
-    spec = importlib.util.spec_from_file_location("lda_convergence", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def test_run_records_a_trace_per_seed(tmp_path):
@@ -47,8 +40,8 @@ def _rec(tool, seed, trace, compare_at=4):
             "trace": trace, "load": 0.5, "cpu": "test"}
 
 
-def test_report_target_time_to_target_and_ratio(tmp_path, capsys):
-    mod = _load()
+def test_report_target_time_to_target_and_ratio(tmp_path, capsys, bench_script):
+    mod = bench_script("lda_convergence")
     recs = [
         _rec("tomotopy", 0, [[2, 2.0, -9.0], [4, 4.0, -8.5]]),
         _rec("tomotopy", 1, [[2, 2.0, -9.0], [4, 4.4, -8.3]]),
@@ -92,9 +85,9 @@ def test_report_target_time_to_target_and_ratio(tmp_path, capsys):
     assert cells[9] == "not reached (1/3 runs reached) / 4.06" and cells[10] == "-"
 
 
-def test_report_writes_a_plot(tmp_path):
+def test_report_writes_a_plot(tmp_path, bench_script):
     pytest.importorskip("matplotlib")
-    mod = _load()
+    mod = bench_script("lda_convergence")
     recs = [_rec("tomotopy", 0, [[2, 2.0, -9.0], [4, 4.0, -8.5]]),
             _rec("harpdaal", 0, [[2, 1.0, -8.8], [4, 2.0, -8.6], [6, 3.0, -8.4]])]
     f = tmp_path / "r.jsonl"
@@ -104,8 +97,8 @@ def test_report_writes_a_plot(tmp_path):
     assert svg.startswith("<?xml") and "harpdaal" in svg and "tomotopy" in svg
 
 
-def test_report_compares_ranks_with_tomotopy_at_as_many_threads(tmp_path, capsys):
-    mod = _load()
+def test_report_compares_ranks_with_tomotopy_at_as_many_threads(tmp_path, capsys, bench_script):
+    mod = bench_script("lda_convergence")
     t2 = [dict(_rec("tomotopy", s, [[2, 2.0, -9.0], [4, 4.0, -8.5]]), threads=2) for s in (0, 1)]
     t1 = [_rec("tomotopy", 0, [[2, 9.0, -9.9], [4, 18.0, -9.8]])]  # 1 thread: not the peer
     ranks = [dict(_rec("harpdaal", s, [[2, 1.0, -8.9], [4, 2.0, -8.5], [6, 3.0, -8.4]]),

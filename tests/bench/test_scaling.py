@@ -2,7 +2,6 @@
 measured, and the report's speed-ups and peer ratios computed from them. No timing is asserted."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import pathlib
 import subprocess
@@ -12,14 +11,8 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "benchmarks" / "scaling.py"
 
 
-def _load():
-    spec = importlib.util.spec_from_file_location("scaling", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
-
-def test_threads_run_writes_one_record_per_case_and_thread_count(tmp_path):
+def test_threads_run_writes_one_record_per_case_and_thread_count(tmp_path, bench_script):
     out = tmp_path / "s.jsonl"
     proc = subprocess.run([sys.executable, str(SCRIPT), "threads", "--size", "smoke",
                            "--threads", "1", "2", "--peers", "sklearn", "--out", str(out)],
@@ -27,7 +20,7 @@ def test_threads_run_writes_one_record_per_case_and_thread_count(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     ours = {(r["case"], r["threads"]) for r in rows if r["tool"] == "harpdaal"}
-    cases = _load().CASES["smoke"]
+    cases = bench_script("scaling").CASES["smoke"]
     assert ours == {(c, t) for c in cases for t in (1, 2)}
     assert all(r["status"] == "ok" and r["median_s"] > 0 and r["ranks"] == 1
                for r in rows if r["tool"] == "harpdaal")
@@ -39,7 +32,7 @@ def test_threads_run_writes_one_record_per_case_and_thread_count(tmp_path):
     assert mf["params"]["epochs"] == 5
 
 
-def test_report_gives_speedups_over_one_thread_and_peer_ratios(tmp_path):
+def test_report_gives_speedups_over_one_thread_and_peer_ratios(tmp_path, bench_script):
     base = {"params": {}, "reason": None, "min_s": None, "secs": [], "throughput": None,
             "quality": None, "quality_name": None, "wall_s": 1.0, "load1": 0.5, "cpu": "X",
             "cores": 4, "status": "ok"}
@@ -50,7 +43,7 @@ def test_report_gives_speedups_over_one_thread_and_peer_ratios(tmp_path):
                  median_s=None, reason="boom")]
     path = tmp_path / "r.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    text = _load().report(str(path))
+    text = bench_script("scaling").report(str(path))
     assert "| c | harpdaal | 4 x 1 | 0.1000 | 4.00x |" in text
     assert "| c | peer | 4 x 1 | 0.2500 |  | 2.50 |" in text
     assert "peer 1x1: failed: boom" in text

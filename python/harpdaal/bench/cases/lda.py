@@ -148,6 +148,20 @@ def loglik_per_token(word_topic, doc_topic, alpha, beta, n_words):
     return float(ll / n_d.sum())
 
 
+def tomotopy_loglik_per_token(mdl, n_words, alpha, beta):
+    """loglik_per_token of a tomotopy LDAModel's current assignments (its documents' words and
+    topics; n_words: the full vocabulary size V)."""
+    K = mdl.k
+    words = np.concatenate([np.asarray(d.words, np.int64) for d in mdl.docs])
+    topics = np.concatenate([np.asarray(d.topics, np.int64) for d in mdl.docs])
+    lengths = np.array([len(d.words) for d in mdl.docs])
+    doc_of = np.repeat(np.arange(len(lengths)), lengths)
+    n_used = len(mdl.used_vocabs)
+    wt = np.bincount(words * K + topics, minlength=n_used * K).reshape(n_used, K)
+    dt = np.bincount(doc_of * K + topics, minlength=len(lengths) * K).reshape(-1, K)
+    return loglik_per_token(wt, dt, alpha, beta, n_words)
+
+
 def _result(secs, n_tokens, quality, breakdown=None, extra=None):
     med = statistics.median(secs)
     out = {"seconds_per_iter": secs, "throughput": n_tokens / med, "throughput_unit": "tokens/s",
@@ -214,15 +228,8 @@ def _run_tomotopy(X, p, threads, repeat):
         mdl.train(it, workers=threads, parallel=tp.ParallelScheme.PARTITION)
         cpu.append((time.process_time() - c0) / it)
         secs.append((time.perf_counter() - t0) / it)
-        words = np.concatenate([np.asarray(d.words, np.int64) for d in mdl.docs])
-        topics = np.concatenate([np.asarray(d.topics, np.int64) for d in mdl.docs])
-        lengths = np.array([len(d.words) for d in mdl.docs])
-        doc_of = np.repeat(np.arange(len(lengths)), lengths)
-        V = len(mdl.used_vocabs)
-        wt = np.bincount(words * K + topics, minlength=V * K).reshape(V, K)
-        dt = np.bincount(doc_of * K + topics, minlength=len(lengths) * K).reshape(-1, K)
         # documents tomotopy skipped (empty) add 0 to the sum; X.shape[1] is the full V
-        ll = loglik_per_token(wt, dt, p["alpha"], p["beta"], X.shape[1])
+        ll = tomotopy_loglik_per_token(mdl, X.shape[1], p["alpha"], p["beta"])
     return _result(secs, int(X.sum()), ll, extra={"tool_loglik_per_word": float(mdl.ll_per_word),
                                                   "tomotopy_optim_interval": optim,
                                                   "cpu_seconds_per_iter": cpu,
