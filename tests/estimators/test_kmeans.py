@@ -410,6 +410,9 @@ def test_weighted_sum_is_a_float64_dot(dtype):
     ref = float(np.sum(v.astype(np.float64) * w.astype(np.float64)))
     assert weighted_sum(v, w) == pytest.approx(ref, rel=1e-12)
     assert weighted_sum(v[:0], w[:0]) == 0.0
+    # 2-D values: one sum per column (the k-means++ candidates' potentials)
+    m = np.stack([v, 2 * v], axis=1)
+    np.testing.assert_allclose(weighted_sum(m, w), [ref, 2 * ref], rtol=1e-12)
     # the inertia of a fit is that sum over its rows' assigned squared distances
     X = rng.standard_normal((500, 4)).astype(dtype)
     km = KMeans(3, n_init=1, random_state=0).fit(X, sample_weight=w[:500])

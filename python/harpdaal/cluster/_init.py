@@ -150,7 +150,7 @@ def _recluster(candidates, cw, k, seed, n_refine, data):
         else:
             trial = np.minimum(np.searchsorted(cum, rng.uniform(size=n_trials) * cum[-1]), m - 1)
         dist = np.minimum(closest[:, None], _sq_dists(C, C[trial], nt))
-        pots = np.einsum("i,ij->j", cw, dist, dtype=np.float64)  # no BLAS (see weighted_sum)
+        pots = weighted_sum(dist, cw)
         b = int(np.argmin(pots))
         chosen.append(int(trial[b]))
         closest, pot = dist[:, b], float(pots[b])

@@ -254,7 +254,7 @@ class _KMeansBase(PersistMixin, ClassNamePrefixFeaturesOutMixin, ClusterMixin,
             cand = np.minimum(cand, offsets[-1] - 1)
             cand_rows = self._gather_rows(comm, data, cand, offsets, dtype)
             dist = np.minimum(closest[:, None], data.sq_dists(cand_rows).astype(np.float64))
-            pots = np.einsum("i,ij->j", w, dist, dtype=np.float64)  # no BLAS (see weighted_sum)
+            pots = weighted_sum(dist, w)
             comm.allreduce_array(pots, op="sum")
             b = int(np.argmin(pots))
             current_pot = pots[b]
