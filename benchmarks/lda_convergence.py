@@ -34,8 +34,6 @@ import statistics
 import sys
 import time
 
-import numpy as np
-
 from harpdaal.bench.cases import lda as L
 from harpdaal.bench.machine import cpu_model
 from harpdaal.comm import current_communicator
@@ -110,12 +108,7 @@ def cmd_run(a):
         D = X.shape[0]
         mine = X[D * comm.rank // comm.size: D * (comm.rank + 1) // comm.size]
         iters = a.iterations if a.iterations else p["iterations"]
-        docs = None
-        if "tomotopy" in a.tools:
-            Xc = X.tocsr()
-            docs = [[str(w) for w in np.repeat(Xc.indices[Xc.indptr[d]:Xc.indptr[d + 1]],
-                                                Xc.data[Xc.indptr[d]:Xc.indptr[d + 1]])]
-                    for d in range(X.shape[0])]
+        docs = L.tomotopy_docs(X) if "tomotopy" in a.tools else None
         for nt in a.threads:
             for seed in a.seeds:
                 for tool in a.tools:
@@ -210,13 +203,12 @@ def cmd_report(a):
     for r in recs:
         if r["tool"] == "harpdaal":
             groups.setdefault((r["case"], r["threads"], r.get("ranks", 1)), []).append(r)
-    for (case, nt, nr), rs in sorted(groups.items()):
+    for (case, nt, nr), ours in sorted(groups.items()):
         peer = [r for r in recs if r["tool"] == "tomotopy" and r["case"] == case
                 and r["threads"] == nt * nr]
-        rs = rs + peer
-        by = {"harpdaal": [r for r in rs if r["tool"] == "harpdaal"], "tomotopy": peer}
         if not peer:
             continue
+        by = {"harpdaal": ours, "tomotopy": peer}
         target = statistics.median(ll_at(r) for r in by["tomotopy"])
         cells = []
         for t in ("harpdaal", "tomotopy"):
@@ -237,7 +229,7 @@ def cmd_report(a):
         th = [median_time([time_to(r["trace"], half) for r in by[t]])
               for t in ("harpdaal", "tomotopy")]
         ratio_half = f"{th[1] / th[0]:.2f}x" if th[0] and th[1] else "-"
-        K = rs[0]["n_topics"]
+        K = ours[0]["n_topics"]
         n_cmp = by["tomotopy"][0].get("compare_at", by["tomotopy"][0]["iterations"])
         where = f"{nt}" if nr == 1 else f"{nt} x {nr} ranks"
         print(f"| {case} | {K} | {where} | {len(by['harpdaal'])}/{len(by['tomotopy'])} | {n_cmp} | "
@@ -245,7 +237,7 @@ def cmd_report(a):
               f"{fmt(tt[0])} / {fmt(tt[1])} | {ratio} | {ratio_half} |")
         if a.svg_dir:
             os.makedirs(a.svg_dir, exist_ok=True)
-            series = [(r["tool"], r["seed"], r["trace"]) for r in rs]
+            series = [(r["tool"], r["seed"], r["trace"]) for r in ours + peer]
             tag = f"t{nt}" if nr == 1 else f"t{nt}r{nr}"
             title = f"{case}, K={K}, {nt} thread{'s' if nt > 1 else ''}" + (
                 f" x {nr} ranks (tomotopy {nt * nr} threads)" if nr > 1 else "")

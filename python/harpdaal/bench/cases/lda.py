@@ -148,6 +148,15 @@ def loglik_per_token(word_topic, doc_topic, alpha, beta, n_words):
     return float(ll / n_d.sum())
 
 
+def tomotopy_docs(X):
+    """The rows of a document-term matrix as tomotopy takes them: each a list of its tokens'
+    word ids as strings (a word repeated by its count)."""
+    Xc = X.tocsr()
+    return [[str(w) for w in np.repeat(Xc.indices[Xc.indptr[d]:Xc.indptr[d + 1]],
+                                       Xc.data[Xc.indptr[d]:Xc.indptr[d + 1]])]
+            for d in range(Xc.shape[0])]
+
+
 def tomotopy_loglik_per_token(mdl, n_words, alpha, beta):
     """loglik_per_token of a tomotopy LDAModel's current assignments (its documents' words and
     topics; n_words: the full vocabulary size V)."""
@@ -207,11 +216,7 @@ def _run_tomotopy(X, p, threads, repeat):
     except ImportError as exc:
         raise PeerUnavailable(f"tomotopy is not installed ({exc})") from None
     K, it = p["n_topics"], p["iterations"]
-    Xc = X.tocsr()
-    docs = []
-    for d in range(X.shape[0]):
-        lo, hi = Xc.indptr[d], Xc.indptr[d + 1]
-        docs.append([str(w) for w in np.repeat(Xc.indices[lo:hi], Xc.data[lo:hi])])
+    docs = tomotopy_docs(X)
     secs, cpu, ll = [], [], None
     for r in range(repeat):
         mdl = tp.LDAModel(k=K, alpha=p["alpha"], eta=p["beta"], seed=_SEED_OFFSET + r)
