@@ -12,7 +12,6 @@
 #include <vector>
 #ifdef HARPDAAL_LDA_ROUND_TIMES
 #include <cstdio>
-#include <functional>
 #endif
 
 #include <oneapi/tbb/parallel_for.h>
@@ -1082,18 +1081,6 @@ int64_t sample_block(const int64_t* doc_ptr, const int32_t* words, int32_t* topi
   std::vector<int64_t> round_n(static_cast<size_t>(nt) * nt, 0);
 #endif
   auto work = [&](int t, int round) {
-#ifdef HARPDAAL_LDA_ROUND_TIMES
-    const auto w0 = clock::now();
-    const int64_t n0 = sampled[t];
-    struct Stamp {
-      std::function<void()> f;
-      ~Stamp() { f(); }
-    } stamp{[&] {
-      round_s[static_cast<size_t>(round) * nt + t] =
-          std::chrono::duration<double>(clock::now() - w0).count();
-      round_n[static_cast<size_t>(round) * nt + t] = sampled[t] - n0;
-    }};
-#endif
     int64_t* nk = nk_local.data() + static_cast<size_t>(t) * K;
     std::copy(round_start.begin(), round_start.end(), nk);
     int sub = (t + round) % nt;
@@ -1203,13 +1190,26 @@ int64_t sample_block(const int64_t* doc_ptr, const int32_t* words, int32_t* topi
   };
 
   oneapi::tbb::task_arena arena(nt);
+  // one thread's block of a round (timed in HARPDAAL_LDA_ROUND_TIMES builds)
+  auto block = [&](int t, int round) {
+#ifdef HARPDAAL_LDA_ROUND_TIMES
+    const auto w0 = clock::now();
+    const int64_t n0 = sampled[t];
+    work(t, round);
+    round_s[static_cast<size_t>(round) * nt + t] =
+        std::chrono::duration<double>(clock::now() - w0).count();
+    round_n[static_cast<size_t>(round) * nt + t] = sampled[t] - n0;
+#else
+    work(t, round);
+#endif
+  };
   for (int round = 0; round < nt; ++round) {
     std::copy(topic_totals, topic_totals + K, round_start.begin());
     if (nt == 1) {
-      work(0, round);
+      block(0, round);
     } else {
       arena.execute([&] {
-        oneapi::tbb::parallel_for(0, nt, 1, [&](int t) { work(t, round); },
+        oneapi::tbb::parallel_for(0, nt, 1, [&](int t) { block(t, round); },
                                   oneapi::tbb::simple_partitioner());
       });
     }
