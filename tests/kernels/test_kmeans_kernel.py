@@ -36,6 +36,9 @@ def isa(request):
                                    (97, 19, 33), (203, 70, 36), (62, 16, 98), (125, 64, 100),
                                    # k < 16, d < 16 k: the center tile, one half-width tile
                                    (58, 17, 5), (93, 51, 6), (45, 33, 11), (40, 2, 3),
+                                   # k < 16, d <= 16: one row per lane (AVX-512 f32), rows
+                                   # not a multiple of 16; from d = 4 the vector M-step
+                                   (37, 1, 2), (83, 4, 15), (50, 9, 7), (33, 16, 3), (75, 12, 1),
                                    # k < 16, d >= 16 k: the row-dot tile, centers in chunks of
                                    # up to 5 (AVX-512; 6 on AVX2): one chunk, 5 + 1, 5 + 5 + 1,
                                    # 5 + 5 + 4; rows not a multiple of 4, odd d, d over
@@ -138,7 +141,7 @@ def test_center_matches_numpy(dtype, n_threads):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("k", [4, 13, 40])
 @pytest.mark.parametrize("method", ["fused", "gemm"])
-@pytest.mark.parametrize("d", [19, 784])
+@pytest.mark.parametrize("d", [5, 12, 19, 784])
 def test_shift_gives_the_centred_copys_bits(isa, dtype, k, method, d):
     """shift=mean == the kernels on X - mean: centred block by block into a buffer (k >= 16,
     gemm), or (k < 16, fused) subtracted as the row-dot tile and the M-step load each row."""
@@ -183,6 +186,41 @@ def test_shift_gives_the_centred_copys_bits(isa, dtype, k, method, d):
         assert np.array_equal(a_ref, a_sh) and np.array_equal(q_ref, q_sh)
     with pytest.raises(ValueError, match="shift"):
         getattr(K, "assign" + sfx)(X, init, a_sh, None, 1, method, mean[:-1])
+
+
+@pytest.mark.skipif(not {"avx2", "avx512"} <= set(harpdaal.available_isas()),
+                    reason="needs the AVX2 and AVX-512 levels")
+@pytest.mark.parametrize("d", [2, 3, 5, 9, 16])
+@pytest.mark.parametrize("k", [2, 3, 7, 15])
+def test_lane_rows_give_the_center_tiles_bits(d, k):
+    """AVX-512 float32 runs k < 16 with d <= 16 one row per lane; AVX2 runs the center tile.
+    Both take the same FMAs per (row, center) and the first index on ties, so the labels, the
+    weights and (one FMA per row and feature into each label's sums, in row order) the sums
+    are the same bits, on data full of exact ties."""
+    rng = np.random.default_rng(d * 100 + k)
+    n = 1003
+    X = (np.round(rng.standard_normal((n, d)) * 2) / 2).astype(np.float32)
+    C = (np.round(rng.standard_normal((k, d)) * 2) / 2).astype(np.float32)
+    C[k - 1] = C[0]  # a duplicated center: the lower index must win every tie
+    w = rng.uniform(0.5, 2.0, n).astype(np.float32)
+    before = harpdaal.active_isa()
+    out = {}
+    try:
+        for level in ("avx2", "avx512"):
+            harpdaal.set_isa(level)
+            labels, sums, weights = np.empty(n, np.int32), np.empty((k, d)), np.empty(k)
+            K.lloyd_partial_f32(X, w, C, labels, sums, weights, 2, "fused")
+            pl, dist = np.empty(n, np.int32), np.empty(n, np.float32)
+            K.assign_f32(X, C, pl, dist, 2, "fused")
+            # lloyd_fit's steps take no inertia: from d = 4 on, the vector M-step
+            cf, lf = C.copy(), np.empty(n, np.int32)
+            K.lloyd_fit_f32(X, w, cf, lf, 4, 0.0, 2, "fused")
+            out[level] = (labels, sums, weights, pl, dist, cf, lf)
+    finally:
+        harpdaal.set_isa(before)
+    for a, b in zip(out["avx2"], out["avx512"]):
+        assert np.array_equal(a, b)
+    assert not (out["avx512"][0] == k - 1).any()
 
 
 def minibatch_update_numpy(centers, counts, sums, weights):

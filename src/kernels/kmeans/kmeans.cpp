@@ -182,7 +182,7 @@ Assigner<T> make_assigner(const Ops<T>& ops, Method method, const T* x, int64_t 
                           bool allow_inline_shift = false) {
   Assigner<T> a{ops, method, x, n, d, centers, k, nullptr, nullptr, 0, shift, index};
   a.inline_shift =
-      allow_inline_shift && method == Method::fused && shift && !index && uses_row_dot(d, k);
+      allow_inline_shift && method == Method::fused && shift && !index && ops.fused_takes_shift(d, k);
   if (method == Method::fused) {
     const int64_t nr = ops.tile_width();
     st.packed.assign(size_t(((k + nr - 1) / nr) * nr * (d + 1)), T(0));

@@ -199,6 +199,16 @@ int64_t rows_per_tile() {
 // uses the row-dot tile (dot_tile): a 2-vector tile of centers would waste most of its lanes.
 constexpr int64_t kSmallK = 16;
 
+// Few centers and at most 16 features (AVX-512 float32): one row per lane (lane_rows) instead
+// of the center tile, which would compute 16 or 32 center lanes per row and write and reduce a
+// 16-lane state per row. Whole fits, 200,000 rows, 2 threads, ms per Lloyd iteration (center
+// tile / lane rows): d = 2, k = 3: 1.10-1.40 / 0.74; d = 8, k = 3: 1.42-1.50 / 1.07-1.09;
+// d = 16, k = 3: 1.38-1.44 / 1.13-1.18; d = 4, k = 15: 1.04-1.09 / 0.74; d = 16, k = 15:
+// 1.37-1.43 / 1.36-1.37.
+inline bool uses_lane_rows(int64_t d, int64_t k) {
+  return k < kSmallK && d <= 16 && !uses_row_dot(d, k);
+}
+
 // A last tile with at most kDotLast real centers (float32, AVX-512: k = 100 is 3 x 32 + 4)
 // is not run as a 16-lane tile with 12 padding lanes: it is packed row-wise and handled by
 // last_dot (dot products along the features, 4 rows x 4 centers, one butterfly reduction).
@@ -541,6 +551,101 @@ inline void last_dot(const float* xr, int64_t d, const float* tile, int64_t base
 }
 #endif
 
+#if defined(__AVX512F__)
+// 16 rows of 16 floats to 16 feature vectors (r[f] lane l = row l's feature f): two unpack
+// stages within 128-bit lanes, then two 128-bit shuffles (64 shuffles in all).
+inline void transpose16(__m512* r) {
+  // (maskz with all lanes: GCC 12 warns inside the unmasked unpacks and shuffles)
+  const __mmask16 all = 0xFFFF;
+  const __mmask8 all8 = 0xFF;
+  __m512 t[16];
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_maskz_unpacklo_ps(all, r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_maskz_unpackhi_ps(all, r[2 * i], r[2 * i + 1]);
+  }
+  // r[4i + j], 128-bit lane L: feature 4L + j of rows 4i .. 4i + 3
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i) {
+    const __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 2]);
+    const __m512d c = _mm512_castps_pd(t[4 * i + 1]), e = _mm512_castps_pd(t[4 * i + 3]);
+    r[4 * i] = _mm512_castpd_ps(_mm512_maskz_unpacklo_pd(all8, a, b));
+    r[4 * i + 1] = _mm512_castpd_ps(_mm512_maskz_unpackhi_pd(all8, a, b));
+    r[4 * i + 2] = _mm512_castpd_ps(_mm512_maskz_unpacklo_pd(all8, c, e));
+    r[4 * i + 3] = _mm512_castpd_ps(_mm512_maskz_unpackhi_pd(all8, c, e));
+  }
+#pragma GCC unroll 4
+  for (int j = 0; j < 4; ++j) {
+    const __m512 a = _mm512_maskz_shuffle_f32x4(all, r[j], r[4 + j], _MM_SHUFFLE(1, 0, 1, 0));
+    const __m512 b = _mm512_maskz_shuffle_f32x4(all, r[j], r[4 + j], _MM_SHUFFLE(3, 2, 3, 2));
+    const __m512 c = _mm512_maskz_shuffle_f32x4(all, r[8 + j], r[12 + j], _MM_SHUFFLE(1, 0, 1, 0));
+    const __m512 e = _mm512_maskz_shuffle_f32x4(all, r[8 + j], r[12 + j], _MM_SHUFFLE(3, 2, 3, 2));
+    t[j] = _mm512_maskz_shuffle_f32x4(all, a, c, _MM_SHUFFLE(2, 0, 2, 0));
+    t[4 + j] = _mm512_maskz_shuffle_f32x4(all, a, c, _MM_SHUFFLE(3, 1, 3, 1));
+    t[8 + j] = _mm512_maskz_shuffle_f32x4(all, b, e, _MM_SHUFFLE(2, 0, 2, 0));
+    t[12 + j] = _mm512_maskz_shuffle_f32x4(all, b, e, _MM_SHUFFLE(3, 1, 3, 1));
+  }
+#pragma GCC unroll 16
+  for (int f = 0; f < 16; ++f) r[f] = t[f];
+}
+
+// Few centers and short rows (uses_lane_rows, float32): one row per lane, 16 rows per vector.
+// 16 rows (each loaded as one masked vector of D features) are transposed into feature
+// vectors (lane l of vector f = x[l][f]; 16 gathers instead made d = 16, k = 3 fits 1.6x
+// slower, d = 8 1.35x, d = 4 1.1x, d <= 3 about equal), each
+// center's score starts at its packed -||c||^2/2 and takes one FMA per feature in feature
+// order, x_f * c_f + acc as the center tile computes it, so every (row, center) score has the
+// center tile's bits; centers are visited in order with a strict comparison (first index on
+// ties), the center tile's rule. No lane state goes through memory: the center tile writes and
+// reduces 16 (best, index) pairs per row, 128 bytes against a row of 8 at d = 2.
+template <int D>
+inline void lane_rows_d(const float* x, int64_t rows, const float* packed, int64_t k,
+                        int32_t* labels, float* best, const float* sh) {
+  constexpr int64_t nr = kVecsPerTile * 16;  // the center tile's packed layout, one tile
+  const __mmask16 mrow = __mmask16(D == 16 ? 0xFFFF : (1u << D) - 1);
+  for (int64_t i = 0; i < rows; i += 16) {
+    const int64_t m = rows - i < 16 ? rows - i : 16;
+    const __mmask16 live = m == 16 ? __mmask16(0xFFFF) : __mmask16((1u << m) - 1);
+    const float* xb = x + i * D;
+    __m512 xf[16];
+#pragma GCC unroll 16
+    for (int r = 0; r < 16; ++r)
+      xf[r] = r < m ? _mm512_maskz_loadu_ps(mrow, xb + r * D) : _mm512_setzero_ps();
+    transpose16(xf);
+    if (sh)
+#pragma GCC unroll 16
+      for (int f = 0; f < D; ++f) xf[f] = _mm512_sub_ps(xf[f], _mm512_set1_ps(sh[f]));
+    __m512 bst = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+    __m512i idx = _mm512_setzero_si512();
+    for (int64_t j = 0; j < k; ++j) {
+      __m512 acc = _mm512_set1_ps(packed[j]);
+#pragma GCC unroll 16
+      for (int f = 0; f < D; ++f)
+        acc = _mm512_fmadd_ps(xf[f], _mm512_set1_ps(packed[(f + 1) * nr + j]), acc);
+      const __mmask16 gt = _mm512_cmp_ps_mask(acc, bst, _CMP_GT_OQ);
+      bst = _mm512_mask_mov_ps(bst, gt, acc);
+      idx = _mm512_mask_mov_epi32(idx, gt, _mm512_set1_epi32(int32_t(j)));
+    }
+    _mm512_mask_storeu_epi32(labels + i, live, idx);
+    _mm512_mask_storeu_ps(best + i, live, bst);
+  }
+}
+
+inline void lane_rows(const float* x, int64_t rows, int64_t d, const float* packed, int64_t k,
+                      int32_t* labels, float* best, const float* sh) {
+  switch (d) {
+#define HARPDAAL_LANE_D(D) \
+  case D: lane_rows_d<D>(x, rows, packed, k, labels, best, sh); return;
+    HARPDAAL_LANE_D(1) HARPDAAL_LANE_D(2) HARPDAAL_LANE_D(3) HARPDAAL_LANE_D(4)
+    HARPDAAL_LANE_D(5) HARPDAAL_LANE_D(6) HARPDAAL_LANE_D(7) HARPDAAL_LANE_D(8)
+    HARPDAAL_LANE_D(9) HARPDAAL_LANE_D(10) HARPDAAL_LANE_D(11) HARPDAAL_LANE_D(12)
+    HARPDAAL_LANE_D(13) HARPDAAL_LANE_D(14) HARPDAAL_LANE_D(15) HARPDAAL_LANE_D(16)
+#undef HARPDAAL_LANE_D
+    default: throw std::logic_error("kmeans: lane_rows takes 1 to 16 features");
+  }
+}
+#endif
+
 // Scratch the caller provides to fused_block: rows*W*2 (lane state) + MR*d (tail rows) +
 // (rows + MR)*NR (partial sums of the feature-sliced tiles) values.
 template <class T>
@@ -595,6 +700,14 @@ void fused_block(const T* x, int64_t rows, int64_t d, const T* packed, int64_t k
     }
     return;
   }
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<T, float>) {
+    if (uses_lane_rows(d, k)) {
+      lane_rows(x, rows, d, packed, k, labels, best, shift);
+      return;
+    }
+  }
+#endif
   // (the callers centre k >= kSmallK rows into a buffer themselves)
   if (shift) throw std::logic_error("kmeans: fused_block takes a shift only with the row-dot tile");
   for (int64_t i = 0; i < rows * W; ++i) {
@@ -862,6 +975,67 @@ void accumulate_rows_f32(const float* x, int64_t rows, int64_t d, const float* w
 }
 #endif
 
+#if defined(__AVX512F__)
+// Rows of at most 16 features (float32, AVX-512), no inertia: each row's float64 w * x goes
+// into its label's sums as one or two 8-lane FMAs (lane f: s_f + w x_f, one rounding: the bits
+// of accumulate_rows_f32's scalar tail, which handles such rows feature by feature) on a local
+// copy of the sums with 8 or 16 lanes per label, written back at the end. Each label's sums
+// still take its rows one by one in row order. Returns false (nothing done) when a label is
+// kShortLabels or more. Used from kShortMinFeatures features on: whole fits, 200,000 rows,
+// 2 threads, ms per Lloyd iteration with the scalar tail / this: d = 8, k = 3: 0.89-0.96 /
+// 0.68-0.71; d = 12, k = 5: 1.12 / 0.88-0.91; d = 16, k = 3: 1.03-1.06 / 0.91-1.02; d = 4:
+// 0.51-0.56 / 0.49-0.56; d = 3: 0.58 / 0.61 and d = 2 slower too (the per-label chain through
+// the local sums, one 64-byte store-to-load forward per row, costs more than two scalar ones).
+constexpr int64_t kShortLabels = 64;
+constexpr int64_t kShortMinFeatures = 4;
+inline bool accumulate_short_f32(const float* x, int64_t rows, int64_t d, const float* w,
+                                 const int32_t* labels, double* sums, double* weights,
+                                 const float* sh) {
+  int32_t top = 0;
+  for (int64_t i = 0; i < rows; ++i) top = labels[i] > top ? labels[i] : top;
+  if (top >= kShortLabels || d > 16) return false;
+  const int64_t nl = int64_t(top) + 1;
+  const bool two = d > 8;
+  const __mmask8 m0 = __mmask8(d >= 8 ? 0xFF : (1u << d) - 1);
+  const __mmask8 m1 = __mmask8(d >= 16 ? 0xFF : d > 8 ? (1u << (d - 8)) - 1 : 0);
+  const __mmask16 mrow = __mmask16(d >= 16 ? 0xFFFF : (1u << d) - 1);
+  alignas(64) double acc[kShortLabels * 16];
+  for (int64_t l = 0; l < nl; ++l) {
+    _mm512_store_pd(acc + l * 16, _mm512_maskz_loadu_pd(m0, sums + l * d));
+    if (two) _mm512_store_pd(acc + l * 16 + 8, _mm512_maskz_loadu_pd(m1, sums + l * d + 8));
+  }
+  // A row shorter than 8 or than 16 features carries 1.0 in lane d, so that lane of its
+  // label's sums gathers the weight: w * 1 + s, one rounding, is weights[l] += w.
+  const bool wlane = d != 8 && d != 16;
+  if (wlane)
+    for (int64_t l = 0; l < nl; ++l) acc[l * 16 + d] = weights[l];
+  const __m512 shv = sh ? _mm512_maskz_loadu_ps(mrow, sh) : _mm512_setzero_ps();
+  const __mmask16 wbit = __mmask16(wlane ? 1u << d : 0u);
+  for (int64_t i = 0; i < rows; ++i) {
+    const double wi = w ? double(w[i]) : 1.0;
+    const __m512d vw = _mm512_set1_pd(wi);
+    __m512 v = _mm512_maskz_loadu_ps(mrow, x + i * d);
+    if (sh) v = _mm512_sub_ps(v, shv);  // a centred copy's bits
+    v = _mm512_mask_mov_ps(v, wbit, _mm512_set1_ps(1.0f));
+    double* a = acc + int64_t(labels[i]) * 16;
+    const __m512d lo = _mm512_maskz_cvtps_pd(__mmask8(0xFF), vx::lo256(v));
+    _mm512_store_pd(a, _mm512_fmadd_pd(vw, lo, _mm512_load_pd(a)));
+    if (two) {
+      const __m512d hi = _mm512_maskz_cvtps_pd(__mmask8(0xFF), vx::hi256(v));
+      _mm512_store_pd(a + 8, _mm512_fmadd_pd(vw, hi, _mm512_load_pd(a + 8)));
+    }
+    if (!wlane) weights[labels[i]] += wi;
+  }
+  if (wlane)
+    for (int64_t l = 0; l < nl; ++l) weights[l] = acc[l * 16 + d];
+  for (int64_t l = 0; l < nl; ++l) {
+    _mm512_mask_storeu_pd(sums + l * d, m0, _mm512_load_pd(acc + l * 16));
+    if (two) _mm512_mask_storeu_pd(sums + l * d + 8, m1, _mm512_load_pd(acc + l * 16 + 8));
+  }
+  return true;
+}
+#endif
+
 // shift: null, or the rows are used as x - shift (the bits of a centred copy).
 template <class T>
 void accumulate_rows(const T* x, int64_t rows, int64_t d, const T* w, const int32_t* labels,
@@ -869,6 +1043,9 @@ void accumulate_rows(const T* x, int64_t rows, int64_t d, const T* w, const int3
                      double* inertia, const T* shift = nullptr) {
 #if defined(__AVX512F__)
   if constexpr (std::is_same_v<T, float>) {
+    if (!inertia && d >= kShortMinFeatures && d <= 16 &&
+        accumulate_short_f32(x, rows, d, w, labels, sums, weights, shift))
+      return;
     if (inertia)
       accumulate_rows_f32<true>(x, rows, d, w, labels, gap, gap_is_half, sums, weights, inertia,
                                 shift);
@@ -922,11 +1099,21 @@ void assigned_sq_dist_rows(const T* x, int64_t begin, int64_t end, int64_t d, co
   }
 }
 
+// Whether fused_block takes a shift for this shape (the tile subtracts it as it loads the rows).
+template <class T>
+bool fused_takes_shift(int64_t d, int64_t k) {
+  if (uses_row_dot(d, k)) return true;
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<T, float>) return uses_lane_rows(d, k);
+#endif
+  return false;
+}
+
 template <class T>
 Ops<T> ops() {
   return Ops<T>{&tile_width<T>,           &pack_centers<T>,    &fused_scratch_size<T>,
                 &fused_block<T>,          &argmin_rows<T>,     &accumulate_rows<T>,
-                &assigned_sq_dist_rows<T>};
+                &assigned_sq_dist_rows<T>, &fused_takes_shift<T>};
 }
 
 #define HARPDAAL_KMEANS_INSTANTIATE(T)                                                        \

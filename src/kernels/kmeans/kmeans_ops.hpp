@@ -31,7 +31,7 @@ struct Ops {
   int64_t (*tile_width)();
   void (*pack)(const T*, int64_t, int64_t, T*);
   int64_t (*scratch)(int64_t, int64_t);
-  // (..., pf, shift): shift null, or (row-dot tile only) the rows are used as x - shift
+  // (..., pf, shift): shift null, or (fused_takes_shift only) the rows are used as x - shift
   void (*fused)(const T*, int64_t, int64_t, const T*, int64_t, int32_t*, T*, T*, const T*,
                 const T*);
   void (*argmin)(const T*, int64_t, int64_t, int32_t*, T*);
@@ -39,6 +39,8 @@ struct Ops {
   void (*accumulate)(const T*, int64_t, int64_t, const T*, const int32_t*, const T*, bool,
                      double*, double*, double*, const T*);
   void (*assigned)(const T*, int64_t, int64_t, int64_t, const T*, const int32_t*, T*);
+  // (d, k): whether `fused` takes a shift for this shape
+  bool (*fused_takes_shift)(int64_t, int64_t);
 };
 
 namespace generic {
