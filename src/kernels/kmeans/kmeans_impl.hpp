@@ -202,9 +202,8 @@ constexpr int64_t kSmallK = 16;
 // Few centers and at most 16 features (AVX-512 float32): one row per lane (lane_rows) instead
 // of the center tile, which would compute 16 or 32 center lanes per row and write and reduce a
 // 16-lane state per row. Whole fits, 200,000 rows, 2 threads, ms per Lloyd iteration (center
-// tile / lane rows): d = 2, k = 3: 1.10-1.40 / 0.74; d = 8, k = 3: 1.42-1.50 / 1.07-1.09;
-// d = 16, k = 3: 1.38-1.44 / 1.13-1.18; d = 4, k = 15: 1.04-1.09 / 0.74; d = 16, k = 15:
-// 1.37-1.43 / 1.36-1.37.
+// tile / lane rows): d = 2, k = 3: 1.05 / 0.50; d = 8, k = 3: 1.46 / 0.58; d = 16, k = 3:
+// 1.42 / 0.56; d = 4, k = 15: 1.01 / 0.55; d = 16, k = 15: 1.44 / 0.84 (docs/kmeans.md).
 inline bool uses_lane_rows(int64_t d, int64_t k) {
   return k < kSmallK && d <= 16 && !uses_row_dot(d, k);
 }
