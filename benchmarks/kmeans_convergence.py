@@ -64,6 +64,7 @@ def news_lsa(root):
     return Normalizer(copy=False).fit_transform(lsa).astype(np.float32)
 
 
+PAUSE_S = 0.5  # before each fit: a peer's idle BLAS / OpenMP threads spin for ~0.1 s
 SETS = {"fashion-mnist": (fashion_mnist, [10, 100, 1000]), "20news-lsa": (news_lsa, [100, 1000])}
 
 
@@ -151,6 +152,7 @@ def main(argv=None):
                 for tool in args.tools:
                     if tool in rec.get("skipped", {}):
                         continue
+                    time.sleep(PAUSE_S)  # the previous tool's BLAS / OpenMP threads spin on
                     try:
                         wall, n_iter, inertia, lab = fit(tool, X, init, args.threads,
                                                          lloyd_iters or 100)

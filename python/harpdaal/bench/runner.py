@@ -36,6 +36,10 @@ from .schema import SCHEMA_ID
 SIZES = ("smoke", "small", "full")
 SGEMM_N = {"smoke": 256, "small": 1024, "full": 2048}
 BREAKDOWN_KEYS = ("compute", "comm", "glue")
+# Seconds to wait before each tool's runs (not at size "smoke"): after its last call a peer's
+# BLAS or OpenMP worker threads keep spinning for ~0.1 s (OpenBLAS: 99.9 ms of CPU in a 100 ms
+# sleep after one dot), which on a 2-core machine takes a core from the next tool measured.
+TOOL_PAUSE_S = {"smoke": 0.0, "small": 0.5, "full": 0.5}
 
 
 # ---- case modules -----------------------------------------------------------------------------
@@ -228,6 +232,7 @@ def run_benchmarks(*, size: str, threads: list[int], repeat: int, only: list[str
                     elif distributed and tool not in multi:
                         rec = _empty(tool, "skipped", "single-process peer: measured in the ranks=1 run")
                     else:
+                        time.sleep(TOOL_PAUSE_S[size])
                         rec = run_tool(module, case, tool, nt, repeat)
                         if distributed and rec["status"] == "failed":
                             _abort(world, f"{case['name']} {tool} threads={nt}: {rec['reason']}",
