@@ -190,31 +190,33 @@ def test_shift_gives_the_centred_copys_bits(isa, dtype, k, method, d):
 
 @pytest.mark.skipif(not {"avx2", "avx512"} <= set(harpdaal.available_isas()),
                     reason="needs the AVX2 and AVX-512 levels")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("d", [2, 3, 5, 9, 16])
 @pytest.mark.parametrize("k", [2, 3, 7, 15])
-def test_lane_rows_give_the_center_tiles_bits(d, k):
-    """AVX-512 float32 runs k < 16 with d <= 16 one row per lane; AVX2 runs the center tile.
-    Both take the same FMAs per (row, center) and the first index on ties, so the labels, the
-    weights and (one FMA per row and feature into each label's sums, in row order) the sums
-    are the same bits, on data full of exact ties."""
+def test_lane_rows_give_the_center_tiles_bits(dtype, d, k):
+    """AVX-512 runs k < 16 with d <= 16 one row per lane; AVX2 runs the center tile. Both take
+    the same FMAs per (row, center) and the first index on ties, so the labels, the weights
+    and (one FMA per row and feature into each label's sums, in row order) the sums are the
+    same bits, on data full of exact ties."""
+    sfx = "_f32" if dtype == np.float32 else "_f64"
     rng = np.random.default_rng(d * 100 + k)
     n = 1003
-    X = (np.round(rng.standard_normal((n, d)) * 2) / 2).astype(np.float32)
-    C = (np.round(rng.standard_normal((k, d)) * 2) / 2).astype(np.float32)
+    X = (np.round(rng.standard_normal((n, d)) * 2) / 2).astype(dtype)
+    C = (np.round(rng.standard_normal((k, d)) * 2) / 2).astype(dtype)
     C[k - 1] = C[0]  # a duplicated center: the lower index must win every tie
-    w = rng.uniform(0.5, 2.0, n).astype(np.float32)
+    w = rng.uniform(0.5, 2.0, n).astype(dtype)
     before = harpdaal.active_isa()
     out = {}
     try:
         for level in ("avx2", "avx512"):
             harpdaal.set_isa(level)
             labels, sums, weights = np.empty(n, np.int32), np.empty((k, d)), np.empty(k)
-            K.lloyd_partial_f32(X, w, C, labels, sums, weights, 2, "fused")
-            pl, dist = np.empty(n, np.int32), np.empty(n, np.float32)
-            K.assign_f32(X, C, pl, dist, 2, "fused")
-            # lloyd_fit's steps take no inertia: from d = 4 on, the vector M-step
+            getattr(K, "lloyd_partial" + sfx)(X, w, C, labels, sums, weights, 2, "fused")
+            pl, dist = np.empty(n, np.int32), np.empty(n, dtype)
+            getattr(K, "assign" + sfx)(X, C, pl, dist, 2, "fused")
+            # lloyd_fit's steps take no inertia: float32 from d = 4 on, the vector M-step
             cf, lf = C.copy(), np.empty(n, np.int32)
-            K.lloyd_fit_f32(X, w, cf, lf, 4, 0.0, 2, "fused")
+            getattr(K, "lloyd_fit" + sfx)(X, w, cf, lf, 4, 0.0, 2, "fused")
             out[level] = (labels, sums, weights, pl, dist, cf, lf)
     finally:
         harpdaal.set_isa(before)

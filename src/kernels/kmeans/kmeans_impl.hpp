@@ -199,11 +199,12 @@ int64_t rows_per_tile() {
 // uses the row-dot tile (dot_tile): a 2-vector tile of centers would waste most of its lanes.
 constexpr int64_t kSmallK = 16;
 
-// Few centers and at most 16 features (AVX-512 float32): one row per lane (lane_rows) instead
+// Few centers and at most 16 features (AVX-512): one row per lane (lane_rows) instead
 // of the center tile, which would compute 16 or 32 center lanes per row and write and reduce a
 // 16-lane state per row. Whole fits, 200,000 rows, 2 threads, ms per Lloyd iteration (center
 // tile / lane rows): d = 2, k = 3: 1.05 / 0.50; d = 8, k = 3: 1.46 / 0.58; d = 16, k = 3:
-// 1.42 / 0.56; d = 4, k = 15: 1.01 / 0.55; d = 16, k = 15: 1.44 / 0.84 (docs/kmeans.md).
+// 1.42 / 0.56; d = 4, k = 15: 1.01 / 0.55; d = 16, k = 15: 1.44 / 0.84; float64 d = 2, k = 3:
+// 1.98-2.22 / 0.88-0.92; d = 16, k = 15: 3.36-3.42 / 1.94-2.06 (docs/kmeans.md).
 inline bool uses_lane_rows(int64_t d, int64_t k) {
   return k < kSmallK && d <= 16 && !uses_row_dot(d, k);
 }
@@ -588,7 +589,7 @@ inline void transpose16(__m512* r) {
   for (int f = 0; f < 16; ++f) r[f] = t[f];
 }
 
-// Few centers and short rows (uses_lane_rows, float32): one row per lane, 16 rows per vector.
+// Few centers and short rows (uses_lane_rows), float32: one row per lane, 16 rows per vector.
 // 16 rows (each loaded as one masked vector of D features) are transposed into feature
 // vectors (lane l of vector f = x[l][f]; 16 gathers instead made d = 16, k = 3 fits 1.6x
 // slower, d = 8 1.35x, d = 4 1.1x, d <= 3 about equal), each
@@ -630,8 +631,76 @@ inline void lane_rows_d(const float* x, int64_t rows, const float* packed, int64
   }
 }
 
-inline void lane_rows(const float* x, int64_t rows, int64_t d, const float* packed, int64_t k,
-                      int32_t* labels, float* best, const float* sh) {
+// The float64 form: 8 rows per vector, each row one or two masked vectors of up to 8 features,
+// transposed 8 x 8 (transpose8); the packed tile is 16 doubles wide. The same FMAs and tie rule
+// as the float64 center tile, so the same bits.
+inline void transpose8(__m512d* r) {
+  // (maskz with all lanes: GCC 12 warns inside the unmasked unpacks and shuffles)
+  const __mmask8 all = 0xFF;
+  __m512d t[8];
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i) {
+    t[2 * i] = _mm512_maskz_unpacklo_pd(all, r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_maskz_unpackhi_pd(all, r[2 * i], r[2 * i + 1]);
+  }
+  // t[2p + b], 128-bit lane L: feature 2L + b of rows 2p, 2p + 1
+#pragma GCC unroll 2
+  for (int b = 0; b < 2; ++b) {
+    const __m512d a = _mm512_maskz_shuffle_f64x2(all, t[b], t[2 + b], _MM_SHUFFLE(1, 0, 1, 0));
+    const __m512d a2 = _mm512_maskz_shuffle_f64x2(all, t[b], t[2 + b], _MM_SHUFFLE(3, 2, 3, 2));
+    const __m512d c = _mm512_maskz_shuffle_f64x2(all, t[4 + b], t[6 + b], _MM_SHUFFLE(1, 0, 1, 0));
+    const __m512d c2 = _mm512_maskz_shuffle_f64x2(all, t[4 + b], t[6 + b], _MM_SHUFFLE(3, 2, 3, 2));
+    r[b] = _mm512_maskz_shuffle_f64x2(all, a, c, _MM_SHUFFLE(2, 0, 2, 0));
+    r[2 + b] = _mm512_maskz_shuffle_f64x2(all, a, c, _MM_SHUFFLE(3, 1, 3, 1));
+    r[4 + b] = _mm512_maskz_shuffle_f64x2(all, a2, c2, _MM_SHUFFLE(2, 0, 2, 0));
+    r[6 + b] = _mm512_maskz_shuffle_f64x2(all, a2, c2, _MM_SHUFFLE(3, 1, 3, 1));
+  }
+}
+
+template <int D>
+inline void lane_rows_d(const double* x, int64_t rows, const double* packed, int64_t k,
+                        int32_t* labels, double* best, const double* sh) {
+  constexpr int64_t nr = kVecsPerTile * 8;  // the float64 center tile's packed layout
+  constexpr int DL = D < 8 ? D : 8, DH = D - DL;
+  const __mmask8 mlo = __mmask8(DL == 8 ? 0xFF : (1u << DL) - 1);
+  const __mmask8 mhi = __mmask8(DH == 8 ? 0xFF : (1u << DH) - 1);
+  for (int64_t i = 0; i < rows; i += 8) {
+    const int64_t m = rows - i < 8 ? rows - i : 8;
+    const __mmask8 live = __mmask8(m == 8 ? 0xFF : (1u << m) - 1);
+    const double* xb = x + i * D;
+    __m512d xf[16];
+#pragma GCC unroll 8
+    for (int r = 0; r < 8; ++r)
+      xf[r] = r < m ? _mm512_maskz_loadu_pd(mlo, xb + r * D) : _mm512_setzero_pd();
+    transpose8(xf);
+    if constexpr (DH > 0) {
+#pragma GCC unroll 8
+      for (int r = 0; r < 8; ++r)
+        xf[8 + r] = r < m ? _mm512_maskz_loadu_pd(mhi, xb + r * D + 8) : _mm512_setzero_pd();
+      transpose8(xf + 8);
+    }
+    if (sh)
+#pragma GCC unroll 16
+      for (int f = 0; f < D; ++f) xf[f] = _mm512_sub_pd(xf[f], _mm512_set1_pd(sh[f]));
+    __m512d bst = _mm512_set1_pd(-std::numeric_limits<double>::infinity());
+    __m512i idx = _mm512_setzero_si512();
+    for (int64_t j = 0; j < k; ++j) {
+      __m512d acc = _mm512_set1_pd(packed[j]);
+#pragma GCC unroll 16
+      for (int f = 0; f < D; ++f)
+        acc = _mm512_fmadd_pd(xf[f], _mm512_set1_pd(packed[(f + 1) * nr + j]), acc);
+      const __mmask8 gt = _mm512_cmp_pd_mask(acc, bst, _CMP_GT_OQ);
+      bst = _mm512_mask_mov_pd(bst, gt, acc);
+      idx = _mm512_mask_mov_epi32(idx, __mmask16(gt), _mm512_set1_epi32(int32_t(j)));
+    }
+    _mm512_mask_storeu_epi32(labels + i, __mmask16(live), idx);
+    _mm512_mask_storeu_pd(best + i, live, bst);
+  }
+}
+
+template <class T>
+inline void lane_rows(const T* x, int64_t rows, int64_t d, const T* packed, int64_t k,
+                      int32_t* labels, T* best, const T* sh) {
   switch (d) {
 #define HARPDAAL_LANE_D(D) \
   case D: lane_rows_d<D>(x, rows, packed, k, labels, best, sh); return;
@@ -700,11 +769,9 @@ void fused_block(const T* x, int64_t rows, int64_t d, const T* packed, int64_t k
     return;
   }
 #if defined(__AVX512F__)
-  if constexpr (std::is_same_v<T, float>) {
-    if (uses_lane_rows(d, k)) {
-      lane_rows(x, rows, d, packed, k, labels, best, shift);
-      return;
-    }
+  if (uses_lane_rows(d, k)) {
+    lane_rows<T>(x, rows, d, packed, k, labels, best, shift);
+    return;
   }
 #endif
   // (the callers centre k >= kSmallK rows into a buffer themselves)
@@ -1103,7 +1170,7 @@ template <class T>
 bool fused_takes_shift(int64_t d, int64_t k) {
   if (uses_row_dot(d, k)) return true;
 #if defined(__AVX512F__)
-  if constexpr (std::is_same_v<T, float>) return uses_lane_rows(d, k);
+  return uses_lane_rows(d, k);
 #endif
   return false;
 }
