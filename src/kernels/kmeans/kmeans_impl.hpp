@@ -203,8 +203,9 @@ constexpr int64_t kSmallK = 16;
 // of the center tile, which would compute 16 or 32 center lanes per row and write and reduce a
 // 16-lane state per row. Whole fits, 200,000 rows, 2 threads, ms per Lloyd iteration (center
 // tile / lane rows): d = 2, k = 3: 1.05 / 0.50; d = 8, k = 3: 1.46 / 0.58; d = 16, k = 3:
-// 1.42 / 0.56; d = 4, k = 15: 1.01 / 0.55; d = 16, k = 15: 1.44 / 0.84; float64 d = 2, k = 3:
-// 1.98-2.22 / 0.88-0.92; d = 16, k = 15: 3.36-3.42 / 1.94-2.06 (docs/kmeans.md).
+// 1.42 / 0.56; d = 4, k = 15: 1.01 / 0.55; d = 16, k = 15: 1.44 / 0.84; float64 (with
+// accumulate_short_f64) d = 2, k = 3: 2.12 / 0.71; d = 16, k = 15: 3.46 / 1.55
+// (docs/kmeans.md).
 inline bool uses_lane_rows(int64_t d, int64_t k) {
   return k < kSmallK && d <= 16 && !uses_row_dot(d, k);
 }
@@ -1102,6 +1103,59 @@ inline bool accumulate_short_f32(const float* x, int64_t rows, int64_t d, const 
 }
 #endif
 
+#if defined(__AVX512F__)
+// accumulate_short_f32 for float64 rows of at most 16 features (no inertia): each row is one or
+// two 8-lane FMAs on the local sums (lane f: s + w x_f, the one rounding of the generic loop's
+// contracted s += w * x; the weight in lane d: w * 1 + s is weights[l] += w), each label's rows
+// in row order. Used at every d <= 16: the generic loop (a centred copy of each row, a loop of
+// d iterations) was ~3x the time of the lane tile at d = 2.
+inline bool accumulate_short_f64(const double* x, int64_t rows, int64_t d, const double* w,
+                                 const int32_t* labels, double* sums, double* weights,
+                                 const double* sh) {
+  int32_t top = 0;
+  for (int64_t i = 0; i < rows; ++i) top = labels[i] > top ? labels[i] : top;
+  if (top >= kShortLabels || d > 16) return false;
+  const int64_t nl = int64_t(top) + 1;
+  const bool two = d > 8;
+  const int64_t dl = two ? 8 : d, dh = d - dl;
+  const __mmask8 m0 = __mmask8(dl == 8 ? 0xFF : (1u << dl) - 1);
+  const __mmask8 m1 = __mmask8(dh == 8 ? 0xFF : (1u << dh) - 1);
+  const bool wlane = d != 8 && d != 16;
+  const __mmask8 w0 = __mmask8(wlane && !two ? 1u << d : 0u);
+  const __mmask8 w1 = __mmask8(wlane && two ? 1u << (d - 8) : 0u);
+  alignas(64) double acc[kShortLabels * 16];
+  for (int64_t l = 0; l < nl; ++l) {
+    _mm512_store_pd(acc + l * 16, _mm512_maskz_loadu_pd(m0, sums + l * d));
+    if (two) _mm512_store_pd(acc + l * 16 + 8, _mm512_maskz_loadu_pd(m1, sums + l * d + 8));
+    if (wlane) acc[l * 16 + d] = weights[l];
+  }
+  const __m512d sh0 = sh ? _mm512_maskz_loadu_pd(m0, sh) : _mm512_setzero_pd();
+  const __m512d sh1 = sh && two ? _mm512_maskz_loadu_pd(m1, sh + 8) : _mm512_setzero_pd();
+  const __m512d one = _mm512_set1_pd(1.0);
+  for (int64_t i = 0; i < rows; ++i) {
+    const __m512d vw = _mm512_set1_pd(w ? w[i] : 1.0);
+    double* a = acc + int64_t(labels[i]) * 16;
+    __m512d v = _mm512_maskz_loadu_pd(m0, x + i * d);
+    if (sh) v = _mm512_sub_pd(v, sh0);  // a centred copy's bits
+    v = _mm512_mask_mov_pd(v, w0, one);
+    _mm512_store_pd(a, _mm512_fmadd_pd(vw, v, _mm512_load_pd(a)));
+    if (two) {
+      __m512d h = _mm512_maskz_loadu_pd(m1, x + i * d + 8);
+      if (sh) h = _mm512_sub_pd(h, sh1);
+      h = _mm512_mask_mov_pd(h, w1, one);
+      _mm512_store_pd(a + 8, _mm512_fmadd_pd(vw, h, _mm512_load_pd(a + 8)));
+    }
+    if (!wlane) weights[labels[i]] += w ? w[i] : 1.0;
+  }
+  for (int64_t l = 0; l < nl; ++l) {
+    if (wlane) weights[l] = acc[l * 16 + d];
+    _mm512_mask_storeu_pd(sums + l * d, m0, _mm512_load_pd(acc + l * 16));
+    if (two) _mm512_mask_storeu_pd(sums + l * d + 8, m1, _mm512_load_pd(acc + l * 16 + 8));
+  }
+  return true;
+}
+#endif
+
 // shift: null, or the rows are used as x - shift (the bits of a centred copy).
 template <class T>
 void accumulate_rows(const T* x, int64_t rows, int64_t d, const T* w, const int32_t* labels,
@@ -1119,6 +1173,10 @@ void accumulate_rows(const T* x, int64_t rows, int64_t d, const T* w, const int3
       accumulate_rows_f32<false>(x, rows, d, w, labels, gap, gap_is_half, sums, weights,
                                  inertia, shift);
     return;
+  }
+  if constexpr (std::is_same_v<T, double>) {
+    if (!inertia && d <= 16 && accumulate_short_f64(x, rows, d, w, labels, sums, weights, shift))
+      return;
   }
 #endif
   std::vector<T> centred(shift ? size_t(d) : 0);
