@@ -590,6 +590,42 @@ inline void transpose16(__m512* r) {
   for (int f = 0; f < 16; ++f) r[f] = t[f];
 }
 
+// One group of W rows (lanes) against the k centers of the packed center tile: xf holds the D
+// feature vectors (the means subtracted here when sh is not null), scores in feature order,
+// first index on ties; the group's m live labels and best values are stored.
+template <class T, int D>
+inline void lane_argmax(typename Simd<T>::V* xf, const T* packed, int64_t k, int64_t m,
+                        const T* sh, int32_t* labels, T* best) {
+  using S = Simd<T>;
+  using V = typename S::V;
+  constexpr int64_t nr = kVecsPerTile * S::W;
+  if (sh)
+#pragma GCC unroll 16
+    for (int f = 0; f < D; ++f) xf[f] = S::sub(xf[f], S::set1(sh[f]));  // a centred copy's bits
+  V bst = S::set1(-std::numeric_limits<T>::infinity());
+  __m512i idx = _mm512_setzero_si512();
+  for (int64_t j = 0; j < k; ++j) {
+    V acc = S::set1(packed[j]);
+#pragma GCC unroll 16
+    for (int f = 0; f < D; ++f) acc = S::fma(xf[f], S::set1(packed[(f + 1) * nr + j]), acc);
+    if constexpr (std::is_same_v<T, float>) {
+      const __mmask16 gt = _mm512_cmp_ps_mask(acc, bst, _CMP_GT_OQ);
+      bst = _mm512_mask_mov_ps(bst, gt, acc);
+      idx = _mm512_mask_mov_epi32(idx, gt, _mm512_set1_epi32(int32_t(j)));
+    } else {
+      const __mmask8 gt = _mm512_cmp_pd_mask(acc, bst, _CMP_GT_OQ);
+      bst = _mm512_mask_mov_pd(bst, gt, acc);
+      idx = _mm512_mask_mov_epi32(idx, __mmask16(gt), _mm512_set1_epi32(int32_t(j)));
+    }
+  }
+  const __mmask16 live = __mmask16(m == 16 ? 0xFFFFu : (1u << m) - 1);
+  _mm512_mask_storeu_epi32(labels, live, idx);
+  if constexpr (std::is_same_v<T, float>)
+    _mm512_mask_storeu_ps(best, live, bst);
+  else
+    _mm512_mask_storeu_pd(best, __mmask8(live), bst);
+}
+
 // Few centers and short rows (uses_lane_rows), float32: one row per lane, 16 rows per vector.
 // 16 rows (each loaded as one masked vector of D features) are transposed into feature
 // vectors (lane l of vector f = x[l][f]; 16 gathers instead made d = 16, k = 3 fits 1.6x
@@ -602,33 +638,16 @@ inline void transpose16(__m512* r) {
 template <int D>
 inline void lane_rows_d(const float* x, int64_t rows, const float* packed, int64_t k,
                         int32_t* labels, float* best, const float* sh) {
-  constexpr int64_t nr = kVecsPerTile * 16;  // the center tile's packed layout, one tile
   const __mmask16 mrow = __mmask16(D == 16 ? 0xFFFF : (1u << D) - 1);
   for (int64_t i = 0; i < rows; i += 16) {
     const int64_t m = rows - i < 16 ? rows - i : 16;
-    const __mmask16 live = m == 16 ? __mmask16(0xFFFF) : __mmask16((1u << m) - 1);
     const float* xb = x + i * D;
     __m512 xf[16];
 #pragma GCC unroll 16
     for (int r = 0; r < 16; ++r)
       xf[r] = r < m ? _mm512_maskz_loadu_ps(mrow, xb + r * D) : _mm512_setzero_ps();
     transpose16(xf);
-    if (sh)
-#pragma GCC unroll 16
-      for (int f = 0; f < D; ++f) xf[f] = _mm512_sub_ps(xf[f], _mm512_set1_ps(sh[f]));
-    __m512 bst = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
-    __m512i idx = _mm512_setzero_si512();
-    for (int64_t j = 0; j < k; ++j) {
-      __m512 acc = _mm512_set1_ps(packed[j]);
-#pragma GCC unroll 16
-      for (int f = 0; f < D; ++f)
-        acc = _mm512_fmadd_ps(xf[f], _mm512_set1_ps(packed[(f + 1) * nr + j]), acc);
-      const __mmask16 gt = _mm512_cmp_ps_mask(acc, bst, _CMP_GT_OQ);
-      bst = _mm512_mask_mov_ps(bst, gt, acc);
-      idx = _mm512_mask_mov_epi32(idx, gt, _mm512_set1_epi32(int32_t(j)));
-    }
-    _mm512_mask_storeu_epi32(labels + i, live, idx);
-    _mm512_mask_storeu_ps(best + i, live, bst);
+    lane_argmax<float, D>(xf, packed, k, m, sh, labels + i, best + i);
   }
 }
 
@@ -661,13 +680,11 @@ inline void transpose8(__m512d* r) {
 template <int D>
 inline void lane_rows_d(const double* x, int64_t rows, const double* packed, int64_t k,
                         int32_t* labels, double* best, const double* sh) {
-  constexpr int64_t nr = kVecsPerTile * 8;  // the float64 center tile's packed layout
   constexpr int DL = D < 8 ? D : 8, DH = D - DL;
   const __mmask8 mlo = __mmask8(DL == 8 ? 0xFF : (1u << DL) - 1);
   const __mmask8 mhi = __mmask8(DH == 8 ? 0xFF : (1u << DH) - 1);
   for (int64_t i = 0; i < rows; i += 8) {
     const int64_t m = rows - i < 8 ? rows - i : 8;
-    const __mmask8 live = __mmask8(m == 8 ? 0xFF : (1u << m) - 1);
     const double* xb = x + i * D;
     __m512d xf[16];
 #pragma GCC unroll 8
@@ -680,22 +697,7 @@ inline void lane_rows_d(const double* x, int64_t rows, const double* packed, int
         xf[8 + r] = r < m ? _mm512_maskz_loadu_pd(mhi, xb + r * D + 8) : _mm512_setzero_pd();
       transpose8(xf + 8);
     }
-    if (sh)
-#pragma GCC unroll 16
-      for (int f = 0; f < D; ++f) xf[f] = _mm512_sub_pd(xf[f], _mm512_set1_pd(sh[f]));
-    __m512d bst = _mm512_set1_pd(-std::numeric_limits<double>::infinity());
-    __m512i idx = _mm512_setzero_si512();
-    for (int64_t j = 0; j < k; ++j) {
-      __m512d acc = _mm512_set1_pd(packed[j]);
-#pragma GCC unroll 16
-      for (int f = 0; f < D; ++f)
-        acc = _mm512_fmadd_pd(xf[f], _mm512_set1_pd(packed[(f + 1) * nr + j]), acc);
-      const __mmask8 gt = _mm512_cmp_pd_mask(acc, bst, _CMP_GT_OQ);
-      bst = _mm512_mask_mov_pd(bst, gt, acc);
-      idx = _mm512_mask_mov_epi32(idx, __mmask16(gt), _mm512_set1_epi32(int32_t(j)));
-    }
-    _mm512_mask_storeu_epi32(labels + i, __mmask16(live), idx);
-    _mm512_mask_storeu_pd(best + i, live, bst);
+    lane_argmax<double, D>(xf, packed, k, m, sh, labels + i, best + i);
   }
 }
 
