@@ -100,8 +100,9 @@ struct Assigner {
   int64_t block_rows;  // rows per parallel block
   const T* shift;      // null, or x is used as x - shift (centred block by block)
   const int64_t* index = nullptr;  // null, or row i is x[index[i]] (gathered block by block)
-  // The row-dot tile, a shift and no index, for a caller that passes the shift on to accumulate
-  // as well: the row-dot tile and accumulate read x and subtract the shift as they load it
+  // A tile that takes a shift (ops.fused_takes_shift: the row-dot tile, or AVX-512's lane rows),
+  // a shift and no index, for a caller that passes the shift on to accumulate as well: the tile
+  // and accumulate read x and subtract the shift as they load it
   // (the same values as the centred buffer), so no block is copied. Fashion-mnist, k = 10,
   // 1 thread: 73 ms per Lloyd step with the buffer against 44 ms without a shift at all; the
   // copy's stores and the buffer's share of L1 (with 31 KB of centers) cost the difference.

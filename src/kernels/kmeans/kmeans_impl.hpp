@@ -204,7 +204,7 @@ constexpr int64_t kSmallK = 16;
 // 16-lane state per row. Whole fits, 200,000 rows, 2 threads, ms per Lloyd iteration (center
 // tile / lane rows): d = 2, k = 3: 1.05 / 0.50; d = 8, k = 3: 1.46 / 0.58; d = 16, k = 3:
 // 1.42 / 0.56; d = 4, k = 15: 1.01 / 0.55; d = 16, k = 15: 1.44 / 0.84; float64 (with
-// accumulate_short_f64) d = 2, k = 3: 2.12 / 0.71; d = 16, k = 15: 3.46 / 1.55
+// accumulate_short) d = 2, k = 3: 2.12 / 0.71; d = 16, k = 15: 3.46 / 1.55
 // (docs/kmeans.md).
 inline bool uses_lane_rows(int64_t d, int64_t k) {
   return k < kSmallK && d <= 16 && !uses_row_dot(d, k);
@@ -777,8 +777,8 @@ void fused_block(const T* x, int64_t rows, int64_t d, const T* packed, int64_t k
     return;
   }
 #endif
-  // (the callers centre k >= kSmallK rows into a buffer themselves)
-  if (shift) throw std::logic_error("kmeans: fused_block takes a shift only with the row-dot tile");
+  // (the callers centre the center tile's rows into a buffer themselves)
+  if (shift) throw std::logic_error("kmeans: fused_block takes a shift only where fused_takes_shift");
   for (int64_t i = 0; i < rows * W; ++i) {
     st_best[i] = -std::numeric_limits<T>::infinity();
     st_idx[i] = 0;
@@ -1045,83 +1045,70 @@ void accumulate_rows_f32(const float* x, int64_t rows, int64_t d, const float* w
 #endif
 
 #if defined(__AVX512F__)
-// Rows of at most 16 features (float32, AVX-512), no inertia: each row's float64 w * x goes
-// into its label's sums as one or two 8-lane FMAs (lane f: s_f + w x_f, one rounding: the bits
-// of accumulate_rows_f32's scalar tail, which handles such rows feature by feature) on a local
-// copy of the sums with 8 or 16 lanes per label, written back at the end. Each label's sums
-// still take its rows one by one in row order. Returns false (nothing done) when a label is
-// kShortLabels or more. Used from kShortMinFeatures features on: whole fits, 200,000 rows,
-// 2 threads, ms per Lloyd iteration with the scalar tail / this: d = 8, k = 3: 0.89-0.96 /
-// 0.68-0.71; d = 12, k = 5: 1.12 / 0.88-0.91; d = 16, k = 3: 1.03-1.06 / 0.91-1.02; d = 4:
-// 0.51-0.56 / 0.49-0.56; d = 3: 0.58 / 0.61 and d = 2 slower too (the per-label chain through
-// the local sums, one 64-byte store-to-load forward per row, costs more than two scalar ones).
+// Rows of at most 16 features, no inertia: each row's float64 w * x goes into its label's sums
+// as one or two 8-lane FMAs (lane f: s_f + w x_f, one rounding: the bits of the scalar paths,
+// accumulate_rows_f32's tail and the generic loop's contracted s += w * x) on a local copy of
+// the sums with 16 lanes per label, written back at the end; a row shorter than 8 or than 16
+// features carries 1.0 in lane d, so that lane gathers the weight (w * 1 + s is
+// weights[l] += w). Each label's sums still take its rows one by one in row order. Returns
+// false (nothing done) when a label is kShortLabels or more.
+// float32 uses it from kShortMinFeatures features on: whole fits, 200,000 rows, 2 threads, ms
+// per Lloyd iteration with the scalar tail / this: d = 8, k = 3: 0.89-0.96 / 0.68-0.71;
+// d = 12, k = 5: 1.12 / 0.88-0.91; d = 16, k = 3: 1.03-1.06 / 0.91-1.02; d = 4: 0.51-0.56 /
+// 0.49-0.56; d = 3: 0.58 / 0.61 and d = 2 slower too (the per-label chain through the local
+// sums, one 64-byte store-to-load forward per row, costs more than two scalar ones). float64
+// uses it at every d <= 16: the generic loop (a centred copy of each row, a loop of d
+// iterations) was ~3x the time of the lane tile at d = 2.
 constexpr int64_t kShortLabels = 64;
 constexpr int64_t kShortMinFeatures = 4;
-inline bool accumulate_short_f32(const float* x, int64_t rows, int64_t d, const float* w,
-                                 const int32_t* labels, double* sums, double* weights,
-                                 const float* sh) {
+
+// One row of d <= 16 features (minus sh when not null: a centred copy's bits) as float64
+// halves, features 0-7 in lo and 8-15 in hi (hi only when d > 8).
+template <class T>
+struct ShortRows;
+template <>
+struct ShortRows<float> {
+  __mmask16 m;
+  __m512 sh;
+  ShortRows(int64_t d, const float* s)
+      : m(__mmask16(d >= 16 ? 0xFFFF : (1u << d) - 1)),
+        sh(s ? _mm512_maskz_loadu_ps(m, s) : _mm512_setzero_ps()) {}
+  void load(const float* row, bool centred, bool two, __m512d& lo, __m512d& hi) const {
+    __m512 v = _mm512_maskz_loadu_ps(m, row);
+    if (centred) v = _mm512_sub_ps(v, sh);
+    lo = _mm512_maskz_cvtps_pd(__mmask8(0xFF), vx::lo256(v));
+    if (two) hi = _mm512_maskz_cvtps_pd(__mmask8(0xFF), vx::hi256(v));
+  }
+};
+template <>
+struct ShortRows<double> {
+  __mmask8 m0, m1;
+  __m512d sh0, sh1;
+  ShortRows(int64_t d, const double* s)
+      : m0(__mmask8(d >= 8 ? 0xFF : (1u << d) - 1)),
+        m1(__mmask8(d >= 16 ? 0xFF : d > 8 ? (1u << (d - 8)) - 1 : 0)),
+        sh0(s ? _mm512_maskz_loadu_pd(m0, s) : _mm512_setzero_pd()),
+        sh1(s && d > 8 ? _mm512_maskz_loadu_pd(m1, s + 8) : _mm512_setzero_pd()) {}
+  void load(const double* row, bool centred, bool two, __m512d& lo, __m512d& hi) const {
+    lo = _mm512_maskz_loadu_pd(m0, row);
+    if (centred) lo = _mm512_sub_pd(lo, sh0);
+    if (two) {
+      hi = _mm512_maskz_loadu_pd(m1, row + 8);
+      if (centred) hi = _mm512_sub_pd(hi, sh1);
+    }
+  }
+};
+
+template <class T>
+inline bool accumulate_short(const T* x, int64_t rows, int64_t d, const T* w,
+                             const int32_t* labels, double* sums, double* weights, const T* sh) {
   int32_t top = 0;
   for (int64_t i = 0; i < rows; ++i) top = labels[i] > top ? labels[i] : top;
   if (top >= kShortLabels || d > 16) return false;
   const int64_t nl = int64_t(top) + 1;
   const bool two = d > 8;
   const __mmask8 m0 = __mmask8(d >= 8 ? 0xFF : (1u << d) - 1);
-  const __mmask8 m1 = __mmask8(d >= 16 ? 0xFF : d > 8 ? (1u << (d - 8)) - 1 : 0);
-  const __mmask16 mrow = __mmask16(d >= 16 ? 0xFFFF : (1u << d) - 1);
-  alignas(64) double acc[kShortLabels * 16];
-  for (int64_t l = 0; l < nl; ++l) {
-    _mm512_store_pd(acc + l * 16, _mm512_maskz_loadu_pd(m0, sums + l * d));
-    if (two) _mm512_store_pd(acc + l * 16 + 8, _mm512_maskz_loadu_pd(m1, sums + l * d + 8));
-  }
-  // A row shorter than 8 or than 16 features carries 1.0 in lane d, so that lane of its
-  // label's sums gathers the weight: w * 1 + s, one rounding, is weights[l] += w.
-  const bool wlane = d != 8 && d != 16;
-  if (wlane)
-    for (int64_t l = 0; l < nl; ++l) acc[l * 16 + d] = weights[l];
-  const __m512 shv = sh ? _mm512_maskz_loadu_ps(mrow, sh) : _mm512_setzero_ps();
-  const __mmask16 wbit = __mmask16(wlane ? 1u << d : 0u);
-  for (int64_t i = 0; i < rows; ++i) {
-    const double wi = w ? double(w[i]) : 1.0;
-    const __m512d vw = _mm512_set1_pd(wi);
-    __m512 v = _mm512_maskz_loadu_ps(mrow, x + i * d);
-    if (sh) v = _mm512_sub_ps(v, shv);  // a centred copy's bits
-    v = _mm512_mask_mov_ps(v, wbit, _mm512_set1_ps(1.0f));
-    double* a = acc + int64_t(labels[i]) * 16;
-    const __m512d lo = _mm512_maskz_cvtps_pd(__mmask8(0xFF), vx::lo256(v));
-    _mm512_store_pd(a, _mm512_fmadd_pd(vw, lo, _mm512_load_pd(a)));
-    if (two) {
-      const __m512d hi = _mm512_maskz_cvtps_pd(__mmask8(0xFF), vx::hi256(v));
-      _mm512_store_pd(a + 8, _mm512_fmadd_pd(vw, hi, _mm512_load_pd(a + 8)));
-    }
-    if (!wlane) weights[labels[i]] += wi;
-  }
-  if (wlane)
-    for (int64_t l = 0; l < nl; ++l) weights[l] = acc[l * 16 + d];
-  for (int64_t l = 0; l < nl; ++l) {
-    _mm512_mask_storeu_pd(sums + l * d, m0, _mm512_load_pd(acc + l * 16));
-    if (two) _mm512_mask_storeu_pd(sums + l * d + 8, m1, _mm512_load_pd(acc + l * 16 + 8));
-  }
-  return true;
-}
-#endif
-
-#if defined(__AVX512F__)
-// accumulate_short_f32 for float64 rows of at most 16 features (no inertia): each row is one or
-// two 8-lane FMAs on the local sums (lane f: s + w x_f, the one rounding of the generic loop's
-// contracted s += w * x; the weight in lane d: w * 1 + s is weights[l] += w), each label's rows
-// in row order. Used at every d <= 16: the generic loop (a centred copy of each row, a loop of
-// d iterations) was ~3x the time of the lane tile at d = 2.
-inline bool accumulate_short_f64(const double* x, int64_t rows, int64_t d, const double* w,
-                                 const int32_t* labels, double* sums, double* weights,
-                                 const double* sh) {
-  int32_t top = 0;
-  for (int64_t i = 0; i < rows; ++i) top = labels[i] > top ? labels[i] : top;
-  if (top >= kShortLabels || d > 16) return false;
-  const int64_t nl = int64_t(top) + 1;
-  const bool two = d > 8;
-  const int64_t dl = two ? 8 : d, dh = d - dl;
-  const __mmask8 m0 = __mmask8(dl == 8 ? 0xFF : (1u << dl) - 1);
-  const __mmask8 m1 = __mmask8(dh == 8 ? 0xFF : (1u << dh) - 1);
+  const __mmask8 m1 = __mmask8(d >= 16 ? 0xFF : two ? (1u << (d - 8)) - 1 : 0);
   const bool wlane = d != 8 && d != 16;
   const __mmask8 w0 = __mmask8(wlane && !two ? 1u << d : 0u);
   const __mmask8 w1 = __mmask8(wlane && two ? 1u << (d - 8) : 0u);
@@ -1131,23 +1118,21 @@ inline bool accumulate_short_f64(const double* x, int64_t rows, int64_t d, const
     if (two) _mm512_store_pd(acc + l * 16 + 8, _mm512_maskz_loadu_pd(m1, sums + l * d + 8));
     if (wlane) acc[l * 16 + d] = weights[l];
   }
-  const __m512d sh0 = sh ? _mm512_maskz_loadu_pd(m0, sh) : _mm512_setzero_pd();
-  const __m512d sh1 = sh && two ? _mm512_maskz_loadu_pd(m1, sh + 8) : _mm512_setzero_pd();
+  const ShortRows<T> in(d, sh);
   const __m512d one = _mm512_set1_pd(1.0);
   for (int64_t i = 0; i < rows; ++i) {
-    const __m512d vw = _mm512_set1_pd(w ? w[i] : 1.0);
+    const double wi = w ? double(w[i]) : 1.0;
+    const __m512d vw = _mm512_set1_pd(wi);
     double* a = acc + int64_t(labels[i]) * 16;
-    __m512d v = _mm512_maskz_loadu_pd(m0, x + i * d);
-    if (sh) v = _mm512_sub_pd(v, sh0);  // a centred copy's bits
-    v = _mm512_mask_mov_pd(v, w0, one);
-    _mm512_store_pd(a, _mm512_fmadd_pd(vw, v, _mm512_load_pd(a)));
+    __m512d lo, hi;
+    in.load(x + i * d, sh != nullptr, two, lo, hi);
+    lo = _mm512_mask_mov_pd(lo, w0, one);
+    _mm512_store_pd(a, _mm512_fmadd_pd(vw, lo, _mm512_load_pd(a)));
     if (two) {
-      __m512d h = _mm512_maskz_loadu_pd(m1, x + i * d + 8);
-      if (sh) h = _mm512_sub_pd(h, sh1);
-      h = _mm512_mask_mov_pd(h, w1, one);
-      _mm512_store_pd(a + 8, _mm512_fmadd_pd(vw, h, _mm512_load_pd(a + 8)));
+      hi = _mm512_mask_mov_pd(hi, w1, one);
+      _mm512_store_pd(a + 8, _mm512_fmadd_pd(vw, hi, _mm512_load_pd(a + 8)));
     }
-    if (!wlane) weights[labels[i]] += w ? w[i] : 1.0;
+    if (!wlane) weights[labels[i]] += wi;
   }
   for (int64_t l = 0; l < nl; ++l) {
     if (wlane) weights[l] = acc[l * 16 + d];
@@ -1166,7 +1151,7 @@ void accumulate_rows(const T* x, int64_t rows, int64_t d, const T* w, const int3
 #if defined(__AVX512F__)
   if constexpr (std::is_same_v<T, float>) {
     if (!inertia && d >= kShortMinFeatures && d <= 16 &&
-        accumulate_short_f32(x, rows, d, w, labels, sums, weights, shift))
+        accumulate_short<float>(x, rows, d, w, labels, sums, weights, shift))
       return;
     if (inertia)
       accumulate_rows_f32<true>(x, rows, d, w, labels, gap, gap_is_half, sums, weights, inertia,
@@ -1177,7 +1162,8 @@ void accumulate_rows(const T* x, int64_t rows, int64_t d, const T* w, const int3
     return;
   }
   if constexpr (std::is_same_v<T, double>) {
-    if (!inertia && d <= 16 && accumulate_short_f64(x, rows, d, w, labels, sums, weights, shift))
+    if (!inertia && d <= 16 &&
+        accumulate_short<double>(x, rows, d, w, labels, sums, weights, shift))
       return;
   }
 #endif
@@ -1231,8 +1217,9 @@ bool fused_takes_shift(int64_t d, int64_t k) {
   if (uses_row_dot(d, k)) return true;
 #if defined(__AVX512F__)
   return uses_lane_rows(d, k);
-#endif
+#else
   return false;
+#endif
 }
 
 template <class T>
