@@ -31,6 +31,7 @@ from harpdaal._config import active_isa
 from harpdaal.bench.cases import kmeans as KC
 from harpdaal.bench.errors import PeerUnavailable
 from harpdaal.bench.machine import cpu_model
+from harpdaal.bench.runner import TOOL_PAUSE_S
 
 TOOLS = ["harpdaal-lloyd", "harpdaal-elkan", "harpdaal-auto", "sklearn-lloyd", "sklearn-elkan",
          "sklearnex", "faiss"]
@@ -64,7 +65,6 @@ def news_lsa(root):
     return Normalizer(copy=False).fit_transform(lsa).astype(np.float32)
 
 
-PAUSE_S = 0.5  # before each fit: a peer's idle BLAS / OpenMP threads spin for ~0.1 s
 SETS = {"fashion-mnist": (fashion_mnist, [10, 100, 1000]), "20news-lsa": (news_lsa, [100, 1000])}
 
 
@@ -152,7 +152,7 @@ def main(argv=None):
                 for tool in args.tools:
                     if tool in rec.get("skipped", {}):
                         continue
-                    time.sleep(PAUSE_S)  # the previous tool's BLAS / OpenMP threads spin on
+                    time.sleep(TOOL_PAUSE_S["full"])  # the previous tool's threads spin a while
                     try:
                         wall, n_iter, inertia, lab = fit(tool, X, init, args.threads,
                                                          lloyd_iters or 100)

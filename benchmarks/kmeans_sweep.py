@@ -29,11 +29,11 @@ from harpdaal._config import active_isa
 from harpdaal.bench.cases import kmeans as KC
 from harpdaal.bench.errors import PeerUnavailable
 from harpdaal.bench.machine import cpu_model
+from harpdaal.bench.runner import TOOL_PAUSE_S
 
 D = [2, 8, 16, 64, 256, 784, 2048]
 K = [3, 10, 100, 1000]
 TOOLS = ["harpdaal", "sklearn", "sklearnex", "faiss"]
-PAUSE_S = 0.5  # between tools
 
 
 def rows_for(d: int, k: int) -> int:
@@ -86,9 +86,7 @@ def main(argv=None):
                    "iterations": {}, "load_before": os.getloadavg()}
             for tool in args.tools:
                 per, its = [], []
-                # the previous tool's idle BLAS / OpenMP threads spin for a while after its
-                # last call; on a 2-core machine they would take a core from this one
-                time.sleep(PAUSE_S)
+                time.sleep(TOOL_PAUSE_S["full"])  # the previous tool's threads spin a while
                 try:
                     for _ in range(args.repeat):
                         _, wall, n_iter, _ = KC._FITS[tool](X, init, args.iters, args.threads)
