@@ -553,10 +553,26 @@ inline void last_dot(const float* xr, int64_t d, const float* tile, int64_t base
 #endif
 
 #if defined(__AVX512F__)
+// The 4 x 4 transpose of 128-bit lanes: o_L = [p.L, q.L, u.L, v.L] (the last two stages of
+// transpose16 and transpose8; a lane move, so the same for floats and doubles).
+inline void transpose_lanes(__m512 p, __m512 q, __m512 u, __m512 v, __m512& o0, __m512& o1,
+                            __m512& o2, __m512& o3) {
+  // (maskz with all lanes: GCC 12 warns inside the unmasked shuffles)
+  const __mmask16 all = 0xFFFF;
+  const __m512 a = _mm512_maskz_shuffle_f32x4(all, p, q, _MM_SHUFFLE(1, 0, 1, 0));
+  const __m512 b = _mm512_maskz_shuffle_f32x4(all, p, q, _MM_SHUFFLE(3, 2, 3, 2));
+  const __m512 c = _mm512_maskz_shuffle_f32x4(all, u, v, _MM_SHUFFLE(1, 0, 1, 0));
+  const __m512 e = _mm512_maskz_shuffle_f32x4(all, u, v, _MM_SHUFFLE(3, 2, 3, 2));
+  o0 = _mm512_maskz_shuffle_f32x4(all, a, c, _MM_SHUFFLE(2, 0, 2, 0));
+  o1 = _mm512_maskz_shuffle_f32x4(all, a, c, _MM_SHUFFLE(3, 1, 3, 1));
+  o2 = _mm512_maskz_shuffle_f32x4(all, b, e, _MM_SHUFFLE(2, 0, 2, 0));
+  o3 = _mm512_maskz_shuffle_f32x4(all, b, e, _MM_SHUFFLE(3, 1, 3, 1));
+}
+
 // 16 rows of 16 floats to 16 feature vectors (r[f] lane l = row l's feature f): two unpack
 // stages within 128-bit lanes, then two 128-bit shuffles (64 shuffles in all).
 inline void transpose16(__m512* r) {
-  // (maskz with all lanes: GCC 12 warns inside the unmasked unpacks and shuffles)
+  // (maskz with all lanes: GCC 12 warns inside the unmasked unpacks)
   const __mmask16 all = 0xFFFF;
   const __mmask8 all8 = 0xFF;
   __m512 t[16];
@@ -576,16 +592,8 @@ inline void transpose16(__m512* r) {
     r[4 * i + 3] = _mm512_castpd_ps(_mm512_maskz_unpackhi_pd(all8, c, e));
   }
 #pragma GCC unroll 4
-  for (int j = 0; j < 4; ++j) {
-    const __m512 a = _mm512_maskz_shuffle_f32x4(all, r[j], r[4 + j], _MM_SHUFFLE(1, 0, 1, 0));
-    const __m512 b = _mm512_maskz_shuffle_f32x4(all, r[j], r[4 + j], _MM_SHUFFLE(3, 2, 3, 2));
-    const __m512 c = _mm512_maskz_shuffle_f32x4(all, r[8 + j], r[12 + j], _MM_SHUFFLE(1, 0, 1, 0));
-    const __m512 e = _mm512_maskz_shuffle_f32x4(all, r[8 + j], r[12 + j], _MM_SHUFFLE(3, 2, 3, 2));
-    t[j] = _mm512_maskz_shuffle_f32x4(all, a, c, _MM_SHUFFLE(2, 0, 2, 0));
-    t[4 + j] = _mm512_maskz_shuffle_f32x4(all, a, c, _MM_SHUFFLE(3, 1, 3, 1));
-    t[8 + j] = _mm512_maskz_shuffle_f32x4(all, b, e, _MM_SHUFFLE(2, 0, 2, 0));
-    t[12 + j] = _mm512_maskz_shuffle_f32x4(all, b, e, _MM_SHUFFLE(3, 1, 3, 1));
-  }
+  for (int j = 0; j < 4; ++j)
+    transpose_lanes(r[j], r[4 + j], r[8 + j], r[12 + j], t[j], t[4 + j], t[8 + j], t[12 + j]);
 #pragma GCC unroll 16
   for (int f = 0; f < 16; ++f) r[f] = t[f];
 }
@@ -655,7 +663,7 @@ inline void lane_rows_d(const float* x, int64_t rows, const float* packed, int64
 // transposed 8 x 8 (transpose8); the packed tile is 16 doubles wide. The same FMAs and tie rule
 // as the float64 center tile, so the same bits.
 inline void transpose8(__m512d* r) {
-  // (maskz with all lanes: GCC 12 warns inside the unmasked unpacks and shuffles)
+  // (maskz with all lanes: GCC 12 warns inside the unmasked unpacks)
   const __mmask8 all = 0xFF;
   __m512d t[8];
 #pragma GCC unroll 4
@@ -666,14 +674,12 @@ inline void transpose8(__m512d* r) {
   // t[2p + b], 128-bit lane L: feature 2L + b of rows 2p, 2p + 1
 #pragma GCC unroll 2
   for (int b = 0; b < 2; ++b) {
-    const __m512d a = _mm512_maskz_shuffle_f64x2(all, t[b], t[2 + b], _MM_SHUFFLE(1, 0, 1, 0));
-    const __m512d a2 = _mm512_maskz_shuffle_f64x2(all, t[b], t[2 + b], _MM_SHUFFLE(3, 2, 3, 2));
-    const __m512d c = _mm512_maskz_shuffle_f64x2(all, t[4 + b], t[6 + b], _MM_SHUFFLE(1, 0, 1, 0));
-    const __m512d c2 = _mm512_maskz_shuffle_f64x2(all, t[4 + b], t[6 + b], _MM_SHUFFLE(3, 2, 3, 2));
-    r[b] = _mm512_maskz_shuffle_f64x2(all, a, c, _MM_SHUFFLE(2, 0, 2, 0));
-    r[2 + b] = _mm512_maskz_shuffle_f64x2(all, a, c, _MM_SHUFFLE(3, 1, 3, 1));
-    r[4 + b] = _mm512_maskz_shuffle_f64x2(all, a2, c2, _MM_SHUFFLE(2, 0, 2, 0));
-    r[6 + b] = _mm512_maskz_shuffle_f64x2(all, a2, c2, _MM_SHUFFLE(3, 1, 3, 1));
+    __m512 o[4];
+    transpose_lanes(_mm512_castpd_ps(t[b]), _mm512_castpd_ps(t[2 + b]),
+                    _mm512_castpd_ps(t[4 + b]), _mm512_castpd_ps(t[6 + b]), o[0], o[1], o[2],
+                    o[3]);
+#pragma GCC unroll 4
+    for (int L = 0; L < 4; ++L) r[2 * L + b] = _mm512_castps_pd(o[L]);
   }
 }
 
