@@ -392,13 +392,15 @@ void train_block_fixed(const int32_t* users, const int32_t* items, const float* 
 }
 
 // Rows wider than 32 floats: one rating at a time, the whole update with both rows held in NV
-// registers each (ld == NV * Vec::width): p and q are loaded once. The update is latency-bound (the next update of the same user waits for
-// this one's p), so the chain p -> p.q -> error -> new p is kept short:
-// - p.q is summed by a butterfly that leaves the total in every lane (the error is then formed
-//   as a vector: no scalar round trip and no broadcast on the chain);
+// registers each (ld == NV * Vec::width): p and q are loaded once. Each update is one long
+// dependency chain (rows -> p.q -> error -> new rows), and the core overlaps consecutive ratings
+// only as far as the waiting operations fit its schedulers, so the chain is kept short:
+// - p.q in four partial sums (two FMAs deep at k = 128 instead of eight), then a butterfly that
+//   leaves the total in every lane (the error is then formed as a vector: no scalar round trip
+//   and no broadcast on the chain);
 // - the adaptive-rate statistics |g_p|^2 = l_u^2 |p|^2 - 2 l_u e p.q + e^2 |q|^2 (and the same
-//   for g_q) come from |p|^2 and |q|^2, summed alongside p.q, instead of a sum over g_p after
-//   the gradient is known;
+//   for g_q) come from |p|^2 and |q|^2, summed alongside p.q in two partial sums each, instead
+//   of a sum over g_p after the gradient is known;
 // - both rates eta / sqrt(G) come from one 2-lane sqrt and divide.
 // ADAPTIVE / BIAS are template arguments so the loop is straight-line code with every constant
 // in a register.
@@ -406,6 +408,7 @@ template <int NV, bool adaptive, bool bias>
 void train_block_single(const int32_t* users, const int32_t* items, const float* ratings,
                        int64_t begin, int64_t end, Factors<float> P, Factors<float> Q,
                        int64_t k, const Params<float>& prm) {
+  static_assert(NV >= 2, "single: rows of two registers or more");
   using reg = typename Vec::reg;
   constexpr int64_t ld = int64_t(NV) * Vec::width;
   const float eta = prm.learning_rate, lb = prm.reg_bias, mu = prm.global_mean;
@@ -441,8 +444,15 @@ void train_block_single(const int32_t* users, const int32_t* items, const float*
       vb = _mm_set_ps(0.f, 0.f, Q.bias[i], P.bias[u]);
       target -= _mm_cvtss_f32(_mm_add_ss(vb, _mm_movehdup_ps(vb)));
     }
-    reg acc = Vec::mul(vp[0], vq[0]);
-    for (int v = 1; v < NV; ++v) acc = Vec::fmadd(vp[v], vq[v], acc);
+    constexpr int NA = NV >= 4 ? 4 : 2;  // partial sums: a chain of NV / NA FMAs
+    reg part[NA];
+    for (int v = 0; v < NA; ++v) part[v] = Vec::mul(vp[v], vq[v]);
+    for (int v = NA; v < NV; ++v) part[v % NA] = Vec::fmadd(vp[v], vq[v], part[v % NA]);
+    if constexpr (NA == 4) {
+      part[0] = Vec::add(part[0], part[2]);
+      part[1] = Vec::add(part[1], part[3]);
+    }
+    const reg acc = Vec::add(part[0], part[1]);
     const reg ve = Vec::sub(Vec::set1(target), Vec::allsum(acc));
     const __m128 verr = _mm_broadcastss_ps(_mm_set_ss(Vec::lane0(ve)));
     __m128 rate = veta, g = _mm_setzero_ps(), pp_qq = _mm_setzero_ps();
@@ -450,11 +460,16 @@ void train_block_single(const int32_t* users, const int32_t* items, const float*
       g = _mm_set_ps(0.f, 0.f, Q.acc[i], P.acc[u]);
       rate = _mm_div_ps(veta, _mm_sqrt_ps(g));
       reg a = Vec::mul(vp[0], vp[0]), b = Vec::mul(vq[0], vq[0]);
-      for (int v = 1; v < NV; ++v) {
+      reg a1 = Vec::mul(vp[1], vp[1]), b1 = Vec::mul(vq[1], vq[1]);
+      for (int v = 2; v < NV; v += 2) {
         a = Vec::fmadd(vp[v], vp[v], a);
         b = Vec::fmadd(vq[v], vq[v], b);
+        if (v + 1 < NV) {
+          a1 = Vec::fmadd(vp[v + 1], vp[v + 1], a1);
+          b1 = Vec::fmadd(vq[v + 1], vq[v + 1], b1);
+        }
       }
-      pp_qq = Vec::sum2(a, b);  // |p|^2, |q|^2, |p|^2, |q|^2
+      pp_qq = Vec::sum2(Vec::add(a, a1), Vec::add(b, b1));  // |p|^2, |q|^2, |p|^2, |q|^2
     }
     const reg vep = Vec::set1(_mm_cvtss_f32(rate));
     const reg veq = Vec::set1(_mm_cvtss_f32(_mm_movehdup_ps(rate)));
