@@ -361,16 +361,18 @@ void normal_rows(const py::handle& out_obj, int64_t n_factors, float stddev, uin
                    n_threads);
 }
 
-void gather_rows(const py::handle& src_obj, const py::handle& rows_obj, float scale,
-                 const py::handle& out_obj, int n_threads) {
-  auto src = checked_array<float>(src_obj, "src", {any_dim, any_dim});
-  auto rows = checked_array<int32_t>(rows_obj, "rows", {any_dim});
-  const int64_t n = rows.shape(0);
-  auto out = checked_array<float>(out_obj, "out", {n, src.shape(1)}, true);
-  check_ids(rows.data(), n, src.shape(0), "rows");
-  float* op = out.mutable_data();
-  py::gil_scoped_release nogil;
-  sgd::gather_rows(src.data(), rows.data(), n, src.shape(1), scale, op, n_threads);
+void permute_rows(const py::handle& rows_obj, const py::handle& perm_obj, float scale) {
+  auto rows = checked_array<float>(rows_obj, "rows", {any_dim, any_dim}, true);
+  auto perm = checked_array<int32_t>(perm_obj, "perm", {rows.shape(0)});
+  float* rp = rows.mutable_data();
+  bool ok;
+  {
+    py::gil_scoped_release nogil;
+    ok = sgd::permute_rows(rp, perm.data(), rows.shape(0), rows.shape(1), scale);
+  }
+  if (!ok)
+    throw py::value_error("perm must be a permutation of 0.." + std::to_string(rows.shape(0) - 1) +
+                          " (each row index exactly once)");
 }
 
 py::tuple mean_std(const py::handle& x_obj, int n_threads) {
@@ -432,8 +434,10 @@ void register_mf(py::module_& m) {
         py::arg("n_threads") = 0,
         "out[r, :n_factors] = stddev * N(0, 1) from a counter-based generator keyed by (seed, "
         "stream, first_row + r): the same for any thread count; out[r, n_factors:] = 0.");
-  k.def("gather_rows", &gather_rows, py::arg("src"), py::arg("rows"), py::arg("scale"),
-        py::arg("out"), py::arg("n_threads") = 0, "out[x] = scale * src[rows[x]] (float32 rows).");
+  k.def("permute_rows", &permute_rows, py::arg("rows"), py::arg("perm"), py::arg("scale"),
+        "rows[x] = scale * rows[perm[x]] for every x, in place (float32 rows; one row of "
+        "scratch, no copy of the table); ValueError, rows untouched, if perm is not a "
+        "permutation.");
   k.def("mean_std", &mean_std, py::arg("x"), py::arg("n_threads") = 0,
         "(mean, population standard deviation) of float64 x; the same for any thread count.");
   k.def("ccd_epoch", &ccd_epoch, py::arg("row_ptr"), py::arg("col_idx"), py::arg("col_ptr"),

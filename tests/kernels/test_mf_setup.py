@@ -254,18 +254,38 @@ def test_initial_factors_have_init_std():
     assert not np.allclose(m.user_factors_, m2.user_factors_)
 
 
-def test_gather_rows_matches_numpy_and_checks_rows():
+@pytest.mark.parametrize("n,ld", [(3000, 48), (1, 16), (5, 32), (0, 16)])
+def test_permute_rows_matches_numpy_in_place(n, ld):
     rng = np.random.default_rng(10)
-    src = rng.normal(size=(3000, 48)).astype(np.float32)
-    rows = rng.permutation(3000).astype(np.int32)
-    for threads in (1, 2):
-        out = np.empty_like(src)
-        _core.mf.gather_rows(src, rows, 1.5, out, threads)
-        np.testing.assert_array_equal(out, src[rows] * np.float32(1.5))
-    with pytest.raises(ValueError, match="rows: ids must lie"):
-        _core.mf.gather_rows(src, np.array([0, 3000], np.int32), 1.0, np.empty((2, 48), np.float32))
-    with pytest.raises(ValueError, match="out"):
-        _core.mf.gather_rows(src, rows, 1.0, np.empty((3000, 32), np.float32))
+    src = rng.normal(size=(n, ld)).astype(np.float32)
+    cases = [rng.permutation(n), np.arange(n)]  # a random permutation (long cycles), the identity
+    if n >= 4:  # fixed points and 2-cycles among longer cycles
+        p = rng.permutation(n)
+        p[[0, 1]] = p[[1, 0]]
+        p[2:4] = np.arange(2, 4)
+        cases.append(np.argsort(p))
+    for perm in cases:
+        perm = perm.astype(np.int32)
+        rows = src.copy()
+        address = rows.ctypes.data
+        _core.mf.permute_rows(rows, perm, 1.5)
+        assert rows.ctypes.data == address  # in place
+        np.testing.assert_array_equal(rows, src[perm] * np.float32(1.5))
+
+
+def test_permute_rows_refuses_what_is_not_a_permutation():
+    src = np.arange(48, dtype=np.float32).reshape(6, 8)
+    for bad in ([0, 1, 2, 3, 4, 4], [0, 1, 2, 3, 4, 6], [0, 1, 2, 3, 4, -1]):
+        rows = src.copy()
+        with pytest.raises(ValueError, match="perm must be a permutation"):
+            _core.mf.permute_rows(rows, np.array(bad, np.int32), 2.0)
+        np.testing.assert_array_equal(rows, src)  # untouched
+    with pytest.raises(ValueError, match="perm"):
+        _core.mf.permute_rows(src, np.arange(5, dtype=np.int32), 1.0)
+    with pytest.raises(ValueError, match="read-only"):
+        ro = src.copy()
+        ro.flags.writeable = False
+        _core.mf.permute_rows(ro, np.arange(6, dtype=np.int32), 1.0)
 
 
 @pytest.mark.parametrize("threads", [1, 2])

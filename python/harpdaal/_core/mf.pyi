@@ -3,7 +3,7 @@ matrix factorisation kernels (MF-SGD, CCD++), float32
 """
 from __future__ import annotations
 import typing
-__all__: list[str] = ['bucket', 'bucket_relabel', 'ccd_dist_add_rank_one', 'ccd_dist_item_bias_step', 'ccd_dist_item_residual_sums', 'ccd_dist_item_sums', 'ccd_dist_shift_residual', 'ccd_dist_update_user_biases', 'ccd_dist_update_users', 'ccd_epoch', 'dense_rank', 'gather_rows', 'group_by_row', 'mean_std', 'normal_rows', 'seen_lists', 'sgd_predict', 'sgd_train_grid', 'sum_squared_error']
+__all__: list[str] = ['bucket', 'bucket_relabel', 'ccd_dist_add_rank_one', 'ccd_dist_item_bias_step', 'ccd_dist_item_residual_sums', 'ccd_dist_item_sums', 'ccd_dist_shift_residual', 'ccd_dist_update_user_biases', 'ccd_dist_update_users', 'ccd_epoch', 'dense_rank', 'group_by_row', 'mean_std', 'normal_rows', 'permute_rows', 'seen_lists', 'sgd_predict', 'sgd_train_grid', 'sum_squared_error']
 def bucket(users: typing.Any, items: typing.Any, ratings: typing.Any, n_users: typing.SupportsInt | typing.SupportsIndex, n_items: typing.SupportsInt | typing.SupportsIndex, grid: typing.SupportsInt | typing.SupportsIndex, out_users: typing.Any, out_items: typing.Any, out_ratings: typing.Any, block_ptr: typing.Any, ways: typing.SupportsInt | typing.SupportsIndex = 1, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> int:
     """
     Order ratings by grid block, user, item for sgd_train_grid; returns the number of repeated (user, item) pairs.
@@ -48,10 +48,6 @@ def dense_rank(ids: typing.Any, table: typing.Any, index: typing.Any, n_threads:
     """
     Rank int64 ids through a lookup table: table[v] = rank of v among the distinct ids (ascending) or -1 if absent, index[e] = table[ids[e]]. Returns the number of distinct ids, or -1 (outputs unspecified) if an id lies outside [0, len(table)).
     """
-def gather_rows(src: typing.Any, rows: typing.Any, scale: typing.SupportsFloat | typing.SupportsIndex, out: typing.Any, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
-    """
-    out[x] = scale * src[rows[x]] (float32 rows).
-    """
 def group_by_row(rows: typing.Any, cols: typing.Any, n_rows: typing.SupportsInt | typing.SupportsIndex, row_ptr: typing.Any, out_cols: typing.Any) -> None:
     """
     CSR grouping of (row, col) pairs.
@@ -63,6 +59,10 @@ def mean_std(x: typing.Any, n_threads: typing.SupportsInt | typing.SupportsIndex
 def normal_rows(out: typing.Any, n_factors: typing.SupportsInt | typing.SupportsIndex, stddev: typing.SupportsFloat | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex, stream: typing.SupportsInt | typing.SupportsIndex = 0, first_row: typing.SupportsInt | typing.SupportsIndex = 0, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
     """
     out[r, :n_factors] = stddev * N(0, 1) from a counter-based generator keyed by (seed, stream, first_row + r): the same for any thread count; out[r, n_factors:] = 0.
+    """
+def permute_rows(rows: typing.Any, perm: typing.Any, scale: typing.SupportsFloat | typing.SupportsIndex) -> None:
+    """
+    rows[x] = scale * rows[perm[x]] for every x, in place (float32 rows; one row of scratch, no copy of the table); ValueError, rows untouched, if perm is not a permutation.
     """
 def seen_lists(users: typing.Any, items: typing.Any, user_perm: typing.Any, item_inverse: typing.Any, row_ptr: typing.Any, out_items: typing.Any) -> None:
     """

@@ -494,22 +494,17 @@ class MatrixFactorization(PersistMixin, BaseEstimator):
         result = self._loop(p, comm, ck, saved, callbacks, rng={"rng": rng}).run(step)
         self._set_result(result)
         # back from the kernel's relabelled rows to the internal (sorted-id) order, and to
-        # rating units (_finish's factor rescaling, fused into the same parallel pass)
+        # rating units (_finish's factor rescaling, in the same pass), in place: no second table
         root = np.float32(np.sqrt(self._scale))
-        self._P = self._unpermute_rows(step.P, data.user_perm, root, p["threads"])
-        self._Q = self._unpermute_rows(step.Q, data.item_perm, root, p["threads"])
+        _core.mf.permute_rows(step.P, data.user_perm, float(root))
+        _core.mf.permute_rows(step.Q, data.item_perm, float(root))
+        self._P, self._Q = step.P, step.Q
         if self._bu is not None:
             self._bu = step.bu[data.user_perm]
             self._bi = step.bi[data.item_perm]
         # the seen-item lists are grouped on first use (recommend / save), not in fit
         self._finish(seen=functools.partial(R.seen_lists, data.users, data.items, data.user_perm,
                                             data.item_perm), factors_scaled=True)
-
-    @staticmethod
-    def _unpermute_rows(work, perm, scale, n_threads):
-        out = R.aligned_empty(work.shape, fill=None)
-        _core.mf.gather_rows(work, perm, float(scale), out, n_threads)
-        return out
 
     def _fit_ccd(self, p, comm, ck, saved, callbacks, u, i, ratings, val):
         rs = ((ratings - self.global_mean_) / self._scale).astype(np.float32)

@@ -168,15 +168,47 @@ void mean_std(const double* x, int64_t n, double* mean, double* stddev, int n_th
   *stddev = std::sqrt(var);
 }
 
-void gather_rows(const float* src, const int32_t* rows, int64_t n, int64_t ld, float scale,
-                 float* out, int n_threads) {
-  parallel_for(n_threads, n, 1024, [&](int64_t b, int64_t e) {
-    for (int64_t x = b; x < e; ++x) {
-      const float* from = src + int64_t(rows[x]) * ld;
-      float* to = out + x * ld;
-      for (int64_t j = 0; j < ld; ++j) to[j] = from[j] * scale;
+bool permute_rows(float* rows, const int32_t* perm, int64_t n, int64_t ld, float scale) {
+  // pending[x]: row x not yet written; first the check that perm is a permutation
+  std::vector<uint8_t> pending(static_cast<size_t>(n), 0);
+  for (int64_t x = 0; x < n; ++x) {
+    const uint64_t v = static_cast<uint32_t>(perm[x]);
+    if (perm[x] < 0 || static_cast<int64_t>(v) >= n || pending[v]) return false;
+    pending[v] = 1;
+  }
+  std::vector<float> tmp(static_cast<size_t>(ld));
+  const int64_t row_bytes = ld * int64_t(sizeof(float));
+  auto put = [&](float* to, const float* from) {
+    for (int64_t j = 0; j < ld; ++j) to[j] = from[j] * scale;
+  };
+  // each cycle s -> perm[s] -> perm[perm[s]] -> ... once: row j takes row perm[j] (not yet
+  // overwritten: it comes later in the cycle), the last one the saved first row. The rows a few
+  // steps ahead on the cycle are prefetched (the cycle is known from perm alone).
+  constexpr int kAhead = 8;
+  for (int64_t s = 0; s < n; ++s) {
+    if (!pending[s]) continue;
+    float* first = rows + s * ld;
+    std::copy(first, first + ld, tmp.data());
+    int64_t ahead = s;
+    for (int a = 0; a < kAhead && perm[ahead] != s; ++a) ahead = perm[ahead];
+    int64_t j = s;
+    for (;;) {
+      pending[j] = 0;
+      const int64_t k = perm[j];
+      if (k == s) {
+        put(rows + j * ld, tmp.data());
+        break;
+      }
+      if (perm[ahead] != s) {
+        ahead = perm[ahead];
+        const char* line = reinterpret_cast<const char*>(rows + ahead * ld);
+        for (int64_t o = 0; o < row_bytes; o += 64) __builtin_prefetch(line + o, 1, 3);
+      }
+      put(rows + j * ld, rows + k * ld);
+      j = k;
     }
-  });
+  }
+  return true;
 }
 
 }  // namespace harpdaal::kernels::mf_sgd

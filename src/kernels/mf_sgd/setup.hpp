@@ -26,8 +26,9 @@ void normal_rows(float* out, int64_t rows, int64_t ld, int64_t k, float stddev, 
 // Mean and population standard deviation of x (two passes, float64 sums over fixed chunks).
 void mean_std(const double* x, int64_t n, double* mean, double* stddev, int n_threads);
 
-// out[x, :] = scale * src[rows[x], :] for x < n (rows of ld floats; every rows[x] in range).
-void gather_rows(const float* src, const int32_t* rows, int64_t n, int64_t ld, float scale,
-                 float* out, int n_threads);
+// rows[x, :] <- scale * rows[perm[x], :] for x < n, in place (rows of ld floats): each cycle
+// of perm is followed once with one row of scratch, so no second table is allocated. Returns
+// false, with rows untouched, when perm is not a permutation of [0, n).
+bool permute_rows(float* rows, const int32_t* perm, int64_t n, int64_t ld, float scale);
 
 }  // namespace harpdaal::kernels::mf_sgd
