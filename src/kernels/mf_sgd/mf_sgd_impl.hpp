@@ -363,7 +363,7 @@ void train_block_fixed(const int32_t* users, const int32_t* items, const float* 
   c.inv_k = _mm256_set1_ps(1.f / float(k));
   c.one = _mm256_set1_ps(1.f);
   c.mu = _mm_set1_ps(prm.global_mean);
-  constexpr int64_t kAhead = 8;  // ratings ahead to prefetch rows for
+  constexpr int64_t kAhead = 16;  // ratings ahead to prefetch rows for
   auto prefetch = [&](int64_t from, int64_t to) {
     for (int64_t x = from; x < std::min(to, end); ++x) {
       const float* qn = Q.rows + int64_t(items[x]) * ld;
@@ -419,7 +419,7 @@ void train_block_single(const int32_t* users, const int32_t* items, const float*
   const __m128 vlsq = _mm_set_ps(0.f, 0.f, li * li, lu * lu);
   const __m128 vl2 = _mm_set_ps(0.f, 0.f, 2.f * li, 2.f * lu);
   const __m128 vinv_k = _mm_set1_ps(inv_k);
-  constexpr int kAhead = 6;  // ratings ahead to prefetch rows for
+  constexpr int kAhead = 16;  // ratings ahead to prefetch rows for
   for (int64_t e = begin; e < end; ++e) {
     const int64_t u = users[e], i = items[e];
     float* p = P.rows + u * ld;
