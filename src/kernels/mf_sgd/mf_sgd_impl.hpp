@@ -364,7 +364,9 @@ void train_block_fixed(const int32_t* users, const int32_t* items, const float* 
   c.one = _mm256_set1_ps(1.f);
   c.mu = _mm_set1_ps(prm.global_mean);
   constexpr int64_t kAhead = 16;  // ratings ahead to prefetch rows for
-  auto prefetch = [&](int64_t from, int64_t to) {
+  // always inlined: as a function of its own GCC finds it free of side effects (a prefetch
+  // does not count as one) and deletes every call to it
+  auto prefetch = [&](int64_t from, int64_t to) __attribute__((always_inline)) {
     for (int64_t x = from; x < std::min(to, end); ++x) {
       const float* qn = Q.rows + int64_t(items[x]) * ld;
       const float* pn = P.rows + int64_t(users[x]) * ld;
