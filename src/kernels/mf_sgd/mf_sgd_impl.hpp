@@ -137,6 +137,14 @@ struct Vec {
   // the sum of all lanes in every lane (butterfly: 4 shuffles + 4 adds, no broadcast needed)
   static reg allsum(reg v) { return vx::allsum(v); }
   static float lane0(reg v) { return _mm512_cvtss_f32(v); }
+  // lane x of an 8-lane vector in every lane
+  static reg lane(__m256 v, int x) {
+    // masked forms with explicit sources (GCC PR 105593, see simd.hpp)
+    const __m512d wide = _mm512_mask_insertf64x4(_mm512_setzero_pd(), __mmask8(0xFF),
+                                                  _mm512_setzero_pd(), _mm256_castps_pd(v), 0);
+    return _mm512_mask_permutexvar_ps(_mm512_setzero_ps(), __mmask16(0xFFFF),
+                                      _mm512_set1_epi32(x), _mm512_castpd_ps(wide));
+  }
   // (sum of a's lanes, sum of b's lanes, the same again)
   static __m128 sum2(reg a, reg b) {
     __m256 x = _mm256_add_ps(vx::lo256(a), vx::hi256(a));
@@ -173,6 +181,7 @@ struct Vec {
     return _mm256_add_ps(v, _mm256_permute_ps(v, _MM_SHUFFLE(2, 3, 0, 1)));
   }
   static float lane0(reg v) { return _mm256_cvtss_f32(v); }
+  static reg lane(__m256 v, int x) { return _mm256_permutevar8x32_ps(v, _mm256_set1_epi32(x)); }
   static __m128 sum2(reg x, reg y) {
     __m256 h = _mm256_hadd_ps(x, y);
     __m128 t = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
@@ -283,14 +292,11 @@ inline void update_lanes(const int32_t* users, const int32_t* items, const float
   const __m256 rate = adaptive ? _mm256_div_ps(c.eta, _mm256_sqrt_ps(acc)) : c.eta;
   const __m256 shrink = _mm256_fnmadd_ps(rate, c.reg, c.one);  // 1 - eta l
   const __m256 step = _mm256_mul_ps(rate, err);                // eta e
-  alignas(32) float s_shrink[8], s_step[8];
-  _mm256_store_ps(s_shrink, shrink);
-  _mm256_store_ps(s_step, step);
 #pragma GCC unroll 4
   for (int l = 0; l < L; ++l) {
     // p' = (1 - eta_u l_u) p + eta_u e q, q' = (1 - eta_i l_i) q + eta_i e p
-    const reg sp = Vec::set1(s_shrink[l]), sq = Vec::set1(s_shrink[4 + l]);
-    const reg tp = Vec::set1(s_step[l]), tq = Vec::set1(s_step[4 + l]);
+    const reg sp = Vec::lane(shrink, l), sq = Vec::lane(shrink, 4 + l);
+    const reg tp = Vec::lane(step, l), tq = Vec::lane(step, 4 + l);
 #pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) {
       reg x, y;
