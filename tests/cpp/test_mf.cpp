@@ -362,3 +362,35 @@ HD_TEST(mf_sgd_setup_kernels_independent_of_threads) {
   HD_CHECK_NEAR(m1, 2.0, 0.05);
   HD_CHECK_NEAR(s1, 3.0, 0.05);
 }
+
+HD_TEST(mf_sgd_permute_rows_in_place_matches_a_gather) {
+  namespace s = harpdaal::kernels::mf_sgd;
+  std::mt19937_64 rng(11);
+  for (int64_t n : {0, 1, 2, 7, 5000}) {
+    const int64_t ld = 48;
+    std::vector<float> src(size_t(n * ld));
+    std::normal_distribution<float> g(0.f, 1.f);
+    for (auto& v : src) v = g(rng);
+    std::vector<int32_t> perm(static_cast<size_t>(n));
+    for (int64_t x = 0; x < n; ++x) perm[x] = int32_t(x);
+    if (n >= 7) {  // 0 fixed, (1 2) a 2-cycle, the rest random (long cycles)
+      std::swap(perm[1], perm[2]);
+      std::shuffle(perm.begin() + 3, perm.end(), rng);
+    } else {
+      std::shuffle(perm.begin(), perm.end(), rng);
+    }
+    std::vector<float> rows(src);
+    HD_CHECK(s::permute_rows(rows.data(), perm.data(), n, ld, 2.f));
+    bool same = true;
+    for (int64_t x = 0; x < n; ++x)
+      for (int64_t j = 0; j < ld; ++j)
+        same = same && rows[x * ld + j] == src[int64_t(perm[x]) * ld + j] * 2.f;
+    HD_CHECK(same);
+  }
+  std::vector<float> rows(4 * 16, 1.f), before(rows);
+  const std::vector<int32_t> dup = {0, 1, 1, 3}, out_of_range = {0, 1, 2, 4}, negative = {0, -1, 2, 3};
+  HD_CHECK(!s::permute_rows(rows.data(), dup.data(), 4, 16, 3.f));
+  HD_CHECK(!s::permute_rows(rows.data(), out_of_range.data(), 4, 16, 3.f));
+  HD_CHECK(!s::permute_rows(rows.data(), negative.data(), 4, 16, 3.f));
+  HD_CHECK(rows == before);
+}
