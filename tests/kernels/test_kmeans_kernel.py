@@ -225,6 +225,32 @@ def test_lane_rows_give_the_center_tiles_bits(dtype, d, k):
     assert not (out["avx512"][0] == k - 1).any()
 
 
+@pytest.mark.parametrize("isa", harpdaal.available_isas())
+@pytest.mark.parametrize("d,k", [(48, 1), (48, 3), (64, 2), (64, 3), (80, 2), (96, 2), (96, 3)])
+def test_lloyd_fit_sums_are_lloyd_partials_bits(isa, d, k):
+    """lloyd_fit's steps take no inertia, and with few labels and rows of 16 n features (AVX-512)
+    keep the label sums in registers, one masked FMA per row and label; lloyd_partial (with its
+    inertia) adds each row into memory. One step of each from the same centers: the centers
+    lloyd_fit computes are lloyd_partial's sums / weights, bit for bit."""
+    rng = np.random.default_rng(d * 10 + k)
+    n = 1003
+    X = (np.round(rng.standard_normal((n, d)) * 2) / 2
+         + rng.standard_normal((n, d)) * 1e-3).astype(np.float32)
+    C = X[:k].copy()
+    w = rng.uniform(0.5, 2.0, n).astype(np.float32)
+    before = harpdaal.active_isa()
+    try:
+        harpdaal.set_isa(isa)
+        labels, sums, weights = np.empty(n, np.int32), np.empty((k, d)), np.empty(k)
+        K.lloyd_partial_f32(X, w, C, labels, sums, weights, 2, "fused")
+        cf, lf = C.copy(), np.empty(n, np.int32)
+        K.lloyd_fit_f32(X, w, cf, lf, 1, 0.0, 2, "fused")
+    finally:
+        harpdaal.set_isa(before)
+    assert (np.bincount(labels, minlength=k) > 0).all()
+    assert np.array_equal(cf, (sums / weights[:, None]).astype(np.float32))
+
+
 def minibatch_update_numpy(centers, counts, sums, weights):
     """The reference: scikit-learn's per-center learning rate in float64."""
     nz = np.flatnonzero(weights > 0)

@@ -1149,6 +1149,81 @@ inline bool accumulate_short(const T* x, int64_t rows, int64_t d, const T* w,
 }
 #endif
 
+#if defined(__AVX512F__)
+// Few labels, float32 rows of 16 DV features, no inertia: the sums rows of the block's K labels
+// live in 2 K DV registers for the whole block instead of being loaded and stored for every
+// row (consecutive rows of a label then waited on each other through memory). Each row updates
+// every label's sums with a masked FMA (mask: its own label), so label j's sums still take
+// s + w * x for its rows in row order with one rounding each, and the weights are added in the
+// lanes of one register the same way: the bits of accumulate_rows_f32. labels < K.
+template <int K, int DV>
+void accumulate_few(const float* x, int64_t rows, const float* w, const int32_t* labels,
+                    double* sums, double* weights, const float* sh) {
+  constexpr int64_t d = 16 * DV;
+  __m512d s[K][2 * DV];
+#pragma GCC unroll 4
+  for (int j = 0; j < K; ++j)
+#pragma GCC unroll 16
+    for (int v = 0; v < 2 * DV; ++v) s[j][v] = _mm512_loadu_pd(sums + j * d + 8 * v);
+  const __mmask8 kmask = __mmask8((1u << K) - 1);
+  __m512d wsum = _mm512_maskz_loadu_pd(kmask, weights);
+  for (int64_t i = 0; i < rows; ++i) {
+    const float* row = x + i * d;
+    const int lab = labels[i];
+    const __m512d vw = _mm512_set1_pd(w ? double(w[i]) : 1.0);
+    __mmask8 m[K];
+#pragma GCC unroll 4
+    for (int j = 0; j < K; ++j) m[j] = __mmask8(-int(lab == j));
+#pragma GCC unroll 16
+    for (int v = 0; v < DV; ++v) {
+      __m256 vlo, vhi;
+      if (sh) {
+        const __m512 t = _mm512_sub_ps(_mm512_loadu_ps(row + 16 * v), _mm512_loadu_ps(sh + 16 * v));
+        vlo = vx::lo256(t);
+        vhi = vx::hi256(t);
+      } else {
+        vlo = _mm256_loadu_ps(row + 16 * v);
+        vhi = _mm256_loadu_ps(row + 16 * v + 8);
+      }
+      const __m512d lo = _mm512_maskz_cvtps_pd(__mmask8(0xFF), vlo);
+      const __m512d hi = _mm512_maskz_cvtps_pd(__mmask8(0xFF), vhi);
+#pragma GCC unroll 4
+      for (int j = 0; j < K; ++j) {
+        s[j][2 * v] = _mm512_mask3_fmadd_pd(vw, lo, s[j][2 * v], m[j]);
+        s[j][2 * v + 1] = _mm512_mask3_fmadd_pd(vw, hi, s[j][2 * v + 1], m[j]);
+      }
+    }
+    wsum = _mm512_mask_add_pd(wsum, __mmask8(1u << lab), wsum, vw);
+  }
+#pragma GCC unroll 4
+  for (int j = 0; j < K; ++j)
+#pragma GCC unroll 16
+    for (int v = 0; v < 2 * DV; ++v) _mm512_storeu_pd(sums + j * d + 8 * v, s[j][v]);
+  _mm512_mask_storeu_pd(weights, kmask, wsum);
+}
+
+// accumulate_few for the block when its labels and d allow (2 K DV <= 24 registers of sums).
+inline bool accumulate_few_rows(const float* x, int64_t rows, int64_t d, const float* w,
+                                const int32_t* labels, double* sums, double* weights,
+                                const float* sh) {
+  if (d % 16 != 0 || rows <= 0) return false;
+  int32_t top = 0;
+  for (int64_t i = 0; i < rows; ++i) top = std::max(top, labels[i]);
+  const int64_t key = int64_t(top + 1) * 100 + d / 16;
+  switch (key) {
+    case 103: accumulate_few<1, 3>(x, rows, w, labels, sums, weights, sh); return true;
+    case 104: accumulate_few<1, 4>(x, rows, w, labels, sums, weights, sh); return true;
+    case 203: accumulate_few<2, 3>(x, rows, w, labels, sums, weights, sh); return true;
+    case 204: accumulate_few<2, 4>(x, rows, w, labels, sums, weights, sh); return true;
+    case 205: accumulate_few<2, 5>(x, rows, w, labels, sums, weights, sh); return true;
+    case 206: accumulate_few<2, 6>(x, rows, w, labels, sums, weights, sh); return true;
+    case 303: accumulate_few<3, 3>(x, rows, w, labels, sums, weights, sh); return true;
+    case 304: accumulate_few<3, 4>(x, rows, w, labels, sums, weights, sh); return true;
+    default: return false;
+  }
+}
+#endif
+
 // shift: null, or the rows are used as x - shift (the bits of a centred copy).
 template <class T>
 void accumulate_rows(const T* x, int64_t rows, int64_t d, const T* w, const int32_t* labels,
@@ -1159,6 +1234,7 @@ void accumulate_rows(const T* x, int64_t rows, int64_t d, const T* w, const int3
     if (!inertia && d >= kShortMinFeatures && d <= 16 &&
         accumulate_short<float>(x, rows, d, w, labels, sums, weights, shift))
       return;
+    if (!inertia && accumulate_few_rows(x, rows, d, w, labels, sums, weights, shift)) return;
     if (inertia)
       accumulate_rows_f32<true>(x, rows, d, w, labels, gap, gap_is_half, sums, weights, inertia,
                                 shift);
