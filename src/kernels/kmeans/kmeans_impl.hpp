@@ -1105,11 +1105,18 @@ struct ShortRows<double> {
   }
 };
 
+// The largest label of a block (0 for none): the M-steps that keep a local copy of the sums
+// size it by this.
+inline int32_t max_label(const int32_t* labels, int64_t rows) {
+  int32_t top = 0;
+  for (int64_t i = 0; i < rows; ++i) top = labels[i] > top ? labels[i] : top;
+  return top;
+}
+
 template <class T>
 inline bool accumulate_short(const T* x, int64_t rows, int64_t d, const T* w,
                              const int32_t* labels, double* sums, double* weights, const T* sh) {
-  int32_t top = 0;
-  for (int64_t i = 0; i < rows; ++i) top = labels[i] > top ? labels[i] : top;
+  const int32_t top = max_label(labels, rows);
   if (top >= kShortLabels || d > 16) return false;
   const int64_t nl = int64_t(top) + 1;
   const bool two = d > 8;
@@ -1207,9 +1214,7 @@ inline bool accumulate_few_rows(const float* x, int64_t rows, int64_t d, const f
                                 const int32_t* labels, double* sums, double* weights,
                                 const float* sh) {
   if (d % 16 != 0 || rows <= 0) return false;
-  int32_t top = 0;
-  for (int64_t i = 0; i < rows; ++i) top = std::max(top, labels[i]);
-  const int64_t key = int64_t(top + 1) * 100 + d / 16;
+  const int64_t key = int64_t(max_label(labels, rows) + 1) * 100 + d / 16;
   switch (key) {
     case 103: accumulate_few<1, 3>(x, rows, w, labels, sums, weights, sh); return true;
     case 104: accumulate_few<1, 4>(x, rows, w, labels, sums, weights, sh); return true;

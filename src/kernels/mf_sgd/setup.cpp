@@ -172,8 +172,8 @@ bool permute_rows(float* rows, const int32_t* perm, int64_t n, int64_t ld, float
   // pending[x]: row x not yet written; first the check that perm is a permutation
   std::vector<uint8_t> pending(static_cast<size_t>(n), 0);
   for (int64_t x = 0; x < n; ++x) {
-    const uint64_t v = static_cast<uint32_t>(perm[x]);
-    if (perm[x] < 0 || static_cast<int64_t>(v) >= n || pending[v]) return false;
+    const int64_t v = perm[x];
+    if (v < 0 || v >= n || pending[v]) return false;
     pending[v] = 1;
   }
   std::vector<float> tmp(static_cast<size_t>(ld));
