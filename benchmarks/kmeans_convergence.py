@@ -10,8 +10,8 @@ Data ($HARPDAAL_DATA): fashion-mnist (70,000 x 784, pixels / 255) at k = 10, 100
 scikit-learn's document-clustering example does; 18,774 x 100) at k = 100 and 1000. float32.
 
 Tools: harpdaal `lloyd`, `elkan` and `auto`; scikit-learn `lloyd` and `elkan`; scikit-learn-intelex
-(its Lloyd); faiss (no tolerance: it runs as many iterations as harpdaal's Lloyd needed, and
-its time is its own `train`). Whole `fit` wall time. Also recorded: each tool's iterations and
+(its Lloyd); faiss (no tolerance: it runs at most as many iterations as harpdaal's Lloyd needed, fewer
+where its objective stops changing, and its time is its own `train`). Whole `fit` wall time. Also recorded: each tool's iterations and
 inertia, and how many of harpdaal's `elkan` and `auto` labels differ from its `lloyd` labels
 (the exactness claim: equal up to floating-point ties). The speed-ups are the fastest peer's
 median time over harpdaal `elkan`'s and `auto`'s.

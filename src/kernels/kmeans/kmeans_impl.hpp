@@ -231,9 +231,13 @@ bool use_dot_last(int64_t k) {
 // -inf][L rows of d values, row-major] instead (never more than the tiled size).
 // For the row-dot tile (uses_row_dot): [-||c_j||^2/2 for j < k][the k x d centers as given]
 // (k * (d + 1) values, never more than the tiled size).
+// pack_center_tiles packs tiles [t0, t1) only (the row-dot layout: all of it when t0 == 0,
+// nothing otherwise), so that callers may pack disjoint tile ranges in parallel.
 template <class T>
-void pack_centers(const T* centers, int64_t k, int64_t d, T* packed) {
+void pack_center_tiles(const T* centers, int64_t k, int64_t d, T* packed, int64_t t0,
+                       int64_t t1) {
   if (uses_row_dot(d, k)) {
+    if (t0 > 0 || t1 <= t0) return;
     for (int64_t j = 0; j < k; ++j) {
       const T* row = centers + j * d;
       T norm = 0;
@@ -246,7 +250,7 @@ void pack_centers(const T* centers, int64_t k, int64_t d, T* packed) {
   const int64_t nr = tile_width<T>();
   const int64_t n_tiles = (k + nr - 1) / nr;
   const bool dot_last = use_dot_last<T>(k);
-  for (int64_t t = 0; t < n_tiles; ++t) {
+  for (int64_t t = t0; t < t1 && t < n_tiles; ++t) {
     T* tile = packed + t * (d + 1) * nr;
     if (dot_last && t == n_tiles - 1) {
       for (int64_t c = 0; c < kDotLast; ++c) {
@@ -277,6 +281,11 @@ void pack_centers(const T* centers, int64_t k, int64_t d, T* packed) {
       }
     }
   }
+}
+
+template <class T>
+void pack_centers(const T* centers, int64_t k, int64_t d, T* packed) {
+  pack_center_tiles<T>(centers, k, d, packed, 0, k > 0 ? k : 1);  // k >= the tile count
 }
 
 // The accumulators of MR rows against one tile (NV vectors of centers): start at the tile's
@@ -1311,7 +1320,7 @@ bool fused_takes_shift(int64_t d, int64_t k) {
 
 template <class T>
 Ops<T> ops() {
-  return Ops<T>{&tile_width<T>,           &pack_centers<T>,    &fused_scratch_size<T>,
+  return Ops<T>{&tile_width<T>,           &pack_center_tiles<T>, &fused_scratch_size<T>,
                 &fused_block<T>,          &argmin_rows<T>,     &accumulate_rows<T>,
                 &assigned_sq_dist_rows<T>, &fused_takes_shift<T>};
 }
@@ -1320,6 +1329,7 @@ Ops<T> ops() {
   template int64_t tile_width<T>();                                                           \
   template int64_t rows_per_tile<T>();                                                        \
   template void pack_centers<T>(const T*, int64_t, int64_t, T*);                              \
+  template void pack_center_tiles<T>(const T*, int64_t, int64_t, T*, int64_t, int64_t);       \
   template int64_t fused_scratch_size<T>(int64_t, int64_t);                                   \
   template void fused_block<T>(const T*, int64_t, int64_t, const T*, int64_t, int32_t*, T*,   \
                                T*, const T*, const T*);                                       \

@@ -29,7 +29,8 @@ inline void shift_rows(const T* x, int64_t rows, int64_t d, const T* shift, T* o
 template <class T>
 struct Ops {
   int64_t (*tile_width)();
-  void (*pack)(const T*, int64_t, int64_t, T*);
+  // (centers, k, d, packed, t0, t1): tiles [t0, t1) of pack_centers' layout
+  void (*pack)(const T*, int64_t, int64_t, T*, int64_t, int64_t);
   int64_t (*scratch)(int64_t, int64_t);
   // (..., pf, shift): shift null, or (fused_takes_shift only) the rows are used as x - shift
   void (*fused)(const T*, int64_t, int64_t, const T*, int64_t, int32_t*, T*, T*, const T*,
