@@ -48,7 +48,8 @@ def read_bandwidth(threads: int, repeat: int = 5) -> float:
 
     import time
 
-    A = np.ones((8192, 16384), np.float32)
+    # random values, so that no two pages are alike (a host may merge identical pages)
+    A = np.random.default_rng(0).random((8192, 16384), dtype=np.float32)
     v = np.ones(16384, np.float32)
     best = float("inf")
     with threadpool_limits(limits=threads):
