@@ -441,8 +441,8 @@ inline void dot_tile(const T* xr, int64_t d, const T* c, const T* half, T* out, 
     }
   }
   // The horizontal sums fully unrolled, so the accumulators stay in registers (a loop over
-  // (r, j) around the scalar tail kept them in a stack array, and each hsum's 256-bit loads
-  // of a 512-bit store missed store forwarding).
+  // (r, j) around the scalar tail kept them in a stack array: a 512-bit store and two 256-bit
+  // reloads per sum, on the chain to the label).
   T hs[MR][KC];
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r)
