@@ -137,6 +137,16 @@ struct WordProposals {
   std::vector<AliasEntry<T>> dense;
   std::vector<T> stale_inv;  // 1 / (n_k + V beta) when the tables were built
   T dense_mass = 0;
+  // With build(..., dense_stale): stale_weight of every (row, topic), row-major (n_rows x K),
+  // so that a Metropolis-Hastings correction reads it with one load from a row the sampler
+  // prefetched, not a binary search of the row's alias entries.
+  RawArray<T> stale_rows;
+  bool has_stale_rows = false;
+
+  // stale_weight from stale_rows (build with dense_stale only): the same value.
+  inline const T* stale_row(int64_t row, int32_t K) const {
+    return stale_rows.data() + row * static_cast<int64_t>(K);
+  }
 
   // The stale smoothing weight (n~_wk + beta) / (n~_k + V beta) of topic k for row `row`.
   inline T stale_weight(int64_t row, int32_t k, T beta) const {
@@ -159,7 +169,7 @@ struct WordProposals {
   }
 
   void build(const int32_t* word_topic, int64_t n_rows, int32_t K, const int64_t* topic_totals,
-             const Priors& pr, int n_threads) {
+             const Priors& pr, int n_threads, bool dense_stale = false) {
     const double vbeta = pr.beta * static_cast<double>(pr.n_words_total);
     std::vector<double> inv_den(K);
     for (int32_t k = 0; k < K; ++k) inv_den[k] = 1.0 / (static_cast<double>(topic_totals[k]) + vbeta);
@@ -181,6 +191,9 @@ struct WordProposals {
     }
     offsets.assign(n_rows + 1, 0);
     word_mass.assign(n_rows, T(0));
+    has_stale_rows = dense_stale;
+    if (dense_stale) stale_rows.resize(n_rows * static_cast<int64_t>(K));
+    const T beta_t = static_cast<T>(pr.beta);
     parallel_for(n_threads, n_rows, 256, [&](int64_t b, int64_t e) {
       for (int64_t r = b; r < e; ++r) {
         const int32_t* row = word_topic + r * K;
@@ -212,6 +225,11 @@ struct WordProposals {
         if (n > 0)
           build_alias<T>(w.data(), ids.data(), n, total, entries.data() + offsets[r], small, large,
                          scaled);
+        if (dense_stale) {  // stale_weight's arithmetic: beta / (n~_k + V beta) + the entry's weight
+          T* sr = stale_rows.data() + r * static_cast<int64_t>(K);
+          for (int32_t k = 0; k < K; ++k) sr[k] = beta_t * stale_inv[k];
+          for (int32_t q = 0; q < n; ++q) sr[ids[q]] = beta_t * stale_inv[ids[q]] + static_cast<T>(w[q]);
+        }
       }
     });
   }
@@ -435,6 +453,11 @@ struct SparseSampler {
     if (row_bytes <= pf_row_limit) {
 #pragma GCC unroll 4
       for (int64_t b = 0; b < row_bytes; b += 64) __builtin_prefetch(pr + b, 1, 3);
+      if (correct_stale && prop.has_stale_rows) {  // the correction's stale weights of the row
+        const char* ps = reinterpret_cast<const char*>(prop.stale_row(prow, K));
+#pragma GCC unroll 4
+        for (int64_t b = 0; b < row_bytes; b += 64) __builtin_prefetch(ps + b, 0, 3);
+      }
     } else {
       const int32_t* pnw = wt + prow * K;
       const int32_t* nz = L.ds->nz.data();
@@ -539,8 +562,17 @@ struct SparseSampler {
       const T wt_ = (static_cast<T>(nw[t]) + beta) * inv[t];
       const T ds_ = static_cast<T>(nd[s]) * ws, dt_ = static_cast<T>(nd[t]) * wt_;
       const T p_s = ds_ + alpha * ws, p_t = dt_ + alpha * wt_;
-      const T q_s = ds_ + alpha * prop.stale_weight(x.row, s, beta);
-      const T q_t = dt_ + alpha * prop.stale_weight(x.row, t, beta);
+      T sw_s, sw_t;
+      if (prop.has_stale_rows) {
+        const T* sr = prop.stale_row(x.row, K);
+        sw_s = sr[s];
+        sw_t = sr[t];
+      } else {
+        sw_s = prop.stale_weight(x.row, s, beta);
+        sw_t = prop.stale_weight(x.row, t, beta);
+      }
+      const T q_s = ds_ + alpha * sw_s;
+      const T q_t = dt_ + alpha * sw_t;
       const T ua = unit24<T>(dr.rng.next() >> 40);
       if (ua * (p_s * q_t) >= p_t * q_s) t = s;
     }
@@ -1009,8 +1041,20 @@ int64_t sample_block(const int64_t* doc_ptr, const int32_t* words, int32_t* topi
   const T alpha = static_cast<T>(priors.alpha), beta = static_cast<T>(priors.beta);
   const T vbeta = static_cast<T>(priors.beta * static_cast<double>(priors.n_words_total));
 
+  // The smoothing bucket comes from tables up to one sweep old. Its expected share of the mass
+  // is K a / (n_d + K a): where it is large (many topics, short documents) the stale draw is
+  // corrected by a Metropolis-Hastings step (exact conditional); where it is small (K = 100,
+  // 200-token documents: 5%) the correction is not worth its cost.
+  const double mean_len = static_cast<double>(doc_ptr[n_docs] - doc_ptr[0]) / static_cast<double>(n_docs);
+  const double smooth_share = priors.alpha * K / (mean_len + priors.alpha * K);
+  const bool correct_stale = smooth_share > 0.1;
+  // Rows the sampler prefetches whole (K <= 256) keep a dense copy of the stale weights for the
+  // correction: one load each for the old and the new topic instead of a binary search.
+  const bool dense_stale =
+      correct_stale && mh_steps == 0 &&
+      static_cast<int64_t>(K) * 4 <= SparseSampler<T, true>::pf_row_limit;
   WordProposals<T> prop;
-  prop.build(word_topic, n_rows, K, topic_totals, priors, nt);
+  prop.build(word_topic, n_rows, K, topic_totals, priors, nt, dense_stale);
 
   // documents split by tokens, the slice split by this block's tokens per word
   std::vector<int64_t> doc_bounds = balanced_bounds(doc_ptr, n_docs, nt);
@@ -1037,13 +1081,6 @@ int64_t sample_block(const int64_t* doc_ptr, const int32_t* words, int32_t* topi
     word_bounds = balanced_bounds(cum.data(), n_rows, nt);
   }
 
-  // The smoothing bucket comes from tables up to one sweep old. Its expected share of the mass
-  // is K a / (n_d + K a): where it is large (many topics, short documents) the stale draw is
-  // corrected by a Metropolis-Hastings step (exact conditional, ~1.6x the cost per token);
-  // where it is small (K = 100, 200-token documents: 5%) the correction is not worth its cost.
-  const double mean_len = static_cast<double>(doc_ptr[n_docs] - doc_ptr[0]) / static_cast<double>(n_docs);
-  const double smooth_share = priors.alpha * K / (mean_len + priors.alpha * K);
-  const bool correct_stale = smooth_share > 0.1;
   // Documents sampled side by side by one thread (lanes, see SparseSampler): two where a word
   // row is prefetched whole, one where only the document's topics of it are (large K).
   const int n_lanes = mh_steps == 0 ? SparseSampler<T, true>::lanes_for(K) : 1;
