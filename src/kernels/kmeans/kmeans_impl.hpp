@@ -1230,6 +1230,7 @@ void accumulate_few(const float* x, int64_t rows, const float* w, const int32_t*
     for (int v = 0; v < 2 * DV; ++v) s[j][v] = _mm512_loadu_pd(sums + j * d + 8 * v);
   const __mmask8 kmask = __mmask8((1u << K) - 1);
   __m512d wsum = _mm512_maskz_loadu_pd(kmask, weights);
+  const int64_t ahead = accumulate_prefetch_rows(rows, d, int64_t(sizeof(float)));
   for (int64_t i = 0; i < rows; ++i) {
     const float* row = x + i * d;
     const int lab = labels[i];
@@ -1237,8 +1238,12 @@ void accumulate_few(const float* x, int64_t rows, const float* w, const int32_t*
     __mmask8 m[K];
 #pragma GCC unroll 4
     for (int j = 0; j < K; ++j) m[j] = __mmask8(-int(lab == j));
+    // as accumulate_rows_f32: keep X streaming (an address only)
+    const uintptr_t pfr = reinterpret_cast<uintptr_t>(row) +
+                          uintptr_t(ahead * d * int64_t(sizeof(float)));
 #pragma GCC unroll 16
     for (int v = 0; v < DV; ++v) {
+      if (ahead) vx::prefetch_t0(pfr + uintptr_t(64 * v));
       __m256 vlo, vhi;
       if (sh) {
         const __m512 t = _mm512_sub_ps(_mm512_loadu_ps(row + 16 * v), _mm512_loadu_ps(sh + 16 * v));
