@@ -5,7 +5,9 @@
 //
 //   g++ -O3 -std=c++17 -mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx2 -mfma -mbmi2
 //       -mprefer-vector-width=512 -Isrc -o build/km_tile benchmarks/kmeans_tile_bench.cpp
-//   [N=rows] build/km_tile D K REPS ACC     (e.g. build/km_tile 64 100 8 1; ACC=0: no M-step)
+//   [N=rows] [RB=block rows] [GROUPS=1] [W=1] [SH=1] build/km_tile D K REPS ACC
+//   (e.g. build/km_tile 64 100 8 1; ACC=0: no M-step; GROUPS=1: float32 groups; W=1: sample
+//   weights of one; SH=1: a shift)
 #define HARPDAAL_ISA_NS avx512
 #include "kernels/kmeans/kmeans_impl.hpp"
 #include <chrono>
@@ -15,6 +17,9 @@
 #include <cstdlib>
 #include <ctime>
 using namespace harpdaal::kernels::kmeans::avx512;
+using harpdaal::kernels::kmeans::RowGroupStore;
+using harpdaal::kernels::kmeans::RowGroups;
+using harpdaal::kernels::kmeans::flush_groups;
 int main(int argc, char** argv) {
   int64_t n = getenv("N") ? atol(getenv("N")) : 100000, d = argc > 1 ? atoi(argv[1]) : 64, k = argc > 2 ? atoi(argv[2]) : 100;
   int reps = argc > 3 ? atoi(argv[3]) : 10;
@@ -33,6 +38,11 @@ int main(int argc, char** argv) {
   std::vector<float> scratch(fused_scratch_size<float>(rb, d)), gap(rb);
   std::vector<int32_t> lab(n);
   std::vector<double> sums(k * d), w(k);
+  std::vector<float> ones(n, 1.0f), shv(d, 0.25f);  // W=1: sample weights of one; SH=1: a shift
+  // GROUPS=1: the M-step sums the rows in float32 groups (as lloyd_partial where groups_rows)
+  const bool grouped = getenv("GROUPS") && atoi(getenv("GROUPS")) > 0;
+  RowGroupStore group_store;
+  RowGroups groups = group_store.open(k, d);
   double best = 1e30;
   for (int r = 0; r < reps; ++r) {
     timespec t0, t1; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
@@ -42,8 +52,9 @@ int main(int argc, char** argv) {
       int64_t e = std::min(n, b + rb);
       fused_block<float>(x.data() + b * d, e - b, d, packed.data(), k, lab.data() + b, gap.data(), scratch.data(),
                         pf_blocks > 0 && e < n ? x.data() + (e + (pf_blocks - 1) * rb) * d : nullptr);
-      if (acc) accumulate_rows<float>(x.data() + b * d, e - b, d, nullptr, lab.data() + b, gap.data(), true, sums.data(), w.data(), acc > 1 ? &inertia : nullptr);
+      if (acc) accumulate_rows<float>(x.data() + b * d, e - b, d, getenv("W") ? ones.data() + b : nullptr, lab.data() + b, gap.data(), true, sums.data(), w.data(), acc > 1 ? &inertia : nullptr, getenv("SH") ? shv.data() : nullptr, grouped ? &groups : nullptr);
     }
+    if (grouped) flush_groups(groups, k, d, sums.data());
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
     double s = (t1.tv_sec - t0.tv_sec) + 1e-9 * (t1.tv_nsec - t0.tv_nsec);
     best = std::min(best, s);

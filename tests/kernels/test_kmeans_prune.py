@@ -256,12 +256,16 @@ def test_fit_matches_numpy_lloyd(n_groups):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("n,d,k,weighted,shifted", [(3000, 8, 40, True, True),
                                                     (2500, 30, 12, False, True),
-                                                    (1200, 3, 100, True, False)])
+                                                    (1200, 3, 100, True, False),
+                                                    (3000, 136, 4, True, True),
+                                                    (2500, 128, 5, False, False)])
 @pytest.mark.parametrize("n_threads", [1, 2])
 def test_lloyd_sums_give_the_lloyd_steps_bits(isa, dtype, n, d, k, weighted, shifted, n_threads):
     """With lloyd_sums the whole fit (centers every iteration, labels, n_iter) is
-    lloyd_iterations' bit for bit (no rounding tie in these data)."""
-    X = blobs(n, d, k, seed=n + k).astype(dtype)
+    lloyd_iterations' bit for bit (no rounding tie in these data). The wide shapes (the
+    float32 groups of the row-dot tile's M-step) take overlapping blobs, which need more than a
+    few iterations."""
+    X = blobs(n, d, k, seed=n + k, spread=1.0 if d < 64 else 10.0).astype(dtype)
     w = (np.random.default_rng(k).uniform(0.5, 2, n) if weighted else np.ones(n)).astype(dtype)
     shift = X.mean(0).astype(dtype) if shifted else None
     C0 = np.ascontiguousarray((X[:k] - shift) if shifted else X[:k], dtype=dtype)
@@ -288,7 +292,8 @@ def test_lloyd_sums_give_the_lloyd_steps_bits(isa, dtype, n, d, k, weighted, shi
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("n,d,k,shifted", [(4000, 8, 40, True), (3000, 20, 12, False),
-                                           (1500, 3, 100, True)])
+                                           (1500, 3, 100, True), (3000, 136, 4, True),
+                                           (2500, 150, 6, False)])
 @pytest.mark.parametrize("n_threads", [1, 2])
 def test_reused_partials_give_a_full_recomputes_bits(isa, dtype, n, d, k, shifted, n_threads):
     """With partials kept between calls only the chunks' sums a changed row touches are

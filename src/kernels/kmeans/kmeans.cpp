@@ -274,12 +274,16 @@ void lloyd_step(const T* x, int64_t n, int64_t d, const T* sample_weight, const 
   std::vector<double> part_inertia(static_cast<size_t>(n_chunks), 0.0);
   oneapi::tbb::enumerable_thread_specific<std::vector<T>> scratch(
       [&] { return std::vector<T>(size_t(assigner.scratch_size())); });
+  const bool grouped = method == Method::fused && ops.groups_rows(d, k);
+  oneapi::tbb::enumerable_thread_specific<RowGroupStore> group_store;
   parallel_for(n_threads, n_chunks, 1, [&](int64_t c0, int64_t c1) {
     std::vector<T>& s = scratch.local();
     for (int64_t c = c0; c < c1; ++c) {
       double* ps = part + c * stride;
       double* pw = ps + k * d;
       std::fill(ps, ps + stride, 0.0);
+      RowGroups groups{};
+      if (grouped) groups = group_store.local().open(k, d);
       const int64_t blk_end = std::min(n_blocks, (c + 1) * per_chunk);
       for (int64_t blk = c * per_chunk; blk < blk_end; ++blk) {
         const int64_t b = blk * rb, e = std::min(n, b + rb);
@@ -288,8 +292,9 @@ void lloyd_step(const T* x, int64_t n, int64_t d, const T* sample_weight, const 
         ops.accumulate(xb, e - b, d, sample_weight ? sample_weight + b : nullptr,
                        labels + b, gap, method == Method::fused, ps, pw,
                        inertia ? &part_inertia[size_t(c)] : nullptr,
-                       assigner.inline_shift ? shift : nullptr);
+                       assigner.inline_shift ? shift : nullptr, grouped ? &groups : nullptr);
       }
+      if (grouped) flush_groups(groups, k, d, ps);
     }
   });
   // The chunks' sums in chunk order, element ranges in parallel (each value is 0 + chunk 0 +

@@ -36,7 +36,8 @@ int64_t lloyd_chunks(int64_t n, int64_t n_blocks, int64_t k, int n_threads);
 //   weights[j]         = sum over i with labels[i]==j of w_i              (overwritten)
 //   *inertia           = sum_i w_i * max(||x_i||^2 - 2 x_i.c + ||c||^2, 0) at the chosen c
 // sample_weight may be null (all ones); inertia may be null (not computed). sums/weights/
-// inertia accumulate in float64.
+// inertia accumulate in float64 (float32 rows where ops.groups_rows: each cluster's rows
+// in float32 groups of kGroupRows first, see RowGroups).
 // row_index (n values, may be null): row i of the step is x[row_index[i]] instead of x[i] (x
 // holds at least max(row_index) + 1 rows; labels and sample_weight stay indexed by i). The rows
 // are gathered block by block into the L1 buffer the kernel works in, with the block sizes of

@@ -209,8 +209,9 @@ SumsLayout sums_layout(int64_t n, int64_t d, int64_t k, int n_threads, Method me
 // lloyd_iterations' bit for bit). `part` holds the chunks' partial sums (n_chunks x stride).
 // With `dirty` (k flags per chunk) only the flagged (chunk, cluster) partials are recomputed —
 // from the rows of the chunk with that label, in row order: accumulate adds each row on its
-// own (s + w x per row), so skipping the other rows leaves the bits — and only clusters
-// flagged in some chunk are reduced again; sums/weights of the others are kept.
+// own (s + w x per row) or into its cluster's float32 group (RowGroups: the groups of one
+// cluster depend on its rows alone), so skipping the other rows leaves the bits — and only
+// clusters flagged in some chunk are reduced again; sums/weights of the others are kept.
 template <class T>
 void lloyd_order_sums(const T* x, int64_t n, int64_t d, const T* sample_weight, const T* shift,
                       const int32_t* labels, int64_t k, const SumsLayout& l, double* part,
@@ -218,20 +219,26 @@ void lloyd_order_sums(const T* x, int64_t n, int64_t d, const T* sample_weight, 
   const kmeans::Ops<T> kops =
       dispatch(&generic::ops<T>, &avx2::ops<T>, &avx512f::ops<T>, &avx512::ops<T>)();
   const bool fused = l.method == Method::fused;
+  const bool grouped = fused && kops.groups_rows(d, k);  // (lloyd_step's rule)
+  oneapi::tbb::enumerable_thread_specific<RowGroupStore> group_store;
   parallel_for(n_threads, l.n_chunks, 1, [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c) {
       double* ps = part + c * l.stride;
       double* pw = ps + k * d;
       const int64_t row_begin = c * l.per_chunk * l.rb;
       const int64_t row_end = std::min(n, (c + 1) * l.per_chunk * l.rb);
+      RowGroups groups{};
+      if (grouped) groups = group_store.local().open(k, d);
+      RowGroups* const g = grouped ? &groups : nullptr;
       if (!dirty) {
         std::fill(ps, ps + l.stride, 0.0);
         for (int64_t b = row_begin; b < row_end; b += l.rb) {
           const int64_t e = std::min(row_end, b + l.rb);
           // (with a shift, accumulate centres each row as it loads it: the centred copy's bits)
           kops.accumulate(x + b * d, e - b, d, sample_weight ? sample_weight + b : nullptr,
-                          labels + b, nullptr, fused, ps, pw, nullptr, shift);
+                          labels + b, nullptr, fused, ps, pw, nullptr, shift, g);
         }
+        if (g) flush_groups(*g, k, d, ps);
         continue;
       }
       const uint8_t* dc = dirty + c * k;
@@ -251,9 +258,10 @@ void lloyd_order_sums(const T* x, int64_t n, int64_t d, const T* sample_weight, 
         int64_t e = i + 1;
         while (e < row_end && dc[labels[e]]) ++e;
         kops.accumulate(x + i * d, e - i, d, sample_weight ? sample_weight + i : nullptr,
-                        labels + i, nullptr, fused, ps, pw, nullptr, shift);
+                        labels + i, nullptr, fused, ps, pw, nullptr, shift, g);
         i = e;
       }
+      if (g) flush_groups(*g, k, d, ps);  // (only the flagged clusters have rows in groups)
     }
   });
   std::vector<uint8_t> redo(static_cast<size_t>(k), dirty ? 0 : 1);
