@@ -141,6 +141,8 @@ void accumulate_counts(const py::handle& words_o, const py::handle& topics_o,
 
 void register_lda(py::module_& m) {
   auto k = m.def_submodule("lda", "LDA collapsed Gibbs sampling kernels");
+  // a word row's cost beyond its tokens, per topic (the thread sub-slices' and rank slices' rule)
+  k.attr("ROW_COST_PER_TOPIC") = lk::kRowCostPerTopic;
   k.def("sample_block", &sample_block, py::arg("doc_ptr"), py::arg("words"), py::arg("topics"),
         py::arg("first_doc_id"), py::arg("word_topic"), py::arg("word_begin"),
         py::arg("topic_totals"), py::arg("alpha"), py::arg("beta"), py::arg("n_words_total"),

@@ -43,14 +43,10 @@ def topic_log_likelihood(topic_totals: np.ndarray, n_words: int, beta: float) ->
     return float(len(topic_totals) * gammaln(vb) - gammaln(topic_totals + vb).sum())
 
 
-# What a slice costs beyond its tokens, in tokens per word of the slice and per topic: every
-# sampling call builds the alias tables of all its rows (O(K) each) and a rare word's row misses
-# the cache. By tokens alone, the last of four slices of a frequency-sorted vocabulary (20news:
-# 49,209 of 61,188 words, 122 in the first) took 1.5x the time of the others on 2 ranks, and
-# every step waited for it. Measured on 20news in 30-40-token pieces, K = 100, 2 ranks: the
-# ranks waited 26-31 ms an iteration with 0, 12-15 with 0.08, 16-19 with 0.16 and 30-36 with
-# 0.3; the sweep went from 96-107 to 90-101 ms.
-ROW_COST_PER_TOPIC = 0.08
+# What a slice costs beyond its tokens, in tokens per word of the slice and per topic: the
+# kernel's constant (kRowCostPerTopic in src/kernels/lda/lda.hpp, with the figures that chose it),
+# so that the slices between ranks follow the rule of the kernel's sub-slices between threads.
+ROW_COST_PER_TOPIC = float(_K.ROW_COST_PER_TOPIC)
 
 
 def slice_bounds(word_freq: np.ndarray, n_slices: int, row_cost: float = 0.0) -> np.ndarray:

@@ -193,7 +193,10 @@ struct WordProposals {
     word_mass.assign(n_rows, T(0));
     has_stale_rows = dense_stale;
     if (dense_stale) stale_rows.resize(n_rows * static_cast<int64_t>(K));
-    const T beta_t = static_cast<T>(pr.beta);
+    // stale_weight's smoothing part beta / (n~_k + V beta) of every topic, for the dense rows
+    std::vector<T> stale_base(dense_stale ? K : 0);
+    for (int32_t k = 0; k < static_cast<int32_t>(stale_base.size()); ++k)
+      stale_base[k] = static_cast<T>(pr.beta) * stale_inv[k];
     parallel_for(n_threads, n_rows, 256, [&](int64_t b, int64_t e) {
       for (int64_t r = b; r < e; ++r) {
         const int32_t* row = word_topic + r * K;
@@ -227,8 +230,8 @@ struct WordProposals {
                          scaled);
         if (dense_stale) {  // stale_weight's arithmetic: beta / (n~_k + V beta) + the entry's weight
           T* sr = stale_rows.data() + r * static_cast<int64_t>(K);
-          for (int32_t k = 0; k < K; ++k) sr[k] = beta_t * stale_inv[k];
-          for (int32_t q = 0; q < n; ++q) sr[ids[q]] = beta_t * stale_inv[ids[q]] + static_cast<T>(w[q]);
+          std::copy(stale_base.begin(), stale_base.end(), sr);
+          for (int32_t q = 0; q < n; ++q) sr[ids[q]] = stale_base[ids[q]] + static_cast<T>(w[q]);
         }
       }
     });
@@ -1072,14 +1075,9 @@ int64_t sample_block(const int64_t* doc_ptr, const int32_t* words, int32_t* topi
         }
       }
     });
-    // Sub-slices of about equal cost: a word's tokens here plus 0.08 K for every word with any
-    // (a rare word's row misses the cache; the same rule as the slices between ranks,
-    // topic/_steps.py). By tokens alone, on a frequency-sorted vocabulary (20news) the
-    // sub-slice of the rare words took longer and the other thread waited at every round:
-    // 20news in 30-40-token pieces, K = 100, 2 threads, 101.6-104.1 -> 89.5-94.0 ms a sweep
-    // (0.04 K: 98.4-103.7, 0.12 K: 95.2-98.9); KOS (vocabulary not so sorted) unchanged; 20news
-    // whole documents 88.9-89.2 -> 89.9-91.4.
-    const int64_t row_cost = static_cast<int64_t>(std::llround(0.08 * K));
+    // Sub-slices of about equal cost: a word's tokens here plus kRowCostPerTopic K for every
+    // word with any (lda.hpp; the rule of the slices between ranks).
+    const int64_t row_cost = static_cast<int64_t>(std::llround(kRowCostPerTopic * K));
     std::vector<int64_t> cum(n_rows + 1, 0);
     for (int64_t r = 0; r < n_rows; ++r) {
       int64_t c = 0;

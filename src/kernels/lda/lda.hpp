@@ -18,6 +18,18 @@ struct Priors {
   int64_t n_words_total = 0; // vocabulary size V (the beta * V normaliser)
 };
 
+// What a word row costs beyond its tokens, in tokens per topic: every sampling call builds the
+// alias tables of all the rows of its slice (O(K) each) and a rare word's row misses the cache.
+// The kernel splits its slice between threads, and topic/_steps.py the vocabulary between
+// ranks, into parts of about equal tokens + kRowCostPerTopic K per word with any (binding:
+// lda.ROW_COST_PER_TOPIC). By tokens alone, on a frequency-sorted vocabulary (20news: 49,209
+// of 61,188 words in the last of four slices, 122 in the first) the part of the rare words took
+// 1.5x the others and the rest waited for it at every round. 20news in 30-40-token pieces,
+// K = 100: 2 ranks waited 26-31 ms an iteration with 0, 12-15 with 0.08, 16-19 with 0.16 and
+// 30-36 with 0.3 (sweeps 96-107 -> 90-101 ms); 2 threads, 101.6-104.1 -> 89.5-94.0 ms a sweep
+// (0.04: 98.4-103.7, 0.12: 95.2-98.9); KOS (vocabulary not so sorted) unchanged.
+inline constexpr double kRowCostPerTopic = 0.08;
+
 // One Gibbs sweep over the tokens of a block of documents whose word lies in the slice
 // [word_begin, word_end). `word_topic` holds only the slice's rows ((word_end - word_begin) x K).
 // Threads: documents are split into n_threads blocks and the slice into n_threads sub-slices;
