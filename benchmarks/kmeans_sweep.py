@@ -4,15 +4,19 @@
 no tool converges early and every tool runs the same `--iters` iterations at tol = 0; the
 iterations each tool ran are recorded), the same initial centers (random rows) for every tool,
 whole `fit` wall time / iterations (validation, centring and the final E-step included, for
-every tool; faiss's own `train` time).
+every tool; faiss's own `train` time). For k < 16 it also gives the rate of harpdaal's
+streaming pass alone, one Lloyd iteration without the fit's fixed passes over X: the
+difference of a 3 x `--iters` fit and an `--iters` fit over the difference of their
+iterations (median of `--repeat` alternated pairs).
 
     python benchmarks/kmeans_sweep.py --threads 2 --repeat 3 --out sweep.json
     python benchmarks/kmeans_sweep.py --d 784 --k 10 100      # a part of the grid
 
 n per shape: 4 GFLOP per iteration (2 n d k), clamped to [5 k, 200,000] rows and to 400 MB of
 data. Prints a markdown table (median ms per iteration; harpdaal's speed-up over the fastest
-peer; for k < 16, harpdaal's rate of reading X per iteration against the machine's read
-bandwidth, measured in the same run as a BLAS sgemv over 512 MB with the same threads) and
+peer; for k < 16, harpdaal's rate of reading X per iteration of the whole fit and of the
+pass alone against the machine's read bandwidth, measured in the same run as a BLAS sgemv over
+512 MB with the same threads) and
 writes the JSON with the CPU, the ISA and the load average.
 """
 from __future__ import annotations
@@ -75,8 +79,8 @@ def main(argv=None):
     bw = read_bandwidth(args.threads)
     print(f"read bandwidth ({args.threads} threads, sgemv over 512 MB): {bw:.1f} GB/s")
     print("| d | k | n | " + " | ".join(f"{t} ms" for t in args.tools) +
-          " | harpdaal vs best peer | harpdaal GB/s (k < 16) |")
-    print("|---|---|---|" + "---|" * len(args.tools) + "---|---|", flush=True)
+          " | harpdaal vs best peer | harpdaal GB/s (k < 16) | harpdaal pass GB/s (k < 16) |")
+    print("|---|---|---|" + "---|" * len(args.tools) + "---|---|---|", flush=True)
     for d in args.d:
         for k in args.k:
             n = rows_for(d, k)
@@ -100,6 +104,18 @@ def main(argv=None):
                 rec["ms"][tool] = statistics.median(per)
                 rec["all_ms"][tool] = per
                 rec["iterations"][tool] = its
+            if k < 16 and rec["ms"].get("harpdaal"):
+                # the pass alone: what a fit of 3 x iters costs more than one of iters
+                marg = []
+                for _ in range(args.repeat):
+                    time.sleep(TOOL_PAUSE_S["full"])
+                    _, w1, n1, _ = KC._FITS["harpdaal"](X, init, args.iters, args.threads)
+                    _, w3, n3, _ = KC._FITS["harpdaal"](X, init, 3 * args.iters, args.threads)
+                    if int(n3) > int(n1):
+                        marg.append(1e3 * (w3 - w1) / (int(n3) - int(n1)))
+                if marg:
+                    rec["pass_ms"] = statistics.median(marg)
+                    rec["all_pass_ms"] = marg
             rec["load_after"] = os.getloadavg()
             peers = [v for t, v in rec["ms"].items() if t != "harpdaal" and v]
             ours = rec["ms"].get("harpdaal")
@@ -112,8 +128,13 @@ def main(argv=None):
             if k < 16 and ours:
                 rec["read_gbps"] = 4 * n * d / (ours / 1e3) / 1e9
                 rate = f"{rec['read_gbps']:.1f} ({100 * rec['read_gbps'] / bw:.0f}%)"
+            pass_rate = ""
+            if rec.get("pass_ms"):
+                rec["pass_read_gbps"] = 4 * n * d / (rec["pass_ms"] / 1e3) / 1e9
+                pass_rate = (f"{rec['pass_read_gbps']:.1f} "
+                             f"({100 * rec['pass_read_gbps'] / bw:.0f}%)")
             print(f"| {d} | {k} | {n} | {cells} | {'-' if sp is None else f'{sp:.2f}x'} | "
-                  f"{rate} |", flush=True)
+                  f"{rate} | {pass_rate} |", flush=True)
     if args.out:
         with open(args.out, "w") as f:
             json.dump({"cpu": cpu_model(), "isa": active_isa(), "threads": args.threads,
