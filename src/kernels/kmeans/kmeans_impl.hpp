@@ -1066,8 +1066,9 @@ void accumulate_rows_f32(const float* x, int64_t rows, int64_t d, const float* w
     // (an address only: it may lie past the end of x; a prefetch never faults)
     const uintptr_t pfr = reinterpret_cast<uintptr_t>(row) +
                           uintptr_t(ahead * d * int64_t(sizeof(float)));
+    const int64_t l = labels[i];
+    float nrm = 0.0f;
     if (g) {
-      const int64_t l = labels[i];
       float* gs = g->sums + l * d;  // (zero when the group is empty: RowGroupStore, flush_group)
       const float wf = w ? w[i] : 1.0f;
       const __m512 vwf = _mm512_set1_ps(wf);
@@ -1080,7 +1081,7 @@ void accumulate_rows_f32(const float* x, int64_t rows, int64_t d, const float* w
         const __m512 o = _mm512_loadu_ps(gs + f);
         _mm512_storeu_ps(gs + f, w ? _mm512_fmadd_ps(vwf, v, o) : _mm512_add_ps(v, o));
       }
-      float nrm = kInertia ? S::hsum(nacc) : 0.0f;
+      if constexpr (kInertia) nrm = S::hsum(nacc);
       for (int64_t f = dv; f < d; ++f) {
         const float xv = sh ? row[f] - sh[f] : row[f];
         gs[f] = _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(wf), _mm_set_ss(xv), _mm_set_ss(gs[f])));
@@ -1088,48 +1089,42 @@ void accumulate_rows_f32(const float* x, int64_t rows, int64_t d, const float* w
           nrm = _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(xv), _mm_set_ss(xv), _mm_set_ss(nrm)));
       }
       if (++g->counts[l] == kGroupRows) flush_group(*g, l, d, sums);
-      weights[l] += wi;
-      if constexpr (kInertia) {
-        const double dist =
-            gap_is_half ? double(nrm) - 2.0 * double(gap[i]) : double(nrm) + double(gap[i]);
-        acc_inertia += wi * (dist > 0 ? dist : 0.0);
-      }
-      continue;
-    }
-    double* s = sums + int64_t(labels[i]) * d;
-    const __m512d vw = _mm512_set1_pd(wi);
-    __m512 nacc = _mm512_setzero_ps();
-    for (int64_t f = 0; f < dv; f += 16) {
-      if (ahead) vx::prefetch_t0(pfr + uintptr_t(f * int64_t(sizeof(float))));
-      __m256 vlo, vhi;
-      if (sh) {
-        const __m512 v = _mm512_sub_ps(_mm512_loadu_ps(row + f), _mm512_loadu_ps(sh + f));
-        if constexpr (kInertia) nacc = _mm512_fmadd_ps(v, v, nacc);
-        vlo = vx::lo256(v);
-        vhi = vx::hi256(v);
-      } else {
-        if constexpr (kInertia) {
-          const __m512 v = _mm512_loadu_ps(row + f);
-          nacc = _mm512_fmadd_ps(v, v, nacc);
+    } else {
+      double* s = sums + l * d;
+      const __m512d vw = _mm512_set1_pd(wi);
+      __m512 nacc = _mm512_setzero_ps();
+      for (int64_t f = 0; f < dv; f += 16) {
+        if (ahead) vx::prefetch_t0(pfr + uintptr_t(f * int64_t(sizeof(float))));
+        __m256 vlo, vhi;
+        if (sh) {
+          const __m512 v = _mm512_sub_ps(_mm512_loadu_ps(row + f), _mm512_loadu_ps(sh + f));
+          if constexpr (kInertia) nacc = _mm512_fmadd_ps(v, v, nacc);
+          vlo = vx::lo256(v);
+          vhi = vx::hi256(v);
+        } else {
+          if constexpr (kInertia) {
+            const __m512 v = _mm512_loadu_ps(row + f);
+            nacc = _mm512_fmadd_ps(v, v, nacc);
+          }
+          vlo = _mm256_loadu_ps(row + f);
+          vhi = _mm256_loadu_ps(row + f + 8);
         }
-        vlo = _mm256_loadu_ps(row + f);
-        vhi = _mm256_loadu_ps(row + f + 8);
+        // (maskz with all lanes: GCC 12 warns inside the unmasked cvtps_pd and the casts)
+        const __m512d lo = _mm512_maskz_cvtps_pd(__mmask8(0xFF), vlo);
+        const __m512d hi = _mm512_maskz_cvtps_pd(__mmask8(0xFF), vhi);
+        _mm512_storeu_pd(s + f, _mm512_fmadd_pd(vw, lo, _mm512_loadu_pd(s + f)));
+        _mm512_storeu_pd(s + f + 8, _mm512_fmadd_pd(vw, hi, _mm512_loadu_pd(s + f + 8)));
       }
-      // (maskz with all lanes: GCC 12 warns inside the unmasked cvtps_pd and the casts)
-      const __m512d lo = _mm512_maskz_cvtps_pd(__mmask8(0xFF), vlo);
-      const __m512d hi = _mm512_maskz_cvtps_pd(__mmask8(0xFF), vhi);
-      _mm512_storeu_pd(s + f, _mm512_fmadd_pd(vw, lo, _mm512_loadu_pd(s + f)));
-      _mm512_storeu_pd(s + f + 8, _mm512_fmadd_pd(vw, hi, _mm512_loadu_pd(s + f + 8)));
+      if constexpr (kInertia) nrm = S::hsum(nacc);
+      for (int64_t f = dv; f < d; ++f) {
+        const float xv = sh ? row[f] - sh[f] : row[f];
+        const __m128d t = _mm_fmadd_sd(_mm_set_sd(wi), _mm_set_sd(double(xv)), _mm_set_sd(s[f]));
+        s[f] = _mm_cvtsd_f64(t);
+        if constexpr (kInertia)
+          nrm = _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(xv), _mm_set_ss(xv), _mm_set_ss(nrm)));
+      }
     }
-    float nrm = kInertia ? S::hsum(nacc) : 0.0f;
-    for (int64_t f = dv; f < d; ++f) {
-      const float xv = sh ? row[f] - sh[f] : row[f];
-      const __m128d t = _mm_fmadd_sd(_mm_set_sd(wi), _mm_set_sd(double(xv)), _mm_set_sd(s[f]));
-      s[f] = _mm_cvtsd_f64(t);
-      if constexpr (kInertia)
-        nrm = _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(xv), _mm_set_ss(xv), _mm_set_ss(nrm)));
-    }
-    weights[labels[i]] += wi;
+    weights[l] += wi;
     if constexpr (kInertia) {
       const double dist =
           gap_is_half ? double(nrm) - 2.0 * double(gap[i]) : double(nrm) + double(gap[i]);

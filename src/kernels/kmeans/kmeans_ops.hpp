@@ -30,7 +30,7 @@ inline void shift_rows(const T* x, int64_t rows, int64_t d, const T* shift, T* o
 
 // The float32 M-step of the row-dot tile at d >= kGroupMinFeatures (ops.groups_rows): each
 // cluster's rows, in row order within a chunk, are summed in float32 in groups of kGroupRows
-// (the first row of a group copied, the others added: w x with one rounding), and each group's
+// (each row's w x added with one FMA into its group, which starts at zero), and each group's
 // sum is added into the chunk's float64 sums. The float32 -> float64 conversion and the float64
 // FMAs were as much of a k = 3, d = 784 row as its distances (vcvtps2pd at ~2 cycles per 8
 // values on Zen 5); a group converts once for kGroupRows rows. A group depends on its cluster's
