@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   std::vector<float> ones(n, 1.0f), shv(d, 0.25f);  // W=1: sample weights of one; SH=1: a shift
   // GROUPS=1: the M-step sums the rows in float32 groups (as lloyd_partial where groups_rows)
   const bool grouped = getenv("GROUPS") && atoi(getenv("GROUPS")) > 0;
+  const bool weighted = getenv("W") != nullptr, shifted = getenv("SH") != nullptr;
   RowGroupStore group_store;
   RowGroups groups = group_store.open(k, d);
   double best = 1e30;
@@ -52,7 +53,7 @@ int main(int argc, char** argv) {
       int64_t e = std::min(n, b + rb);
       fused_block<float>(x.data() + b * d, e - b, d, packed.data(), k, lab.data() + b, gap.data(), scratch.data(),
                         pf_blocks > 0 && e < n ? x.data() + (e + (pf_blocks - 1) * rb) * d : nullptr);
-      if (acc) accumulate_rows<float>(x.data() + b * d, e - b, d, getenv("W") ? ones.data() + b : nullptr, lab.data() + b, gap.data(), true, sums.data(), w.data(), acc > 1 ? &inertia : nullptr, getenv("SH") ? shv.data() : nullptr, grouped ? &groups : nullptr);
+      if (acc) accumulate_rows<float>(x.data() + b * d, e - b, d, weighted ? ones.data() + b : nullptr, lab.data() + b, gap.data(), true, sums.data(), w.data(), acc > 1 ? &inertia : nullptr, shifted ? shv.data() : nullptr, grouped ? &groups : nullptr);
     }
     if (grouped) flush_groups(groups, k, d, sums.data());
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
