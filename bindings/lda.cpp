@@ -5,6 +5,7 @@
 #include "arrays.hpp"
 #include "kernels/common/parallel.hpp"
 #include "kernels/lda/lda.hpp"
+#include "kernels/lda/warp.hpp"
 
 namespace py = pybind11;
 using namespace harpdaal::bindings;
@@ -139,6 +140,91 @@ void accumulate_counts(const py::handle& words_o, const py::handle& topics_o,
   lk::accumulate_counts(wp, tp, n, wtp, word_begin, end, ktp, K);
 }
 
+void word_order(const py::handle& words_o, const py::handle& word_ptr_o, const py::handle& order_o) {
+  auto words = checked_array<int32_t>(words_o, "words", {any_dim});
+  auto word_ptr = checked_array<int64_t>(word_ptr_o, "word_ptr", {any_dim}, true);
+  const int64_t n = words.shape(0), V = word_ptr.shape(0) - 1;
+  auto order = checked_array<int64_t>(order_o, "order", {n}, true);
+  if (V < 1) throw py::value_error("word_ptr: needs n_words + 1 >= 2 entries");
+  check_ids(in_ptr(words), n, V, "words");
+  const int32_t* wp = in_ptr(words);
+  int64_t* pp = out_ptr(word_ptr);
+  int64_t* op = out_ptr(order);
+  py::gil_scoped_release nogil;
+  lk::word_order(wp, n, V, pp, op);
+}
+
+// props: (n_tokens, 2 mh_steps) int32, mh_steps document proposals then mh_steps word proposals
+int props_steps(const py::array& props, int64_t n_tokens) {
+  if (props.ndim() != 2 || props.shape(0) != n_tokens || props.shape(1) < 2 || props.shape(1) % 2)
+    throw py::value_error("props: must have shape (n_tokens, 2 * mh_steps)");
+  return static_cast<int>(props.shape(1) / 2);
+}
+
+int64_t warp_doc_phase(const py::handle& doc_ptr_o, const py::handle& topics_o,
+                       const py::handle& props_o, bool accept, const py::handle& topic_totals_o,
+                       double alpha, double beta, int64_t n_words_total, uint64_t seed,
+                       int64_t iteration, uint64_t stream, int n_threads) {
+  auto doc_ptr = checked_array<int64_t>(doc_ptr_o, "doc_ptr", {any_dim});
+  auto topics = checked_array<int32_t>(topics_o, "topics", {any_dim}, true);
+  const int64_t n_tok = topics.shape(0), n_docs = doc_ptr.shape(0) - 1;
+  auto props = checked_array<int32_t>(props_o, "props", {n_tok, any_dim}, true);
+  const int M = props_steps(props, n_tok);
+  auto totals = checked_array<int64_t>(topic_totals_o, "topic_totals", {any_dim}, true);
+  const int32_t K = static_cast<int32_t>(totals.shape(0));
+  lk::Priors pr = priors(alpha, beta, n_words_total);
+  check_corpus(in_ptr(doc_ptr), n_docs, n_tok, in_ptr(topics), K, n_threads);
+  if (accept) check_ids(in_ptr(props), n_tok * 2 * M, K, "props", n_threads);
+  const int64_t* dp = in_ptr(doc_ptr);
+  int32_t* tp = out_ptr(topics);
+  int32_t* pp = out_ptr(props);
+  int64_t* ktp = out_ptr(totals);
+  py::gil_scoped_release nogil;
+  return lk::warp_doc_phase(dp, tp, n_docs, pp, accept, ktp, K, pr, seed, iteration, stream, M,
+                            n_threads);
+}
+
+int64_t warp_word_phase(const py::handle& word_ptr_o, const py::handle& order_o,
+                        const py::handle& topics_o, const py::handle& topics_by_word_o,
+                        const py::handle& props_o, const py::handle& word_topic_o,
+                        int64_t word_begin, const py::handle& topic_totals_o, double alpha,
+                        double beta, int64_t n_words_total, uint64_t seed, int64_t iteration,
+                        uint64_t stream, int n_threads) {
+  auto word_ptr = checked_array<int64_t>(word_ptr_o, "word_ptr", {n_words_total + 1});
+  auto topics = checked_array<int32_t>(topics_o, "topics", {any_dim}, true);
+  const int64_t n_tok = topics.shape(0);
+  auto order = checked_array<int64_t>(order_o, "order", {n_tok});
+  auto by_word = checked_array<int32_t>(topics_by_word_o, "topics_by_word", {n_tok}, true);
+  auto props = checked_array<int32_t>(props_o, "props", {n_tok, any_dim}, true);
+  const int M = props_steps(props, n_tok);
+  auto word_topic = checked_array<int32_t>(word_topic_o, "word_topic", {any_dim, any_dim}, true);
+  const int32_t K = static_cast<int32_t>(word_topic.shape(1));
+  auto totals = checked_array<int64_t>(topic_totals_o, "topic_totals", {K}, true);
+  lk::Priors pr = priors(alpha, beta, n_words_total);
+  if (word_begin < 0 || word_begin + word_topic.shape(0) > n_words_total)
+    throw py::value_error("word_topic: rows [word_begin, word_begin + len) must lie in [0, n_words_total)");
+  const int64_t* wpp = in_ptr(word_ptr);
+  bool ptr_ok = wpp[0] == 0 && wpp[n_words_total] == n_tok;
+  for (int64_t w = 0; w < n_words_total && ptr_ok; ++w) ptr_ok = wpp[w] <= wpp[w + 1];
+  if (!ptr_ok) throw py::value_error("word_ptr: must rise from 0 to len(topics) (word_order's output)");
+  const int64_t* op = in_ptr(order);
+  bool order_ok = true;
+  for (int64_t j = 0; j < n_tok; ++j) order_ok &= op[j] >= 0 && op[j] < n_tok;
+  if (!order_ok) throw py::value_error("order: token positions must lie in [0, len(topics))");
+  check_ids(in_ptr(topics), n_tok, K, "topics", n_threads);
+  check_ids(in_ptr(by_word), n_tok, K, "topics_by_word", n_threads);
+  check_ids(in_ptr(props), n_tok * 2 * M, K, "props", n_threads);
+  int32_t* tp = out_ptr(topics);
+  int32_t* bp = out_ptr(by_word);
+  int32_t* pp = out_ptr(props);
+  int32_t* wtp = out_ptr(word_topic);
+  int64_t* ktp = out_ptr(totals);
+  const int64_t word_end = word_begin + word_topic.shape(0);
+  py::gil_scoped_release nogil;
+  return lk::warp_word_phase(wpp, op, tp, bp, pp, wtp, word_begin, word_end, ktp, K, pr, seed,
+                             iteration, stream, M, n_threads);
+}
+
 void register_lda(py::module_& m) {
   auto k = m.def_submodule("lda", "LDA collapsed Gibbs sampling kernels");
   // a word row's cost beyond its tokens, per topic (the thread sub-slices' and rank slices' rule)
@@ -164,6 +250,21 @@ void register_lda(py::module_& m) {
         py::arg("n_threads") = 0);
   k.def("accumulate_counts", &accumulate_counts, py::arg("words"), py::arg("topics"),
         py::arg("word_topic"), py::arg("word_begin"), py::arg("topic_totals"));
+  k.def("word_order", &word_order, py::arg("words"), py::arg("word_ptr"), py::arg("order"),
+        "Token positions grouped by word: fills word_ptr (n_words + 1) and order (n_tokens).");
+  k.def("warp_doc_phase", &warp_doc_phase, py::arg("doc_ptr"), py::arg("topics"),
+        py::arg("props"), py::arg("accept"), py::arg("topic_totals"), py::arg("alpha"),
+        py::arg("beta"), py::arg("n_words_total"), py::arg("seed"), py::arg("iteration"),
+        py::arg("stream"), py::arg("n_threads") = 0,
+        "Word-major sampler, document phase: accepts the word proposals (accept=True), draws "
+        "document proposals. Returns the accepted moves.");
+  k.def("warp_word_phase", &warp_word_phase, py::arg("word_ptr"), py::arg("order"),
+        py::arg("topics"), py::arg("topics_by_word"), py::arg("props"), py::arg("word_topic"),
+        py::arg("word_begin"), py::arg("topic_totals"), py::arg("alpha"), py::arg("beta"),
+        py::arg("n_words_total"), py::arg("seed"), py::arg("iteration"), py::arg("stream"),
+        py::arg("n_threads") = 0,
+        "Word-major sampler, word phase over the rows of word_topic: adds the document "
+        "phase's moves, accepts the document proposals, draws word proposals.");
 }
 
 Register reg(50, &register_lda);

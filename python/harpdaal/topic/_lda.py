@@ -178,8 +178,8 @@ class LatentDirichletAllocation(PersistMixin, ClassNamePrefixFeaturesOutMixin, T
             if not 0 < f <= 1:
                 hint = f" (a fraction: did you mean {f / 100:g}?)" if 1 < f <= 100 else ""
                 raise ValueError(f"step_fraction must lie in (0, 1], got {f!r}{hint}")
-        if self.sampler not in ("sparse", "mh"):
-            raise ValueError(f"sampler must be 'sparse' or 'mh', got {self.sampler!r}")
+        if self.sampler not in ("sparse", "mh", "warp"):
+            raise ValueError(f"sampler must be 'sparse', 'mh' or 'warp', got {self.sampler!r}")
         self._fold_in_steps()
         return int(K), float(alpha), float(beta)
 
@@ -238,7 +238,8 @@ class LatentDirichletAllocation(PersistMixin, ClassNamePrefixFeaturesOutMixin, T
         sweeps = RotationSweeps if comm.size > 1 else OneProcessSweeps
         step = sweeps(comm, corpus, K, alpha, beta, seed, self._kernel_steps(), n_threads,
                       self.max_iter, self.evaluate_every,
-                      None if self.step_fraction is None else float(self.step_fraction))
+                      None if self.step_fraction is None else float(self.step_fraction),
+                      warp=self.sampler == "warp")
         max_iter = self.max_iter
 
         def line(iteration, metrics):

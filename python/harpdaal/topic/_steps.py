@@ -74,7 +74,7 @@ class _Sweeps(Step):
     n_slices: int
 
     def __init__(self, comm, corpus, K, alpha, beta, seed, mh_steps, n_threads, max_iter,
-                 evaluate_every, step_fraction):
+                 evaluate_every, step_fraction, warp=False):
         self.comm = comm
         self.corpus = corpus
         self.K, self.alpha, self.beta = K, alpha, beta
@@ -97,6 +97,17 @@ class _Sweeps(Step):
         self.slice_tokens = np.bincount(
             np.searchsorted(self.bounds, corpus.words, side="right") - 1,
             minlength=self.n_slices).astype(np.int64)
+
+        # the word-major sampler (warp_*_phase): tokens grouped by word, the topics in that
+        # order as of the last word phase, and each token's pending proposals
+        self.warp = warp
+        if warp:
+            self.word_ptr = np.empty(self.V + 1, np.int64)
+            self.order = np.empty(corpus.n_tokens, np.int64)
+            _K.word_order(corpus.words, self.word_ptr, self.order)
+            self.by_word = self.topics[self.order]
+            self.props = np.zeros((corpus.n_tokens, 2 * mh_steps), np.int32)
+            self.props_ready = False  # word proposals exist after the first word phase
 
         self.timer = None
         self.step_fraction = step_fraction
@@ -137,6 +148,17 @@ class _Sweeps(Step):
             limit = max(timer.remaining(), 1e-9)
         c = self.corpus
         t0 = time.perf_counter()
+        if self.warp:
+            _K.warp_word_phase(self.word_ptr, self.order, self.topics, self.by_word, self.props,
+                               block, int(self.bounds[s]), self.totals, self.alpha, self.beta,
+                               self.V, self.seed, self.iteration, self.first_doc, self.n_threads)
+            dt = time.perf_counter() - t0
+            self.compute_s += dt
+            self._busy += dt
+            n = int(self.slice_tokens[s])
+            self._done += n
+            self._avail += n
+            return
         n = _K.sample_block(c.doc_ptr, c.words, self.topics, self.first_doc, block,
                             int(self.bounds[s]), self.totals, self.alpha, self.beta, self.V,
                             self.seed, self.iteration, self.mh_steps, self.n_threads, limit,
@@ -149,7 +171,23 @@ class _Sweeps(Step):
         if timer is not None:
             timer.stop(work_done=n, work_total=int(self.slice_tokens[s]))
 
+    def _doc_phase(self):
+        """The word-major sampler's document phase over this rank's documents; the topic
+        totals' moves are summed over the ranks (collective)."""
+        before = self.totals.copy() if self.comm.size > 1 else None
+        t0 = time.perf_counter()
+        _K.warp_doc_phase(self.corpus.doc_ptr, self.topics, self.props, self.props_ready,
+                          self.totals, self.alpha, self.beta, self.V, self.seed, self.iteration,
+                          self.first_doc, self.n_threads)
+        self.compute_s += time.perf_counter() - t0
+        if before is not None:
+            delta = self.totals - before
+            self._collective(self.comm.allreduce_array, delta, op="sum")
+            self.totals[:] = before + delta
+
     def _end_iteration(self) -> dict:
+        if self.warp:
+            self.props_ready = True
         it = self.iteration
         timer = self.timer
         if timer is not None:
@@ -213,7 +251,11 @@ class _Sweeps(Step):
     def state(self):
         arrays = {"topics": self.topics, "totals": self.totals}
         arrays.update({f"slice{j}": rows for j, rows in enumerate(self._own_rows())})
-        return arrays, {"iteration": self.iteration}
+        extra = {"iteration": self.iteration}
+        if self.warp:
+            arrays["props"] = self.props
+            extra["props_ready"] = bool(self.props_ready)
+        return arrays, extra
 
     def load_state(self, arrays, extra):
         self.iteration = int(extra["iteration"])
@@ -221,6 +263,10 @@ class _Sweeps(Step):
         self.totals[:] = arrays["totals"]
         for j, rows in enumerate(self._own_rows()):
             rows[...] = arrays[f"slice{j}"]
+        if self.warp:
+            self.props[...] = arrays["props"]
+            self.props_ready = bool(extra["props_ready"])
+            self.by_word[:] = self.topics[self.order]
 
 
 class OneProcessSweeps(_Sweeps):
@@ -237,6 +283,8 @@ class OneProcessSweeps(_Sweeps):
         self._collective(comm.allreduce_array, self.totals, op="sum")
 
     def _sweep(self):
+        if self.warp:
+            self._doc_phase()
         self._sample(0, self.word_topic)
 
     def _own_rows(self):
@@ -272,6 +320,8 @@ class RotationSweeps(_Sweeps):
 
     def _sweep(self):
         comm, rot = self.comm, self.rotator
+        if self.warp:
+            self._doc_phase()
         for _ in range(comm.size):
             before = self.totals.copy()
             for k in range(self.slices_per_rank):
