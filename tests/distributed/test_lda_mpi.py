@@ -149,3 +149,16 @@ def test_timer_bounded_steps_with_a_slow_rank(comm, monkeypatch):
     # and wall times say nothing (the same rule as the MF timer test)
     if comm.size <= (os.cpu_count() or 1):
         assert t_timer < 0.9 * t_full, (t_timer, t_full)
+
+
+
+def test_warp_sampler_is_refused_on_several_ranks(comm):
+    """sampler='warp' is one-process: every rank raises the same clear error (no hang)."""
+    X, _ = make_lda_corpus(100, 200, 4, 30, 0.1, 0.01, seed=3)
+    bounds = np.linspace(0, X.shape[0], comm.size + 1).astype(int)
+    mine = X[bounds[comm.rank]:bounds[comm.rank + 1]]
+    with pytest.raises(ValueError, match="one process"):
+        LatentDirichletAllocation(4, max_iter=2, random_state=0, n_jobs=1,
+                                  sampler="warp").fit(mine)
+    # and the communicator still works afterwards
+    assert comm.allreduce_array(np.array([1], np.int64), op="sum")[0] == comm.size

@@ -233,3 +233,37 @@ def test_coherence_against_a_direct_count():
         m.coherence(X, measure="cv")
     with pytest.raises(ValueError, match="top_n"):
         m.coherence(X, top_n=1)
+
+
+def test_warp_sampler_recovers_topics_with_exact_counts(synthetic):
+    X, true = synthetic
+    m = LatentDirichletAllocation(20, doc_topic_prior=0.1, topic_word_prior=0.01, max_iter=100,
+                                  random_state=0, n_jobs=2, evaluate_every=20,
+                                  sampler="warp").fit(X)
+    assert best_match_cosine(m.components_, true) >= 0.9
+    hist = [ll for _, ll in m.loglik_history_]
+    assert hist[-1] > hist[0]
+    assert m.topic_totals_.sum() == m.n_tokens_ == X.sum()
+    np.testing.assert_array_equal(m.word_topic_.sum(0), m.topic_totals_)
+    np.testing.assert_array_equal(np.bincount(np.repeat(X.indices, X.data), minlength=1000),
+                                  m.word_topic_.sum(1))
+
+
+def test_warp_sampler_is_the_same_at_any_thread_count_and_resumes(tmp_path):
+    X = _small()
+    params = dict(random_state=5, evaluate_every=1, sampler="warp", mh_steps=2)
+    one = LatentDirichletAllocation(4, max_iter=6, n_jobs=1, **params).fit(X)
+    two = LatentDirichletAllocation(4, max_iter=6, n_jobs=2, **params).fit(X)
+    np.testing.assert_array_equal(one.train_topics_, two.train_topics_)
+    assert one.loglik_history_ == two.loglik_history_
+    ck = dict(checkpoint_dir=tmp_path / "ck", n_jobs=1, **params)
+    LatentDirichletAllocation(4, max_iter=4, **ck).fit(X)
+    resumed = LatentDirichletAllocation(4, max_iter=6, **ck).fit(X, resume=True)
+    np.testing.assert_array_equal(resumed.train_topics_, one.train_topics_)
+    np.testing.assert_array_equal(resumed.word_topic_, one.word_topic_)
+    assert resumed.loglik_history_ == one.loglik_history_
+
+
+def test_warp_sampler_rejects_timer_bounded_steps():
+    with pytest.raises(ValueError, match="step_fraction"):
+        LatentDirichletAllocation(2, sampler="warp", step_fraction=0.5).fit([[0, 1]])

@@ -73,14 +73,18 @@ class LatentDirichletAllocation(PersistMixin, ClassNamePrefixFeaturesOutMixin, T
     evaluate_every : int, default 10
         Iterations between log-likelihood evaluations (recorded in ``loglik_history_``); 0 or
         negative evaluates only at the end.
-    sampler : {"sparse", "mh"}, default "sparse"
+    sampler : {"sparse", "mh", "warp"}, default "sparse"
         "sparse": the document bucket is summed exactly over the document's non-zero topics
         (O(K_d) per token) and the smoothing bucket alpha (n_wk + beta) / (n_k + V beta) is
         drawn from per-word alias tables refreshed every sweep. "mh": LightLDA's cycle of
         word and document proposals with Metropolis-Hastings (O(1) per token, slower mixing).
-        See docs/lda.md for the measurements behind the default.
+        "warp": WarpLDA's word-major Metropolis-Hastings, a document phase and a word phase per
+        sweep, each with its own side's counts exact (O(mh_steps) per token, independent of K;
+        faster than "sparse" early in long-document, large-vocabulary, large-K fits, slower
+        elsewhere). See docs/lda.md for the measurements behind the default.
     mh_steps : int, default 4
-        For sampler="mh": (word proposal, doc proposal) pairs per token and sweep.
+        For sampler="mh": (word proposal, doc proposal) pairs per token and sweep; for
+        sampler="warp": proposals accepted per token in each of the two phases.
     transform_max_iter : int, default 30
         Fold-in sweeps for ``transform`` (the first third are burn-in).
     transform_sampler : {"mh", "exact"}, default "mh"
@@ -180,6 +184,9 @@ class LatentDirichletAllocation(PersistMixin, ClassNamePrefixFeaturesOutMixin, T
                 raise ValueError(f"step_fraction must lie in (0, 1], got {f!r}{hint}")
         if self.sampler not in ("sparse", "mh", "warp"):
             raise ValueError(f"sampler must be 'sparse', 'mh' or 'warp', got {self.sampler!r}")
+        if self.sampler == "warp" and f is not None:
+            raise ValueError("step_fraction (timer-bounded steps) works with sampler='sparse' or "
+                             "'mh', not 'warp': a word phase samples whole words")
         self._fold_in_steps()
         return int(K), float(alpha), float(beta)
 
