@@ -111,3 +111,27 @@ def test_report_compares_ranks_with_tomotopy_at_as_many_threads(tmp_path, capsys
     cells = [c.strip() for c in rows[0].strip("|").split("|")]
     assert cells[2] == "1 x 2 ranks" and cells[3] == "2/2" and cells[5] == "-8.5000"
     assert cells[9] == "2.00 / 4.00" and cells[10] == "2.00x"
+
+
+def test_lda_samplers_table_from_real_data(tmp_path, data_dir):
+    """benchmarks/lda_samplers.py on KOS, a few sweeps: one trace per sampler, the sparse
+    sampler's own targets reached at its own evaluations, the evaluations outside the clock."""
+    out = tmp_path / "s.json"
+    script = REPO / "benchmarks" / "lda_samplers.py"
+    proc = subprocess.run([sys.executable, str(script), "--data-dir", str(data_dir), "--cases",
+                           "lda-kos-k100:20", "--samplers", "sparse", "warp:2", "--iterations",
+                           "4", "--every", "2", "--targets", "2", "4", "--out", str(out)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    d = json.loads(out.read_text())
+    assert [(r["sampler"], [i for i, _, _ in r["trace"]]) for r in d["runs"]] == [
+        ("sparse", [2, 4]), ("warp:2", [2, 4, 6, 8])]
+    sparse = d["runs"][0]["trace"]
+    for row, (_, secs, ll) in zip(d["rows"], sparse):
+        assert row["target"] == ll and row["seconds"]["sparse"] == pytest.approx(secs)
+    assert "| lda-kos-k100 | 20 |" in proc.stdout
+    cost = subprocess.run([sys.executable, str(script), "--data-dir", str(data_dir), "--cost",
+                           "--cases", "lda-kos-k100:20", "--samplers", "warp:2"],
+                          capture_output=True, text=True, timeout=600)
+    assert cost.returncode == 0, cost.stderr[-2000:]
+    assert "ns/token per sweep" in cost.stdout
