@@ -162,3 +162,15 @@ def test_warp_sampler_is_refused_on_several_ranks(comm):
                                   sampler="warp").fit(mine)
     # and the communicator still works afterwards
     assert comm.allreduce_array(np.array([1], np.int64), op="sum")[0] == comm.size
+
+
+def test_auto_sampler_on_several_ranks_is_the_sparse_sampler(comm):
+    from harpdaal.topic import _lda
+    X, _ = make_lda_corpus(60, 150, 4, 30, 0.1, 0.01, seed=6)
+    bounds = np.linspace(0, X.shape[0], comm.size + 1).astype(int)
+    mine = X[bounds[comm.rank]:bounds[comm.rank + 1]]
+    K = _lda.AUTO_WARP_MIN_TOPICS
+    a = LatentDirichletAllocation(K, max_iter=3, random_state=0, n_jobs=1).fit(mine)
+    b = LatentDirichletAllocation(K, max_iter=3, random_state=0, n_jobs=1,
+                                  sampler="sparse").fit(mine)
+    np.testing.assert_array_equal(a.train_topics_, b.train_topics_)

@@ -267,3 +267,43 @@ def test_warp_sampler_is_the_same_at_any_thread_count_and_resumes(tmp_path):
 def test_warp_sampler_rejects_timer_bounded_steps():
     with pytest.raises(ValueError, match="step_fraction"):
         LatentDirichletAllocation(2, sampler="warp", step_fraction=0.5).fit([[0, 1]])
+
+
+def test_auto_sampler_is_sparse_below_the_topic_threshold():
+    from harpdaal.topic import _lda
+    X = _small()
+    K = _lda.AUTO_WARP_MIN_TOPICS - 1
+    a = LatentDirichletAllocation(K, max_iter=3, random_state=2, n_jobs=1).fit(X)
+    b = LatentDirichletAllocation(K, max_iter=3, random_state=2, n_jobs=1,
+                                  sampler="sparse").fit(X)
+    assert a.get_params()["sampler"] == "auto"
+    np.testing.assert_array_equal(a.train_topics_, b.train_topics_)
+
+
+def test_auto_sampler_warms_up_with_warp_then_samples_sparse(tmp_path, monkeypatch):
+    """Above the threshold: the first AUTO_WARP_SWEEPS sweeps are warp's (the same chain as
+    sampler='warp' up to there), the rest the sparse sampler's; resuming on either side of the
+    switch continues the same chain."""
+    from harpdaal.topic import _lda, _steps
+    X = _small()
+    K = _lda.AUTO_WARP_MIN_TOPICS
+    W = _lda.AUTO_WARP_SWEEPS
+    params = dict(random_state=3, n_jobs=1, evaluate_every=0)
+    warm = LatentDirichletAllocation(K, max_iter=W, **params).fit(X)
+    warp = LatentDirichletAllocation(K, max_iter=W, sampler="warp", **params).fit(X)
+    np.testing.assert_array_equal(warm.train_topics_, warp.train_topics_)
+    calls = []
+    real = _steps._K.sample_block
+    monkeypatch.setattr(_steps._K, "sample_block",
+                        lambda *a, **kw: calls.append(a[12]) or real(*a, **kw))
+    full = LatentDirichletAllocation(K, max_iter=W + 3, **params).fit(X)
+    assert calls == [0, 0, 0]  # three sparse sweeps (mh_steps 0) after the warm-up
+    assert (full.train_topics_ != warm.train_topics_).any()
+    assert full.topic_totals_.sum() == X.sum()
+    np.testing.assert_array_equal(full.word_topic_.sum(0), full.topic_totals_)
+    for stop in (W - 2, W + 1):
+        ck = dict(params, checkpoint_dir=tmp_path / f"ck{stop}")
+        LatentDirichletAllocation(K, max_iter=stop + 1, **ck).fit(X)
+        resumed = LatentDirichletAllocation(K, max_iter=W + 3, **ck).fit(X, resume=True)
+        np.testing.assert_array_equal(resumed.train_topics_, full.train_topics_)
+        np.testing.assert_array_equal(resumed.word_topic_, full.word_topic_)

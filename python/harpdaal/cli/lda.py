@@ -31,7 +31,7 @@ def add_parser(sub):
     p.add_argument("--alpha", type=float, default=0.1, help="doc-topic prior")
     p.add_argument("--beta", type=float, default=0.01, help="topic-word prior")
     p.add_argument("--max-iter", type=int, default=100)
-    p.add_argument("--sampler", choices=["sparse", "mh", "warp"], default="sparse")
+    p.add_argument("--sampler", choices=["auto", "sparse", "mh", "warp"], default="auto")
     p.add_argument("--mh-steps", type=int, default=4)
     p.add_argument("--random-state", type=int, default=0)
     p.add_argument("--n-jobs", type=int, default=None, help="threads per rank (default: all)")

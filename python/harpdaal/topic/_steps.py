@@ -74,7 +74,7 @@ class _Sweeps(Step):
     n_slices: int
 
     def __init__(self, comm, corpus, K, alpha, beta, seed, mh_steps, n_threads, max_iter,
-                 evaluate_every, step_fraction, warp=False):
+                 evaluate_every, step_fraction, warp_sweeps=0, warp_steps=4):
         self.comm = comm
         self.corpus = corpus
         self.K, self.alpha, self.beta = K, alpha, beta
@@ -98,15 +98,16 @@ class _Sweeps(Step):
             np.searchsorted(self.bounds, corpus.words, side="right") - 1,
             minlength=self.n_slices).astype(np.int64)
 
-        # the word-major sampler (warp_*_phase): tokens grouped by word, the topics in that
-        # order as of the last word phase, and each token's pending proposals
-        self.warp = warp
-        if warp:
+        # The word-major sampler (warp_*_phase) samples the first `warp_sweeps` sweeps, the
+        # other sampler (mh_steps) the rest. Its state: the tokens grouped by word, the topics
+        # in that order as of the last word phase, and each token's pending proposals.
+        self.warp_sweeps = warp_sweeps
+        if warp_sweeps > 0:
             self.word_ptr = np.empty(self.V + 1, np.int64)
             self.order = np.empty(corpus.n_tokens, np.int64)
             _K.word_order(corpus.words, self.word_ptr, self.order)
             self.by_word = self.topics[self.order]
-            self.props = np.zeros((corpus.n_tokens, 2 * mh_steps), np.int32)
+            self.props = np.zeros((corpus.n_tokens, 2 * warp_steps), np.int32)
             self.props_ready = False  # word proposals exist after the first word phase
 
         self.timer = None
@@ -171,6 +172,15 @@ class _Sweeps(Step):
         if timer is not None:
             timer.stop(work_done=n, work_total=int(self.slice_tokens[s]))
 
+    @property
+    def warp(self) -> bool:
+        """Whether this sweep is the word-major sampler's."""
+        return self.iteration < self.warp_sweeps
+
+    def _leave_warp(self):
+        # the sparse sampler takes over: the word-major state is not needed any more
+        self.word_ptr = self.order = self.by_word = self.props = None
+
     def _doc_phase(self):
         """The word-major sampler's document phase (one process: see OneProcessSweeps)."""
         t0 = time.perf_counter()
@@ -182,6 +192,8 @@ class _Sweeps(Step):
     def _end_iteration(self) -> dict:
         if self.warp:
             self.props_ready = True
+            if self.iteration + 1 == self.warp_sweeps:
+                self._leave_warp()
         it = self.iteration
         timer = self.timer
         if timer is not None:
@@ -261,6 +273,8 @@ class _Sweeps(Step):
             self.props[...] = arrays["props"]
             self.props_ready = bool(extra["props_ready"])
             self.by_word[:] = self.topics[self.order]
+        elif self.warp_sweeps > 0 and self.props is not None:
+            self._leave_warp()
 
 
 class OneProcessSweeps(_Sweeps):
@@ -294,14 +308,14 @@ class RotationSweeps(_Sweeps):
     slices_per_rank = 2
 
     def __init__(self, comm, corpus, *args, **kw):
-        if kw.get("warp"):
+        if kw.get("warp_sweeps"):
             # A rank's word phase sees only its own tokens of a word: word proposals drawn from
             # them are not the n_wk + beta that the document phase's acceptance assumes, and
             # the chain is biased (20 topics on a 10-topic corpus, 2 ranks: log-likelihood
             # per token -6.16 to -6.19 after 100 sweeps, above the exact sampler's -6.25 after
             # 400; the biased chain concentrates topics).
             raise ValueError("sampler='warp' runs in one process (threads); with several "
-                             "ranks use sampler='sparse' or 'mh'")
+                             "ranks use sampler='auto', 'sparse' or 'mh'")
         self.n_slices = 2 * comm.size
         super().__init__(comm, corpus, *args, **kw)
         # initial counts: each rank counts its tokens per slice; the sums land on the slice's owner

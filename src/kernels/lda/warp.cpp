@@ -49,6 +49,12 @@ inline uint32_t below(uint64_t r, uint32_t n) {
   return static_cast<uint32_t>(((r >> 32) * static_cast<uint64_t>(n)) >> 32);
 }
 
+// c ? a : b without a branch (the condition is a coin flip; compilers turn the ternary into a
+// jump here)
+inline int32_t select(bool c, int32_t a, int32_t b) {
+  return b ^ ((a ^ b) & -static_cast<int32_t>(c));
+}
+
 // parts + 1 bounds into [0, n) splitting the cumulative cost cum[0..n] evenly
 std::vector<int64_t> even_bounds(const int64_t* cum, int64_t n, int64_t parts) {
   std::vector<int64_t> b(static_cast<size_t>(parts) + 1, 0);
@@ -134,7 +140,7 @@ int64_t warp_doc_phase(const int64_t* doc_ptr, int32_t* topics, int64_t n_docs, 
   TotalMoves moves(nt, K);
   std::vector<int64_t> accepted(static_cast<size_t>(n_blocks), 0);
 
-  for_blocks(nt, n_blocks, [&](int64_t b, int slot) {
+  for_blocks(nt, n_blocks, [&, M, K, alpha, kalpha, key, accept](int64_t b, int slot) {
     int32_t* cd = scratch.data() + static_cast<size_t>(slot) * K;
     int64_t* dk = moves.slot(slot);
     int64_t acc = 0;
@@ -190,7 +196,7 @@ int64_t warp_doc_phase(const int64_t* doc_ptr, int32_t* topics, int64_t n_docs, 
           j += (j >= i - p0) & (n_other > 0);  // skip the token itself
           const int32_t from_doc = topics[p0 + j];
           const int32_t uniform = static_cast<int32_t>(below(r, static_cast<uint32_t>(K)));
-          dp[m] = unit24(r) < other ? from_doc : uniform;
+          dp[m] = select(unit24(r) < other, from_doc, uniform);
         }
       }
       for (int64_t i = p0; i < p1; ++i) cd[topics[i]] = 0;
@@ -224,7 +230,7 @@ int64_t warp_word_phase(const int64_t* word_ptr, const int64_t* order, int32_t* 
   std::vector<int64_t> accepted(static_cast<size_t>(n_blocks), 0);
   constexpr int64_t kAhead = 8;  // tokens whose scattered state is prefetched ahead
 
-  for_blocks(nt, n_blocks, [&](int64_t b, int slot) {
+  for_blocks(nt, n_blocks, [&, M, K, beta, kbeta, key, word_begin](int64_t b, int slot) {
     int64_t* dk = moves.slot(slot);
     int64_t acc = 0;
     for (int64_t r = bounds[b]; r < bounds[b + 1]; ++r) {
@@ -234,7 +240,10 @@ int64_t warp_word_phase(const int64_t* word_ptr, const int64_t* order, int32_t* 
       int32_t* row = word_topic + r * K;
       // the document phase's moves of this word's tokens
       for (int64_t j = j0; j < j1; ++j) {
-        if (j + kAhead < j1) __builtin_prefetch(topics + order[j + kAhead]);
+        // two-level prefetch: a token's topic 2 kAhead ahead, the row entry it names kAhead
+        // ahead (a K = 1000 row is 4 KB, 64 lines that a rare word's tokens hit at random)
+        if (j + 2 * kAhead < j1) __builtin_prefetch(topics + order[j + 2 * kAhead]);
+        if (j + kAhead < j1) __builtin_prefetch(row + topics[order[j + kAhead]]);
         const int32_t zn = topics[order[j]], zo = topics_by_word[j];
         if (zn != zo) {
           --row[zo];
@@ -244,7 +253,11 @@ int64_t warp_word_phase(const int64_t* word_ptr, const int64_t* order, int32_t* 
       }
       for (int64_t j = j0; j < j1; ++j) {
         const int64_t i = order[j];
-        if (j + kAhead < j1) __builtin_prefetch(props + order[j + kAhead] * 2 * M);
+        if (j + 2 * kAhead < j1) __builtin_prefetch(props + order[j + 2 * kAhead] * 2 * M);
+        if (j + kAhead < j1) {
+          const int32_t* q = props + order[j + kAhead] * 2 * M;
+          for (int m = 0; m < M; ++m) __builtin_prefetch(row + q[m]);
+        }
         Stream rng = token_stream(key, i);
         const int32_t z0 = topics_by_word[j];
         int32_t z = z0;
@@ -288,7 +301,7 @@ int64_t warp_word_phase(const int64_t* word_ptr, const int64_t* order, int32_t* 
           o += (o >= j - j0) & (n_other > 0);
           const int32_t from_word = topics_by_word[j0 + o];
           const int32_t uniform = static_cast<int32_t>(below(r, static_cast<uint32_t>(K)));
-          wp[m] = unit24(r) < other ? from_word : uniform;
+          wp[m] = select(unit24(r) < other, from_word, uniform);
         }
       }
     }
