@@ -1,6 +1,7 @@
 // Collapsed Gibbs sampling for LDA: a sparse sampler (exact document bucket over the document's
-// topics + alias tables for the smoothing bucket; the default) and an O(1)-per-token
-// Metropolis-Hastings sampler (LightLDA-style word and document proposals); docs/lda.md says why.
+// topics + alias tables for the smoothing bucket) and an O(1)-per-token Metropolis-Hastings
+// sampler (LightLDA-style word and document proposals); the word-major sampler is warp.hpp's.
+// docs/lda.md says which the estimator uses when, and why.
 //
 // Corpus layout (what every kernel reads): CSR of token word ids per document,
 //   doc_ptr[n_docs + 1] (int64), words[doc_ptr[n_docs]] (int32, sorted within each document),

@@ -142,7 +142,7 @@ int64_t warp_doc_phase(const int64_t* doc_ptr, int32_t* topics, int64_t n_docs, 
 
   for_blocks(nt, n_blocks, [&, M, K, alpha, kalpha, key, accept](int64_t b, int slot) {
     int32_t* cd = scratch.data() + static_cast<size_t>(slot) * K;
-    int64_t* dk = moves.slot(slot);
+    int64_t* tmoves = moves.slot(slot);
     int64_t acc = 0;
     for (int64_t d = bounds[b]; d < bounds[b + 1]; ++d) {
       const int64_t p0 = doc_ptr[d], p1 = doc_ptr[d + 1];
@@ -166,18 +166,18 @@ int64_t warp_doc_phase(const int64_t* doc_ptr, int32_t* topics, int64_t n_docs, 
             // two acceptance uniforms per draw
             if (!(m & 1)) r = rng.next();
             const float u = m & 1 ? unit24_high(r) : unit24(r);
-            const float dk_ = static_cast<float>(cd[k] - (k == z0)) + alpha;
+            const float dk = static_cast<float>(cd[k] - (k == z0)) + alpha;
             const float tk = nkv[k] - static_cast<float>(k == z0);
-            const bool a = u * (dz * tk) < dk_ * tz;
+            const bool a = u * (dz * tk) < dk * tz;
             z = a ? k : z;
-            dz = a ? dk_ : dz;
+            dz = a ? dk : dz;
             tz = a ? tk : tz;
           }
           const int32_t moved = z != z0;
           cd[z0] -= moved;
           cd[z] += moved;
-          dk[z0] -= moved;
-          dk[z] += moved;
+          tmoves[z0] -= moved;
+          tmoves[z] += moved;
           acc += moved;
           topics[i] = z;
         }
@@ -231,7 +231,7 @@ int64_t warp_word_phase(const int64_t* word_ptr, const int64_t* order, int32_t* 
   constexpr int64_t kAhead = 8;  // tokens whose scattered state is prefetched ahead
 
   for_blocks(nt, n_blocks, [&, M, K, beta, kbeta, key, word_begin](int64_t b, int slot) {
-    int64_t* dk = moves.slot(slot);
+    int64_t* tmoves = moves.slot(slot);
     int64_t acc = 0;
     for (int64_t r = bounds[b]; r < bounds[b + 1]; ++r) {
       const int64_t j0 = word_ptr[word_begin + r], j1 = word_ptr[word_begin + r + 1];
@@ -280,8 +280,8 @@ int64_t warp_word_phase(const int64_t* word_ptr, const int64_t* order, int32_t* 
         if (z != z0) {
           --row[z0];
           ++row[z];
-          --dk[z0];
-          ++dk[z];
+          --tmoves[z0];
+          ++tmoves[z];
           ++acc;
           topics_by_word[j] = z;
           topics[i] = z;
