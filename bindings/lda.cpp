@@ -161,10 +161,20 @@ int props_steps(const py::array& props, int64_t n_tokens) {
   return static_cast<int>(props.shape(1) / 2);
 }
 
+// corr: None (one process) or (n_tokens, mh_steps + 1) float32 (several ranks; warp.hpp)
+const float* corr_array(const py::handle& corr_o, int64_t n_tok, int M, bool writable,
+                        py::object& keep) {
+  if (corr_o.is_none()) return nullptr;
+  auto corr = checked_array<float>(corr_o, "corr", {n_tok, M + 1}, writable);
+  keep = corr;
+  return corr.data();
+}
+
 int64_t warp_doc_phase(const py::handle& doc_ptr_o, const py::handle& topics_o,
                        const py::handle& props_o, bool accept, const py::handle& topic_totals_o,
                        double alpha, double beta, int64_t n_words_total, uint64_t seed,
-                       int64_t iteration, uint64_t stream, int n_threads) {
+                       int64_t iteration, uint64_t stream, int n_threads,
+                       const py::handle& corr_o) {
   auto doc_ptr = checked_array<int64_t>(doc_ptr_o, "doc_ptr", {any_dim});
   auto topics = checked_array<int32_t>(topics_o, "topics", {any_dim}, true);
   const int64_t n_tok = topics.shape(0), n_docs = doc_ptr.shape(0) - 1;
@@ -175,13 +185,20 @@ int64_t warp_doc_phase(const py::handle& doc_ptr_o, const py::handle& topics_o,
   lk::Priors pr = priors(alpha, beta, n_words_total);
   check_corpus(in_ptr(doc_ptr), n_docs, n_tok, in_ptr(topics), K, n_threads);
   if (accept) check_ids(in_ptr(props), n_tok * 2 * M, K, "props", n_threads);
+  py::object keep;
+  const float* cp = corr_array(corr_o, n_tok, M, false, keep);
+  if (cp && accept) {
+    bool finite = true;
+    for (int64_t i = 0; i < n_tok * (M + 1); ++i) finite &= std::isfinite(cp[i]) && cp[i] > 0;
+    if (!finite) throw py::value_error("corr: ratios must be finite and > 0");
+  }
   const int64_t* dp = in_ptr(doc_ptr);
   int32_t* tp = out_ptr(topics);
   int32_t* pp = out_ptr(props);
   int64_t* ktp = out_ptr(totals);
   py::gil_scoped_release nogil;
-  return lk::warp_doc_phase(dp, tp, n_docs, pp, accept, ktp, K, pr, seed, iteration, stream, M,
-                            n_threads);
+  return lk::warp_doc_phase(dp, tp, n_docs, pp, cp, accept, ktp, K, pr, seed, iteration, stream,
+                            M, n_threads);
 }
 
 int64_t warp_word_phase(const py::handle& word_ptr_o, const py::handle& order_o,
@@ -189,7 +206,7 @@ int64_t warp_word_phase(const py::handle& word_ptr_o, const py::handle& order_o,
                         const py::handle& props_o, const py::handle& word_topic_o,
                         int64_t word_begin, const py::handle& topic_totals_o, double alpha,
                         double beta, int64_t n_words_total, uint64_t seed, int64_t iteration,
-                        uint64_t stream, int n_threads) {
+                        uint64_t stream, int n_threads, const py::handle& corr_o) {
   auto word_ptr = checked_array<int64_t>(word_ptr_o, "word_ptr", {n_words_total + 1});
   auto topics = checked_array<int32_t>(topics_o, "topics", {any_dim}, true);
   const int64_t n_tok = topics.shape(0);
@@ -214,6 +231,8 @@ int64_t warp_word_phase(const py::handle& word_ptr_o, const py::handle& order_o,
   check_ids(in_ptr(topics), n_tok, K, "topics", n_threads);
   check_ids(in_ptr(by_word), n_tok, K, "topics_by_word", n_threads);
   check_ids(in_ptr(props), n_tok * 2 * M, K, "props", n_threads);
+  py::object keep;
+  float* cp = const_cast<float*>(corr_array(corr_o, n_tok, M, true, keep));
   int32_t* tp = out_ptr(topics);
   int32_t* bp = out_ptr(by_word);
   int32_t* pp = out_ptr(props);
@@ -221,7 +240,7 @@ int64_t warp_word_phase(const py::handle& word_ptr_o, const py::handle& order_o,
   int64_t* ktp = out_ptr(totals);
   const int64_t word_end = word_begin + word_topic.shape(0);
   py::gil_scoped_release nogil;
-  return lk::warp_word_phase(wpp, op, tp, bp, pp, wtp, word_begin, word_end, ktp, K, pr, seed,
+  return lk::warp_word_phase(wpp, op, tp, bp, pp, cp, wtp, word_begin, word_end, ktp, K, pr, seed,
                              iteration, stream, M, n_threads);
 }
 
@@ -255,14 +274,14 @@ void register_lda(py::module_& m) {
   k.def("warp_doc_phase", &warp_doc_phase, py::arg("doc_ptr"), py::arg("topics"),
         py::arg("props"), py::arg("accept"), py::arg("topic_totals"), py::arg("alpha"),
         py::arg("beta"), py::arg("n_words_total"), py::arg("seed"), py::arg("iteration"),
-        py::arg("stream"), py::arg("n_threads") = 0,
+        py::arg("stream"), py::arg("n_threads") = 0, py::arg("corr") = py::none(),
         "Word-major sampler, document phase: accepts the word proposals (accept=True), draws "
         "document proposals. Returns the accepted moves.");
   k.def("warp_word_phase", &warp_word_phase, py::arg("word_ptr"), py::arg("order"),
         py::arg("topics"), py::arg("topics_by_word"), py::arg("props"), py::arg("word_topic"),
         py::arg("word_begin"), py::arg("topic_totals"), py::arg("alpha"), py::arg("beta"),
         py::arg("n_words_total"), py::arg("seed"), py::arg("iteration"), py::arg("stream"),
-        py::arg("n_threads") = 0,
+        py::arg("n_threads") = 0, py::arg("corr") = py::none(),
         "Word-major sampler, word phase over the rows of word_topic: adds the document "
         "phase's moves, accepts the document proposals, draws word proposals.");
 }

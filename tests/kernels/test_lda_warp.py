@@ -146,3 +146,27 @@ def test_binding_rejects_bad_arrays():
                            c.n_words, 0, 0, 0)
     with pytest.raises(ValueError, match="words"):
         lda.word_order(np.array([0, 9], np.int32), np.empty(4, np.int64), np.empty(2, np.int64))
+
+
+def test_correction_ratios_are_one_when_the_rows_are_this_callers_own():
+    """corr (several ranks) holds (n_wk + b) / (m_wk + b) per token: with every token of every
+    word local it is exactly 1, and the chain is the one without corr."""
+    K, M = 7, 2
+    a, b = _state(K, M, seed=5), _state(K, M, seed=5)
+    corr = np.full((a["c"].n_tokens, M + 1), 2.0, np.float32)
+    c = a["c"]
+    for it in range(4):
+        for s, cr in ((a, corr), (b, None)):
+            lda.warp_doc_phase(c.doc_ptr, s["topics"], s["props"], it > 0, s["totals"], 0.1, 0.05,
+                               c.n_words, 3, it, 0, 1, cr)
+            lda.warp_word_phase(s["word_ptr"], s["order"], s["topics"], s["by_word"], s["props"],
+                                s["wt"], 0, s["totals"], 0.1, 0.05, c.n_words, 3, it, 0, 1, cr)
+        assert (corr == 1.0).all()
+        np.testing.assert_array_equal(a["topics"], b["topics"])
+    with pytest.raises(ValueError, match="corr"):
+        lda.warp_doc_phase(c.doc_ptr, a["topics"], a["props"], True, a["totals"], 0.1, 0.05,
+                           c.n_words, 3, 9, 0, 1, np.zeros((c.n_tokens, M + 1), np.float32))
+    with pytest.raises(ValueError, match="corr"):
+        lda.warp_word_phase(a["word_ptr"], a["order"], a["topics"], a["by_word"], a["props"],
+                            a["wt"], 0, a["totals"], 0.1, 0.05, c.n_words, 3, 9, 0, 1,
+                            np.ones((c.n_tokens, M), np.float32))

@@ -109,6 +109,9 @@ class _Sweeps(Step):
             self.by_word = self.topics[self.order]
             self.props = np.zeros((corpus.n_tokens, 2 * warp_steps), np.int32)
             self.props_ready = False  # word proposals exist after the first word phase
+            # several ranks: the word proposals' global / local ratios (kernels/lda/warp.hpp)
+            self.corr = (np.ones((corpus.n_tokens, warp_steps + 1), np.float32)
+                         if comm.size > 1 else None)
 
         self.timer = None
         self.step_fraction = step_fraction
@@ -152,7 +155,8 @@ class _Sweeps(Step):
         if self.warp:
             _K.warp_word_phase(self.word_ptr, self.order, self.topics, self.by_word, self.props,
                                block, int(self.bounds[s]), self.totals, self.alpha, self.beta,
-                               self.V, self.seed, self.iteration, self.first_doc, self.n_threads)
+                               self.V, self.seed, self.iteration, self.first_doc, self.n_threads,
+                               self.corr)
             dt = time.perf_counter() - t0
             self.compute_s += dt
             self._busy += dt
@@ -179,15 +183,21 @@ class _Sweeps(Step):
 
     def _leave_warp(self):
         # the sparse sampler takes over: the word-major state is not needed any more
-        self.word_ptr = self.order = self.by_word = self.props = None
+        self.word_ptr = self.order = self.by_word = self.props = self.corr = None
 
     def _doc_phase(self):
-        """The word-major sampler's document phase (one process: see OneProcessSweeps)."""
+        """The word-major sampler's document phase over this rank's documents; the topic
+        totals' moves are summed over the ranks (collective)."""
+        before = self.totals.copy() if self.comm.size > 1 else None
         t0 = time.perf_counter()
         _K.warp_doc_phase(self.corpus.doc_ptr, self.topics, self.props, self.props_ready,
                           self.totals, self.alpha, self.beta, self.V, self.seed, self.iteration,
-                          self.first_doc, self.n_threads)
+                          self.first_doc, self.n_threads, self.corr)
         self.compute_s += time.perf_counter() - t0
+        if before is not None:
+            delta = self.totals - before
+            self._collective(self.comm.allreduce_array, delta, op="sum")
+            self.totals[:] = before + delta
 
     def _end_iteration(self) -> dict:
         if self.warp:
@@ -261,6 +271,8 @@ class _Sweeps(Step):
         if self.warp:
             arrays["props"] = self.props
             extra["props_ready"] = bool(self.props_ready)
+            if self.corr is not None:
+                arrays["corr"] = self.corr
         return arrays, extra
 
     def load_state(self, arrays, extra):
@@ -272,6 +284,8 @@ class _Sweeps(Step):
         if self.warp:
             self.props[...] = arrays["props"]
             self.props_ready = bool(extra["props_ready"])
+            if self.corr is not None:
+                self.corr[...] = arrays["corr"]
             self.by_word[:] = self.topics[self.order]
         elif self.warp_sweeps > 0 and self.props is not None:
             self._leave_warp()
@@ -308,14 +322,6 @@ class RotationSweeps(_Sweeps):
     slices_per_rank = 2
 
     def __init__(self, comm, corpus, *args, **kw):
-        if kw.get("warp_sweeps"):
-            # A rank's word phase sees only its own tokens of a word: word proposals drawn from
-            # them are not the n_wk + beta that the document phase's acceptance assumes, and
-            # the chain is biased (20 topics on a 10-topic corpus, 2 ranks: log-likelihood
-            # per token -6.16 to -6.19 after 100 sweeps, above the exact sampler's -6.25 after
-            # 400; the biased chain concentrates topics).
-            raise ValueError("sampler='warp' runs in one process (threads); with several "
-                             "ranks use sampler='auto', 'sparse' or 'mh'")
         self.n_slices = 2 * comm.size
         super().__init__(comm, corpus, *args, **kw)
         # initial counts: each rank counts its tokens per slice; the sums land on the slice's owner
@@ -336,6 +342,8 @@ class RotationSweeps(_Sweeps):
 
     def _sweep(self):
         comm, rot = self.comm, self.rotator
+        if self.warp:
+            self._doc_phase()
         for _ in range(comm.size):
             before = self.totals.copy()
             for k in range(self.slices_per_rank):

@@ -122,9 +122,9 @@ void word_order(const int32_t* words, int64_t n_tokens, int64_t n_words, int64_t
 }
 
 int64_t warp_doc_phase(const int64_t* doc_ptr, int32_t* topics, int64_t n_docs, int32_t* props,
-                       bool accept, int64_t* topic_totals, int32_t n_topics, const Priors& priors,
-                       uint64_t seed, int64_t iteration, uint64_t stream, int mh_steps,
-                       int n_threads) {
+                       const float* corr, bool accept, int64_t* topic_totals, int32_t n_topics,
+                       const Priors& priors, uint64_t seed, int64_t iteration, uint64_t stream,
+                       int mh_steps, int n_threads) {
   const int32_t K = n_topics;
   const int M = mh_steps;
   if (n_docs <= 0 || K <= 0 || M <= 0) return 0;
@@ -160,6 +160,9 @@ int64_t warp_doc_phase(const int64_t* doc_ptr, int32_t* topics, int64_t n_docs, 
           // current topic's two factors ride along with it, so a step's chain is two
           // multiplies, a compare and the selects: no load, no store, no branch.
           float dz = static_cast<float>(cd[z0] - 1) + alpha, tz = nkv[z0] - 1.0f;
+          // several ranks: the word side's global / local ratio of the proposals (else 1)
+          const float* g = corr ? corr + i * (M + 1) : nullptr;
+          float gz = g ? g[0] : 1.0f;
           uint64_t r = 0;
           for (int m = 0; m < M; ++m) {
             const int32_t k = wp[m];
@@ -168,10 +171,12 @@ int64_t warp_doc_phase(const int64_t* doc_ptr, int32_t* topics, int64_t n_docs, 
             const float u = m & 1 ? unit24_high(r) : unit24(r);
             const float dk = static_cast<float>(cd[k] - (k == z0)) + alpha;
             const float tk = nkv[k] - static_cast<float>(k == z0);
-            const bool a = u * (dz * tk) < dk * tz;
+            const float gk = g ? g[1 + m] : 1.0f;
+            const bool a = u * (dz * tk * gz) < dk * tz * gk;
             z = a ? k : z;
             dz = a ? dk : dz;
             tz = a ? tk : tz;
+            gz = a ? gk : gz;
           }
           const int32_t moved = z != z0;
           cd[z0] -= moved;
@@ -210,7 +215,7 @@ int64_t warp_doc_phase(const int64_t* doc_ptr, int32_t* topics, int64_t n_docs, 
 }
 
 int64_t warp_word_phase(const int64_t* word_ptr, const int64_t* order, int32_t* topics,
-                        int32_t* topics_by_word, int32_t* props, int32_t* word_topic,
+                        int32_t* topics_by_word, int32_t* props, float* corr, int32_t* word_topic,
                         int64_t word_begin, int64_t word_end, int64_t* topic_totals,
                         int32_t n_topics, const Priors& priors, uint64_t seed, int64_t iteration,
                         uint64_t stream, int mh_steps, int n_threads) {
@@ -228,6 +233,8 @@ int64_t warp_word_phase(const int64_t* word_ptr, const int64_t* order, int32_t* 
   const std::vector<int64_t> bounds = even_bounds(word_ptr + word_begin, n_rows, n_blocks);
   TotalMoves moves(nt, K);
   std::vector<int64_t> accepted(static_cast<size_t>(n_blocks), 0);
+  // several ranks: this rank's counts of the word, per thread
+  std::vector<int32_t> local(corr ? static_cast<size_t>(nt) * K : 0, 0);
   constexpr int64_t kAhead = 8;  // tokens whose scattered state is prefetched ahead
 
   for_blocks(nt, n_blocks, [&, M, K, beta, kbeta, key, word_begin](int64_t b, int slot) {
@@ -288,9 +295,12 @@ int64_t warp_word_phase(const int64_t* word_ptr, const int64_t* order, int32_t* 
         }
       }
       // word proposals: another token's topic with probability (L - 1) / (L - 1 + K b), else a
-      // uniform topic (q ~ n_wk + b with the token left out)
+      // uniform topic (q ~ n_wk + b with the token left out; this rank's tokens only)
       const float other = static_cast<float>(L - 1) / (static_cast<float>(L - 1) + kbeta);
       const uint32_t n_other = static_cast<uint32_t>(L - 1);
+      int32_t* cl = corr ? local.data() + static_cast<size_t>(slot) * K : nullptr;
+      if (cl)
+        for (int64_t j = j0; j < j1; ++j) ++cl[topics_by_word[j]];
       for (int64_t j = j0; j < j1; ++j) {
         const int64_t i = order[j];
         Stream rng = token_stream(key ^ 0x2545F4914F6CDD1DULL, i);
@@ -303,7 +313,21 @@ int64_t warp_word_phase(const int64_t* word_ptr, const int64_t* order, int32_t* 
           const int32_t uniform = static_cast<int32_t>(below(r, static_cast<uint32_t>(K)));
           wp[m] = select(unit24(r) < other, from_word, uniform);
         }
+        if (cl) {
+          // g(k) = (n_wk + b) / (m_wk + b), the token left out of the global and local counts
+          const int32_t z = topics_by_word[j];
+          float* g = corr + i * (M + 1);
+          auto ratio = [&](int32_t k) {
+            const int32_t self = k == z;
+            return (static_cast<float>(row[k] - self) + beta) /
+                   (static_cast<float>(cl[k] - self) + beta);
+          };
+          g[0] = ratio(z);
+          for (int m = 0; m < M; ++m) g[1 + m] = ratio(wp[m]);
+        }
       }
+      if (cl)
+        for (int64_t j = j0; j < j1; ++j) cl[topics_by_word[j]] = 0;
     }
     accepted[b] = acc;
   });
