@@ -23,15 +23,8 @@ PARAMS = dict(n_components=20, doc_topic_prior=0.1, topic_word_prior=0.01, max_i
               random_state=4, n_jobs=1, evaluate_every=10)
 
 
-def test_rotation_matches_one_process_loglik(comm):
-    X, _ = make_lda_corpus(3000, 1000, 10, 80, 0.3, 0.05, seed=11)
-    bounds = np.linspace(0, X.shape[0], comm.size + 1).astype(int)
-    mine = X[bounds[comm.rank]:bounds[comm.rank + 1]]
-    dist = LatentDirichletAllocation(**PARAMS).fit(mine)
-    with harpdaal.config_context(comm=LocalCommunicator()):
-        single = LatentDirichletAllocation(**PARAMS).fit(X)
-    # every rank ends with the same full model, consistent with the whole corpus
-    assert dist.word_topic_.shape == (1000, 20)
+def _assert_full_model(dist, X, comm):
+    """Every rank ends with the same full model, consistent with the whole corpus."""
     assert dist.topic_totals_.sum() == X.sum() == dist.n_tokens_
     np.testing.assert_array_equal(dist.word_topic_.sum(0), dist.topic_totals_)
     np.testing.assert_array_equal(np.bincount(np.repeat(X.indices, X.data), minlength=1000),
@@ -39,6 +32,17 @@ def test_rotation_matches_one_process_loglik(comm):
     gathered = comm.allgather_array(dist.word_topic_)
     for r in range(comm.size):
         np.testing.assert_array_equal(gathered[r], dist.word_topic_)
+
+
+def test_rotation_matches_one_process_loglik(comm):
+    X, _ = make_lda_corpus(3000, 1000, 10, 80, 0.3, 0.05, seed=11)
+    bounds = np.linspace(0, X.shape[0], comm.size + 1).astype(int)
+    mine = X[bounds[comm.rank]:bounds[comm.rank + 1]]
+    dist = LatentDirichletAllocation(**PARAMS).fit(mine)
+    with harpdaal.config_context(comm=LocalCommunicator()):
+        single = LatentDirichletAllocation(**PARAMS).fit(X)
+    assert dist.word_topic_.shape == (1000, 20)
+    _assert_full_model(dist, X, comm)
     ll_d, ll_s = dist.loglik_per_token_, single.loglik_per_token_
     assert abs(ll_d - ll_s) <= 0.01 * abs(ll_s), (ll_d, ll_s)
     assert dist.timings_["comm"] > 0
@@ -167,13 +171,7 @@ def test_warp_sampler_under_rotation(comm):
     again = LatentDirichletAllocation(**params).fit(mine)
     with harpdaal.config_context(comm=LocalCommunicator()):
         single = LatentDirichletAllocation(**params).fit(X)
-    assert dist.topic_totals_.sum() == X.sum() == dist.n_tokens_
-    np.testing.assert_array_equal(dist.word_topic_.sum(0), dist.topic_totals_)
-    np.testing.assert_array_equal(np.bincount(np.repeat(X.indices, X.data), minlength=1000),
-                                  dist.word_topic_.sum(1))
-    gathered = comm.allgather_array(dist.word_topic_)
-    for r in range(comm.size):
-        np.testing.assert_array_equal(gathered[r], dist.word_topic_)
+    _assert_full_model(dist, X, comm)
     np.testing.assert_array_equal(dist.train_topics_, again.train_topics_)
     ll_d, ll_s = dist.loglik_per_token_, single.loglik_per_token_
     assert abs(ll_d - ll_s) <= 0.005 * abs(ll_s), (ll_d, ll_s)

@@ -110,6 +110,39 @@ std::vector<float> total_weights(const int64_t* totals, int32_t K, double vbeta)
 
 constexpr int kBlocksPerThread = 8;
 
+// What both phases set up and finish alike: the threads, the fixed topic weights, the phase's
+// random key, blocks of items (documents or words) balanced by tokens, and the moves.
+struct Phase {
+  int nt;
+  std::vector<float> nkv;
+  uint64_t key;
+  int64_t n_blocks;
+  std::vector<int64_t> bounds;
+  TotalMoves moves;
+  std::vector<int64_t> accepted;
+
+  // cum: n_items + 1 cumulative token offsets of the items
+  Phase(const int64_t* cum, int64_t n_items, const int64_t* topic_totals, int32_t K,
+        const Priors& priors, uint64_t seed, int64_t iteration, int phase, uint64_t stream,
+        int n_threads)
+      : nt(resolve_threads(n_threads)),
+        nkv(total_weights(topic_totals, K,
+                          priors.beta * static_cast<double>(priors.n_words_total))),
+        key(phase_key(seed, iteration, phase, stream)),
+        n_blocks(std::min<int64_t>(n_items, static_cast<int64_t>(nt) * kBlocksPerThread)),
+        bounds(even_bounds(cum, n_items, n_blocks)),
+        moves(nt, K),
+        accepted(static_cast<size_t>(n_blocks), 0) {}
+
+  // adds the moves to the totals; returns the accepted moves
+  int64_t finish(int64_t* topic_totals) const {
+    moves.add_to(topic_totals, nt);
+    int64_t total = 0;
+    for (int64_t a : accepted) total += a;
+    return total;
+  }
+};
+
 }  // namespace
 
 void word_order(const int32_t* words, int64_t n_tokens, int64_t n_words, int64_t* word_ptr,
@@ -128,21 +161,18 @@ int64_t warp_doc_phase(const int64_t* doc_ptr, int32_t* topics, int64_t n_docs, 
   const int32_t K = n_topics;
   const int M = mh_steps;
   if (n_docs <= 0 || K <= 0 || M <= 0) return 0;
-  const int nt = resolve_threads(n_threads);
+  Phase ph(doc_ptr, n_docs, topic_totals, K, priors, seed, iteration, 0, stream, n_threads);
+  const int nt = ph.nt;
+  const std::vector<float>& nkv = ph.nkv;
+  const std::vector<int64_t>& bounds = ph.bounds;
+  const uint64_t key = ph.key;
   const float alpha = static_cast<float>(priors.alpha);
   const float kalpha = static_cast<float>(priors.alpha * K);
-  const std::vector<float> nkv =
-      total_weights(topic_totals, K, priors.beta * static_cast<double>(priors.n_words_total));
-  const uint64_t key = phase_key(seed, iteration, 0, stream);
-  const int64_t n_blocks = std::min<int64_t>(n_docs, static_cast<int64_t>(nt) * kBlocksPerThread);
-  const std::vector<int64_t> bounds = even_bounds(doc_ptr, n_docs, n_blocks);
   std::vector<int32_t> scratch(static_cast<size_t>(nt) * K, 0);
-  TotalMoves moves(nt, K);
-  std::vector<int64_t> accepted(static_cast<size_t>(n_blocks), 0);
 
-  for_blocks(nt, n_blocks, [&, M, K, alpha, kalpha, key, accept](int64_t b, int slot) {
+  for_blocks(nt, ph.n_blocks, [&, M, K, alpha, kalpha, key, accept](int64_t b, int slot) {
     int32_t* cd = scratch.data() + static_cast<size_t>(slot) * K;
-    int64_t* tmoves = moves.slot(slot);
+    int64_t* tmoves = ph.moves.slot(slot);
     int64_t acc = 0;
     for (int64_t d = bounds[b]; d < bounds[b + 1]; ++d) {
       const int64_t p0 = doc_ptr[d], p1 = doc_ptr[d + 1];
@@ -206,12 +236,9 @@ int64_t warp_doc_phase(const int64_t* doc_ptr, int32_t* topics, int64_t n_docs, 
       }
       for (int64_t i = p0; i < p1; ++i) cd[topics[i]] = 0;
     }
-    accepted[b] = acc;
+    ph.accepted[size_t(b)] = acc;
   });
-  moves.add_to(topic_totals, nt);
-  int64_t total = 0;
-  for (int64_t a : accepted) total += a;
-  return total;
+  return ph.finish(topic_totals);
 }
 
 int64_t warp_word_phase(const int64_t* word_ptr, const int64_t* order, int32_t* topics,
@@ -223,22 +250,20 @@ int64_t warp_word_phase(const int64_t* word_ptr, const int64_t* order, int32_t* 
   const int M = mh_steps;
   const int64_t n_rows = word_end - word_begin;
   if (n_rows <= 0 || K <= 0 || M <= 0) return 0;
-  const int nt = resolve_threads(n_threads);
+  Phase ph(word_ptr + word_begin, n_rows, topic_totals, K, priors, seed, iteration, 1, stream,
+           n_threads);
+  const int nt = ph.nt;
+  const std::vector<float>& nkv = ph.nkv;
+  const std::vector<int64_t>& bounds = ph.bounds;
+  const uint64_t key = ph.key;
   const float beta = static_cast<float>(priors.beta);
   const float kbeta = static_cast<float>(priors.beta * K);
-  const std::vector<float> nkv =
-      total_weights(topic_totals, K, priors.beta * static_cast<double>(priors.n_words_total));
-  const uint64_t key = phase_key(seed, iteration, 1, stream);
-  const int64_t n_blocks = std::min<int64_t>(n_rows, static_cast<int64_t>(nt) * kBlocksPerThread);
-  const std::vector<int64_t> bounds = even_bounds(word_ptr + word_begin, n_rows, n_blocks);
-  TotalMoves moves(nt, K);
-  std::vector<int64_t> accepted(static_cast<size_t>(n_blocks), 0);
   // several ranks: this rank's counts of the word, per thread
   std::vector<int32_t> local(corr ? static_cast<size_t>(nt) * K : 0, 0);
   constexpr int64_t kAhead = 8;  // tokens whose scattered state is prefetched ahead
 
-  for_blocks(nt, n_blocks, [&, M, K, beta, kbeta, key, word_begin](int64_t b, int slot) {
-    int64_t* tmoves = moves.slot(slot);
+  for_blocks(nt, ph.n_blocks, [&, M, K, beta, kbeta, key, word_begin](int64_t b, int slot) {
+    int64_t* tmoves = ph.moves.slot(slot);
     int64_t acc = 0;
     for (int64_t r = bounds[b]; r < bounds[b + 1]; ++r) {
       const int64_t j0 = word_ptr[word_begin + r], j1 = word_ptr[word_begin + r + 1];
@@ -329,12 +354,9 @@ int64_t warp_word_phase(const int64_t* word_ptr, const int64_t* order, int32_t* 
       if (cl)
         for (int64_t j = j0; j < j1; ++j) cl[topics_by_word[j]] = 0;
     }
-    accepted[b] = acc;
+    ph.accepted[size_t(b)] = acc;
   });
-  moves.add_to(topic_totals, nt);
-  int64_t total = 0;
-  for (int64_t a : accepted) total += a;
-  return total;
+  return ph.finish(topic_totals);
 }
 
 }  // namespace harpdaal::kernels::lda
