@@ -34,9 +34,8 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "python"))
-from harpdaal.bench.cases import lda as L  # noqa: E402
-from harpdaal.topic import LatentDirichletAllocation, _steps  # noqa: E402
+from harpdaal.bench.cases import lda as L
+from harpdaal.topic import LatentDirichletAllocation, _steps
 
 ALPHA, BETA = 0.1, 0.01
 
