@@ -55,6 +55,52 @@ inline int32_t select(bool c, int32_t a, int32_t b) {
   return b ^ ((a ^ b) & -static_cast<int32_t>(c));
 }
 
+// One token's mh_steps Metropolis-Hastings steps over its proposals `prop`, from its topic z0;
+// returns the topic it ends at. The target's exact side is `counts + prior` (the document's or
+// the word's row, which still holds the token at z0: the token is left out by the (k == z0)
+// terms), times 1 / (n_k + V b) from the phase's fixed weights `nkv`; the proposal's own side
+// cancels the target's. `g` (several ranks, document phase; else null): the word side's global /
+// local ratio of z0 (g[0]) and of each proposal. The current topic's factors ride along with it,
+// so a step's chain is a few multiplies, a compare and the selects: no load, no store, no
+// branch. Two acceptance uniforms per draw of `rng`.
+inline int32_t mh_steps_of(Stream& rng, int32_t z0, const int32_t* prop, int M,
+                           const int32_t* counts, float prior, const float* nkv, const float* g) {
+  int32_t z = z0;
+  float cz = static_cast<float>(counts[z0] - 1) + prior, tz = nkv[z0] - 1.0f;
+  float gz = g ? g[0] : 1.0f;
+  uint64_t r = 0;
+  for (int m = 0; m < M; ++m) {
+    const int32_t k = prop[m];
+    if (!(m & 1)) r = rng.next();
+    const float u = m & 1 ? unit24_high(r) : unit24(r);
+    const float ck = static_cast<float>(counts[k] - (k == z0)) + prior;
+    const float tk = nkv[k] - static_cast<float>(k == z0);
+    const float gk = g ? g[1 + m] : 1.0f;
+    const bool a = u * (cz * tk * gz) < ck * tz * gk;
+    z = a ? k : z;
+    cz = a ? ck : cz;
+    tz = a ? tk : tz;
+    gz = a ? gk : gz;
+  }
+  return z;
+}
+
+// M proposals for the token at position `self` of a group (a document's or a word's tokens,
+// whose topics are `group`): another token's topic with probability `other` = (L - 1) /
+// (L - 1 + K prior), else a uniform topic, so q ~ count + prior with the token left out. One
+// draw each: the low 24 bits choose the branch, the high 32 the token or the topic.
+inline void draw_proposals(Stream& rng, int32_t* out, int M, const int32_t* group, int64_t self,
+                           uint32_t n_other, float other, int32_t K) {
+  for (int m = 0; m < M; ++m) {
+    const uint64_t r = rng.next();
+    int64_t j = below(r, n_other);
+    j += (j >= self) & (n_other > 0);  // skip the token itself
+    const int32_t from_group = group[j];
+    const int32_t uniform = static_cast<int32_t>(below(r, static_cast<uint32_t>(K)));
+    out[m] = select(unit24(r) < other, from_group, uniform);
+  }
+}
+
 // parts + 1 bounds into [0, n) splitting the cumulative cost cum[0..n] evenly
 std::vector<int64_t> even_bounds(const int64_t* cum, int64_t n, int64_t parts) {
   std::vector<int64_t> b(static_cast<size_t>(parts) + 1, 0);
@@ -181,33 +227,12 @@ int64_t warp_doc_phase(const int64_t* doc_ptr, int32_t* topics, int64_t n_docs, 
       for (int64_t i = p0; i < p1; ++i) ++cd[topics[i]];
       if (accept) {
         for (int64_t i = p0; i < p1; ++i) {
+          // the word proposals against the document's row (the counts hold the token at z0
+          // until its steps are done)
           Stream rng = token_stream(key, i);
           const int32_t z0 = topics[i];
-          int32_t z = z0;
-          const int32_t* wp = props + i * 2 * M + M;
-          // target (n_dk + a) / (n_k + V b) with the token left out (the counts hold it at z0
-          // until its steps are done); the proposal's n_wk + b cancels the target's. The
-          // current topic's two factors ride along with it, so a step's chain is two
-          // multiplies, a compare and the selects: no load, no store, no branch.
-          float dz = static_cast<float>(cd[z0] - 1) + alpha, tz = nkv[z0] - 1.0f;
-          // several ranks: the word side's global / local ratio of the proposals (else 1)
-          const float* g = corr ? corr + i * (M + 1) : nullptr;
-          float gz = g ? g[0] : 1.0f;
-          uint64_t r = 0;
-          for (int m = 0; m < M; ++m) {
-            const int32_t k = wp[m];
-            // two acceptance uniforms per draw
-            if (!(m & 1)) r = rng.next();
-            const float u = m & 1 ? unit24_high(r) : unit24(r);
-            const float dk = static_cast<float>(cd[k] - (k == z0)) + alpha;
-            const float tk = nkv[k] - static_cast<float>(k == z0);
-            const float gk = g ? g[1 + m] : 1.0f;
-            const bool a = u * (dz * tk * gz) < dk * tz * gk;
-            z = a ? k : z;
-            dz = a ? dk : dz;
-            tz = a ? tk : tz;
-            gz = a ? gk : gz;
-          }
+          const int32_t z = mh_steps_of(rng, z0, props + i * 2 * M + M, M, cd, alpha, nkv.data(),
+                                        corr ? corr + i * (M + 1) : nullptr);
           const int32_t moved = z != z0;
           cd[z0] -= moved;
           cd[z] += moved;
@@ -217,22 +242,12 @@ int64_t warp_doc_phase(const int64_t* doc_ptr, int32_t* topics, int64_t n_docs, 
           topics[i] = z;
         }
       }
-      // document proposals: another token's topic with probability (L - 1) / (L - 1 + K a),
-      // else a uniform topic (q ~ n_dk + a with the token left out)
+      // document proposals (q ~ n_dk + a with the token left out)
       const float other = static_cast<float>(L - 1) / (static_cast<float>(L - 1) + kalpha);
       const uint32_t n_other = static_cast<uint32_t>(L - 1);
       for (int64_t i = p0; i < p1; ++i) {
         Stream rng = token_stream(key ^ 0x2545F4914F6CDD1DULL, i);
-        int32_t* dp = props + i * 2 * M;
-        for (int m = 0; m < M; ++m) {
-          // one draw: the low 24 bits choose the branch, the high 32 the token or the topic
-          const uint64_t r = rng.next();
-          int64_t j = below(r, n_other);
-          j += (j >= i - p0) & (n_other > 0);  // skip the token itself
-          const int32_t from_doc = topics[p0 + j];
-          const int32_t uniform = static_cast<int32_t>(below(r, static_cast<uint32_t>(K)));
-          dp[m] = select(unit24(r) < other, from_doc, uniform);
-        }
+        draw_proposals(rng, props + i * 2 * M, M, topics + p0, i - p0, n_other, other, K);
       }
       for (int64_t i = p0; i < p1; ++i) cd[topics[i]] = 0;
     }
@@ -290,25 +305,11 @@ int64_t warp_word_phase(const int64_t* word_ptr, const int64_t* order, int32_t* 
           const int32_t* q = props + order[j + kAhead] * 2 * M;
           for (int m = 0; m < M; ++m) __builtin_prefetch(row + q[m]);
         }
+        // the document proposals against the word's row
         Stream rng = token_stream(key, i);
         const int32_t z0 = topics_by_word[j];
-        int32_t z = z0;
-        const int32_t* dp = props + i * 2 * M;
-        // target (n_wk + b) / (n_k + V b) with the token left out; the proposal's n_dk + a
-        // cancels the target's (as in the document phase)
-        float wz = static_cast<float>(row[z0] - 1) + beta, tz = nkv[z0] - 1.0f;
-        uint64_t rr = 0;
-        for (int m = 0; m < M; ++m) {
-          const int32_t k = dp[m];
-          if (!(m & 1)) rr = rng.next();
-          const float u = m & 1 ? unit24_high(rr) : unit24(rr);
-          const float wk = static_cast<float>(row[k] - (k == z0)) + beta;
-          const float tk = nkv[k] - static_cast<float>(k == z0);
-          const bool a = u * (wz * tk) < wk * tz;
-          z = a ? k : z;
-          wz = a ? wk : wz;
-          tz = a ? tk : tz;
-        }
+        const int32_t z =
+            mh_steps_of(rng, z0, props + i * 2 * M, M, row, beta, nkv.data(), nullptr);
         if (z != z0) {
           --row[z0];
           ++row[z];
@@ -319,8 +320,7 @@ int64_t warp_word_phase(const int64_t* word_ptr, const int64_t* order, int32_t* 
           topics[i] = z;
         }
       }
-      // word proposals: another token's topic with probability (L - 1) / (L - 1 + K b), else a
-      // uniform topic (q ~ n_wk + b with the token left out; this rank's tokens only)
+      // word proposals (q ~ n_wk + b with the token left out; this rank's tokens only)
       const float other = static_cast<float>(L - 1) / (static_cast<float>(L - 1) + kbeta);
       const uint32_t n_other = static_cast<uint32_t>(L - 1);
       int32_t* cl = corr ? local.data() + static_cast<size_t>(slot) * K : nullptr;
@@ -330,14 +330,7 @@ int64_t warp_word_phase(const int64_t* word_ptr, const int64_t* order, int32_t* 
         const int64_t i = order[j];
         Stream rng = token_stream(key ^ 0x2545F4914F6CDD1DULL, i);
         int32_t* wp = props + i * 2 * M + M;
-        for (int m = 0; m < M; ++m) {
-          const uint64_t r = rng.next();
-          int64_t o = below(r, n_other);
-          o += (o >= j - j0) & (n_other > 0);
-          const int32_t from_word = topics_by_word[j0 + o];
-          const int32_t uniform = static_cast<int32_t>(below(r, static_cast<uint32_t>(K)));
-          wp[m] = select(unit24(r) < other, from_word, uniform);
-        }
+        draw_proposals(rng, wp, M, topics_by_word + j0, j - j0, n_other, other, K);
         if (cl) {
           // g(k) = (n_wk + b) / (m_wk + b), the token left out of the global and local counts
           const int32_t z = topics_by_word[j];
