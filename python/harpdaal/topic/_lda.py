@@ -83,7 +83,8 @@ class LatentDirichletAllocation(PersistMixin, ClassNamePrefixFeaturesOutMixin, T
         least 300 topics; "sparse" otherwise (several ranks, timer-bounded steps, fewer
         topics). On KOS, 20news and 20news in 30-40-token pieces it reached the sparse
         sampler's log-likelihood after 20 and 40 sweeps 1.2-1.7x sooner at K = 1000 and
-        1.05-1.5x at K = 300; at K = 100 the warm-up cost 15-30%. "sparse": the document bucket is summed exactly over the document's non-zero topics
+        1.05-1.5x at K = 300; at K = 100 a warm-up cost up to 30%.
+        "sparse": the document bucket is summed exactly over the document's non-zero topics
         (O(K_d) per token) and the smoothing bucket alpha (n_wk + beta) / (n_k + V beta) is
         drawn from per-word alias tables refreshed every sweep. "mh": LightLDA's cycle of
         word and document proposals with Metropolis-Hastings (O(1) per token, slower mixing).

@@ -108,7 +108,6 @@ class _Sweeps(Step):
             _K.word_order(corpus.words, self.word_ptr, self.order)
             self.by_word = self.topics[self.order]
             self.props = np.zeros((corpus.n_tokens, 2 * warp_steps), np.int32)
-            self.props_ready = False  # word proposals exist after the first word phase
             # several ranks: the word proposals' global / local ratios (kernels/lda/warp.hpp)
             self.corr = (np.ones((corpus.n_tokens, warp_steps + 1), np.float32)
                          if comm.size > 1 else None)
@@ -152,22 +151,17 @@ class _Sweeps(Step):
             limit = max(timer.remaining(), 1e-9)
         c = self.corpus
         t0 = time.perf_counter()
-        if self.warp:
+        if self.warp:  # the word phase: every token of the slice (never timer-bounded)
             _K.warp_word_phase(self.word_ptr, self.order, self.topics, self.by_word, self.props,
                                block, int(self.bounds[s]), self.totals, self.alpha, self.beta,
                                self.V, self.seed, self.iteration, self.first_doc, self.n_threads,
                                self.corr)
-            dt = time.perf_counter() - t0
-            self.compute_s += dt
-            self._busy += dt
             n = int(self.slice_tokens[s])
-            self._done += n
-            self._avail += n
-            return
-        n = _K.sample_block(c.doc_ptr, c.words, self.topics, self.first_doc, block,
-                            int(self.bounds[s]), self.totals, self.alpha, self.beta, self.V,
-                            self.seed, self.iteration, self.mh_steps, self.n_threads, limit,
-                            self._offset)  # time_limit, doc_offset
+        else:
+            n = _K.sample_block(c.doc_ptr, c.words, self.topics, self.first_doc, block,
+                                int(self.bounds[s]), self.totals, self.alpha, self.beta, self.V,
+                                self.seed, self.iteration, self.mh_steps, self.n_threads, limit,
+                                self._offset)  # time_limit, doc_offset
         dt = time.perf_counter() - t0
         self.compute_s += dt
         self._busy += dt
@@ -190,7 +184,8 @@ class _Sweeps(Step):
         totals' moves are summed over the ranks (collective)."""
         before = self.totals.copy() if self.comm.size > 1 else None
         t0 = time.perf_counter()
-        _K.warp_doc_phase(self.corpus.doc_ptr, self.topics, self.props, self.props_ready,
+        # word proposals exist once a word phase has run: the word-major sweeps come first
+        _K.warp_doc_phase(self.corpus.doc_ptr, self.topics, self.props, self.iteration > 0,
                           self.totals, self.alpha, self.beta, self.V, self.seed, self.iteration,
                           self.first_doc, self.n_threads, self.corr)
         self.compute_s += time.perf_counter() - t0
@@ -200,10 +195,8 @@ class _Sweeps(Step):
             self.totals[:] = before + delta
 
     def _end_iteration(self) -> dict:
-        if self.warp:
-            self.props_ready = True
-            if self.iteration + 1 == self.warp_sweeps:
-                self._leave_warp()
+        if self.warp and self.iteration + 1 == self.warp_sweeps:
+            self._leave_warp()
         it = self.iteration
         timer = self.timer
         if timer is not None:
@@ -267,13 +260,11 @@ class _Sweeps(Step):
     def state(self):
         arrays = {"topics": self.topics, "totals": self.totals}
         arrays.update({f"slice{j}": rows for j, rows in enumerate(self._own_rows())})
-        extra = {"iteration": self.iteration}
         if self.warp:
             arrays["props"] = self.props
-            extra["props_ready"] = bool(self.props_ready)
             if self.corr is not None:
                 arrays["corr"] = self.corr
-        return arrays, extra
+        return arrays, {"iteration": self.iteration}
 
     def load_state(self, arrays, extra):
         self.iteration = int(extra["iteration"])
@@ -283,7 +274,6 @@ class _Sweeps(Step):
             rows[...] = arrays[f"slice{j}"]
         if self.warp:
             self.props[...] = arrays["props"]
-            self.props_ready = bool(extra["props_ready"])
             if self.corr is not None:
                 self.corr[...] = arrays["corr"]
             self.by_word[:] = self.topics[self.order]

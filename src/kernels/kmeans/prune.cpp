@@ -113,10 +113,10 @@ struct Groups {
   std::vector<T> packed;
 };
 
-// sq_norm[j] = ||center j||^2 (float64, summed in feature order). The tiles are filled in
-// parallel, feature by feature across their W lanes (contiguous stores); at k = 1000, d = 784
-// packing one center at a time, with its norm summed again for each of its two copies, was a
-// quarter of an iteration on one thread.
+// sq_norm[j] = ||center j||^2 (float64, summed in feature order), computed once by the caller
+// for both of a center's copies. The tiles are filled in parallel, feature by feature across
+// their W lanes (contiguous stores). Packing is a small part of a step (fashion-mnist,
+// k = 1000: 1-2% of an iteration gained by this layout).
 template <class T>
 Groups<T> pack_groups(const T* centers, const double* sq_norm, int64_t k, int64_t d,
                       const int32_t* group_of, int64_t t, int W, int n_threads) {
